@@ -1,0 +1,69 @@
+# Thin wrapper over CMake. `make demo` and `make test` are the two commands a
+# newcomer runs; both install missing Debian packages first.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
+               libuv1-dev libinih-dev libjansson-dev libopenblas-dev \
+               libsentencepiece-dev
+
+.PHONY: all deps build demo test test-fast asan bench gpu-check install clean
+
+all: build
+
+# Installs what is missing when root; otherwise prints the exact command.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing Debian packages; run:"; \
+	    echo "  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@tests/demo.sh $(BUILD)
+
+# The whole suite twice: the normal build (gcc), then ASan+UBSan (clang, with
+# the libFuzzer targets, each run for 30 s). Any sanitizer report fails it.
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'fuzz'
+	$(MAKE) asan
+
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'fuzz'
+
+asan: deps
+	CC=clang CXX=clang++ cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DWARM_SANITIZE=ON -DWARM_FUZZ=ON $(CMAKE_ARGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@tests/bench/run.sh $(BUILD)
+
+gpu-check:
+	tests/gpu/check.sh
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,248 @@
+/*
+ * wk.h — the compute op interface. Two backends sit behind it: cpu (C,
+ * OpenBLAS, threads) and cuda (CUDA C, cuBLAS/cuBLASLt). A model is written
+ * once against these calls; the context says where it runs.
+ *
+ * Conventions
+ * - Activations are f32 in the context's device memory, dense row-major.
+ *   Weights are passed as wk_w (f32, bf16 or fp8-e4m3 + scale) and converted
+ *   at use, so streamed and resident weights take exactly the same path.
+ * - Every fallible function returns 0 or a negative WK_E* code. Ops are
+ *   asynchronous on the cuda backend (ordered on the context's compute
+ *   stream); wk_sync waits.
+ * - Scratch memory comes from a caller-provided workspace (wk_set_workspace),
+ *   so the caller can account it. wk_*_workspace() says how much an op needs;
+ *   an op returns WK_ESPACE when the workspace is too small.
+ * - Deterministic: no atomics in reductions; the same inputs give the same
+ *   bytes run after run, wherever the weight bytes live.
+ * - The kernels know nothing of warmd, the ledger, INI or sockets.
+ */
+#ifndef WK_H
+#define WK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+  WK_OK = 0,
+  WK_EINVAL = -1,   /* bad shape/argument */
+  WK_ESPACE = -2,   /* workspace too small */
+  WK_ENOMEM = -3,   /* allocation failed */
+  WK_EDEVICE = -8,  /* driver/library call failed */
+  WK_EUNSUPPORTED = -6,
+};
+
+typedef enum wk_backend { WK_BACKEND_CPU = 0, WK_BACKEND_CUDA = 1 } wk_backend;
+
+typedef enum wk_dtype {
+  WK_F32 = 1,
+  WK_BF16 = 2,
+  WK_FP8_E4M3 = 3,
+} wk_dtype;
+
+/* A weight operand: `data` on the context's device (or, for
+ * wk_embed_gather_host, host memory). Element value = decode(data) * scale
+ * for fp8; scale is ignored otherwise. */
+typedef struct wk_w {
+  const void *data;
+  wk_dtype dtype;
+  float scale;
+} wk_w;
+
+typedef struct wk_ctx wk_ctx;
+typedef struct wk_event wk_event;
+
+/* ---- contexts, memory, copies ------------------------------------------- */
+
+/* 1 when the backend can run here (cuda: a device is present), else 0. */
+int wk_backend_available(wk_backend b);
+/* Number of CUDA devices (0 when none or when built without CUDA). */
+int wk_cuda_device_count(void);
+
+/* threads: cpu worker threads (0 = online cores); ignored on cuda. */
+int wk_ctx_create(wk_backend b, int device_index, int threads, wk_ctx **out);
+void wk_ctx_destroy(wk_ctx *c);
+wk_backend wk_ctx_backend(const wk_ctx *c);
+const char *wk_last_error(const wk_ctx *c); /* message of the last failure */
+
+/* Scratch for ops; caller-owned, on the context's device. */
+void wk_set_workspace(wk_ctx *c, void *ptr, size_t bytes);
+
+/* Raw device memory (cpu: aligned host memory). Accounting is the caller's. */
+int wk_dev_alloc(wk_ctx *c, size_t bytes, void **out);
+void wk_dev_free(wk_ctx *c, void *ptr);
+/* Page-locked host memory (cpu: aligned host memory). */
+int wk_host_alloc_pinned(wk_ctx *c, size_t bytes, void **out);
+void wk_host_free_pinned(wk_ctx *c, void *ptr);
+/* Page-locks existing host memory (e.g. an mmap'd range) in place; no-op on
+ * cpu. */
+int wk_host_register(wk_ctx *c, void *ptr, size_t bytes);
+int wk_host_unregister(wk_ctx *c, void *ptr);
+
+/* Copies, ordered on the compute stream. */
+int wk_copy_h2d(wk_ctx *c, void *dst, const void *src, size_t n);
+int wk_copy_d2h(wk_ctx *c, void *dst, const void *src, size_t n);
+int wk_copy_d2d(wk_ctx *c, void *dst, const void *src, size_t n);
+int wk_memset(wk_ctx *c, void *dst, int value, size_t n);
+/* Host -> device on the copy stream (cuda), overlapping compute; a plain
+ * synchronous copy on cpu. Order it against compute with events. */
+int wk_copy_h2d_async(wk_ctx *c, void *dst, const void *src, size_t n);
+
+/* Events order the copy stream against the compute stream. */
+int wk_event_create(wk_ctx *c, wk_event **out);
+void wk_event_destroy(wk_ctx *c, wk_event *e);
+int wk_event_record_copy(wk_ctx *c, wk_event *e);    /* after queued copies */
+int wk_event_record_compute(wk_ctx *c, wk_event *e); /* after queued ops */
+int wk_compute_wait(wk_ctx *c, wk_event *e);         /* compute waits on e */
+int wk_copy_wait(wk_ctx *c, wk_event *e);            /* copies wait on e */
+int wk_event_sync(wk_ctx *c, wk_event *e);           /* host waits on e */
+int wk_sync(wk_ctx *c);                              /* host waits on all */
+
+/* ---- dtypes --------------------------------------------------------------- */
+
+/* Element conversion between f32, bf16 and fp8-e4m3 (round to nearest even;
+ * fp8 saturates to +-448). For fp8 the stored value is x / scale on the way
+ * in and byte * scale on the way out. Device memory. */
+int wk_convert(wk_ctx *c, void *dst, wk_dtype dst_dt, const void *src,
+               wk_dtype src_dt, size_t n, float scale);
+/* Host-side scalar helpers, identical rounding to the kernels. */
+uint16_t wk_f32_to_bf16(float x);
+float wk_bf16_to_f32(uint16_t x);
+uint8_t wk_f32_to_fp8(float x); /* x already divided by the scale */
+float wk_fp8_to_f32(uint8_t x);
+
+/* ---- linear algebra --------------------------------------------------------- */
+
+/* y[M,N] = x[M,K] . W[N,K]^T (+ bias[N]). W in any weight dtype (converted
+ * in the workspace); bias may have .data == NULL. y must not alias x. */
+int wk_linear(wk_ctx *c, const float *x, int64_t M, int64_t K, wk_w W,
+              wk_w bias, int64_t N, float *y);
+size_t wk_linear_workspace(wk_ctx *c, int64_t M, int64_t K, int64_t N,
+                           wk_dtype wdt);
+
+/* Strided batched f32 GEMM, column-major-free row-major semantics:
+ * C[b] = alpha * op(A[b]) . op(B[b]) + beta * C[b], with op(A) [M,K],
+ * op(B) [K,N], C [M,N]; lda/ldb/ldc are row strides of the stored matrices,
+ * sA/sB/sC element strides between batches. */
+int wk_gemm(wk_ctx *c, int trans_a, int trans_b, int64_t M, int64_t N,
+            int64_t K, float alpha, const float *A, int64_t lda, int64_t sA,
+            const float *B, int64_t ldb, int64_t sB, float beta, float *C,
+            int64_t ldc, int64_t sC, int64_t batch);
+
+/* ---- normalisation and elementwise ------------------------------------------ */
+
+/* y = x / rms(x) * w over rows of `dim` (plus_one: * (1 + w), Gemma).
+ * w.data may be NULL (no affine). y may alias x. */
+int wk_rmsnorm(wk_ctx *c, const float *x, wk_w w, int64_t rows, int64_t dim,
+               float eps, int plus_one, float *y);
+/* y = (x - mean) / sqrt(var + eps) * w + b; w/b may be NULL. y may alias x. */
+int wk_layernorm(wk_ctx *c, const float *x, wk_w w, wk_w b, int64_t rows,
+                 int64_t dim, float eps, float *y);
+/* Softmax over rows of `cols`. y may alias x. */
+int wk_softmax(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
+               float *y);
+
+int wk_gelu_tanh(wk_ctx *c, const float *x, int64_t n, float *y);
+int wk_silu(wk_ctx *c, const float *x, int64_t n, float *y);
+/* y = a + b, y = a * b (n elements; y may alias a or b). */
+int wk_add(wk_ctx *c, const float *a, const float *b, int64_t n, float *y);
+int wk_mul(wk_ctx *c, const float *a, const float *b, int64_t n, float *y);
+/* y = x * s. */
+int wk_scale(wk_ctx *c, const float *x, float s, int64_t n, float *y);
+/* y[r, :] = x[r, :] + v[:] (bias add / broadcast over rows). */
+int wk_add_row(wk_ctx *c, const float *x, const float *v, int64_t rows,
+               int64_t cols, float *y);
+
+/* adaLN: y[r,:] = x[r,:] * (1 + scale[:]) + shift[:]. */
+int wk_modulate(wk_ctx *c, const float *x, const float *scale,
+                const float *shift, int64_t rows, int64_t cols, float *y);
+/* Gated residual: y[r,:] = res[r,:] + gate[:] * h[r,:]. */
+int wk_gate_add(wk_ctx *c, const float *res, const float *gate,
+                const float *h, int64_t rows, int64_t cols, float *y);
+
+/* y[C, R] = x[R, C]^T. */
+int wk_transpose(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
+                 float *y);
+
+/* ---- embeddings and positions ----------------------------------------------- */
+
+/* out[t, :] = table[ids[t], :] * mult; table [V, C] on the device. ids on
+ * the host. Ids outside [0, V) fail with WK_EINVAL. */
+int wk_embed_gather(wk_ctx *c, wk_w table, int64_t V, int64_t C,
+                    const int32_t *ids, int64_t T, float mult, float *out);
+/* The same, with the table in host memory: only the T rows are converted and
+ * copied to the device (for streamed encoders, whose table stays on host). */
+int wk_embed_gather_host(wk_ctx *c, wk_w table, int64_t V, int64_t C,
+                         const int32_t *ids, int64_t T, float mult,
+                         float *out);
+
+/* Rotary embedding in place on x [T, H, D] (row stride H*D) with tables
+ * cos/sin [T, D] on the device.
+ *   WK_ROPE_HALF: pairs (i, i + D/2) — HF "rotate_half" (Gemma, Llama).
+ *   WK_ROPE_INTERLEAVED: pairs (2i, 2i+1) — diffusers LTX-Video. */
+enum { WK_ROPE_HALF = 0, WK_ROPE_INTERLEAVED = 1 };
+int wk_rope(wk_ctx *c, float *x, int64_t T, int64_t H, int64_t D,
+            const float *cos, const float *sin, int mode);
+/* Host helper: 1-D tables for positions pos[T] with base theta and linear
+ * scaling factor (positions divided by `factor`), HALF layout: cos[t, i] =
+ * cos[t, i + D/2] = cos(pos/factor * theta^(-2i/D)). */
+void wk_rope_table_1d(const float *pos, int64_t T, int64_t D, double theta,
+                      double factor, float *cos_out, float *sin_out);
+
+/* ---- attention -------------------------------------------------------------- */
+
+/*
+ * out[b, i, h, :] = softmax_j(scale * q[b,i,h,:] . k[b,j,h/g,:] + mask) v[...]
+ * q [B, Tq, Hq, D], k and v [B, Tk, Hkv, D], out [B, Tq, Hq, D], with
+ * g = Hq / Hkv (GQA). Masks:
+ *   causal:  j > i + (Tk - Tq) is masked (queries aligned to the end).
+ *   window:  when > 0 and causal, j <= i - window is masked too (HF sliding
+ *            window: a query sees `window` keys including itself).
+ *   kv_mask: [B, Tk] int32 on the device, 0 = masked key (padding); NULL
+ *            for none.
+ * A query row with every key masked outputs zeros. Never materialises
+ * [Tq, Tk]: blocked/online softmax on both backends.
+ */
+typedef struct wk_attn {
+  int64_t B, Tq, Tk, Hq, Hkv, D;
+  float scale;
+  int causal;
+  int64_t window;
+  const int32_t *kv_mask;
+} wk_attn;
+int wk_attention(wk_ctx *c, const wk_attn *a, const float *q, const float *k,
+                 const float *v, float *out);
+size_t wk_attention_workspace(wk_ctx *c, const wk_attn *a);
+
+/* ---- video ------------------------------------------------------------------ */
+
+/*
+ * 3-D convolution, stride 1 (dilation 1), x [Ci, T, H, W] -> y [Co, T', H',
+ * W'], weight [Co, Ci, kt, kh, kw] in any weight dtype, bias [Co] or NULL.
+ * Spatial padding: ph, pw zeros each side. Temporal padding by replicating
+ * edge frames: pt_front copies of frame 0 and pt_back copies of the last
+ * frame (causal: pt_front = kt - 1, pt_back = 0).
+ */
+typedef struct wk_conv3d {
+  int64_t Ci, T, H, W, Co, kt, kh, kw;
+  int64_t pt_front, pt_back, ph, pw;
+} wk_conv3d;
+int wk_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
+                  wk_w bias, float *y);
+size_t wk_conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);
+
+/* Depth to space: x [C*pt*ph*pw, T, H, W] -> y [C, T*pt, H*ph, W*pw], with
+ * the input channel index c*pt*ph*pw + it*ph*pw + ih*pw + iw (diffusers
+ * LTX-Video upsampler order). */
+int wk_depth_to_space3d(wk_ctx *c, const float *x, int64_t C, int64_t T,
+                        int64_t H, int64_t W, int pt, int ph, int pw,
+                        float *y);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WK_H */

@@ -1,0 +1,320 @@
+/*
+ * warm/plugin.h — the warmd plugin ABI, version 1.
+ *
+ * A plugin is a shared object that implements one component kind (a text
+ * encoder, a diffusion transformer stage, a VAE decoder). warmd opens it with
+ * dlopen(RTLD_NOW | RTLD_LOCAL), looks up ONE exported function,
+ * WARM_PLUGIN_ENTRY_NAME, and calls it to get a const descriptor. Everything
+ * else is reached through that descriptor (plugin -> host) and through the
+ * services table the host hands to create() (host -> plugin).
+ *
+ * Versioning. WARM_ABI_MAJOR changes when an existing field moves, changes
+ * type or changes meaning; the host refuses a plugin of another major. A minor
+ * bump only appends fields at the end of warm_plugin_desc, warm_services or
+ * warm_run_args; every such struct starts with (or carries) struct_size, and
+ * each side reads a field only when the other side's struct_size covers it
+ * (WARM_HAS_FIELD). The host refuses a plugin whose minor is newer than its
+ * own, because that plugin may rely on services the host does not have.
+ *
+ * Error convention. Every fallible entry point returns WARM_OK (0) or a
+ * negative WARM_E* code and, on failure, writes a one-line reason into the
+ * warm_error it was given (warm_error_set does both). Nothing ever aborts,
+ * exits or prints on its own: the host decides what to log. A failed create,
+ * place or run leaves the instance exactly as it was before the call, so the
+ * host can keep serving with the previous state.
+ *
+ * Threads. The host never calls two entry points of the same instance at once.
+ * create/validate/destroy run on the host's loader thread; estimate/place/run
+ * run on the executor thread of the component's device. Different instances
+ * (even of the same .so) may run concurrently on different threads, so a
+ * plugin keeps no mutable global state.
+ *
+ * Memory. Every byte of device memory a plugin holds comes from
+ * svc->dev_alloc, which books it in the host's ledger under one of three
+ * classes (persistent, window, workspace) and refuses — returns
+ * WARM_ENOSPACE — rather than let the driver run out. On a cpu device
+ * "device memory" is host RAM and is accounted the same way.
+ */
+#ifndef WARM_PLUGIN_H
+#define WARM_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "warm/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WARM_ABI_MAJOR 1
+#define WARM_ABI_MINOR 0
+
+/* The one symbol the host looks up. Define it with WARM_PLUGIN_EXPORT. */
+#define WARM_PLUGIN_ENTRY_NAME "warm_plugin_entry"
+
+#if defined(__GNUC__)
+#define WARM_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define WARM_PLUGIN_EXPORT
+#endif
+
+/* True when a struct of `type` that the other side built with `size` bytes
+ * contains `field`. Use it before reading any field added after 1.0. */
+#define WARM_HAS_FIELD(size, type, field)                                      \
+  ((size) >= offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* ---- error convention ---------------------------------------------------- */
+
+enum {
+  WARM_OK = 0,
+  WARM_EINVAL = -1,       /* bad argument, bad config value, bad input */
+  WARM_ENOSPACE = -2,     /* the ledger refused: over the device budget */
+  WARM_ENOMEM = -3,       /* host allocation failed */
+  WARM_EIO = -4,          /* file missing or unreadable */
+  WARM_EFORMAT = -5,      /* malformed weights/config/tokenizer file */
+  WARM_EUNSUPPORTED = -6, /* capability not declared / not available here */
+  WARM_ECANCELED = -7,    /* the job was cancelled (svc->cancelled said so) */
+  WARM_EDEVICE = -8,      /* a device/driver call failed */
+  WARM_EABI = -9,         /* ABI mismatch or bad descriptor */
+  WARM_EINTERNAL = -10,   /* a bug: an invariant did not hold */
+};
+
+#define WARM_ERROR_MAX 512
+
+/* Filled by the callee on failure; the caller owns the storage. */
+typedef struct warm_error {
+  int code;
+  char msg[WARM_ERROR_MAX];
+} warm_error;
+
+/* ---- what a plugin is ------------------------------------------------------ */
+
+typedef enum warm_kind {
+  WARM_KIND_TEXT_ENCODER = 1,
+  WARM_KIND_TRANSFORMER = 2,
+  WARM_KIND_VAE = 3,
+} warm_kind;
+
+/* Capability bit sets. */
+enum {
+  WARM_DEVCAP_CPU = 1u << 0,
+  WARM_DEVCAP_CUDA = 1u << 1,
+};
+
+typedef enum warm_placement {
+  WARM_PLACE_RESIDENT = 1, /* layer weights live in device memory */
+  WARM_PLACE_STREAM = 2,   /* layers pass through a window of slots */
+  WARM_PLACE_AUTO = 4,     /* host resolves to RESIDENT or STREAM per call */
+} warm_placement;
+
+typedef enum warm_stream_source {
+  WARM_SOURCE_PINNED = 1, /* a page-locked host copy of the layers */
+  WARM_SOURCE_MMAP = 2,   /* the weights file's own pages */
+} warm_stream_source;
+
+/* Flags in warm_plugin_desc.flags. */
+enum {
+  /* place() may switch between resident and stream on a live instance. */
+  WARM_FLAG_LIVE_PLACEMENT = 1u << 0,
+};
+
+/* Memory classes the ledger books device bytes under. */
+typedef enum warm_mem_class {
+  WARM_MEM_PERSISTENT = 1, /* resident weights, non-layer weights */
+  WARM_MEM_WINDOW = 2,     /* streaming window slots */
+  WARM_MEM_WORKSPACE = 3,  /* activations and scratch for one run */
+} warm_mem_class;
+
+enum { WARM_LOG_ERROR = 0, WARM_LOG_WARN = 1, WARM_LOG_INFO = 2,
+       WARM_LOG_DEBUG = 3 };
+
+/* ---- host -> plugin: the services table ----------------------------------- */
+
+/*
+ * One table per component instance, valid from create() until destroy()
+ * returns. `ctx` identifies the instance to the host: pass it back as the
+ * first argument of every service. All services are thread-safe.
+ */
+typedef struct warm_services {
+  uint32_t struct_size; /* sizeof(warm_services) as the host built it */
+  uint32_t abi_minor;   /* the host's WARM_ABI_MINOR */
+  void *ctx;
+
+  /* printf-style; the host prefixes the component name and level. */
+  void (*log)(void *ctx, int level, const char *fmt, ...)
+#if defined(__GNUC__)
+      __attribute__((format(printf, 3, 4)))
+#endif
+      ;
+
+  /* Ledger-accounted memory on the component's device (the device of
+   * warm_component_config.device; for cuda, the host makes that device
+   * current before calling). Returns WARM_ENOSPACE, with a message naming
+   * the budget, when the bytes do not fit; nothing is attempted then.
+   * dev_free(ctx, NULL) is a no-op. */
+  int (*dev_alloc)(void *ctx, warm_mem_class cls, size_t bytes, void **out,
+                   warm_error *err);
+  void (*dev_free)(void *ctx, void *ptr);
+
+  /* Page-locked host memory (plain host memory where no GPU is), exact size.
+   * Counted in the instance's host_pinned figure, not in a device budget. */
+  int (*pinned_alloc)(void *ctx, size_t bytes, void **out, warm_error *err);
+  void (*pinned_free)(void *ctx, void *ptr);
+
+  /* Progress of the current run(), 0..1. Cheap; call it as often as useful. */
+  void (*progress)(void *ctx, float fraction);
+
+  /* Nonzero when the current job has been cancelled. Long runs poll it
+   * between layers and return WARM_ECANCELED. */
+  int (*cancelled)(void *ctx);
+
+  /* The value of a key in this component's [component NAME] section, or NULL
+   * when absent. Covers plugin-specific keys. The string lives until
+   * destroy(). */
+  const char *(*config_get)(void *ctx, const char *key);
+} warm_services;
+
+/* ---- the component's configuration ----------------------------------------- */
+
+typedef struct warm_kv {
+  const char *key;
+  const char *value;
+} warm_kv;
+
+/* The resolved [component NAME] section. Strings live until destroy(). */
+typedef struct warm_component_config {
+  uint32_t struct_size;
+  const char *name;     /* "text_encoder", "transformer.stage1", ... */
+  const char *weights;  /* checkpoint path (file or folder); may be NULL */
+  warm_device device;   /* where the component computes */
+  warm_placement placement; /* as configured (AUTO allowed) */
+  uint32_t stream_window;   /* slots, >= 1 */
+  warm_stream_source stream_source;
+  warm_dtype dtype;     /* weight storage dtype */
+  int32_t priority;     /* higher keeps residency longer under AUTO */
+  const warm_kv *keys;  /* plugin-specific keys, in file order */
+  uint32_t n_keys;
+} warm_component_config;
+
+/* ---- placement and estimates ------------------------------------------------ */
+
+/* A concrete placement: never AUTO (the host resolves AUTO first). */
+typedef struct warm_place_req {
+  warm_placement placement; /* RESIDENT or STREAM */
+  uint32_t stream_window;
+  warm_stream_source stream_source;
+} warm_place_req;
+
+/* The size of one job, for estimates. Zero means "the plugin's default". */
+typedef struct warm_job_shape {
+  uint32_t max_tokens;              /* text encoder: padded prompt length */
+  uint32_t frames, height, width;   /* pixel-space video size */
+  uint32_t batch;                   /* e.g. 2 with classifier-free guidance */
+} warm_job_shape;
+
+/* Device bytes one run will hold at its peak, by class, for a placement. The
+ * host reserves persistent + window + workspace before the run; a run's
+ * ledger peak must never exceed it. host_pinned is page-locked host memory. */
+typedef struct warm_estimate {
+  uint64_t persistent;
+  uint64_t window;
+  uint64_t workspace;
+  uint64_t host_pinned;
+} warm_estimate;
+
+/* ---- run ------------------------------------------------------------------ */
+
+/*
+ * One call of a component. Inputs are caller-owned host tensors, valid for
+ * the call. Outputs: the plugin fills outputs[0..n_outputs) with tensors
+ * whose data it allocated with warm_tensor_alloc() (host memory); the caller
+ * takes ownership and releases them with warm_tensor_free().
+ *
+ * By kind:
+ *   text_encoder: prompt, max_tokens -> "embeddings" f32 [T, C] (output=last)
+ *                 or [L+1, T, C] (output=all), "mask" i32 [T].
+ *   transformer:  inputs "latents" f32, "timestep" f32 [B], "embeddings" f32
+ *                 [B, T, C], "mask" i32 [B, T] -> "velocity" like "latents".
+ *   vae:          inputs "latents" f32 [C, F, H, W] -> "frames" f32
+ *                 [3, F', H', W'] in [-1, 1].
+ */
+#define WARM_MAX_IO 8
+
+typedef struct warm_run_args {
+  uint32_t struct_size;
+  const char *prompt;     /* text encoder; UTF-8 */
+  uint32_t max_tokens;    /* text encoder; 0 = plugin default */
+  uint32_t n_inputs;
+  const warm_tensor *inputs;
+  uint32_t n_outputs;     /* set by the plugin */
+  warm_tensor outputs[WARM_MAX_IO];
+  /* Set by the plugin: the placement this run actually used (RESIDENT or
+   * STREAM), and the device bytes it moved through a stream window. */
+  warm_placement used_placement;
+  uint64_t streamed_bytes;
+} warm_run_args;
+
+/* ---- the descriptor --------------------------------------------------------- */
+
+typedef struct warm_instance warm_instance; /* the plugin's own type */
+
+typedef struct warm_plugin_desc {
+  uint32_t abi_major;   /* WARM_ABI_MAJOR the plugin was built with */
+  uint32_t abi_minor;   /* WARM_ABI_MINOR the plugin was built with */
+  uint32_t struct_size; /* sizeof(warm_plugin_desc) the plugin was built with */
+  const char *name;     /* short, [a-z0-9_]+, e.g. "text_encoder_gemma3" */
+  const char *version;  /* the plugin's own version, e.g. "1.2.0" */
+  warm_kind kind;
+  uint32_t devices;     /* WARM_DEVCAP_* */
+  uint32_t placements;  /* WARM_PLACE_* bits */
+  uint32_t dtypes;      /* WARM_DTYPECAP_* */
+  uint32_t flags;       /* WARM_FLAG_* */
+
+  /* Required. Parse cfg (reject unknown plugin keys with a message naming
+   * the key), open the weights, allocate nothing on the device yet. The
+   * instance is unplaced until place() succeeds. Loader thread. */
+  int (*create)(const warm_services *svc, const warm_component_config *cfg,
+                warm_instance **out, warm_error *err);
+
+  /* Required. Device bytes for a placement and job size, without
+   * allocating. Must be an upper bound of what place()+run() book. */
+  int (*estimate)(warm_instance *inst, const warm_place_req *req,
+                  const warm_job_shape *shape, warm_estimate *out,
+                  warm_error *err);
+
+  /* Required. Make the instance serve in `req`: allocate persistent and
+   * window memory, move weights. Called again to change placement (only
+   * when WARM_FLAG_LIVE_PLACEMENT is declared, otherwise the host re-creates
+   * the instance). On failure the previous placement still serves. */
+  int (*place)(warm_instance *inst, const warm_place_req *req,
+               warm_error *err);
+
+  /* Required. One call of the component (see warm_run_args). Workspace is
+   * allocated and freed inside the call. */
+  int (*run)(warm_instance *inst, warm_run_args *args, warm_error *err);
+
+  /* Required. Free everything, device memory included. Never fails. */
+  void (*destroy)(warm_instance *inst);
+
+  /* ---- optional (may be NULL; present when struct_size covers them) ---- */
+
+  /* Check cfg and the weights fully (every tensor present, shapes match the
+   * model config) without creating an instance or touching the device; used
+   * by `warmd -t`. */
+  int (*validate)(const warm_services *svc, const warm_component_config *cfg,
+                  warm_error *err);
+
+  /* A stable identity of the weights this instance computes with (plugin
+   * name+version, weights content or file identity, dtype), as a
+   * NUL-terminated hex string of at most 64 chars. Cached outputs are keyed
+   * by it. */
+  int (*fingerprint)(warm_instance *inst, char out[65], warm_error *err);
+} warm_plugin_desc;
+
+typedef const warm_plugin_desc *(*warm_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WARM_PLUGIN_H */
