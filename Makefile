@@ -41,11 +41,11 @@ demo: build
 # The whole suite twice: the normal build (gcc), then ASan+UBSan (clang, with
 # the libFuzzer targets, each run for 30 s). Any sanitizer report fails it.
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'fuzz'
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'fuzz|bench'
 	$(MAKE) asan
 
 test-fast: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'fuzz'
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'fuzz|bench'
 
 asan: deps
 	CC=clang CXX=clang++ cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -54,7 +54,7 @@ asan: deps
 	cd $(ASAN_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  ctest --output-on-failure -j $(JOBS)
+	  ctest --output-on-failure -j $(JOBS) -LE bench
 
 bench: build
 	@tests/bench/run.sh $(BUILD)
