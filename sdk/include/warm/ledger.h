@@ -24,7 +24,7 @@ extern "C" {
 typedef struct warm_ledger warm_ledger;
 
 typedef struct warm_ledger_entry {
-  const char *component; /* valid during the callback only */
+  const char *component;                  /* valid during the callback only */
   uint64_t persistent, window, workspace; /* booked now, by class */
   uint64_t reserved;                      /* current reservation */
   uint64_t peak;                          /* highest booked total */
@@ -32,9 +32,9 @@ typedef struct warm_ledger_entry {
 
 typedef struct warm_ledger_stats {
   uint64_t budget;
-  uint64_t used;     /* sum over components of max(booked, reserved) */
-  uint64_t booked;   /* sum of booked bytes only */
-  uint64_t peak;     /* high-water mark of `booked` since create/mark reset */
+  uint64_t used;   /* sum over components of max(booked, reserved) */
+  uint64_t booked; /* sum of booked bytes only */
+  uint64_t peak;   /* high-water mark of `booked` since create/mark reset */
   uint32_t n_components;
 } warm_ledger_stats;
 
@@ -78,6 +78,12 @@ void warm_ledger_foreach(const warm_ledger *l,
 /* Booked total of one component (all classes); 0 if unknown. */
 uint64_t warm_ledger_component_total(const warm_ledger *l,
                                      const char *component);
+/* Highest booked total of one component since its first booking or the last
+ * mark reset; 0 if unknown. */
+uint64_t warm_ledger_component_peak(const warm_ledger *l,
+                                    const char *component);
+/* The device name given at create; lives as long as the ledger. */
+const char *warm_ledger_device(const warm_ledger *l);
 
 #ifdef __cplusplus
 }
