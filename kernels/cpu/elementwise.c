@@ -1,0 +1,315 @@
+/*
+ * elementwise.c — normalisations, softmax, activations, elementwise and
+ * row-broadcast ops, transpose. Row reductions accumulate in double; every
+ * op is split over rows (or flat ranges) by the pool, each output element
+ * computed by exactly one thread, so results are deterministic.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "cpu.h"
+
+#define GRAIN_ELEMS ((int64_t)1 << 15) /* elements per task, at least */
+#define WCHUNK 256                     /* weight elements decoded at once */
+
+static int64_t row_grain(int64_t cols) {
+  int64_t g = GRAIN_ELEMS / (cols > 0 ? cols : 1);
+  return g > 0 ? g : 1;
+}
+
+/* ---- normalisation ----------------------------------------------------------
+ */
+
+typedef struct norm_job {
+  const float *x;
+  float *y;
+  wk_w w, b;
+  int64_t dim;
+  float eps;
+  int plus_one;
+} norm_job;
+
+/* y[i] = x[i] * inv * (w[i] or 1 + w[i] or 1) (+ b[i]), weights decoded a
+ * chunk at a time since norms have no workspace. */
+static void affine_row(const float *x, float *y, int64_t dim, float shift,
+                       float inv, wk_w w, wk_w b, int plus_one) {
+  float wb[WCHUNK], bb[WCHUNK];
+  for (int64_t i0 = 0; i0 < dim; i0 += WCHUNK) {
+    int64_t n = dim - i0 < WCHUNK ? dim - i0 : WCHUNK;
+    if (w.data) {
+      wkcpu__decode(wb, w, i0, n);
+      if (plus_one)
+        for (int64_t i = 0; i < n; i++)
+          wb[i] += 1.0f;
+    } else {
+      for (int64_t i = 0; i < n; i++)
+        wb[i] = 1.0f;
+    }
+    if (b.data)
+      wkcpu__decode(bb, b, i0, n);
+    else
+      memset(bb, 0, sizeof bb);
+    for (int64_t i = 0; i < n; i++)
+      y[i0 + i] = (x[i0 + i] - shift) * inv * wb[i] + bb[i];
+  }
+}
+
+static void rmsnorm_rows(void *v, int64_t r0, int64_t r1, int tid) {
+  norm_job *j = v;
+  wk_w nob = {NULL, WK_F32, 1.0f};
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = j->x + r * j->dim;
+    double ss = 0.0;
+    for (int64_t i = 0; i < j->dim; i++)
+      ss += (double)x[i] * x[i];
+    float inv = (float)(1.0 / sqrt(ss / (double)j->dim + (double)j->eps));
+    affine_row(x, j->y + r * j->dim, j->dim, 0.0f, inv, j->w, nob, j->plus_one);
+  }
+}
+
+int wkcpu_rmsnorm(wk_ctx *c, const float *x, wk_w w, int64_t rows, int64_t dim,
+                  float eps, int plus_one, float *y) {
+  norm_job j = {x, y, w, {NULL, WK_F32, 1.0f}, dim, eps, plus_one};
+  wkcpu__parallel(c, rows, row_grain(dim), rmsnorm_rows, &j);
+  return 0;
+}
+
+static void layernorm_rows(void *v, int64_t r0, int64_t r1, int tid) {
+  norm_job *j = v;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = j->x + r * j->dim;
+    double s = 0.0, ss = 0.0;
+    for (int64_t i = 0; i < j->dim; i++)
+      s += x[i];
+    double mean = s / (double)j->dim;
+    for (int64_t i = 0; i < j->dim; i++) {
+      double d = x[i] - mean;
+      ss += d * d;
+    }
+    float inv = (float)(1.0 / sqrt(ss / (double)j->dim + (double)j->eps));
+    affine_row(x, j->y + r * j->dim, j->dim, (float)mean, inv, j->w, j->b, 0);
+  }
+}
+
+int wkcpu_layernorm(wk_ctx *c, const float *x, wk_w w, wk_w b, int64_t rows,
+                    int64_t dim, float eps, float *y) {
+  norm_job j = {x, y, w, b, dim, eps, 0};
+  wkcpu__parallel(c, rows, row_grain(dim), layernorm_rows, &j);
+  return 0;
+}
+
+/* ---- softmax ----------------------------------------------------------------
+ */
+
+typedef struct rows_job {
+  const float *x;
+  float *y;
+  const float *v1, *v2;
+  const float *h;
+  int64_t cols;
+  float s;
+} rows_job;
+
+static void softmax_rows(void *v, int64_t r0, int64_t r1, int tid) {
+  rows_job *j = v;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = j->x + r * j->cols;
+    float *y = j->y + r * j->cols;
+    float m = -INFINITY;
+    for (int64_t i = 0; i < j->cols; i++)
+      m = x[i] > m ? x[i] : m;
+    if (m == -INFINITY) { /* every entry -inf: no distribution, zeros */
+      memset(y, 0, (size_t)j->cols * 4);
+      continue;
+    }
+    double sum = 0.0;
+    for (int64_t i = 0; i < j->cols; i++) {
+      float e = expf(x[i] - m);
+      y[i] = e;
+      sum += e;
+    }
+    float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < j->cols; i++)
+      y[i] *= inv;
+  }
+}
+
+int wkcpu_softmax(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
+                  float *y) {
+  rows_job j = {x, y, NULL, NULL, NULL, cols, 0.0f};
+  wkcpu__parallel(c, rows, row_grain(cols), softmax_rows, &j);
+  return 0;
+}
+
+/* ---- flat elementwise -------------------------------------------------------
+ */
+
+typedef struct flat_job {
+  const float *a, *b;
+  float *y;
+  float s;
+} flat_job;
+
+static void gelu_range(void *v, int64_t b, int64_t e, int tid) {
+  flat_job *j = v;
+  const float k0 = 0.7978845608028654f, k1 = 0.044715f;
+  for (int64_t i = b; i < e; i++) {
+    float x = j->a[i];
+    j->y[i] = 0.5f * x * (1.0f + tanhf(k0 * (x + k1 * x * x * x)));
+  }
+}
+
+static void silu_range(void *v, int64_t b, int64_t e, int tid) {
+  flat_job *j = v;
+  for (int64_t i = b; i < e; i++) {
+    float x = j->a[i];
+    j->y[i] = x / (1.0f + expf(-x));
+  }
+}
+
+static void add_range(void *v, int64_t b, int64_t e, int tid) {
+  flat_job *j = v;
+  const float *pa = j->a, *pb = j->b;
+  float *y = j->y;
+  for (int64_t i = b; i < e; i++)
+    y[i] = pa[i] + pb[i];
+}
+
+static void mul_range(void *v, int64_t b, int64_t e, int tid) {
+  flat_job *j = v;
+  const float *pa = j->a, *pb = j->b;
+  float *y = j->y;
+  for (int64_t i = b; i < e; i++)
+    y[i] = pa[i] * pb[i];
+}
+
+static void scale_range(void *v, int64_t b, int64_t e, int tid) {
+  flat_job *j = v;
+  const float *pa = j->a;
+  float *y = j->y, s = j->s;
+  for (int64_t i = b; i < e; i++)
+    y[i] = pa[i] * s;
+}
+
+int wkcpu_gelu_tanh(wk_ctx *c, const float *x, int64_t n, float *y) {
+  flat_job j = {x, NULL, y, 0.0f};
+  wkcpu__parallel(c, n, GRAIN_ELEMS / 8, gelu_range, &j);
+  return 0;
+}
+
+int wkcpu_silu(wk_ctx *c, const float *x, int64_t n, float *y) {
+  flat_job j = {x, NULL, y, 0.0f};
+  wkcpu__parallel(c, n, GRAIN_ELEMS / 8, silu_range, &j);
+  return 0;
+}
+
+int wkcpu_add(wk_ctx *c, const float *a, const float *b, int64_t n, float *y) {
+  flat_job j = {a, b, y, 0.0f};
+  wkcpu__parallel(c, n, GRAIN_ELEMS, add_range, &j);
+  return 0;
+}
+
+int wkcpu_mul(wk_ctx *c, const float *a, const float *b, int64_t n, float *y) {
+  flat_job j = {a, b, y, 0.0f};
+  wkcpu__parallel(c, n, GRAIN_ELEMS, mul_range, &j);
+  return 0;
+}
+
+int wkcpu_scale(wk_ctx *c, const float *x, float s, int64_t n, float *y) {
+  flat_job j = {x, NULL, y, s};
+  wkcpu__parallel(c, n, GRAIN_ELEMS, scale_range, &j);
+  return 0;
+}
+
+/* ---- row broadcast ----------------------------------------------------------
+ */
+
+static void add_row_rows(void *v, int64_t r0, int64_t r1, int tid) {
+  rows_job *j = v;
+  int64_t n = j->cols;
+  const float *vec = j->v1;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = j->x + r * n;
+    float *y = j->y + r * n;
+    for (int64_t i = 0; i < n; i++)
+      y[i] = x[i] + vec[i];
+  }
+}
+
+static void modulate_rows(void *v, int64_t r0, int64_t r1, int tid) {
+  rows_job *j = v;
+  int64_t n = j->cols;
+  const float *sc = j->v1, *sh = j->v2;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = j->x + r * n;
+    float *y = j->y + r * n;
+    for (int64_t i = 0; i < n; i++)
+      y[i] = x[i] * (1.0f + sc[i]) + sh[i];
+  }
+}
+
+static void gate_add_rows(void *v, int64_t r0, int64_t r1, int tid) {
+  rows_job *j = v;
+  int64_t n = j->cols;
+  const float *g = j->v1;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *res = j->x + r * n, *h = j->h + r * n;
+    float *y = j->y + r * n;
+    for (int64_t i = 0; i < n; i++)
+      y[i] = res[i] + g[i] * h[i];
+  }
+}
+
+int wkcpu_add_row(wk_ctx *c, const float *x, const float *v, int64_t rows,
+                  int64_t cols, float *y) {
+  rows_job j = {x, y, v, NULL, NULL, cols, 0.0f};
+  wkcpu__parallel(c, rows, row_grain(cols), add_row_rows, &j);
+  return 0;
+}
+
+int wkcpu_modulate(wk_ctx *c, const float *x, const float *scale,
+                   const float *shift, int64_t rows, int64_t cols, float *y) {
+  rows_job j = {x, y, scale, shift, NULL, cols, 0.0f};
+  wkcpu__parallel(c, rows, row_grain(cols), modulate_rows, &j);
+  return 0;
+}
+
+int wkcpu_gate_add(wk_ctx *c, const float *res, const float *gate,
+                   const float *h, int64_t rows, int64_t cols, float *y) {
+  rows_job j = {res, y, gate, NULL, h, cols, 0.0f};
+  wkcpu__parallel(c, rows, row_grain(cols), gate_add_rows, &j);
+  return 0;
+}
+
+/* ---- transpose --------------------------------------------------------------
+ */
+
+#define TILE 32
+
+typedef struct transpose_job {
+  const float *x;
+  float *y;
+  int64_t rows, cols;
+} transpose_job;
+
+/* Tiles of TILE x TILE keep both the reads and the writes in cache lines. */
+static void transpose_tiles(void *v, int64_t t0, int64_t t1, int tid) {
+  transpose_job *j = v;
+  for (int64_t t = t0; t < t1; t++) {
+    int64_t r0 = t * TILE, r1 = r0 + TILE < j->rows ? r0 + TILE : j->rows;
+    for (int64_t c0 = 0; c0 < j->cols; c0 += TILE) {
+      int64_t c1 = c0 + TILE < j->cols ? c0 + TILE : j->cols;
+      for (int64_t r = r0; r < r1; r++)
+        for (int64_t cc = c0; cc < c1; cc++)
+          j->y[cc * j->rows + r] = j->x[r * j->cols + cc];
+    }
+  }
+}
+
+int wkcpu_transpose(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
+                    float *y) {
+  transpose_job j = {x, y, rows, cols};
+  int64_t tiles = (rows + TILE - 1) / TILE;
+  wkcpu__parallel(c, tiles, row_grain(cols * TILE), transpose_tiles, &j);
+  return 0;
+}
