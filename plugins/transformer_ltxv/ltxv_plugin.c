@@ -1,0 +1,395 @@
+/* transformer_ltxv.so: the ABI descriptor and entry points. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ltxv.h"
+
+/* Job defaults for estimate() when the host passes zeros: LTX-Video's usual
+ * 121 frames of 512 x 768 with a 128-token prompt. */
+#define DEF_FRAMES 121
+#define DEF_HEIGHT 512
+#define DEF_WIDTH 768
+#define DEF_TOKENS 128
+
+static void ltxv_destroy(warm_instance *inst);
+
+static int open_model(const warm_component_config *cfg, ltxv_cfg *c,
+                      warm_st **st, warm_error *err) {
+  if (!cfg || !cfg->weights || !cfg->weights[0])
+    return warm_error_set(err, WARM_EINVAL,
+                          LTXV_NAME ": component %s has no weights path",
+                          cfg && cfg->name ? cfg->name : "?");
+  int rc = ltxv_cfg_read(cfg->weights, c, err);
+  if (!rc) rc = warm_st_open(cfg->weights, st, err);
+  return rc;
+}
+
+static int check_caps(const warm_component_config *cfg, warm_dtype *dt,
+                      warm_error *err) {
+  *dt = cfg->dtype == WARM_DTYPE_NONE ? WARM_F32 : cfg->dtype;
+  if (*dt != WARM_F32 && *dt != WARM_BF16 && *dt != WARM_FP8_E4M3)
+    return warm_error_set(err, WARM_EUNSUPPORTED,
+                          LTXV_NAME ": dtype %s not supported (f32, bf16, "
+                                    "fp8)",
+                          warm_dtype_name(*dt) ? warm_dtype_name(*dt) : "?");
+  if (cfg->device.type != WARM_DEVICE_CPU &&
+      cfg->device.type != WARM_DEVICE_CUDA)
+    return warm_error_set(err, WARM_EUNSUPPORTED,
+                          LTXV_NAME ": unknown device type");
+  return 0;
+}
+
+/* Checks the config, the keys and every tensor, touching no device. */
+static int ltxv_validate(const warm_services *svc,
+                         const warm_component_config *cfg, warm_error *err) {
+  ltxv_opts o;
+  ltxv_cfg c;
+  warm_dtype dt;
+  warm_st *st = NULL;
+  int rc = check_caps(cfg, &dt, err);
+  if (!rc) rc = ltxv_parse_opts(cfg, &o, err);
+  if (!rc) rc = open_model(cfg, &c, &st, err);
+  if (!rc) {
+    ltxv_pack g, b;
+    ltxv_packs_build(&c, dt, &g, &b);
+    rc = ltxv_check_weights(st, &c, &g, &b, err);
+  }
+  warm_st_close(st);
+  return rc;
+}
+
+/* Opens config and weights (mmap), validates every tensor and creates the
+ * compute context; allocates no device memory. Loader thread. */
+static int ltxv_create(const warm_services *svc,
+                       const warm_component_config *cfg, warm_instance **out,
+                       warm_error *err) {
+  ltxv *m = calloc(1, sizeof *m);
+  if (!m) return warm_error_set(err, WARM_ENOMEM, LTXV_NAME ": out of memory");
+  m->svc = svc;
+  int rc = check_caps(cfg, &m->dtype, err);
+  if (!rc) rc = ltxv_parse_opts(cfg, &m->opts, err);
+  if (!rc) rc = open_model(cfg, &m->cfg, &m->st, err);
+  if (!rc) {
+    ltxv_packs_build(&m->cfg, m->dtype, &m->gpack, &m->bpack);
+    rc = ltxv_check_weights(m->st, &m->cfg, &m->gpack, &m->bpack, err);
+  }
+  if (!rc) {
+    m->device = cfg->device;
+    m->name = strdup(cfg->name ? cfg->name : LTXV_NAME);
+    if (!m->name) rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
+  }
+  if (!rc) {
+    wk_backend be =
+        cfg->device.type == WARM_DEVICE_CUDA ? WK_BACKEND_CUDA : WK_BACKEND_CPU;
+    if (!wk_backend_available(be))
+      rc = warm_error_set(err, WARM_EUNSUPPORTED,
+                          "%s: device %s is not available here", m->name,
+                          be == WK_BACKEND_CUDA ? "cuda" : "cpu");
+    else if (wk_ctx_create(be, cfg->device.index, m->opts.threads, &m->wk))
+      rc = warm_error_set(err, WARM_EDEVICE,
+                          "%s: cannot create the compute context", m->name);
+  }
+  if (rc) {
+    ltxv_destroy((warm_instance *)m);
+    return rc;
+  }
+  *out = (warm_instance *)m;
+  return 0;
+}
+
+static int check_req(const ltxv *m, const warm_place_req *req,
+                     warm_error *err) {
+  if (!req || (req->placement != WARM_PLACE_RESIDENT &&
+               req->placement != WARM_PLACE_STREAM))
+    return warm_error_set(err, WARM_EINVAL,
+                          "%s: placement must be resident or stream", m->name);
+  if (req->placement == WARM_PLACE_STREAM &&
+      (req->stream_window < 1 || (req->stream_source != WARM_SOURCE_PINNED &&
+                                  req->stream_source != WARM_SOURCE_MMAP)))
+    return warm_error_set(err, WARM_EINVAL,
+                          "%s: stream needs a window >= 1 and a source "
+                          "(pinned or mmap)",
+                          m->name);
+  return 0;
+}
+
+/* Pixel-space job size -> token grid, as LTXPipeline computes it. */
+static int job_shape(const ltxv *m, const warm_job_shape *js, ltxv_shape *s,
+                     warm_error *err) {
+  const ltxv_cfg *c = &m->cfg;
+  int64_t frames = js && js->frames ? js->frames : DEF_FRAMES;
+  int64_t h = js && js->height ? js->height : DEF_HEIGHT;
+  int64_t w = js && js->width ? js->width : DEF_WIDTH;
+  memset(s, 0, sizeof *s);
+  s->B = js && js->batch ? js->batch : 1;
+  s->T = js && js->max_tokens ? js->max_tokens : DEF_TOKENS;
+  s->F = (frames - 1) / m->opts.tcomp + 1;
+  s->H = (h + m->opts.scomp - 1) / m->opts.scomp;
+  s->W = (w + m->opts.scomp - 1) / m->opts.scomp;
+  s->Fp = (s->F + c->patch_size_t - 1) / c->patch_size_t;
+  s->Hp = (s->H + c->patch_size - 1) / c->patch_size;
+  s->Wp = (s->W + c->patch_size - 1) / c->patch_size;
+  s->N = s->Fp * s->Hp * s->Wp;
+  if (s->N > (1 << 24) || s->B > 1024 || s->T > (1 << 20))
+    return warm_error_set(err, WARM_EINVAL,
+                          "%s: job too large to estimate (%lld tokens x %lld)",
+                          m->name, (long long)s->N, (long long)s->B);
+  return 0;
+}
+
+static int ltxv_estimate(warm_instance *inst, const warm_place_req *req,
+                         const warm_job_shape *shape, warm_estimate *out,
+                         warm_error *err) {
+  ltxv *m = (ltxv *)inst;
+  int rc = check_req(m, req, err);
+  ltxv_shape s;
+  if (!rc) rc = job_shape(m, shape, &s, err);
+  if (rc) return rc;
+  memset(out, 0, sizeof *out);
+  out->persistent = m->gpack.total;
+  if (req->placement == WARM_PLACE_RESIDENT) {
+    out->persistent += (uint64_t)m->cfg.layers * m->bpack.total;
+  } else {
+    warm_stream_plan p;
+    if ((rc = ltxv_stream_plan(m, req, &p, err))) return rc;
+    out->window = p.window_bytes;
+    out->host_pinned = p.host_bytes;
+  }
+  out->workspace = ltxv_workspace_bytes(m, &s);
+  return 0;
+}
+
+static int ltxv_place(warm_instance *inst, const warm_place_req *req,
+                      warm_error *err) {
+  ltxv *m = (ltxv *)inst;
+  int rc = check_req(m, req, err);
+  if (rc) return rc;
+  if (m->placed && m->place.placement == req->placement &&
+      (req->placement == WARM_PLACE_RESIDENT ||
+       (m->place.stream_window == req->stream_window &&
+        m->place.stream_source == req->stream_source)))
+    return 0;
+  return ltxv_weights_place(m, req, err);
+}
+
+static const warm_tensor *find_input(const warm_run_args *a, const char *name) {
+  for (uint32_t i = 0; i < a->n_inputs; i++)
+    if (a->inputs[i].name && !strcmp(a->inputs[i].name, name))
+      return &a->inputs[i];
+  return NULL;
+}
+
+static int need(const ltxv *m, const warm_run_args *a, const char *name,
+                warm_dtype dt, int ndim, const warm_tensor **out,
+                warm_error *err) {
+  const warm_tensor *t = find_input(a, name);
+  if (!t)
+    return warm_error_set(err, WARM_EINVAL, "%s: input \"%s\" is missing",
+                          m->name, name);
+  if (t->dtype != dt || t->ndim != ndim || !t->data ||
+      t->device.type != WARM_DEVICE_CPU)
+    return warm_error_set(
+        err, WARM_EINVAL,
+        "%s: input \"%s\" must be a host %s tensor with %d "
+        "dims (got %s, %d dims)",
+        m->name, name, warm_dtype_name(dt), ndim,
+        warm_dtype_name(t->dtype) ? warm_dtype_name(t->dtype) : "?", t->ndim);
+  for (int i = 0; i < ndim; i++)
+    if (t->shape[i] <= 0 || t->shape[i] > (1 << 24))
+      return warm_error_set(err, WARM_EINVAL,
+                            "%s: input \"%s\" dim %d = %lld is out of range",
+                            m->name, name, i, (long long)t->shape[i]);
+  *out = t;
+  return 0;
+}
+
+/* Checks the four inputs against each other and the model, and derives the
+ * token grid. Every refusal names the input and the expected shape. */
+static int run_shape(const ltxv *m, const warm_run_args *a, ltxv_shape *s,
+                     const warm_tensor **in, double *fps, warm_error *err) {
+  const ltxv_cfg *c = &m->cfg;
+  int rc;
+  if ((rc = need(m, a, "latents", WARM_F32, 5, &in[0], err)) ||
+      (rc = need(m, a, "timestep", WARM_F32, 1, &in[1], err)) ||
+      (rc = need(m, a, "embeddings", WARM_F32, 3, &in[2], err)) ||
+      (rc = need(m, a, "mask", WARM_I32, 2, &in[3], err)))
+    return rc;
+  const int64_t *ls = in[0]->shape;
+  int64_t p = c->patch_size, pt = c->patch_size_t;
+  int64_t C = c->in_channels / (p * p * pt);
+  s->B = ls[0];
+  s->F = ls[2];
+  s->H = ls[3];
+  s->W = ls[4];
+  if (ls[1] != C)
+    return warm_error_set(err, WARM_EINVAL,
+                          "%s: latents have %lld channels; the model takes "
+                          "%lld (in_channels %lld / patch volume %lld)",
+                          m->name, (long long)ls[1], (long long)C,
+                          (long long)c->in_channels, (long long)(p * p * pt));
+  if (s->F % pt || s->H % p || s->W % p)
+    return warm_error_set(err, WARM_EINVAL,
+                          "%s: latents [%lld, %lld, %lld] (F, H, W) are not "
+                          "divisible by the patch size (%lld, %lld, %lld)",
+                          m->name, (long long)s->F, (long long)s->H,
+                          (long long)s->W, (long long)pt, (long long)p,
+                          (long long)p);
+  s->Fp = s->F / pt;
+  s->Hp = s->H / p;
+  s->Wp = s->W / p;
+  s->N = s->Fp * s->Hp * s->Wp;
+  s->T = in[2]->shape[1];
+  if (s->N > (1 << 24) || s->B > 1024)
+    return warm_error_set(err, WARM_EINVAL, "%s: latents too large", m->name);
+  if (in[1]->shape[0] != s->B)
+    return warm_error_set(err, WARM_EINVAL,
+                          "%s: timestep has shape [%lld]; expected [%lld] "
+                          "(the latents' batch)",
+                          m->name, (long long)in[1]->shape[0], (long long)s->B);
+  if (in[2]->shape[0] != s->B || in[2]->shape[2] != c->caption_channels)
+    return warm_error_set(err, WARM_EINVAL,
+                          "%s: embeddings have shape [%lld, %lld, %lld]; "
+                          "expected [%lld, T, %lld] (caption_channels)",
+                          m->name, (long long)in[2]->shape[0],
+                          (long long)in[2]->shape[1],
+                          (long long)in[2]->shape[2], (long long)s->B,
+                          (long long)c->caption_channels);
+  if (in[3]->shape[0] != s->B || in[3]->shape[1] != s->T)
+    return warm_error_set(err, WARM_EINVAL,
+                          "%s: mask has shape [%lld, %lld]; expected [%lld, "
+                          "%lld] like the embeddings",
+                          m->name, (long long)in[3]->shape[0],
+                          (long long)in[3]->shape[1], (long long)s->B,
+                          (long long)s->T);
+  *fps = m->opts.fps;
+  const warm_tensor *f = find_input(a, "fps");
+  if (f) {
+    if (f->dtype != WARM_F32 || warm_tensor_numel(f) != 1 || !f->data ||
+        !(((const float *)f->data)[0] > 0.0f))
+      return warm_error_set(err, WARM_EINVAL,
+                            "%s: input \"fps\" must be one positive f32",
+                            m->name);
+    *fps = ((const float *)f->data)[0];
+  }
+  return 0;
+}
+
+static int ltxv_run(warm_instance *inst, warm_run_args *a, warm_error *err) {
+  ltxv *m = (ltxv *)inst;
+  if (!m->placed)
+    return warm_error_set(err, WARM_EINVAL, "%s: run before place", m->name);
+  ltxv_shape s;
+  const warm_tensor *in[4];
+  double fps = 0;
+  int rc = run_shape(m, a, &s, in, &fps, err);
+  if (rc) return rc;
+  warm_tensor v;
+  int64_t Co = m->cfg.out_channels /
+               (m->cfg.patch_size * m->cfg.patch_size * m->cfg.patch_size_t);
+  int64_t shape[5] = {s.B, Co, s.F, s.H, s.W};
+  if (warm_tensor_alloc(&v, "velocity", WARM_F32, 5, shape))
+    return warm_error_set(err, WARM_ENOMEM, "%s: out of host memory", m->name);
+  uint64_t streamed = 0;
+  rc = ltxv_forward(m, &s, in[0]->data, in[1]->data, in[2]->data, in[3]->data,
+                    fps, v.data, &streamed, err);
+  if (rc) {
+    warm_tensor_free(&v);
+    return rc;
+  }
+  a->n_outputs = 1;
+  a->outputs[0] = v;
+  a->used_placement = m->place.placement;
+  a->streamed_bytes = streamed;
+  return 0;
+}
+
+static void ltxv_destroy(warm_instance *inst) {
+  ltxv *m = (ltxv *)inst;
+  if (!m) return;
+  if (m->wk) {
+    ltxv_weights_release(m);
+    if (m->gdev) {
+      wk_sync(m->wk);
+      m->svc->dev_free(m->svc->ctx, m->gdev);
+    }
+    wk_ctx_destroy(m->wk);
+  }
+  free(m->gscale);
+  warm_st_close(m->st);
+  free(m->name);
+  free(m);
+}
+
+/* 4 x 64-bit FNV-1a lanes with distinct offsets: 256 bits of identity. */
+typedef struct fnv4 {
+  uint64_t h[4];
+} fnv4;
+static void fnv_add(fnv4 *f, const void *p, size_t n) {
+  const unsigned char *b = p;
+  for (int k = 0; k < 4; k++)
+    for (size_t i = 0; i < n; i++) {
+      f->h[k] ^= b[i];
+      f->h[k] *= 0x100000001b3ULL;
+    }
+}
+
+/* Identity of the weights by FILE IDENTITY (not content, which would read
+ * tens of GB): each checkpoint file's device, inode, size and mtime, the
+ * tensor table (names, dtypes, shapes, offsets), the model config, plugin
+ * name + version and the stored dtype. */
+static int ltxv_fingerprint(warm_instance *inst, char out[65],
+                            warm_error *err) {
+  ltxv *m = (ltxv *)inst;
+  fnv4 f = {{0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL,
+             0x9e3779b97f4a7c15ULL, 0x2545f4914f6cdd1dULL}};
+  fnv_add(&f, LTXV_NAME, sizeof LTXV_NAME);
+  fnv_add(&f, LTXV_VERSION, sizeof LTXV_VERSION);
+  fnv_add(&f, &m->dtype, sizeof m->dtype);
+  fnv_add(&f, &m->cfg, sizeof m->cfg);
+  for (uint32_t i = 0; i < warm_st_file_count(m->st); i++) {
+    struct stat sb;
+    if (stat(warm_st_file_path(m->st, i), &sb) != 0)
+      return warm_error_set(err, WARM_EIO, "%s: cannot stat %s", m->name,
+                            warm_st_file_path(m->st, i));
+    uint64_t id[5] = {(uint64_t)sb.st_dev, (uint64_t)sb.st_ino,
+                      (uint64_t)sb.st_size, (uint64_t)sb.st_mtim.tv_sec,
+                      (uint64_t)sb.st_mtim.tv_nsec};
+    fnv_add(&f, id, sizeof id);
+  }
+  for (size_t i = 0; i < warm_st_count(m->st); i++) {
+    const warm_st_entry *e = warm_st_at(m->st, i);
+    fnv_add(&f, e->name, strlen(e->name));
+    fnv_add(&f, &e->st_dtype, sizeof e->st_dtype);
+    fnv_add(&f, e->shape, sizeof(int64_t) * (size_t)e->ndim);
+    fnv_add(&f, &e->file_offset, sizeof e->file_offset);
+  }
+  for (int k = 0; k < 4; k++)
+    snprintf(out + 16 * k, 17, "%016llx", (unsigned long long)f.h[k]);
+  return 0;
+}
+
+static const warm_plugin_desc ltxv_desc = {
+    .abi_major = WARM_ABI_MAJOR,
+    .abi_minor = WARM_ABI_MINOR,
+    .struct_size = sizeof(warm_plugin_desc),
+    .name = LTXV_NAME,
+    .version = LTXV_VERSION,
+    .kind = WARM_KIND_TRANSFORMER,
+    .devices = WARM_DEVCAP_CPU | WARM_DEVCAP_CUDA,
+    .placements = WARM_PLACE_RESIDENT | WARM_PLACE_STREAM | WARM_PLACE_AUTO,
+    .dtypes = WARM_DTYPECAP_F32 | WARM_DTYPECAP_BF16 | WARM_DTYPECAP_FP8,
+    .flags = WARM_FLAG_LIVE_PLACEMENT,
+    .create = ltxv_create,
+    .estimate = ltxv_estimate,
+    .place = ltxv_place,
+    .run = ltxv_run,
+    .destroy = ltxv_destroy,
+    .validate = ltxv_validate,
+    .fingerprint = ltxv_fingerprint,
+};
+
+WARM_PLUGIN_EXPORT const warm_plugin_desc *warm_plugin_entry(void) {
+  return &ltxv_desc;
+}
