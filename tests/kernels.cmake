@@ -1,0 +1,19 @@
+# Kernel op tests (label `kernels`): every op against a float64 reference
+# written in the test, on fresh random inputs (the seed is printed; replay
+# with WK_TEST_SEED=N).
+foreach(t dtype linear ops attention conv args)
+  warm_add_test(test_kernels_${t} SOURCES unit/test_kernels_${t}.c LIBS wk
+                LABELS kernels)
+endforeach()
+
+# Benchmarks: built into <build>/tests/ next to the tests but not registered
+# with ctest (the ASan run of `make test` runs every registered test), so no
+# default run includes them; tests/bench/run.sh finds and runs bench_*.
+foreach(b gemm ops)
+  add_executable(bench_${b} bench/bench_${b}.c)
+  set_target_properties(bench_${b} PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+                        ${WARM_TEST_BIN} LABELS bench)
+  target_compile_options(bench_${b} PRIVATE $<$<COMPILE_LANGUAGE:C>:${WARM_C_WARNINGS}>)
+  target_include_directories(bench_${b} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+  target_link_libraries(bench_${b} PRIVATE wk PkgConfig::OPENBLAS Threads::Threads m)
+endforeach()

@@ -1,0 +1,141 @@
+/*
+ * wk_conv3d_fwd and wk_depth_to_space3d against direct float64 loops.
+ * Convolution errors are norm-based relative (outputs are dot products).
+ */
+#include "wk_testutil.h"
+
+static double *ref_conv(const wk_conv3d *p, const float *x, const float *w,
+                        const float *bias, int64_t *n_out) {
+  int64_t To = p->T + p->pt_front + p->pt_back - p->kt + 1;
+  int64_t Ho = p->H + 2 * p->ph - p->kh + 1, Wo = p->W + 2 * p->pw - p->kw + 1;
+  *n_out = p->Co * To * Ho * Wo;
+  double *y = wt_dalloc(*n_out);
+  for (int64_t co = 0; co < p->Co; co++)
+    for (int64_t t = 0; t < To; t++)
+      for (int64_t oh = 0; oh < Ho; oh++)
+        for (int64_t ow = 0; ow < Wo; ow++) {
+          double s = bias ? bias[co] : 0.0;
+          for (int64_t ci = 0; ci < p->Ci; ci++)
+            for (int64_t dt = 0; dt < p->kt; dt++) {
+              int64_t ti = t + dt - p->pt_front;
+              ti = ti < 0 ? 0 : ti >= p->T ? p->T - 1 : ti;
+              for (int64_t dh = 0; dh < p->kh; dh++)
+                for (int64_t dw = 0; dw < p->kw; dw++) {
+                  int64_t ih = oh + dh - p->ph, iw = ow + dw - p->pw;
+                  if (ih < 0 || ih >= p->H || iw < 0 || iw >= p->W) continue;
+                  s += (double)x[((ci * p->T + ti) * p->H + ih) * p->W + iw] *
+                       w[(((co * p->Ci + ci) * p->kt + dt) * p->kh + dh) *
+                             p->kw +
+                         dw];
+                }
+            }
+          y[((co * To + t) * Ho + oh) * Wo + ow] = s;
+        }
+  return y;
+}
+
+static void check_conv(wt_env *e, wk_conv3d p, wk_dtype wdt, int with_bias) {
+  int64_t nx = p.Ci * p.T * p.H * p.W;
+  int64_t nw = p.Co * p.Ci * p.kt * p.kh * p.kw, ny;
+  float *x = wt_randn(nx, -1, 1), *w = wt_randn(nw, -1, 1);
+  float *bias = with_bias ? wt_randn(p.Co, -1, 1) : NULL;
+  float *deq = malloc(nw * 4), scale;
+  void *wq = wt_quantise(w, nw, wdt, deq, &scale);
+  double *want = ref_conv(&p, x, deq, bias, &ny);
+  float *y = malloc((ny + 1) * 4);
+  wk_w W = {wq, wdt, scale};
+  wt_env_ws(e, wk_conv3d_workspace(e->c, &p, wdt));
+  int rc =
+      wk_conv3d_fwd(e->c, &p, x, W, with_bias ? wt_f32(bias) : wt_none(), y);
+  WT_CHECK(rc == 0, "conv3d: %s", wk_last_error(e->c));
+  double err = wt_norm_err(y, want, ny);
+  WT_CHECK(err <= 1e-5,
+           "conv3d Ci%lld T%lld H%lld W%lld Co%lld k%lldx%lldx%lld pt%lld,%lld "
+           "p%lld,%lld dt%d: err %.3g",
+           (long long)p.Ci, (long long)p.T, (long long)p.H, (long long)p.W,
+           (long long)p.Co, (long long)p.kt, (long long)p.kh, (long long)p.kw,
+           (long long)p.pt_front, (long long)p.pt_back, (long long)p.ph,
+           (long long)p.pw, (int)wdt, err);
+  free(x), free(w), free(bias), free(deq), free(wq), free(want), free(y);
+}
+
+static void test_conv3d_causal_and_symmetric_padding(wt_env *e) {
+  wk_conv3d causal = {3, 4, 7, 6, 5, 3, 3, 3, 2, 0, 1, 1};
+  check_conv(e, causal, WK_F32, 1);
+  wk_conv3d sym = {2, 3, 5, 9, 4, 3, 3, 3, 1, 1, 1, 1};
+  check_conv(e, sym, WK_F32, 0);
+  wk_conv3d pointwise = {8, 2, 3, 3, 6, 1, 1, 1, 0, 0, 0, 0};
+  check_conv(e, pointwise, WK_F32, 1);
+  wk_conv3d uneven = {3, 5, 6, 8, 2, 2, 3, 1, 1, 0, 2, 0}; /* kh != kw */
+  check_conv(e, uneven, WK_F32, 1);
+  wk_conv3d replicate = {1, 1, 4, 4, 1, 3, 1, 1, 1, 1, 0, 0}; /* T = 1 */
+  check_conv(e, replicate, WK_F32, 0);
+}
+
+static void test_conv3d_low_precision_weights(wt_env *e) {
+  wk_conv3d p = {4, 3, 6, 5, 3, 3, 3, 3, 2, 0, 1, 1};
+  check_conv(e, p, WK_BF16, 1);
+  check_conv(e, p, WK_FP8_E4M3, 1);
+}
+
+static void test_conv3d_chunked_positions(wt_env *e) {
+  /* Ci*27 = 1728 patch rows x 2500 positions > one 4 Mi-element chunk. */
+  wk_conv3d p = {64, 2, 50, 50, 2, 3, 3, 3, 2, 0, 1, 1};
+  check_conv(e, p, WK_BF16, 1);
+}
+
+static void test_conv3d_bad_geometry(wt_env *e) {
+  float buf[64] = {0};
+  wk_conv3d p = {1, 1, 2, 2, 1, 3, 3, 3, 0, 0, 0, 0}; /* kernel > input */
+  WT_RC(wk_conv3d_fwd(e->c, &p, buf, wt_f32(buf), wt_none(), buf + 32),
+        WK_EINVAL);
+  wk_conv3d q = {1, 2, 2, 2, 0, 1, 1, 1, 0, 0, 0, 0}; /* Co = 0 */
+  WT_RC(wk_conv3d_fwd(e->c, &q, buf, wt_f32(buf), wt_none(), buf + 32),
+        WK_EINVAL);
+  wk_conv3d r = {1, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0};
+  WT_RC(wk_conv3d_fwd(e->c, &r, buf, wt_f32(buf), wt_none(), buf + 2),
+        WK_EINVAL); /* y overlaps x */
+  uint16_t wb[27] = {0};
+  wk_conv3d s = {1, 3, 3, 3, 1, 3, 3, 3, 0, 0, 0, 0};
+  wk_w W = {wb, WK_BF16, 1.0f};
+  size_t need = wk_conv3d_workspace(e->c, &s, WK_BF16);
+  char *ws = malloc(need);
+  wk_set_workspace(e->c, ws, need - 1);
+  WT_RC(wk_conv3d_fwd(e->c, &s, buf, W, wt_none(), buf + 32), WK_ESPACE);
+  free(ws);
+  wt_env_ws(e, 0);
+}
+
+static void test_depth_to_space_matches_index_formula(wt_env *e) {
+  int64_t C = 3, T = 2, H = 3, W = 5;
+  int pt = 2, ph = 2, pw = 3;
+  int64_t n = C * pt * ph * pw * T * H * W;
+  float *x = wt_randn(n, -1, 1), *y = malloc(n * 4);
+  WT_RC(wk_depth_to_space3d(e->c, x, C, T, H, W, pt, ph, pw, y), 0);
+  int ok = 1;
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t t = 0; t < T * pt; t++)
+      for (int64_t h = 0; h < H * ph; h++)
+        for (int64_t w = 0; w < W * pw; w++) {
+          int64_t ci =
+              c * pt * ph * pw + (t % pt) * ph * pw + (h % ph) * pw + (w % pw);
+          float want = x[((ci * T + t / pt) * H + h / ph) * W + w / pw];
+          ok &= y[((c * T * pt + t) * H * ph + h) * W * pw + w] == want;
+        }
+  WT_CHECK(ok, "depth_to_space index mapping");
+  WT_RC(wk_depth_to_space3d(e->c, x, C, T, H, W, 0, 1, 1, y), WK_EINVAL);
+  free(x), free(y);
+}
+
+int main(void) {
+  wt_seed("test_kernels_conv");
+  wt_env e;
+  if (wt_env_init(&e, 3)) return 1;
+  test_conv3d_causal_and_symmetric_padding(&e);
+  test_conv3d_low_precision_weights(&e);
+  test_conv3d_chunked_positions(&e);
+  test_conv3d_bad_geometry(&e);
+  test_depth_to_space_matches_index_formula(&e);
+  wt_env_fini(&e);
+  return wt_finish("test_kernels_conv");
+}
