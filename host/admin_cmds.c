@@ -1,0 +1,271 @@
+/*
+ * host/admin_cmds.c — the admin command TABLE and its handlers. One entry
+ * per command; handlers run on the loop thread and never block: anything
+ * that calls a plugin goes to the loader thread (wh_daemon_control).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "daemon.h"
+#include "log.h"
+#include "reload.h"
+
+/* Prints a jansson document as the reply (compact: one line, no blanks). */
+static int reply_json(wh_admin_req *req, json_t *doc) {
+  char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+  json_decref(doc);
+  if (!s) return wh_admin_fail(req, 500, "out of memory");
+  wh_sb_printf(&req->out, "%s", s);
+  free(s);
+  return WH_REPLY_DONE;
+}
+
+void wh_admin_help(wh_strbuf *out, int read_only) {
+  for (size_t i = 0; i < wh_admin_n_commands; i++) {
+    const wh_admin_cmd *c = &wh_admin_commands[i];
+    if (read_only && !(c->flags & WH_CMD_READONLY)) continue;
+    char syn[128];
+    snprintf(syn, sizeof syn, "%s%s%s%s", c->words, c->usage ? " " : "",
+             c->usage ? c->usage : "", (c->flags & WH_CMD_JSON) ? " [json]" : "");
+    wh_sb_printf(out, "%-52s %s\n", syn, c->help);
+  }
+}
+
+static int cmd_help(wh_admin_req *req) {
+  wh_admin_help(&req->out, req->read_only);
+  return WH_REPLY_DONE;
+}
+
+static int cmd_show_info(wh_admin_req *req) {
+  wh_daemon *d = req->app;
+  wh_runtime *rt = d->rt;
+  pthread_mutex_lock(&rt->lock);
+  size_t nc = rt->n_components, nd = rt->n_devices;
+  pthread_mutex_unlock(&rt->lock);
+  long uptime = (long)(time(NULL) - d->started);
+  if (req->cmd.json)
+    return reply_json(
+        req, json_pack("{s:s, s:s, s:i, s:i, s:I, s:I, s:s, s:I, s:I, s:I, "
+                       "s:I, s:b, s:s}",
+                       "version", WARMD_VERSION, "sdk", warm_sdk_version(),
+                       "abi_major", WARM_ABI_MAJOR, "abi_minor",
+                       WARM_ABI_MINOR, "pid", (json_int_t)getpid(),
+                       "uptime_s", (json_int_t)uptime, "config",
+                       d->config_path, "components", (json_int_t)nc,
+                       "devices", (json_int_t)nd, "reloads_ok",
+                       (json_int_t)d->reloads_ok, "reloads_failed",
+                       (json_int_t)d->reloads_failed, "reloading",
+                       d->reload_running, "last_reload", d->last_reload));
+  wh_sb_printf(&req->out,
+               "version: %s\nsdk: %s\nabi: %d.%d\npid: %ld\nuptime_s: %ld\n"
+               "config: %s\ncomponents: %zu\ndevices: %zu\nreloads_ok: %llu\n"
+               "reloads_failed: %llu\nreloading: %s\nlast_reload: %s",
+               WARMD_VERSION, warm_sdk_version(), WARM_ABI_MAJOR,
+               WARM_ABI_MINOR, (long)getpid(), uptime, d->config_path, nc, nd,
+               (unsigned long long)d->reloads_ok,
+               (unsigned long long)d->reloads_failed,
+               d->reload_running ? "yes" : "no",
+               d->last_reload[0] ? d->last_reload : "-");
+  return WH_REPLY_DONE;
+}
+
+static int cmd_show_components(wh_admin_req *req) {
+  wh_daemon *d = req->app;
+  wh_runtime *rt = d->rt;
+  json_t *arr = req->cmd.json ? json_array() : NULL;
+  if (!req->cmd.json)
+    wh_sb_printf(&req->out, "%-20s %-20s %-8s %-12s %-7s %-16s %-5s %s\n",
+                 "NAME", "PLUGIN", "VERSION", "KIND", "DEVICE", "PLACEMENT",
+                 "DTYPE", "STATE");
+  pthread_mutex_lock(&rt->lock);
+  for (size_t i = 0; i < rt->n_components; i++) {
+    const wh_component *c = rt->components[i];
+    const warm_plugin_desc *pd = wh_plugin_desc(c->plugin);
+    const char *placement = warm_placement_name(c->placement);
+    const char *active = c->state == WH_COMP_PLACED
+                             ? warm_placement_name(c->active)
+                             : "none";
+    const char *dtype = warm_dtype_name(c->cc->dtype);
+    if (arr) {
+      json_t *o = json_pack(
+          "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, "
+          "s:s}",
+          "name", c->name, "plugin", wh_plugin_short(c->plugin), "version",
+          pd->version, "kind", warm_kind_name(pd->kind), "device",
+          c->dev->name, "placement", placement, "active_placement", active,
+          "dtype", dtype, "state", wh_comp_state_name(c->state),
+          "stream_window", (json_int_t)c->stream_window, "stream_source",
+          warm_source_name(c->stream_source), "priority",
+          (json_int_t)c->priority, "error", c->last_error);
+      json_array_append_new(arr, o);
+    } else {
+      char pl[40];
+      if (c->placement == WARM_PLACE_AUTO)
+        snprintf(pl, sizeof pl, "auto(%s)", active);
+      else
+        snprintf(pl, sizeof pl, "%s", placement);
+      wh_sb_printf(&req->out, "%-20s %-20s %-8s %-12s %-7s %-16s %-5s %s%s%s\n",
+                   c->name, wh_plugin_short(c->plugin), pd->version,
+                   warm_kind_name(pd->kind), c->dev->name, pl, dtype,
+                   wh_comp_state_name(c->state), c->last_error[0] ? ": " : "",
+                   c->last_error);
+    }
+  }
+  pthread_mutex_unlock(&rt->lock);
+  if (arr) return reply_json(req, json_pack("{s:o}", "components", arr));
+  return WH_REPLY_DONE;
+}
+
+typedef struct mem_walk {
+  wh_admin_req *req;
+  json_t *arr;
+} mem_walk;
+
+static void mem_entry(void *user, const warm_ledger_entry *e) {
+  mem_walk *w = user;
+  if (w->arr) {
+    json_array_append_new(
+        w->arr, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "name",
+                          e->component, "resident", (json_int_t)e->persistent,
+                          "window", (json_int_t)e->window, "workspace",
+                          (json_int_t)e->workspace, "reserved",
+                          (json_int_t)e->reserved, "peak",
+                          (json_int_t)e->peak));
+  } else {
+    char a[32], b[32], c[32], p[32];
+    wh_sb_printf(&w->req->out,
+                 "  %-20s resident %-11s window %-11s workspace %-11s peak "
+                 "%s\n",
+                 e->component, warm_format_size(e->persistent, a, sizeof a),
+                 warm_format_size(e->window, b, sizeof b),
+                 warm_format_size(e->workspace, c, sizeof c),
+                 warm_format_size(e->peak, p, sizeof p));
+  }
+}
+
+static int cmd_show_memory(wh_admin_req *req) {
+  wh_daemon *d = req->app;
+  wh_runtime *rt = d->rt;
+  json_t *devs = req->cmd.json ? json_array() : NULL;
+  pthread_mutex_lock(&rt->lock);
+  for (size_t i = 0; i < rt->n_devices; i++) {
+    const wh_device *dv = rt->devices[i];
+    warm_ledger_stats st;
+    warm_ledger_stats_get(dv->ledger, &st);
+    mem_walk w = {req, NULL};
+    if (devs) {
+      w.arr = json_array();
+      warm_ledger_foreach(dv->ledger, mem_entry, &w);
+      json_array_append_new(
+          devs, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "name",
+                          dv->name, "budget", (json_int_t)st.budget, "used",
+                          (json_int_t)st.used, "booked",
+                          (json_int_t)st.booked, "peak", (json_int_t)st.peak,
+                          "available",
+                          (json_int_t)warm_ledger_available(dv->ledger),
+                          "components", w.arr));
+    } else {
+      char b[32], u[32], p[32], a[32];
+      wh_sb_printf(
+          &req->out, "device %s: budget %s, used %s, peak %s, available %s\n",
+          dv->name, warm_format_size(st.budget, b, sizeof b),
+          warm_format_size(st.used, u, sizeof u),
+          warm_format_size(st.peak, p, sizeof p),
+          warm_format_size(warm_ledger_available(dv->ledger), a, sizeof a));
+      warm_ledger_foreach(dv->ledger, mem_entry, &w);
+    }
+  }
+  pthread_mutex_unlock(&rt->lock);
+  if (devs) return reply_json(req, json_pack("{s:o}", "devices", devs));
+  return WH_REPLY_DONE;
+}
+
+static int cmd_show_config(wh_admin_req *req) {
+  wh_daemon *d = req->app;
+  wh_runtime *rt = d->rt;
+  pthread_mutex_lock(&rt->lock);
+  wh_config *cfg = rt->config ? wh_config_ref(rt->config) : NULL;
+  pthread_mutex_unlock(&rt->lock);
+  if (!cfg) return wh_admin_fail(req, 500, "no configuration loaded");
+  int rc;
+  if (req->cmd.json) {
+    rc = reply_json(req, wh_config_json(cfg));
+  } else {
+    char *text = wh_config_render(cfg);
+    rc = text ? WH_REPLY_DONE : wh_admin_fail(req, 500, "out of memory");
+    if (text) wh_sb_printf(&req->out, "%s", text);
+    free(text);
+  }
+  wh_config_free(cfg);
+  return rc;
+}
+
+static int cmd_reload(wh_admin_req *req) {
+  wh_daemon_reload(req->app, req);
+  return WH_REPLY_LATER;
+}
+
+static void stop_later(void *arg) {
+  wh_daemon_stop(arg);
+}
+
+static int cmd_shutdown(wh_admin_req *req) {
+  wh_daemon *d = req->app;
+  if (d->stopping) return wh_admin_fail(req, 409, "already shutting down");
+  wh_sb_printf(&req->out, "OK shutting down");
+  /* After this reply is queued, so it is flushed before the close. */
+  wh_daemon_post(d, stop_later, d);
+  return WH_REPLY_DONE;
+}
+
+/* Loader thread. */
+static void set_component(wh_daemon *d, wh_admin_req *req) {
+  const char **a = req->cmd.argv;
+  char reply[512];
+  warm_error e = {0};
+  int rc = wh_runtime_set(d->rt, a[0], a[1], a[2], reply, sizeof reply, &e);
+  if (rc == 0) {
+    wh_log(WARM_LOG_INFO, "admin", "set %s", reply);
+    wh_sb_printf(&req->out, "%s", reply);
+    return;
+  }
+  int code = 500;
+  if (!strncmp(e.msg, "no component", 12))
+    code = 404;
+  else if (rc == WARM_EINVAL || rc == WARM_EUNSUPPORTED)
+    code = 400;
+  else if (rc == WARM_ENOSPACE)
+    code = 507;
+  wh_log(WARM_LOG_WARN, "admin", "set component %s %s %s: %s", a[0], a[1],
+         a[2], e.msg);
+  wh_admin_fail(req, code, "%s", e.msg);
+}
+
+static int cmd_set_component(wh_admin_req *req) {
+  return wh_daemon_control(req->app, req, set_component);
+}
+
+const wh_admin_cmd wh_admin_commands[] = {
+    {"help", 0, 0, WH_CMD_READONLY, NULL, "list the commands", cmd_help},
+    {"show info", 0, 0, WH_CMD_READONLY | WH_CMD_JSON, NULL,
+     "version, pid, uptime, reload status", cmd_show_info},
+    {"show components", 0, 0, WH_CMD_READONLY | WH_CMD_JSON, NULL,
+     "components with plugin, device, placement, state",
+     cmd_show_components},
+    {"show memory", 0, 0, WH_CMD_READONLY | WH_CMD_JSON, NULL,
+     "per device budget/used/peak and per component bytes", cmd_show_memory},
+    {"show config", 0, 0, WH_CMD_READONLY | WH_CMD_JSON, NULL,
+     "the running configuration, normalised", cmd_show_config},
+    {"set component", 3, 3, 0,
+     "NAME placement resident|stream|auto | NAME stream_window N",
+     "change a live component's placement", cmd_set_component},
+    {"reload", 0, 0, 0, NULL, "re-read the config file, apply differences",
+     cmd_reload},
+    {"shutdown", 0, 0, 0, NULL, "stop warmd gracefully", cmd_shutdown},
+};
+const size_t wh_admin_n_commands =
+    sizeof wh_admin_commands / sizeof wh_admin_commands[0];

@@ -1,0 +1,726 @@
+/*
+ * host/config.c — INI file -> wh_config (see config.h).
+ *
+ * inih does the tokenising; we feed it through our own line reader so that
+ * every handler call knows its line number (the Debian build of inih has no
+ * INI_HANDLER_LINENO), so over-long lines are reported instead of silently
+ * split, and so that section headers are seen even when a section is empty.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WH_INI_MAX_LINE 4096
+
+typedef struct parse_state {
+  wh_config *c;
+  const char *buf;
+  size_t len, pos;
+  int line;     /* line number of the line last handed to inih */
+  int cur_kind; /* section kind of the last header the reader saw */
+  wh_cfg_component *cur_comp;
+  wh_cfg_device *cur_dev;
+  int oom;
+} parse_state;
+
+enum { SEC_NONE, SEC_HOST, SEC_DEVICE, SEC_CACHE, SEC_COMPONENT,
+       SEC_PIPELINE, SEC_BAD };
+
+static const char *const host_keys[] = {"plugin_dir", "admin_socket",
+                                        "admin_socket_mode", "stats_socket",
+                                        "output_dir", "log_level", NULL};
+static const char *const comp_std_keys[] = {
+    "plugin", "weights", "device", "placement", "stream_window",
+    "stream_source", "dtype", "priority", NULL};
+
+static char *xstrdup(parse_state *s, const char *v) {
+  char *r = strdup(v ? v : "");
+  if (!r) s->oom = 1;
+  return r;
+}
+
+void wh_config_error(wh_config *c, int line, const char *fmt, ...) {
+  char msg[768], full[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (line > 0)
+    snprintf(full, sizeof full, "%s:%d: %s", c->path, line, msg);
+  else
+    snprintf(full, sizeof full, "%s: %s", c->path, msg);
+  char **e = realloc(c->errors, (c->n_errors + 1) * sizeof *e);
+  if (!e) return;
+  c->errors = e;
+  c->errors[c->n_errors] = strdup(full);
+  if (c->errors[c->n_errors]) c->n_errors++;
+}
+
+uint64_t wh_physical_ram(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || psz <= 0) return 0;
+  return (uint64_t)pages * (uint64_t)psz;
+}
+
+static int in_list(const char *k, const char *const *list) {
+  for (; *list; list++)
+    if (!strcmp(k, *list)) return 1;
+  return 0;
+}
+
+/* A relative path resolves against the config file's directory. */
+static char *resolve_path(parse_state *s, const char *v) {
+  if (v[0] == '/' || !s->c->dir) return xstrdup(s, v);
+  size_t n = strlen(s->c->dir) + strlen(v) + 2;
+  char *r = malloc(n);
+  if (!r) {
+    s->oom = 1;
+    return NULL;
+  }
+  snprintf(r, n, "%s/%s", s->c->dir, v);
+  return r;
+}
+
+static int parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out) {
+  char *end;
+  errno = 0;
+  if (!*v || *v == '-' || *v == '+') return -1;
+  unsigned long long x = strtoull(v, &end, 10);
+  if (errno || *end || x < lo || x > hi) return -1;
+  *out = (uint32_t)x;
+  return 0;
+}
+
+static int parse_i32(const char *v, int32_t *out) {
+  char *end;
+  errno = 0;
+  if (!*v) return -1;
+  long long x = strtoll(v, &end, 10);
+  if (errno || *end || x < INT32_MIN || x > INT32_MAX) return -1;
+  *out = (int32_t)x;
+  return 0;
+}
+
+static int parse_double(const char *v, double lo, double hi, double *out) {
+  char *end;
+  errno = 0;
+  if (!*v) return -1;
+  double x = strtod(v, &end);
+  if (errno || *end || !(x >= lo && x <= hi)) return -1;
+  *out = x;
+  return 0;
+}
+
+static int valid_name(const char *n) {
+  if (!*n || strlen(n) > 64) return 0;
+  for (const char *p = n; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+      return 0;
+  return 1;
+}
+
+static int parse_log_level(const char *v) {
+  static const char *const names[] = {"error", "warn", "info", "debug"};
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(v, names[i])) return i;
+  return -1;
+}
+
+static wh_cfg_device *find_device(wh_config *c, const char *name) {
+  for (size_t i = 0; i < c->n_devices; i++)
+    if (!strcmp(c->devices[i].name, name)) return &c->devices[i];
+  return NULL;
+}
+
+static wh_cfg_component *find_comp(wh_config *c, const char *name) {
+  for (size_t i = 0; i < c->n_components; i++)
+    if (!strcmp(c->components[i].name, name)) return &c->components[i];
+  return NULL;
+}
+
+/* Adds a device entry; NULL (error recorded) on a bad name or duplicate. */
+static wh_cfg_device *add_device(parse_state *s, const char *name, int line,
+                                 int implicit) {
+  wh_config *c = s->c;
+  warm_device d;
+  if (warm_device_parse(name, &d) != 0) {
+    wh_config_error(c, line, "bad device '%s' (expected cpu or cuda:N)", name);
+    return NULL;
+  }
+  char norm[32];
+  warm_device_name(d, norm, sizeof norm);
+  if (find_device(c, norm)) {
+    wh_config_error(c, line, "duplicate section [device %s]", norm);
+    return NULL;
+  }
+  wh_cfg_device *a = realloc(c->devices, (c->n_devices + 1) * sizeof *a);
+  if (!a) {
+    s->oom = 1;
+    return NULL;
+  }
+  c->devices = a;
+  wh_cfg_device *dv = &c->devices[c->n_devices++];
+  memset(dv, 0, sizeof *dv);
+  dv->name = xstrdup(s, norm);
+  dv->dev = d;
+  dv->line = line;
+  dv->implicit = implicit;
+  return dv;
+}
+
+/* Classifies a "[...]" header the reader saw and creates its entry. */
+static void on_section(parse_state *s, const char *sec, int line) {
+  wh_config *c = s->c;
+  s->cur_comp = NULL;
+  s->cur_dev = NULL;
+  if (!strcmp(sec, "host")) {
+    s->cur_kind = SEC_HOST;
+  } else if (!strcmp(sec, "cache")) {
+    s->cur_kind = SEC_CACHE;
+  } else if (!strcmp(sec, "pipeline")) {
+    s->cur_kind = SEC_PIPELINE;
+    if (c->pipeline.present) {
+      wh_config_error(c, line, "duplicate section [pipeline]");
+      s->cur_kind = SEC_BAD;
+      return;
+    }
+    c->pipeline.present = 1;
+    c->pipeline.line = line;
+  } else if (!strncmp(sec, "device ", 7)) {
+    s->cur_kind = SEC_DEVICE;
+    const char *n = sec + 7;
+    while (*n == ' ') n++;
+    s->cur_dev = add_device(s, n, line, 0);
+    if (!s->cur_dev) s->cur_kind = SEC_BAD;
+  } else if (!strncmp(sec, "component ", 10)) {
+    s->cur_kind = SEC_COMPONENT;
+    const char *n = sec + 10;
+    while (*n == ' ') n++;
+    if (!valid_name(n)) {
+      wh_config_error(c, line,
+                      "bad component name '%s' (1-64 of A-Z a-z 0-9 _ . -)",
+                      n);
+      s->cur_kind = SEC_BAD;
+      return;
+    }
+    if (find_comp(c, n)) {
+      wh_config_error(c, line, "duplicate section [component %s]", n);
+      s->cur_kind = SEC_BAD;
+      return;
+    }
+    wh_cfg_component *a =
+        realloc(c->components, (c->n_components + 1) * sizeof *a);
+    if (!a) {
+      s->oom = 1;
+      s->cur_kind = SEC_BAD;
+      return;
+    }
+    c->components = a;
+    wh_cfg_component *cc = &c->components[c->n_components++];
+    memset(cc, 0, sizeof *cc);
+    cc->name = xstrdup(s, n);
+    cc->line = line;
+    cc->placement = WARM_PLACE_RESIDENT;
+    cc->stream_window = 2;
+    cc->stream_source = WARM_SOURCE_PINNED;
+    cc->dtype = WARM_F32;
+    s->cur_comp = cc;
+  } else {
+    wh_config_error(c, line,
+                    "unknown section [%s] (expected host, device NAME, cache, "
+                    "component NAME or pipeline)",
+                    sec);
+    s->cur_kind = SEC_BAD;
+  }
+}
+
+/* inih reader: one line per call, counting lines and spotting headers. */
+static char *reader(char *str, int num, void *stream) {
+  parse_state *s = stream;
+  if (s->pos >= s->len) return NULL;
+  const char *p = s->buf + s->pos;
+  size_t rest = s->len - s->pos;
+  const char *nl = memchr(p, '\n', rest);
+  size_t linelen = nl ? (size_t)(nl - p) + 1 : rest;
+  s->pos += linelen;
+  s->line++;
+  size_t keep = linelen;
+  if (keep > (size_t)num - 1) {
+    wh_config_error(s->c, s->line, "line too long (more than %d bytes)",
+                    num - 2);
+    keep = 0; /* hand inih an empty line instead of a split one */
+  }
+  if (memchr(p, '\0', keep)) {
+    wh_config_error(s->c, s->line, "NUL byte in line");
+    keep = 0;
+  }
+  memcpy(str, p, keep);
+  str[keep] = '\0';
+  /* Section header? Mirror inih: leading space, '[', up to ']'. */
+  const char *q = str;
+  if (s->line == 1 && !strncmp(q, "\xEF\xBB\xBF", 3)) q += 3; /* BOM */
+  while (*q == ' ' || *q == '\t') q++;
+  if (*q == '[') {
+    const char *e = strchr(q, ']');
+    if (e) {
+      char sec[256];
+      size_t n = (size_t)(e - q - 1);
+      if (n >= sizeof sec) n = sizeof sec - 1;
+      memcpy(sec, q + 1, n);
+      sec[n] = '\0';
+      on_section(s, sec, s->line);
+    }
+  }
+  return str;
+}
+
+static void host_key(parse_state *s, const char *k, const char *v) {
+  wh_config *c = s->c;
+  int L = s->line;
+  if (!in_list(k, host_keys)) {
+    wh_config_error(c, L, "unknown key '%s' in [host]", k);
+    return;
+  }
+  char **dst = NULL;
+  int *lp = NULL;
+  if (!strcmp(k, "plugin_dir")) dst = &c->plugin_dir, lp = &c->plugin_dir_line;
+  else if (!strcmp(k, "admin_socket"))
+    dst = &c->admin_socket, lp = &c->admin_socket_line;
+  else if (!strcmp(k, "stats_socket"))
+    dst = &c->stats_socket, lp = &c->stats_socket_line;
+  else if (!strcmp(k, "output_dir"))
+    dst = &c->output_dir, lp = &c->output_dir_line;
+  if (dst) {
+    if (*lp) {
+      wh_config_error(c, L, "duplicate key '%s' (first at line %d)", k, *lp);
+      return;
+    }
+    if (!*v) {
+      wh_config_error(c, L, "'%s' needs a path", k);
+      return;
+    }
+    free(*dst);
+    *dst = resolve_path(s, v);
+    *lp = L;
+    return;
+  }
+  if (!strcmp(k, "admin_socket_mode")) {
+    char *end;
+    errno = 0;
+    unsigned long m = strtoul(v, &end, 8);
+    if (!*v || *end || errno || m > 0777 || (m & 0600) != 0600)
+      wh_config_error(c, L,
+                      "bad admin_socket_mode '%s' (octal, at most 0777, and "
+                      "the owner needs rw: 0600..0777)",
+                      v);
+    else
+      c->admin_socket_mode = (unsigned)m;
+    c->admin_socket_mode_line = L;
+  } else { /* log_level */
+    int lv = parse_log_level(v);
+    if (lv < 0)
+      wh_config_error(c, L, "bad log_level '%s' (error, warn, info, debug)",
+                      v);
+    else
+      c->log_level = lv;
+    c->log_level_line = L;
+  }
+}
+
+static void device_key(parse_state *s, const char *k, const char *v) {
+  wh_cfg_device *d = s->cur_dev;
+  int L = s->line;
+  uint64_t x;
+  if (strcmp(k, "budget") && strcmp(k, "reserve")) {
+    wh_config_error(s->c, L, "unknown key '%s' in [device %s] (budget, reserve)",
+                    k, d->name);
+    return;
+  }
+  int *lp = !strcmp(k, "budget") ? &d->budget_line : &d->reserve_line;
+  if (*lp) {
+    wh_config_error(s->c, L, "duplicate key '%s' (first at line %d)", k, *lp);
+    return;
+  }
+  *lp = L;
+  if (warm_parse_size(v, &x) != 0) {
+    wh_config_error(s->c, L,
+                    "bad size '%s' for %s (bytes or a number with a unit: "
+                    "KiB MiB GiB TiB, kB MB GB TB)",
+                    v, k);
+    return;
+  }
+  if (!strcmp(k, "budget")) {
+    d->budget = x;
+    d->budget_set = 1;
+  } else {
+    d->reserve = x;
+  }
+}
+
+/* Records every key of a component (for config_get), then interprets the
+ * standard ones. */
+static void component_key(parse_state *s, const char *k, const char *v) {
+  wh_cfg_component *cc = s->cur_comp;
+  wh_config *c = s->c;
+  int L = s->line;
+  for (size_t i = 0; i < cc->n_all; i++)
+    if (!strcmp(cc->all[i].key, k)) {
+      wh_config_error(c, L, "duplicate key '%s' (first at line %d)", k,
+                      cc->all[i].line);
+      return;
+    }
+  wh_cfg_kv *a = realloc(cc->all, (cc->n_all + 1) * sizeof *a);
+  if (!a) {
+    s->oom = 1;
+    return;
+  }
+  cc->all = a;
+  cc->all[cc->n_all].key = xstrdup(s, k);
+  cc->all[cc->n_all].value = xstrdup(s, v);
+  cc->all[cc->n_all].line = L;
+  cc->n_all++;
+  if (!in_list(k, comp_std_keys)) return; /* plugin-specific */
+
+  if (!strcmp(k, "plugin")) {
+    cc->plugin_line = L;
+    if (!*v) wh_config_error(c, L, "'plugin' needs a plugin name");
+    free(cc->plugin);
+    cc->plugin = xstrdup(s, v);
+  } else if (!strcmp(k, "weights")) {
+    cc->weights_line = L;
+    free(cc->weights);
+    cc->weights = *v ? resolve_path(s, v) : NULL;
+  } else if (!strcmp(k, "device")) {
+    cc->device_line = L;
+    char norm[32];
+    if (warm_device_parse(v, &cc->device) != 0) {
+      wh_config_error(c, L, "bad device '%s' (expected cpu or cuda:N)", v);
+      return;
+    }
+    free(cc->device_name);
+    cc->device_name = xstrdup(s, warm_device_name(cc->device, norm,
+                                                  sizeof norm));
+  } else if (!strcmp(k, "placement")) {
+    cc->placement_line = L;
+    warm_placement p = warm_placement_parse(v);
+    if (!p)
+      wh_config_error(c, L, "bad placement '%s' (resident, stream, auto)", v);
+    else
+      cc->placement = p;
+  } else if (!strcmp(k, "stream_window")) {
+    cc->window_line = L;
+    if (parse_u32(v, 1, 1024, &cc->stream_window))
+      wh_config_error(c, L, "bad stream_window '%s' (an integer 1..1024)", v);
+  } else if (!strcmp(k, "stream_source")) {
+    cc->source_line = L;
+    warm_stream_source src = warm_source_parse(v);
+    if (!src)
+      wh_config_error(c, L, "bad stream_source '%s' (pinned, mmap)", v);
+    else
+      cc->stream_source = src;
+  } else if (!strcmp(k, "dtype")) {
+    cc->dtype_line = L;
+    warm_dtype dt = warm_dtype_parse(v);
+    if (dt != WARM_F32 && dt != WARM_BF16 && dt != WARM_FP8_E4M3)
+      wh_config_error(c, L, "bad dtype '%s' (f32, bf16, fp8)", v);
+    else
+      cc->dtype = dt;
+  } else { /* priority */
+    cc->priority_line = L;
+    if (parse_i32(v, &cc->priority))
+      wh_config_error(c, L, "bad priority '%s' (an integer)", v);
+  }
+}
+
+static void pipeline_key(parse_state *s, const char *k, const char *v) {
+  wh_cfg_pipeline *p = &s->c->pipeline;
+  wh_config *c = s->c;
+  int L = s->line;
+  if (!strcmp(k, "encoder") || !strcmp(k, "decoder")) {
+    int enc = k[0] == 'e';
+    int *lp = enc ? &p->encoder_line : &p->decoder_line;
+    char **dst = enc ? &p->encoder : &p->decoder;
+    if (*lp) {
+      wh_config_error(c, L, "duplicate key '%s' (first at line %d)", k, *lp);
+      return;
+    }
+    *lp = L;
+    *dst = xstrdup(s, v);
+  } else if (!strcmp(k, "stages")) {
+    if (p->stages_line) {
+      wh_config_error(c, L, "duplicate key 'stages' (first at line %d)",
+                      p->stages_line);
+      return;
+    }
+    p->stages_line = L;
+    char tmp[WH_INI_MAX_LINE];
+    snprintf(tmp, sizeof tmp, "%s", v);
+    for (char *save = NULL, *t = strtok_r(tmp, ", \t", &save); t;
+         t = strtok_r(NULL, ", \t", &save)) {
+      if (p->n_stages == WH_PIPELINE_MAX_STAGES) {
+        wh_config_error(c, L, "too many stages (at most %d)",
+                        WH_PIPELINE_MAX_STAGES);
+        break;
+      }
+      p->stages[p->n_stages++] = xstrdup(s, t);
+    }
+    if (!p->n_stages) wh_config_error(c, L, "'stages' lists no component");
+  } else if (!strcmp(k, "frames") || !strcmp(k, "height") ||
+             !strcmp(k, "width") || !strcmp(k, "steps")) {
+    uint32_t *dst = k[0] == 'f'   ? &p->frames
+                    : k[0] == 'h' ? &p->height
+                    : k[0] == 'w' ? &p->width
+                                  : &p->steps;
+    if (parse_u32(v, 1, 65536, dst))
+      wh_config_error(c, L, "bad %s '%s' (an integer 1..65536)", k, v);
+  } else if (!strcmp(k, "fps")) {
+    if (parse_double(v, 0.1, 1000, &p->fps))
+      wh_config_error(c, L, "bad fps '%s' (a number 0.1..1000)", v);
+  } else if (!strcmp(k, "guidance")) {
+    if (parse_double(v, 0, 100, &p->guidance))
+      wh_config_error(c, L, "bad guidance '%s' (a number 0..100)", v);
+  } else {
+    wh_config_error(c, L,
+                    "unknown key '%s' in [pipeline] (encoder, stages, "
+                    "decoder, frames, height, width, steps, fps, guidance)",
+                    k);
+  }
+}
+
+static int handler(void *user, const char *section, const char *name,
+                   const char *value) {
+  parse_state *s = user;
+  wh_config *c = s->c;
+  if (!value) value = "";
+  switch (s->cur_kind) {
+  case SEC_NONE:
+    wh_config_error(c, s->line, "key '%s' outside any section", name);
+    break;
+  case SEC_HOST: host_key(s, name, value); break;
+  case SEC_DEVICE: device_key(s, name, value); break;
+  case SEC_COMPONENT: component_key(s, name, value); break;
+  case SEC_PIPELINE: pipeline_key(s, name, value); break;
+  case SEC_CACHE:
+    if (!strcmp(name, "embeddings")) {
+      if (warm_parse_size(value, &c->cache_embeddings) != 0)
+        wh_config_error(c, s->line, "bad size '%s' for embeddings", value);
+    } else {
+      wh_config_error(c, s->line, "unknown key '%s' in [cache] (embeddings)",
+                      name);
+    }
+    break;
+  default: break; /* the bad header was reported once already */
+  }
+  (void)section;
+  return 1; /* keep going: we collect every error ourselves */
+}
+
+/* Cross-checks after the whole file was read: required keys, device
+ * entries for every component, pipeline references, defaults. */
+static void finish(parse_state *s) {
+  wh_config *c = s->c;
+  if (!c->admin_socket)
+    wh_config_error(c, 0, "[host] admin_socket is required");
+  if (!c->plugin_dir)
+    wh_config_error(c, 0, "[host] plugin_dir is required");
+  if (c->stats_socket && c->admin_socket &&
+      !strcmp(c->stats_socket, c->admin_socket))
+    wh_config_error(c, c->stats_socket_line,
+                    "stats_socket must differ from admin_socket");
+  for (size_t i = 0; i < c->n_components; i++) {
+    wh_cfg_component *cc = &c->components[i];
+    if (!cc->plugin)
+      wh_config_error(c, cc->line, "[component %s] needs 'plugin = NAME'",
+                      cc->name);
+    if (!cc->device_name) {
+      cc->device_name = xstrdup(s, "cpu");
+      cc->device.type = WARM_DEVICE_CPU;
+      cc->device.index = 0;
+    }
+    if (cc->device_name && !find_device(c, cc->device_name))
+      add_device(s, cc->device_name, cc->device_line ? cc->device_line
+                                                     : cc->line, 1);
+    /* Plugin keys point into `all` (stable from here on). */
+    cc->plugin_keys = calloc(cc->n_all ? cc->n_all : 1, sizeof(warm_kv));
+    if (!cc->plugin_keys) {
+      s->oom = 1;
+      continue;
+    }
+    for (size_t k = 0; k < cc->n_all; k++)
+      if (!in_list(cc->all[k].key, comp_std_keys)) {
+        cc->plugin_keys[cc->n_plugin_keys].key = cc->all[k].key;
+        cc->plugin_keys[cc->n_plugin_keys].value = cc->all[k].value;
+        cc->n_plugin_keys++;
+      }
+  }
+  uint64_t ram = wh_physical_ram();
+  for (size_t i = 0; i < c->n_devices; i++) {
+    wh_cfg_device *d = &c->devices[i];
+    if (d->budget_set || d->dev.type != WARM_DEVICE_CPU) continue;
+    if (d->reserve >= ram)
+      wh_config_error(c, d->reserve_line ? d->reserve_line : d->line,
+                      "reserve %llu is not below physical RAM %llu",
+                      (unsigned long long)d->reserve,
+                      (unsigned long long)ram);
+    else
+      d->budget = ram - d->reserve;
+  }
+  wh_cfg_pipeline *p = &c->pipeline;
+  if (p->present) {
+    if (p->encoder && !find_comp(c, p->encoder))
+      wh_config_error(c, p->encoder_line, "encoder '%s' is not a component",
+                      p->encoder);
+    if (p->decoder && !find_comp(c, p->decoder))
+      wh_config_error(c, p->decoder_line, "decoder '%s' is not a component",
+                      p->decoder);
+    for (size_t i = 0; i < p->n_stages; i++)
+      if (!find_comp(c, p->stages[i]))
+        wh_config_error(c, p->stages_line, "stage '%s' is not a component",
+                        p->stages[i]);
+  }
+}
+
+int wh_config_parse(const char *path, const char *buf, size_t len,
+                    wh_config **out) {
+  *out = NULL;
+  wh_config *c = calloc(1, sizeof *c);
+  if (!c) return WARM_ENOMEM;
+  c->refs = 1;
+  parse_state s = {.c = c, .buf = buf, .len = len};
+  c->path = xstrdup(&s, path);
+  const char *slash = strrchr(path, '/');
+  if (slash) {
+    c->dir = strndup(path, (size_t)(slash - path) + (slash == path));
+  } else {
+    char cwd[PATH_MAX];
+    c->dir = strdup(getcwd(cwd, sizeof cwd) ? cwd : ".");
+  }
+  if (!c->dir) s.oom = 1;
+  c->admin_socket_mode = 0600;
+  c->log_level = WARM_LOG_INFO;
+  c->pipeline.frames = 9;
+  c->pipeline.height = 64;
+  c->pipeline.width = 64;
+  c->pipeline.steps = 8;
+  c->pipeline.fps = 24;
+  c->pipeline.guidance = 3;
+
+  /* Process-wide inih settings; set the same way on every parse. */
+  ini_allow_multiline = false;
+  ini_use_stack = false;
+  ini_max_line = WH_INI_MAX_LINE;
+  int rc = ini_parse_stream(reader, &s, handler, &s);
+  if (rc > 0)
+    wh_config_error(c, rc,
+                    "syntax error (expected [section], key = value, or a "
+                    "comment)");
+  else if (rc < 0)
+    s.oom = 1;
+  finish(&s);
+  if (s.oom) {
+    wh_config_free(c);
+    return WARM_ENOMEM;
+  }
+  *out = c;
+  return 0;
+}
+
+int wh_config_load(const char *path, wh_config **out) {
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    int e = errno;
+    wh_config *c = calloc(1, sizeof *c);
+    if (!c || !(c->path = strdup(path))) {
+      free(c);
+      return WARM_ENOMEM;
+    }
+    c->refs = 1;
+    wh_config_error(c, 0, "cannot open: %s", strerror(e));
+    *out = c;
+    return 0;
+  }
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (len == cap) {
+      cap = cap ? cap * 2 : 8192;
+      char *nb = cap > (64u << 20) ? NULL : realloc(buf, cap);
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        return WARM_ENOMEM;
+      }
+      buf = nb;
+    }
+    size_t n = fread(buf + len, 1, cap - len, f);
+    len += n;
+    if (n == 0) break;
+  }
+  fclose(f);
+  int rc = wh_config_parse(path, buf, len, out);
+  free(buf);
+  return rc;
+}
+
+static void free_comp(wh_cfg_component *cc) {
+  free(cc->name);
+  free(cc->plugin);
+  free(cc->weights);
+  free(cc->device_name);
+  for (size_t k = 0; k < cc->n_all; k++) {
+    free(cc->all[k].key);
+    free(cc->all[k].value);
+  }
+  free(cc->all);
+  free(cc->plugin_keys);
+}
+
+wh_config *wh_config_ref(wh_config *c) {
+  __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+  return c;
+}
+
+void wh_config_free(wh_config *c) {
+  if (!c) return;
+  if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0) return;
+  free(c->path);
+  free(c->dir);
+  free(c->plugin_dir);
+  free(c->admin_socket);
+  free(c->stats_socket);
+  free(c->output_dir);
+  for (size_t i = 0; i < c->n_devices; i++) free(c->devices[i].name);
+  free(c->devices);
+  for (size_t i = 0; i < c->n_components; i++) free_comp(&c->components[i]);
+  free(c->components);
+  free(c->pipeline.encoder);
+  free(c->pipeline.decoder);
+  for (size_t i = 0; i < c->pipeline.n_stages; i++) free(c->pipeline.stages[i]);
+  for (size_t i = 0; i < c->n_errors; i++) free(c->errors[i]);
+  free(c->errors);
+  free(c);
+}
+
+const wh_cfg_component *wh_config_component(const wh_config *c,
+                                            const char *name) {
+  return find_comp((wh_config *)c, name);
+}
+
+const wh_cfg_device *wh_config_device(const wh_config *c, const char *name) {
+  return find_device((wh_config *)c, name);
+}
+
+const char *wh_cfg_component_get(const wh_cfg_component *cc, const char *key) {
+  for (size_t i = 0; i < cc->n_all; i++)
+    if (!strcmp(cc->all[i].key, key)) return cc->all[i].value;
+  return NULL;
+}

@@ -1,0 +1,135 @@
+/*
+ * host/config.h — the warmd configuration: an INI file parsed by inih into an
+ * immutable wh_config. A config is built whole, checked, and only then used;
+ * a running daemon swaps one config for another on reload and never edits
+ * one in place.
+ *
+ * Every problem found is collected (not just the first) as a
+ * "FILE:LINE: message" string in the config's error list. Parsing checks
+ * syntax, known sections and keys, value formats and cross-references
+ * (pipeline names); what needs plugins (capabilities, estimates, budgets) is
+ * checked later by reload.c, which appends to the same list.
+ */
+#ifndef WH_CONFIG_H
+#define WH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "warm/warm.h"
+
+#define WH_PIPELINE_MAX_STAGES 8
+
+/* A key = value with the line it came from (values are trimmed copies). */
+typedef struct wh_cfg_kv {
+  char *key;
+  char *value;
+  int line;
+} wh_cfg_kv;
+
+typedef struct wh_cfg_device {
+  char *name; /* "cpu", "cuda:0" — normalised */
+  warm_device dev;
+  uint64_t budget;  /* resolved: explicit, or capacity - reserve */
+  uint64_t reserve;
+  int budget_set;   /* 1 when the file gave budget */
+  int line;         /* line of the section header */
+  int budget_line, reserve_line;
+  int implicit;     /* 1 when no section named it (a component did) */
+} wh_cfg_device;
+
+typedef struct wh_cfg_component {
+  char *name;
+  char *plugin;  /* as written: NAME or NAME.so */
+  char *weights; /* resolved against the file's directory; may be NULL */
+  char *device_name;
+  warm_device device;
+  warm_placement placement;
+  uint32_t stream_window;
+  warm_stream_source stream_source;
+  warm_dtype dtype;
+  int32_t priority;
+  int line; /* section header */
+  /* Lines of the keys, for errors found later (0 = key absent). */
+  int plugin_line, weights_line, device_line, placement_line, window_line,
+      source_line, dtype_line, priority_line;
+  wh_cfg_kv *all;   /* every key of the section, file order */
+  size_t n_all;
+  warm_kv *plugin_keys; /* the non-standard keys, pointing into `all` */
+  size_t n_plugin_keys;
+} wh_cfg_component;
+
+typedef struct wh_cfg_pipeline {
+  int present;
+  char *encoder, *decoder;
+  char *stages[WH_PIPELINE_MAX_STAGES];
+  size_t n_stages;
+  uint32_t frames, height, width, steps;
+  double fps, guidance;
+  int line, encoder_line, stages_line, decoder_line;
+} wh_cfg_pipeline;
+
+typedef struct wh_config {
+  int refs;   /* wh_config_ref / wh_config_free; atomic */
+  char *path; /* as given */
+  char *dir;  /* directory relative paths resolve against */
+  /* [host] */
+  char *plugin_dir;
+  char *admin_socket;
+  unsigned admin_socket_mode;
+  char *stats_socket; /* NULL = none */
+  char *output_dir;
+  int log_level; /* WARM_LOG_* */
+  int plugin_dir_line, admin_socket_line, admin_socket_mode_line,
+      stats_socket_line, output_dir_line, log_level_line;
+  /* [device ...] */
+  wh_cfg_device *devices;
+  size_t n_devices;
+  /* [cache] */
+  uint64_t cache_embeddings;
+  /* [component ...] in file order */
+  wh_cfg_component *components;
+  size_t n_components;
+  wh_cfg_pipeline pipeline;
+  /* Collected "FILE:LINE: message" strings; n_errors > 0 = unusable. */
+  char **errors;
+  size_t n_errors;
+} wh_config;
+
+/* Parses the file at path. Returns 0 and a config (possibly with errors in
+ * it: check n_errors), or a negative code when not even that was possible
+ * (out of memory). The caller owns *out and frees it with wh_config_free. */
+int wh_config_load(const char *path, wh_config **out);
+
+/* The same over a buffer; `path` is only used in messages and to resolve
+ * relative paths. The buffer need not be NUL-terminated. */
+int wh_config_parse(const char *path, const char *buf, size_t len,
+                    wh_config **out);
+
+/* Configs are shared read-only: a component keeps a reference to the config
+ * it was created from, because its plugin holds strings from it. */
+wh_config *wh_config_ref(wh_config *c);
+/* Drops one reference; the last one frees. NULL is fine. */
+void wh_config_free(wh_config *c);
+
+/* Appends "PATH:LINE: msg" (line 0: "PATH: msg") to c->errors. */
+void wh_config_error(wh_config *c, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+const wh_cfg_component *wh_config_component(const wh_config *c,
+                                            const char *name);
+const wh_cfg_device *wh_config_device(const wh_config *c, const char *name);
+/* The value of a key of a component section, or NULL. */
+const char *wh_cfg_component_get(const wh_cfg_component *cc, const char *key);
+
+/* Renders the config as normalised INI text (resolved values, defaults
+ * filled in); the caller frees the string. NULL on allocation failure. */
+char *wh_config_render(const wh_config *c);
+/* The same as a jansson object (json_t *); the caller owns the reference. */
+struct json_t;
+struct json_t *wh_config_json(const wh_config *c);
+
+/* Physical RAM in bytes (sysconf), used for the cpu default budget. */
+uint64_t wh_physical_ram(void);
+
+#endif /* WH_CONFIG_H */

@@ -1,0 +1,139 @@
+/*
+ * host/config_show.c — rendering a wh_config for `show config` (normalised
+ * INI text with defaults filled in, or JSON). Kept apart from the parser so
+ * each file holds one concern.
+ */
+#include "config.h"
+#include "strbuf.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *level_name(int lv) {
+  static const char *const names[] = {"error", "warn", "info", "debug"};
+  return lv >= 0 && lv < 4 ? names[lv] : "info";
+}
+
+static int is_std_key(const char *k) {
+  static const char *const std[] = {"plugin", "weights", "device",
+                                    "placement", "stream_window",
+                                    "stream_source", "dtype", "priority",
+                                    NULL};
+  for (const char *const *p = std; *p; p++)
+    if (!strcmp(*p, k)) return 1;
+  return 0;
+}
+
+char *wh_config_render(const wh_config *c) {
+  wh_strbuf b = {0};
+  wh_sb_printf(&b, "# %s\n[host]\n", c->path);
+  wh_sb_printf(&b, "plugin_dir = %s\n", c->plugin_dir ? c->plugin_dir : "");
+  wh_sb_printf(&b, "admin_socket = %s\n", c->admin_socket ? c->admin_socket : "");
+  wh_sb_printf(&b, "admin_socket_mode = %04o\n", c->admin_socket_mode);
+  if (c->stats_socket) wh_sb_printf(&b, "stats_socket = %s\n", c->stats_socket);
+  if (c->output_dir) wh_sb_printf(&b, "output_dir = %s\n", c->output_dir);
+  wh_sb_printf(&b, "log_level = %s\n", level_name(c->log_level));
+  for (size_t i = 0; i < c->n_devices; i++) {
+    const wh_cfg_device *d = &c->devices[i];
+    wh_sb_printf(&b, "[device %s]\nbudget = %llu\nreserve = %llu\n", d->name,
+              (unsigned long long)d->budget, (unsigned long long)d->reserve);
+  }
+  wh_sb_printf(&b, "[cache]\nembeddings = %llu\n",
+            (unsigned long long)c->cache_embeddings);
+  for (size_t i = 0; i < c->n_components; i++) {
+    const wh_cfg_component *cc = &c->components[i];
+    wh_sb_printf(&b, "[component %s]\nplugin = %s\n", cc->name,
+              cc->plugin ? cc->plugin : "");
+    if (cc->weights) wh_sb_printf(&b, "weights = %s\n", cc->weights);
+    wh_sb_printf(&b,
+              "device = %s\nplacement = %s\nstream_window = %u\n"
+              "stream_source = %s\ndtype = %s\npriority = %d\n",
+              cc->device_name ? cc->device_name : "cpu",
+              warm_placement_name(cc->placement), cc->stream_window,
+              warm_source_name(cc->stream_source), warm_dtype_name(cc->dtype),
+              cc->priority);
+    for (size_t k = 0; k < cc->n_all; k++)
+      if (!is_std_key(cc->all[k].key))
+        wh_sb_printf(&b, "%s = %s\n", cc->all[k].key, cc->all[k].value);
+  }
+  const wh_cfg_pipeline *p = &c->pipeline;
+  if (p->present) {
+    wh_sb_printf(&b, "[pipeline]\n");
+    if (p->encoder) wh_sb_printf(&b, "encoder = %s\n", p->encoder);
+    if (p->n_stages) {
+      wh_sb_printf(&b, "stages = ");
+      for (size_t i = 0; i < p->n_stages; i++)
+        wh_sb_printf(&b, "%s%s", i ? ", " : "", p->stages[i]);
+      wh_sb_printf(&b, "\n");
+    }
+    if (p->decoder) wh_sb_printf(&b, "decoder = %s\n", p->decoder);
+    wh_sb_printf(&b,
+              "frames = %u\nheight = %u\nwidth = %u\nsteps = %u\nfps = %g\n"
+              "guidance = %g\n",
+              p->frames, p->height, p->width, p->steps, p->fps, p->guidance);
+  }
+  if (b.oom) {
+    free(b.p);
+    return NULL;
+  }
+  return b.p;
+}
+
+json_t *wh_config_json(const wh_config *c) {
+  json_t *root = json_object();
+  json_t *host = json_pack(
+      "{s:s?, s:s?, s:s?, s:I, s:s?, s:s?, s:s}", "file", c->path,
+      "plugin_dir", c->plugin_dir, "admin_socket", c->admin_socket,
+      "admin_socket_mode", (json_int_t)c->admin_socket_mode, "stats_socket",
+      c->stats_socket, "output_dir", c->output_dir, "log_level",
+      level_name(c->log_level));
+  json_t *devs = json_array();
+  for (size_t i = 0; i < c->n_devices; i++) {
+    const wh_cfg_device *d = &c->devices[i];
+    json_array_append_new(devs, json_pack("{s:s, s:I, s:I}", "name", d->name,
+                                          "budget", (json_int_t)d->budget,
+                                          "reserve", (json_int_t)d->reserve));
+  }
+  json_t *comps = json_array();
+  for (size_t i = 0; i < c->n_components; i++) {
+    const wh_cfg_component *cc = &c->components[i];
+    json_t *keys = json_object();
+    for (size_t k = 0; k < cc->n_plugin_keys; k++)
+      json_object_set_new(keys, cc->plugin_keys[k].key,
+                          json_string(cc->plugin_keys[k].value));
+    json_array_append_new(
+        comps,
+        json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:I, s:s, s:s, s:I, s:o}",
+                  "name", cc->name, "plugin", cc->plugin, "weights",
+                  cc->weights, "device", cc->device_name, "placement",
+                  warm_placement_name(cc->placement), "stream_window",
+                  (json_int_t)cc->stream_window, "stream_source",
+                  warm_source_name(cc->stream_source), "dtype",
+                  warm_dtype_name(cc->dtype), "priority",
+                  (json_int_t)cc->priority, "keys", keys));
+  }
+  json_object_set_new(root, "host", host ? host : json_null());
+  json_object_set_new(root, "devices", devs);
+  json_object_set_new(root, "cache",
+                      json_pack("{s:I}", "embeddings",
+                                (json_int_t)c->cache_embeddings));
+  json_object_set_new(root, "components", comps);
+  const wh_cfg_pipeline *p = &c->pipeline;
+  if (p->present) {
+    json_t *st = json_array();
+    for (size_t i = 0; i < p->n_stages; i++)
+      json_array_append_new(st, json_string(p->stages[i]));
+    json_object_set_new(
+        root, "pipeline",
+        json_pack("{s:s?, s:o, s:s?, s:I, s:I, s:I, s:I, s:f, s:f}",
+                  "encoder", p->encoder, "stages", st, "decoder", p->decoder,
+                  "frames", (json_int_t)p->frames, "height",
+                  (json_int_t)p->height, "width", (json_int_t)p->width,
+                  "steps", (json_int_t)p->steps, "fps", p->fps, "guidance",
+                  p->guidance));
+  }
+  return root;
+}

@@ -1,0 +1,666 @@
+/*
+ * host/reload.c — prepare / commit of a configuration (see reload.h).
+ */
+#include "reload.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "warm/loader.h"
+
+typedef enum item_action {
+  IT_KEEP,    /* same instance, same placement (maybe a new priority) */
+  IT_REPLACE_PLACEMENT, /* same instance, place() with new settings */
+  IT_REPLACE, /* new instance replaces the old one */
+  IT_ADD,     /* new instance, no old one */
+  IT_REMOVE,  /* old instance goes away */
+} item_action;
+
+typedef struct plan_item {
+  item_action action;
+  const wh_cfg_component *cc; /* in the new config (NULL for REMOVE) */
+  wh_component *old;
+  wh_component *fresh;
+  wh_device *dev;
+  warm_placement concrete; /* RESIDENT or STREAM */
+  warm_estimate est;       /* for `concrete` */
+  warm_estimate est_res, est_str; /* AUTO: both */
+  int skip; /* 1 when its device is unusable (already an error) */
+} plan_item;
+
+struct wh_plan {
+  wh_config *cfg;
+  plan_item *items;
+  size_t n_items;
+  wh_device **new_devices; /* created by prepare, not yet in rt */
+  size_t n_new_devices;
+};
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+static int key_line(int specific, const wh_cfg_component *cc) {
+  return specific ? specific : cc->line;
+}
+
+static uint32_t dtype_cap(warm_dtype dt) {
+  switch (dt) {
+  case WARM_F32: return WARM_DTYPECAP_F32;
+  case WARM_BF16: return WARM_DTYPECAP_BF16;
+  case WARM_FP8_E4M3: return WARM_DTYPECAP_FP8;
+  default: return 0;
+  }
+}
+
+static int same_str(const char *a, const char *b) {
+  return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* True when the two sections need no new instance (plugin file compared by
+ * the registry reference). */
+static int same_instance_config(const wh_cfg_component *a,
+                                const wh_cfg_component *b) {
+  if (!same_str(a->weights, b->weights) ||
+      !same_str(a->device_name, b->device_name) || a->dtype != b->dtype ||
+      a->n_plugin_keys != b->n_plugin_keys)
+    return 0;
+  for (size_t i = 0; i < a->n_plugin_keys; i++)
+    if (strcmp(a->plugin_keys[i].key, b->plugin_keys[i].key) ||
+        strcmp(a->plugin_keys[i].value, b->plugin_keys[i].value))
+      return 0;
+  return 1;
+}
+
+static wh_component *find_running(wh_runtime *rt, const char *name) {
+  for (size_t i = 0; i < rt->n_components; i++)
+    if (!strcmp(rt->components[i]->name, name)) return rt->components[i];
+  return NULL;
+}
+
+typedef struct est_op {
+  wh_component *c;
+  const wh_config *cfg;
+  warm_placement p;
+  uint32_t window;
+  warm_stream_source src;
+  warm_estimate out;
+  warm_error err;
+} est_op;
+
+static int est_run(void *arg) {
+  est_op *o = arg;
+  return wh_component_estimate(o->c, o->cfg, o->p, o->window, o->src, &o->out,
+                               &o->err);
+}
+
+/* estimate() of a running instance goes through its executor, so it never
+ * overlaps a run; a fresh instance is ours alone. */
+static int estimate(wh_runtime *rt, wh_component *c, int running,
+                    const wh_config *cfg, warm_placement p,
+                    const wh_cfg_component *cc, warm_estimate *out,
+                    warm_error *err) {
+  est_op o = {c, cfg, p, cc->stream_window, cc->stream_source, {0}, {0}};
+  int rc = (running && rt->live) ? wh_executor_call(c->dev->exec, est_run, &o)
+                                 : est_run(&o);
+  *out = o.out;
+  if (rc) *err = o.err;
+  return rc;
+}
+
+static wh_device *plan_device(wh_runtime *rt, wh_plan *pl, const char *name) {
+  wh_device *d = wh_runtime_device(rt, name);
+  if (d) return d;
+  for (size_t i = 0; i < pl->n_new_devices; i++)
+    if (!strcmp(pl->new_devices[i]->name, name)) return pl->new_devices[i];
+  return NULL;
+}
+
+/* ---- prepare -------------------------------------------------------------------- */
+
+static void check_host_keys(wh_runtime *rt, wh_config *cfg) {
+  const wh_config *old = rt->config;
+  if (!old) return;
+  if (!same_str(old->admin_socket, cfg->admin_socket))
+    wh_config_error(cfg, cfg->admin_socket_line,
+                    "admin_socket cannot change on reload (restart warmd)");
+  if (old->admin_socket_mode != cfg->admin_socket_mode)
+    wh_config_error(cfg, cfg->admin_socket_mode_line,
+                    "admin_socket_mode cannot change on reload (restart "
+                    "warmd)");
+  if (!same_str(old->stats_socket, cfg->stats_socket))
+    wh_config_error(cfg, cfg->stats_socket_line,
+                    "stats_socket cannot change on reload (restart warmd)");
+}
+
+static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
+  for (size_t i = 0; i < cfg->n_devices; i++) {
+    const wh_cfg_device *cd = &cfg->devices[i];
+    if (cd->dev.type == WARM_DEVICE_CUDA && !cd->budget_set && !cd->implicit)
+      wh_config_error(cfg, cd->line,
+                      "[device %s] needs 'budget' (the device capacity is "
+                      "not queried)",
+                      cd->name);
+    if (wh_runtime_device(rt, cd->name)) continue;
+    warm_error e = {0};
+    wh_device *d = NULL;
+    if (wh_device_create(cd, rt->live, &d, &e)) {
+      /* A component's device key gets the message (implicit devices carry
+       * its line); a declared section gets it at its header. */
+      wh_config_error(cfg, cd->line, "%s", e.msg);
+      continue;
+    }
+    wh_device **nd =
+        realloc(pl->new_devices, (pl->n_new_devices + 1) * sizeof *nd);
+    if (!nd) {
+      wh_device_destroy(d);
+      wh_config_error(cfg, 0, "out of memory");
+      continue;
+    }
+    pl->new_devices = nd;
+    pl->new_devices[pl->n_new_devices++] = d;
+  }
+}
+
+/* Checks one component section against its plugin and builds its item. */
+static void prepare_component(wh_runtime *rt, wh_config *cfg, wh_plan *pl,
+                              const wh_cfg_component *cc, plan_item *it) {
+  it->cc = cc;
+  it->dev = plan_device(rt, pl, cc->device_name);
+  if (!it->dev) {
+    /* The device failed above; say so at this component's device key too
+     * when the device came from a declared section. */
+    const wh_cfg_device *cd = wh_config_device(cfg, cc->device_name);
+    if (cd && !cd->implicit && cc->device_line)
+      wh_config_error(cfg, cc->device_line, "device %s is not usable here",
+                      cc->device_name);
+    it->skip = 1;
+    return;
+  }
+  if (!cc->plugin) {
+    it->skip = 1;
+    return;
+  }
+  warm_error e = {0};
+  wh_plugin_ref *ref = NULL;
+  if (wh_registry_open(rt->registry, cfg->plugin_dir, cc->plugin, &ref, &e)) {
+    wh_config_error(cfg, key_line(cc->plugin_line, cc), "%s", e.msg);
+    it->skip = 1;
+    return;
+  }
+  const warm_plugin_desc *d = wh_plugin_desc(ref);
+  int bad = 0;
+  uint32_t devcap =
+      cc->device.type == WARM_DEVICE_CUDA ? WARM_DEVCAP_CUDA : WARM_DEVCAP_CPU;
+  if (!(d->devices & devcap)) {
+    wh_config_error(cfg, key_line(cc->device_line, cc),
+                    "plugin %s does not run on %s", d->name, cc->device_name);
+    bad = 1;
+  }
+  if (!(d->placements & (uint32_t)cc->placement) ||
+      (cc->placement == WARM_PLACE_AUTO &&
+       (d->placements & (WARM_PLACE_RESIDENT | WARM_PLACE_STREAM)) !=
+           (WARM_PLACE_RESIDENT | WARM_PLACE_STREAM))) {
+    wh_config_error(cfg, key_line(cc->placement_line, cc),
+                    "plugin %s does not support placement %s", d->name,
+                    warm_placement_name(cc->placement));
+    bad = 1;
+  }
+  if (!(d->dtypes & dtype_cap(cc->dtype))) {
+    wh_config_error(cfg, key_line(cc->dtype_line, cc),
+                    "plugin %s does not support dtype %s", d->name,
+                    warm_dtype_name(cc->dtype));
+    bad = 1;
+  }
+  if (bad) {
+    wh_registry_release(rt->registry, ref);
+    it->skip = 1;
+    return;
+  }
+
+  wh_component *old = find_running(rt, cc->name);
+  it->old = old;
+  if (old && old->plugin == ref && same_instance_config(old->cc, cc)) {
+    int same_place = old->placement == cc->placement &&
+                     old->stream_window == cc->stream_window &&
+                     old->stream_source == cc->stream_source;
+    /* A plugin without live placement needs a new instance to move. */
+    if (same_place || (d->flags & WARM_FLAG_LIVE_PLACEMENT)) {
+      wh_registry_release(rt->registry, ref); /* old holds its own */
+      it->action = same_place ? IT_KEEP : IT_REPLACE_PLACEMENT;
+      return;
+    }
+  }
+  it->action = old ? IT_REPLACE : IT_ADD;
+  /* wh_component_create owns ref from here, failure included. */
+  if (wh_component_create(rt, cfg, cc, ref, it->dev, &it->fresh, &e)) {
+    wh_config_error(cfg, cc->line, "%s", e.msg);
+    it->skip = 1;
+  }
+}
+
+static wh_component *item_instance(const plan_item *it) {
+  return it->fresh ? it->fresh : it->old;
+}
+
+/* Estimates each item in its placement; AUTO items get both estimates and
+ * are resolved per device in priority order (higher first): resident when
+ * its persistent bytes still fit beside those already counted. */
+static void prepare_estimates(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
+  for (size_t i = 0; i < pl->n_items; i++) {
+    plan_item *it = &pl->items[i];
+    if (it->skip || it->action == IT_REMOVE) continue;
+    wh_component *c = item_instance(it);
+    int running = it->fresh == NULL;
+    warm_error e = {0};
+    const wh_cfg_component *cc = it->cc;
+    if (cc->placement == WARM_PLACE_AUTO) {
+      if (estimate(rt, c, running, cfg, WARM_PLACE_RESIDENT, cc, &it->est_res,
+                   &e) ||
+          estimate(rt, c, running, cfg, WARM_PLACE_STREAM, cc, &it->est_str,
+                   &e)) {
+        wh_config_error(cfg, cc->line, "%s", e.msg);
+        it->skip = 1;
+      }
+    } else {
+      it->concrete = cc->placement;
+      if (estimate(rt, c, running, cfg, cc->placement, cc, &it->est, &e)) {
+        wh_config_error(cfg, cc->line, "%s", e.msg);
+        it->skip = 1;
+      }
+    }
+  }
+  for (size_t di = 0; di < cfg->n_devices; di++) {
+    const wh_cfg_device *cd = &cfg->devices[di];
+    uint64_t fixed = 0;
+    for (size_t i = 0; i < pl->n_items; i++) {
+      plan_item *it = &pl->items[i];
+      if (it->skip || it->action == IT_REMOVE ||
+          strcmp(it->cc->device_name, cd->name) ||
+          it->cc->placement == WARM_PLACE_AUTO)
+        continue;
+      fixed += it->est.persistent + it->est.window;
+    }
+    /* AUTO items by descending priority, then file order. */
+    for (;;) {
+      plan_item *best = NULL;
+      for (size_t i = 0; i < pl->n_items; i++) {
+        plan_item *it = &pl->items[i];
+        if (it->skip || it->action == IT_REMOVE || it->concrete ||
+            it->cc->placement != WARM_PLACE_AUTO ||
+            strcmp(it->cc->device_name, cd->name))
+          continue;
+        if (!best || it->cc->priority > best->cc->priority) best = it;
+      }
+      if (!best) break;
+      uint64_t res = best->est_res.persistent + best->est_res.window;
+      if (fixed + res <= cd->budget) {
+        best->concrete = WARM_PLACE_RESIDENT;
+        best->est = best->est_res;
+      } else {
+        best->concrete = WARM_PLACE_STREAM;
+        best->est = best->est_str;
+      }
+      fixed += best->est.persistent + best->est.window;
+    }
+    if (fixed > cd->budget) {
+      char need[32], bud[32];
+      int line = cd->budget_line ? cd->budget_line : cd->line;
+      wh_config_error(cfg, line,
+                      "device %s: placed components need %s (%llu bytes), "
+                      "budget %s (%llu bytes)",
+                      cd->name, warm_format_size(fixed, need, sizeof need),
+                      (unsigned long long)fixed,
+                      warm_format_size(cd->budget, bud, sizeof bud),
+                      (unsigned long long)cd->budget);
+    }
+  }
+}
+
+static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
+  const wh_cfg_pipeline *p = &cfg->pipeline;
+  if (!p->present) return;
+  struct role {
+    const char *name;
+    int line;
+    warm_kind kind;
+  } roles[WH_PIPELINE_MAX_STAGES + 2];
+  size_t n = 0;
+  if (p->encoder)
+    roles[n++] = (struct role){p->encoder, p->encoder_line,
+                                    WARM_KIND_TEXT_ENCODER};
+  for (size_t i = 0; i < p->n_stages; i++)
+    roles[n++] = (struct role){p->stages[i], p->stages_line,
+                                    WARM_KIND_TRANSFORMER};
+  if (p->decoder)
+    roles[n++] =
+        (struct role){p->decoder, p->decoder_line, WARM_KIND_VAE};
+  for (size_t r = 0; r < n; r++)
+    for (size_t i = 0; i < pl->n_items; i++) {
+      plan_item *it = &pl->items[i];
+      if (it->skip || it->action == IT_REMOVE ||
+          strcmp(it->cc->name, roles[r].name))
+        continue;
+      const warm_plugin_desc *d = wh_plugin_desc(item_instance(it)->plugin);
+      if (d->kind != roles[r].kind)
+        wh_config_error(cfg, roles[r].line,
+                        "'%s' is a %s (plugin %s), this role needs a %s",
+                        roles[r].name, warm_kind_name(d->kind), d->name,
+                        warm_kind_name(roles[r].kind));
+    }
+}
+
+int wh_reload_prepare(wh_runtime *rt, wh_config *cfg, wh_plan **out) {
+  *out = NULL;
+  if (cfg->n_errors) return WARM_EINVAL;
+  wh_plan *pl = calloc(1, sizeof *pl);
+  size_t cap = cfg->n_components + rt->n_components + 1;
+  if (!pl || !(pl->items = calloc(cap, sizeof *pl->items))) {
+    free(pl);
+    wh_config_error(cfg, 0, "out of memory");
+    return WARM_ENOMEM;
+  }
+  pl->cfg = wh_config_ref(cfg);
+  check_host_keys(rt, cfg);
+  prepare_devices(rt, cfg, pl);
+  for (size_t i = 0; i < cfg->n_components; i++)
+    prepare_component(rt, cfg, pl, &cfg->components[i],
+                      &pl->items[pl->n_items++]);
+  for (size_t i = 0; i < rt->n_components; i++)
+    if (!wh_config_component(cfg, rt->components[i]->name)) {
+      plan_item *it = &pl->items[pl->n_items++];
+      it->action = IT_REMOVE;
+      it->old = rt->components[i];
+      it->dev = it->old->dev;
+    }
+  if (!cfg->n_errors) prepare_estimates(rt, cfg, pl);
+  if (!cfg->n_errors) prepare_pipeline(cfg, pl);
+  if (cfg->n_errors) {
+    wh_plan_free(rt, pl);
+    return WARM_EINVAL;
+  }
+  *out = pl;
+  return 0;
+}
+
+void wh_plan_free(wh_runtime *rt, wh_plan *pl) {
+  if (!pl) return;
+  for (size_t i = 0; i < pl->n_items; i++)
+    wh_component_destroy(rt, pl->items[i].fresh);
+  for (size_t i = 0; i < pl->n_new_devices; i++)
+    wh_device_destroy(pl->new_devices[i]);
+  free(pl->new_devices);
+  free(pl->items);
+  wh_config_free(pl->cfg);
+  free(pl);
+}
+
+/* ---- commit --------------------------------------------------------------------- */
+
+typedef struct place_op {
+  wh_runtime *rt;
+  wh_component *c;
+  warm_placement p;
+  uint32_t window;
+  warm_stream_source src;
+  warm_error err;
+} place_op;
+
+static int place_run(void *arg) {
+  place_op *o = arg;
+  return wh_component_place(o->rt, o->c, o->p, o->window, o->src, &o->err);
+}
+
+static int do_place(wh_runtime *rt, wh_component *c, warm_placement p,
+                    uint32_t window, warm_stream_source src, warm_error *err) {
+  place_op o = {rt, c, p, window, src, {0}};
+  int rc = rt->live ? wh_executor_call(c->dev->exec, place_run, &o)
+                    : place_run(&o);
+  if (rc && err) *err = o.err;
+  return rc;
+}
+
+typedef struct destroy_op {
+  wh_runtime *rt;
+  wh_component *c;
+} destroy_op;
+
+static int destroy_run(void *arg) {
+  destroy_op *o = arg;
+  wh_component_destroy(o->rt, o->c);
+  return 0;
+}
+
+/* Destroys on the device executor so it follows any queued work. */
+static void do_destroy(wh_runtime *rt, wh_component *c) {
+  destroy_op o = {rt, c};
+  if (rt->live && c->dev->exec)
+    wh_executor_call(c->dev->exec, destroy_run, &o);
+  else
+    destroy_run(&o);
+}
+
+static void remove_from_rt(wh_runtime *rt, wh_component *c) {
+  pthread_mutex_lock(&rt->lock);
+  for (size_t i = 0; i < rt->n_components; i++)
+    if (rt->components[i] == c) {
+      memmove(&rt->components[i], &rt->components[i + 1],
+              (rt->n_components - i - 1) * sizeof *rt->components);
+      rt->n_components--;
+      break;
+    }
+  pthread_mutex_unlock(&rt->lock);
+}
+
+static void note_failure(warm_error *first, const warm_error *e, int *rc) {
+  wh_log(WARM_LOG_ERROR, "reload", "%s", e->msg);
+  if (!*rc) {
+    *first = *e;
+    *rc = e->code ? e->code : WARM_EINTERNAL;
+  }
+}
+
+int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
+                     size_t summary_len, warm_error *err) {
+  int rc = 0;
+  warm_error first = {0};
+  unsigned n_add = 0, n_rep = 0, n_place = 0, n_rem = 0, n_keep = 0;
+  wh_config *cfg = pl->cfg;
+
+  /* 1. New devices join; old instances that go away leave first, so their
+   *    bytes are free before anything new is placed. */
+  pthread_mutex_lock(&rt->lock);
+  wh_device **nd = realloc(rt->devices, (rt->n_devices + pl->n_new_devices) *
+                                            sizeof *nd + sizeof *nd);
+  if (nd) {
+    rt->devices = nd;
+    for (size_t i = 0; i < pl->n_new_devices; i++)
+      rt->devices[rt->n_devices++] = pl->new_devices[i];
+    pl->n_new_devices = 0;
+  }
+  pthread_mutex_unlock(&rt->lock);
+  if (!nd) {
+    wh_plan_free(rt, pl);
+    return warm_error_set(err, WARM_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < pl->n_items; i++) {
+    plan_item *it = &pl->items[i];
+    if (it->action != IT_REMOVE && it->action != IT_REPLACE) continue;
+    remove_from_rt(rt, it->old);
+    do_destroy(rt, it->old);
+    it->old = NULL;
+    if (it->action == IT_REMOVE)
+      n_rem++;
+    else
+      n_rep++;
+  }
+  /* 2. Budgets. */
+  for (size_t i = 0; i < cfg->n_devices; i++) {
+    wh_device *d = wh_runtime_device(rt, cfg->devices[i].name);
+    warm_error e = {0};
+    if (d && warm_ledger_set_budget(d->ledger, cfg->devices[i].budget, &e))
+      note_failure(&first, &e, &rc);
+  }
+  /* 3. Live placement changes: demotions (freeing bytes) before
+   *    promotions. 4. New instances. */
+  for (int pass = 0; pass < 3; pass++)
+    for (size_t i = 0; i < pl->n_items; i++) {
+      plan_item *it = &pl->items[i];
+      warm_error e = {0};
+      if (it->action == IT_KEEP && pass == 0) {
+        pthread_mutex_lock(&rt->lock);
+        it->old->priority = it->cc->priority;
+        pthread_mutex_unlock(&rt->lock);
+        n_keep++;
+      } else if (it->action == IT_REPLACE_PLACEMENT &&
+                 (pass == 0) == (it->concrete == WARM_PLACE_STREAM) &&
+                 pass < 2) {
+        if (do_place(rt, it->old, it->concrete, it->cc->stream_window,
+                     it->cc->stream_source, &e))
+          note_failure(&first, &e, &rc);
+        pthread_mutex_lock(&rt->lock);
+        it->old->placement = it->cc->placement;
+        it->old->priority = it->cc->priority;
+        pthread_mutex_unlock(&rt->lock);
+        n_place++;
+      } else if (it->fresh && pass == 2) {
+        if (do_place(rt, it->fresh, it->concrete, it->cc->stream_window,
+                     it->cc->stream_source, &e))
+          note_failure(&first, &e, &rc);
+        if (it->action == IT_ADD) n_add++;
+      }
+    }
+  /* 5. The component list in file order, and the new running config. */
+  pthread_mutex_lock(&rt->lock);
+  wh_component **list = calloc(cfg->n_components + 1, sizeof *list);
+  if (list) {
+    size_t n = 0;
+    for (size_t i = 0; i < pl->n_items; i++) {
+      plan_item *it = &pl->items[i];
+      if (it->action == IT_REMOVE || it->skip) continue;
+      list[n++] = item_instance(it);
+      it->fresh = NULL; /* owned by rt now */
+    }
+    free(rt->components);
+    rt->components = list;
+    rt->n_components = n;
+    wh_config_free(rt->config);
+    rt->config = wh_config_ref(cfg);
+  }
+  pthread_mutex_unlock(&rt->lock);
+  if (!list) note_failure(&first, &(warm_error){WARM_ENOMEM, "out of memory"},
+                          &rc);
+  snprintf(summary, summary_len,
+           "%u added, %u replaced, %u re-placed, %u removed, %u unchanged",
+           n_add, n_rep, n_place, n_rem, n_keep);
+  wh_plan_free(rt, pl);
+  if (rc && err) *err = first;
+  return rc;
+}
+
+/* ---- live settings (admin `set component`) ------------------------------------ */
+
+typedef struct set_op {
+  wh_runtime *rt;
+  wh_component *c;
+  warm_placement want; /* as asked: may be AUTO */
+  uint32_t window;
+  warm_placement concrete;
+  uint64_t before, after;
+  warm_error err;
+} set_op;
+
+/* On the device executor: estimate, resolve AUTO against what the ledger
+ * has left, refuse early when it cannot fit, then place(). */
+static int set_run(void *arg) {
+  set_op *o = arg;
+  wh_component *c = o->c;
+  uint64_t p, w, ws;
+  wh_component_bytes(c, &p, &w, &ws);
+  o->before = p + w;
+  uint64_t room = warm_ledger_available(c->dev->ledger) + p + w;
+  warm_estimate est;
+  o->concrete = o->want;
+  if (o->want == WARM_PLACE_AUTO || o->want == WARM_PLACE_RESIDENT) {
+    int rc = wh_component_estimate(c, c->cfg, WARM_PLACE_RESIDENT, o->window,
+                                   c->stream_source, &est, &o->err);
+    if (rc) return rc;
+    uint64_t need = est.persistent + est.window;
+    if (o->want == WARM_PLACE_AUTO)
+      o->concrete = need <= room ? WARM_PLACE_RESIDENT : WARM_PLACE_STREAM;
+    else if (need > room)
+      return warm_error_set(&o->err, WARM_ENOSPACE,
+                            "%s: resident needs %llu bytes, %s has %llu free",
+                            c->name, (unsigned long long)need, c->dev->name,
+                            (unsigned long long)room);
+  }
+  int rc = wh_component_place(o->rt, c, o->concrete, o->window,
+                              c->stream_source, &o->err);
+  wh_component_bytes(c, &p, &w, &ws);
+  o->after = p + w;
+  return rc;
+}
+
+int wh_runtime_set(wh_runtime *rt, const char *component, const char *key,
+                   const char *value, char *reply, size_t reply_len,
+                   warm_error *err) {
+  pthread_mutex_lock(&rt->lock);
+  wh_component *c = find_running(rt, component);
+  set_op o = {.rt = rt, .c = c};
+  if (c) {
+    o.want = c->placement;
+    o.window = c->stream_window;
+  }
+  int placed = c && c->state == WH_COMP_PLACED;
+  pthread_mutex_unlock(&rt->lock);
+  if (!c)
+    return warm_error_set(err, WARM_EINVAL, "no component '%s'", component);
+  const warm_plugin_desc *d = wh_plugin_desc(c->plugin);
+  if (!strcmp(key, "placement")) {
+    o.want = warm_placement_parse(value);
+    if (!o.want)
+      return warm_error_set(err, WARM_EINVAL,
+                            "bad placement '%s' (resident, stream, auto)",
+                            value);
+    uint32_t both = WARM_PLACE_RESIDENT | WARM_PLACE_STREAM;
+    if (!(d->placements & (uint32_t)o.want) ||
+        (o.want == WARM_PLACE_AUTO && (d->placements & both) != both))
+      return warm_error_set(err, WARM_EUNSUPPORTED,
+                            "plugin %s does not support placement %s",
+                            d->name, value);
+  } else if (!strcmp(key, "stream_window")) {
+    char *end;
+    unsigned long v = strtoul(value, &end, 10);
+    if (!*value || *end || *value == '-' || v < 1 || v > 1024)
+      return warm_error_set(err, WARM_EINVAL,
+                            "bad stream_window '%s' (an integer 1..1024)",
+                            value);
+    o.window = (uint32_t)v;
+  } else {
+    return warm_error_set(err, WARM_EINVAL,
+                          "unknown setting '%s' (placement, stream_window)",
+                          key);
+  }
+  if (placed && !(d->flags & WARM_FLAG_LIVE_PLACEMENT))
+    return warm_error_set(err, WARM_EUNSUPPORTED,
+                          "plugin %s cannot change placement live; change "
+                          "the config and reload",
+                          d->name);
+  int rc = rt->live ? wh_executor_call(c->dev->exec, set_run, &o)
+                    : set_run(&o);
+  if (rc) {
+    if (err) *err = o.err;
+    return rc;
+  }
+  pthread_mutex_lock(&rt->lock);
+  c->placement = o.want;
+  pthread_mutex_unlock(&rt->lock);
+  char b0[32], b1[32];
+  snprintf(reply, reply_len, "%s: placement %s (%s), stream_window %u, %s "
+           "bytes %s -> %s",
+           c->name, warm_placement_name(o.want),
+           warm_placement_name(o.concrete), o.window, c->dev->name,
+           warm_format_size(o.before, b0, sizeof b0),
+           warm_format_size(o.after, b1, sizeof b1));
+  return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * host/reload.h — turning a wh_config into running components, the nginx
+ * way: prepare builds and validates everything the new config needs (plugins
+ * opened, ABI and capabilities checked, validate(), create() and estimate()
+ * called, resident bytes summed against every budget) without touching what
+ * runs; commit then applies only the differences. Used for the first load,
+ * for reload (SIGHUP / admin) and for `warmd -t`.
+ */
+#ifndef WH_RELOAD_H
+#define WH_RELOAD_H
+
+#include <stddef.h>
+
+#include "runtime.h"
+
+typedef struct wh_plan wh_plan;
+
+/* Validates cfg against rt. Returns 0 and a plan, or WARM_EINVAL with every
+ * problem appended to cfg->errors as "FILE:LINE: message" (no plan then);
+ * rt is unchanged either way. Blocking (dlopen, plugin create): call it on
+ * the loader thread, or before the loop runs. */
+int wh_reload_prepare(wh_runtime *rt, wh_config *cfg, wh_plan **out);
+
+/* Applies the plan: removes, re-places, replaces and adds components (each
+ * plugin call on its device's executor when rt->live), then makes cfg the
+ * running config. Writes a one-line summary ("2 added, 1 re-placed, ...").
+ * A failure here (a place() that the estimates did not predict) leaves the
+ * component in state "failed", is returned, and the rest still applies.
+ * Consumes the plan. */
+int wh_reload_commit(wh_runtime *rt, wh_plan *plan, char *summary,
+                     size_t summary_len, warm_error *err);
+
+/* Drops a plan without applying it (destroys what prepare created). */
+void wh_plan_free(wh_runtime *rt, wh_plan *plan);
+
+/* Changes one live component's placement settings as a control op on its
+ * device executor (blocking the caller until done; not the executor's own
+ * thread). value is parsed per key ("placement": resident|stream|auto,
+ * "stream_window": 1..1024). Fails without changing anything on a bad
+ * name/value, an unsupported placement, or a refusal by place(). */
+int wh_runtime_set(wh_runtime *rt, const char *component, const char *key,
+                   const char *value, char *reply, size_t reply_len,
+                   warm_error *err);
+
+#endif /* WH_RELOAD_H */

@@ -1,0 +1,127 @@
+/*
+ * host/runtime.h — what a running warmd holds: devices (each a ledger, an
+ * executor thread and, for cuda, a wk context), component instances, the
+ * plugin registry and the running config.
+ *
+ * Locking: rt->lock guards the device and component arrays, rt->config and
+ * the mutable fields of components marked "under rt->lock". Plugin entry
+ * points are never called with rt->lock held. Ledgers lock themselves.
+ */
+#ifndef WH_RUNTIME_H
+#define WH_RUNTIME_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "executor.h"
+#include "registry.h"
+#include "warm/ledger.h"
+#include "warm/warm.h"
+
+typedef struct wk_ctx wk_ctx;
+
+typedef struct wh_device {
+  char *name;
+  warm_device dev;
+  warm_ledger *ledger;
+  wh_executor *exec;
+  wk_ctx *wk; /* cuda only: the context device memory comes from */
+} wh_device;
+
+typedef enum wh_comp_state {
+  WH_COMP_CREATED = 0, /* instance exists, nothing on the device */
+  WH_COMP_PLACED = 1,  /* serving */
+  WH_COMP_FAILED = 2,  /* place failed; see last_error */
+} wh_comp_state;
+
+typedef struct wh_alloc {
+  void *ptr;
+  size_t bytes;
+  int cls;    /* warm_mem_class; 0 = pinned host memory */
+} wh_alloc;
+
+typedef struct wh_component {
+  char *name;
+  wh_config *cfg;              /* config it was created from (a reference) */
+  const wh_cfg_component *cc;  /* inside cfg */
+  wh_plugin_ref *plugin;
+  wh_device *dev;
+  warm_instance *inst;
+  warm_services svc;
+  warm_component_config ccfg;
+  /* Under rt->lock: */
+  wh_comp_state state;
+  warm_placement placement;     /* configured (may be AUTO) */
+  warm_placement active;        /* what place() last got: RESIDENT/STREAM */
+  uint32_t stream_window;
+  warm_stream_source stream_source;
+  int32_t priority;
+  char last_error[WARM_ERROR_MAX];
+  /* Allocations made through the services table, under alloc_lock. */
+  pthread_mutex_t alloc_lock;
+  wh_alloc *allocs;
+  size_t n_allocs, cap_allocs;
+  uint64_t host_pinned;
+  int cancelled;                /* atomic */
+  float progress;
+} wh_component;
+
+typedef struct wh_runtime {
+  pthread_mutex_t lock;
+  wh_config *config; /* running config, NULL before the first load */
+  wh_registry *registry;
+  wh_device **devices;
+  size_t n_devices;
+  wh_component **components;
+  size_t n_components;
+  int live; /* executors are running: estimate/place go through them */
+} wh_runtime;
+
+int wh_runtime_create(wh_runtime **out);
+/* Destroys every component on its device's executor, then the devices. */
+void wh_runtime_destroy(wh_runtime *rt);
+
+/* ---- devices (device.c) ---------------------------------------------------- */
+
+/* Creates a device with its ledger and executor (when `with_executor`). For
+ * cuda it needs a CUDA device: WARM_EDEVICE "no CUDA device" otherwise. */
+int wh_device_create(const wh_cfg_device *cd, int with_executor,
+                     wh_device **out, warm_error *err);
+void wh_device_destroy(wh_device *d);
+wh_device *wh_runtime_device(wh_runtime *rt, const char *name);
+/* Number of CUDA devices usable here. */
+int wh_cuda_devices(void);
+
+/* ---- components (component.c) --------------------------------------------- */
+
+/* Opens nothing: takes a plugin reference (given over to the component),
+ * builds the services table and calls the plugin's create(). The component
+ * is unplaced. Call on the loader thread (or before executors run). */
+int wh_component_create(wh_runtime *rt, wh_config *cfg,
+                        const wh_cfg_component *cc, wh_plugin_ref *plugin,
+                        wh_device *dev, wh_component **out, warm_error *err);
+/* Calls destroy(), frees what the plugin left allocated, releases its
+ * ledger entry, its plugin and its config reference. */
+void wh_component_destroy(wh_runtime *rt, wh_component *c);
+
+/* estimate() for a concrete placement with the job shape of cfg's pipeline
+ * defaults. Runs on the calling thread. */
+int wh_component_estimate(wh_component *c, const wh_config *cfg,
+                          warm_placement p, uint32_t window,
+                          warm_stream_source src, warm_estimate *out,
+                          warm_error *err);
+/* place() (on the calling thread: the device executor in a live runtime).
+ * On success updates active placement and state; on failure the previous
+ * placement still serves and last_error says why. */
+int wh_component_place(wh_runtime *rt, wh_component *c, warm_placement p,
+                       uint32_t window, warm_stream_source src,
+                       warm_error *err);
+
+/* Ledger bytes of a component by class (0s when nothing booked). */
+void wh_component_bytes(const wh_component *c, uint64_t *persistent,
+                        uint64_t *window, uint64_t *workspace);
+
+const char *wh_comp_state_name(wh_comp_state s);
+
+#endif /* WH_RUNTIME_H */
