@@ -1,0 +1,127 @@
+/* warm-inspect PATH [--json]: the tensors of a safetensors file or
+ * checkpoint folder (name, dtype, shape, bytes) and totals. Exit 0 on
+ * success, 1 when the checkpoint is refused (the reason on stderr), 2 on a
+ * usage error. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "warm/safetensors.h"
+#include "warm/warm.h"
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: warm-inspect PATH [--json]\n"
+             "  PATH: a .safetensors file, or a checkpoint folder (sharded "
+             "through\n"
+             "        model.safetensors.index.json, or *.safetensors)\n");
+}
+
+static void shape_str(const warm_st_entry *e, char *buf, size_t n) {
+  size_t o = (size_t)snprintf(buf, n, "[");
+  for (int32_t i = 0; i < e->ndim && o < n; i++)
+    o += (size_t)snprintf(buf + o, n - o, "%s%lld", i ? ", " : "",
+                          (long long)e->shape[i]);
+  if (o < n) snprintf(buf + o, n - o, "]");
+}
+
+static int print_text(const warm_st *st) {
+  size_t n = warm_st_count(st), wname = 4;
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen(warm_st_at(st, i)->name);
+    if (l > wname) wname = l;
+  }
+  if (wname > 80) wname = 80;
+  printf("%-*s  %-7s  %-24s  %s\n", (int)wname, "name", "dtype", "shape",
+         "bytes");
+  for (size_t i = 0; i < n; i++) {
+    const warm_st_entry *e = warm_st_at(st, i);
+    char shape[200];
+    shape_str(e, shape, sizeof shape);
+    printf("%-*s  %-7s  %-24s  %llu\n", (int)wname, e->name,
+           warm_st_dtype_name(e->st_dtype), shape,
+           (unsigned long long)e->nbytes);
+  }
+  char sz[64];
+  printf("\n%zu tensors, %llu bytes (%s) in %u file(s)\n", n,
+         (unsigned long long)warm_st_total_bytes(st),
+         warm_format_size(warm_st_total_bytes(st), sz, sizeof sz),
+         warm_st_file_count(st));
+  for (size_t i = 0; i < warm_st_metadata_count(st); i++) {
+    const char *k, *v;
+    warm_st_metadata_at(st, i, &k, &v);
+    printf("metadata %s = %s\n", k, v);
+  }
+  return 0;
+}
+
+static int print_json(const warm_st *st) {
+  json_t *root = json_object(), *tensors = json_array(), *files = json_array(),
+         *meta = json_object();
+  for (size_t i = 0; i < warm_st_count(st); i++) {
+    const warm_st_entry *e = warm_st_at(st, i);
+    json_t *shape = json_array();
+    for (int32_t d = 0; d < e->ndim; d++)
+      json_array_append_new(shape, json_integer(e->shape[d]));
+    json_array_append_new(
+        tensors,
+        json_pack("{s:s, s:s, s:o, s:I, s:s, s:I}", "name", e->name, "dtype",
+                  warm_st_dtype_name(e->st_dtype), "shape", shape, "bytes",
+                  (json_int_t)e->nbytes, "file", warm_st_file_path(st, e->file),
+                  "offset", (json_int_t)e->file_offset));
+  }
+  for (uint32_t i = 0; i < warm_st_file_count(st); i++)
+    json_array_append_new(files, json_string(warm_st_file_path(st, i)));
+  for (size_t i = 0; i < warm_st_metadata_count(st); i++) {
+    const char *k, *v;
+    warm_st_metadata_at(st, i, &k, &v);
+    json_object_set_new(meta, k, json_string(v));
+  }
+  json_object_set_new(root, "path", json_string(warm_st_path(st)));
+  json_object_set_new(root, "files", files);
+  json_object_set_new(root, "metadata", meta);
+  json_object_set_new(root, "tensors", tensors);
+  json_object_set_new(root, "total_tensors",
+                      json_integer((json_int_t)warm_st_count(st)));
+  json_object_set_new(root, "total_bytes",
+                      json_integer((json_int_t)warm_st_total_bytes(st)));
+  int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  printf("\n");
+  json_decref(root);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  const char *path = NULL;
+  int as_json = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0) {
+      as_json = 1;
+    } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+      usage(stdout);
+      return 0;
+    } else if (argv[i][0] == '-' || path) {
+      fprintf(stderr, "warm-inspect: unexpected argument '%s'\n", argv[i]);
+      usage(stderr);
+      return 2;
+    } else {
+      path = argv[i];
+    }
+  }
+  if (!path) {
+    usage(stderr);
+    return 2;
+  }
+  warm_st *st;
+  warm_error err = {0};
+  if (warm_st_open(path, &st, &err)) {
+    fprintf(stderr, "warm-inspect: %s\n", err.msg);
+    return 1;
+  }
+  int rc = as_json ? print_json(st) : print_text(st);
+  warm_st_close(st);
+  if (fflush(stdout) != 0 || rc != 0) {
+    fprintf(stderr, "warm-inspect: cannot write output\n");
+    return 1;
+  }
+  return 0;
+}
