@@ -31,7 +31,7 @@ void wh_admin_help(wh_strbuf *out, int read_only) {
     char syn[128];
     snprintf(syn, sizeof syn, "%s%s%s%s", c->words, c->usage ? " " : "",
              c->usage ? c->usage : "", (c->flags & WH_CMD_JSON) ? " [json]" : "");
-    wh_sb_printf(out, "%-52s %s\n", syn, c->help);
+    wh_sb_printf(out, "%-44s %s\n", syn, c->help);
   }
 }
 
@@ -261,8 +261,8 @@ const wh_admin_cmd wh_admin_commands[] = {
     {"show config", 0, 0, WH_CMD_READONLY | WH_CMD_JSON, NULL,
      "the running configuration, normalised", cmd_show_config},
     {"set component", 3, 3, 0,
-     "NAME placement resident|stream|auto | NAME stream_window N",
-     "change a live component's placement", cmd_set_component},
+     "NAME placement|stream_window VALUE",
+     "live placement (resident|stream|auto) or window size", cmd_set_component},
     {"reload", 0, 0, 0, NULL, "re-read the config file, apply differences",
      cmd_reload},
     {"shutdown", 0, 0, 0, NULL, "stop warmd gracefully", cmd_shutdown},

@@ -1,0 +1,11 @@
+# The host (warmd, warmctl): unit tests on wh_core, integration tests that
+# run the real binaries over real sockets, and the two libFuzzer targets.
+warm_add_test(test_config SOURCES unit/test_config.c LIBS wh_core
+              LABELS host)
+warm_add_test(test_admin_parse SOURCES unit/test_admin_parse.c LIBS wh_core
+              LABELS host)
+warm_add_test(test_registry SOURCES unit/test_registry.c LIBS wh_core
+              LABELS host)
+if(TARGET warm_fixtures)
+  add_dependencies(test_registry warm_fixtures)
+endif()
