@@ -200,7 +200,7 @@ static inline uint64_t g3t_peak(const g3t_host *h) {
 
 /* The checkpoint folder of a parity config, built by the gemma3_checkpoints
  * ctest fixture (warm-mkmodel) under the build dir. */
-static const char *g3t_ckpt(const char *name, char *buf, size_t n) {
+static inline const char *g3t_ckpt(const char *name, char *buf, size_t n) {
   const char *root = getenv("G3_CKPT_DIR");
   snprintf(buf, n, "%s/%s", root ? root : WARM_BUILD_DIR "/gemma3-ckpt", name);
   return buf;
