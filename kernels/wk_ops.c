@@ -91,9 +91,10 @@ int wk_convert(wk_ctx *c, void *dst, wk_dtype dst_dt, const void *src,
   if (n == 0) return 0;
   if (!dst || !src) return wk__fail(c, WK_EINVAL, "%s: NULL buffer", op);
   if ((dst_dt == WK_FP8_E4M3 || src_dt == WK_FP8_E4M3) && dst_dt != src_dt &&
-      !(isfinite(scale) && scale != 0.0f))
-    return wk__fail(c, WK_EINVAL, "%s: fp8 scale must be finite and non-zero",
-                    op);
+      !(isfinite(scale) && scale > 0.0f))
+    return wk__fail(c, WK_EINVAL,
+                    "%s: fp8 scale must be finite and > 0 (got %g)", op,
+                    (double)scale);
   if (overlap(dst, (int64_t)(n * wk__dtype_size(dst_dt)), src,
               (int64_t)(n * wk__dtype_size(src_dt))) &&
       dst != src)

@@ -16,6 +16,15 @@
  * - Deterministic: no atomics in reductions; the same inputs give the same
  *   bytes run after run, wherever the weight bytes live.
  * - The kernels know nothing of warmd, the ledger, INI or sockets.
+ * - Threads: a context's ops are called from one thread at a time. The
+ *   memory, copy and event functions may be called from a second thread
+ *   (e.g. a streamer's copy thread) while ops run.
+ * - Arguments are checked before any work: NULL buffers with a non-zero
+ *   size, negative sizes, sizes above 2^40, overlapping in/out where an op
+ *   forbids it and shape rules below give WK_EINVAL with a message naming
+ *   the op and argument (wk_last_error); zero-sized work returns 0 and
+ *   touches nothing. The cpu backend returns WK_EUNSUPPORTED for a GEMM
+ *   dimension beyond the BLAS int range.
  */
 #ifndef WK_H
 #define WK_H
@@ -67,12 +76,15 @@ int wk_cuda_device_count(void);
 int wk_ctx_create(wk_backend b, int device_index, int threads, wk_ctx **out);
 void wk_ctx_destroy(wk_ctx *c);
 wk_backend wk_ctx_backend(const wk_ctx *c);
-const char *wk_last_error(const wk_ctx *c); /* message of the last failure */
+/* Message of the context's last failure; with c == NULL, the message of the
+ * last failed wk_ctx_create on the calling thread. */
+const char *wk_last_error(const wk_ctx *c);
 
 /* Scratch for ops; caller-owned, on the context's device. */
 void wk_set_workspace(wk_ctx *c, void *ptr, size_t bytes);
 
-/* Raw device memory (cpu: aligned host memory). Accounting is the caller's. */
+/* Raw device memory (cpu: 64-byte aligned host memory). Accounting is the
+ * caller's. bytes == 0 gives *out == NULL and 0; freeing NULL is a no-op. */
 int wk_dev_alloc(wk_ctx *c, size_t bytes, void **out);
 void wk_dev_free(wk_ctx *c, void *ptr);
 /* Page-locked host memory (cpu: aligned host memory). */
@@ -105,14 +117,18 @@ int wk_sync(wk_ctx *c);                              /* host waits on all */
 /* ---- dtypes --------------------------------------------------------------- */
 
 /* Element conversion between f32, bf16 and fp8-e4m3 (round to nearest even;
- * fp8 saturates to +-448). For fp8 the stored value is x / scale on the way
- * in and byte * scale on the way out. Device memory. */
+ * fp8 saturates to +-448, NaN -> 0x7F; bf16 keeps NaN). For fp8 the stored
+ * byte is fp8(x / scale) on the way in and the value fp8_value(byte) * scale
+ * on the way out, both in f32 arithmetic (a division, not a multiply by
+ * the reciprocal); conversions between bf16 and fp8 go through f32. scale
+ * must be finite and > 0 when one side is fp8. Same dtype: a plain copy
+ * (dst == src allowed); otherwise dst must not overlap src. Device memory. */
 int wk_convert(wk_ctx *c, void *dst, wk_dtype dst_dt, const void *src,
                wk_dtype src_dt, size_t n, float scale);
 /* Host-side scalar helpers, identical rounding to the kernels. */
 uint16_t wk_f32_to_bf16(float x);
 float wk_bf16_to_f32(uint16_t x);
-uint8_t wk_f32_to_fp8(float x); /* x already divided by the scale */
+uint8_t wk_f32_to_fp8(float x); /* x already divided by the scale; e4m3fn */
 float wk_fp8_to_f32(uint8_t x);
 
 /* ---- linear algebra --------------------------------------------------------- */
@@ -127,7 +143,8 @@ size_t wk_linear_workspace(wk_ctx *c, int64_t M, int64_t K, int64_t N,
 /* Strided batched f32 GEMM, column-major-free row-major semantics:
  * C[b] = alpha * op(A[b]) . op(B[b]) + beta * C[b], with op(A) [M,K],
  * op(B) [K,N], C [M,N]; lda/ldb/ldc are row strides of the stored matrices,
- * sA/sB/sC element strides between batches. */
+ * sA/sB/sC element strides between batches (0 broadcasts A or B; C
+ * batches must not overlap). K == 0 gives C = beta * C (beta == 0: zeros). */
 int wk_gemm(wk_ctx *c, int trans_a, int trans_b, int64_t M, int64_t N,
             int64_t K, float alpha, const float *A, int64_t lda, int64_t sA,
             const float *B, int64_t ldb, int64_t sB, float beta, float *C,
@@ -142,10 +159,13 @@ int wk_rmsnorm(wk_ctx *c, const float *x, wk_w w, int64_t rows, int64_t dim,
 /* y = (x - mean) / sqrt(var + eps) * w + b; w/b may be NULL. y may alias x. */
 int wk_layernorm(wk_ctx *c, const float *x, wk_w w, wk_w b, int64_t rows,
                  int64_t dim, float eps, float *y);
-/* Softmax over rows of `cols`. y may alias x. */
+/* Softmax over rows of `cols`. y may alias x. A row that is all -inf
+ * (fully masked) gives zeros. */
 int wk_softmax(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
                float *y);
 
+/* gelu_tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); silu:
+ * x / (1 + exp(-x)). y may alias x. */
 int wk_gelu_tanh(wk_ctx *c, const float *x, int64_t n, float *y);
 int wk_silu(wk_ctx *c, const float *x, int64_t n, float *y);
 /* y = a + b, y = a * b (n elements; y may alias a or b). */
@@ -157,14 +177,15 @@ int wk_scale(wk_ctx *c, const float *x, float s, int64_t n, float *y);
 int wk_add_row(wk_ctx *c, const float *x, const float *v, int64_t rows,
                int64_t cols, float *y);
 
-/* adaLN: y[r,:] = x[r,:] * (1 + scale[:]) + shift[:]. */
+/* adaLN: y[r,:] = x[r,:] * (1 + scale[:]) + shift[:]. y may alias x. */
 int wk_modulate(wk_ctx *c, const float *x, const float *scale,
                 const float *shift, int64_t rows, int64_t cols, float *y);
-/* Gated residual: y[r,:] = res[r,:] + gate[:] * h[r,:]. */
+/* Gated residual: y[r,:] = res[r,:] + gate[:] * h[r,:]. y may alias res
+ * or h. */
 int wk_gate_add(wk_ctx *c, const float *res, const float *gate,
                 const float *h, int64_t rows, int64_t cols, float *y);
 
-/* y[C, R] = x[R, C]^T. */
+/* y[C, R] = x[R, C]^T. y must not overlap x. */
 int wk_transpose(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
                  float *y);
 
@@ -189,7 +210,9 @@ int wk_rope(wk_ctx *c, float *x, int64_t T, int64_t H, int64_t D,
             const float *cos, const float *sin, int mode);
 /* Host helper: 1-D tables for positions pos[T] with base theta and linear
  * scaling factor (positions divided by `factor`), HALF layout: cos[t, i] =
- * cos[t, i + D/2] = cos(pos/factor * theta^(-2i/D)). */
+ * cos[t, i + D/2] = cos(pos/factor * theta^(-2i/D)), computed in double and
+ * rounded once to f32. Does nothing on invalid arguments (NULL, D odd or
+ * <= 0, factor == 0). */
 void wk_rope_table_1d(const float *pos, int64_t T, int64_t D, double theta,
                       double factor, float *cos_out, float *sin_out);
 
@@ -199,13 +222,17 @@ void wk_rope_table_1d(const float *pos, int64_t T, int64_t D, double theta,
  * out[b, i, h, :] = softmax_j(scale * q[b,i,h,:] . k[b,j,h/g,:] + mask) v[...]
  * q [B, Tq, Hq, D], k and v [B, Tk, Hkv, D], out [B, Tq, Hq, D], with
  * g = Hq / Hkv (GQA). Masks:
- *   causal:  j > i + (Tk - Tq) is masked (queries aligned to the end).
- *   window:  when > 0 and causal, j <= i - window is masked too (HF sliding
- *            window: a query sees `window` keys including itself).
+ *   causal:  j > p is masked, p = i + (Tk - Tq) the query's key position
+ *            (queries aligned to the end).
+ *   window:  when > 0 and causal, j <= p - window is masked too (HF sliding
+ *            window: a query sees `window` keys including itself); ignored
+ *            when not causal.
  *   kv_mask: [B, Tk] int32 on the device, 0 = masked key (padding); NULL
  *            for none.
  * A query row with every key masked outputs zeros. Never materialises
- * [Tq, Tk]: blocked/online softmax on both backends.
+ * [Tq, Tk]: blocked/online softmax on both backends. out must not overlap
+ * k or v. Scratch: wk_attention_workspace (on cpu it depends on D and the
+ * thread count only, not on T).
  */
 typedef struct wk_attn {
   int64_t B, Tq, Tk, Hq, Hkv, D;

@@ -133,6 +133,15 @@ static void test_attention_edge_sizes(wt_env *e) {
   free(check_attn(e, 2, 1, 129, 2, 1, 16, 1, 0, 1)); /* one query, decode */
 }
 
+/* Several query blocks (128) and key blocks (512), window edges falling
+ * inside and across key blocks. */
+static void test_attention_many_blocks(wt_env *e) {
+  free(check_attn(e, 1, 600, 600, 2, 1, 8, 1, 0, 1));
+  free(check_attn(e, 1, 700, 1100, 2, 2, 4, 1, 300, 0));
+  free(check_attn(e, 2, 3, 1100, 2, 1, 8, 0, 0, 1));
+  free(check_attn(e, 1, 1030, 1030, 1, 1, 2, 0, 0, 0));
+}
+
 static void test_attention_deterministic_across_threads(wt_env *e) {
   wk_attn a = {2, 77, 77, 4, 2, 32, 0.17f, 1, 20, NULL};
   int64_t nq = a.B * a.Tq * a.Hq * a.D, nk = a.B * a.Tk * a.Hkv * a.D;
@@ -186,6 +195,7 @@ int main(void) {
   test_attention_cross_tq_ne_tk(&e);
   test_attention_all_masked_rows_are_zero(&e);
   test_attention_edge_sizes(&e);
+  test_attention_many_blocks(&e);
   test_attention_deterministic_across_threads(&e);
   test_attention_workspace_and_gqa_errors(&e);
   wt_env_fini(&e);
