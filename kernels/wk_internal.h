@@ -22,9 +22,11 @@
 #ifndef WK_INTERNAL_H
 #define WK_INTERNAL_H
 
-#include <string.h>
-
 #include "wk.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define WK_ERR_MAX 256
 
@@ -55,16 +57,17 @@ size_t wk__dtype_size(wk_dtype dt);
  *   f32 -> fp8 e4m3fn: round to nearest, ties to even, saturating to +-448
  *                      (infinities too); NaN -> 0x7F.
  * No fenv state is read, so results never depend on the rounding mode.
+ * (__builtin_memcpy: this header is also compiled as C++ inside extern "C".)
  */
 static inline uint32_t wk__f32_bits(float x) {
   uint32_t u;
-  memcpy(&u, &x, 4);
+  __builtin_memcpy(&u, &x, 4);
   return u;
 }
 
 static inline float wk__bits_f32(uint32_t u) {
   float x;
-  memcpy(&x, &u, 4);
+  __builtin_memcpy(&x, &u, 4);
   return x;
 }
 
@@ -200,6 +203,10 @@ WK__BACKEND_DECLS(wkcu_)
                                    : wkcpu_##name(__VA_ARGS__))
 #else
 #define WK__CALL(c, name, ...) wkcpu_##name(__VA_ARGS__)
+#endif
+
+#ifdef __cplusplus
+}
 #endif
 
 #endif /* WK_INTERNAL_H */
