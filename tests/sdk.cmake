@@ -11,3 +11,37 @@ warm_add_test(test_ledger SOURCES unit/test_ledger.c LIBS warm::sdk
 warm_add_test(test_loader SOURCES unit/test_loader.c LIBS warm::sdk
               LABELS sdk unit)
 add_dependencies(test_loader warm_fixtures)
+
+# warm-plugin-check: passes the example and the ABI 1.0 plugin, fails (with
+# the right FAIL line) on deliberately broken fixtures, exits 2 on files that
+# are not plugins.
+set(_chk $<TARGET_FILE:warm-plugin-check>)
+set(_exp ${CMAKE_CURRENT_LIST_DIR}/sdk/expect.sh)
+set(_fx ${CMAKE_BINARY_DIR}/tests/fixtures)
+function(warm_check_test name rc regex)
+  add_test(NAME ${name} COMMAND sh ${_exp} ${rc} ${regex} ${_chk} ${ARGN})
+  set_tests_properties(${name} PROPERTIES LABELS sdk TIMEOUT 120)
+endfunction()
+warm_check_test(sdk_check_passes_hello_encoder 0 "15 passed, 0 failed"
+                ${WARM_PLUGIN_OUTPUT_DIR}/hello_encoder.so)
+warm_check_test(sdk_check_passes_hello_encoder_words 0 "0 failed"
+                ${WARM_PLUGIN_OUTPUT_DIR}/hello_encoder.so --config dim=24
+                --config tokenizer=words --config buckets=97 --max-tokens 7)
+warm_check_test(sdk_check_passes_abi10_plugin 0 " 0 failed"
+                ${_fx}/abi10_plugin.so)
+warm_check_test(sdk_check_fails_bad_estimate 1
+                "FAIL estimate\\[resident/f32\\]: ledger peak .* is above the estimate"
+                ${_fx}/bad_estimate.so)
+warm_check_test(sdk_check_fails_leaky 1
+                "FAIL create_destroy\\[f32\\]: after destroy #4 the plugin still holds 8.00 KiB"
+                ${_fx}/leaky.so)
+warm_check_test(sdk_check_refuses_not_elf 2 "cannot load as a shared object"
+                ${_fx}/not_elf.so)
+warm_check_test(sdk_check_refuses_abi_major2 2
+                "built for ABI 2.0, this host speaks 1\\.[0-9]+" ${_fx}/abi_major2.so)
+warm_check_test(sdk_check_refuses_missing_file 2 "No such file"
+                ${_fx}/no_such_plugin.so)
+warm_check_test(sdk_check_refuses_bad_config 1
+                "FAIL .*key 'dim': 'zero' is not a whole number"
+                ${WARM_PLUGIN_OUTPUT_DIR}/hello_encoder.so --config dim=zero)
+add_custom_target(warm_sdk_test_deps ALL DEPENDS warm_fixtures)

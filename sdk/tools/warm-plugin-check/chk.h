@@ -1,0 +1,113 @@
+/*
+ * warm-plugin-check internals: a services table backed by a real
+ * warm_ledger (the same accounting warmd does), with allocation-failure
+ * injection and a cancellation switch, and helpers that drive one plugin
+ * instance through create / place / run / destroy.
+ */
+#ifndef WARM_CHK_H
+#define WARM_CHK_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "warm/ledger.h"
+#include "warm/loader.h"
+#include "warm/warm.h"
+
+#define CHK_MAX_KEYS 64
+#define CHK_MAX_INPUTS WARM_MAX_IO
+
+/* What the command line said; shared by every check. */
+typedef struct chk_opts {
+  const char *plugin_path;
+  const char *weights;
+  warm_device device;
+  warm_kv keys[CHK_MAX_KEYS];
+  uint32_t n_keys;
+  warm_job_shape shape;
+  const char *prompt;
+  /* --input NAME=AxBxC: f32 (i32 for "mask") host tensors, seeded values */
+  uint32_t n_inputs;
+  char input_names[CHK_MAX_INPUTS][32];
+  int32_t input_ndim[CHK_MAX_INPUTS];
+  int64_t input_shape[CHK_MAX_INPUTS][WARM_MAX_DIMS];
+  unsigned seed;
+  int verbose;
+} chk_opts;
+
+/* One device allocation handed to the plugin. */
+typedef struct chk_alloc {
+  void *ptr;
+  size_t bytes;
+  warm_mem_class cls;
+  int pinned;
+} chk_alloc;
+
+/* The host side of one instance: its ledger, its services table and what
+ * the plugin currently holds. */
+typedef struct chk_host {
+  warm_services svc;
+  warm_ledger *ledger;
+  const char *component;
+  const chk_opts *opts;
+  pthread_mutex_t mu;
+  chk_alloc *allocs;
+  uint32_t n_allocs, cap_allocs;
+  uint64_t pinned_now, pinned_peak;
+  uint32_t dev_alloc_calls; /* successful or not */
+  int64_t fail_at;          /* dev_alloc call index that fails; -1 = none */
+  int injected;             /* a failure was injected */
+  int cancel;               /* what svc->cancelled returns */
+  int bad_free;             /* dev_free/pinned_free of an unknown pointer */
+  float last_progress;
+  int bad_progress;
+  void *wk;            /* wk_ctx for cuda devices, else NULL */
+  const warm_kv *keys; /* what config_get answers from */
+  uint32_t n_keys;
+} chk_host;
+
+int chk_host_init(chk_host *h, const chk_opts *o, const char *component,
+                  warm_error *err);
+/* Frees what the plugin left allocated (after recording it). */
+void chk_host_fini(chk_host *h);
+/* Bytes the plugin holds right now: device (all classes) and pinned. */
+uint64_t chk_host_device_bytes(chk_host *h);
+
+/* A live instance of the plugin under test. */
+typedef struct chk_inst {
+  const warm_plugin_desc *d;
+  warm_kv keys[CHK_MAX_KEYS + 4];
+  chk_host host;
+  warm_component_config cfg;
+  warm_instance *inst;
+} chk_inst;
+
+/* create() with dtype (and extra keys appended to the command line's). */
+int chk_create(chk_inst *ci, const warm_plugin_desc *d, const chk_opts *o,
+               const char *component, warm_dtype dtype, const warm_kv *extra,
+               uint32_t n_extra, warm_error *err);
+/* destroy() (when created) and the host's teardown. */
+void chk_destroy(chk_inst *ci);
+
+warm_place_req chk_req(warm_placement p);
+int chk_estimate(chk_inst *ci, warm_placement p, warm_estimate *est,
+                 warm_error *err);
+int chk_place(chk_inst *ci, warm_placement p, warm_error *err);
+
+/* The outputs of one run as one byte string (names, dtypes, shapes, data),
+ * for comparing runs. Caller frees bytes. */
+typedef struct chk_out {
+  unsigned char *bytes;
+  size_t n;
+  char desc[256]; /* "embeddings f32 [32,64]; mask i32 [32]" */
+  int nonfinite;  /* NaN/Inf count in float outputs */
+} chk_out;
+
+/* Whether this kind can be run with the inputs we have; if not, *why says. */
+int chk_can_run(const warm_plugin_desc *d, const chk_opts *o, const char **why);
+/* run() with the kind's inputs; fills out (when non-NULL) on success. */
+int chk_run(chk_inst *ci, chk_out *out, warm_run_args *args_out,
+            warm_error *err);
+void chk_out_free(chk_out *o);
+
+#endif /* WARM_CHK_H */

@@ -1,0 +1,814 @@
+/*
+ * warm-plugin-check PLUGIN.so [options] — the plugin conformance checker.
+ *
+ * Loads the plugin exactly as warmd does (warm_plugin_open), then exercises
+ * every capability it declares through a services table backed by a real
+ * warm_ledger (host.c). One "PASS|FAIL|SKIP name: detail" line per check;
+ * exit 0 when nothing failed, 1 on any FAIL, 2 when the file cannot be
+ * loaded as a plugin or the command line is wrong.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chk.h"
+#include "wk.h"
+
+static int n_pass, n_fail, n_skip;
+static int g_bad_free, g_bad_progress; /* misuse of services, all checks */
+
+static void report(const char *status, const char *name, const char *fmt, ...) {
+  printf("%s %s: ", status, name);
+  va_list ap;
+  va_start(ap, fmt);
+  vprintf(fmt, ap);
+  va_end(ap);
+  putchar('\n');
+  fflush(stdout);
+  if (!strcmp(status, "PASS"))
+    n_pass++;
+  else if (!strcmp(status, "FAIL"))
+    n_fail++;
+  else
+    n_skip++;
+}
+
+/* Gathers service misuse, then destroys. */
+static void finish(chk_inst *ci) {
+  g_bad_free += ci->host.bad_free;
+  g_bad_progress += ci->host.bad_progress;
+  chk_destroy(ci);
+}
+
+static int n_places(const warm_plugin_desc *d, warm_placement out[2]) {
+  int n = 0;
+  if (d->placements & WARM_PLACE_RESIDENT) out[n++] = WARM_PLACE_RESIDENT;
+  if (d->placements & WARM_PLACE_STREAM) out[n++] = WARM_PLACE_STREAM;
+  return n;
+}
+
+static int n_dtypes(const warm_plugin_desc *d, warm_dtype out[3]) {
+  int n = 0;
+  if (d->dtypes & WARM_DTYPECAP_F32) out[n++] = WARM_F32;
+  if (d->dtypes & WARM_DTYPECAP_BF16) out[n++] = WARM_BF16;
+  if (d->dtypes & WARM_DTYPECAP_FP8) out[n++] = WARM_FP8_E4M3;
+  return n;
+}
+
+static const char *fmt_size(uint64_t b, char *buf) {
+  return warm_format_size(b, buf, 32);
+}
+
+/* ---- checks -----------------------------------------------------------------
+ */
+
+static void check_unknown_key(const warm_plugin_desc *d, const chk_opts *o,
+                              warm_dtype dt) {
+  static const warm_kv bogus = {"warm_plugin_check_bogus", "1"};
+  chk_inst ci;
+  warm_error e = {0};
+  int rc = chk_create(&ci, d, o, "unknown_key", dt, &bogus, 1, &e);
+  if (rc == WARM_OK)
+    report("FAIL", "unknown_key",
+           "create accepted the unknown key 'warm_plugin_check_bogus'");
+  else if (!strstr(e.msg, "warm_plugin_check_bogus"))
+    report("FAIL", "unknown_key",
+           "create refused the unknown key but the message does not name it: "
+           "%s",
+           e.msg);
+  else
+    report("PASS", "unknown_key", "refused: %s", e.msg);
+  finish(&ci);
+}
+
+static void check_validate(const warm_plugin_desc *d, const chk_opts *o,
+                           warm_dtype dt) {
+  int (*validate)(const warm_services *, const warm_component_config *,
+                  warm_error *) = WARM_DESC_OPT(d, validate);
+  if (!validate) {
+    report("SKIP", "validate", "optional entry point not provided");
+    return;
+  }
+  static const warm_kv bogus = {"warm_plugin_check_bogus", "1"};
+  chk_inst good, bad;
+  warm_error e = {0};
+  /* create() fills the config; validate takes the same one. */
+  if (chk_create(&good, d, o, "validate", dt, NULL, 0, &e)) {
+    report("FAIL", "validate", "create failed: %s", e.msg);
+    finish(&good);
+    return;
+  }
+  int rc = validate(&good.host.svc, &good.cfg, &e);
+  if (rc)
+    report("FAIL", "validate", "refused the configuration create accepts: %s",
+           e.msg);
+  finish(&good);
+  if (rc) return;
+  chk_create(&bad, d, o, "validate", dt, &bogus, 1, &e);
+  rc = validate(&bad.host.svc, &bad.cfg, &e);
+  if (rc == WARM_OK)
+    report("FAIL", "validate",
+           "accepted the unknown key "
+           "'warm_plugin_check_bogus'");
+  else
+    report("PASS", "validate",
+           "accepts the configuration, refuses an unknown key");
+  finish(&bad);
+}
+
+/* create/destroy (and create/place/run/destroy) repeatedly: the ledger and
+ * the pinned count must return to zero each time. */
+static void check_create_destroy(const warm_plugin_desc *d, const chk_opts *o,
+                                 warm_dtype dt, int runnable) {
+  char name[64], b1[32], b2[32];
+  snprintf(name, sizeof name, "create_destroy[%s]", warm_dtype_name(dt));
+  warm_placement ps[2];
+  n_places(d, ps);
+  for (int i = 0; i < 5; i++) {
+    chk_inst ci;
+    warm_error e = {0};
+    int full = i >= 3; /* the last rounds place (and run) too */
+    if (chk_create(&ci, d, o, "create_destroy", dt, NULL, 0, &e)) {
+      report("FAIL", name, "create #%d failed: %s", i + 1, e.msg);
+      finish(&ci);
+      return;
+    }
+    if (full && chk_place(&ci, ps[0], &e) == WARM_OK && runnable) {
+      chk_out out;
+      if (chk_run(&ci, &out, NULL, &e) == WARM_OK) chk_out_free(&out);
+    }
+    if (!full && chk_host_device_bytes(&ci.host)) {
+      report("FAIL", name,
+             "create booked %s of device memory (must allocate "
+             "nothing on the device before place)",
+             fmt_size(chk_host_device_bytes(&ci.host), b1));
+      finish(&ci);
+      return;
+    }
+    d->destroy(ci.inst);
+    ci.inst = NULL;
+    uint64_t dev = chk_host_device_bytes(&ci.host);
+    uint64_t pin = ci.host.pinned_now;
+    if (dev || pin || ci.host.n_allocs) {
+      report("FAIL", name,
+             "after destroy #%d the plugin still holds %s of device memory "
+             "and %s pinned in %u allocation(s)",
+             i + 1, fmt_size(dev, b1), fmt_size(pin, b2), ci.host.n_allocs);
+      finish(&ci);
+      return;
+    }
+    finish(&ci);
+  }
+  report("PASS", name, "5 rounds (2 with place%s), ledger back to zero",
+         runnable ? "+run" : "");
+}
+
+typedef struct class_sum {
+  uint64_t persistent, window, workspace;
+} class_sum;
+
+static void sum_entry(void *user, const warm_ledger_entry *e) {
+  class_sum *s = user;
+  s->persistent += e->persistent;
+  s->window += e->window;
+  s->workspace += e->workspace;
+}
+
+/* The ledger's actual peak over place + run against the estimate. */
+static void check_estimate(const warm_plugin_desc *d, const chk_opts *o,
+                           warm_placement p, warm_dtype dt, int runnable) {
+  char name[64], b1[32], b2[32], b3[32], b4[32];
+  snprintf(name, sizeof name, "estimate[%s/%s]", warm_placement_name(p),
+           warm_dtype_name(dt));
+  chk_inst ci;
+  warm_error e = {0};
+  warm_estimate est;
+  if (chk_create(&ci, d, o, "estimate", dt, NULL, 0, &e) ||
+      chk_estimate(&ci, p, &est, &e)) {
+    report("FAIL", name, "%s", e.msg);
+    finish(&ci);
+    return;
+  }
+  uint64_t total = est.persistent + est.window + est.workspace;
+  warm_ledger_mark_reset(ci.host.ledger);
+  if (chk_place(&ci, p, &e)) {
+    report("FAIL", name, "place failed: %s", e.msg);
+    finish(&ci);
+    return;
+  }
+  class_sum placed = {0};
+  warm_ledger_foreach(ci.host.ledger, sum_entry, &placed);
+  int ran = 0;
+  if (runnable) {
+    chk_out out;
+    if (chk_run(&ci, &out, NULL, &e)) {
+      report("FAIL", name, "run failed: %s", e.msg);
+      finish(&ci);
+      return;
+    }
+    chk_out_free(&out);
+    ran = 1;
+  }
+  uint64_t peak = warm_ledger_component_peak(ci.host.ledger, "estimate");
+  if (placed.persistent > est.persistent || placed.window > est.window) {
+    report("FAIL", name,
+           "place booked persistent %s / window %s, estimate says %s / %s",
+           fmt_size(placed.persistent, b1), fmt_size(placed.window, b2),
+           fmt_size(est.persistent, b3), fmt_size(est.window, b4));
+  } else if (peak > total) {
+    report("FAIL", name,
+           "ledger peak %s is above the estimate %s (persistent %s + window "
+           "+ workspace)",
+           fmt_size(peak, b1), fmt_size(total, b2),
+           fmt_size(est.persistent, b3));
+  } else if (ci.host.pinned_peak > est.host_pinned) {
+    report("FAIL", name, "pinned host peak %s is above the estimate %s",
+           fmt_size(ci.host.pinned_peak, b1), fmt_size(est.host_pinned, b2));
+  } else {
+    report("PASS", name, "ledger peak %s of estimate %s (%.0f%%)%s",
+           fmt_size(peak, b1), fmt_size(total, b2),
+           total ? 100.0 * (double)peak / (double)total : 100.0,
+           ran ? "" : "; place only, run skipped");
+  }
+  finish(&ci);
+}
+
+/* A reference run: fresh instance, placement p, dtype dt. */
+static int reference(const warm_plugin_desc *d, const chk_opts *o,
+                     warm_placement p, warm_dtype dt, chk_out *out,
+                     warm_error *e) {
+  chk_inst ci;
+  int rc = chk_create(&ci, d, o, "reference", dt, NULL, 0, e);
+  if (!rc) rc = chk_place(&ci, p, e);
+  if (!rc) rc = chk_run(&ci, out, NULL, e);
+  finish(&ci);
+  return rc;
+}
+
+static int same(const chk_out *a, const chk_out *b) {
+  return a->n == b->n && memcmp(a->bytes, b->bytes, a->n) == 0;
+}
+
+static void check_outputs_and_determinism(const warm_plugin_desc *d,
+                                          const chk_opts *o, warm_placement p,
+                                          warm_dtype dt) {
+  chk_inst ci;
+  warm_error e = {0};
+  chk_out a = {0}, b = {0};
+  if (chk_create(&ci, d, o, "deterministic", dt, NULL, 0, &e) ||
+      chk_place(&ci, p, &e) || chk_run(&ci, &a, NULL, &e) ||
+      chk_run(&ci, &b, NULL, &e)) {
+    report("FAIL", "outputs", "%s", e.msg);
+    finish(&ci);
+    chk_out_free(&a);
+    return;
+  }
+  finish(&ci);
+  const char *bad = NULL;
+  char why[160];
+  if (a.nonfinite) {
+    snprintf(why, sizeof why, "%d NaN/Inf values", a.nonfinite);
+    bad = why;
+  } else if (d->kind == WARM_KIND_TEXT_ENCODER) {
+    char want[64];
+    uint32_t T = o->shape.max_tokens;
+    snprintf(want, sizeof want, "mask i32 [%u]", T);
+    if (strncmp(a.desc, "embeddings f32 [", 16) != 0)
+      bad = "first output is not \"embeddings\" f32";
+    else if (!strstr(a.desc, want)) {
+      snprintf(why, sizeof why, "expected \"%s\" for max_tokens %u", want, T);
+      bad = why;
+    }
+  }
+  if (bad)
+    report("FAIL", "outputs", "%s (got %s)", bad, a.desc);
+  else
+    report("PASS", "outputs", "%s", a.desc);
+  if (same(&a, &b))
+    report("PASS", "deterministic", "two runs, same %zu bytes", a.n);
+  else
+    report("FAIL", "deterministic", "two runs with the same input differ");
+  chk_out_free(&a);
+  chk_out_free(&b);
+}
+
+static void check_placements_agree(const warm_plugin_desc *d, const chk_opts *o,
+                                   warm_dtype dt) {
+  char name[64];
+  snprintf(name, sizeof name, "placements_agree[%s]", warm_dtype_name(dt));
+  warm_placement ps[2];
+  if (n_places(d, ps) < 2) {
+    report("SKIP", name, "only one concrete placement declared");
+    return;
+  }
+  chk_out r = {0}, s = {0};
+  warm_error e = {0};
+  if (reference(d, o, ps[0], dt, &r, &e) ||
+      reference(d, o, ps[1], dt, &s, &e)) {
+    report("FAIL", name, "%s", e.msg);
+  } else if (!same(&r, &s)) {
+    report("FAIL", name, "resident and stream outputs differ");
+  } else {
+    report("PASS", name, "resident and stream give the same %zu bytes", r.n);
+  }
+  chk_out_free(&r);
+  chk_out_free(&s);
+}
+
+/* Switches placement on a live instance, back and forth, checking bytes and
+ * that a refused switch leaves the old placement serving. */
+static void check_live_placement(const warm_plugin_desc *d, const chk_opts *o,
+                                 warm_dtype dt, int runnable) {
+  warm_placement ps[2];
+  if (!(d->flags & WARM_FLAG_LIVE_PLACEMENT)) {
+    report("SKIP", "live_placement", "WARM_FLAG_LIVE_PLACEMENT not declared");
+    return;
+  }
+  if (n_places(d, ps) < 2) {
+    report("SKIP", "live_placement", "only one concrete placement declared");
+    return;
+  }
+  chk_inst ci;
+  warm_error e = {0};
+  chk_out ref = {0}, got = {0};
+  char b1[32], b2[32];
+  int rc = chk_create(&ci, d, o, "live", dt, NULL, 0, &e);
+  if (!rc) rc = chk_place(&ci, ps[0], &e);
+  if (!rc && runnable) rc = chk_run(&ci, &ref, NULL, &e);
+  for (int i = 1; !rc && i <= 3; i++) {
+    warm_placement to = ps[i % 2];
+    warm_estimate est;
+    if ((rc = chk_estimate(&ci, to, &est, &e)) || (rc = chk_place(&ci, to, &e)))
+      break;
+    uint64_t held = chk_host_device_bytes(&ci.host);
+    if (held > est.persistent + est.window) {
+      rc = warm_error_set(&e, WARM_EINTERNAL,
+                          "after switching to %s the instance holds %s, its "
+                          "estimate says %s",
+                          warm_placement_name(to), fmt_size(held, b1),
+                          fmt_size(est.persistent + est.window, b2));
+      break;
+    }
+    if (runnable) {
+      if ((rc = chk_run(&ci, &got, NULL, &e))) break;
+      int eq = same(&ref, &got);
+      chk_out_free(&got);
+      if (!eq) {
+        rc = warm_error_set(&e, WARM_EINTERNAL,
+                            "output after switching to %s differs",
+                            warm_placement_name(to));
+        break;
+      }
+    }
+  }
+  /* A switch the ledger refuses must leave the current placement serving. */
+  if (!rc) {
+    ci.host.fail_at = ci.host.dev_alloc_calls; /* the next allocation */
+    warm_error fe = {0};
+    int frc = chk_place(&ci, ps[0], &fe); /* now in ps[1] after 3 flips */
+    ci.host.fail_at = -1;
+    if (frc == WARM_OK && ci.host.injected)
+      rc = warm_error_set(&e, WARM_EINTERNAL,
+                          "place reported success though its allocation was "
+                          "refused");
+    else if (frc != WARM_OK && runnable) {
+      if ((rc = chk_run(&ci, &got, NULL, &e)) == WARM_OK) {
+        if (!same(&ref, &got))
+          rc = warm_error_set(&e, WARM_EINTERNAL,
+                              "after a refused switch the output differs");
+        chk_out_free(&got);
+      } else {
+        warm_error_set(&e, rc, "after a refused switch run fails: %s", e.msg);
+      }
+    }
+  }
+  if (rc)
+    report("FAIL", "live_placement", "%s", e.msg);
+  else
+    report("PASS", "live_placement",
+           "%s -> %s -> %s -> %s%s; a refused switch keeps serving",
+           warm_placement_name(ps[0]), warm_placement_name(ps[1]),
+           warm_placement_name(ps[0]), warm_placement_name(ps[1]),
+           runnable ? ", same bytes each time" : "");
+  chk_out_free(&ref);
+  finish(&ci);
+}
+
+static void check_cancel(const warm_plugin_desc *d, const chk_opts *o,
+                         warm_placement p, warm_dtype dt) {
+  chk_inst ci;
+  warm_error e = {0};
+  char b1[32];
+  if (chk_create(&ci, d, o, "cancel", dt, NULL, 0, &e) ||
+      chk_place(&ci, p, &e)) {
+    report("FAIL", "cancel", "%s", e.msg);
+    finish(&ci);
+    return;
+  }
+  uint64_t placed = chk_host_device_bytes(&ci.host);
+  ci.host.cancel = 1;
+  int rc = chk_run(&ci, NULL, NULL, &e);
+  ci.host.cancel = 0;
+  uint64_t after = chk_host_device_bytes(&ci.host);
+  chk_out out = {0};
+  if (rc != WARM_ECANCELED)
+    report("FAIL", "cancel",
+           "run with svc->cancelled() == 1 returned %d (%s), want "
+           "WARM_ECANCELED",
+           rc, warm_strerror(rc));
+  else if (after != placed)
+    report("FAIL", "cancel", "a cancelled run left %s booked",
+           fmt_size(after - placed, b1));
+  else if (chk_run(&ci, &out, NULL, &e))
+    report("FAIL", "cancel", "the run after a cancelled one failed: %s", e.msg);
+  else
+    report("PASS", "cancel",
+           "WARM_ECANCELED, nothing left booked, next run "
+           "fine");
+  chk_out_free(&out);
+  finish(&ci);
+}
+
+/* Refuses each dev_alloc of place + run in turn: every one must come back
+ * as an error, leave nothing booked behind, and the instance must work once
+ * allocations succeed again. */
+static void check_alloc_failure(const warm_plugin_desc *d, const chk_opts *o,
+                                warm_placement p, warm_dtype dt, int runnable) {
+  char name[64], b1[32];
+  snprintf(name, sizeof name, "alloc_failure[%s]", warm_placement_name(p));
+  chk_out ref = {0};
+  warm_error e = {0};
+  chk_inst ci;
+  /* a clean pass counts the allocations */
+  int rc = chk_create(&ci, d, o, "alloc_failure", dt, NULL, 0, &e);
+  if (!rc) rc = chk_place(&ci, p, &e);
+  if (!rc && runnable) rc = chk_run(&ci, &ref, NULL, &e);
+  uint32_t calls = ci.host.dev_alloc_calls;
+  finish(&ci);
+  if (rc) {
+    report("FAIL", name, "%s", e.msg);
+    return;
+  }
+  if (calls == 0) {
+    report("SKIP", name, "place%s made no dev_alloc calls",
+           runnable ? "+run" : "");
+    return;
+  }
+  uint32_t tried = calls > 64 ? 64 : calls;
+  for (uint32_t k = 0; k < tried && !rc; k++) {
+    if ((rc = chk_create(&ci, d, o, "alloc_failure", dt, NULL, 0, &e))) break;
+    ci.host.fail_at = k;
+    uint64_t before = 0;
+    int prc = chk_place(&ci, p, &e);
+    int stage_rc = prc;
+    if (prc == WARM_OK) {
+      before = chk_host_device_bytes(&ci.host);
+      stage_rc = runnable ? chk_run(&ci, NULL, NULL, &e) : WARM_OK;
+    }
+    ci.host.fail_at = -1;
+    if (!ci.host.injected) {
+      /* fewer allocations this time: fine, nothing to check */
+    } else if (stage_rc >= 0) {
+      rc = warm_error_set(&e, WARM_EINTERNAL,
+                          "allocation #%u was refused but %s returned %d", k,
+                          prc ? "place" : "run", stage_rc);
+    } else if (chk_host_device_bytes(&ci.host) != before) {
+      rc = warm_error_set(
+          &e, WARM_EINTERNAL,
+          "after refusing allocation #%u, %s is still "
+          "booked by the failed %s",
+          k, fmt_size(chk_host_device_bytes(&ci.host) - before, b1),
+          prc ? "place" : "run");
+    } else {
+      chk_out got = {0};
+      int r2 = prc ? chk_place(&ci, p, &e) : WARM_OK;
+      if (!r2 && runnable) r2 = chk_run(&ci, &got, NULL, &e);
+      if (r2)
+        rc = warm_error_set(&e, r2,
+                            "after refusing allocation #%u the instance does "
+                            "not recover: %s",
+                            k, e.msg);
+      else if (runnable && !same(&ref, &got))
+        rc = warm_error_set(&e, WARM_EINTERNAL,
+                            "after refusing allocation #%u the output "
+                            "differs",
+                            k);
+      chk_out_free(&got);
+    }
+    finish(&ci);
+  }
+  if (rc)
+    report("FAIL", name, "%s", e.msg);
+  else
+    report("PASS", name,
+           "each of %u allocation(s) refused in turn: error "
+           "returned, nothing leaked, instance recovers",
+           tried);
+  chk_out_free(&ref);
+}
+
+static int hex_ok(const char *s) {
+  size_t n = strnlen(s, 65);
+  if (n == 0 || n > 64) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!strchr("0123456789abcdefABCDEF", s[i])) return 0;
+  return 1;
+}
+
+static void check_fingerprint(const warm_plugin_desc *d, const chk_opts *o,
+                              warm_dtype dts[3], int ndt) {
+  int (*fp)(warm_instance *, char[65], warm_error *) =
+      WARM_DESC_OPT(d, fingerprint);
+  if (!fp) {
+    report("SKIP", "fingerprint", "optional entry point not provided");
+    return;
+  }
+  char f[3][65], g[65];
+  warm_error e = {0};
+  warm_placement ps[2];
+  int np = n_places(d, ps);
+  for (int i = 0; i < ndt; i++) {
+    chk_inst a, b;
+    memset(f[i], 0, 65);
+    memset(g, 0, sizeof g);
+    int rc = chk_create(&a, d, o, "fp_a", dts[i], NULL, 0, &e);
+    if (!rc) rc = fp(a.inst, f[i], &e);
+    if (!rc && !hex_ok(f[i]))
+      rc = warm_error_set(&e, WARM_EINTERNAL,
+                          "'%.64s' is not 1-64 hex characters", f[i]);
+    if (!rc) rc = chk_place(&a, ps[np - 1], &e); /* placement must not matter */
+    if (!rc)
+      rc = chk_create(&b, d, o, "fp_b", dts[i], NULL, 0, &e);
+    else
+      memset(&b, 0, sizeof b);
+    if (!rc && !(rc = chk_place(&b, ps[0], &e)) && !(rc = fp(b.inst, g, &e)) &&
+        strcmp(f[i], g))
+      rc = warm_error_set(&e, WARM_EINTERNAL,
+                          "two instances of one configuration in different "
+                          "placements disagree: %s vs %s",
+                          f[i], g);
+    finish(&a);
+    if (b.d) finish(&b);
+    if (rc) {
+      report("FAIL", "fingerprint", "%s", e.msg);
+      return;
+    }
+    for (int j = 0; j < i; j++)
+      if (!strcmp(f[i], f[j])) {
+        report("FAIL", "fingerprint", "dtypes %s and %s give the same %s",
+               warm_dtype_name(dts[j]), warm_dtype_name(dts[i]), f[i]);
+        return;
+      }
+  }
+  report("PASS", "fingerprint",
+         "%s (stable across instances and "
+         "placements%s)",
+         f[0], ndt > 1 ? ", distinct per dtype" : "");
+}
+
+/* ---- command line
+ * -------------------------------------------------------------- */
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: warm-plugin-check PLUGIN.so [--weights DIR] [--config "
+             "KEY=VALUE ...]\n"
+             "         [--device cpu|cuda:N] [--prompt TEXT] [--max-tokens N]\n"
+             "         [--shape frames=F,height=H,width=W,batch=B]\n"
+             "         [--input NAME=AxBx...] [--seed N] [-v]\n"
+             "Loads PLUGIN.so as warmd does and checks every capability it "
+             "declares.\n"
+             "Prints one PASS|FAIL|SKIP line per check; exit 0 all passed, 1 a "
+             "check failed,\n2 not loadable as a plugin or bad usage.\n");
+}
+
+static int parse_dims(const char *s, int32_t *ndim, int64_t *shape) {
+  int32_t n = 0;
+  while (*s) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v < 0 || n == WARM_MAX_DIMS) return -1;
+    shape[n++] = v;
+    s = end;
+    if (*s == 'x')
+      s++;
+    else if (*s)
+      return -1;
+  }
+  *ndim = n;
+  return n > 0 ? 0 : -1;
+}
+
+static int parse_shape(const char *s, warm_job_shape *js) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", s);
+  for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
+       t = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(t, '=');
+    if (!eq) return -1;
+    *eq = 0;
+    unsigned long v = strtoul(eq + 1, NULL, 10);
+    if (!strcmp(t, "frames"))
+      js->frames = (uint32_t)v;
+    else if (!strcmp(t, "height"))
+      js->height = (uint32_t)v;
+    else if (!strcmp(t, "width"))
+      js->width = (uint32_t)v;
+    else if (!strcmp(t, "batch"))
+      js->batch = (uint32_t)v;
+    else if (!strcmp(t, "max_tokens"))
+      js->max_tokens = (uint32_t)v;
+    else
+      return -1;
+  }
+  return 0;
+}
+
+/* Returns 0, or 2 after printing why. Strings point into argv. */
+static int parse_args(int argc, char **argv, chk_opts *o) {
+  memset(o, 0, sizeof o[0]);
+  o->prompt = "warm-plugin-check: a red fox jumps over the lazy dog";
+  o->shape.max_tokens = 32;
+  o->seed = 1234;
+  int have_device = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      exit(0);
+    } else if (!strcmp(a, "--version")) {
+      printf("warm-plugin-check %s (ABI %d.%d)\n", warm_sdk_version(),
+             WARM_ABI_MAJOR, WARM_ABI_MINOR);
+      exit(0);
+    } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+      o->verbose = 1;
+      continue;
+    } else if (a[0] == '-' && !v) {
+      fprintf(stderr, "warm-plugin-check: %s needs a value\n", a);
+      return 2;
+    }
+    if (!strcmp(a, "--weights")) {
+      o->weights = v;
+    } else if (!strcmp(a, "--config")) {
+      char *eq = strchr(argv[i + 1], '=');
+      if (!eq || eq == v || o->n_keys == CHK_MAX_KEYS) {
+        fprintf(stderr,
+                "warm-plugin-check: --config wants KEY=VALUE, got "
+                "'%s'\n",
+                v);
+        return 2;
+      }
+      *eq = 0;
+      o->keys[o->n_keys++] = (warm_kv){argv[i + 1], eq + 1};
+    } else if (!strcmp(a, "--device")) {
+      if (warm_device_parse(v, &o->device)) {
+        fprintf(stderr, "warm-plugin-check: bad device '%s' (cpu or cuda:N)\n",
+                v);
+        return 2;
+      }
+      have_device = 1;
+    } else if (!strcmp(a, "--prompt")) {
+      o->prompt = v;
+    } else if (!strcmp(a, "--max-tokens")) {
+      o->shape.max_tokens = (uint32_t)strtoul(v, NULL, 10);
+      if (!o->shape.max_tokens) {
+        fprintf(stderr, "warm-plugin-check: bad --max-tokens '%s'\n", v);
+        return 2;
+      }
+    } else if (!strcmp(a, "--shape")) {
+      if (parse_shape(v, &o->shape)) {
+        fprintf(stderr, "warm-plugin-check: bad --shape '%s'\n", v);
+        return 2;
+      }
+    } else if (!strcmp(a, "--input")) {
+      const char *eq = strchr(v, '=');
+      uint32_t k = o->n_inputs;
+      if (!eq || eq == v || (size_t)(eq - v) >= sizeof o->input_names[0] ||
+          k == CHK_MAX_INPUTS ||
+          parse_dims(eq + 1, &o->input_ndim[k], o->input_shape[k])) {
+        fprintf(stderr,
+                "warm-plugin-check: --input wants NAME=AxBx..., got "
+                "'%s'\n",
+                v);
+        return 2;
+      }
+      memcpy(o->input_names[k], v, (size_t)(eq - v));
+      o->input_names[k][eq - v] = 0;
+      o->n_inputs++;
+    } else if (!strcmp(a, "--seed")) {
+      o->seed = (unsigned)strtoul(v, NULL, 10);
+    } else if (a[0] == '-') {
+      fprintf(stderr, "warm-plugin-check: unknown option %s\n", a);
+      usage(stderr);
+      return 2;
+    } else {
+      if (o->plugin_path) {
+        fprintf(stderr, "warm-plugin-check: one plugin at a time\n");
+        return 2;
+      }
+      o->plugin_path = a;
+      continue;
+    }
+    i++; /* consumed the value */
+  }
+  if (!o->plugin_path) {
+    usage(stderr);
+    return 2;
+  }
+  if (!have_device) o->device.type = WARM_DEVICE_CPU;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  chk_opts o;
+  int rc = parse_args(argc, argv, &o);
+  if (rc) return rc;
+  if (access(o.plugin_path, R_OK) != 0) {
+    fprintf(stderr, "warm-plugin-check: %s: %s\n", o.plugin_path,
+            strerror(errno));
+    return 2;
+  }
+  warm_plugin *pl = NULL;
+  warm_error e = {0};
+  if (warm_plugin_open(o.plugin_path, &pl, &e)) {
+    report("FAIL", "load", "%s", e.msg);
+    fprintf(stderr, "warm-plugin-check: %s\n", e.msg);
+    return 2;
+  }
+  const warm_plugin_desc *d = warm_plugin_descriptor(pl);
+  warm_placement ps[2];
+  warm_dtype dts[3];
+  int np = n_places(d, ps), ndt = n_dtypes(d, dts);
+  report("PASS", "load",
+         "%s %s, kind %s, ABI %u.%u (this SDK %d.%d), placements%s%s%s, "
+         "dtypes%s%s%s%s",
+         d->name, d->version, warm_kind_name(d->kind), d->abi_major,
+         d->abi_minor, WARM_ABI_MAJOR, WARM_ABI_MINOR,
+         d->placements & WARM_PLACE_RESIDENT ? " resident" : "",
+         d->placements & WARM_PLACE_STREAM ? " stream" : "",
+         d->placements & WARM_PLACE_AUTO ? " auto" : "",
+         d->dtypes & WARM_DTYPECAP_F32 ? " f32" : "",
+         d->dtypes & WARM_DTYPECAP_BF16 ? " bf16" : "",
+         d->dtypes & WARM_DTYPECAP_FP8 ? " fp8" : "",
+         d->flags & WARM_FLAG_LIVE_PLACEMENT ? ", live placement" : "");
+
+  uint32_t want =
+      o.device.type == WARM_DEVICE_CPU ? WARM_DEVCAP_CPU : WARM_DEVCAP_CUDA;
+  char dev[32];
+  warm_device_name(o.device, dev, sizeof dev);
+  if (!(d->devices & want)) {
+    fprintf(stderr,
+            "warm-plugin-check: %s does not declare device %s; pick "
+            "another with --device\n",
+            d->name, dev);
+    warm_plugin_close(pl);
+    return 2;
+  }
+  if (o.device.type == WARM_DEVICE_CUDA &&
+      o.device.index >= wk_cuda_device_count()) {
+    report("SKIP", "device", "%s is not present on this machine", dev);
+    warm_plugin_close(pl);
+    return 0;
+  }
+  const char *why = NULL;
+  int runnable = chk_can_run(d, &o, &why);
+  if (!runnable) report("SKIP", "run", "%s", why);
+
+  check_unknown_key(d, &o, dts[0]);
+  check_validate(d, &o, dts[0]);
+  for (int i = 0; i < ndt; i++)
+    check_create_destroy(d, &o, dts[i], runnable);
+  for (int i = 0; i < ndt; i++)
+    for (int j = 0; j < np; j++)
+      check_estimate(d, &o, ps[j], dts[i], runnable);
+  check_live_placement(d, &o, dts[0], runnable);
+  if (runnable) {
+    check_outputs_and_determinism(d, &o, ps[0], dts[0]);
+    for (int i = 0; i < ndt; i++)
+      check_placements_agree(d, &o, dts[i]);
+    check_cancel(d, &o, ps[0], dts[0]);
+  } else {
+    report("SKIP", "outputs", "%s", why);
+    report("SKIP", "deterministic", "%s", why);
+    report("SKIP", "placements_agree", "%s", why);
+    report("SKIP", "cancel", "%s", why);
+  }
+  for (int j = 0; j < np; j++)
+    check_alloc_failure(d, &o, ps[j], dts[0], runnable);
+  check_fingerprint(d, &o, dts, ndt);
+  if (g_bad_free || g_bad_progress)
+    report("FAIL", "services",
+           "%d free(s) of pointers the services never handed out, %d "
+           "progress value(s) outside [0, 1]",
+           g_bad_free, g_bad_progress);
+  else
+    report("PASS", "services", "frees and progress values well-formed");
+
+  printf("%d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);
+  warm_plugin_close(pl);
+  return n_fail ? 1 : 0;
+}
