@@ -301,7 +301,7 @@ int lvae_net_build(const char *weights, warm_dtype dt, lvae_net *n,
       b->residual = ur[i];
       b->upscale = uf[i];
       b->up_cin = cin;
-      snprintf(nm, sizeof nm, "decoder.up_blocks.%zu.upsamplers.0", i);
+      snprintf(nm, sizeof nm, "decoder.up_blocks.%zu.upsamplers.0.conv", i);
       if (add_conv(n, nm, cin, cin * 8 / uf[i], 3, &b->upconv)) goto oom;
       cur = cin / uf[i];
     }
