@@ -1,0 +1,306 @@
+/* warm-mkmodel helpers shared by the arches: --set handling, config.json,
+ * deterministic tensor values, (sharded) safetensors output, data files. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mkmodel.h"
+#include "warm/safetensors.h"
+#include "wk.h"
+
+#define MK_CHUNK (1u << 20) /* elements generated per write */
+
+/* ---- config.json ------------------------------------------------------------
+ */
+
+const char *mk_set_get(const mk_ctx *c, const char *key) {
+  const char *v = NULL;
+  for (size_t i = 0; i < c->n_sets; i++)
+    if (strcmp(c->sets[i].key, key) == 0) v = c->sets[i].value; /* last wins */
+  return v;
+}
+
+static int mk_set_path(json_t *obj, const char *key, json_t *val,
+                       warm_error *err) {
+  const char *dot = strchr(key, '.');
+  if (!dot) {
+    if (json_object_set_new(obj, key, val))
+      return warm_error_set(err, WARM_EINVAL, "--set %s: bad key", key);
+    return 0;
+  }
+  char head[128];
+  size_t n = (size_t)(dot - key);
+  if (n == 0 || n >= sizeof head) {
+    json_decref(val);
+    return warm_error_set(err, WARM_EINVAL, "--set %s: bad key", key);
+  }
+  memcpy(head, key, n);
+  head[n] = '\0';
+  json_t *sub = json_object_get(obj, head);
+  if (!json_is_object(sub)) {
+    sub = json_object();
+    json_object_set_new(obj, head, sub);
+  }
+  return mk_set_path(sub, dot + 1, val, err);
+}
+
+int mk_config_apply_sets(json_t *obj, const mk_ctx *c, const char *const *skip,
+                         warm_error *err) {
+  for (size_t i = 0; i < c->n_sets; i++) {
+    int skipped = 0;
+    for (size_t k = 0; skip && skip[k]; k++)
+      skipped |= strcmp(skip[k], c->sets[i].key) == 0;
+    if (skipped) continue;
+    json_t *v = json_loads(c->sets[i].value, JSON_DECODE_ANY, NULL);
+    if (!v) v = json_string(c->sets[i].value);
+    if (!v)
+      return warm_error_set(err, WARM_EINVAL, "--set %s: value is not UTF-8",
+                            c->sets[i].key);
+    int rc = mk_set_path(obj, c->sets[i].key, v, err);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int mk_config_dim(json_t *obj, const char *key, int64_t *out, warm_error *err) {
+  json_t *v = json_object_get(obj, key);
+  if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+      json_integer_value(v) > (1ll << 40))
+    return warm_error_set(err, WARM_EINVAL,
+                          "config key %s must be a positive integer", key);
+  *out = json_integer_value(v);
+  return 0;
+}
+
+int mk_config_write(const mk_ctx *c, json_t *obj, warm_error *err) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/config.json", c->out_dir);
+  if (json_dump_file(obj, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+    return warm_error_set(err, WARM_EIO, "%s: cannot write", path);
+  return 0;
+}
+
+/* ---- tensors ----------------------------------------------------------------
+ */
+
+int mk_plan_add(mk_plan *p, mk_init init, float mean, float std, int32_t ndim,
+                const int64_t *shape, warm_error *err, const char *fmt, ...) {
+  if (p->n == p->cap) {
+    size_t cap = p->cap ? p->cap * 2 : 64;
+    mk_tensor *t = realloc(p->t, cap * sizeof *t);
+    if (!t) return warm_error_set(err, WARM_ENOMEM, "out of memory");
+    p->t = t;
+    p->cap = cap;
+  }
+  mk_tensor *t = &p->t[p->n];
+  memset(t, 0, sizeof *t);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(t->name, sizeof t->name, fmt, ap);
+  va_end(ap);
+  t->ndim = ndim;
+  memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+  t->init = init;
+  t->mean = mean;
+  t->std = std;
+  p->n++;
+  return 0;
+}
+
+void mk_plan_free(mk_plan *p) {
+  free(p->t);
+  p->t = NULL;
+  p->n = p->cap = 0;
+}
+
+static uint64_t splitmix64(uint64_t *s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static uint64_t name_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++)
+    h = (h ^ (uint8_t)*s) * 1099511628211ull;
+  return h;
+}
+
+static uint64_t numel(const mk_tensor *t) {
+  uint64_t n = 1;
+  for (int32_t i = 0; i < t->ndim; i++)
+    n *= (uint64_t)t->shape[i];
+  return n;
+}
+
+/* Fills n elements of tensor t starting at element `at`... sequentially:
+ * the state carries over between chunks. Irwin-Hall with four uniforms,
+ * rescaled to unit variance: plain arithmetic, so the same on every IEEE
+ * machine. */
+static void gen_chunk(const mk_tensor *t, uint64_t *state, float *out,
+                      size_t n) {
+  if (t->init == MK_CONST) {
+    for (size_t i = 0; i < n; i++)
+      out[i] = t->mean;
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    double s = 0;
+    for (int k = 0; k < 4; k++)
+      s += (double)(splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
+    out[i] = (float)((s - 2.0) * 1.7320508075688772 * t->std + t->mean);
+  }
+}
+
+/* Streams one tensor's values into the writer in c->dtype. */
+static int write_tensor(const mk_ctx *c, warm_st_writer *w, const mk_tensor *t,
+                        float *fbuf, uint16_t *hbuf, warm_error *err) {
+  uint64_t state = c->seed ^ name_hash(t->name);
+  uint64_t left = numel(t);
+  while (left) {
+    size_t n = left < MK_CHUNK ? (size_t)left : MK_CHUNK;
+    gen_chunk(t, &state, fbuf, n);
+    int rc;
+    if (c->dtype == WARM_BF16) {
+      for (size_t i = 0; i < n; i++)
+        hbuf[i] = wk_f32_to_bf16(fbuf[i]);
+      rc = warm_st_writer_write(w, hbuf, n * 2, err);
+    } else {
+      rc = warm_st_writer_write(w, fbuf, n * 4, err);
+    }
+    if (rc) return rc;
+    left -= n;
+  }
+  return 0;
+}
+
+/* Writes tensors [from, to) of p as one file. */
+static int write_file(const mk_ctx *c, const mk_plan *p, size_t from, size_t to,
+                      const char *path, float *fbuf, uint16_t *hbuf,
+                      warm_error *err) {
+  warm_st_writer *w;
+  int rc = warm_st_writer_open(path, &w, err);
+  if (rc) return rc;
+  rc = warm_st_writer_meta(w, "format", "pt", err);
+  for (size_t i = from; !rc && i < to; i++)
+    rc = warm_st_writer_declare(w, p->t[i].name, c->dtype, p->t[i].ndim,
+                                p->t[i].shape, err);
+  if (!rc) rc = warm_st_writer_begin(w, err);
+  for (size_t i = from; !rc && i < to; i++) {
+    rc = write_tensor(c, w, &p->t[i], fbuf, hbuf, err);
+    if (!rc && !c->quiet && numel(&p->t[i]) > (64u << 20))
+      fprintf(stderr, "  %s\n", p->t[i].name);
+  }
+  if (rc) {
+    warm_st_writer_abort(w);
+    return rc;
+  }
+  return warm_st_writer_close(w, err);
+}
+
+int mk_write_tensors(const mk_ctx *c, const mk_plan *p, uint64_t shard_bytes,
+                     warm_error *err) {
+  size_t es = warm_dtype_size(c->dtype);
+  uint64_t total = 0;
+  for (size_t i = 0; i < p->n; i++)
+    total += numel(&p->t[i]) * es;
+  float *fbuf = malloc(MK_CHUNK * sizeof *fbuf);
+  uint16_t *hbuf = malloc(MK_CHUNK * sizeof *hbuf);
+  size_t *start = calloc(p->n + 2, sizeof *start);
+  int rc = 0;
+  json_t *map = NULL;
+  if (!fbuf || !hbuf || !start) {
+    rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
+    goto out;
+  }
+  /* Greedy shards of at most shard_bytes (a bigger tensor gets its own). */
+  size_t n_shards = 0;
+  uint64_t acc = 0;
+  for (size_t i = 0; i < p->n; i++) {
+    uint64_t b = numel(&p->t[i]) * es;
+    if (i == 0 || (acc + b > shard_bytes && acc > 0)) {
+      start[n_shards++] = i;
+      acc = 0;
+    }
+    acc += b;
+  }
+  start[n_shards] = p->n;
+  char path[PATH_MAX];
+  if (total <= shard_bytes || n_shards <= 1) {
+    snprintf(path, sizeof path, "%s/model.safetensors", c->out_dir);
+    rc = write_file(c, p, 0, p->n, path, fbuf, hbuf, err);
+    goto out;
+  }
+  map = json_object();
+  for (size_t s = 0; !rc && s < n_shards; s++) {
+    char file[64];
+    snprintf(file, sizeof file, "model-%05zu-of-%05zu.safetensors", s + 1,
+             n_shards);
+    snprintf(path, sizeof path, "%s/%s", c->out_dir, file);
+    if (!c->quiet) fprintf(stderr, "writing %s\n", file);
+    rc = write_file(c, p, start[s], start[s + 1], path, fbuf, hbuf, err);
+    for (size_t i = start[s]; !rc && i < start[s + 1]; i++)
+      json_object_set_new(map, p->t[i].name, json_string(file));
+  }
+  if (!rc) {
+    json_t *idx = json_pack("{s:{s:I}, s:O}", "metadata", "total_size",
+                            (json_int_t)total, "weight_map", map);
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", c->out_dir);
+    if (!idx || json_dump_file(idx, path, JSON_INDENT(2) | JSON_SORT_KEYS))
+      rc = warm_error_set(err, WARM_EIO, "%s: cannot write", path);
+    json_decref(idx);
+  }
+out:
+  json_decref(map);
+  free(fbuf);
+  free(hbuf);
+  free(start);
+  return rc;
+}
+
+/* ---- data files -------------------------------------------------------------
+ */
+
+int mk_find_data(const mk_ctx *c, const char *data_name, char *buf, size_t n,
+                 warm_error *err) {
+  struct stat sb;
+  snprintf(buf, n, "%s/../share/warmd/%s", c->exe_dir, data_name);
+  if (stat(buf, &sb) == 0) return 0;
+  snprintf(buf, n, "%s/%s", WARM_MKMODEL_DATA_DIR, data_name);
+  if (stat(buf, &sb) == 0) return 0;
+  return warm_error_set(err, WARM_EIO,
+                        "data file %s not found in %s/../share/warmd nor %s",
+                        data_name, c->exe_dir, WARM_MKMODEL_DATA_DIR);
+}
+
+int mk_copy_data(const mk_ctx *c, const char *data_name, const char *dst_name,
+                 warm_error *err) {
+  char src[PATH_MAX], dst[PATH_MAX];
+  int rc = mk_find_data(c, data_name, src, sizeof src, err);
+  if (rc) return rc;
+  snprintf(dst, sizeof dst, "%s/%s", c->out_dir, dst_name);
+  FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
+  if (!in || !out) {
+    rc = warm_error_set(err, WARM_EIO, "%s: %s", in ? dst : src,
+                        strerror(errno));
+  } else {
+    char b[65536];
+    size_t r;
+    while ((r = fread(b, 1, sizeof b, in)) > 0)
+      if (fwrite(b, 1, r, out) != r) {
+        rc = warm_error_set(err, WARM_EIO, "%s: write failed", dst);
+        break;
+      }
+    if (!rc && ferror(in))
+      rc = warm_error_set(err, WARM_EIO, "%s: read failed", src);
+  }
+  if (in) fclose(in);
+  if (out && fclose(out) != 0 && !rc)
+    rc = warm_error_set(err, WARM_EIO, "%s: write failed", dst);
+  return rc;
+}
