@@ -59,8 +59,25 @@ void wh_config_error(wh_config *c, int line, const char *fmt, ...) {
   char **e = realloc(c->errors, (c->n_errors + 1) * sizeof *e);
   if (!e) return;
   c->errors = e;
+  int *l = realloc(c->error_lines, (c->n_errors + 1) * sizeof *l);
+  if (!l) return;
+  c->error_lines = l;
+  c->error_lines[c->n_errors] = line;
   c->errors[c->n_errors] = strdup(full);
   if (c->errors[c->n_errors]) c->n_errors++;
+}
+
+void wh_config_sort_errors(wh_config *c) {
+  for (size_t i = 1; i < c->n_errors; i++) /* insertion sort: stable */
+    for (size_t j = i; j > 0 && c->error_lines[j - 1] > c->error_lines[j];
+         j--) {
+      int tl = c->error_lines[j];
+      c->error_lines[j] = c->error_lines[j - 1];
+      c->error_lines[j - 1] = tl;
+      char *te = c->errors[j];
+      c->errors[j] = c->errors[j - 1];
+      c->errors[j - 1] = te;
+    }
 }
 
 uint64_t wh_physical_ram(void) {
@@ -625,6 +642,7 @@ int wh_config_parse(const char *path, const char *buf, size_t len,
   else if (rc < 0)
     s.oom = 1;
   finish(&s);
+  wh_config_sort_errors(c);
   if (s.oom) {
     wh_config_free(c);
     return WARM_ENOMEM;
@@ -707,6 +725,7 @@ void wh_config_free(wh_config *c) {
   for (size_t i = 0; i < c->pipeline.n_stages; i++) free(c->pipeline.stages[i]);
   for (size_t i = 0; i < c->n_errors; i++) free(c->errors[i]);
   free(c->errors);
+  free(c->error_lines);
   free(c);
 }
 

@@ -93,6 +93,7 @@ typedef struct wh_config {
   wh_cfg_pipeline pipeline;
   /* Collected "FILE:LINE: message" strings; n_errors > 0 = unusable. */
   char **errors;
+  int *error_lines; /* line of each error (0 = whole file) */
   size_t n_errors;
 } wh_config;
 
@@ -115,6 +116,9 @@ void wh_config_free(wh_config *c);
 /* Appends "PATH:LINE: msg" (line 0: "PATH: msg") to c->errors. */
 void wh_config_error(wh_config *c, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Orders the errors by line (stable), so a report reads top to bottom. */
+void wh_config_sort_errors(wh_config *c);
 
 const wh_cfg_component *wh_config_component(const wh_config *c,
                                             const char *name);

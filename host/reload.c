@@ -44,6 +44,17 @@ static int key_line(int specific, const wh_cfg_component *cc) {
   return specific ? specific : cc->line;
 }
 
+/* A plugin's message about one of its keys ("unknown key 'colour'") is
+ * reported at that key's line; anything else at the section header. */
+static int plugin_error_line(const wh_cfg_component *cc, const char *msg) {
+  for (size_t i = 0; i < cc->n_all; i++) {
+    char quoted[128];
+    snprintf(quoted, sizeof quoted, "'%s'", cc->all[i].key);
+    if (strstr(msg, quoted)) return cc->all[i].line;
+  }
+  return cc->line;
+}
+
 static uint32_t dtype_cap(warm_dtype dt) {
   switch (dt) {
   case WARM_F32: return WARM_DTYPECAP_F32;
@@ -234,7 +245,7 @@ static void prepare_component(wh_runtime *rt, wh_config *cfg, wh_plan *pl,
   it->action = old ? IT_REPLACE : IT_ADD;
   /* wh_component_create owns ref from here, failure included. */
   if (wh_component_create(rt, cfg, cc, ref, it->dev, &it->fresh, &e)) {
-    wh_config_error(cfg, cc->line, "%s", e.msg);
+    wh_config_error(cfg, plugin_error_line(cc, e.msg), "%s", e.msg);
     it->skip = 1;
   }
 }
@@ -259,13 +270,13 @@ static void prepare_estimates(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
                    &e) ||
           estimate(rt, c, running, cfg, WARM_PLACE_STREAM, cc, &it->est_str,
                    &e)) {
-        wh_config_error(cfg, cc->line, "%s", e.msg);
+        wh_config_error(cfg, plugin_error_line(cc, e.msg), "%s", e.msg);
         it->skip = 1;
       }
     } else {
       it->concrete = cc->placement;
       if (estimate(rt, c, running, cfg, cc->placement, cc, &it->est, &e)) {
-        wh_config_error(cfg, cc->line, "%s", e.msg);
+        wh_config_error(cfg, plugin_error_line(cc, e.msg), "%s", e.msg);
         it->skip = 1;
       }
     }
@@ -376,6 +387,7 @@ int wh_reload_prepare(wh_runtime *rt, wh_config *cfg, wh_plan **out) {
   if (!cfg->n_errors) prepare_estimates(rt, cfg, pl);
   if (!cfg->n_errors) prepare_pipeline(cfg, pl);
   if (cfg->n_errors) {
+    wh_config_sort_errors(cfg);
     wh_plan_free(rt, pl);
     return WARM_EINVAL;
   }

@@ -9,3 +9,18 @@ warm_add_test(test_registry SOURCES unit/test_registry.c LIBS wh_core
 if(TARGET warm_fixtures)
   add_dependencies(test_registry warm_fixtures)
 endif()
+
+# Integration: the real binaries in a temp folder.
+warm_add_test(test_warmd SOURCES integration/test_warmd.c
+              LIBS PkgConfig::JANSSON LABELS host integration)
+warm_add_test(test_warmd_check SOURCES integration/test_warmd_check.c
+              LIBS warm::sdk LABELS host integration)
+foreach(t test_warmd test_warmd_check)
+  add_dependencies(${t} warmd warmctl)
+  if(TARGET hello_encoder)
+    add_dependencies(${t} hello_encoder)
+  endif()
+  if(TARGET warm_fixtures)
+    add_dependencies(${t} warm_fixtures)
+  endif()
+endforeach()

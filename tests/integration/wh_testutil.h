@@ -22,6 +22,8 @@
 
 static int wt_failures;
 
+static inline double wt_now(void);
+
 #define CHECK(cond, ...)                                                       \
   do {                                                                         \
     if (!(cond)) {                                                             \
@@ -35,9 +37,10 @@ static int wt_failures;
 #define RUN(test)                                                              \
   do {                                                                         \
     int before_ = wt_failures;                                                 \
+    double t0_ = wt_now();                                                     \
     test();                                                                    \
-    fprintf(stderr, "%s %s\n", wt_failures == before_ ? "ok  " : "FAIL",       \
-            #test);                                                            \
+    fprintf(stderr, "%s %s (%.2f s)\n",                                        \
+            wt_failures == before_ ? "ok  " : "FAIL", #test, wt_now() - t0_);  \
   } while (0)
 
 static inline double wt_now(void) {
@@ -80,10 +83,20 @@ static inline void wt_write(const char *path, const char *fmt, ...) {
   rename(tmp, path); /* whole file at once: a reload never sees half */
 }
 
+/* Fills a UNIX address; -1 when the path does not fit. */
+static inline int wt_sockaddr(struct sockaddr_un *sa, const char *path) {
+  memset(sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  size_t n = strlen(path);
+  if (n >= sizeof sa->sun_path) return -1;
+  memcpy(sa->sun_path, path, n + 1);
+  return 0;
+}
+
 /* Connects to a UNIX socket; -1 when nobody listens. */
 static inline int wt_connect(const char *path) {
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  struct sockaddr_un sa;
+  if (wt_sockaddr(&sa, path)) return -1;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
