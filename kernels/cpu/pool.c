@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,14 +73,21 @@ static void pool_stop(pool *p, int started) {
   free(p);
 }
 
+/* Cores this process may run on (its affinity mask, e.g. a container's
+ * cpuset), falling back to the online count. */
+static int usable_cores(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return CPU_COUNT(&set);
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 ? (int)online : 1;
+}
+
 /* Starts threads-1 workers with every signal blocked, so signal delivery
  * stays with the host's own threads. */
 int wkcpu_ctx_init(wk_ctx *c) {
   int n = c->threads;
-  if (n == 0) {
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    n = online > 0 ? (int)online : 1;
-  }
+  if (n == 0) n = usable_cores();
   if (n > WKCPU_MAX_THREADS) n = WKCPU_MAX_THREADS;
   pool *p = calloc(1, sizeof *p);
   if (!p) return wk__fail(c, WK_ENOMEM, "wkcpu: out of memory");

@@ -72,7 +72,8 @@ int wk_backend_available(wk_backend b);
 /* Number of CUDA devices (0 when none or when built without CUDA). */
 int wk_cuda_device_count(void);
 
-/* threads: cpu worker threads (0 = online cores); ignored on cuda. */
+/* threads: cpu worker threads, the caller included (0 = the cores this
+ * process may use: its affinity mask); ignored on cuda. */
 int wk_ctx_create(wk_backend b, int device_index, int threads, wk_ctx **out);
 void wk_ctx_destroy(wk_ctx *c);
 wk_backend wk_ctx_backend(const wk_ctx *c);
