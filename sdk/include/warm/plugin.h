@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 #define WARM_ABI_MAJOR 1
-#define WARM_ABI_MINOR 0
+#define WARM_ABI_MINOR 1
 
 /* The one symbol the host looks up. Define it with WARM_PLUGIN_EXPORT. */
 #define WARM_PLUGIN_ENTRY_NAME "warm_plugin_entry"
@@ -255,6 +255,20 @@ typedef struct warm_run_args {
   uint64_t streamed_bytes;
 } warm_run_args;
 
+/* ---- model facts (ABI 1.1) ------------------------------------------------------ */
+
+/* What the host needs to know about a model to wire a pipeline: the shapes
+ * that flow between components. Zero means "not applicable to this kind". */
+typedef struct warm_model_info {
+  uint32_t struct_size;          /* sizeof as the caller built it */
+  uint32_t embed_dim;            /* text encoder: output width C;
+                                    transformer: caption_channels */
+  uint32_t latent_channels;      /* transformer and vae */
+  uint32_t temporal_compression; /* vae: frames = (F_latent - 1) * tc + 1 */
+  uint32_t spatial_compression;  /* vae: pixels per latent cell, each axis */
+  uint32_t max_tokens;           /* text encoder: its padded prompt length */
+} warm_model_info;
+
 /* ---- the descriptor --------------------------------------------------------- */
 
 typedef struct warm_instance warm_instance; /* the plugin's own type */
@@ -310,6 +324,13 @@ typedef struct warm_plugin_desc {
    * NUL-terminated hex string of at most 64 chars. Cached outputs are keyed
    * by it. */
   int (*fingerprint)(warm_instance *inst, char out[65], warm_error *err);
+
+  /* ---- added in ABI 1.1 (optional) ---- */
+
+  /* Fills the model facts of a created instance (no device needed). The
+   * host zeroes *out and sets out->struct_size before the call; write only
+   * fields that struct_size covers. */
+  int (*info)(warm_instance *inst, warm_model_info *out, warm_error *err);
 } warm_plugin_desc;
 
 typedef const warm_plugin_desc *(*warm_plugin_entry_fn)(void);
