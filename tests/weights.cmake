@@ -6,3 +6,8 @@ warm_add_test(test_streamer SOURCES unit/test_streamer.c
               LIBS warm::sdk LABELS weights unit)
 warm_add_fuzzer(fuzz_safetensors SOURCE fuzz/fuzz_safetensors.c
                 LIBS warm::sdk)
+warm_add_test(test_mkmodel SOURCES unit/test_mkmodel.c
+              LIBS warm::sdk LABELS weights unit)
+add_dependencies(test_mkmodel warm-mkmodel warm-inspect)
+warm_add_test(test_streamer_wk SOURCES unit/test_streamer_wk.c
+              LIBS warm::sdk LABELS weights unit)

@@ -300,7 +300,9 @@ static int st_parse_file(warm_st *st, uint32_t fi, warm_error *err) {
     if (rc) goto out;
   }
   /* Non-overlap: sort this file's spans by offset, compare neighbours. */
-  qsort(st->entries + first, st->n - first, sizeof *st->entries, st_cmp_offset);
+  if (st->n > first)
+    qsort(st->entries + first, st->n - first, sizeof *st->entries,
+          st_cmp_offset);
   for (size_t i = first + 1; i < st->n; i++) {
     const warm_st_entry *a = &st->entries[i - 1], *b = &st->entries[i];
     if (a->nbytes && b->nbytes && a->file_offset + a->nbytes > b->file_offset) {
@@ -522,7 +524,7 @@ int warm_st_open(const char *path, warm_st **out, warm_error *err) {
     warm_st_close(st);
     return rc;
   }
-  qsort(st->entries, st->n, sizeof *st->entries, st_cmp_offset);
+  if (st->n) qsort(st->entries, st->n, sizeof *st->entries, st_cmp_offset);
   free(st->hash);
   st->hash = NULL;
   if ((rc = st_build_hash(st, err))) { /* indices moved with the sort */
