@@ -37,8 +37,9 @@ static int check_config(const char *path) {
   int rc = 1;
   if (!cfg->n_errors && wh_runtime_create(&rt) == 0 &&
       wh_reload_prepare(rt, cfg, &plan) == 0) {
-    printf("%s: configuration OK (%zu components, %zu devices)\n", path,
-           cfg->n_components, cfg->n_devices);
+    printf("%s: configuration OK (%zu component%s, %zu device%s)\n", path,
+           cfg->n_components, cfg->n_components == 1 ? "" : "s",
+           cfg->n_devices, cfg->n_devices == 1 ? "" : "s");
     rc = 0;
   }
   for (size_t i = 0; i < cfg->n_errors; i++)

@@ -24,3 +24,8 @@ foreach(t test_warmd test_warmd_check)
     add_dependencies(${t} warm_fixtures)
   endif()
 endforeach()
+
+# libFuzzer targets (clang builds with WARM_FUZZ): the config loader and the
+# admin command parser, seeded from tests/fuzz/corpus/<name>/.
+warm_add_fuzzer(fuzz_config SOURCE fuzz/fuzz_config.c LIBS wh_core)
+warm_add_fuzzer(fuzz_admin SOURCE fuzz/fuzz_admin.c LIBS wh_core)
