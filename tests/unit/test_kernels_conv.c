@@ -84,6 +84,27 @@ static void test_conv3d_chunked_positions(wt_env *e) {
   check_conv(e, p, WK_BF16, 1);
 }
 
+static void test_conv3d_deterministic_across_threads(wt_env *e) {
+  wk_conv3d p = {5, 3, 9, 11, 4, 3, 3, 3, 2, 0, 1, 1};
+  int64_t nx = 5 * 3 * 9 * 11, nw = 4 * 5 * 27, ny = 4 * 3 * 9 * 11;
+  float *x = wt_randn(nx, -1, 1), *w = wt_randn(nw, -1, 1);
+  float *deq = malloc(nw * 4), scale;
+  void *wq = wt_quantise(w, nw, WK_BF16, deq, &scale);
+  wk_w W = {wq, WK_BF16, scale};
+  float *y1 = malloc(ny * 4), *y2 = malloc(ny * 4), *y3 = malloc(ny * 4);
+  wt_env e1;
+  wt_env_init(&e1, 1);
+  wt_env_ws(&e1, wk_conv3d_workspace(e1.c, &p, WK_BF16));
+  wt_env_ws(e, wk_conv3d_workspace(e->c, &p, WK_BF16));
+  WT_RC(wk_conv3d_fwd(e->c, &p, x, W, wt_none(), y1), 0);
+  WT_RC(wk_conv3d_fwd(e->c, &p, x, W, wt_none(), y2), 0);
+  WT_RC(wk_conv3d_fwd(e1.c, &p, x, W, wt_none(), y3), 0);
+  WT_CHECK(memcmp(y1, y2, ny * 4) == 0, "two runs differ");
+  WT_CHECK(memcmp(y1, y3, ny * 4) == 0, "1 vs 3 threads differ");
+  wt_env_fini(&e1);
+  free(x), free(w), free(deq), free(wq), free(y1), free(y2), free(y3);
+}
+
 static void test_conv3d_bad_geometry(wt_env *e) {
   float buf[64] = {0};
   wk_conv3d p = {1, 1, 2, 2, 1, 3, 3, 3, 0, 0, 0, 0}; /* kernel > input */
@@ -134,6 +155,7 @@ int main(void) {
   test_conv3d_causal_and_symmetric_padding(&e);
   test_conv3d_low_precision_weights(&e);
   test_conv3d_chunked_positions(&e);
+  test_conv3d_deterministic_across_threads(&e);
   test_conv3d_bad_geometry(&e);
   test_depth_to_space_matches_index_formula(&e);
   wt_env_fini(&e);

@@ -234,6 +234,29 @@ static void test_rope_half_and_interleaved(wt_env *e) {
   free(cs), free(sn);
 }
 
+/* Row ops split over the pool give the same bytes with 1 and 3 threads. */
+static void test_row_ops_deterministic_across_threads(wt_env *e) {
+  int64_t rows = 301, cols = 257, n = rows * cols;
+  float *x = wt_randn(n, -4, 4), *w = wt_randn(cols, -1, 1);
+  float *y1 = malloc(n * 4), *y3 = malloc(n * 4);
+  wt_env e1;
+  wt_env_init(&e1, 1);
+  WT_RC(wk_rmsnorm(e->c, x, wt_f32(w), rows, cols, 1e-6f, 1, y3), 0);
+  WT_RC(wk_rmsnorm(e1.c, x, wt_f32(w), rows, cols, 1e-6f, 1, y1), 0);
+  WT_CHECK(memcmp(y1, y3, n * 4) == 0, "rmsnorm 1 vs 3 threads");
+  WT_RC(wk_layernorm(e->c, x, wt_f32(w), wt_f32(w), rows, cols, 1e-6f, y3), 0);
+  WT_RC(wk_layernorm(e1.c, x, wt_f32(w), wt_f32(w), rows, cols, 1e-6f, y1), 0);
+  WT_CHECK(memcmp(y1, y3, n * 4) == 0, "layernorm 1 vs 3 threads");
+  WT_RC(wk_softmax(e->c, x, rows, cols, y3), 0);
+  WT_RC(wk_softmax(e1.c, x, rows, cols, y1), 0);
+  WT_CHECK(memcmp(y1, y3, n * 4) == 0, "softmax 1 vs 3 threads");
+  WT_RC(wk_gelu_tanh(e->c, x, n, y3), 0);
+  WT_RC(wk_gelu_tanh(e1.c, x, n, y1), 0);
+  WT_CHECK(memcmp(y1, y3, n * 4) == 0, "gelu 1 vs 3 threads");
+  wt_env_fini(&e1);
+  free(x), free(w), free(y1), free(y3);
+}
+
 int main(void) {
   wt_seed("test_kernels_ops");
   wt_env e;
@@ -246,6 +269,7 @@ int main(void) {
   test_transpose_odd_shapes(&e);
   test_embed_gather_dtypes_and_bad_id(&e);
   test_rope_half_and_interleaved(&e);
+  test_row_ops_deterministic_across_threads(&e);
   wt_env_fini(&e);
   return wt_finish("test_kernels_ops");
 }
