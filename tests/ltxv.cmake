@@ -1,8 +1,30 @@
 # LTX-Video DiT and VAE plugin tests (label ltxv). The checkpoints they read
 # are made by the ltxv_checkpoints fixture with warm-mkmodel under
-# <build>/ltxv-ckpt; the goldens in data/ltxv come from tests/parity/ltxv.py.
+# <build>/ltxv-ckpt, with the presets, seeds and --set values that
+# tests/parity/ltxv.py used for the goldens in data/ltxv.
 set(LTXV_CKPT_DIR ${CMAKE_BINARY_DIR}/ltxv-ckpt)
 
-warm_add_test(test_ltxv_parity SOURCES unit/test_ltxv_parity.c
-              LIBS warm::sdk LABELS ltxv
-              ARGS dit_tiny dit_tiny_p2 vae_tiny vae_tiny_t vae_tiny_tiled)
+function(ltxv_checkpoint name arch preset seed)
+  add_test(NAME ltxv_ckpt_${name}
+           COMMAND warm-mkmodel --arch ${arch} --preset ${preset} --seed ${seed}
+                   --out ${LTXV_CKPT_DIR}/${name} ${ARGN})
+  set_tests_properties(ltxv_ckpt_${name} PROPERTIES
+                       FIXTURES_SETUP ltxv_checkpoints LABELS ltxv)
+endfunction()
+
+ltxv_checkpoint(dit_tiny ltxv tiny 1)
+ltxv_checkpoint(dit_tiny_p2 ltxv tiny 2 --set patch_size=2 --set patch_size_t=2
+                --set in_channels=32 --set out_channels=32)
+ltxv_checkpoint(vae_tiny ltxv-vae tiny 3)
+ltxv_checkpoint(vae_tiny_t ltxv-vae tiny-t 4)
+ltxv_checkpoint(vae_tiny_tiled ltxv-vae tiny 5)
+
+function(ltxv_test name)
+  warm_add_test(${name} ${ARGN})
+  set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED ltxv_checkpoints)
+  add_dependencies(${name} transformer_ltxv vae_ltxv warm-mkmodel)
+endfunction()
+
+ltxv_test(test_ltxv_parity SOURCES unit/test_ltxv_parity.c
+          LIBS warm::sdk LABELS ltxv
+          ARGS dit_tiny dit_tiny_p2 vae_tiny vae_tiny_t vae_tiny_tiled)
