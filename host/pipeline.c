@@ -1,0 +1,787 @@
+/*
+ * host/pipeline.c — running one job: ledger-driven component calls, the
+ * sampler loop, the memory timeline and the job's output files.
+ */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+#include "media.h"
+#include "sampler.h"
+#include "warm/safetensors.h"
+
+#define SAMPLE_PERIOD_NS 1000000L /* memory timeline: every 1 ms */
+#define MAX_SAMPLES 20000
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The named component of the running runtime, or NULL. */
+static wh_component *find_component(wh_runtime *rt, const char *name) {
+  wh_component *found = NULL;
+  pthread_mutex_lock(&rt->lock);
+  for (size_t i = 0; i < rt->n_components; i++)
+    if (!strcmp(rt->components[i]->name, name)) found = rt->components[i];
+  pthread_mutex_unlock(&rt->lock);
+  return found;
+}
+
+static int model_info(wh_component *c, warm_model_info *mi, warm_error *err) {
+  const warm_plugin_desc *d = wh_plugin_desc(c->plugin);
+  int (*info)(warm_instance *, warm_model_info *, warm_error *) =
+      WARM_DESC_OPT(d, info);
+  memset(mi, 0, sizeof *mi);
+  mi->struct_size = sizeof *mi;
+  if (!info)
+    return warm_error_set(err, WARM_EUNSUPPORTED,
+                          "component %s: plugin %s does not report its model "
+                          "facts (info(), ABI 1.1), so the pipeline cannot "
+                          "wire it",
+                          c->name, d->name);
+  int rc = info(c->inst, mi, err);
+  if (rc && err && !strstr(err->msg, c->name)) {
+    char tmp[WARM_ERROR_MAX];
+    snprintf(tmp, sizeof tmp, "%s", err->msg);
+    warm_error_set(err, rc, "component %s: %s", c->name, tmp);
+  }
+  return rc;
+}
+
+/* ---- one ledger-driven component call ----------------------------------------- */
+
+typedef struct call_ctx {
+  wh_runtime *rt;
+  wh_component *c;
+  const warm_job_shape *shape;
+  warm_run_args *args;
+  warm_error *err;
+  warm_placement used;
+} call_ctx;
+
+static int estimate_total(wh_component *c, warm_placement p,
+                          const warm_job_shape *shape, uint64_t *total,
+                          warm_error *err) {
+  const warm_plugin_desc *d = wh_plugin_desc(c->plugin);
+  warm_place_req req = {p, c->stream_window, c->stream_source};
+  warm_estimate e = {0};
+  int rc = d->estimate(c->inst, &req, shape, &e, err);
+  if (rc) return rc;
+  *total = e.persistent + e.window + e.workspace;
+  return 0;
+}
+
+/* Reserves the estimate of placement p; on refusal err names the budget. */
+static int reserve(wh_component *c, warm_placement p,
+                   const warm_job_shape *shape, warm_error *err) {
+  uint64_t total;
+  int rc = estimate_total(c, p, shape, &total, err);
+  if (rc) return rc;
+  return warm_ledger_reserve(c->dev->ledger, c->name, total, err);
+}
+
+/* On the component's executor: resolve the placement, reserve, place if it
+ * changed, run, drop the reservation. */
+static int do_call(void *arg) {
+  call_ctx *x = arg;
+  wh_component *c = x->c;
+  pthread_mutex_lock(&x->rt->lock);
+  wh_comp_state state = c->state;
+  warm_placement conf = c->placement, active = c->active;
+  pthread_mutex_unlock(&x->rt->lock);
+  if (state != WH_COMP_PLACED && conf != WARM_PLACE_AUTO)
+    return warm_error_set(x->err, WARM_EINVAL,
+                          "component %s is not serving (state %s): %s",
+                          c->name, wh_comp_state_name(state), c->last_error);
+
+  warm_placement want = conf == WARM_PLACE_AUTO ? WARM_PLACE_RESIDENT : active;
+  int rc = reserve(c, want, x->shape, x->err);
+  if (rc == WARM_ENOSPACE && conf == WARM_PLACE_AUTO) {
+    /* Does not fit resident beside the others: stream, freeing the device
+     * weights before the stream window is reserved. */
+    if (active == WARM_PLACE_RESIDENT) {
+      rc = wh_component_place(x->rt, c, WARM_PLACE_STREAM, c->stream_window,
+                              c->stream_source, x->err);
+      if (rc) return rc;
+      active = WARM_PLACE_STREAM;
+    }
+    want = WARM_PLACE_STREAM;
+    rc = reserve(c, want, x->shape, x->err);
+  }
+  if (rc) {
+    if (rc == WARM_ENOSPACE) {
+      char tmp[WARM_ERROR_MAX];
+      snprintf(tmp, sizeof tmp, "%s", x->err->msg);
+      warm_error_set(x->err, rc, "component %s cannot run %s: %s", c->name,
+                     warm_placement_name(want), tmp);
+    }
+    return rc;
+  }
+  if (want != active || state != WH_COMP_PLACED) {
+    rc = wh_component_place(x->rt, c, want, c->stream_window,
+                            c->stream_source, x->err);
+    if (rc) {
+      warm_ledger_reserve(c->dev->ledger, c->name, 0, NULL);
+      return rc;
+    }
+  }
+  __atomic_store_n(&c->cancelled, 0, __ATOMIC_RELAXED);
+  const warm_plugin_desc *d = wh_plugin_desc(c->plugin);
+  x->args->struct_size = sizeof *x->args;
+  rc = d->run(c->inst, x->args, x->err);
+  if (rc == 0 && x->args->used_placement == 0) x->args->used_placement = want;
+  x->used = rc == 0 ? x->args->used_placement : want;
+  warm_ledger_reserve(c->dev->ledger, c->name, 0, NULL);
+  return rc;
+}
+
+static int call_component(wh_runtime *rt, wh_component *c,
+                          const warm_job_shape *shape, warm_run_args *args,
+                          wh_job_ctl *ctl, warm_placement *used,
+                          warm_error *err) {
+  call_ctx x = {rt, c, shape, args, err, 0};
+  if (ctl) __atomic_store_n(&ctl->current, c, __ATOMIC_RELEASE);
+  int rc = rt->live && c->dev->exec ? wh_executor_call(c->dev->exec, do_call, &x)
+                                    : do_call(&x);
+  if (ctl) __atomic_store_n(&ctl->current, NULL, __ATOMIC_RELEASE);
+  if (rc == 0 && used) *used = x.used;
+  return rc;
+}
+
+static void free_outputs(warm_run_args *a) {
+  for (uint32_t i = 0; i < a->n_outputs && i < WARM_MAX_IO; i++)
+    warm_tensor_free(&a->outputs[i]);
+  a->n_outputs = 0;
+}
+
+static warm_tensor *find_output(warm_run_args *a, const char *name) {
+  for (uint32_t i = 0; i < a->n_outputs && i < WARM_MAX_IO; i++)
+    if (a->outputs[i].name && !strcmp(a->outputs[i].name, name))
+      return &a->outputs[i];
+  return NULL;
+}
+
+/* ---- the memory timeline --------------------------------------------------------- */
+
+typedef struct dev_track {
+  wh_device *dev;
+  char **names; /* components on this device */
+  uint32_t n_names;
+  uint64_t *bytes; /* [cap][n_names] */
+  double *t;
+  uint32_t n, cap;
+} dev_track;
+
+typedef struct mem_track {
+  wh_runtime *rt;
+  dev_track *devs;
+  size_t n_devs;
+  double t0;
+  pthread_mutex_t mu;
+  pthread_t th;
+  int stop, running;
+} mem_track;
+
+typedef struct fill_ctx {
+  dev_track *d;
+  uint64_t *row;
+} fill_ctx;
+
+static void fill_row(void *user, const warm_ledger_entry *e) {
+  fill_ctx *f = user;
+  for (uint32_t i = 0; i < f->d->n_names; i++)
+    if (!strcmp(f->d->names[i], e->component))
+      f->row[i] = e->persistent + e->window + e->workspace;
+}
+
+static void track_sample(mem_track *m) {
+  pthread_mutex_lock(&m->mu);
+  double t = now_s() - m->t0;
+  for (size_t k = 0; k < m->n_devs; k++) {
+    dev_track *d = &m->devs[k];
+    if (d->n == d->cap) { /* full: keep every other sample */
+      for (uint32_t i = 0; i < d->n / 2; i++) {
+        d->t[i] = d->t[2 * i];
+        memcpy(d->bytes + (size_t)i * d->n_names,
+               d->bytes + (size_t)2 * i * d->n_names,
+               sizeof *d->bytes * d->n_names);
+      }
+      d->n /= 2;
+    }
+    uint64_t *row = d->bytes + (size_t)d->n * d->n_names;
+    memset(row, 0, sizeof *row * d->n_names);
+    fill_ctx f = {d, row};
+    warm_ledger_foreach(d->dev->ledger, fill_row, &f);
+    d->t[d->n++] = t;
+  }
+  pthread_mutex_unlock(&m->mu);
+}
+
+static void *track_thread(void *arg) {
+  mem_track *m = arg;
+  struct timespec period = {0, SAMPLE_PERIOD_NS};
+  while (!__atomic_load_n(&m->stop, __ATOMIC_ACQUIRE)) {
+    track_sample(m);
+    nanosleep(&period, NULL);
+  }
+  return NULL;
+}
+
+static void track_free(mem_track *m) {
+  for (size_t k = 0; k < m->n_devs; k++) {
+    for (uint32_t i = 0; i < m->devs[k].n_names; i++)
+      free(m->devs[k].names[i]);
+    free(m->devs[k].names);
+    free(m->devs[k].bytes);
+    free(m->devs[k].t);
+  }
+  free(m->devs);
+  pthread_mutex_destroy(&m->mu);
+}
+
+static int track_start(mem_track *m, wh_runtime *rt) {
+  memset(m, 0, sizeof *m);
+  m->rt = rt;
+  pthread_mutex_init(&m->mu, NULL);
+  m->t0 = now_s();
+  pthread_mutex_lock(&rt->lock);
+  m->devs = calloc(rt->n_devices ? rt->n_devices : 1, sizeof *m->devs);
+  int rc = m->devs ? 0 : WARM_ENOMEM;
+  for (size_t k = 0; rc == 0 && k < rt->n_devices; k++) {
+    dev_track *d = &m->devs[m->n_devs++];
+    d->dev = rt->devices[k];
+    d->names = calloc(rt->n_components + 1, sizeof *d->names);
+    for (size_t i = 0; d->names && i < rt->n_components; i++)
+      if (rt->components[i]->dev == d->dev)
+        d->names[d->n_names++] = strdup(rt->components[i]->name);
+    d->cap = MAX_SAMPLES;
+    d->t = malloc(sizeof *d->t * d->cap);
+    d->bytes = malloc(sizeof *d->bytes * d->cap * (d->n_names + 1));
+    if (!d->names || !d->t || !d->bytes) rc = WARM_ENOMEM;
+  }
+  pthread_mutex_unlock(&rt->lock);
+  if (rc == 0) {
+    track_sample(m);
+    rc = pthread_create(&m->th, NULL, track_thread, m) ? WARM_ENOMEM : 0;
+    m->running = rc == 0;
+  }
+  if (rc) track_free(m);
+  return rc;
+}
+
+static void track_stop(mem_track *m) {
+  if (!m->running) return;
+  __atomic_store_n(&m->stop, 1, __ATOMIC_RELEASE);
+  pthread_join(m->th, NULL);
+  m->running = 0;
+  track_sample(m);
+}
+
+static int track_plot(mem_track *m, const char *path, warm_error *err) {
+  wh_mem_series *series = calloc(m->n_devs, sizeof *series);
+  wh_mem_sample **samples = calloc(m->n_devs, sizeof *samples);
+  int rc = series && samples ? 0 : WARM_ENOMEM;
+  for (size_t k = 0; rc == 0 && k < m->n_devs; k++) {
+    dev_track *d = &m->devs[k];
+    samples[k] = calloc(d->n ? d->n : 1, sizeof **samples);
+    if (!samples[k]) {
+      rc = WARM_ENOMEM;
+      break;
+    }
+    for (uint32_t i = 0; i < d->n; i++)
+      samples[k][i] = (wh_mem_sample){d->t[i], d->bytes + (size_t)i * d->n_names};
+    warm_ledger_stats st;
+    warm_ledger_stats_get(d->dev->ledger, &st);
+    series[k] = (wh_mem_series){d->dev->name, st.budget, d->n_names,
+                                (const char *const *)d->names, d->n, samples[k]};
+  }
+  wh_image im = {0};
+  if (rc == 0) rc = wh_memory_plot(series, (uint32_t)m->n_devs, &im, err);
+  if (rc == 0) rc = wh_write_png(path, &im, err);
+  else if (rc == WARM_ENOMEM) warm_error_set(err, rc, "memory plot: out of memory");
+  wh_image_free(&im);
+  for (size_t k = 0; samples && k < m->n_devs; k++) free(samples[k]);
+  free(samples);
+  free(series);
+  return rc;
+}
+
+/* ---- encode ------------------------------------------------------------------------ */
+
+static void fallback_fingerprint(wh_component *c, char out[65]) {
+  const warm_plugin_desc *d = wh_plugin_desc(c->plugin);
+  uint64_t h = 1469598103934665603ull;
+  const char *parts[3] = {d->name, d->version,
+                          c->ccfg.weights ? c->ccfg.weights : ""};
+  for (int p = 0; p < 3; p++) {
+    for (const char *s = parts[p]; *s; s++)
+      h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+  }
+  h = (h ^ (uint64_t)c->ccfg.dtype) * 1099511628211ull;
+  snprintf(out, 65, "%016llx", (unsigned long long)h);
+}
+
+int wh_pipeline_encode(wh_runtime *rt, wh_embcache *cache,
+                       const char *component, const char *prompt,
+                       warm_tensor out[2], const char **placement,
+                       char fingerprint[65], int *cache_hit, wh_job_ctl *ctl,
+                       warm_error *err) {
+  wh_component *c = find_component(rt, component);
+  if (!c)
+    return warm_error_set(err, WARM_EINVAL, "no component named '%s'",
+                          component);
+  const warm_plugin_desc *d = wh_plugin_desc(c->plugin);
+  if (d->kind != WARM_KIND_TEXT_ENCODER)
+    return warm_error_set(err, WARM_EINVAL,
+                          "component %s is a %s, not a text encoder",
+                          component, warm_kind_name(d->kind));
+  warm_model_info mi;
+  uint32_t max_tokens = model_info(c, &mi, NULL) == 0 ? mi.max_tokens : 0;
+  int (*fp)(warm_instance *, char[65], warm_error *) =
+      WARM_DESC_OPT(d, fingerprint);
+  if (!fp || fp(c->inst, fingerprint, NULL) != 0)
+    fallback_fingerprint(c, fingerprint);
+
+  memset(out, 0, 2 * sizeof *out);
+  *cache_hit = 0;
+  if (cache) {
+    warm_tensor got[WARM_MAX_IO];
+    uint32_t n = 0;
+    if (wh_embcache_get(cache, fingerprint, prompt, max_tokens, got, &n) == 1) {
+      if (n == 2) {
+        out[0] = got[0];
+        out[1] = got[1];
+        *cache_hit = 1;
+        *placement = "cache";
+        return 0;
+      }
+      for (uint32_t i = 0; i < n; i++) warm_tensor_free(&got[i]);
+    }
+  }
+
+  warm_run_args a = {0};
+  a.prompt = prompt;
+  a.max_tokens = max_tokens;
+  warm_job_shape shape = {max_tokens, 0, 0, 0, 1};
+  warm_placement used = 0;
+  int rc = call_component(rt, c, &shape, &a, ctl, &used, err);
+  if (rc) {
+    free_outputs(&a);
+    return rc;
+  }
+  warm_tensor *emb = find_output(&a, "embeddings"), *mask = find_output(&a, "mask");
+  if (!emb || !mask || emb->dtype != WARM_F32 || mask->dtype != WARM_I32 ||
+      (emb->ndim != 2 && emb->ndim != 3) || mask->ndim != 1 ||
+      emb->shape[emb->ndim - 2] != mask->shape[0]) {
+    free_outputs(&a);
+    return warm_error_set(err, WARM_EFORMAT,
+                          "component %s returned no f32 \"embeddings\" [T, C] "
+                          "(or [L, T, C]) with an i32 \"mask\" [T]",
+                          component);
+  }
+  /* output = all: the pipeline conditions on the last hidden state. */
+  if (emb->ndim == 3) {
+    int64_t L = emb->shape[0], T = emb->shape[1], C = emb->shape[2];
+    warm_tensor last;
+    int64_t s2[2] = {T, C};
+    if (warm_tensor_alloc(&last, "embeddings", WARM_F32, 2, s2)) {
+      free_outputs(&a);
+      return warm_error_set(err, WARM_ENOMEM, "out of memory");
+    }
+    memcpy(last.data, (float *)emb->data + (L - 1) * T * C,
+           sizeof(float) * T * C);
+    warm_tensor_free(emb);
+    *emb = last;
+  }
+  out[0] = *emb;
+  out[1] = *mask;
+  out[0].name = "embeddings";
+  out[1].name = "mask";
+  emb->data = mask->data = NULL;
+  free_outputs(&a);
+  *placement = warm_placement_name(used);
+  if (cache) wh_embcache_put(cache, fingerprint, prompt, max_tokens, out, 2);
+  return 0;
+}
+
+int wh_pipeline_encode_to_file(wh_runtime *rt, const char *component,
+                               const char *prompt, const char *path,
+                               warm_error *err) {
+  warm_tensor t[2];
+  const char *placement = NULL;
+  char fp[65], tokens[32];
+  int hit;
+  int rc = wh_pipeline_encode(rt, NULL, component, prompt, t, &placement, fp,
+                              &hit, NULL, err);
+  if (rc) return rc;
+  int64_t n = 0;
+  for (int64_t i = 0; i < t[1].shape[0]; i++) n += ((int32_t *)t[1].data)[i] != 0;
+  snprintf(tokens, sizeof tokens, "%lld", (long long)n);
+  warm_kv meta[5] = {{"prompt", prompt},
+                     {"tokens", tokens},
+                     {"fingerprint", fp},
+                     {"placement", placement},
+                     {"component", component}};
+  rc = warm_st_write_file(path, t, 2, meta, 5, err);
+  warm_tensor_free(&t[0]);
+  warm_tensor_free(&t[1]);
+  return rc;
+}
+
+/* ---- a whole job ----------------------------------------------------------------- */
+
+typedef struct wiring {
+  wh_component *enc, *stages[WH_PIPELINE_MAX_STAGES], *dec;
+  size_t n_stages;
+  warm_model_info vae, dit[WH_PIPELINE_MAX_STAGES];
+} wiring;
+
+static int wire(wh_runtime *rt, wiring *w, warm_error *err) {
+  memset(w, 0, sizeof *w);
+  pthread_mutex_lock(&rt->lock);
+  const wh_cfg_pipeline pl = rt->config ? rt->config->pipeline
+                                        : (wh_cfg_pipeline){0};
+  pthread_mutex_unlock(&rt->lock);
+  if (!pl.present || !pl.encoder || !pl.decoder || pl.n_stages == 0)
+    return warm_error_set(err, WARM_EINVAL,
+                          "the configuration has no complete [pipeline] "
+                          "(encoder, stages, decoder)");
+  if (!(w->enc = find_component(rt, pl.encoder)) ||
+      !(w->dec = find_component(rt, pl.decoder)))
+    return warm_error_set(err, WARM_EINVAL,
+                          "[pipeline] names a component that is not running");
+  w->n_stages = pl.n_stages;
+  for (size_t i = 0; i < pl.n_stages; i++)
+    if (!(w->stages[i] = find_component(rt, pl.stages[i])))
+      return warm_error_set(err, WARM_EINVAL,
+                            "[pipeline] stage %s is not running",
+                            pl.stages[i]);
+  int rc = model_info(w->dec, &w->vae, err);
+  for (size_t i = 0; rc == 0 && i < w->n_stages; i++)
+    rc = model_info(w->stages[i], &w->dit[i], err);
+  if (rc) return rc;
+  if (!w->vae.latent_channels || !w->vae.temporal_compression ||
+      !w->vae.spatial_compression)
+    return warm_error_set(err, WARM_EINVAL,
+                          "decoder %s reports no latent channels/compression",
+                          w->dec->name);
+  for (size_t i = 0; i < w->n_stages; i++)
+    if (w->dit[i].latent_channels &&
+        w->dit[i].latent_channels != w->vae.latent_channels)
+      return warm_error_set(err, WARM_EINVAL,
+                            "stage %s works on %u latent channels but decoder "
+                            "%s decodes %u",
+                            w->stages[i]->name, w->dit[i].latent_channels,
+                            w->dec->name, w->vae.latent_channels);
+  return 0;
+}
+
+int wh_pipeline_resolve(wh_runtime *rt, wh_job_params *p, warm_error *err) {
+  wiring w;
+  int rc = wire(rt, &w, err);
+  if (rc) return rc;
+  pthread_mutex_lock(&rt->lock);
+  const wh_cfg_pipeline pl = rt->config->pipeline;
+  pthread_mutex_unlock(&rt->lock);
+  if (!p->frames) p->frames = pl.frames;
+  if (!p->height) p->height = pl.height;
+  if (!p->width) p->width = pl.width;
+  if (!p->steps) p->steps = pl.steps;
+  if (!p->fps) p->fps = pl.fps > 0 ? (uint32_t)lround(pl.fps) : 24;
+  if (!(p->guidance > 0)) p->guidance = pl.guidance > 0 ? pl.guidance : 1.0;
+  const uint32_t tc = w.vae.temporal_compression, sc = w.vae.spatial_compression;
+  if (!p->prompt || !*p->prompt)
+    return warm_error_set(err, WARM_EINVAL, "prompt: must not be empty");
+  if (p->frames < 1 || p->frames > 1025 || (p->frames - 1) % tc)
+    return warm_error_set(err, WARM_EINVAL,
+                          "frames = %u: must be 1 + a multiple of %u (the "
+                          "decoder's temporal compression), at most 1025",
+                          p->frames, tc);
+  if (p->height < sc || p->height > 4096 || p->height % sc)
+    return warm_error_set(err, WARM_EINVAL,
+                          "height = %u: must be a multiple of %u (the decoder's "
+                          "spatial compression), %u..4096",
+                          p->height, sc, sc);
+  if (p->width < sc || p->width > 4096 || p->width % sc)
+    return warm_error_set(err, WARM_EINVAL,
+                          "width = %u: must be a multiple of %u (the decoder's "
+                          "spatial compression), %u..4096",
+                          p->width, sc, sc);
+  if (p->steps < 1 || p->steps > WH_SAMPLER_MAX_STEPS)
+    return warm_error_set(err, WARM_EINVAL, "steps = %u: must be 1..%d",
+                          p->steps, WH_SAMPLER_MAX_STEPS);
+  if (p->fps < 1 || p->fps > 240)
+    return warm_error_set(err, WARM_EINVAL, "fps = %u: must be 1..240", p->fps);
+  if (!(p->guidance >= 1.0 && p->guidance <= 30.0))
+    return warm_error_set(err, WARM_EINVAL,
+                          "guidance = %g: must be 1 (off) .. 30", p->guidance);
+  return 0;
+}
+
+static int mkdir_p(const char *dir, warm_error *err) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", dir);
+  for (char *s = buf + 1; *s; s++)
+    if (*s == '/') {
+      *s = 0;
+      if (mkdir(buf, 0755) && errno != EEXIST) goto fail;
+      *s = '/';
+    }
+  if (mkdir(buf, 0755) && errno != EEXIST) goto fail;
+  return 0;
+fail:
+  return warm_error_set(err, WARM_EIO, "%s: cannot create: %s", buf,
+                        strerror(errno));
+}
+
+static int write_text(const char *path, const char *text, warm_error *err) {
+  FILE *f = fopen(path, "w");
+  if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+    return warm_error_set(err, WARM_EIO, "%s: cannot write: %s", path,
+                          strerror(errno));
+  return 0;
+}
+
+/* Per-device peak and budget objects for result.json. */
+static void ledger_json(wh_runtime *rt, json_t *peak, json_t *budget) {
+  pthread_mutex_lock(&rt->lock);
+  for (size_t k = 0; k < rt->n_devices; k++) {
+    warm_ledger_stats st;
+    warm_ledger_stats_get(rt->devices[k]->ledger, &st);
+    json_object_set_new(peak, rt->devices[k]->name, json_integer((json_int_t)st.peak));
+    json_object_set_new(budget, rt->devices[k]->name,
+                        json_integer((json_int_t)st.budget));
+  }
+  pthread_mutex_unlock(&rt->lock);
+}
+
+static void component_json(json_t *obj, wh_component *c, const char *used) {
+  char dev[32];
+  json_t *o = json_object();
+  json_object_set_new(o, "placement", json_string(used));
+  json_object_set_new(o, "device",
+                      json_string(warm_device_name(c->dev->dev, dev, sizeof dev)));
+  json_object_set_new(o, "dtype", json_string(warm_dtype_name(c->ccfg.dtype)));
+  json_object_set_new(obj, c->name, o);
+}
+
+static int cancelled(wh_job_ctl *ctl) {
+  return ctl && __atomic_load_n(&ctl->cancel, __ATOMIC_ACQUIRE);
+}
+
+static void set_progress(wh_job_ctl *ctl, float f) {
+  if (ctl) __atomic_store(&ctl->progress, &f, __ATOMIC_RELAXED);
+}
+
+int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
+                    const wh_job_params *p, const char *out_dir,
+                    wh_job_ctl *ctl, char **result_json, warm_error *err) {
+  wiring w;
+  int rc = wire(rt, &w, err);
+  if (rc) return rc;
+  if ((rc = mkdir_p(out_dir, err))) return rc;
+  const uint32_t tc = w.vae.temporal_compression, sc = w.vae.spatial_compression;
+  const int64_t C = w.vae.latent_channels, Fl = (p->frames - 1) / tc + 1,
+                Hl = p->height / sc, Wl = p->width / sc;
+  const int64_t n = C * Fl * Hl * Wl;
+  const int B = p->guidance > 1.0 ? 2 : 1;
+
+  pthread_mutex_lock(&rt->lock);
+  for (size_t k = 0; k < rt->n_devices; k++)
+    warm_ledger_mark_reset(rt->devices[k]->ledger);
+  pthread_mutex_unlock(&rt->lock);
+  mem_track mt;
+  if ((rc = track_start(&mt, rt)))
+    return warm_error_set(err, rc, "cannot start the memory timeline");
+
+  json_t *used = json_object(), *timings = json_object();
+  warm_tensor cond[2] = {{0}}, lat = {0}, emb = {0}, mask = {0}, ts = {0},
+              fpst = {0};
+  float *x = NULL;
+  warm_run_args da = {0};
+  const char *enc_used = "none";
+  char fp[65];
+  int hit = 0;
+  double t0 = now_s(), t;
+
+  /* 1. Encode. */
+  t = now_s();
+  rc = wh_pipeline_encode(rt, cache, w.enc->name, p->prompt, cond, &enc_used,
+                          fp, &hit, ctl, err);
+  json_object_set_new(timings, "encode", json_real(now_s() - t));
+  if (rc) goto out;
+  component_json(used, w.enc, enc_used);
+  set_progress(ctl, 0.05f);
+
+  /* 2. Denoise: noise -> Euler steps split evenly across the stages. With
+   * guidance the batch is [null condition, prompt]; the null condition is
+   * an all-masked text input. */
+  const int64_t T = cond[0].shape[0], Ce = cond[0].shape[1];
+  int64_t lshape[5] = {B, C, Fl, Hl, Wl}, eshape[3] = {B, T, Ce},
+          mshape[2] = {B, T}, tshape[1] = {B}, one[1] = {1};
+  x = malloc(sizeof *x * n);
+  if (!x || warm_tensor_alloc(&lat, "latents", WARM_F32, 5, lshape) ||
+      warm_tensor_alloc(&emb, "embeddings", WARM_F32, 3, eshape) ||
+      warm_tensor_alloc(&mask, "mask", WARM_I32, 2, mshape) ||
+      warm_tensor_alloc(&ts, "timestep", WARM_F32, 1, tshape) ||
+      warm_tensor_alloc(&fpst, "fps", WARM_F32, 1, one)) {
+    rc = warm_error_set(err, WARM_ENOMEM, "out of memory for %lld latents",
+                        (long long)n);
+    goto out;
+  }
+  memcpy((float *)emb.data + (B - 1) * T * Ce, cond[0].data,
+         sizeof(float) * T * Ce);
+  memcpy((int32_t *)mask.data + (B - 1) * T, cond[1].data,
+         sizeof(int32_t) * T);
+  ((float *)fpst.data)[0] = (float)p->fps;
+  wh_noise(x, n, p->seed);
+  wh_schedule sched;
+  wh_schedule_init(&sched, (int)p->steps, wh_shift_mu(Fl * Hl * Wl));
+  warm_job_shape shape = {(uint32_t)T, p->frames, p->height, p->width,
+                          (uint32_t)B};
+  int step = 0;
+  for (size_t s = 0; s < w.n_stages && rc == 0; s++) {
+    int end = (int)((s + 1) * p->steps / w.n_stages);
+    warm_placement su = 0;
+    t = now_s();
+    for (; step < end; step++) {
+      if (cancelled(ctl)) {
+        rc = warm_error_set(err, WARM_ECANCELED, "cancelled at step %d", step);
+        break;
+      }
+      for (int b = 0; b < B; b++) {
+        memcpy((float *)lat.data + b * n, x, sizeof(float) * n);
+        ((float *)ts.data)[b] = sched.sigmas[step] * 1000.0f;
+      }
+      warm_tensor in[5] = {lat, ts, emb, mask, fpst};
+      warm_run_args a = {0};
+      a.inputs = in;
+      a.n_inputs = 5;
+      rc = call_component(rt, w.stages[s], &shape, &a, ctl, &su, err);
+      warm_tensor *v = rc ? NULL : find_output(&a, "velocity");
+      if (!rc && (!v || v->dtype != WARM_F32 || warm_tensor_numel(v) != B * n))
+        rc = warm_error_set(err, WARM_EFORMAT,
+                            "stage %s returned no f32 \"velocity\" shaped "
+                            "like the latents",
+                            w.stages[s]->name);
+      if (!rc) {
+        float *vel = v->data;
+        if (B == 2) wh_guidance(vel + n, vel, n, (float)p->guidance);
+        wh_euler_step(x, vel + (B - 1) * n, n, sched.sigmas[step],
+                      sched.sigmas[step + 1]);
+      }
+      free_outputs(&a);
+      if (rc) break;
+      set_progress(ctl, 0.05f + 0.85f * (float)(step + 1) / (float)p->steps);
+    }
+    char key[96];
+    snprintf(key, sizeof key, "denoise.%s", w.stages[s]->name);
+    json_object_set_new(timings, key, json_real(now_s() - t));
+    if (su) component_json(used, w.stages[s], warm_placement_name(su));
+  }
+  if (rc) goto out;
+
+  /* 3. Decode. */
+  t = now_s();
+  {
+    int64_t dshape[4] = {C, Fl, Hl, Wl};
+    warm_tensor dl = {0};
+    if (warm_tensor_alloc(&dl, "latents", WARM_F32, 4, dshape)) {
+      rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
+      goto out;
+    }
+    memcpy(dl.data, x, sizeof(float) * n);
+    da.inputs = &dl;
+    da.n_inputs = 1;
+    warm_placement du = 0;
+    rc = call_component(rt, w.dec, &shape, &da, ctl, &du, err);
+    warm_tensor_free(&dl);
+    json_object_set_new(timings, "decode", json_real(now_s() - t));
+    if (rc) goto out;
+    component_json(used, w.dec, warm_placement_name(du));
+  }
+  warm_tensor *fr = find_output(&da, "frames");
+  if (!fr || fr->dtype != WARM_F32 || fr->ndim != 4 || fr->shape[0] != 3) {
+    rc = warm_error_set(err, WARM_EFORMAT,
+                        "decoder %s returned no f32 \"frames\" [3, F, H, W]",
+                        w.dec->name);
+    goto out;
+  }
+  set_progress(ctl, 0.95f);
+
+  /* 4. Files. */
+  track_stop(&mt);
+  {
+    char path[4096];
+    wh_image sheet = {0};
+    snprintf(path, sizeof path, "%s/video.y4m", out_dir);
+    rc = wh_write_y4m(path, fr->data, fr->shape[1], fr->shape[2], fr->shape[3],
+                      p->fps, err);
+    if (!rc)
+      rc = wh_contact_sheet(fr->data, fr->shape[1], fr->shape[2], fr->shape[3],
+                            16, 192, &sheet, err);
+    snprintf(path, sizeof path, "%s/preview.png", out_dir);
+    if (!rc) rc = wh_write_png(path, &sheet, err);
+    wh_image_free(&sheet);
+    snprintf(path, sizeof path, "%s/memory.png", out_dir);
+    if (!rc) rc = track_plot(&mt, path, err);
+    if (rc) goto out;
+  }
+  json_object_set_new(timings, "total", json_real(now_s() - t0));
+  json_t *r = json_object(), *peak = json_object(), *budget = json_object();
+  ledger_json(rt, peak, budget);
+  json_object_set_new(r, "id", json_string(job_id));
+  json_object_set_new(r, "prompt", json_string(p->prompt));
+  json_object_set_new(r, "seed", json_integer((json_int_t)p->seed));
+  json_object_set_new(r, "frames", json_integer(fr->shape[1]));
+  json_object_set_new(r, "height", json_integer(fr->shape[2]));
+  json_object_set_new(r, "width", json_integer(fr->shape[3]));
+  json_object_set_new(r, "steps", json_integer(p->steps));
+  json_object_set_new(r, "fps", json_integer(p->fps));
+  json_object_set_new(r, "guidance", json_real(p->guidance));
+  json_object_set(r, "timings", timings);
+  json_object_set(r, "components", used);
+  json_object_set_new(r, "cache_hit", json_boolean(hit));
+  json_object_set_new(r, "encoder_fingerprint", json_string(fp));
+  json_object_set_new(r, "peak_bytes", peak);
+  json_object_set_new(r, "budget_bytes", budget);
+  char *text = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(r);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/result.json", out_dir);
+  rc = text ? write_text(path, text, err)
+            : warm_error_set(err, WARM_ENOMEM, "out of memory");
+  if (rc == 0 && result_json) *result_json = text;
+  else free(text);
+  set_progress(ctl, rc ? 0.95f : 1.0f);
+
+out:
+  track_stop(&mt);
+  track_free(&mt);
+  free_outputs(&da);
+  warm_tensor_free(&cond[0]);
+  warm_tensor_free(&cond[1]);
+  warm_tensor_free(&lat);
+  warm_tensor_free(&emb);
+  warm_tensor_free(&mask);
+  warm_tensor_free(&ts);
+  warm_tensor_free(&fpst);
+  free(x);
+  json_decref(used);
+  json_decref(timings);
+  return rc;
+}
