@@ -182,9 +182,17 @@ static void prepare_component(wh_runtime *rt, wh_config *cfg, wh_plan *pl,
     /* The device failed above; say so at this component's device key too
      * when the device came from a declared section. */
     const wh_cfg_device *cd = wh_config_device(cfg, cc->device_name);
-    if (cd && !cd->implicit && cc->device_line)
-      wh_config_error(cfg, cc->device_line, "device %s is not usable here",
-                      cc->device_name);
+    int n = cc->device.type == WARM_DEVICE_CUDA ? wh_cuda_devices() : 0;
+    if (cd && !cd->implicit && cc->device_line) {
+      if (cc->device.type == WARM_DEVICE_CUDA && cc->device.index >= n)
+        wh_config_error(cfg, cc->device_line,
+                        "%s: no CUDA device (this machine has %d)",
+                        cc->device_name, n);
+      else
+        wh_config_error(cfg, cc->device_line,
+                        "device %s is not usable (see line %d)",
+                        cc->device_name, cd->line);
+    }
     it->skip = 1;
     return;
   }
