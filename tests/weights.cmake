@@ -11,3 +11,7 @@ warm_add_test(test_mkmodel SOURCES unit/test_mkmodel.c
 add_dependencies(test_mkmodel warm-mkmodel warm-inspect)
 warm_add_test(test_streamer_wk SOURCES unit/test_streamer_wk.c
               LIBS warm::sdk LABELS weights unit)
+# Benchmarks: out of ctest's default runs (label bench); tests/bench/run.sh
+# runs every <build>/tests/bench_* and tests/gpu/check.sh every gpubench_*.
+warm_add_test(bench_streamer SOURCES bench/bench_streamer.c
+              LIBS warm::sdk LABELS bench)
