@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
                libuv1-dev libinih-dev libjansson-dev libopenblas-dev \
-               libsentencepiece-dev libpng-dev
+               libsentencepiece-dev libpng-dev libhttp-parser-dev
 
 .PHONY: all deps build demo test test-fast asan bench gpu-check install clean
 
