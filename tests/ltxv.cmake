@@ -28,3 +28,7 @@ endfunction()
 ltxv_test(test_ltxv_parity SOURCES unit/test_ltxv_parity.c
           LIBS warm::sdk LABELS ltxv
           ARGS dit_tiny dit_tiny_p2 vae_tiny vae_tiny_t vae_tiny_tiled)
+ltxv_test(test_ltxv_placement SOURCES unit/test_ltxv_placement.c
+          LIBS warm::sdk LABELS ltxv)
+ltxv_test(test_ltxv_errors SOURCES unit/test_ltxv_errors.c
+          LIBS warm::sdk LABELS ltxv)
