@@ -112,9 +112,18 @@ def write_hf(cfg, out, seed):
         shutil.rmtree(out)
     model.save_pretrained(out, safe_serialization=True)
     if cfg["layout"] == "legacy":
-        # The pre-5.x multimodal names: language_model.model.* for the text
-        # model (what many checkpoints on the Hub still use).
-        path = os.path.join(out, "model.safetensors")
+        rename_legacy(out)
+    shutil.copy(TOKENIZER, os.path.join(out, "tokenizer.model"))
+
+
+def rename_legacy(out):
+    """The pre-5.x multimodal names, language_model.model.* for the text
+    model (many checkpoints on the Hub still use them). ctest's fixture
+    renames the same way."""
+    for fn in sorted(os.listdir(out)):
+        if not fn.endswith(".safetensors"):
+            continue
+        path = os.path.join(out, fn)
         sd = load_file(path)
         ren = {}
         for k, v in sd.items():
@@ -122,12 +131,15 @@ def write_hf(cfg, out, seed):
                 k = "language_model.model." + k[len("model.language_model."):]
             ren[k] = v.contiguous()
         save_file(ren, path, metadata={"format": "pt"})
-    shutil.copy(TOKENIZER, os.path.join(out, "tokenizer.model"))
 
 
 def write_mkmodel(cfg, out, mkmodel):
+    if os.path.exists(out):
+        shutil.rmtree(out)
     args = [mkmodel] + cfg["mkmodel_args"] + ["--out", out]
     subprocess.run(args, check=True)
+    if cfg["layout"] == "legacy":
+        rename_legacy(out)
 
 
 def load_hf(cfg, path):
