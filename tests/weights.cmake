@@ -15,3 +15,7 @@ warm_add_test(test_streamer_wk SOURCES unit/test_streamer_wk.c
 # runs every <build>/tests/bench_* and tests/gpu/check.sh every gpubench_*.
 warm_add_test(bench_streamer SOURCES bench/bench_streamer.c
               LIBS warm::sdk LABELS bench)
+# GPU: streamer correctness on CUDA + H2D bandwidth + 48 x 448 MB stream
+# (exits 77 without a GPU; run by tests/gpu/check.sh).
+warm_add_test(gpubench_streamer SOURCES gpu/gpubench_streamer.c
+              LIBS warm::sdk LABELS bench gpu)
