@@ -22,7 +22,7 @@ function(warm_check_test name rc regex)
   add_test(NAME ${name} COMMAND sh ${_exp} ${rc} ${regex} ${_chk} ${ARGN})
   set_tests_properties(${name} PROPERTIES LABELS sdk TIMEOUT 120)
 endfunction()
-warm_check_test(sdk_check_passes_hello_encoder 0 "15 passed, 0 failed"
+warm_check_test(sdk_check_passes_hello_encoder 0 "16 passed, 0 failed"
                 ${WARM_PLUGIN_OUTPUT_DIR}/hello_encoder.so)
 warm_check_test(sdk_check_passes_hello_encoder_words 0 "0 failed"
                 ${WARM_PLUGIN_OUTPUT_DIR}/hello_encoder.so --config dim=24

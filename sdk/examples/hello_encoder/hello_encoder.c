@@ -46,8 +46,7 @@
 /* Check svc->cancelled every this many tokens. */
 #define HE_CANCEL_EVERY 64
 
-/* ---- configuration ----------------------------------------------------------
- */
+/* ---- configuration ------------------------------------------------------- */
 
 typedef enum he_tokenizer { HE_TOK_BYTES = 0, HE_TOK_WORDS = 1 } he_tokenizer;
 
@@ -126,8 +125,7 @@ static int he_parse_config(const warm_component_config *cfg, he_params *p,
   return WARM_OK;
 }
 
-/* ---- the "model"
- * ------------------------------------------------------------- */
+/* ---- the "model" --------------------------------------------------------- */
 
 /* splitmix64: a small, well-mixed generator; the table is a pure function of
  * (seed, index), so it can be rebuilt anywhere at any time. */
@@ -185,8 +183,7 @@ static void he_rmsnorm(const float *x, uint32_t dim, float *y) {
     y[c] = x[c] * inv;
 }
 
-/* ---- the instance
- * ------------------------------------------------------------ */
+/* ---- the instance -------------------------------------------------------- */
 
 typedef struct he_instance {
   const warm_services *svc; /* valid until destroy() returns */
@@ -393,6 +390,17 @@ static int he_fingerprint(warm_instance *inst, char out[65], warm_error *err) {
   return WARM_OK;
 }
 
+/* ABI 1.1. The model facts a host needs to wire a pipeline; write only the
+ * fields the host's struct_size covers (later minors may append more). */
+static int he_info(warm_instance *inst, warm_model_info *out, warm_error *err) {
+  he_instance *h = (he_instance *)inst;
+  if (WARM_HAS_FIELD(out->struct_size, warm_model_info, embed_dim))
+    out->embed_dim = h->p.dim;
+  if (WARM_HAS_FIELD(out->struct_size, warm_model_info, max_tokens))
+    out->max_tokens = h->p.max_tokens;
+  return WARM_OK;
+}
+
 /* Loader thread. Frees everything, placed or not. */
 static void he_destroy(warm_instance *inst) {
   he_instance *h = (he_instance *)inst;
@@ -401,8 +409,7 @@ static void he_destroy(warm_instance *inst) {
   free(h);
 }
 
-/* ---- the descriptor and the one exported symbol
- * ------------------------------ */
+/* ---- the descriptor and the one exported symbol -------------------------- */
 
 static const warm_plugin_desc he_desc = {
     .abi_major = WARM_ABI_MAJOR,
@@ -422,6 +429,7 @@ static const warm_plugin_desc he_desc = {
     .destroy = he_destroy,
     .validate = he_validate,
     .fingerprint = he_fingerprint,
+    .info = he_info, /* ABI 1.1 */
 };
 
 /* The only exported symbol (the library is built with hidden visibility). */

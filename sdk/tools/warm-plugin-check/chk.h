@@ -110,4 +110,9 @@ int chk_run(chk_inst *ci, chk_out *out, warm_run_args *args_out,
             warm_error *err);
 void chk_out_free(chk_out *o);
 
+/* Fills o from argv (strings point into argv, which it may modify). Returns
+ * 0, or 2 after printing why to stderr; exits 0 itself for --help and
+ * --version. */
+int chk_parse_args(int argc, char **argv, chk_opts *o);
+
 #endif /* WARM_CHK_H */

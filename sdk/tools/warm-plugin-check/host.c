@@ -224,8 +224,7 @@ void chk_host_fini(chk_host *h) {
   memset(h, 0, sizeof *h);
 }
 
-/* ---- driving an instance ----------------------------------------------------
- */
+/* ---- driving an instance ------------------------------------------------- */
 
 int chk_create(chk_inst *ci, const warm_plugin_desc *d, const chk_opts *o,
                const char *component, warm_dtype dtype, const warm_kv *extra,

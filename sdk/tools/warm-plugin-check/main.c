@@ -62,8 +62,7 @@ static const char *fmt_size(uint64_t b, char *buf) {
   return warm_format_size(b, buf, 32);
 }
 
-/* ---- checks -----------------------------------------------------------------
- */
+/* ---- checks -------------------------------------------------------------- */
 
 static void check_unknown_key(const warm_plugin_desc *d, const chk_opts *o,
                               warm_dtype dt) {
@@ -569,163 +568,57 @@ static void check_fingerprint(const warm_plugin_desc *d, const chk_opts *o,
          f[0], ndt > 1 ? ", distinct per dtype" : "");
 }
 
-/* ---- command line
- * -------------------------------------------------------------- */
-
-static void usage(FILE *f) {
-  fprintf(f, "usage: warm-plugin-check PLUGIN.so [--weights DIR] [--config "
-             "KEY=VALUE ...]\n"
-             "         [--device cpu|cuda:N] [--prompt TEXT] [--max-tokens N]\n"
-             "         [--shape frames=F,height=H,width=W,batch=B]\n"
-             "         [--input NAME=AxBx...] [--seed N] [-v]\n"
-             "Loads PLUGIN.so as warmd does and checks every capability it "
-             "declares.\n"
-             "Prints one PASS|FAIL|SKIP line per check; exit 0 all passed, 1 a "
-             "check failed,\n2 not loadable as a plugin or bad usage.\n");
-}
-
-static int parse_dims(const char *s, int32_t *ndim, int64_t *shape) {
-  int32_t n = 0;
-  while (*s) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || errno || v < 0 || n == WARM_MAX_DIMS) return -1;
-    shape[n++] = v;
-    s = end;
-    if (*s == 'x')
-      s++;
-    else if (*s)
-      return -1;
+/* ABI 1.1 info(): answers for a created instance, and for a text encoder
+ * agrees with what run() produces. */
+static void check_info(const warm_plugin_desc *d, const chk_opts *o,
+                       warm_dtype dt, int runnable) {
+  int (*info)(warm_instance *, warm_model_info *, warm_error *) =
+      WARM_DESC_OPT(d, info);
+  if (!info) {
+    report("SKIP", "info", "optional entry point (ABI 1.1) not provided");
+    return;
   }
-  *ndim = n;
-  return n > 0 ? 0 : -1;
-}
-
-static int parse_shape(const char *s, warm_job_shape *js) {
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s", s);
-  for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
-       t = strtok_r(NULL, ",", &save)) {
-    char *eq = strchr(t, '=');
-    if (!eq) return -1;
-    *eq = 0;
-    unsigned long v = strtoul(eq + 1, NULL, 10);
-    if (!strcmp(t, "frames"))
-      js->frames = (uint32_t)v;
-    else if (!strcmp(t, "height"))
-      js->height = (uint32_t)v;
-    else if (!strcmp(t, "width"))
-      js->width = (uint32_t)v;
-    else if (!strcmp(t, "batch"))
-      js->batch = (uint32_t)v;
-    else if (!strcmp(t, "max_tokens"))
-      js->max_tokens = (uint32_t)v;
-    else
-      return -1;
+  chk_inst ci;
+  warm_error e = {0};
+  warm_model_info mi;
+  memset(&mi, 0, sizeof mi);
+  mi.struct_size = sizeof mi;
+  int rc = chk_create(&ci, d, o, "info", dt, NULL, 0, &e);
+  if (!rc) rc = info(ci.inst, &mi, &e);
+  if (rc) {
+    report("FAIL", "info", "%s", e.msg);
+    finish(&ci);
+    return;
   }
-  return 0;
-}
-
-/* Returns 0, or 2 after printing why. Strings point into argv. */
-static int parse_args(int argc, char **argv, chk_opts *o) {
-  memset(o, 0, sizeof o[0]);
-  o->prompt = "warm-plugin-check: a red fox jumps over the lazy dog";
-  o->shape.max_tokens = 32;
-  o->seed = 1234;
-  int have_device = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      usage(stdout);
-      exit(0);
-    } else if (!strcmp(a, "--version")) {
-      printf("warm-plugin-check %s (ABI %d.%d)\n", warm_sdk_version(),
-             WARM_ABI_MAJOR, WARM_ABI_MINOR);
-      exit(0);
-    } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-      o->verbose = 1;
-      continue;
-    } else if (a[0] == '-' && !v) {
-      fprintf(stderr, "warm-plugin-check: %s needs a value\n", a);
-      return 2;
+  if (d->kind == WARM_KIND_TEXT_ENCODER && runnable) {
+    warm_run_args a;
+    chk_out out = {0};
+    warm_placement p = d->placements & WARM_PLACE_RESIDENT ? WARM_PLACE_RESIDENT
+                                                           : WARM_PLACE_STREAM;
+    if (!(rc = chk_place(&ci, p, &e)) && !(rc = chk_run(&ci, &out, &a, &e))) {
+      const warm_tensor *t = &a.outputs[0];
+      if (mi.embed_dim == 0 || t->ndim < 2 ||
+          t->shape[t->ndim - 1] != (int64_t)mi.embed_dim)
+        rc = warm_error_set(&e, WARM_EINTERNAL,
+                            "info says embed_dim %u, run gives %s",
+                            mi.embed_dim, out.desc);
     }
-    if (!strcmp(a, "--weights")) {
-      o->weights = v;
-    } else if (!strcmp(a, "--config")) {
-      char *eq = strchr(argv[i + 1], '=');
-      if (!eq || eq == v || o->n_keys == CHK_MAX_KEYS) {
-        fprintf(stderr,
-                "warm-plugin-check: --config wants KEY=VALUE, got "
-                "'%s'\n",
-                v);
-        return 2;
-      }
-      *eq = 0;
-      o->keys[o->n_keys++] = (warm_kv){argv[i + 1], eq + 1};
-    } else if (!strcmp(a, "--device")) {
-      if (warm_device_parse(v, &o->device)) {
-        fprintf(stderr, "warm-plugin-check: bad device '%s' (cpu or cuda:N)\n",
-                v);
-        return 2;
-      }
-      have_device = 1;
-    } else if (!strcmp(a, "--prompt")) {
-      o->prompt = v;
-    } else if (!strcmp(a, "--max-tokens")) {
-      o->shape.max_tokens = (uint32_t)strtoul(v, NULL, 10);
-      if (!o->shape.max_tokens) {
-        fprintf(stderr, "warm-plugin-check: bad --max-tokens '%s'\n", v);
-        return 2;
-      }
-    } else if (!strcmp(a, "--shape")) {
-      if (parse_shape(v, &o->shape)) {
-        fprintf(stderr, "warm-plugin-check: bad --shape '%s'\n", v);
-        return 2;
-      }
-    } else if (!strcmp(a, "--input")) {
-      const char *eq = strchr(v, '=');
-      uint32_t k = o->n_inputs;
-      if (!eq || eq == v || (size_t)(eq - v) >= sizeof o->input_names[0] ||
-          k == CHK_MAX_INPUTS ||
-          parse_dims(eq + 1, &o->input_ndim[k], o->input_shape[k])) {
-        fprintf(stderr,
-                "warm-plugin-check: --input wants NAME=AxBx..., got "
-                "'%s'\n",
-                v);
-        return 2;
-      }
-      memcpy(o->input_names[k], v, (size_t)(eq - v));
-      o->input_names[k][eq - v] = 0;
-      o->n_inputs++;
-    } else if (!strcmp(a, "--seed")) {
-      o->seed = (unsigned)strtoul(v, NULL, 10);
-    } else if (a[0] == '-') {
-      fprintf(stderr, "warm-plugin-check: unknown option %s\n", a);
-      usage(stderr);
-      return 2;
-    } else {
-      if (o->plugin_path) {
-        fprintf(stderr, "warm-plugin-check: one plugin at a time\n");
-        return 2;
-      }
-      o->plugin_path = a;
-      continue;
-    }
-    i++; /* consumed the value */
+    chk_out_free(&out);
   }
-  if (!o->plugin_path) {
-    usage(stderr);
-    return 2;
-  }
-  if (!have_device) o->device.type = WARM_DEVICE_CPU;
-  return 0;
+  if (rc)
+    report("FAIL", "info", "%s", e.msg);
+  else
+    report("PASS", "info",
+           "embed_dim %u, latent_channels %u, compression t%u/s%u, "
+           "max_tokens %u",
+           mi.embed_dim, mi.latent_channels, mi.temporal_compression,
+           mi.spatial_compression, mi.max_tokens);
+  finish(&ci);
 }
 
 int main(int argc, char **argv) {
   chk_opts o;
-  int rc = parse_args(argc, argv, &o);
+  int rc = chk_parse_args(argc, argv, &o);
   if (rc) return rc;
   if (access(o.plugin_path, R_OK) != 0) {
     fprintf(stderr, "warm-plugin-check: %s: %s\n", o.plugin_path,
@@ -800,6 +693,7 @@ int main(int argc, char **argv) {
   for (int j = 0; j < np; j++)
     check_alloc_failure(d, &o, ps[j], dts[0], runnable);
   check_fingerprint(d, &o, dts, ndt);
+  check_info(d, &o, dts[0], runnable);
   if (g_bad_free || g_bad_progress)
     report("FAIL", "services",
            "%d free(s) of pointers the services never handed out, %d "
