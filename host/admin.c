@@ -15,7 +15,8 @@
 
 #include "log.h"
 
-/* ---- parsing ------------------------------------------------------------------ */
+/* ---- parsing
+ * ------------------------------------------------------------------ */
 
 /* Number of words of a table entry and whether the first `n` tokens match. */
 static int match_words(const char *words, char **tok, int ntok, int *nwords) {
@@ -29,9 +30,9 @@ static int match_words(const char *words, char **tok, int ntok, int *nwords) {
   return ok;
 }
 
-int wh_admin_parse(const wh_admin_cmd *table, size_t n_table,
-                   const char *line, size_t len, int read_only,
-                   wh_admin_parsed *out, char *msg, size_t msg_len) {
+int wh_admin_parse(const wh_admin_cmd *table, size_t n_table, const char *line,
+                   size_t len, int read_only, wh_admin_parsed *out, char *msg,
+                   size_t msg_len) {
   memset(out, 0, sizeof *out);
   msg[0] = '\0';
   if (len && line[len - 1] == '\r') len--;
@@ -82,16 +83,15 @@ int wh_admin_parse(const wh_admin_cmd *table, size_t n_table,
     }
     if (alts.len)
       snprintf(msg, msg_len, "unknown command '%.64s%s%.64s' (expected %s)",
-               tok[0], ntok > 1 ? " " : "", ntok > 1 ? tok[1] : "",
-               alts.p);
+               tok[0], ntok > 1 ? " " : "", ntok > 1 ? tok[1] : "", alts.p);
     else
       snprintf(msg, msg_len, "unknown command '%.64s' (try 'help')", tok[0]);
     wh_sb_free(&alts);
     return 400;
   }
   if (read_only && !(best->flags & WH_CMD_READONLY)) {
-    snprintf(msg, msg_len,
-             "'%s' is not allowed on the read-only stats socket", best->words);
+    snprintf(msg, msg_len, "'%s' is not allowed on the read-only stats socket",
+             best->words);
     return 403;
   }
   int nargs = ntok - best_words;
@@ -109,11 +109,13 @@ int wh_admin_parse(const wh_admin_cmd *table, size_t n_table,
   }
   out->cmd = best;
   out->argc = nargs;
-  for (int i = 0; i < nargs; i++) out->argv[i] = tok[best_words + i];
+  for (int i = 0; i < nargs; i++)
+    out->argv[i] = tok[best_words + i];
   return 0;
 }
 
-/* ---- server ------------------------------------------------------------------- */
+/* ---- server
+ * ------------------------------------------------------------------- */
 
 struct wh_admin_server {
   uv_pipe_t listener;

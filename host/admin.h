@@ -56,9 +56,9 @@ typedef struct wh_admin_parsed {
 /* Parses one line (without its newline; a trailing \r is ignored) against a
  * table. Returns 0 (out filled), WH_ADMIN_EMPTY for a blank line, or an
  * error code (400, 403) with a message in msg. Never reads past len. */
-int wh_admin_parse(const wh_admin_cmd *table, size_t n_table,
-                   const char *line, size_t len, int read_only,
-                   wh_admin_parsed *out, char *msg, size_t msg_len);
+int wh_admin_parse(const wh_admin_cmd *table, size_t n_table, const char *line,
+                   size_t len, int read_only, wh_admin_parsed *out, char *msg,
+                   size_t msg_len);
 
 /* One request being answered. Handlers write the reply text into `out`
  * (lines without the final empty line) or call wh_admin_fail. A handler

@@ -30,7 +30,8 @@ void wh_admin_help(wh_strbuf *out, int read_only) {
     if (read_only && !(c->flags & WH_CMD_READONLY)) continue;
     char syn[128];
     snprintf(syn, sizeof syn, "%s%s%s%s", c->words, c->usage ? " " : "",
-             c->usage ? c->usage : "", (c->flags & WH_CMD_JSON) ? " [json]" : "");
+             c->usage ? c->usage : "",
+             (c->flags & WH_CMD_JSON) ? " [json]" : "");
     wh_sb_printf(out, "%-44s %s\n", syn, c->help);
   }
 }
@@ -49,17 +50,17 @@ static int cmd_show_info(wh_admin_req *req) {
   long uptime = (long)(time(NULL) - d->started);
   if (req->cmd.json)
     return reply_json(
-        req, json_pack("{s:s, s:s, s:i, s:i, s:I, s:I, s:s, s:I, s:I, s:I, "
-                       "s:I, s:b, s:s}",
-                       "version", WARMD_VERSION, "sdk", warm_sdk_version(),
-                       "abi_major", WARM_ABI_MAJOR, "abi_minor",
-                       WARM_ABI_MINOR, "pid", (json_int_t)getpid(),
-                       "uptime_s", (json_int_t)uptime, "config",
-                       d->config_path, "components", (json_int_t)nc,
-                       "devices", (json_int_t)nd, "reloads_ok",
-                       (json_int_t)d->reloads_ok, "reloads_failed",
-                       (json_int_t)d->reloads_failed, "reloading",
-                       d->reload_running, "last_reload", d->last_reload));
+        req,
+        json_pack("{s:s, s:s, s:i, s:i, s:I, s:I, s:s, s:I, s:I, s:I, "
+                  "s:I, s:b, s:s}",
+                  "version", WARMD_VERSION, "sdk", warm_sdk_version(),
+                  "abi_major", WARM_ABI_MAJOR, "abi_minor", WARM_ABI_MINOR,
+                  "pid", (json_int_t)getpid(), "uptime_s", (json_int_t)uptime,
+                  "config", d->config_path, "components", (json_int_t)nc,
+                  "devices", (json_int_t)nd, "reloads_ok",
+                  (json_int_t)d->reloads_ok, "reloads_failed",
+                  (json_int_t)d->reloads_failed, "reloading", d->reload_running,
+                  "last_reload", d->last_reload));
   wh_sb_printf(&req->out,
                "version: %s\nsdk: %s\nabi: %d.%d\npid: %ld\nuptime_s: %ld\n"
                "config: %s\ncomponents: %zu\ndevices: %zu\nreloads_ok: %llu\n"
@@ -86,19 +87,18 @@ static int cmd_show_components(wh_admin_req *req) {
     const wh_component *c = rt->components[i];
     const warm_plugin_desc *pd = wh_plugin_desc(c->plugin);
     const char *placement = warm_placement_name(c->placement);
-    const char *active = c->state == WH_COMP_PLACED
-                             ? warm_placement_name(c->active)
-                             : "none";
+    const char *active =
+        c->state == WH_COMP_PLACED ? warm_placement_name(c->active) : "none";
     const char *dtype = warm_dtype_name(c->cc->dtype);
     if (arr) {
       json_t *o = json_pack(
           "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, "
           "s:s}",
           "name", c->name, "plugin", wh_plugin_short(c->plugin), "version",
-          pd->version, "kind", warm_kind_name(pd->kind), "device",
-          c->dev->name, "placement", placement, "active_placement", active,
-          "dtype", dtype, "state", wh_comp_state_name(c->state),
-          "stream_window", (json_int_t)c->stream_window, "stream_source",
+          pd->version, "kind", warm_kind_name(pd->kind), "device", c->dev->name,
+          "placement", placement, "active_placement", active, "dtype", dtype,
+          "state", wh_comp_state_name(c->state), "stream_window",
+          (json_int_t)c->stream_window, "stream_source",
           warm_source_name(c->stream_source), "priority",
           (json_int_t)c->priority, "error", c->last_error);
       json_array_append_new(arr, o);
@@ -128,13 +128,13 @@ typedef struct mem_walk {
 static void mem_entry(void *user, const warm_ledger_entry *e) {
   mem_walk *w = user;
   if (w->arr) {
-    json_array_append_new(
-        w->arr, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "name",
-                          e->component, "resident", (json_int_t)e->persistent,
-                          "window", (json_int_t)e->window, "workspace",
-                          (json_int_t)e->workspace, "reserved",
-                          (json_int_t)e->reserved, "peak",
-                          (json_int_t)e->peak));
+    json_array_append_new(w->arr, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}",
+                                            "name", e->component, "resident",
+                                            (json_int_t)e->persistent, "window",
+                                            (json_int_t)e->window, "workspace",
+                                            (json_int_t)e->workspace,
+                                            "reserved", (json_int_t)e->reserved,
+                                            "peak", (json_int_t)e->peak));
   } else {
     char a[32], b[32], c[32], p[32];
     wh_sb_printf(&w->req->out,
@@ -163,9 +163,8 @@ static int cmd_show_memory(wh_admin_req *req) {
       json_array_append_new(
           devs, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "name",
                           dv->name, "budget", (json_int_t)st.budget, "used",
-                          (json_int_t)st.used, "booked",
-                          (json_int_t)st.booked, "peak", (json_int_t)st.peak,
-                          "available",
+                          (json_int_t)st.used, "booked", (json_int_t)st.booked,
+                          "peak", (json_int_t)st.peak, "available",
                           (json_int_t)warm_ledger_available(dv->ledger),
                           "components", w.arr));
     } else {
@@ -240,8 +239,8 @@ static void set_component(wh_daemon *d, wh_admin_req *req) {
     code = 400;
   else if (rc == WARM_ENOSPACE)
     code = 507;
-  wh_log(WARM_LOG_WARN, "admin", "set component %s %s %s: %s", a[0], a[1],
-         a[2], e.msg);
+  wh_log(WARM_LOG_WARN, "admin", "set component %s %s %s: %s", a[0], a[1], a[2],
+         e.msg);
   wh_admin_fail(req, code, "%s", e.msg);
 }
 
@@ -254,14 +253,12 @@ const wh_admin_cmd wh_admin_commands[] = {
     {"show info", 0, 0, WH_CMD_READONLY | WH_CMD_JSON, NULL,
      "version, pid, uptime, reload status", cmd_show_info},
     {"show components", 0, 0, WH_CMD_READONLY | WH_CMD_JSON, NULL,
-     "components with plugin, device, placement, state",
-     cmd_show_components},
+     "components with plugin, device, placement, state", cmd_show_components},
     {"show memory", 0, 0, WH_CMD_READONLY | WH_CMD_JSON, NULL,
      "per device budget/used/peak and per component bytes", cmd_show_memory},
     {"show config", 0, 0, WH_CMD_READONLY | WH_CMD_JSON, NULL,
      "the running configuration, normalised", cmd_show_config},
-    {"set component", 3, 3, 0,
-     "NAME placement|stream_window VALUE",
+    {"set component", 3, 3, 0, "NAME placement|stream_window VALUE",
      "live placement (resident|stream|auto) or window size", cmd_set_component},
     {"reload", 0, 0, 0, NULL, "re-read the config file, apply differences",
      cmd_reload},

@@ -14,7 +14,8 @@
 #include "warm/loader.h"
 #include "wk.h"
 
-/* ---- the services table ------------------------------------------------------ */
+/* ---- the services table
+ * ------------------------------------------------------ */
 
 static void svc_log(void *ctx, int level, const char *fmt, ...) {
   wh_component *c = ctx;
@@ -186,13 +187,17 @@ static const char *svc_config_get(void *ctx, const char *key) {
   return key ? wh_cfg_component_get(c->cc, key) : NULL;
 }
 
-/* ---- lifecycle ---------------------------------------------------------------- */
+/* ---- lifecycle
+ * ---------------------------------------------------------------- */
 
 const char *wh_comp_state_name(wh_comp_state s) {
   switch (s) {
-  case WH_COMP_CREATED: return "created";
-  case WH_COMP_PLACED: return "ready";
-  case WH_COMP_FAILED: return "failed";
+  case WH_COMP_CREATED:
+    return "created";
+  case WH_COMP_PLACED:
+    return "ready";
+  case WH_COMP_FAILED:
+    return "failed";
   }
   return "?";
 }
@@ -309,10 +314,9 @@ int wh_component_estimate(wh_component *c, const wh_config *cfg,
   memset(out, 0, sizeof *out);
   int rc = wh_plugin_desc(c->plugin)->estimate(c->inst, &req, &shape, out, &e);
   if (rc)
-    return warm_error_set(err, rc < 0 ? rc : WARM_EINTERNAL,
-                          "%s: estimate (%s): %s", c->name,
-                          warm_placement_name(p),
-                          e.msg[0] ? e.msg : warm_strerror(rc));
+    return warm_error_set(
+        err, rc < 0 ? rc : WARM_EINTERNAL, "%s: estimate (%s): %s", c->name,
+        warm_placement_name(p), e.msg[0] ? e.msg : warm_strerror(rc));
   return 0;
 }
 
@@ -334,6 +338,8 @@ int wh_component_place(wh_runtime *rt, wh_component *c, warm_placement p,
                    c->name, warm_placement_name(p),
                    e.msg[0] ? e.msg : warm_strerror(rc));
     snprintf(c->last_error, sizeof c->last_error, "%s", err ? err->msg : "");
+    for (char *q = c->last_error; *q; q++) /* shown in one-line replies */
+      if (*q == '\n' || *q == '\r') *q = ' ';
     if (c->state != WH_COMP_PLACED) c->state = WH_COMP_FAILED;
   }
   pthread_mutex_unlock(&rt->lock);

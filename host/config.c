@@ -30,15 +30,26 @@ typedef struct parse_state {
   int oom;
 } parse_state;
 
-enum { SEC_NONE, SEC_HOST, SEC_DEVICE, SEC_CACHE, SEC_COMPONENT,
-       SEC_PIPELINE, SEC_BAD };
+enum {
+  SEC_NONE,
+  SEC_HOST,
+  SEC_DEVICE,
+  SEC_CACHE,
+  SEC_COMPONENT,
+  SEC_PIPELINE,
+  SEC_BAD
+};
 
-static const char *const host_keys[] = {"plugin_dir", "admin_socket",
-                                        "admin_socket_mode", "stats_socket",
-                                        "output_dir", "log_level", NULL};
+static const char *const host_keys[] = {"plugin_dir",
+                                        "admin_socket",
+                                        "admin_socket_mode",
+                                        "stats_socket",
+                                        "output_dir",
+                                        "log_level",
+                                        NULL};
 static const char *const comp_std_keys[] = {
-    "plugin", "weights", "device", "placement", "stream_window",
-    "stream_source", "dtype", "priority", NULL};
+    "plugin",        "weights", "device",   "placement", "stream_window",
+    "stream_source", "dtype",   "priority", NULL};
 
 static char *xstrdup(parse_state *s, const char *v) {
   char *r = strdup(v ? v : "");
@@ -214,17 +225,18 @@ static void on_section(parse_state *s, const char *sec, int line) {
   } else if (!strncmp(sec, "device ", 7)) {
     s->cur_kind = SEC_DEVICE;
     const char *n = sec + 7;
-    while (*n == ' ') n++;
+    while (*n == ' ')
+      n++;
     s->cur_dev = add_device(s, n, line, 0);
     if (!s->cur_dev) s->cur_kind = SEC_BAD;
   } else if (!strncmp(sec, "component ", 10)) {
     s->cur_kind = SEC_COMPONENT;
     const char *n = sec + 10;
-    while (*n == ' ') n++;
+    while (*n == ' ')
+      n++;
     if (!valid_name(n)) {
       wh_config_error(c, line,
-                      "bad component name '%s' (1-64 of A-Z a-z 0-9 _ . -)",
-                      n);
+                      "bad component name '%s' (1-64 of A-Z a-z 0-9 _ . -)", n);
       s->cur_kind = SEC_BAD;
       return;
     }
@@ -284,7 +296,8 @@ static char *reader(char *str, int num, void *stream) {
   /* Section header? Mirror inih: leading space, '[', up to ']'. */
   const char *q = str;
   if (s->line == 1 && !strncmp(q, "\xEF\xBB\xBF", 3)) q += 3; /* BOM */
-  while (*q == ' ' || *q == '\t') q++;
+  while (*q == ' ' || *q == '\t')
+    q++;
   if (*q == '[') {
     const char *e = strchr(q, ']');
     if (e) {
@@ -308,7 +321,8 @@ static void host_key(parse_state *s, const char *k, const char *v) {
   }
   char **dst = NULL;
   int *lp = NULL;
-  if (!strcmp(k, "plugin_dir")) dst = &c->plugin_dir, lp = &c->plugin_dir_line;
+  if (!strcmp(k, "plugin_dir"))
+    dst = &c->plugin_dir, lp = &c->plugin_dir_line;
   else if (!strcmp(k, "admin_socket"))
     dst = &c->admin_socket, lp = &c->admin_socket_line;
   else if (!strcmp(k, "stats_socket"))
@@ -344,8 +358,7 @@ static void host_key(parse_state *s, const char *k, const char *v) {
   } else { /* log_level */
     int lv = parse_log_level(v);
     if (lv < 0)
-      wh_config_error(c, L, "bad log_level '%s' (error, warn, info, debug)",
-                      v);
+      wh_config_error(c, L, "bad log_level '%s' (error, warn, info, debug)", v);
     else
       c->log_level = lv;
     c->log_level_line = L;
@@ -357,8 +370,9 @@ static void device_key(parse_state *s, const char *k, const char *v) {
   int L = s->line;
   uint64_t x;
   if (strcmp(k, "budget") && strcmp(k, "reserve")) {
-    wh_config_error(s->c, L, "unknown key '%s' in [device %s] (budget, reserve)",
-                    k, d->name);
+    wh_config_error(s->c, L,
+                    "unknown key '%s' in [device %s] (budget, reserve)", k,
+                    d->name);
     return;
   }
   int *lp = !strcmp(k, "budget") ? &d->budget_line : &d->reserve_line;
@@ -423,8 +437,8 @@ static void component_key(parse_state *s, const char *k, const char *v) {
       return;
     }
     free(cc->device_name);
-    cc->device_name = xstrdup(s, warm_device_name(cc->device, norm,
-                                                  sizeof norm));
+    cc->device_name =
+        xstrdup(s, warm_device_name(cc->device, norm, sizeof norm));
   } else if (!strcmp(k, "placement")) {
     cc->placement_line = L;
     warm_placement p = warm_placement_parse(v);
@@ -521,10 +535,18 @@ static int handler(void *user, const char *section, const char *name,
   case SEC_NONE:
     wh_config_error(c, s->line, "key '%s' outside any section", name);
     break;
-  case SEC_HOST: host_key(s, name, value); break;
-  case SEC_DEVICE: device_key(s, name, value); break;
-  case SEC_COMPONENT: component_key(s, name, value); break;
-  case SEC_PIPELINE: pipeline_key(s, name, value); break;
+  case SEC_HOST:
+    host_key(s, name, value);
+    break;
+  case SEC_DEVICE:
+    device_key(s, name, value);
+    break;
+  case SEC_COMPONENT:
+    component_key(s, name, value);
+    break;
+  case SEC_PIPELINE:
+    pipeline_key(s, name, value);
+    break;
   case SEC_CACHE:
     if (!strcmp(name, "embeddings")) {
       if (warm_parse_size(value, &c->cache_embeddings) != 0)
@@ -534,7 +556,8 @@ static int handler(void *user, const char *section, const char *name,
                       name);
     }
     break;
-  default: break; /* the bad header was reported once already */
+  default:
+    break; /* the bad header was reported once already */
   }
   (void)section;
   return 1; /* keep going: we collect every error ourselves */
@@ -546,8 +569,7 @@ static void finish(parse_state *s) {
   wh_config *c = s->c;
   if (!c->admin_socket)
     wh_config_error(c, 0, "[host] admin_socket is required");
-  if (!c->plugin_dir)
-    wh_config_error(c, 0, "[host] plugin_dir is required");
+  if (!c->plugin_dir) wh_config_error(c, 0, "[host] plugin_dir is required");
   if (c->stats_socket && c->admin_socket &&
       !strcmp(c->stats_socket, c->admin_socket))
     wh_config_error(c, c->stats_socket_line,
@@ -563,8 +585,8 @@ static void finish(parse_state *s) {
       cc->device.index = 0;
     }
     if (cc->device_name && !find_device(c, cc->device_name))
-      add_device(s, cc->device_name, cc->device_line ? cc->device_line
-                                                     : cc->line, 1);
+      add_device(s, cc->device_name,
+                 cc->device_line ? cc->device_line : cc->line, 1);
     /* Plugin keys point into `all` (stable from here on). */
     cc->plugin_keys = calloc(cc->n_all ? cc->n_all : 1, sizeof(warm_kv));
     if (!cc->plugin_keys) {
@@ -585,8 +607,7 @@ static void finish(parse_state *s) {
     if (d->reserve >= ram)
       wh_config_error(c, d->reserve_line ? d->reserve_line : d->line,
                       "reserve %llu is not below physical RAM %llu",
-                      (unsigned long long)d->reserve,
-                      (unsigned long long)ram);
+                      (unsigned long long)d->reserve, (unsigned long long)ram);
     else
       d->budget = ram - d->reserve;
   }
@@ -716,14 +737,18 @@ void wh_config_free(wh_config *c) {
   free(c->admin_socket);
   free(c->stats_socket);
   free(c->output_dir);
-  for (size_t i = 0; i < c->n_devices; i++) free(c->devices[i].name);
+  for (size_t i = 0; i < c->n_devices; i++)
+    free(c->devices[i].name);
   free(c->devices);
-  for (size_t i = 0; i < c->n_components; i++) free_comp(&c->components[i]);
+  for (size_t i = 0; i < c->n_components; i++)
+    free_comp(&c->components[i]);
   free(c->components);
   free(c->pipeline.encoder);
   free(c->pipeline.decoder);
-  for (size_t i = 0; i < c->pipeline.n_stages; i++) free(c->pipeline.stages[i]);
-  for (size_t i = 0; i < c->n_errors; i++) free(c->errors[i]);
+  for (size_t i = 0; i < c->pipeline.n_stages; i++)
+    free(c->pipeline.stages[i]);
+  for (size_t i = 0; i < c->n_errors; i++)
+    free(c->errors[i]);
   free(c->errors);
   free(c->error_lines);
   free(c);

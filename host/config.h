@@ -30,12 +30,12 @@ typedef struct wh_cfg_kv {
 typedef struct wh_cfg_device {
   char *name; /* "cpu", "cuda:0" — normalised */
   warm_device dev;
-  uint64_t budget;  /* resolved: explicit, or capacity - reserve */
+  uint64_t budget; /* resolved: explicit, or capacity - reserve */
   uint64_t reserve;
-  int budget_set;   /* 1 when the file gave budget */
-  int line;         /* line of the section header */
+  int budget_set; /* 1 when the file gave budget */
+  int line;       /* line of the section header */
   int budget_line, reserve_line;
-  int implicit;     /* 1 when no section named it (a component did) */
+  int implicit; /* 1 when no section named it (a component did) */
 } wh_cfg_device;
 
 typedef struct wh_cfg_component {
@@ -53,7 +53,7 @@ typedef struct wh_cfg_component {
   /* Lines of the keys, for errors found later (0 = key absent). */
   int plugin_line, weights_line, device_line, placement_line, window_line,
       source_line, dtype_line, priority_line;
-  wh_cfg_kv *all;   /* every key of the section, file order */
+  wh_cfg_kv *all; /* every key of the section, file order */
   size_t n_all;
   warm_kv *plugin_keys; /* the non-standard keys, pointing into `all` */
   size_t n_plugin_keys;

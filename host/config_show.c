@@ -18,10 +18,9 @@ static const char *level_name(int lv) {
 }
 
 static int is_std_key(const char *k) {
-  static const char *const std[] = {"plugin", "weights", "device",
-                                    "placement", "stream_window",
-                                    "stream_source", "dtype", "priority",
-                                    NULL};
+  static const char *const std[] = {
+      "plugin",        "weights", "device",   "placement", "stream_window",
+      "stream_source", "dtype",   "priority", NULL};
   for (const char *const *p = std; *p; p++)
     if (!strcmp(*p, k)) return 1;
   return 0;
@@ -31,7 +30,8 @@ char *wh_config_render(const wh_config *c) {
   wh_strbuf b = {0};
   wh_sb_printf(&b, "# %s\n[host]\n", c->path);
   wh_sb_printf(&b, "plugin_dir = %s\n", c->plugin_dir ? c->plugin_dir : "");
-  wh_sb_printf(&b, "admin_socket = %s\n", c->admin_socket ? c->admin_socket : "");
+  wh_sb_printf(&b, "admin_socket = %s\n",
+               c->admin_socket ? c->admin_socket : "");
   wh_sb_printf(&b, "admin_socket_mode = %04o\n", c->admin_socket_mode);
   if (c->stats_socket) wh_sb_printf(&b, "stats_socket = %s\n", c->stats_socket);
   if (c->output_dir) wh_sb_printf(&b, "output_dir = %s\n", c->output_dir);
@@ -39,22 +39,22 @@ char *wh_config_render(const wh_config *c) {
   for (size_t i = 0; i < c->n_devices; i++) {
     const wh_cfg_device *d = &c->devices[i];
     wh_sb_printf(&b, "[device %s]\nbudget = %llu\nreserve = %llu\n", d->name,
-              (unsigned long long)d->budget, (unsigned long long)d->reserve);
+                 (unsigned long long)d->budget, (unsigned long long)d->reserve);
   }
   wh_sb_printf(&b, "[cache]\nembeddings = %llu\n",
-            (unsigned long long)c->cache_embeddings);
+               (unsigned long long)c->cache_embeddings);
   for (size_t i = 0; i < c->n_components; i++) {
     const wh_cfg_component *cc = &c->components[i];
     wh_sb_printf(&b, "[component %s]\nplugin = %s\n", cc->name,
-              cc->plugin ? cc->plugin : "");
+                 cc->plugin ? cc->plugin : "");
     if (cc->weights) wh_sb_printf(&b, "weights = %s\n", cc->weights);
     wh_sb_printf(&b,
-              "device = %s\nplacement = %s\nstream_window = %u\n"
-              "stream_source = %s\ndtype = %s\npriority = %d\n",
-              cc->device_name ? cc->device_name : "cpu",
-              warm_placement_name(cc->placement), cc->stream_window,
-              warm_source_name(cc->stream_source), warm_dtype_name(cc->dtype),
-              cc->priority);
+                 "device = %s\nplacement = %s\nstream_window = %u\n"
+                 "stream_source = %s\ndtype = %s\npriority = %d\n",
+                 cc->device_name ? cc->device_name : "cpu",
+                 warm_placement_name(cc->placement), cc->stream_window,
+                 warm_source_name(cc->stream_source),
+                 warm_dtype_name(cc->dtype), cc->priority);
     for (size_t k = 0; k < cc->n_all; k++)
       if (!is_std_key(cc->all[k].key))
         wh_sb_printf(&b, "%s = %s\n", cc->all[k].key, cc->all[k].value);
@@ -71,9 +71,9 @@ char *wh_config_render(const wh_config *c) {
     }
     if (p->decoder) wh_sb_printf(&b, "decoder = %s\n", p->decoder);
     wh_sb_printf(&b,
-              "frames = %u\nheight = %u\nwidth = %u\nsteps = %u\nfps = %g\n"
-              "guidance = %g\n",
-              p->frames, p->height, p->width, p->steps, p->fps, p->guidance);
+                 "frames = %u\nheight = %u\nwidth = %u\nsteps = %u\nfps = %g\n"
+                 "guidance = %g\n",
+                 p->frames, p->height, p->width, p->steps, p->fps, p->guidance);
   }
   if (b.oom) {
     free(b.p);
@@ -85,11 +85,10 @@ char *wh_config_render(const wh_config *c) {
 json_t *wh_config_json(const wh_config *c) {
   json_t *root = json_object();
   json_t *host = json_pack(
-      "{s:s?, s:s?, s:s?, s:I, s:s?, s:s?, s:s}", "file", c->path,
-      "plugin_dir", c->plugin_dir, "admin_socket", c->admin_socket,
-      "admin_socket_mode", (json_int_t)c->admin_socket_mode, "stats_socket",
-      c->stats_socket, "output_dir", c->output_dir, "log_level",
-      level_name(c->log_level));
+      "{s:s?, s:s?, s:s?, s:I, s:s?, s:s?, s:s}", "file", c->path, "plugin_dir",
+      c->plugin_dir, "admin_socket", c->admin_socket, "admin_socket_mode",
+      (json_int_t)c->admin_socket_mode, "stats_socket", c->stats_socket,
+      "output_dir", c->output_dir, "log_level", level_name(c->log_level));
   json_t *devs = json_array();
   for (size_t i = 0; i < c->n_devices; i++) {
     const wh_cfg_device *d = &c->devices[i];
@@ -117,9 +116,9 @@ json_t *wh_config_json(const wh_config *c) {
   }
   json_object_set_new(root, "host", host ? host : json_null());
   json_object_set_new(root, "devices", devs);
-  json_object_set_new(root, "cache",
-                      json_pack("{s:I}", "embeddings",
-                                (json_int_t)c->cache_embeddings));
+  json_object_set_new(
+      root, "cache",
+      json_pack("{s:I}", "embeddings", (json_int_t)c->cache_embeddings));
   json_object_set_new(root, "components", comps);
   const wh_cfg_pipeline *p = &c->pipeline;
   if (p->present) {
@@ -128,12 +127,11 @@ json_t *wh_config_json(const wh_config *c) {
       json_array_append_new(st, json_string(p->stages[i]));
     json_object_set_new(
         root, "pipeline",
-        json_pack("{s:s?, s:o, s:s?, s:I, s:I, s:I, s:I, s:f, s:f}",
-                  "encoder", p->encoder, "stages", st, "decoder", p->decoder,
-                  "frames", (json_int_t)p->frames, "height",
-                  (json_int_t)p->height, "width", (json_int_t)p->width,
-                  "steps", (json_int_t)p->steps, "fps", p->fps, "guidance",
-                  p->guidance));
+        json_pack("{s:s?, s:o, s:s?, s:I, s:I, s:I, s:I, s:f, s:f}", "encoder",
+                  p->encoder, "stages", st, "decoder", p->decoder, "frames",
+                  (json_int_t)p->frames, "height", (json_int_t)p->height,
+                  "width", (json_int_t)p->width, "steps", (json_int_t)p->steps,
+                  "fps", p->fps, "guidance", p->guidance));
   }
   return root;
 }

@@ -12,7 +12,8 @@
 #include "log.h"
 #include "reload.h"
 
-/* ---- posting to the loop ---------------------------------------------------------- */
+/* ---- posting to the loop
+ * ---------------------------------------------------------- */
 
 static void wake_cb(uv_async_t *h) {
   wh_daemon *d = h->data;
@@ -45,15 +46,15 @@ void wh_daemon_post(wh_daemon *d, void (*cb)(void *), void *arg) {
   uv_async_send(&d->wake);
 }
 
-/* ---- loading a config (shared by start and reload) ------------------------------- */
+/* ---- loading a config (shared by start and reload)
+ * ------------------------------- */
 
 /* Joins a config's errors into one line for an admin reply. */
 static void join_errors(const wh_config *c, char *out, size_t n) {
   size_t used = 0;
   out[0] = '\0';
   for (size_t i = 0; i < c->n_errors && used + 1 < n; i++) {
-    int w = snprintf(out + used, n - used, "%s%s", i ? "; " : "",
-                     c->errors[i]);
+    int w = snprintf(out + used, n - used, "%s%s", i ? "; " : "", c->errors[i]);
     if (w < 0) break;
     used += (size_t)w;
   }
@@ -72,7 +73,8 @@ static int load_and_apply(wh_runtime *rt, const char *path, char *msg,
   wh_plan *plan = NULL;
   rc = cfg->n_errors ? WARM_EINVAL : wh_reload_prepare(rt, cfg, &plan);
   if (rc) {
-    for (size_t i = 0; i < cfg->n_errors; i++) wh_error("%s", cfg->errors[i]);
+    for (size_t i = 0; i < cfg->n_errors; i++)
+      wh_error("%s", cfg->errors[i]);
     join_errors(cfg, msg, n);
     wh_config_free(cfg);
     return rc ? rc : WARM_EINVAL;
@@ -92,7 +94,8 @@ static int load_and_apply(wh_runtime *rt, const char *path, char *msg,
   return rc;
 }
 
-/* ---- reload ------------------------------------------------------------------------- */
+/* ---- reload
+ * ------------------------------------------------------------------------- */
 
 typedef struct reload_job {
   wh_daemon *d;
@@ -216,7 +219,8 @@ void wh_daemon_reload(wh_daemon *d, wh_admin_req *req) {
   start_reload(d);
 }
 
-/* ---- control operations -------------------------------------------------------------- */
+/* ---- control operations
+ * -------------------------------------------------------------- */
 
 typedef struct control_job {
   wh_daemon *d;
@@ -259,7 +263,8 @@ int wh_daemon_control(wh_daemon *d, wh_admin_req *req,
   return WH_REPLY_LATER;
 }
 
-/* ---- signals and stop ------------------------------------------------------------------ */
+/* ---- signals and stop
+ * ------------------------------------------------------------------ */
 
 static void on_signal(uv_signal_t *h, int signum) {
   wh_daemon *d = h->data;
@@ -292,7 +297,8 @@ void wh_daemon_stop(wh_daemon *d) {
   try_finish_stop(d);
 }
 
-/* ---- init / run / close ------------------------------------------------------------------ */
+/* ---- init / run / close
+ * ------------------------------------------------------------------ */
 
 int wh_daemon_init(wh_daemon *d, const char *path, warm_error *err) {
   memset(d, 0, sizeof *d);
@@ -319,9 +325,9 @@ int wh_daemon_init(wh_daemon *d, const char *path, warm_error *err) {
   }
   wh_info("loaded %s", msg);
   const wh_config *cfg = d->rt->config;
-  if ((rc = wh_admin_server_start(&d->loop, cfg->admin_socket,
-                                  cfg->admin_socket_mode, 0, d, &d->admin,
-                                  err)))
+  if ((rc =
+           wh_admin_server_start(&d->loop, cfg->admin_socket,
+                                 cfg->admin_socket_mode, 0, d, &d->admin, err)))
     goto fail;
   if (cfg->stats_socket &&
       (rc = wh_admin_server_start(&d->loop, cfg->stats_socket, 0666, 1, d,

@@ -44,7 +44,7 @@ typedef struct wh_daemon {
   /* Loop thread only: */
   int reload_running, reload_pending;
   wh_waiter *waiters_now, *waiters_next; /* clients of this / next reload */
-  size_t inflight; /* loader jobs that will post back */
+  size_t inflight;                       /* loader jobs that will post back */
   int stopping, closed;
   uint64_t reloads_ok, reloads_failed;
   char last_reload[1024];

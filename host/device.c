@@ -47,8 +47,7 @@ int wh_device_create(const wh_cfg_device *cd, int with_executor,
     snprintf(tname, sizeof tname, "ex-%s", cd->name);
     rc = wh_executor_create(tname, &d->exec);
     if (rc) {
-      warm_error_set(err, rc, "%s: cannot start the executor thread",
-                     cd->name);
+      warm_error_set(err, rc, "%s: cannot start the executor thread", cd->name);
       goto fail;
     }
   }

@@ -32,7 +32,8 @@ static void *executor_main(void *arg) {
   pthread_setname_np(pthread_self(), ex->name);
   pthread_mutex_lock(&ex->lock);
   for (;;) {
-    while (!ex->head && !ex->stopping) pthread_cond_wait(&ex->cond, &ex->lock);
+    while (!ex->head && !ex->stopping)
+      pthread_cond_wait(&ex->cond, &ex->lock);
     op *o = ex->head;
     if (!o) break; /* stopping and drained */
     ex->head = o->next;
@@ -126,7 +127,8 @@ int wh_executor_call(wh_executor *ex, wh_op_fn fn, void *arg) {
   int rc = wh_executor_submit(ex, call_run, call_done, &cs);
   if (rc == 0) {
     pthread_mutex_lock(&cs.lock);
-    while (!cs.finished) pthread_cond_wait(&cs.cond, &cs.lock);
+    while (!cs.finished)
+      pthread_cond_wait(&cs.cond, &cs.lock);
     pthread_mutex_unlock(&cs.lock);
     rc = cs.rc;
   }

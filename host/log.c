@@ -29,11 +29,10 @@ void wh_logv(int level, const char *where, const char *fmt, va_list ap) {
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
   char line[2048];
-  int n = snprintf(line, sizeof line,
-                   "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s [%s] ",
-                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                   tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, names[level],
-                   where ? where : "warmd");
+  int n = snprintf(
+      line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s [%s] ",
+      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+      tm.tm_sec, ts.tv_nsec / 1000000, names[level], where ? where : "warmd");
   if (n < 0 || (size_t)n >= sizeof line) n = 0;
   vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
   /* One message, one line: newlines inside become spaces. */

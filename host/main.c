@@ -38,8 +38,8 @@ static int check_config(const char *path) {
   if (!cfg->n_errors && wh_runtime_create(&rt) == 0 &&
       wh_reload_prepare(rt, cfg, &plan) == 0) {
     printf("%s: configuration OK (%zu component%s, %zu device%s)\n", path,
-           cfg->n_components, cfg->n_components == 1 ? "" : "s",
-           cfg->n_devices, cfg->n_devices == 1 ? "" : "s");
+           cfg->n_components, cfg->n_components == 1 ? "" : "s", cfg->n_devices,
+           cfg->n_devices == 1 ? "" : "s");
     rc = 0;
   }
   for (size_t i = 0; i < cfg->n_errors; i++)
@@ -63,14 +63,22 @@ int main(int argc, char **argv) {
   int test = 0, ch;
   while ((ch = getopt_long(argc, argv, "c:thV", opts, NULL)) != -1) {
     switch (ch) {
-    case 'c': path = optarg; break;
-    case 't': test = 1; break;
+    case 'c':
+      path = optarg;
+      break;
+    case 't':
+      test = 1;
+      break;
     case 'V':
       printf("warmd %s (plugin ABI %d.%d, sdk %s)\n", WARMD_VERSION,
              WARM_ABI_MAJOR, WARM_ABI_MINOR, warm_sdk_version());
       return 0;
-    case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
+    case 'h':
+      usage(stdout);
+      return 0;
+    default:
+      usage(stderr);
+      return 2;
     }
   }
   if (!path || optind != argc) {

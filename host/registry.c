@@ -15,7 +15,7 @@
 #include "warm/warm.h"
 
 struct wh_plugin_ref {
-  char *path;  /* real path */
+  char *path; /* real path */
   char *short_name;
   warm_plugin *plugin;
   int refs;
@@ -57,15 +57,13 @@ int wh_registry_resolve(const char *plugin_dir, const char *name, char *out,
     return warm_error_set(err, WARM_EINVAL, "empty plugin name");
   if (!plugin_dir || !realpath(plugin_dir, dir_real))
     return warm_error_set(err, WARM_EIO, "plugin_dir '%s': %s",
-                          plugin_dir ? plugin_dir : "(unset)",
-                          strerror(errno));
+                          plugin_dir ? plugin_dir : "(unset)", strerror(errno));
   size_t nl = strlen(name);
   int has_so = nl > 3 && !strcmp(name + nl - 3, ".so");
   if (name[0] == '/')
     snprintf(cand, sizeof cand, "%s%s", name, has_so ? "" : ".so");
   else
-    snprintf(cand, sizeof cand, "%s/%s%s", dir_real, name,
-             has_so ? "" : ".so");
+    snprintf(cand, sizeof cand, "%s/%s%s", dir_real, name, has_so ? "" : ".so");
   if (!realpath(cand, out))
     return warm_error_set(err, WARM_EIO, "plugin '%s': %s: %s", name, cand,
                           strerror(errno));
@@ -164,7 +162,8 @@ const char *wh_plugin_short(const wh_plugin_ref *p) {
 size_t wh_registry_open_count(wh_registry *r) {
   size_t n = 0;
   pthread_mutex_lock(&r->lock);
-  for (wh_plugin_ref *p = r->head; p; p = p->next) n++;
+  for (wh_plugin_ref *p = r->head; p; p = p->next)
+    n++;
   pthread_mutex_unlock(&r->lock);
   return n;
 }

@@ -11,11 +11,11 @@
 #include "warm/loader.h"
 
 typedef enum item_action {
-  IT_KEEP,    /* same instance, same placement (maybe a new priority) */
+  IT_KEEP, /* same instance, same placement (maybe a new priority) */
   IT_REPLACE_PLACEMENT, /* same instance, place() with new settings */
-  IT_REPLACE, /* new instance replaces the old one */
-  IT_ADD,     /* new instance, no old one */
-  IT_REMOVE,  /* old instance goes away */
+  IT_REPLACE,           /* new instance replaces the old one */
+  IT_ADD,               /* new instance, no old one */
+  IT_REMOVE,            /* old instance goes away */
 } item_action;
 
 typedef struct plan_item {
@@ -24,8 +24,8 @@ typedef struct plan_item {
   wh_component *old;
   wh_component *fresh;
   wh_device *dev;
-  warm_placement concrete; /* RESIDENT or STREAM */
-  warm_estimate est;       /* for `concrete` */
+  warm_placement concrete;        /* RESIDENT or STREAM */
+  warm_estimate est;              /* for `concrete` */
   warm_estimate est_res, est_str; /* AUTO: both */
   int skip; /* 1 when its device is unusable (already an error) */
 } plan_item;
@@ -38,7 +38,8 @@ struct wh_plan {
   size_t n_new_devices;
 };
 
-/* ---- helpers ------------------------------------------------------------------- */
+/* ---- helpers
+ * ------------------------------------------------------------------- */
 
 static int key_line(int specific, const wh_cfg_component *cc) {
   return specific ? specific : cc->line;
@@ -57,10 +58,14 @@ static int plugin_error_line(const wh_cfg_component *cc, const char *msg) {
 
 static uint32_t dtype_cap(warm_dtype dt) {
   switch (dt) {
-  case WARM_F32: return WARM_DTYPECAP_F32;
-  case WARM_BF16: return WARM_DTYPECAP_BF16;
-  case WARM_FP8_E4M3: return WARM_DTYPECAP_FP8;
-  default: return 0;
+  case WARM_F32:
+    return WARM_DTYPECAP_F32;
+  case WARM_BF16:
+    return WARM_DTYPECAP_BF16;
+  case WARM_FP8_E4M3:
+    return WARM_DTYPECAP_FP8;
+  default:
+    return 0;
   }
 }
 
@@ -127,7 +132,8 @@ static wh_device *plan_device(wh_runtime *rt, wh_plan *pl, const char *name) {
   return NULL;
 }
 
-/* ---- prepare -------------------------------------------------------------------- */
+/* ---- prepare
+ * -------------------------------------------------------------------- */
 
 static void check_host_keys(wh_runtime *rt, wh_config *cfg) {
   const wh_config *old = rt->config;
@@ -147,11 +153,11 @@ static void check_host_keys(wh_runtime *rt, wh_config *cfg) {
 static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
   for (size_t i = 0; i < cfg->n_devices; i++) {
     const wh_cfg_device *cd = &cfg->devices[i];
-    if (cd->dev.type == WARM_DEVICE_CUDA && !cd->budget_set && !cd->implicit)
+    if (cd->dev.type == WARM_DEVICE_CUDA && !cd->budget_set)
       wh_config_error(cfg, cd->line,
-                      "[device %s] needs 'budget' (the device capacity is "
-                      "not queried)",
-                      cd->name);
+                      "%s needs a budget: add [device %s] with budget = SIZE "
+                      "(the device capacity is not queried)",
+                      cd->name, cd->name);
     if (wh_runtime_device(rt, cd->name)) continue;
     warm_error e = {0};
     wh_device *d = NULL;
@@ -346,14 +352,13 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
   } roles[WH_PIPELINE_MAX_STAGES + 2];
   size_t n = 0;
   if (p->encoder)
-    roles[n++] = (struct role){p->encoder, p->encoder_line,
-                                    WARM_KIND_TEXT_ENCODER};
-  for (size_t i = 0; i < p->n_stages; i++)
-    roles[n++] = (struct role){p->stages[i], p->stages_line,
-                                    WARM_KIND_TRANSFORMER};
-  if (p->decoder)
     roles[n++] =
-        (struct role){p->decoder, p->decoder_line, WARM_KIND_VAE};
+        (struct role){p->encoder, p->encoder_line, WARM_KIND_TEXT_ENCODER};
+  for (size_t i = 0; i < p->n_stages; i++)
+    roles[n++] =
+        (struct role){p->stages[i], p->stages_line, WARM_KIND_TRANSFORMER};
+  if (p->decoder)
+    roles[n++] = (struct role){p->decoder, p->decoder_line, WARM_KIND_VAE};
   for (size_t r = 0; r < n; r++)
     for (size_t i = 0; i < pl->n_items; i++) {
       plan_item *it = &pl->items[i];
@@ -415,7 +420,8 @@ void wh_plan_free(wh_runtime *rt, wh_plan *pl) {
   free(pl);
 }
 
-/* ---- commit --------------------------------------------------------------------- */
+/* ---- commit
+ * --------------------------------------------------------------------- */
 
 typedef struct place_op {
   wh_runtime *rt;
@@ -434,8 +440,8 @@ static int place_run(void *arg) {
 static int do_place(wh_runtime *rt, wh_component *c, warm_placement p,
                     uint32_t window, warm_stream_source src, warm_error *err) {
   place_op o = {rt, c, p, window, src, {0}};
-  int rc = rt->live ? wh_executor_call(c->dev->exec, place_run, &o)
-                    : place_run(&o);
+  int rc =
+      rt->live ? wh_executor_call(c->dev->exec, place_run, &o) : place_run(&o);
   if (rc && err) *err = o.err;
   return rc;
 }
@@ -490,8 +496,9 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
   /* 1. New devices join; old instances that go away leave first, so their
    *    bytes are free before anything new is placed. */
   pthread_mutex_lock(&rt->lock);
-  wh_device **nd = realloc(rt->devices, (rt->n_devices + pl->n_new_devices) *
-                                            sizeof *nd + sizeof *nd);
+  wh_device **nd =
+      realloc(rt->devices,
+              (rt->n_devices + pl->n_new_devices) * sizeof *nd + sizeof *nd);
   if (nd) {
     rt->devices = nd;
     for (size_t i = 0; i < pl->n_new_devices; i++)
@@ -568,8 +575,8 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
     rt->config = wh_config_ref(cfg);
   }
   pthread_mutex_unlock(&rt->lock);
-  if (!list) note_failure(&first, &(warm_error){WARM_ENOMEM, "out of memory"},
-                          &rc);
+  if (!list)
+    note_failure(&first, &(warm_error){WARM_ENOMEM, "out of memory"}, &rc);
   snprintf(summary, summary_len,
            "%u added, %u replaced, %u re-placed, %u removed, %u unchanged",
            n_add, n_rep, n_place, n_rem, n_keep);
@@ -578,7 +585,8 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
   return rc;
 }
 
-/* ---- live settings (admin `set component`) ------------------------------------ */
+/* ---- live settings (admin `set component`)
+ * ------------------------------------ */
 
 typedef struct set_op {
   wh_runtime *rt;
@@ -646,8 +654,8 @@ int wh_runtime_set(wh_runtime *rt, const char *component, const char *key,
     if (!(d->placements & (uint32_t)o.want) ||
         (o.want == WARM_PLACE_AUTO && (d->placements & both) != both))
       return warm_error_set(err, WARM_EUNSUPPORTED,
-                            "plugin %s does not support placement %s",
-                            d->name, value);
+                            "plugin %s does not support placement %s", d->name,
+                            value);
   } else if (!strcmp(key, "stream_window")) {
     char *end;
     unsigned long v = strtoul(value, &end, 10);
@@ -666,8 +674,7 @@ int wh_runtime_set(wh_runtime *rt, const char *component, const char *key,
                           "plugin %s cannot change placement live; change "
                           "the config and reload",
                           d->name);
-  int rc = rt->live ? wh_executor_call(c->dev->exec, set_run, &o)
-                    : set_run(&o);
+  int rc = rt->live ? wh_executor_call(c->dev->exec, set_run, &o) : set_run(&o);
   if (rc) {
     if (err) *err = o.err;
     return rc;
@@ -676,7 +683,8 @@ int wh_runtime_set(wh_runtime *rt, const char *component, const char *key,
   c->placement = o.want;
   pthread_mutex_unlock(&rt->lock);
   char b0[32], b1[32];
-  snprintf(reply, reply_len, "%s: placement %s (%s), stream_window %u, %s "
+  snprintf(reply, reply_len,
+           "%s: placement %s (%s), stream_window %u, %s "
            "bytes %s -> %s",
            c->name, warm_placement_name(o.want),
            warm_placement_name(o.concrete), o.window, c->dev->name,

@@ -38,7 +38,8 @@ void wh_runtime_destroy(wh_runtime *rt) {
     if (!ex || wh_executor_call(ex, destroy_run, &o) != 0) destroy_run(&o);
   }
   free(rt->components);
-  for (size_t i = 0; i < rt->n_devices; i++) wh_device_destroy(rt->devices[i]);
+  for (size_t i = 0; i < rt->n_devices; i++)
+    wh_device_destroy(rt->devices[i]);
   free(rt->devices);
   wh_registry_destroy(rt->registry);
   wh_config_free(rt->config);

@@ -38,13 +38,13 @@ typedef enum wh_comp_state {
 typedef struct wh_alloc {
   void *ptr;
   size_t bytes;
-  int cls;    /* warm_mem_class; 0 = pinned host memory */
+  int cls; /* warm_mem_class; 0 = pinned host memory */
 } wh_alloc;
 
 typedef struct wh_component {
   char *name;
-  wh_config *cfg;              /* config it was created from (a reference) */
-  const wh_cfg_component *cc;  /* inside cfg */
+  wh_config *cfg;             /* config it was created from (a reference) */
+  const wh_cfg_component *cc; /* inside cfg */
   wh_plugin_ref *plugin;
   wh_device *dev;
   warm_instance *inst;
@@ -52,8 +52,8 @@ typedef struct wh_component {
   warm_component_config ccfg;
   /* Under rt->lock: */
   wh_comp_state state;
-  warm_placement placement;     /* configured (may be AUTO) */
-  warm_placement active;        /* what place() last got: RESIDENT/STREAM */
+  warm_placement placement; /* configured (may be AUTO) */
+  warm_placement active;    /* what place() last got: RESIDENT/STREAM */
   uint32_t stream_window;
   warm_stream_source stream_source;
   int32_t priority;
@@ -63,7 +63,7 @@ typedef struct wh_component {
   wh_alloc *allocs;
   size_t n_allocs, cap_allocs;
   uint64_t host_pinned;
-  int cancelled;                /* atomic */
+  int cancelled; /* atomic */
   float progress;
 } wh_component;
 
@@ -82,7 +82,8 @@ int wh_runtime_create(wh_runtime **out);
 /* Destroys every component on its device's executor, then the devices. */
 void wh_runtime_destroy(wh_runtime *rt);
 
-/* ---- devices (device.c) ---------------------------------------------------- */
+/* ---- devices (device.c) ----------------------------------------------------
+ */
 
 /* Creates a device with its ledger and executor (when `with_executor`). For
  * cuda it needs a CUDA device: WARM_EDEVICE "no CUDA device" otherwise. */
@@ -93,7 +94,8 @@ wh_device *wh_runtime_device(wh_runtime *rt, const char *name);
 /* Number of CUDA devices usable here. */
 int wh_cuda_devices(void);
 
-/* ---- components (component.c) --------------------------------------------- */
+/* ---- components (component.c) ---------------------------------------------
+ */
 
 /* Opens nothing: takes a plugin reference (given over to the component),
  * builds the services table and calls the plugin's create(). The component

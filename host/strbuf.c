@@ -10,7 +10,8 @@ static int grow(wh_strbuf *b, size_t extra) {
   if (b->oom) return -1;
   if (b->len + extra + 1 <= b->cap) return 0;
   size_t ncap = b->cap ? b->cap : 256;
-  while (ncap < b->len + extra + 1) ncap *= 2;
+  while (ncap < b->len + extra + 1)
+    ncap *= 2;
   char *np = realloc(b->p, ncap);
   if (!np) {
     b->oom = 1;

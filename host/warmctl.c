@@ -125,8 +125,8 @@ int main(int argc, char **argv) {
     char line[4200];
     size_t n = 0;
     for (; i < argc; i++) {
-      int w = snprintf(line + n, sizeof line - n, "%s%s", n ? " " : "",
-                       argv[i]);
+      int w =
+          snprintf(line + n, sizeof line - n, "%s%s", n ? " " : "", argv[i]);
       if (w < 0 || (size_t)w >= sizeof line - n) {
         fprintf(stderr, "warmctl: command too long\n");
         close(fd);
@@ -147,7 +147,8 @@ int main(int argc, char **argv) {
       }
       ssize_t n = getline(&line, &lcap, stdin);
       if (n < 0) break;
-      while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+      while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = 0;
       if (!strcmp(line, "quit") || !strcmp(line, "exit")) break;
       if (!n) continue;
       line[n++] = '\n';

@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t i = 0; i <= size; i++) {
     if (i < size && s[i] != '\n') continue;
     for (int ro = 0; ro < 2; ro++) {
-      int rc = wh_admin_parse(wh_admin_commands, wh_admin_n_commands,
-                              s + start, i - start, ro, &p, msg, sizeof msg);
+      int rc = wh_admin_parse(wh_admin_commands, wh_admin_n_commands, s + start,
+                              i - start, ro, &p, msg, sizeof msg);
       if (rc == 0) {
         if (p.cmd < wh_admin_commands ||
             p.cmd >= wh_admin_commands + wh_admin_n_commands)

@@ -18,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = wh_config_render(c);
     if (text) {
       wh_config *again = NULL;
-      if (wh_config_parse("/fuzz/dir/again.ini", text, strlen(text),
-                          &again) == 0) {
+      if (wh_config_parse("/fuzz/dir/again.ini", text, strlen(text), &again) ==
+          0) {
         if (again->n_errors) abort(); /* render produced an invalid file */
         wh_config_free(again);
       }

@@ -28,23 +28,23 @@ static void write_config(env *e, const char *enc_placement, unsigned dim,
                          unsigned buckets, const char *budget,
                          const char *extra) {
   wt_write(e->ini,
-           "[host]\n"                      /* 1 */
-           "plugin_dir = %s\n"             /* 2 */
-           "admin_socket = %s\n"           /* 3 */
-           "stats_socket = %s\n"           /* 4 */
-           "log_level = debug\n"           /* 5 */
-           "[device cpu]\n"                /* 6 */
-           "budget = %s\n"                 /* 7 */
-           "[component text_encoder]\n"    /* 8 */
-           "plugin = hello_encoder\n"      /* 9 */
-           "placement = %s\n"              /* 10 */
-           "dim = %u\n"                    /* 11 */
-           "buckets = %u\n"                /* 12 */
-           "[component draft]\n"           /* 13 */
-           "plugin = hello_encoder\n"      /* 14 */
-           "placement = stream\n"          /* 15 */
-           "stream_window = 3\n"           /* 16 */
-           "dim = 16\n"                    /* 17 */
+           "[host]\n"                   /* 1 */
+           "plugin_dir = %s\n"          /* 2 */
+           "admin_socket = %s\n"        /* 3 */
+           "stats_socket = %s\n"        /* 4 */
+           "log_level = debug\n"        /* 5 */
+           "[device cpu]\n"             /* 6 */
+           "budget = %s\n"              /* 7 */
+           "[component text_encoder]\n" /* 8 */
+           "plugin = hello_encoder\n"   /* 9 */
+           "placement = %s\n"           /* 10 */
+           "dim = %u\n"                 /* 11 */
+           "buckets = %u\n"             /* 12 */
+           "[component draft]\n"        /* 13 */
+           "plugin = hello_encoder\n"   /* 14 */
+           "placement = stream\n"       /* 15 */
+           "stream_window = 3\n"        /* 16 */
+           "dim = 16\n"                 /* 17 */
            "%s",
            PLUGINS, e->sock, e->stats, budget, enc_placement, dim, buckets,
            extra ? extra : "");
@@ -155,25 +155,25 @@ static void test_show_json_shapes_match_the_issue(void) {
   json_t *arr = json_object_get(j, "components"), *c;
   CHECK(json_is_array(arr) && json_array_size(arr) == 2, "two components");
   size_t i;
-  static const char *const fields[] = {"name", "plugin", "version", "kind",
-                                       "device", "placement", "dtype",
-                                       "state"};
+  static const char *const fields[] = {"name",  "plugin", "version",
+                                       "kind",  "device", "placement",
+                                       "dtype", "state"};
   json_array_foreach(arr, i, c) {
     for (size_t f = 0; f < 8; f++)
       CHECK(json_is_string(json_object_get(c, fields[f])), "field %s",
             fields[f]);
   }
   c = json_array_get(arr, 0);
-  CHECK(!strcmp(json_string_value(json_object_get(c, "name")),
-                "text_encoder") &&
-            !strcmp(json_string_value(json_object_get(c, "plugin")),
-                    "hello_encoder") &&
-            !strcmp(json_string_value(json_object_get(c, "kind")),
-                    "text_encoder") &&
-            !strcmp(json_string_value(json_object_get(c, "placement")),
-                    "resident") &&
-            !strcmp(json_string_value(json_object_get(c, "state")), "ready"),
-        "text_encoder row");
+  CHECK(
+      !strcmp(json_string_value(json_object_get(c, "name")), "text_encoder") &&
+          !strcmp(json_string_value(json_object_get(c, "plugin")),
+                  "hello_encoder") &&
+          !strcmp(json_string_value(json_object_get(c, "kind")),
+                  "text_encoder") &&
+          !strcmp(json_string_value(json_object_get(c, "placement")),
+                  "resident") &&
+          !strcmp(json_string_value(json_object_get(c, "state")), "ready"),
+      "text_encoder row");
   json_decref(j);
 
   j = cmd_json(e.sock, "show memory json");
@@ -323,8 +323,8 @@ static void test_reload_bad_leaves_config_unchanged(void) {
     char *r = wt_cmd(e.sock, "reload");
     char where[700];
     snprintf(where, sizeof where, "%s:%d: ", e.ini, cases[i].line);
-    CHECK(r && !strncmp(r, "ERR 400 reload failed: ", 23) &&
-              strstr(r, where) && strstr(r, cases[i].what),
+    CHECK(r && !strncmp(r, "ERR 400 reload failed: ", 23) && strstr(r, where) &&
+              strstr(r, cases[i].what),
           "case %zu: want '%s' '%s', got %s", i, where, cases[i].what,
           r ? r : "(none)");
     free(r);
@@ -353,7 +353,8 @@ static void test_sighup_reloads_and_coalesces(void) {
   CHECK(start(&e) == 0, "start");
   write_config(&e, "resident", 16, 256, "64MiB",
                "[component hupped]\nplugin = hello_encoder\n");
-  for (int i = 0; i < 5; i++) kill(e.proc.pid, SIGHUP);
+  for (int i = 0; i < 5; i++)
+    kill(e.proc.pid, SIGHUP);
   double end = wt_now() + 20;
   int seen = 0;
   while (!seen && wt_now() < end) {
@@ -396,10 +397,8 @@ static void *client_main(void *p) {
     return NULL;
   }
   for (int i = 0; i < 10; i++) {
-    char *r = wt_cmd_fd(fd, i % 2 ? "show memory json" : "show components",
-                        20);
-    if (!r || (i % 2 ? r[0] != '{' : !strstr(r, "text_encoder")))
-      a->failures++;
+    char *r = wt_cmd_fd(fd, i % 2 ? "show memory json" : "show components", 20);
+    if (!r || (i % 2 ? r[0] != '{' : !strstr(r, "text_encoder"))) a->failures++;
     free(r);
   }
   close(fd);
@@ -481,8 +480,7 @@ static void test_warmctl_exit_codes_and_prompt(void) {
   CHECK(wt_run(cmd, out, sizeof out) == 0 && strstr(out, "draft"), "%s", out);
   snprintf(cmd, sizeof cmd, "%s/bin/warmctl -s %s no such command",
            WARM_BUILD_DIR, e.sock);
-  CHECK(wt_run(cmd, out, sizeof out) == 1 && strstr(out, "ERR 400"), "%s",
-        out);
+  CHECK(wt_run(cmd, out, sizeof out) == 1 && strstr(out, "ERR 400"), "%s", out);
   snprintf(cmd, sizeof cmd, "%s/bin/warmctl -s %s/nope.sock show info",
            WARM_BUILD_DIR, e.dir);
   CHECK(wt_run(cmd, out, sizeof out) == 2 && strstr(out, "cannot connect"),

@@ -63,8 +63,7 @@ static void test_cuda_device_without_gpu_fails_at_device_key(void) {
            "plugin = hello_encoder\n"                            /* 5 */
            "device = %s\n",                                      /* 6 */
            PLUGINS, g_dir, dev);
-  CHECK(check(body, out, sizeof out) == 1 &&
-            has_line(out, 6, "no CUDA device"),
+  CHECK(check(body, out, sizeof out) == 1 && has_line(out, 6, "no CUDA device"),
         "%s", out);
 }
 
@@ -149,8 +148,7 @@ static void test_command_line(void) {
 
 int main(void) {
   if (access(WARMD, X_OK) != 0 || access(FIX "/good.so", R_OK) != 0) {
-    fprintf(stderr, "FAIL: needs %s and the SDK fixtures in %s\n", WARMD,
-            FIX);
+    fprintf(stderr, "FAIL: needs %s and the SDK fixtures in %s\n", WARMD, FIX);
     return 1;
   }
   wt_tempdir(g_dir, sizeof g_dir, "check");

@@ -208,7 +208,8 @@ static inline void wt_dump_log(const wt_proc *p) {
   if (!f) return;
   char line[1024];
   fprintf(stderr, "---- %s ----\n", p->log);
-  while (fgets(line, sizeof line, f)) fputs(line, stderr);
+  while (fgets(line, sizeof line, f))
+    fputs(line, stderr);
   fclose(f);
 }
 

@@ -20,8 +20,8 @@ static void test_every_table_command_parses_with_its_words(void) {
     snprintf(line, sizeof line, "%s%s", c->words,
              c->min_args == 3 ? " a b c" : "");
     int rc = parse(line, 0, &p, msg);
-    CHECK(rc == 0 && p.cmd == c && p.argc == c->min_args, "'%s': %d %s",
-          line, rc, msg);
+    CHECK(rc == 0 && p.cmd == c && p.argc == c->min_args, "'%s': %d %s", line,
+          rc, msg);
   }
 }
 
@@ -74,15 +74,15 @@ static void test_read_only_socket_allows_only_help_and_show(void) {
   char msg[512];
   CHECK(parse("help", 1, &p, msg) == 0, "help");
   CHECK(parse("show info json", 1, &p, msg) == 0, "show");
-  CHECK(parse("reload", 1, &p, msg) == 403 && strstr(msg, "read-only"),
-        "%s", msg);
+  CHECK(parse("reload", 1, &p, msg) == 403 && strstr(msg, "read-only"), "%s",
+        msg);
   CHECK(parse("shutdown", 1, &p, msg) == 403, "shutdown");
   CHECK(parse("set component a placement stream", 1, &p, msg) == 403, "set");
   for (size_t i = 0; i < wh_admin_n_commands; i++) {
     const wh_admin_cmd *c = &wh_admin_commands[i];
     int ro_ok = !strcmp(c->words, "help") || !strncmp(c->words, "show ", 5);
-    CHECK(((c->flags & WH_CMD_READONLY) != 0) == ro_ok,
-          "'%s' read-only flag", c->words);
+    CHECK(((c->flags & WH_CMD_READONLY) != 0) == ro_ok, "'%s' read-only flag",
+          c->words);
   }
 }
 
@@ -90,8 +90,8 @@ static void test_hostile_lines_are_refused_cleanly(void) {
   wh_admin_parsed p;
   char msg[512];
   char ctl[] = "show\x01info";
-  CHECK(parse(ctl, 0, &p, msg) == 400 && strstr(msg, "control character"),
-        "%s", msg);
+  CHECK(parse(ctl, 0, &p, msg) == 400 && strstr(msg, "control character"), "%s",
+        msg);
   char nul[] = {'h', 'e', 0, 'p'};
   CHECK(wh_admin_parse(wh_admin_commands, wh_admin_n_commands, nul, 4, 0, &p,
                        msg, sizeof msg) == 400,
@@ -108,8 +108,8 @@ static void test_hostile_lines_are_refused_cleanly(void) {
   char *edge = malloc(WH_ADMIN_MAX_LINE + 1);
   memset(edge, 'z', WH_ADMIN_MAX_LINE);
   edge[WH_ADMIN_MAX_LINE] = '\0';
-  CHECK(parse(edge, 0, &p, msg) == 400 && strstr(msg, "unknown command"),
-        "%s", msg);
+  CHECK(parse(edge, 0, &p, msg) == 400 && strstr(msg, "unknown command"), "%s",
+        msg);
   free(edge);
 }
 

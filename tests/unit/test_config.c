@@ -39,8 +39,8 @@ static int has_error(const wh_config *c, int line, const char *what) {
   return 0;
 }
 
-static const char *HOST = "[host]\n"                         /* 1 */
-                          "plugin_dir = plugins\n"           /* 2 */
+static const char *HOST = "[host]\n"               /* 1 */
+                          "plugin_dir = plugins\n" /* 2 */
                           "admin_socket = /run/warmd.sock\n" /* 3 */;
 
 static void test_good_file_parses_every_section(void) {
@@ -157,11 +157,13 @@ static void test_each_bad_line_is_reported_at_its_line(void) {
       {"admin_socket_mode = 999\n", 4, "bad admin_socket_mode"},
       {"admin_socket_mode = 0400\n", 4, "owner needs rw"},
       {"log_level = loud\n", 4, "bad log_level 'loud'"},
-      {"plugin_dir = again\n", 4, "duplicate key 'plugin_dir' (first at line 2)"},
+      {"plugin_dir = again\n", 4,
+       "duplicate key 'plugin_dir' (first at line 2)"},
       {"this line has no equals sign\n", 4, "syntax error"},
       {"[device cpu]\nbudget = 12 parsecs\n", 5, "bad size '12 parsecs'"},
       {"[device cpu]\nbudget = -1GiB\n", 5, "bad size"},
-      {"[device cpu]\ncolour = red\n", 5, "unknown key 'colour' in [device cpu]"},
+      {"[device cpu]\ncolour = red\n", 5,
+       "unknown key 'colour' in [device cpu]"},
       {"[device tpu:0]\n", 4, "bad device 'tpu:0'"},
       {"[device cpu]\n[device cpu]\n", 5, "duplicate section [device cpu]"},
       {"[cache]\nembeddings = lots\n", 5, "bad size 'lots'"},
@@ -183,7 +185,8 @@ static void test_each_bad_line_is_reported_at_its_line(void) {
       {"[component a b]\nplugin = p\n", 4, "bad component name 'a b'"},
       {"[component a]\nplugin = p\n[component a]\nplugin = p\n", 6,
        "duplicate section [component a]"},
-      {"[pipeline]\nencoder = nobody\n", 5, "encoder 'nobody' is not a component"},
+      {"[pipeline]\nencoder = nobody\n", 5,
+       "encoder 'nobody' is not a component"},
       {"[pipeline]\nstages = a, ghost\n", 5, "stage 'a' is not a component"},
       {"[pipeline]\nframes = 0\n", 5, "bad frames '0'"},
       {"[pipeline]\nfps = fast\n", 5, "bad fps 'fast'"},
@@ -244,8 +247,12 @@ static void test_size_units_random(void) {
   static const struct {
     const char *unit;
     uint64_t mult;
-  } units[] = {{"", 1},           {"KiB", 1ull << 10}, {"MiB", 1ull << 20},
-               {"GiB", 1ull << 30}, {"kB", 1000},      {"MB", 1000000},
+  } units[] = {{"", 1},
+               {"KiB", 1ull << 10},
+               {"MiB", 1ull << 20},
+               {"GiB", 1ull << 30},
+               {"kB", 1000},
+               {"MB", 1000000},
                {"GB", 1000000000}};
   for (int i = 0; i < 200; i++) {
     int u = rand() % 7;
@@ -273,13 +280,12 @@ static void test_render_round_trips(void) {
   char dir[512], path[700];
   wt_tempdir(dir, sizeof dir, "cfg");
   snprintf(path, sizeof path, "%s/a.ini", dir);
-  wt_write(path,
-           "[host]\nplugin_dir = p\nadmin_socket = s.sock\n"
-           "stats_socket = t.sock\n"
-           "[device cpu]\nbudget = 3GiB\n"
-           "[component enc]\nplugin = hello\nplacement = auto\ndim = 32\n"
-           "priority = 7\n"
-           "[pipeline]\nencoder = enc\nsteps = 3\n");
+  wt_write(path, "[host]\nplugin_dir = p\nadmin_socket = s.sock\n"
+                 "stats_socket = t.sock\n"
+                 "[device cpu]\nbudget = 3GiB\n"
+                 "[component enc]\nplugin = hello\nplacement = auto\ndim = 32\n"
+                 "priority = 7\n"
+                 "[pipeline]\nencoder = enc\nsteps = 3\n");
   wh_config *a = NULL, *b = NULL;
   CHECK(wh_config_load(path, &a) == 0 && a->n_errors == 0, "load a");
   char *ta = wh_config_render(a);
@@ -290,8 +296,8 @@ static void test_render_round_trips(void) {
   if (b) dump_errors(b);
   char *tb = wh_config_render(b);
   /* The first line names the file; the rest must match. */
-  CHECK(!strcmp(strchr(ta, '\n'), strchr(tb, '\n')), "render differs:\n%s\n--\n%s",
-        ta, tb);
+  CHECK(!strcmp(strchr(ta, '\n'), strchr(tb, '\n')),
+        "render differs:\n%s\n--\n%s", ta, tb);
   free(ta);
   free(tb);
   wh_config_free(a);

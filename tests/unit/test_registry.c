@@ -35,8 +35,7 @@ static void test_name_resolves_to_plugin_dir_name_so(void) {
   CHECK(realpath(FIX "/good.so", want) != NULL, "realpath");
   CHECK(wh_registry_resolve(FIX, "good", out, &e) == 0 && !strcmp(out, want),
         "%s", e.msg);
-  CHECK(wh_registry_resolve(FIX, "good.so", out, &e) == 0 &&
-            !strcmp(out, want),
+  CHECK(wh_registry_resolve(FIX, "good.so", out, &e) == 0 && !strcmp(out, want),
         "explicit .so: %s", e.msg);
   CHECK(wh_registry_resolve(FIX, want, out, &e) == 0, "absolute inside: %s",
         e.msg);
