@@ -16,9 +16,10 @@
  * - Deterministic: no atomics in reductions; the same inputs give the same
  *   bytes run after run, wherever the weight bytes live.
  * - The kernels know nothing of warmd, the ledger, INI or sockets.
- * - Threads: a context's ops are called from one thread at a time. The
- *   memory, copy and event functions may be called from a second thread
- *   (e.g. a streamer's copy thread) while ops run.
+ * - Threads: one host thread drives a context at a time (calls from
+ *   several threads must be serialised by the caller). Only on cpu may the
+ *   memory and copy functions also run on a second thread while ops run
+ *   (they touch no context state; a streamer's copy thread uses this).
  * - Arguments are checked before any work: NULL buffers with a non-zero
  *   size, negative sizes, sizes above 2^40, overlapping in/out where an op
  *   forbids it and shape rules below give WK_EINVAL with a message naming
