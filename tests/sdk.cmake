@@ -45,3 +45,10 @@ warm_check_test(sdk_check_refuses_bad_config 1
                 "FAIL .*key 'dim': 'zero' is not a whole number"
                 ${WARM_PLUGIN_OUTPUT_DIR}/hello_encoder.so --config dim=zero)
 add_custom_target(warm_sdk_test_deps ALL DEPENDS warm_fixtures)
+
+# Install into a temporary prefix, build the example out of tree with
+# find_package and with pkg-config, check both with the installed checker.
+add_test(NAME sdk_install_out_of_tree_build
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/sdk/install_test.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(sdk_install_out_of_tree_build PROPERTIES LABELS sdk
+                     TIMEOUT 300)
