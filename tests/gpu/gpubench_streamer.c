@@ -8,6 +8,8 @@
  *     gate, up, down, norms) streamed from pinned host memory through a W=2
  *     window with a light compute per layer (x[16, 3840] . q_proj^T):
  *     throughput as a ratio of the pinned bandwidth.
+ *  4. the same from a safetensors file's mmap'd pages (registered in place),
+ *     GPB_MMAP_LAYERS layers (16; 0 skips it; the file is written to /tmp).
  * Exits 77 without a GPU. Env: GPB_LAYERS (48), GPB_WINDOW (2).
  * Prints `RESULT key value unit` lines for tests/gpu/check.sh. */
 #include <stdint.h>
@@ -138,6 +140,10 @@ static int correctness(wk_ctx *wk) {
     WK(wk_copy_h2d(wk, res[i][0], w[i], sizeof w[i]));
     WK(wk_copy_h2d(wk, res[i][2], g[i], sizeof g[i]));
   }
+  size_t wsb = wk_linear_workspace(wk, CM, CD, CD, WK_BF16);
+  void *ws;
+  WK(wk_dev_alloc(wk, wsb ? wsb : 1, &ws));
+  wk_set_workspace(wk, ws, wsb);
   WK(wk_copy_h2d(wk, dx, x0, sizeof x0));
   if (small_pass(wk, NULL, (void *const(*)[3])res, dx, dy, want)) return -1;
   int bad = 0, cases = 0;
@@ -187,6 +193,8 @@ static int correctness(wk_ctx *wk) {
   for (int i = 0; i < CL; i++)
     for (int k = 0; k < 3; k++)
       wk_dev_free(wk, res[i][k]);
+  wk_set_workspace(wk, NULL, 0);
+  wk_dev_free(wk, ws);
   wk_dev_free(wk, dx);
   wk_dev_free(wk, dy);
   warm_st_close(st[0]);
@@ -234,7 +242,10 @@ static int bandwidth(wk_ctx *wk, size_t n, double *pinned_gbs) {
 
 enum { H = 3840, QD = 4096, KVD = 2048, FF = 15360, HD = 256, TOK = 16 };
 
-static int stream_bench(wk_ctx *wk, int L, uint32_t W, double pinned_gbs) {
+/* mmap_src: the layers are written to a safetensors file first and
+ * streamed from its (registered) pages; else from per-layer pinned copies. */
+static int stream_bench(wk_ctx *wk, int L, uint32_t W, int mmap_src,
+                        double pinned_gbs) {
   /* Tensor sizes of one Gemma-3-12B layer, bf16. */
   const size_t sz[] = {(size_t)QD * H * 2,
                        (size_t)KVD * H * 2,
@@ -272,21 +283,65 @@ static int stream_bench(wk_ctx *wk, int L, uint32_t W, double pinned_gbs) {
     off += sz[k];
   }
   warm_stream_layer *layers = calloc((size_t)L, sizeof *layers);
+  warm_stream_tensor *ft = calloc((size_t)L * NT, sizeof *ft);
+  warm_st *st = NULL;
+  warm_error err;
+  double t0 = now_s();
   for (int i = 0; i < L; i++)
     layers[i] = (warm_stream_layer){t, NT};
+  if (mmap_src) {
+    char path[] = "/tmp/gpb_stream.XXXXXX";
+    int fd = mkstemp(path);
+    warm_st_writer *w = NULL;
+    int rc = fd < 0 || warm_st_writer_open(path, &w, &err);
+    if (fd >= 0) close(fd);
+    for (int i = 0; !rc && i < L; i++)
+      for (int k = 0; !rc && k < NT; k++) {
+        char n[48];
+        int64_t shape[1] = {(int64_t)(sz[k] / 2)};
+        snprintf(n, sizeof n, "layers.%d.t%d", i, k);
+        rc = warm_st_writer_declare(w, n, WARM_BF16, 1, shape, &err);
+      }
+    if (!rc) rc = warm_st_writer_begin(w, &err);
+    for (int i = 0; !rc && i < L; i++)
+      rc = warm_st_writer_write(w, src, layer, &err);
+    if (!rc)
+      rc = warm_st_writer_close(w, &err);
+    else
+      warm_st_writer_abort(w);
+    if (rc || warm_st_open(path, &st, &err)) {
+      fprintf(stderr, "mmap file: %s\n", err.msg);
+      unlink(path);
+      return -1;
+    }
+    unlink(path); /* the mapping keeps the pages */
+    for (int i = 0; i < L; i++) {
+      for (int k = 0; k < NT; k++) {
+        char n[48];
+        snprintf(n, sizeof n, "layers.%d.t%d", i, k);
+        const warm_st_entry *e = warm_st_find(st, n);
+        ft[i * NT + k] = (warm_stream_tensor){e->data, e->nbytes};
+      }
+      layers[i] = (warm_stream_layer){&ft[i * NT], NT};
+    }
+    printf("wrote and mapped %.1f GB in %.1f s\n", (double)layer * L / 1e9,
+           now_s() - t0);
+  }
+  const char *srcname = mmap_src ? "mmap" : "pinned";
   warm_streamer_config cfg = {.window = W,
-                              .source = WARM_SOURCE_PINNED,
+                              .source = mmap_src ? WARM_SOURCE_MMAP
+                                                 : WARM_SOURCE_PINNED,
                               .dev_alloc = {wk, dev_alloc, dev_free},
                               .name = "gemma3-12b"};
-  warm_error err;
   warm_streamer *s;
-  double t0 = now_s();
+  t0 = now_s();
   if (warm_streamer_create(wk, layers, (uint32_t)L, &cfg, &s, &err)) {
     fprintf(stderr, "create: %s\n", err.msg);
     return -1;
   }
   double t_create = now_s() - t0;
   free(src);
+  free(ft);
   float *x, *y;
   void *ws;
   size_t wsb = wk_linear_workspace(wk, TOK, H, QD, WK_BF16);
@@ -328,19 +383,24 @@ static int stream_bench(wk_ctx *wk, int L, uint32_t W, double pinned_gbs) {
   compute = now_s() - t0;
   warm_streamer_release(s, 0, &err);
   double gbs = (double)ss.streamed_bytes / best / 1e9;
-  printf("stream %d x %.1f MB (W=%u, pinned source): %.3f s per pass, "
-         "%.1f GB/s = %.2f x pinned H2D; compute alone %.3f s; "
-         "create %.1f s\n",
-         L, layer / 1e6, W, best, gbs, gbs / pinned_gbs, compute, t_create);
-  printf("RESULT stream_%dx%.0fMB_W%u_time %.3f s\n", L, layer / 1e6, W, best);
-  printf("RESULT stream_%dx%.0fMB_W%u_throughput %.2f GB/s\n", L, layer / 1e6,
-         W, gbs);
-  printf("RESULT stream_over_pinned_ratio %.3f x\n", gbs / pinned_gbs);
+  printf("stream %d x %.1f MB (W=%u, %s source, %u/%d layers registered "
+         "or pinned): %.3f s per pass, %.1f GB/s = %.2f x pinned H2D; "
+         "compute alone %.3f s; create %.1f s\n",
+         L, layer / 1e6, W, srcname,
+         mmap_src ? ss.registered : ss.contiguous_layers, L, best, gbs,
+         gbs / pinned_gbs, compute, t_create);
+  printf("RESULT stream_%s_%dx%.0fMB_W%u_time %.3f s\n", srcname, L,
+         layer / 1e6, W, best);
+  printf("RESULT stream_%s_%dx%.0fMB_W%u_throughput %.2f GB/s\n", srcname, L,
+         layer / 1e6, W, gbs);
+  printf("RESULT stream_%s_over_pinned_h2d %.3f x\n", srcname,
+         gbs / pinned_gbs);
   wk_set_workspace(wk, NULL, 0);
   wk_dev_free(wk, ws);
   wk_dev_free(wk, x);
   wk_dev_free(wk, y);
   warm_streamer_destroy(s);
+  warm_st_close(st);
   free(layers);
   return 0;
 }
@@ -357,11 +417,15 @@ int main(void) {
   }
   int L = getenv("GPB_LAYERS") ? atoi(getenv("GPB_LAYERS")) : 48;
   int W = getenv("GPB_WINDOW") ? atoi(getenv("GPB_WINDOW")) : 2;
+  int ML = getenv("GPB_MMAP_LAYERS") ? atoi(getenv("GPB_MMAP_LAYERS")) : 16;
   if (L < 1 || W < 1) return 2;
   int rc = correctness(wk);
   double pinned = 0;
   if (rc >= 0 && bandwidth(wk, (size_t)448 << 20, &pinned) == 0)
-    rc |= stream_bench(wk, L, (uint32_t)W, pinned) ? 1 : 0;
+    rc |= stream_bench(wk, L, (uint32_t)W, 0, pinned) ||
+                  (ML > 0 && stream_bench(wk, ML, (uint32_t)W, 1, pinned))
+              ? 1
+              : 0;
   else
     rc = 1;
   wk_ctx_destroy(wk);
