@@ -63,7 +63,9 @@ int wh_admin_parse(const wh_admin_cmd *table, size_t n_table, const char *line,
 /* One request being answered. Handlers write the reply text into `out`
  * (lines without the final empty line) or call wh_admin_fail. A handler
  * returning WH_REPLY_LATER must call wh_admin_finish exactly once, on the
- * loop thread; the connection reads no further command until then. */
+ * loop thread, after the handler has returned (from a later callback, never
+ * from inside the handler); the connection runs no further command until
+ * then. */
 struct wh_admin_req {
   wh_admin_parsed cmd;
   wh_strbuf out;

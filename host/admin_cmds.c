@@ -204,8 +204,7 @@ static int cmd_show_config(wh_admin_req *req) {
 }
 
 static int cmd_reload(wh_admin_req *req) {
-  wh_daemon_reload(req->app, req);
-  return WH_REPLY_LATER;
+  return wh_daemon_reload(req->app, req);
 }
 
 static void stop_later(void *arg) {

@@ -103,7 +103,7 @@ typedef struct reload_job {
   char msg[4096];
 } reload_job;
 
-static void start_reload(wh_daemon *d);
+static int start_reload(wh_daemon *d);
 
 static void finish_waiters(wh_waiter *w, int rc, const char *msg) {
   while (w) {
@@ -143,7 +143,12 @@ static void reload_done_loop(void *arg) {
     d->reload_pending = 0;
     d->waiters_now = d->waiters_next;
     d->waiters_next = NULL;
-    start_reload(d);
+    if (start_reload(d) != 0) {
+      w = d->waiters_now;
+      d->waiters_now = NULL;
+      finish_waiters(w, WARM_ENOMEM, "cannot start the reload");
+      try_finish_stop(d);
+    }
   } else {
     wh_waiter *rest = d->waiters_next;
     d->waiters_next = NULL;
@@ -170,37 +175,27 @@ static void reload_done(void *arg, int rc) {
   wh_daemon_post(j->d, reload_done_loop, j);
 }
 
-static void start_reload(wh_daemon *d) {
+static int start_reload(wh_daemon *d) {
   reload_job *j = calloc(1, sizeof *j);
   if (j) j->d = d;
   if (!j || wh_executor_submit(d->loader, reload_run, reload_done, j) != 0) {
     free(j);
-    wh_waiter *w = d->waiters_now;
-    d->waiters_now = NULL;
-    finish_waiters(w, WARM_ENOMEM, "cannot start the reload");
-    return;
+    return WARM_ENOMEM;
   }
   d->reload_running = 1;
   d->inflight++;
   wh_info("reloading %s", d->config_path);
+  return 0;
 }
 
-void wh_daemon_reload(wh_daemon *d, wh_admin_req *req) {
-  if (d->stopping) {
-    if (req) {
-      wh_admin_fail(req, 409, "warmd is shutting down");
-      wh_admin_finish(req);
-    }
-    return;
-  }
+int wh_daemon_reload(wh_daemon *d, wh_admin_req *req) {
+  if (d->stopping)
+    return req ? wh_admin_fail(req, 409, "warmd is shutting down")
+               : WH_REPLY_DONE;
   wh_waiter *w = NULL;
   if (req) {
-    w = calloc(1, sizeof *w);
-    if (!w) {
-      wh_admin_fail(req, 500, "out of memory");
-      wh_admin_finish(req);
-      return;
-    }
+    if (!(w = calloc(1, sizeof *w)))
+      return wh_admin_fail(req, 500, "out of memory");
     w->req = req;
   }
   if (d->reload_running) {
@@ -210,13 +205,18 @@ void wh_daemon_reload(wh_daemon *d, wh_admin_req *req) {
       w->next = d->waiters_next;
       d->waiters_next = w;
     }
-    return;
+    return WH_REPLY_LATER;
+  }
+  if (start_reload(d) != 0) {
+    free(w);
+    return req ? wh_admin_fail(req, 500, "cannot start the reload")
+               : WH_REPLY_DONE;
   }
   if (w) {
     w->next = d->waiters_now;
     d->waiters_now = w;
   }
-  start_reload(d);
+  return WH_REPLY_LATER;
 }
 
 /* ---- control operations

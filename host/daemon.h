@@ -63,9 +63,11 @@ void wh_daemon_close(wh_daemon *d);
 /* Thread-safe: runs cb(arg) on the loop thread soon. */
 void wh_daemon_post(wh_daemon *d, void (*cb)(void *), void *arg);
 /* Loop thread: starts a reload, or marks one pending when one runs (all
- * requests meanwhile share that next reload). req may be NULL (SIGHUP);
- * otherwise it is finished with the result. */
-void wh_daemon_reload(wh_daemon *d, wh_admin_req *req);
+ * requests meanwhile share that next reload). req may be NULL (SIGHUP).
+ * With a req: returns WH_REPLY_LATER (req is finished with the result) or
+ * WH_REPLY_DONE with an error already in req (never finished from inside
+ * this call, so a handler can return the value as is). */
+int wh_daemon_reload(wh_daemon *d, wh_admin_req *req);
 /* Loop thread: begins the graceful stop. */
 void wh_daemon_stop(wh_daemon *d);
 /* Loop thread: runs fn on the loader thread (in order with reloads), then
