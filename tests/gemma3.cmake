@@ -18,3 +18,18 @@ warm_add_test(test_gemma3_errors SOURCES unit/test_gemma3_errors.c
 set_tests_properties(test_gemma3_parity test_gemma3_placement
                      test_gemma3_errors PROPERTIES
                      FIXTURES_REQUIRED gemma3_ckpt)
+
+# CUDA (label gpu): skips with exit 77 where no device is present.
+warm_add_test(test_gemma3_cuda SOURCES gpu/test_gemma3_cuda.c
+              LIBS g3core LABELS gpu gemma3)
+set_tests_properties(test_gemma3_cuda PROPERTIES FIXTURES_REQUIRED gemma3_ckpt)
+
+# Benchmarks (label bench: out of the default ctest runs; tests/bench/run.sh
+# and tests/gpu/check.sh find them by name). Both write their checkpoint
+# with warm-mkmodel.
+warm_add_test(bench_gemma3 SOURCES bench/bench_gemma3.c LIBS g3core
+              LABELS bench)
+warm_add_test(gpubench_gemma3 SOURCES gpu/gpubench_gemma3.c LIBS g3core
+              LABELS bench gpu)
+add_dependencies(bench_gemma3 warm-mkmodel)
+add_dependencies(gpubench_gemma3 warm-mkmodel)

@@ -26,96 +26,27 @@ static void random_prompt(uint64_t *s, char *buf, size_t n, int nwords) {
   }
 }
 
-typedef struct out {
-  float *emb;
-  size_t bytes;
-  warm_placement used;
-  uint64_t streamed;
-} out;
-
-static int run_once(const warm_plugin_desc *d, warm_instance *g,
-                    const char *prompt, out *o, warm_error *err) {
-  warm_run_args a;
-  memset(&a, 0, sizeof a);
-  a.struct_size = sizeof a;
-  a.prompt = prompt;
-  int rc = d->run(g, &a, err);
-  if (rc) return rc;
-  o->bytes = warm_tensor_bytes(&a.outputs[0]);
-  o->emb = malloc(o->bytes);
-  memcpy(o->emb, a.outputs[0].data, o->bytes);
-  o->used = a.used_placement;
-  o->streamed = a.streamed_bytes;
-  warm_tensor_free(&a.outputs[0]);
-  warm_tensor_free(&a.outputs[1]);
-  return 0;
-}
-
-static uint64_t total(const warm_estimate *e) {
-  return e->persistent + e->window + e->workspace;
-}
-
-/* place + run in one placement on a fresh instance; checks the ledger peak
- * against the estimate and returns the output. */
-static void placed_run(const char *ck, warm_dtype dt, warm_place_req req,
-                       uint64_t budget, const char *prompt, out *o) {
-  warm_device cpu = {WARM_DEVICE_CPU, 0};
-  warm_kv keys[2] = {{"max_tokens", "32"}, {"output", "all"}};
-  warm_component_config cc = g3t_config(ck, cpu, dt, keys, 2);
-  g3t_host h;
-  g3t_host_init(&h, cpu, budget);
-  const warm_plugin_desc *d = g3_descriptor();
-  warm_instance *g = NULL;
-  warm_error err = {0};
-  memset(o, 0, sizeof *o);
-  int rc = d->create(&h.svc, &cc, &g, &err);
-  G3T_CHECK(rc == 0, "create: %s", err.msg);
-  if (rc) {
-    g3t_host_fini(&h);
-    return;
-  }
-  warm_job_shape shape = {0};
-  warm_estimate est;
-  G3T_CHECK(d->estimate(g, &req, &shape, &est, &err) == 0, "%s", err.msg);
-  warm_ledger_mark_reset(h.ledger);
-  rc = d->place(g, &req, &err);
-  G3T_CHECK(rc == 0, "place %s W=%u: %s", warm_placement_name(req.placement),
-            req.stream_window, err.msg);
-  if (rc == 0) {
-    rc = run_once(d, g, prompt, o, &err);
-    G3T_CHECK(rc == 0, "run: %s", err.msg);
-    uint64_t peak = g3t_peak(&h);
-    G3T_CHECK(peak <= total(&est), "%s W=%u: ledger peak %llu > estimate %llu",
-              warm_placement_name(req.placement), req.stream_window,
-              (unsigned long long)peak, (unsigned long long)total(&est));
-    G3T_CHECK(h.pinned_peak <= est.host_pinned, "pinned %llu > estimate %llu",
-              (unsigned long long)h.pinned_peak,
-              (unsigned long long)est.host_pinned);
-  }
-  d->destroy(g);
-  G3T_CHECK(g3t_booked(&h) == 0, "destroy frees every booked byte");
-  g3t_host_fini(&h);
-}
-
-static void same(const out *a, const out *b, const char *what) {
+static void same(const g3t_out *a, const g3t_out *b, const char *what) {
   G3T_CHECK(a->emb && b->emb && a->bytes == b->bytes &&
                 memcmp(a->emb, b->emb, a->bytes) == 0,
             "%s: bytes differ from resident", what);
 }
 
+static const warm_device cpu = {WARM_DEVICE_CPU, 0};
+
 static void test_every_placement_same_bytes(const char *ck, warm_dtype dt,
                                             const char *prompt) {
   warm_place_req res = {WARM_PLACE_RESIDENT, 1, WARM_SOURCE_PINNED};
-  out ref;
-  placed_run(ck, dt, res, 0, prompt, &ref);
+  g3t_out ref;
+  g3t_placed_run(cpu, ck, dt, res, 0, prompt, &ref);
   G3T_CHECK(ref.used == WARM_PLACE_RESIDENT && ref.streamed == 0,
             "resident run reports resident, 0 streamed");
   for (int src = 0; src < 2; src++) {
     for (uint32_t w = 1; w <= 3; w++) {
       warm_place_req r = {WARM_PLACE_STREAM, w,
                           src ? WARM_SOURCE_MMAP : WARM_SOURCE_PINNED};
-      out o;
-      placed_run(ck, dt, r, 0, prompt, &o);
+      g3t_out o;
+      g3t_placed_run(cpu, ck, dt, r, 0, prompt, &o);
       char what[96];
       snprintf(what, sizeof what, "%s stream W=%u %s", warm_dtype_name(dt), w,
                src ? "mmap" : "pinned");
@@ -132,7 +63,6 @@ static void test_every_placement_same_bytes(const char *ck, warm_dtype dt,
 /* Auto as the host resolves it, with and without room, on one instance. */
 static void test_auto_with_and_without_room(const char *ck,
                                             const char *prompt) {
-  warm_device cpu = {WARM_DEVICE_CPU, 0};
   warm_kv keys[2] = {{"max_tokens", "32"}, {"output", "all"}};
   warm_component_config cc = g3t_config(ck, cpu, WARM_F32, keys, 2);
   const warm_plugin_desc *d = g3_descriptor();
@@ -140,7 +70,7 @@ static void test_auto_with_and_without_room(const char *ck,
   warm_place_req str = {WARM_PLACE_STREAM, 2, WARM_SOURCE_PINNED};
   warm_job_shape shape = {0};
   warm_estimate er, es;
-  out o_room, o_tight;
+  g3t_out o_room, o_tight;
 
   for (int tight = 0; tight < 2; tight++) {
     g3t_host h;
@@ -153,26 +83,27 @@ static void test_auto_with_and_without_room(const char *ck,
     d->estimate(g, &str, &shape, &es, &err);
     d->destroy(g);
     g3t_host_fini(&h);
-    G3T_CHECK(total(&es) < total(&er), "streaming needs less device memory");
+    G3T_CHECK(g3t_total(&es) < g3t_total(&er),
+              "streaming needs less device memory");
 
-    uint64_t budget = tight ? total(&es) + 4096 : 0;
+    uint64_t budget = tight ? g3t_total(&es) + 4096 : 0;
     g3t_host_init(&h, cpu, budget);
     G3T_CHECK(d->create(&h.svc, &cc, &g, &err) == 0, "%s", err.msg);
     warm_place_req pick =
-        total(&er) <= warm_ledger_available(h.ledger) ? res : str;
+        g3t_total(&er) <= warm_ledger_available(h.ledger) ? res : str;
     G3T_CHECK(pick.placement ==
                   (tight ? WARM_PLACE_STREAM : WARM_PLACE_RESIDENT),
               "auto resolves to %s", tight ? "stream" : "resident");
     G3T_CHECK(d->place(g, &pick, &err) == 0, "%s", err.msg);
-    out *o = tight ? &o_tight : &o_room;
-    G3T_CHECK(run_once(d, g, prompt, o, &err) == 0, "%s", err.msg);
+    g3t_out *o = tight ? &o_tight : &o_room;
+    G3T_CHECK(g3t_run_once(d, g, prompt, o, &err) == 0, "%s", err.msg);
     if (tight) {
       /* Resident does not fit: refused by the ledger, stream keeps
        * serving with the same bytes. */
       int rc = d->place(g, &res, &err);
       G3T_CHECK(rc == WARM_ENOSPACE, "resident refused (rc %d)", rc);
-      out again;
-      G3T_CHECK(run_once(d, g, prompt, &again, &err) == 0, "%s", err.msg);
+      g3t_out again;
+      G3T_CHECK(g3t_run_once(d, g, prompt, &again, &err) == 0, "%s", err.msg);
       same(o, &again, "after a refused placement");
       free(again.emb);
     }
@@ -186,7 +117,6 @@ static void test_auto_with_and_without_room(const char *ck,
 
 static void test_live_switch_moves_ledger_bytes(const char *ck,
                                                 const char *prompt) {
-  warm_device cpu = {WARM_DEVICE_CPU, 0};
   warm_component_config cc = g3t_config(ck, cpu, WARM_BF16, NULL, 0);
   const warm_plugin_desc *d = g3_descriptor();
   G3T_CHECK(d->flags & WARM_FLAG_LIVE_PLACEMENT, "declares live placement");
@@ -198,20 +128,20 @@ static void test_live_switch_moves_ledger_bytes(const char *ck,
   G3T_CHECK(g3t_booked(&h) == 0, "create books nothing");
   warm_place_req res = {WARM_PLACE_RESIDENT, 1, WARM_SOURCE_PINNED};
   warm_place_req str = {WARM_PLACE_STREAM, 1, WARM_SOURCE_MMAP};
-  out a, b, c;
+  g3t_out a, b, c;
   G3T_CHECK(d->place(g, &res, &err) == 0, "%s", err.msg);
   uint64_t resident_bytes = g3t_booked(&h);
-  G3T_CHECK(run_once(d, g, prompt, &a, &err) == 0, "%s", err.msg);
+  G3T_CHECK(g3t_run_once(d, g, prompt, &a, &err) == 0, "%s", err.msg);
   G3T_CHECK(d->place(g, &str, &err) == 0, "%s", err.msg);
   uint64_t stream_bytes = g3t_booked(&h);
   G3T_CHECK(stream_bytes < resident_bytes,
             "stream holds less (%llu) than resident (%llu)",
             (unsigned long long)stream_bytes,
             (unsigned long long)resident_bytes);
-  G3T_CHECK(run_once(d, g, prompt, &b, &err) == 0, "%s", err.msg);
+  G3T_CHECK(g3t_run_once(d, g, prompt, &b, &err) == 0, "%s", err.msg);
   G3T_CHECK(d->place(g, &res, &err) == 0, "%s", err.msg);
   G3T_CHECK(g3t_booked(&h) == resident_bytes, "back to resident bytes");
-  G3T_CHECK(run_once(d, g, prompt, &c, &err) == 0, "%s", err.msg);
+  G3T_CHECK(g3t_run_once(d, g, prompt, &c, &err) == 0, "%s", err.msg);
   same(&a, &b, "after switching to stream");
   same(&a, &c, "after switching back");
   free(a.emb), free(b.emb), free(c.emb);
@@ -228,7 +158,7 @@ static void test_live_switch_moves_ledger_bytes(const char *ck,
             rc);
   G3T_CHECK(g3t_booked(&h) == resident_bytes, "workspace freed on cancel");
   h.cancel_after = -1;
-  G3T_CHECK(run_once(d, g, prompt, &a, &err) == 0, "%s", err.msg);
+  G3T_CHECK(g3t_run_once(d, g, prompt, &a, &err) == 0, "%s", err.msg);
   free(a.emb);
   d->destroy(g);
   g3t_host_fini(&h);
@@ -237,10 +167,10 @@ static void test_live_switch_moves_ledger_bytes(const char *ck,
 /* Lower precision storage stays close to f32 (the conversion is real). */
 static void test_dtypes_close_to_f32(const char *ck, const char *prompt) {
   warm_place_req res = {WARM_PLACE_RESIDENT, 1, WARM_SOURCE_PINNED};
-  out f, b, e;
-  placed_run(ck, WARM_F32, res, 0, prompt, &f);
-  placed_run(ck, WARM_BF16, res, 0, prompt, &b);
-  placed_run(ck, WARM_FP8_E4M3, res, 0, prompt, &e);
+  g3t_out f, b, e;
+  g3t_placed_run(cpu, ck, WARM_F32, res, 0, prompt, &f);
+  g3t_placed_run(cpu, ck, WARM_BF16, res, 0, prompt, &b);
+  g3t_placed_run(cpu, ck, WARM_FP8_E4M3, res, 0, prompt, &e);
   if (!f.emb || !b.emb || !e.emb) return;
   size_t n = f.bytes / 4;
   double nb = 0, ne = 0, nf = 0;

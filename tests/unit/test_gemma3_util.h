@@ -232,4 +232,80 @@ static inline uint64_t g3t_seed(void) {
   return seed;
 }
 
+/* ---- one placed run (shared by the cpu and cuda placement tests) ---- */
+
+typedef struct g3t_out {
+  float *emb;
+  size_t bytes;
+  warm_placement used;
+  uint64_t streamed;
+} g3t_out;
+
+static inline int g3t_run_once(const warm_plugin_desc *d, warm_instance *g,
+                               const char *prompt, g3t_out *o,
+                               warm_error *err) {
+  warm_run_args a;
+  memset(&a, 0, sizeof a);
+  a.struct_size = sizeof a;
+  a.prompt = prompt;
+  int rc = d->run(g, &a, err);
+  if (rc) return rc;
+  o->bytes = warm_tensor_bytes(&a.outputs[0]);
+  o->emb = malloc(o->bytes);
+  memcpy(o->emb, a.outputs[0].data, o->bytes);
+  o->used = a.used_placement;
+  o->streamed = a.streamed_bytes;
+  warm_tensor_free(&a.outputs[0]);
+  warm_tensor_free(&a.outputs[1]);
+  return 0;
+}
+
+static inline uint64_t g3t_total(const warm_estimate *e) {
+  return e->persistent + e->window + e->workspace;
+}
+
+/* place + run in one placement on a fresh instance; checks the ledger peak
+ * against the estimate and returns the output. */
+static inline void g3t_placed_run(warm_device dev, const char *ck,
+                                  warm_dtype dt, warm_place_req req,
+                                  uint64_t budget, const char *prompt,
+                                  g3t_out *o) {
+  warm_kv keys[2] = {{"max_tokens", "32"}, {"output", "all"}};
+  warm_component_config cc = g3t_config(ck, dev, dt, keys, 2);
+  g3t_host h;
+  g3t_host_init(&h, dev, budget);
+  const warm_plugin_desc *d = g3_descriptor();
+  warm_instance *g = NULL;
+  warm_error err = {0};
+  memset(o, 0, sizeof *o);
+  int rc = d->create(&h.svc, &cc, &g, &err);
+  G3T_CHECK(rc == 0, "create: %s", err.msg);
+  if (rc) {
+    g3t_host_fini(&h);
+    return;
+  }
+  warm_job_shape shape = {0};
+  warm_estimate est;
+  G3T_CHECK(d->estimate(g, &req, &shape, &est, &err) == 0, "%s", err.msg);
+  warm_ledger_mark_reset(h.ledger);
+  rc = d->place(g, &req, &err);
+  G3T_CHECK(rc == 0, "place %s W=%u: %s", warm_placement_name(req.placement),
+            req.stream_window, err.msg);
+  if (rc == 0) {
+    rc = g3t_run_once(d, g, prompt, o, &err);
+    G3T_CHECK(rc == 0, "run: %s", err.msg);
+    uint64_t peak = g3t_peak(&h);
+    G3T_CHECK(peak <= g3t_total(&est),
+              "%s W=%u: ledger peak %llu > estimate %llu",
+              warm_placement_name(req.placement), req.stream_window,
+              (unsigned long long)peak, (unsigned long long)g3t_total(&est));
+    G3T_CHECK(h.pinned_peak <= est.host_pinned, "pinned %llu > estimate %llu",
+              (unsigned long long)h.pinned_peak,
+              (unsigned long long)est.host_pinned);
+  }
+  d->destroy(g);
+  G3T_CHECK(g3t_booked(&h) == 0, "destroy frees every booked byte");
+  g3t_host_fini(&h);
+}
+
 #endif /* TEST_GEMMA3_UTIL_H */
