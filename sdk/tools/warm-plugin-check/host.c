@@ -340,7 +340,9 @@ static int pack_outputs(const warm_run_args *a, chk_out *out, warm_error *err) {
                             "output %u is not a host tensor", i);
     if (!t->data && warm_tensor_numel(t) > 0)
       return warm_error_set(err, WARM_EINTERNAL, "output %u has no data", i);
-    total += sizeof(int32_t) * (2 + WARM_MAX_DIMS) + warm_tensor_bytes(t) + 64;
+    /* name, dtype+ndim, shape, data: as written below */
+    total += 64 + 2 * sizeof(int32_t) + sizeof(int64_t) * WARM_MAX_DIMS +
+             warm_tensor_bytes(t);
   }
   out->bytes = malloc(total ? total : 1);
   if (!out->bytes) return warm_error_set(err, WARM_ENOMEM, "out of memory");
