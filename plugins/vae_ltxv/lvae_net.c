@@ -213,11 +213,9 @@ int lvae_net_build(const char *weights, warm_dtype dt, lvae_net *n,
              "by the patch volume; scaling_factor nonzero");
     goto out;
   }
-  int sum_enc = 0, sum_dec = 0;
+  int sum_enc = 0;
   for (size_t i = 0; i < a.n_enc_sts; i++)
     sum_enc += a.enc_sts[i] != 0;
-  for (size_t i = 0; i < nb; i++)
-    sum_dec += a.sts[i] != 0;
   n->scomp = sc > 0 ? sc : n->patch_size << sum_enc;
   n->tcomp = tcr > 0 ? tcr : n->patch_size_t << sum_enc;
   for (size_t i = 0; i < nb + 1; i++)
