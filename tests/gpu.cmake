@@ -22,3 +22,9 @@ if(WARM_HAVE_CUDA AND TARGET wk)
   set_target_properties(wk PROPERTIES CUDA_RESOLVE_DEVICE_SYMBOLS OFF
                         CUDA_RUNTIME_LIBRARY Shared)
 endif()
+
+# The same test with a cpu context standing in for the cuda one: checks the
+# harness (shapes, buffer sizes, front checks) in every build, ASan included.
+add_test(NAME test_cuda_ops_harness COMMAND test_cuda_ops)
+set_tests_properties(test_cuda_ops_harness PROPERTIES LABELS gpu
+                     ENVIRONMENT WK_TEST_CUDA_AS_CPU=1 TIMEOUT 300)

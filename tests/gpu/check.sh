@@ -66,7 +66,7 @@ if [ -z "${WARM_PKGCONF_SHIM:-}" ] && command -v pkg-config >/dev/null 2>&1; the
   PKGCONF=$(command -v pkg-config)
 else
   PKGCONF="$ROOT/tests/gpu/pkgconfig_shim.py"
-  note "no pkg-config binary: using tests/gpu/pkgconfig_shim.py"
+  note "pkg-config: using tests/gpu/pkgconfig_shim.py (no binary, or WARM_PKGCONF_SHIM)"
 fi
 
 # Unpacks one .deb without dpkg: an ar archive holding data.tar.{xz,gz,zst}.
