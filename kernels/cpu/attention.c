@@ -46,7 +46,7 @@ static attn_scratch scratch_at(void *ws, int64_t D) {
 }
 
 size_t wkcpu_attention_workspace(wk_ctx *c, const wk_attn *a) {
-  return scratch_bytes(a->D);
+  return scratch_bytes(a->D) + WKCPU_WS_SLACK;
 }
 
 /* One score block's softmax step, over the block's rows. */
@@ -149,7 +149,7 @@ int wkcpu_attention(wk_ctx *c, const wk_attn *a, const float *q, const float *k,
   if (a->Hq * a->D > INT_MAX)
     return wk__fail(c, WK_EUNSUPPORTED,
                     "wk_attention: Hq * D exceeds the BLAS int range");
-  attn_scratch S = scratch_at(c->ws, a->D);
+  attn_scratch S = scratch_at(wkcpu__ws(c), a->D);
   for (int64_t b = 0; b < a->B; b++)
     for (int64_t h = 0; h < a->Hq; h++)
       for (int64_t i0 = 0; i0 < a->Tq; i0 += QB) {

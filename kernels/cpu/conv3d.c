@@ -35,7 +35,7 @@ static conv_geom geom(const wk_conv3d *p) {
 size_t wkcpu_conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt) {
   conv_geom g = geom(p);
   size_t wbytes = wdt == WK_F32 ? 0 : wkcpu__align((size_t)(p->Co * g.Kc) * 4);
-  return wbytes + wkcpu__align((size_t)(g.Kc * g.np) * 4);
+  return wbytes + wkcpu__align((size_t)(g.Kc * g.np) * 4) + WKCPU_WS_SLACK;
 }
 
 typedef struct im2col_job {
@@ -83,7 +83,7 @@ int wkcpu_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
   if (g.Kc > INT_MAX || p->Co > INT_MAX || ystride > INT_MAX)
     return wk__fail(c, WK_EUNSUPPORTED,
                     "wk_conv3d_fwd: a GEMM dimension exceeds the BLAS range");
-  char *ws = c->ws;
+  char *ws = wkcpu__ws(c);
   const float *wf = weight.data;
   if (weight.dtype != WK_F32) {
     wkcpu__decode_rows(c, (float *)ws, weight, g.Kc, 0, p->Co);

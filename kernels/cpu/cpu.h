@@ -39,4 +39,12 @@ static inline size_t wkcpu__align(size_t b) {
   return (b + 63) & ~(size_t)63;
 }
 
+/* The workspace may start at any address: each *_workspace answer adds
+ * WKCPU_WS_SLACK bytes and ops use wkcpu__ws, the first 64-byte boundary. */
+#define WKCPU_WS_SLACK 64
+static inline void *wkcpu__ws(const wk_ctx *c) {
+  uintptr_t p = (uintptr_t)c->ws;
+  return (void *)((p + 63) & ~(uintptr_t)63);
+}
+
 #endif /* WKCPU_H */

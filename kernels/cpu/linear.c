@@ -126,7 +126,7 @@ static int64_t linear_block_rows(int64_t K, int64_t N) {
 size_t wkcpu_linear_workspace(wk_ctx *c, int64_t M, int64_t K, int64_t N,
                               wk_dtype wdt) {
   if (wdt == WK_F32 || M == 0 || N == 0 || K == 0) return 0;
-  return (size_t)(linear_block_rows(K, N) * K) * 4;
+  return (size_t)(linear_block_rows(K, N) * K) * 4 + WKCPU_WS_SLACK;
 }
 
 static int blas_dims_ok(wk_ctx *c, const char *op, int64_t a, int64_t b,
@@ -157,7 +157,7 @@ int wkcpu_linear(wk_ctx *c, const float *x, int64_t M, int64_t K, wk_w W,
     return 0;
   }
   int64_t nb = linear_block_rows(K, N);
-  float *wf = c->ws;
+  float *wf = wkcpu__ws(c);
   for (int64_t n0 = 0; n0 < N; n0 += nb) {
     int64_t n1 = n0 + nb < N ? n0 + nb : N;
     wkcpu__decode_rows(c, wf, W, K, n0, n1);
