@@ -131,6 +131,30 @@ static void test_linear_deterministic_across_threads(wt_env *e) {
   free(x), free(w), free(wq), free(y1), free(y2), free(y3);
 }
 
+/* The same weights from another buffer (another alignment, as a streamed
+ * window slot would give) produce the same bytes. */
+static void test_linear_same_bytes_wherever_weights_live(wt_env *e) {
+  const int64_t M = 19, K = 133, N = 45;
+  float *x = wt_randn(M * K, -1, 1), *w = wt_randn(N * K, -1, 1);
+  float *moved = malloc((N * K + 3) * 4);
+  memcpy(moved + 3, w, N * K * 4);
+  float *y1 = malloc(M * N * 4), *y2 = malloc(M * N * 4);
+  WT_RC(wk_linear(e->c, x, M, K, wt_f32(w), wt_none(), N, y1), 0);
+  WT_RC(wk_linear(e->c, x, M, K, wt_f32(moved + 3), wt_none(), N, y2), 0);
+  WT_CHECK(memcmp(y1, y2, M * N * 4) == 0, "f32 weights moved: bytes differ");
+  uint16_t *wb = malloc((N * K + 1) * 2);
+  for (int64_t i = 0; i < N * K; i++)
+    wb[i + 1] = wk_f32_to_bf16(w[i]);
+  uint16_t *wb2 = malloc(N * K * 2);
+  memcpy(wb2, wb + 1, N * K * 2);
+  wk_w B1 = {wb + 1, WK_BF16, 1.0f}, B2 = {wb2, WK_BF16, 1.0f};
+  wt_env_ws(e, wk_linear_workspace(e->c, M, K, N, WK_BF16));
+  WT_RC(wk_linear(e->c, x, M, K, B1, wt_none(), N, y1), 0);
+  WT_RC(wk_linear(e->c, x, M, K, B2, wt_none(), N, y2), 0);
+  WT_CHECK(memcmp(y1, y2, M * N * 4) == 0, "bf16 weights moved: bytes differ");
+  free(x), free(w), free(moved), free(y1), free(y2), free(wb), free(wb2);
+}
+
 /* One gemm case: stored shapes padded by `pad` columns, `batch` batches. */
 static void check_gemm(wt_env *e, int ta, int tb, int64_t M, int64_t N,
                        int64_t K, int64_t batch, int64_t pad, float alpha,
@@ -183,6 +207,7 @@ int main(void) {
   test_linear_bias_in_bf16(&e);
   test_linear_workspace_too_small(&e);
   test_linear_deterministic_across_threads(&e);
+  test_linear_same_bytes_wherever_weights_live(&e);
   test_gemm_transposes_strides_batches(&e);
   wt_env_fini(&e);
   return wt_finish("test_kernels_linear");
