@@ -1,18 +1,21 @@
 /* warm-mkmodel helpers shared by the arches: --set handling, config.json,
  * deterministic tensor values, (sharded) safetensors output, data files. */
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mkmodel.h"
 #include "warm/safetensors.h"
 #include "wk.h"
 
-#define MK_CHUNK (1u << 20) /* elements generated per write */
+#define MK_CHUNK (1u << 22) /* elements generated per write */
+#define MK_MAX_THREADS 32
 
 /* ---- config.json ------------------------------------------------------------
  */
@@ -117,8 +120,12 @@ void mk_plan_free(mk_plan *p) {
   p->n = p->cap = 0;
 }
 
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+#define MK_GAMMA 0x9e3779b97f4a7c15ull
+
+/* splitmix64's output function; call k (0-based) of a generator started at
+ * state s0 returns mix64(s0 + (k + 1) * MK_GAMMA), so any element can be
+ * computed directly and chunks can be generated in parallel. */
+static uint64_t mix64(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
@@ -138,43 +145,72 @@ static uint64_t numel(const mk_tensor *t) {
   return n;
 }
 
-/* Fills n elements of tensor t starting at element `at`... sequentially:
- * the state carries over between chunks. Irwin-Hall with four uniforms,
- * rescaled to unit variance: plain arithmetic, so the same on every IEEE
- * machine. */
-static void gen_chunk(const mk_tensor *t, uint64_t *state, float *out,
-                      size_t n) {
-  if (t->init == MK_CONST) {
-    for (size_t i = 0; i < n; i++)
-      out[i] = t->mean;
-    return;
+/* One job of a parallel chunk: elements [first, first + n) of a tensor. */
+typedef struct gen_job {
+  const mk_tensor *t;
+  uint64_t s0, first;
+  size_t n;
+  float *f;    /* f32 values */
+  uint16_t *h; /* bf16 values, or NULL */
+  pthread_t th;
+} gen_job;
+
+/* Element e is Irwin-Hall of the uniforms from calls 4e .. 4e+3, rescaled
+ * to unit variance: plain arithmetic in a fixed order, so the bytes are the
+ * same on every IEEE machine and for any thread count. */
+static void *gen_run(void *arg) {
+  gen_job *j = arg;
+  const mk_tensor *t = j->t;
+  for (size_t i = 0; i < j->n; i++) {
+    float v = t->mean;
+    if (t->init != MK_CONST) {
+      uint64_t base = j->s0 + (j->first + i) * 4 * MK_GAMMA;
+      double s = 0;
+      for (uint64_t k = 0; k < 4; k++)
+        s += (double)(mix64(base + (k + 1) * MK_GAMMA) >> 11) *
+             (1.0 / 9007199254740992.0);
+      v = (float)((s - 2.0) * 1.7320508075688772 * t->std + t->mean);
+    }
+    j->f[i] = v;
+    if (j->h) j->h[i] = wk_f32_to_bf16(v);
   }
-  for (size_t i = 0; i < n; i++) {
-    double s = 0;
-    for (int k = 0; k < 4; k++)
-      s += (double)(splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
-    out[i] = (float)((s - 2.0) * 1.7320508075688772 * t->std + t->mean);
+  return NULL;
+}
+
+/* Fills n elements starting at `first` on up to nthreads threads. */
+static void gen_chunk(const mk_tensor *t, uint64_t s0, uint64_t first, float *f,
+                      uint16_t *h, size_t n, int nthreads) {
+  gen_job jobs[MK_MAX_THREADS];
+  int used = 0;
+  size_t per = (n + (size_t)nthreads - 1) / (size_t)nthreads;
+  if (per < 65536) per = 65536;
+  for (size_t o = 0; o < n && used < MK_MAX_THREADS; o += per, used++) {
+    gen_job *j = &jobs[used];
+    *j = (gen_job){
+        t, s0, first + o, n - o < per ? n - o : per, f + o, h ? h + o : NULL,
+        0};
+    if (used > 0 && pthread_create(&j->th, NULL, gen_run, j) != 0)
+      gen_run(j), j->th = 0; /* no thread: do it here */
   }
+  if (used) gen_run(&jobs[0]);
+  for (int k = 1; k < used; k++)
+    if (jobs[k].th) pthread_join(jobs[k].th, NULL);
 }
 
 /* Streams one tensor's values into the writer in c->dtype. */
 static int write_tensor(const mk_ctx *c, warm_st_writer *w, const mk_tensor *t,
-                        float *fbuf, uint16_t *hbuf, warm_error *err) {
-  uint64_t state = c->seed ^ name_hash(t->name);
-  uint64_t left = numel(t);
-  while (left) {
-    size_t n = left < MK_CHUNK ? (size_t)left : MK_CHUNK;
-    gen_chunk(t, &state, fbuf, n);
-    int rc;
-    if (c->dtype == WARM_BF16) {
-      for (size_t i = 0; i < n; i++)
-        hbuf[i] = wk_f32_to_bf16(fbuf[i]);
-      rc = warm_st_writer_write(w, hbuf, n * 2, err);
-    } else {
-      rc = warm_st_writer_write(w, fbuf, n * 4, err);
-    }
+                        float *fbuf, uint16_t *hbuf, int nthreads,
+                        warm_error *err) {
+  uint64_t s0 = c->seed ^ name_hash(t->name);
+  uint64_t total = numel(t), done = 0;
+  while (done < total) {
+    size_t n = total - done < MK_CHUNK ? (size_t)(total - done) : MK_CHUNK;
+    int bf = c->dtype == WARM_BF16;
+    gen_chunk(t, s0, done, fbuf, bf ? hbuf : NULL, n, nthreads);
+    int rc = bf ? warm_st_writer_write(w, hbuf, n * 2, err)
+                : warm_st_writer_write(w, fbuf, n * 4, err);
     if (rc) return rc;
-    left -= n;
+    done += n;
   }
   return 0;
 }
@@ -183,6 +219,8 @@ static int write_tensor(const mk_ctx *c, warm_st_writer *w, const mk_tensor *t,
 static int write_file(const mk_ctx *c, const mk_plan *p, size_t from, size_t to,
                       const char *path, float *fbuf, uint16_t *hbuf,
                       warm_error *err) {
+  long np = sysconf(_SC_NPROCESSORS_ONLN);
+  int nthreads = np < 1 ? 1 : np > MK_MAX_THREADS ? MK_MAX_THREADS : (int)np;
   warm_st_writer *w;
   int rc = warm_st_writer_open(path, &w, err);
   if (rc) return rc;
@@ -192,7 +230,7 @@ static int write_file(const mk_ctx *c, const mk_plan *p, size_t from, size_t to,
                                 p->t[i].shape, err);
   if (!rc) rc = warm_st_writer_begin(w, err);
   for (size_t i = from; !rc && i < to; i++) {
-    rc = write_tensor(c, w, &p->t[i], fbuf, hbuf, err);
+    rc = write_tensor(c, w, &p->t[i], fbuf, hbuf, nthreads, err);
     if (!rc && !c->quiet && numel(&p->t[i]) > (64u << 20))
       fprintf(stderr, "  %s\n", p->t[i].name);
   }
