@@ -6,8 +6,8 @@
  *          into a T x T matrix, row softmax, O = P V with cblas_sgemm.
  * wk_attention runs with a pool of 1 thread and of all cores (its GEMMs use
  * OpenBLAS threads either way). Prints times, speed-ups and the max
- * difference to the naive result. Also
- * times the causal and GQA (8 KV heads, Gemma-3) variants of wk_attention.
+ * difference to the naive result. Also times the causal and GQA (8 KV
+ * heads, Gemma-3) variants of wk_attention.
  * Usage: bench_ops [T]   (default 1024)
  */
 #include <cblas.h>
