@@ -32,3 +32,9 @@ ltxv_test(test_ltxv_placement SOURCES unit/test_ltxv_placement.c
           LIBS warm::sdk LABELS ltxv)
 ltxv_test(test_ltxv_errors SOURCES unit/test_ltxv_errors.c
           LIBS warm::sdk LABELS ltxv)
+
+# Benchmarks (label bench: out of ctest's default runs; tests/bench/run.sh
+# and tests/gpu/check.sh run them).
+warm_add_test(bench_ltxv SOURCES bench/bench_ltxv.c LIBS warm::sdk
+              LABELS bench)
+add_dependencies(bench_ltxv transformer_ltxv vae_ltxv warm-mkmodel)
