@@ -215,7 +215,7 @@ int main(void) {
   gt_seed("bench_gpu");
   wk_ctx *c = NULL;
   if (wk_ctx_create(WK_BACKEND_CUDA, 0, 0, &c)) {
-    fprintf(stderr, "FATAL: cuda context: %s\n", c ? wk_last_error(c) : "");
+    fprintf(stderr, "FATAL: cuda context: %s\n", wk_last_error(NULL));
     return 1;
   }
   struct cudaDeviceProp prop;
