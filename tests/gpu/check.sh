@@ -57,6 +57,17 @@ CARD=${CARD:-"unknown (nvidia-smi failed)"}
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
 if [ -n "$COMMIT" ] && [ -n "$(git -C "$ROOT" status --porcelain \
   --untracked-files=no 2>/dev/null)" ]; then COMMIT="$COMMIT+dirty"; fi
+if [ -z "$COMMIT" ] && [ -f "$ROOT/.git/HEAD" ]; then # .git without git
+  ref=$(sed -n 's/^ref: //p' "$ROOT/.git/HEAD")
+  if [ -z "$ref" ]; then
+    COMMIT=$(cut -c1-7 "$ROOT/.git/HEAD")
+  elif [ -f "$ROOT/.git/$ref" ]; then
+    COMMIT=$(cut -c1-7 "$ROOT/.git/$ref")
+  else
+    COMMIT=$(awk -v r="$ref" '$2 == r { print substr($1, 1, 7) }' \
+      "$ROOT/.git/packed-refs" 2>/dev/null)
+  fi
+fi
 COMMIT=${COMMIT:-${WARM_COMMIT:-unknown (no .git; set WARM_COMMIT)}}
 say "card: $CARD; commit: $COMMIT"
 
