@@ -19,7 +19,8 @@
 #   2. configure build-gpu with -DWARM_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90
 #      and build everything (-j nproc); if the full build fails, the CUDA
 #      test and benchmark targets alone are built and the check goes on.
-#   3. ctest -L gpu (the benchmarks excluded), then bench_gpu and every
+#   3. ctest -L gpu (the benchmarks excluded), compute-sanitizer memcheck
+#      over test_cuda_ops when there is time, then bench_gpu and every
 #      <build>/tests/gpubench_* binary other areas add.
 #   4. a short table: card, commit, build/test status, every `RESULT key
 #      value unit` line the benchmarks printed.
@@ -191,6 +192,23 @@ if [ -f "$BUILD/CTestTestfile.cmake" ]; then
   fi
 fi
 
+# ---- compute-sanitizer over the CUDA op test (when time allows) -------------------
+SAN_STATUS="not run"
+SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
+if [ -n "$SAN" ] && [ -x "$BUILD/tests/test_cuda_ops" ] &&
+  [ $(($(date +%s) - T0)) -lt 260 ]; then
+  say "compute-sanitizer memcheck on test_cuda_ops"
+  (cd "$BUILD/tests" && timeout 120 "$SAN" --tool memcheck --error-exitcode 9 \
+    ./test_cuda_ops) >"$LOGS/memcheck.log" 2>&1
+  rc=$?
+  SAN_STATUS="$(grep -E "ERROR SUMMARY" "$LOGS/memcheck.log" | tail -n1) (rc $rc)"
+  [ $rc -eq 77 ] && SAN_STATUS="skipped (no CUDA device)"
+  if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+    status=1
+    grep -E "Invalid|ERROR|at 0x|by thread|FAIL" "$LOGS/memcheck.log" | head -n 30
+  fi
+fi
+
 # ---- benchmarks -------------------------------------------------------------------
 benches=()
 [ -x "$BUILD/tests/bench_gpu" ] && benches+=("$BUILD/tests/bench_gpu")
@@ -217,7 +235,7 @@ done
   echo
   echo "==================== warmd GPU check ===================="
   printf '%-12s %s\n' card "$CARD" commit "$COMMIT" build "$BUILD_STATUS" \
-    "gpu tests" "$TEST_STATUS" time "$(($(date +%s) - T0)) s"
+    "gpu tests" "$TEST_STATUS" memcheck "$SAN_STATUS" time "$(($(date +%s) - T0)) s"
   for n in "${notes[@]}"; do printf '%-12s %s\n' note "$n"; done
   echo "---------------------------------------------------------"
   if [ -s "$LOGS/results.txt" ]; then
