@@ -1,0 +1,798 @@
+/*
+ * host/http.c — the HTTP/1.1 server (see http.h): accepting, parsing with
+ * http-parser, limits, timers, writing responses and streaming files.
+ *
+ * A connection moves IDLE -> READING (first byte of a request) -> HANDLING
+ * (complete; reading stopped; the handler owns the request) -> WRITING
+ * (response queued) -> IDLE again (keep-alive) or closed. The connection is
+ * freed only when its TCP handle, its timer and any file operation have all
+ * called back.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define FILE_CHUNK (256 * 1024)
+
+enum { C_IDLE, C_READING, C_HANDLING, C_WRITING };
+
+typedef struct growbuf {
+  char *p;
+  size_t len, cap;
+} growbuf;
+
+struct wh_http_conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  wh_http_server *srv;
+  http_parser parser;
+  wh_http_req req;
+  int state;
+  int refs;     /* open handles + pending fs requests */
+  int closing;  /* uv_close issued */
+  int keep;     /* keep the connection after this response */
+  int fail;     /* a status to answer with instead of the handler (413...) */
+  int complete; /* on_message_complete seen */
+  size_t head;  /* bytes of request line + headers so far */
+  growbuf url, body;
+  char hfield[32]; /* last header name (truncated), lower case */
+  int hfield_ct, hfield_expect;
+  int expect_continue;
+  growbuf pending; /* bytes after a complete request */
+  /* File streaming. */
+  uv_fs_t fs;
+  uv_file fd;
+  int64_t file_left;
+  char *chunk;
+  char *not_found;
+  char file_ctype[64];
+  struct wh_http_conn *prev, *next;
+};
+
+struct wh_http_server {
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  wh_http_limits lim;
+  wh_http_handler fn;
+  void *app;
+  wh_http_conn *conns;
+  size_t n_conns;
+  int port;
+  int stopping, lclosed;
+  char slab[64 * 1024]; /* read buffer: consumed within on_read */
+  void (*done)(void *);
+  void *done_arg;
+};
+
+typedef struct wreq {
+  uv_write_t w;
+  wh_http_conn *c;
+  char *buf;
+  int last; /* the response is complete after this write */
+} wreq;
+
+static http_parser_settings parser_settings;
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static int gb_add(growbuf *b, const char *s, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) return -1;
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+  return 0;
+}
+
+static void gb_free(growbuf *b) {
+  free(b->p);
+  *b = (growbuf){0};
+}
+
+const char *wh_http_status_text(int status) {
+  switch (status) {
+  case 100:
+    return "Continue";
+  case 200:
+    return "OK";
+  case 202:
+    return "Accepted";
+  case 400:
+    return "Bad Request";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 408:
+    return "Request Timeout";
+  case 409:
+    return "Conflict";
+  case 413:
+    return "Payload Too Large";
+  case 415:
+    return "Unsupported Media Type";
+  case 422:
+    return "Unprocessable Entity";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 503:
+    return "Service Unavailable";
+  default:
+    return "Unknown";
+  }
+}
+
+void wh_http_limits_fill(wh_http_limits *l) {
+  if (!l->max_head) l->max_head = 16 * 1024;
+  if (!l->max_body) l->max_body = 1024 * 1024;
+  if (!l->request_timeout_ms) l->request_timeout_ms = 10000;
+  if (!l->idle_timeout_ms) l->idle_timeout_ms = 60000;
+  if (!l->write_timeout_ms) l->write_timeout_ms = 30000;
+  if (!l->max_conns) l->max_conns = 1024;
+}
+
+int wh_http_parse_listen(const char *s, struct sockaddr_storage *out,
+                         warm_error *err) {
+  char host[128];
+  const char *colon = s ? strrchr(s, ':') : NULL;
+  if (!colon)
+    return warm_error_set(err, WARM_EINVAL,
+                          "http_listen = '%s': expected ADDR:PORT", s ? s : "");
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  if (colon[1] == '\0' || *end || port < 0 || port > 65535)
+    return warm_error_set(err, WARM_EINVAL,
+                          "http_listen = '%s': port must be 0..65535", s);
+  size_t hl = (size_t)(colon - s);
+  if (hl >= sizeof host)
+    return warm_error_set(err, WARM_EINVAL,
+                          "http_listen = '%s': address too long", s);
+  memcpy(host, s, hl);
+  host[hl] = '\0';
+  memset(out, 0, sizeof *out);
+  if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+    host[hl - 1] = '\0';
+    if (uv_ip6_addr(host + 1, (int)port, (struct sockaddr_in6 *)out) == 0)
+      return 0;
+  } else {
+    const char *h = (!hl || !strcmp(host, "*")) ? "0.0.0.0" : host;
+    if (uv_ip4_addr(h, (int)port, (struct sockaddr_in *)out) == 0) return 0;
+  }
+  return warm_error_set(err, WARM_EINVAL,
+                        "http_listen = '%s': '%s' is not a numeric IPv4 "
+                        "address or a bracketed IPv6 address",
+                        s, host);
+}
+
+/* ---- closing ------------------------------------------------------------- */
+
+static void conn_unref(wh_http_conn *c);
+
+static void server_maybe_free(wh_http_server *s) {
+  if (!s->stopping || !s->lclosed || s->n_conns) return;
+  void (*done)(void *) = s->done;
+  void *arg = s->done_arg;
+  free(s);
+  if (done) done(arg);
+}
+
+static void conn_reset_request(wh_http_conn *c) {
+  gb_free(&c->url);
+  gb_free(&c->body);
+  memset(&c->req, 0, sizeof c->req);
+  c->head = 0;
+  c->fail = 0;
+  c->complete = 0;
+  c->expect_continue = 0;
+  c->hfield[0] = '\0';
+}
+
+static void conn_unref(wh_http_conn *c) {
+  if (--c->refs > 0) return;
+  wh_http_server *s = c->srv;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    s->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->n_conns--;
+  conn_reset_request(c);
+  gb_free(&c->pending);
+  free(c->chunk);
+  free(c->not_found);
+  free(c);
+  server_maybe_free(s);
+}
+
+static void handle_closed(uv_handle_t *h) {
+  conn_unref(h->data);
+}
+
+static void conn_close(wh_http_conn *c) {
+  if (c->closing) return;
+  c->closing = 1;
+  uv_close((uv_handle_t *)&c->tcp, handle_closed);
+  uv_close((uv_handle_t *)&c->timer, handle_closed);
+}
+
+static void on_timeout(uv_timer_t *t) {
+  wh_http_conn *c = t->data;
+  if (c->state == C_READING) {
+    /* Half a request and then silence: tell it why, then close. */
+    static const char msg[] =
+        "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+        "Content-Length: 40\r\nConnection: close\r\n\r\n"
+        "{\"error\":\"request not complete in time\"}";
+    uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
+    uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+  }
+  conn_close(c);
+}
+
+static void arm_timer(wh_http_conn *c, uint64_t ms) {
+  if (!c->closing) uv_timer_start(&c->timer, on_timeout, ms, 0);
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+static void conn_read_more(wh_http_conn *c);
+
+static void response_finished(wh_http_conn *c) {
+  if (c->closing) return;
+  if (!c->keep || c->srv->stopping) {
+    conn_close(c);
+    return;
+  }
+  conn_reset_request(c);
+  c->state = C_IDLE;
+  http_parser_pause(&c->parser, 0);
+  arm_timer(c, c->srv->lim.idle_timeout_ms);
+  conn_read_more(c);
+}
+
+static void file_read_next(wh_http_conn *c);
+static void file_close(wh_http_conn *c);
+
+static void write_cb(uv_write_t *w, int status) {
+  wreq *r = (wreq *)w;
+  wh_http_conn *c = r->c;
+  int last = r->last;
+  free(r->buf);
+  free(r);
+  if (status < 0 || c->closing) {
+    conn_close(c);
+    if (!last && c->fd >= 0) file_close(c); /* a file stream in the middle */
+  } else if (last) {
+    response_finished(c);
+  } else {
+    file_read_next(c);
+  }
+  conn_unref(c);
+}
+
+/* Queues buf (taken over) on the connection. */
+static int conn_write(wh_http_conn *c, char *buf, size_t len, int last) {
+  if (c->closing) {
+    free(buf);
+    return -1;
+  }
+  wreq *r = malloc(sizeof *r);
+  if (!r) {
+    free(buf);
+    conn_close(c);
+    return -1;
+  }
+  r->c = c;
+  r->buf = buf;
+  r->last = last;
+  uv_buf_t b = uv_buf_init(buf, (unsigned)len);
+  c->state = C_WRITING;
+  arm_timer(c, c->srv->lim.write_timeout_ms);
+  if (uv_write(&r->w, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
+    free(buf);
+    free(r);
+    conn_close(c);
+    return -1;
+  }
+  c->refs++;
+  return 0;
+}
+
+/* The status line and headers, malloc'd, with room for `extra` more bytes
+ * after them; *hl receives the header length. */
+static char *make_head(wh_http_conn *c, int status, const char *ctype,
+                       uint64_t len, const char *extra_headers, size_t extra,
+                       size_t *hl) {
+  char head[1024];
+  int n = snprintf(head, sizeof head,
+                   "HTTP/1.1 %d %s\r\nServer: warmd\r\nContent-Type: %s\r\n"
+                   "Content-Length: %llu\r\nConnection: %s\r\n%s\r\n",
+                   status, wh_http_status_text(status), ctype,
+                   (unsigned long long)len, c->keep ? "keep-alive" : "close",
+                   extra_headers ? extra_headers : "");
+  if (n < 0 || (size_t)n >= sizeof head) return NULL;
+  char *buf = malloc((size_t)n + extra + 1);
+  if (!buf) return NULL;
+  memcpy(buf, head, (size_t)n);
+  *hl = (size_t)n;
+  return buf;
+}
+
+void wh_http_respond(wh_http_req *req, int status, const char *content_type,
+                     const char *body, size_t len, const char *extra_headers) {
+  wh_http_conn *c = req->conn;
+  size_t hl;
+  char *buf = make_head(c, status, content_type ? content_type : "text/plain",
+                        len, extra_headers, len, &hl);
+  if (!buf) {
+    conn_close(c);
+    return;
+  }
+  if (len) memcpy(buf + hl, body, len);
+  conn_write(c, buf, hl + len, 1);
+}
+
+/* ---- streaming a file ---------------------------------------------------- */
+
+/* The fs chain (open -> fstat -> read/write ... -> close) holds one
+ * connection reference from wh_http_respond_file until the close request
+ * calls back. c->fs serves open/fstat/read one at a time; the close gets
+ * its own request so a next response on the connection may start at once. */
+
+static void file_closed(uv_fs_t *f) {
+  wh_http_conn *c = f->data;
+  uv_fs_req_cleanup(f);
+  free(f);
+  conn_unref(c);
+}
+
+static void file_close(wh_http_conn *c) {
+  free(c->chunk);
+  c->chunk = NULL;
+  uv_file fd = c->fd;
+  c->fd = -1;
+  uv_fs_t *f = fd >= 0 ? malloc(sizeof *f) : NULL;
+  if (f) {
+    f->data = c;
+    if (uv_fs_close(c->srv->loop, f, fd, file_closed) == 0) return;
+    free(f);
+  }
+  if (fd >= 0) close(fd); /* could not go through libuv: close it here */
+  conn_unref(c);
+}
+
+static void file_read_cb(uv_fs_t *f) {
+  wh_http_conn *c = f->data;
+  ssize_t n = f->result;
+  uv_fs_req_cleanup(f);
+  if (c->closing || n <= 0) {
+    /* Client gone, or the file shrank under us: the length has been
+     * promised, so the only honest end is closing the connection. */
+    conn_close(c);
+    file_close(c);
+    return;
+  }
+  if ((int64_t)n > c->file_left) n = (ssize_t)c->file_left;
+  c->file_left -= n;
+  char *buf = malloc((size_t)n);
+  if (!buf) {
+    conn_close(c);
+    file_close(c);
+    return;
+  }
+  memcpy(buf, c->chunk, (size_t)n);
+  int last = c->file_left == 0;
+  if (last) file_close(c);
+  conn_write(c, buf, (size_t)n, last);
+}
+
+static void file_read_next(wh_http_conn *c) {
+  if (c->fd < 0) return;
+  if (c->closing) {
+    file_close(c);
+    return;
+  }
+  uv_buf_t b = uv_buf_init(c->chunk, FILE_CHUNK);
+  c->fs.data = c;
+  if (uv_fs_read(c->srv->loop, &c->fs, c->fd, &b, 1, -1, file_read_cb) != 0) {
+    conn_close(c);
+    file_close(c);
+  }
+}
+
+static void file_not_found(wh_http_conn *c) {
+  const char *nf = c->not_found ? c->not_found : "{\"error\":\"not found\"}";
+  wh_http_respond(&c->req, 404, "application/json", nf, strlen(nf), NULL);
+}
+
+static void file_stat_cb(uv_fs_t *f) {
+  wh_http_conn *c = f->data;
+  int ok = f->result == 0 && S_ISREG(f->statbuf.st_mode);
+  int64_t size = (int64_t)f->statbuf.st_size;
+  uv_fs_req_cleanup(f);
+  if (c->closing || !ok) {
+    int respond = !c->closing;
+    if (respond) file_not_found(c);
+    file_close(c);
+    return;
+  }
+  c->file_left = size;
+  size_t hl;
+  char *head = make_head(c, 200, c->file_ctype, (uint64_t)size, NULL, 0, &hl);
+  if (!head) {
+    conn_close(c);
+    file_close(c);
+    return;
+  }
+  if (size == 0) file_close(c);
+  /* The first chunk is read once the head has been written (write_cb). */
+  conn_write(c, head, hl, size == 0);
+}
+
+static void file_open_cb(uv_fs_t *f) {
+  wh_http_conn *c = f->data;
+  ssize_t fd = f->result;
+  uv_fs_req_cleanup(f);
+  c->fd = fd >= 0 ? (uv_file)fd : -1;
+  if (fd < 0 || c->closing) {
+    int respond = !c->closing;
+    if (respond) file_not_found(c); /* holds its own references */
+    file_close(c);
+    return;
+  }
+  c->fs.data = c;
+  if (uv_fs_fstat(c->srv->loop, &c->fs, c->fd, file_stat_cb) != 0) {
+    conn_close(c);
+    file_close(c);
+  }
+}
+
+void wh_http_respond_file(wh_http_req *req, const char *content_type,
+                          const char *path, const char *not_found_body) {
+  wh_http_conn *c = req->conn;
+  snprintf(c->file_ctype, sizeof c->file_ctype, "%s",
+           content_type ? content_type : "application/octet-stream");
+  free(c->not_found);
+  c->not_found = not_found_body ? strdup(not_found_body) : NULL;
+  c->chunk = malloc(FILE_CHUNK);
+  c->fd = -1;
+  c->fs.data = c;
+  if (!c->chunk ||
+      uv_fs_open(c->srv->loop, &c->fs, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+                 0, file_open_cb) != 0) {
+    free(c->chunk);
+    c->chunk = NULL;
+    static const char msg[] = "{\"error\":\"cannot open the file\"}";
+    wh_http_respond(req, 500, "application/json", msg, sizeof msg - 1, NULL);
+    return;
+  }
+  c->refs++; /* released by file_close */
+}
+
+/* ---- reading and parsing ------------------------------------------------- */
+
+static wh_http_conn *conn_of(http_parser *p) {
+  return p->data;
+}
+
+/* Marks the request as failed with status and stops the parser. */
+static int parse_fail(wh_http_conn *c, int status) {
+  c->fail = status;
+  http_parser_pause(&c->parser, 1);
+  return 0;
+}
+
+static int count_head(wh_http_conn *c, size_t n) {
+  c->head += n;
+  return c->head > c->srv->lim.max_head;
+}
+
+static int on_message_begin(http_parser *p) {
+  wh_http_conn *c = conn_of(p);
+  conn_reset_request(c);
+  c->state = C_READING;
+  arm_timer(c, c->srv->lim.request_timeout_ms);
+  return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n) {
+  wh_http_conn *c = conn_of(p);
+  if (count_head(c, n)) return parse_fail(c, 431);
+  return gb_add(&c->url, at, n) ? parse_fail(c, 500) : 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n) {
+  wh_http_conn *c = conn_of(p);
+  if (count_head(c, n)) return parse_fail(c, 431);
+  /* Names may arrive in pieces; keep a lower-cased prefix. */
+  size_t have = c->hfield_ct ? strlen(c->hfield) : 0;
+  if (!c->hfield_ct) c->hfield[0] = '\0';
+  c->hfield_ct = 1;
+  for (size_t i = 0; i < n && have + 1 < sizeof c->hfield; i++, have++) {
+    char ch = at[i];
+    c->hfield[have] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+  }
+  c->hfield[have] = '\0';
+  return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n) {
+  wh_http_conn *c = conn_of(p);
+  if (count_head(c, n)) return parse_fail(c, 431);
+  c->hfield_ct = 0; /* the next field callback starts a new name */
+  if (!strcmp(c->hfield, "content-type")) {
+    size_t have = strlen(c->req.content_type);
+    size_t room = sizeof c->req.content_type - 1 - have;
+    size_t k = n < room ? n : room;
+    memcpy(c->req.content_type + have, at, k);
+    c->req.content_type[have + k] = '\0';
+  } else if (!strcmp(c->hfield, "expect") && n >= 12 &&
+             !strncasecmp(at, "100-continue", 12)) {
+    c->expect_continue = 1;
+  }
+  return 0;
+}
+
+static int on_headers_complete(http_parser *p) {
+  wh_http_conn *c = conn_of(p);
+  if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->lim.max_body)
+    return parse_fail(c, 413);
+  if (c->expect_continue) {
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
+    uv_try_write((uv_stream_t *)&c->tcp, &b, 1); /* best effort: tiny */
+  }
+  return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n) {
+  wh_http_conn *c = conn_of(p);
+  if (c->body.len + n > c->srv->lim.max_body) return parse_fail(c, 413);
+  return gb_add(&c->body, at, n) ? parse_fail(c, 500) : 0;
+}
+
+static int on_message_complete(http_parser *p) {
+  wh_http_conn *c = conn_of(p);
+  c->complete = 1;
+  http_parser_pause(p, 1); /* one request at a time */
+  return 0;
+}
+
+static void error_reply(wh_http_conn *c, int status, const char *msg) {
+  char body[256];
+  int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", msg);
+  c->keep = 0;
+  c->state = C_HANDLING;
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  c->req.conn = c;
+  wh_http_respond(&c->req, status, "application/json", body, (size_t)n, NULL);
+}
+
+/* Splits the target into path and query and hands the request over. */
+static void dispatch(wh_http_conn *c) {
+  wh_http_req *r = &c->req;
+  r->conn = c;
+  r->app = c->srv->app;
+  r->method = (int)c->parser.method;
+  r->method_name = http_method_str((enum http_method)c->parser.method);
+  if (gb_add(&c->url, "", 0) || gb_add(&c->body, "", 0)) {
+    error_reply(c, 500, "out of memory");
+    return;
+  }
+  r->target = c->url.p;
+  r->body = c->body.p;
+  r->body_len = c->body.len;
+  struct http_parser_url u;
+  http_parser_url_init(&u);
+  if (http_parser_parse_url(c->url.p, c->url.len, 0, &u) != 0 ||
+      !(u.field_set & (1 << UF_PATH))) {
+    error_reply(c, 400, "bad request target");
+    return;
+  }
+  /* Copy path and query into the body buffer's tail is awkward; the url
+   * buffer is ours, so cut it in place (query after path in the target). */
+  char *path = c->url.p + u.field_data[UF_PATH].off;
+  char *query = NULL;
+  if (u.field_set & (1 << UF_QUERY)) {
+    query = c->url.p + u.field_data[UF_QUERY].off;
+    query[u.field_data[UF_QUERY].len] = '\0';
+  }
+  path[u.field_data[UF_PATH].len] = '\0'; /* drops '?' (and '#') too */
+  r->path = path;
+  r->query = query;
+  c->keep = http_should_keep_alive(&c->parser) && !c->srv->stopping;
+  c->state = C_HANDLING;
+  uv_timer_stop(&c->timer);
+  c->srv->fn(r);
+}
+
+/* Feeds bytes to the parser; stops at a complete request (keeping what
+ * follows in c->pending) or at an error. */
+static void conn_feed(wh_http_conn *c, const char *data, size_t n) {
+  size_t used = http_parser_execute(&c->parser, &parser_settings, data, n);
+  enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+  if (c->fail) {
+    error_reply(c, c->fail,
+                c->fail == 413   ? "request body too large"
+                : c->fail == 431 ? "request head too large"
+                                 : "out of memory");
+    return;
+  }
+  if (e != HPE_OK && e != HPE_PAUSED) {
+    error_reply(c, 400, http_errno_description(e));
+    return;
+  }
+  if (!c->complete) return;
+  if (used < n && gb_add(&c->pending, data + used, n - used)) {
+    error_reply(c, 500, "out of memory");
+    return;
+  }
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  dispatch(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  wh_http_conn *c = h->data;
+  (void)suggested;
+  *buf = uv_buf_init(c->srv->slab, sizeof c->srv->slab);
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
+  wh_http_conn *c = st->data;
+  if (n < 0) { /* EOF or error: a request in progress is lost with it */
+    conn_close(c);
+    return;
+  }
+  if (n == 0 || c->closing) return;
+  if (c->state == C_IDLE && c->srv->stopping) {
+    conn_close(c);
+    return;
+  }
+  conn_feed(c, buf->base, (size_t)n);
+}
+
+/* After a response: first the bytes that arrived early, then the socket. */
+static void conn_read_more(wh_http_conn *c) {
+  if (c->pending.len) {
+    growbuf b = c->pending;
+    c->pending = (growbuf){0};
+    conn_feed(c, b.p, b.len);
+    free(b.p);
+    if (c->state != C_IDLE && c->state != C_READING) return;
+  }
+  if (!c->closing &&
+      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+    conn_close(c);
+}
+
+/* ---- accepting ------------------------------------------------------------
+ */
+
+static void on_connection(uv_stream_t *l, int status) {
+  wh_http_server *s = l->data;
+  if (status < 0 || s->stopping) return;
+  wh_http_conn *c = calloc(1, sizeof *c);
+  if (!c) return;
+  c->srv = s;
+  c->fd = -1;
+  uv_tcp_init(s->loop, &c->tcp);
+  uv_timer_init(s->loop, &c->timer);
+  c->tcp.data = c->timer.data = c;
+  c->refs = 2;
+  c->next = s->conns;
+  if (s->conns) s->conns->prev = c;
+  s->conns = c;
+  s->n_conns++;
+  if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
+    conn_close(c);
+    return;
+  }
+  if (s->n_conns > s->lim.max_conns) {
+    static const char busy[] =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        "Content-Length: 35\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        "{\"error\":\"too many connections\"}\r\n";
+    uv_buf_t b = uv_buf_init((char *)busy, sizeof busy - 1);
+    uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    conn_close(c);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  c->state = C_IDLE;
+  arm_timer(c, s->lim.idle_timeout_ms);
+  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+    conn_close(c);
+}
+
+static void listener_closed(uv_handle_t *h) {
+  wh_http_server *s = h->data;
+  s->lclosed = 1;
+  server_maybe_free(s);
+}
+
+int wh_http_server_start(uv_loop_t *loop, const char *listen,
+                         const wh_http_limits *limits, wh_http_handler fn,
+                         void *app, wh_http_server **out, warm_error *err) {
+  struct sockaddr_storage sa;
+  int rc = wh_http_parse_listen(listen, &sa, err);
+  if (rc) return rc;
+  parser_settings = (http_parser_settings){
+      .on_message_begin = on_message_begin,
+      .on_url = on_url,
+      .on_header_field = on_header_field,
+      .on_header_value = on_header_value,
+      .on_headers_complete = on_headers_complete,
+      .on_body = on_body,
+      .on_message_complete = on_message_complete,
+  };
+  wh_http_server *s = calloc(1, sizeof *s);
+  if (!s) return warm_error_set(err, WARM_ENOMEM, "out of memory");
+  s->loop = loop;
+  if (limits) s->lim = *limits;
+  wh_http_limits_fill(&s->lim);
+  s->fn = fn;
+  s->app = app;
+  uv_tcp_init(loop, &s->listener);
+  s->listener.data = s;
+  if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&sa, 0)) != 0 ||
+      (rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection)) != 0) {
+    warm_error_set(err, WARM_EIO, "http_listen = %s: %s", listen,
+                   uv_strerror(rc));
+    s->stopping = 1;
+    uv_close((uv_handle_t *)&s->listener, listener_closed);
+    return WARM_EIO;
+  }
+  struct sockaddr_storage got;
+  int len = sizeof got;
+  if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&got, &len) == 0)
+    s->port = ntohs(got.ss_family == AF_INET6
+                        ? ((struct sockaddr_in6 *)&got)->sin6_port
+                        : ((struct sockaddr_in *)&got)->sin_port);
+  *out = s;
+  return 0;
+}
+
+int wh_http_server_port(const wh_http_server *s) {
+  return s->port;
+}
+
+size_t wh_http_server_conns(const wh_http_server *s) {
+  return s->n_conns;
+}
+
+void wh_http_server_stop(wh_http_server *s, void (*done)(void *arg),
+                         void *arg) {
+  if (!s || s->stopping) return;
+  s->stopping = 1;
+  s->done = done;
+  s->done_arg = arg;
+  for (wh_http_conn *c = s->conns, *next; c; c = next) {
+    next = c->next;
+    if (c->state == C_IDLE || c->state == C_READING)
+      conn_close(c);
+    else
+      c->keep = 0; /* closes after the response in flight */
+  }
+  uv_close((uv_handle_t *)&s->listener, listener_closed);
+}

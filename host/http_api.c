@@ -1,0 +1,544 @@
+/*
+ * host/http_api.c — the routes, the POST body check and the graceful stop
+ * (see http_api.h).
+ */
+#include "http_api.h"
+
+#include <http_parser.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sampler.h"
+
+#define MAX_PROMPT_BYTES 16384
+
+struct wh_api {
+  uv_loop_t *loop;
+  wh_api_opts o;
+  wh_http_server *http;
+  wh_jobs *jobs;
+  wh_metrics *metrics;
+  uv_async_t wake;    /* the job thread's notify */
+  uv_timer_t timeout; /* shutdown_timeout */
+  int draining;
+  int shutting, timed_out, closing, handles_open, http_open;
+  void (*done)(void *);
+  void *done_arg;
+};
+
+/* ---- the POST body ------------------------------------------------------- */
+
+typedef struct num_field {
+  const char *name;
+  json_int_t lo, hi;
+} num_field;
+
+/* The integer fields and the bounds checked before the pipeline's own
+ * (divisibility by the decoder's compression is wh_pipeline_resolve's). */
+static const num_field num_fields[] = {
+    {"frames", 1, 1025}, {"height", 1, 4096},
+    {"width", 1, 4096},  {"steps", 1, WH_SAMPLER_MAX_STEPS},
+    {"fps", 1, 240},     {"seed", 0, INT64_MAX},
+};
+#define N_NUM (sizeof num_fields / sizeof num_fields[0])
+
+static int bad(char *msg, size_t n, char *field, size_t fn, const char *f,
+               int status, const char *fmt, const char *arg) {
+  snprintf(field, fn, "%s", f ? f : "");
+  snprintf(msg, n, fmt, arg);
+  return status;
+}
+
+int wh_api_parse_job(const char *body, size_t len, wh_job_params *p,
+                     json_t **doc, char *msg, size_t msg_len, char *field,
+                     size_t field_len) {
+  memset(p, 0, sizeof *p);
+  *doc = NULL;
+  field[0] = '\0';
+  json_error_t je;
+  json_t *root =
+      json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+  if (!root) {
+    snprintf(msg, msg_len, "invalid JSON at line %d, column %d: %s", je.line,
+             je.column, je.text);
+    return 400;
+  }
+  if (!json_is_object(root)) {
+    json_decref(root);
+    return bad(msg, msg_len, field, field_len, "", 422,
+               "the body must be a JSON object%s", "");
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach(root, key, v) {
+    if (!strcmp(key, "prompt")) {
+      if (!json_is_string(v)) goto wrong_type_string;
+      size_t sl = json_string_length(v);
+      const char *s = json_string_value(v);
+      if (sl == 0 || sl > MAX_PROMPT_BYTES || strlen(s) != sl) {
+        json_decref(root);
+        snprintf(field, field_len, "prompt");
+        snprintf(msg, msg_len,
+                 "prompt: must be 1..%d bytes of text without NUL characters",
+                 MAX_PROMPT_BYTES);
+        return 422;
+      }
+      p->prompt = s;
+      continue;
+    }
+    if (!strcmp(key, "guidance")) {
+      if (!json_is_number(v)) {
+        json_decref(root);
+        return bad(msg, msg_len, field, field_len, key, 422,
+                   "%s: must be a number", key);
+      }
+      double g = json_number_value(v);
+      if (!(g >= 1.0 && g <= 30.0)) {
+        json_decref(root);
+        return bad(msg, msg_len, field, field_len, key, 422,
+                   "%s: must be 1 (off) .. 30", key);
+      }
+      p->guidance = g;
+      continue;
+    }
+    size_t i = 0;
+    while (i < N_NUM && strcmp(num_fields[i].name, key))
+      i++;
+    if (i == N_NUM) {
+      char k[64];
+      snprintf(k, sizeof k, "%s", key);
+      json_decref(root);
+      snprintf(field, field_len, "%s", k);
+      snprintf(msg, msg_len,
+               "unknown field '%s' (known: prompt, frames, height, width, "
+               "steps, seed, fps, guidance)",
+               k);
+      return 422;
+    }
+    if (!json_is_integer(v)) {
+      snprintf(field, field_len, "%s", key);
+      snprintf(msg, msg_len, "%s: must be an integer", key);
+      json_decref(root);
+      return 422;
+    }
+    json_int_t x = json_integer_value(v);
+    if (x < num_fields[i].lo || x > num_fields[i].hi) {
+      snprintf(field, field_len, "%s", key);
+      snprintf(msg, msg_len, "%s = %lld: must be %lld..%lld", key, (long long)x,
+               (long long)num_fields[i].lo, (long long)num_fields[i].hi);
+      json_decref(root);
+      return 422;
+    }
+    switch (i) {
+    case 0:
+      p->frames = (uint32_t)x;
+      break;
+    case 1:
+      p->height = (uint32_t)x;
+      break;
+    case 2:
+      p->width = (uint32_t)x;
+      break;
+    case 3:
+      p->steps = (uint32_t)x;
+      break;
+    case 4:
+      p->fps = (uint32_t)x;
+      break;
+    default:
+      p->seed = (uint64_t)x;
+      break;
+    }
+  }
+  if (!p->prompt) {
+    json_decref(root);
+    return bad(msg, msg_len, field, field_len, "prompt", 422,
+               "prompt: required%s", "");
+  }
+  *doc = root;
+  return 0;
+
+wrong_type_string:
+  json_decref(root);
+  return bad(msg, msg_len, field, field_len, "prompt", 422,
+             "prompt: must be a string%s", "");
+}
+
+/* ---- replies ---------------------------------------------------------------
+ */
+
+static void reply_json(wh_http_req *r, int status, json_t *doc,
+                       const char *extra) {
+  char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  json_decref(doc);
+  if (!s) {
+    static const char oom[] = "{\"error\":\"out of memory\"}";
+    wh_http_respond(r, 500, "application/json", oom, sizeof oom - 1, NULL);
+    return;
+  }
+  size_t n = strlen(s);
+  s[n] = '\0';
+  char *t = realloc(s, n + 2);
+  if (t) {
+    s = t;
+    s[n++] = '\n';
+  }
+  wh_http_respond(r, status, "application/json", s, n, extra);
+  free(s);
+}
+
+static void reply_error(wh_http_req *r, int status, const char *field,
+                        const char *extra, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void reply_error(wh_http_req *r, int status, const char *field,
+                        const char *extra, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  json_t *o = json_pack("{s:s}", "error", msg);
+  if (o && field && *field) json_object_set_new(o, "field", json_string(field));
+  reply_json(r, status, o, extra);
+}
+
+/* ---- readiness -------------------------------------------------------------
+ */
+
+/* Ready: a pipeline is configured, every component serves, not draining.
+ * Fills why when not. */
+static int ready(wh_api *a, char *why, size_t n) {
+  if (a->draining || a->shutting) {
+    snprintf(why, n, "draining");
+    return 0;
+  }
+  wh_runtime *rt = a->o.rt;
+  int ok = 1;
+  pthread_mutex_lock(&rt->lock);
+  if (!rt->config || !rt->config->pipeline.present) {
+    snprintf(why, n, "no [pipeline] configured");
+    ok = 0;
+  }
+  for (size_t i = 0; ok && i < rt->n_components; i++)
+    if (rt->components[i]->state != WH_COMP_PLACED &&
+        rt->components[i]->placement != WARM_PLACE_AUTO) {
+      snprintf(why, n, "component %s is %s", rt->components[i]->name,
+               wh_comp_state_name(rt->components[i]->state));
+      ok = 0;
+    }
+  pthread_mutex_unlock(&rt->lock);
+  return ok;
+}
+
+/* ---- routes
+ * ------------------------------------------------------------------ */
+
+static const char *known_fields[] = {"prompt", "frames", "height", "width",
+                                     "steps",  "seed",   "fps",    "guidance"};
+
+static void post_generation(wh_api *a, wh_http_req *r) {
+  if (a->draining || a->shutting) {
+    reply_error(r, 503, NULL, NULL, "warmd is draining: not taking new jobs");
+    return;
+  }
+  wh_job_params p;
+  json_t *doc;
+  char msg[512], field[64];
+  int st = wh_api_parse_job(r->body, r->body_len, &p, &doc, msg, sizeof msg,
+                            field, sizeof field);
+  if (st) {
+    reply_error(r, st, field, NULL, "%s", msg);
+    return;
+  }
+  warm_error err = {0};
+  int rc = a->o.resolve ? a->o.resolve(a->o.run_user, &p, &err)
+                        : wh_pipeline_resolve(a->o.rt, &p, &err);
+  if (rc) {
+    /* The pipeline names the parameter first ("frames = 10: ..."); anything
+     * else is the server's configuration, not the request. */
+    const char *blame = NULL;
+    for (size_t i = 0; i < sizeof known_fields / sizeof *known_fields; i++) {
+      size_t k = strlen(known_fields[i]);
+      if (!strncmp(err.msg, known_fields[i], k) &&
+          (err.msg[k] == ' ' || err.msg[k] == ':'))
+        blame = known_fields[i];
+    }
+    if (blame)
+      reply_error(r, 422, blame, NULL, "%s", err.msg);
+    else
+      reply_error(r, 503, NULL, NULL, "cannot run jobs: %s", err.msg);
+    json_decref(doc);
+    return;
+  }
+  char id[WH_JOB_ID_LEN + 1];
+  rc = wh_jobs_submit(a->jobs, &p, id, &err);
+  json_decref(doc);
+  if (rc == WH_JOBS_EFULL)
+    reply_error(r, 503, NULL, "Retry-After: 5\r\n", "%s", err.msg);
+  else if (rc)
+    reply_error(r, rc == WH_JOBS_EDRAINING ? 503 : 500, NULL, NULL, "%s",
+                err.msg);
+  else
+    reply_json(r, 202, json_pack("{s:s, s:s}", "id", id, "state", "queued"),
+               NULL);
+}
+
+static void get_metrics(wh_api *a, wh_http_req *r) {
+  char why[256];
+  wh_metrics_src src = {.rt = a->o.rt,
+                        .cache = a->o.cache,
+                        .jobs = a->jobs,
+                        .ready = ready(a, why, sizeof why),
+                        .draining = a->draining || a->shutting};
+  if (a->o.counters) a->o.counters(a->o.counters_user, &src);
+  wh_strbuf sb = {0};
+  wh_metrics_render(a->metrics, &src, &sb);
+  if (sb.oom) {
+    wh_sb_free(&sb);
+    reply_error(r, 500, NULL, NULL, "out of memory");
+    return;
+  }
+  wh_http_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", sb.p,
+                  sb.len, NULL);
+  wh_sb_free(&sb);
+}
+
+/* /v1/generations/{id}[/video] */
+static void job_route(wh_api *a, wh_http_req *r, const char *rest) {
+  char id[WH_JOB_ID_LEN + 1];
+  const char *slash = strchr(rest, '/');
+  size_t idlen = slash ? (size_t)(slash - rest) : strlen(rest);
+  int video = slash && !strcmp(slash, "/video");
+  if ((slash && !video) || idlen != WH_JOB_ID_LEN) goto not_found;
+  memcpy(id, rest, idlen);
+  id[idlen] = '\0';
+  if (!wh_job_id_valid(id)) goto not_found;
+
+  if (video) {
+    if (r->method != HTTP_GET) goto not_allowed_get;
+    char dir[4096], path[4200];
+    wh_job_state st;
+    int rc = wh_jobs_done_dir(a->jobs, id, dir, sizeof dir, &st);
+    if (rc == WH_JOBS_ENOTFOUND) goto not_found;
+    if (rc) {
+      reply_error(r, 409, NULL, NULL, "job %s is %s: no video", id,
+                  wh_job_state_name(st));
+      return;
+    }
+    snprintf(path, sizeof path, "%s/video.y4m", dir);
+    wh_http_respond_file(r, "video/x-yuv4mpeg", path,
+                         "{\"error\":\"the job's video file is gone\"}");
+    return;
+  }
+  if (r->method == HTTP_GET) {
+    json_t *o = wh_jobs_get_json(a->jobs, id);
+    if (!o) goto not_found;
+    reply_json(r, 200, o, NULL);
+    return;
+  }
+  if (r->method == HTTP_DELETE) {
+    warm_error err = {0};
+    int rc = wh_jobs_cancel(a->jobs, id, &err);
+    if (rc == WH_JOBS_ENOTFOUND) goto not_found;
+    json_t *o = wh_jobs_get_json(a->jobs, id);
+    if (!o) goto not_found; /* forgotten meanwhile */
+    reply_json(r, rc == WH_JOBS_EFINISHED ? 409 : 202, o, NULL);
+    return;
+  }
+  reply_error(r, 405, NULL, "Allow: GET, DELETE\r\n", "method %s not allowed",
+              r->method_name);
+  return;
+not_allowed_get:
+  reply_error(r, 405, NULL, "Allow: GET\r\n", "method %s not allowed",
+              r->method_name);
+  return;
+not_found:
+  reply_error(r, 404, NULL, NULL, "no such job");
+}
+
+static void handle(wh_http_req *r) {
+  wh_api *a = r->app;
+  const char *path = r->path;
+  static const char prefix[] = "/v1/generations/";
+  int get = r->method == HTTP_GET;
+  if (!strcmp(path, "/healthz") || !strcmp(path, "/readyz") ||
+      !strcmp(path, "/metrics")) {
+    if (!get) {
+      reply_error(r, 405, NULL, "Allow: GET\r\n", "method %s not allowed",
+                  r->method_name);
+    } else if (path[1] == 'h') {
+      reply_json(r, 200, json_pack("{s:s}", "status", "ok"), NULL);
+    } else if (path[1] == 'r') {
+      char why[256];
+      if (ready(a, why, sizeof why))
+        reply_json(r, 200, json_pack("{s:s}", "status", "ready"), NULL);
+      else
+        reply_json(
+            r, 503,
+            json_pack("{s:s, s:s}", "status", "not ready", "reason", why),
+            NULL);
+    } else {
+      get_metrics(a, r);
+    }
+  } else if (!strcmp(path, "/v1/generations")) {
+    if (r->method == HTTP_POST)
+      post_generation(a, r);
+    else
+      reply_error(r, 405, NULL, "Allow: POST\r\n", "method %s not allowed",
+                  r->method_name);
+  } else if (!strncmp(path, prefix, sizeof prefix - 1)) {
+    job_route(a, r, path + sizeof prefix - 1);
+  } else {
+    reply_error(r, 404, NULL, NULL, "no route %s", path);
+  }
+}
+
+/* ---- start, drain, shutdown -------------------------------------------------
+ */
+
+static void shutdown_step(wh_api *a);
+
+static void notify(void *user) {
+  uv_async_send(&((wh_api *)user)->wake);
+}
+
+static void on_wake(uv_async_t *h) {
+  wh_api *a = h->data;
+  if (a->shutting) shutdown_step(a);
+}
+
+int wh_api_start(uv_loop_t *loop, const wh_api_opts *o, wh_api **out,
+                 warm_error *err) {
+  wh_api *a = calloc(1, sizeof *a);
+  if (!a) return warm_error_set(err, WARM_ENOMEM, "out of memory");
+  a->loop = loop;
+  a->o = *o;
+  if (!(a->o.shutdown_timeout_s > 0)) a->o.shutdown_timeout_s = 30;
+  int rc = wh_metrics_create(&a->metrics);
+  if (rc) {
+    free(a);
+    return warm_error_set(err, rc, "out of memory");
+  }
+  uv_async_init(loop, &a->wake, on_wake);
+  a->wake.data = a;
+  uv_timer_init(loop, &a->timeout);
+  a->timeout.data = a;
+  a->handles_open = 2;
+  wh_jobs_opts jo = {.rt = o->rt,
+                     .cache = o->cache,
+                     .output_dir = o->output_dir,
+                     .max_queue = o->max_queue,
+                     .metrics = a->metrics,
+                     .run = o->run,
+                     .run_user = o->run_user,
+                     .notify = notify,
+                     .notify_user = a};
+  if ((rc = wh_jobs_create(&jo, &a->jobs, err)) == 0 &&
+      (rc = wh_http_server_start(loop, o->listen, &o->limits, handle, a,
+                                 &a->http, err)) == 0) {
+    a->http_open = 1;
+    *out = a;
+    return 0;
+  }
+  /* Undo: the job thread is idle, so joining is immediate. */
+  wh_jobs_destroy(a->jobs);
+  a->jobs = NULL;
+  a->shutting = 1;
+  a->done = NULL;
+  shutdown_step(a); /* closes the handles and frees a */
+  return rc;
+}
+
+wh_jobs *wh_api_jobs(wh_api *a) {
+  return a->jobs;
+}
+wh_metrics *wh_api_metrics(wh_api *a) {
+  return a->metrics;
+}
+int wh_api_port(const wh_api *a) {
+  return wh_http_server_port(a->http);
+}
+
+void wh_api_drain(wh_api *a) {
+  a->draining = 1;
+  wh_jobs_drain(a->jobs);
+}
+
+void wh_api_resume(wh_api *a) {
+  if (a->shutting) return;
+  a->draining = 0;
+  wh_jobs_resume(a->jobs);
+}
+
+int wh_api_draining(const wh_api *a) {
+  return a->draining || a->shutting;
+}
+
+static void handle_closed(uv_handle_t *h) {
+  wh_api *a = h->data;
+  a->handles_open--;
+  shutdown_step(a);
+}
+
+static void http_closed(void *arg) {
+  wh_api *a = arg;
+  a->http_open = 0;
+  shutdown_step(a);
+}
+
+static void on_timeout(uv_timer_t *t) {
+  wh_api *a = t->data;
+  a->timed_out = 1;
+  wh_warn("shutdown_timeout (%.3g s) passed: cancelling the jobs left",
+          a->o.shutdown_timeout_s);
+  wh_jobs_cancel_all(a->jobs, "cancelled: warmd stopped before the job "
+                              "could finish (shutdown_timeout)");
+  shutdown_step(a);
+}
+
+/* Advances the stop as far as it can; called from every event that might
+ * let it move (job finished, timer, handle closed). */
+static void shutdown_step(wh_api *a) {
+  if (a->jobs && !wh_jobs_idle(a->jobs)) return; /* a job notify returns */
+  if (a->jobs) {
+    wh_jobs_destroy(a->jobs); /* idle: joins at once */
+    a->jobs = NULL;
+  }
+  if (!a->closing) {
+    a->closing = 1;
+    uv_timer_stop(&a->timeout);
+    uv_close((uv_handle_t *)&a->timeout, handle_closed);
+    uv_close((uv_handle_t *)&a->wake, handle_closed);
+    if (a->http)
+      wh_http_server_stop(a->http, http_closed, a);
+    else
+      a->http_open = 0;
+    a->http = NULL;
+    return; /* the close callbacks come back here */
+  }
+  if (a->handles_open || a->http_open) return;
+  void (*done)(void *) = a->done;
+  void *arg = a->done_arg;
+  wh_metrics_destroy(a->metrics);
+  free(a);
+  if (done) done(arg);
+}
+
+void wh_api_shutdown(wh_api *a, void (*done)(void *arg), void *arg) {
+  if (a->shutting) return;
+  a->shutting = 1;
+  a->done = done;
+  a->done_arg = arg;
+  wh_jobs_drain(a->jobs);
+  if (!wh_jobs_idle(a->jobs)) {
+    wh_info("draining before stop: waiting up to %.3g s for the jobs left",
+            a->o.shutdown_timeout_s);
+    uv_timer_start(&a->timeout, on_timeout,
+                   (uint64_t)(a->o.shutdown_timeout_s * 1000), 0);
+  }
+  shutdown_step(a);
+}

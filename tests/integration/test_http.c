@@ -1,0 +1,880 @@
+/*
+ * test_http.c — the HTTP data plane embedded in the test process: a real
+ * libuv loop on its own thread serving wh_api over TCP on 127.0.0.1, a real
+ * runtime with the hello_encoder plugin, the real embedding cache, and
+ * blocking clients on the test's threads.
+ *
+ * Jobs run through a runner written here (the model plugins are tested end
+ * to end in test_http_pipeline): it encodes the prompt through the real
+ * encoder component and cache (wh_pipeline_encode), then renders frames
+ * step by step (honouring cancellation and reporting progress) and writes
+ * video.y4m and result.json with the real writers. A prompt starting with
+ * "hold" waits at its first step until the test opens the gate, so queue,
+ * drain, cancel and shutdown timing are deterministic without sleeps.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "http_api.h"
+#include "http_testutil.h"
+#include "log.h"
+#include "media.h"
+#include "reload.h"
+#include "wh_testutil.h"
+
+typedef struct srv {
+  char dir[512];
+  wh_runtime *rt;
+  wh_embcache *cache;
+  uv_loop_t loop;
+  uv_async_t ctl;
+  pthread_t th;
+  wh_api *api;
+  int port;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int cmd; /* CMD_* for the loop thread */
+  int started, start_rc, shutdown_done;
+  int gate_open, holding;
+  /* options for the next start */
+  size_t max_queue, max_body;
+  uint64_t request_timeout_ms;
+  double shutdown_timeout_s;
+} srv;
+
+enum { CMD_NONE, CMD_DRAIN, CMD_RESUME, CMD_SHUTDOWN };
+
+static srv S;
+
+/* ---- the job runner and resolver ------------------------------------------
+ */
+
+static int test_resolve(void *user, wh_job_params *p, warm_error *err) {
+  srv *s = user;
+  pthread_mutex_lock(&s->rt->lock);
+  wh_cfg_pipeline pl = s->rt->config->pipeline;
+  pthread_mutex_unlock(&s->rt->lock);
+  if (!p->frames) p->frames = pl.frames;
+  if (!p->height) p->height = pl.height;
+  if (!p->width) p->width = pl.width;
+  if (!p->steps) p->steps = pl.steps;
+  if (!p->fps) p->fps = 24;
+  if (!(p->guidance > 0)) p->guidance = 1;
+  /* The rules of an 8x spatial, 8x temporal decoder, as the LTX VAE. */
+  if ((p->frames - 1) % 8)
+    return warm_error_set(err, WARM_EINVAL,
+                          "frames = %u: must be 1 + a multiple of 8",
+                          p->frames);
+  if (p->height % 8 || p->width % 8)
+    return warm_error_set(err, WARM_EINVAL, "%s = %u: must be a multiple of 8",
+                          p->height % 8 ? "height" : "width",
+                          p->height % 8 ? p->height : p->width);
+  return 0;
+}
+
+static double now_s(void) {
+  return wt_now();
+}
+
+static int cancelled(wh_job_ctl *ctl) {
+  return __atomic_load_n(&ctl->cancel, __ATOMIC_ACQUIRE);
+}
+
+static int test_run(void *user, const char *id, const wh_job_params *p,
+                    const char *dir, wh_job_ctl *ctl, char **result,
+                    warm_error *err) {
+  srv *s = user;
+  if (mkdir(dir, 0755) && errno != EEXIST) {
+    /* output_dir itself is made by the test */
+    return warm_error_set(err, WARM_EIO, "%s: %s", dir, strerror(errno));
+  }
+  double t0 = now_s();
+  warm_tensor t[2];
+  const char *placement = NULL;
+  char fp[65];
+  int hit = 0;
+  int rc = wh_pipeline_encode(s->rt, s->cache, "text_encoder", p->prompt, t,
+                              &placement, fp, &hit, ctl, err);
+  if (rc) return rc;
+  double t1 = now_s();
+  /* A per-channel tint from the embeddings, so the video depends on the
+   * prompt and the encoder really ran. */
+  float tint[3] = {0, 0, 0};
+  int64_t ne = warm_tensor_numel(&t[0]);
+  for (int64_t i = 0; i < ne; i++)
+    tint[i % 3] += ((float *)t[0].data)[i];
+  warm_tensor_free(&t[0]);
+  warm_tensor_free(&t[1]);
+
+  if (!strncmp(p->prompt, "hold", 4)) {
+    pthread_mutex_lock(&s->mu);
+    s->holding++;
+    pthread_cond_broadcast(&s->cv);
+    while (!s->gate_open && !cancelled(ctl)) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_nsec += 5000000;
+      if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+      }
+      pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
+    s->holding--;
+    pthread_mutex_unlock(&s->mu);
+  }
+  const int64_t F = p->frames, H = p->height, W = p->width;
+  float *fr = malloc(sizeof *fr * 3 * F * H * W);
+  if (!fr) return warm_error_set(err, WARM_ENOMEM, "out of memory");
+  for (uint32_t step = 0; step < p->steps; step++) {
+    if (cancelled(ctl)) {
+      free(fr);
+      return warm_error_set(err, WARM_ECANCELED, "cancelled at step %u", step);
+    }
+    for (int64_t c = 0; c < 3; c++)
+      for (int64_t i = 0; i < F * H * W; i++)
+        fr[c * F * H * W + i] =
+            tanhf(tint[c] * 0.01f + (float)((i + p->seed) % 97) / 97.0f - 0.5f +
+                  0.01f * (float)step);
+    float prog = (float)(step + 1) / (float)p->steps;
+    __atomic_store(&ctl->progress, &prog, __ATOMIC_RELAXED);
+  }
+  double t2 = now_s();
+  char path[1024];
+  snprintf(path, sizeof path, "%s/video.y4m", dir);
+  rc = wh_write_y4m(path, fr, F, H, W, p->fps, err);
+  free(fr);
+  if (rc) return rc;
+  double t3 = now_s();
+  json_t *r = json_pack(
+      "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:{s:f, s:f, s:f, s:f}, s:b, "
+      "s:{s:{s:s, s:s, s:I}}}",
+      "id", id, "prompt", p->prompt, "seed", (json_int_t)p->seed, "frames",
+      (json_int_t)F, "height", (json_int_t)H, "width", (json_int_t)W, "steps",
+      (json_int_t)p->steps, "timings", "encode", t1 - t0, "denoise.test",
+      t2 - t1, "decode", t3 - t2, "total", t3 - t0, "cache_hit", hit,
+      "components", "text_encoder", "placement", placement, "device", "cpu",
+      "streamed_bytes", (json_int_t)1000);
+  *result = json_dumps(r, JSON_INDENT(2));
+  json_decref(r);
+  snprintf(path, sizeof path, "%s/result.json", dir);
+  FILE *f = fopen(path, "w");
+  if (f) {
+    fputs(*result, f);
+    fclose(f);
+  }
+  return 0;
+}
+
+/* ---- the server thread -----------------------------------------------------
+ */
+
+static void on_shutdown_done(void *arg) {
+  srv *s = arg;
+  s->api = NULL;
+  pthread_mutex_lock(&s->mu);
+  s->shutdown_done = 1;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  uv_close((uv_handle_t *)&s->ctl, NULL);
+}
+
+static void on_ctl(uv_async_t *h) {
+  srv *s = h->data;
+  pthread_mutex_lock(&s->mu);
+  int cmd = s->cmd;
+  s->cmd = CMD_NONE;
+  pthread_mutex_unlock(&s->mu);
+  if (!s->api) return;
+  if (cmd == CMD_DRAIN) wh_api_drain(s->api);
+  if (cmd == CMD_RESUME) wh_api_resume(s->api);
+  if (cmd == CMD_SHUTDOWN) wh_api_shutdown(s->api, on_shutdown_done, s);
+  pthread_mutex_lock(&s->mu);
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void *server_main(void *arg) {
+  srv *s = arg;
+  uv_loop_init(&s->loop);
+  uv_async_init(&s->loop, &s->ctl, on_ctl);
+  s->ctl.data = s;
+  char out[600];
+  snprintf(out, sizeof out, "%s/out", s->dir);
+  wh_api_opts o = {.listen = "127.0.0.1:0",
+                   .limits = {.max_body = s->max_body,
+                              .request_timeout_ms = s->request_timeout_ms},
+                   .max_queue = s->max_queue,
+                   .shutdown_timeout_s = s->shutdown_timeout_s,
+                   .output_dir = out,
+                   .rt = s->rt,
+                   .cache = s->cache,
+                   .run = test_run,
+                   .run_user = s,
+                   .resolve = test_resolve};
+  warm_error err = {0};
+  int rc = wh_api_start(&s->loop, &o, &s->api, &err);
+  if (rc) fprintf(stderr, "wh_api_start: %s\n", err.msg);
+  pthread_mutex_lock(&s->mu);
+  s->start_rc = rc;
+  s->port = rc ? 0 : wh_api_port(s->api);
+  s->started = 1;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  if (rc) uv_close((uv_handle_t *)&s->ctl, NULL);
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&s->loop)) fprintf(stderr, "loop closed with handles\n");
+  return NULL;
+}
+
+static void send_cmd(int cmd) {
+  pthread_mutex_lock(&S.mu);
+  S.cmd = cmd;
+  pthread_mutex_unlock(&S.mu);
+  uv_async_send(&S.ctl);
+  pthread_mutex_lock(&S.mu);
+  double end = wt_now() + 5;
+  while (S.cmd != CMD_NONE && wt_now() < end) {
+    pthread_mutex_unlock(&S.mu);
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL); /* waiting for the loop thread to take it */
+    pthread_mutex_lock(&S.mu);
+  }
+  pthread_mutex_unlock(&S.mu);
+}
+
+/* Starts the API with the given options (0 = defaults). */
+static int server_start(size_t max_queue, size_t max_body,
+                        uint64_t request_timeout_ms, double shutdown_s) {
+  S.max_queue = max_queue;
+  S.max_body = max_body;
+  S.request_timeout_ms = request_timeout_ms;
+  S.shutdown_timeout_s = shutdown_s;
+  S.started = S.shutdown_done = 0;
+  S.gate_open = 0;
+  pthread_create(&S.th, NULL, server_main, &S);
+  pthread_mutex_lock(&S.mu);
+  while (!S.started)
+    pthread_cond_wait(&S.cv, &S.mu);
+  pthread_mutex_unlock(&S.mu);
+  return S.start_rc;
+}
+
+static void open_gate(void) {
+  pthread_mutex_lock(&S.mu);
+  S.gate_open = 1;
+  pthread_cond_broadcast(&S.cv);
+  pthread_mutex_unlock(&S.mu);
+}
+
+/* The graceful stop; returns the seconds it took. */
+static double server_stop(void) {
+  double t0 = wt_now();
+  send_cmd(CMD_SHUTDOWN);
+  pthread_join(S.th, NULL);
+  return wt_now() - t0;
+}
+
+static int wait_holding(int n) {
+  double end = wt_now() + 10;
+  pthread_mutex_lock(&S.mu);
+  while (S.holding < n && wt_now() < end) {
+    pthread_mutex_unlock(&S.mu);
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&S.mu);
+  }
+  int ok = S.holding >= n;
+  pthread_mutex_unlock(&S.mu);
+  return ok;
+}
+
+/* ---- client helpers
+ * ---------------------------------------------------------- */
+
+static json_t *body_json(const ht_resp *r) {
+  return json_loadb(r->body, r->body_len, 0, NULL);
+}
+
+static const char *jstr(json_t *o, const char *k) {
+  return json_string_value(json_object_get(o, k));
+}
+
+/* POST a job; returns its id (static buffer per call site is the caller's). */
+static int post_job(int port, const char *body, char *id) {
+  ht_resp r;
+  ht_request(port, "POST", "/v1/generations", body, &r);
+  int st = r.status;
+  json_t *j = body_json(&r);
+  if (st == 202 && id)
+    snprintf(id, 32, "%s", jstr(j, "id") ? jstr(j, "id") : "");
+  json_decref(j);
+  ht_free(&r);
+  return st;
+}
+
+/* Polls a job until it leaves queued/running; returns its JSON. */
+static json_t *wait_job(int fd_or_port, int use_fd, const char *id,
+                        double timeout_s) {
+  char path[128];
+  snprintf(path, sizeof path, "/v1/generations/%s", id);
+  double end = wt_now() + timeout_s;
+  while (wt_now() < end) {
+    ht_resp r;
+    if (use_fd)
+      ht_request_fd(fd_or_port, "GET", path, NULL, &r, 10);
+    else
+      ht_request(fd_or_port, "GET", path, NULL, &r);
+    json_t *j = r.status == 200 ? body_json(&r) : NULL;
+    ht_free(&r);
+    const char *st = j ? jstr(j, "state") : NULL;
+    if (!j || !st) return j;
+    if (strcmp(st, "queued") && strcmp(st, "running")) return j;
+    json_decref(j);
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL); /* polling interval of a client */
+  }
+  return NULL;
+}
+
+static const char *metric_line(const char *text, const char *prefix, char *out,
+                               size_t n) {
+  const char *p = strstr(text, prefix);
+  out[0] = '\0';
+  if (!p) return NULL;
+  const char *e = strchr(p + 1, '\n');
+  snprintf(out, n, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
+  return out;
+}
+
+static double metric(int port, const char *name) {
+  ht_resp r;
+  ht_request(port, "GET", "/metrics", NULL, &r);
+  char line[512];
+  char key[300];
+  snprintf(key, sizeof key, "\n%s ", name);
+  double v = -1;
+  if (metric_line(r.body, key, line, sizeof line)) v = atof(line + strlen(key));
+  if (v < 0) fprintf(stderr, "metric %s missing in:\n%s\n", name, r.body);
+  ht_free(&r);
+  return v;
+}
+
+/* ---- tests
+ * ---------------------------------------------------------------------- */
+
+static void test_http_job_end_to_end_with_video_and_metrics(void) {
+  CHECK(server_start(0, 0, 0, 0) == 0, "server starts");
+  int port = S.port;
+  ht_resp r;
+  ht_request(port, "GET", "/healthz", NULL, &r);
+  CHECK(r.status == 200 && strstr(r.body, "ok"), "healthz: %d %s", r.status,
+        r.body);
+  ht_free(&r);
+  ht_request(port, "GET", "/readyz", NULL, &r);
+  CHECK(r.status == 200, "readyz: %d %s", r.status, r.body);
+  ht_free(&r);
+
+  char id[32] = "", id2[32] = "";
+  const char *body =
+      "{\"prompt\": \"a red fox in the snow\", \"frames\": 9, "
+      "\"height\": 32, \"width\": 48, \"steps\": 3, \"seed\": 7}";
+  CHECK(post_job(port, body, id) == 202, "POST accepted");
+  CHECK(wh_job_id_valid(id), "id '%s' has the id shape", id);
+  json_t *j = wait_job(port, 0, id, 20);
+  CHECK(j && !strcmp(jstr(j, "state"), "done"), "job done: %s",
+        j ? jstr(j, "state") : "(none)");
+  json_t *res = json_object_get(j, "result");
+  CHECK(json_is_object(res), "result is result.json");
+  CHECK(json_integer_value(json_object_get(res, "width")) == 48, "width 48");
+  CHECK(json_is_false(json_object_get(res, "cache_hit")), "first: a miss");
+  CHECK(json_real_value(json_object_get(j, "progress")) == 1.0, "progress 1");
+  CHECK(json_is_null(json_object_get(j, "error")), "no error");
+  json_decref(j);
+
+  char path[128];
+  snprintf(path, sizeof path, "/v1/generations/%s/video", id);
+  ht_request(port, "GET", path, NULL, &r);
+  CHECK(r.status == 200, "video: %d", r.status);
+  CHECK(!strncmp(r.body, "YUV4MPEG2 W48 H32", 17), "a y4m: %.40s", r.body);
+  char file[1024];
+  snprintf(file, sizeof file, "%s/out/%s/video.y4m", S.dir, id);
+  struct stat st;
+  CHECK(stat(file, &st) == 0 && (size_t)st.st_size == r.body_len,
+        "served bytes = file bytes (%zu)", r.body_len);
+  CHECK(!strcmp(r.content_type, "video/x-yuv4mpeg"), "type %s", r.content_type);
+  ht_free(&r);
+
+  /* Same prompt, a video of many file chunks: the embedding cache
+   * answers, and the whole file is streamed back. */
+  CHECK(post_job(port,
+                 "{\"prompt\": \"a red fox in the snow\", \"frames\": 17, "
+                 "\"height\": 256, \"width\": 256, \"steps\": 1}",
+                 id2) == 202,
+        "second POST");
+  j = wait_job(port, 0, id2, 20);
+  CHECK(j && json_is_true(
+                 json_object_get(json_object_get(j, "result"), "cache_hit")),
+        "second: a cache hit");
+  json_decref(j);
+  snprintf(path, sizeof path, "/v1/generations/%s/video", id2);
+  ht_request(port, "GET", path, NULL, &r);
+  snprintf(file, sizeof file, "%s/out/%s/video.y4m", S.dir, id2);
+  CHECK(r.status == 200 && stat(file, &st) == 0 &&
+            (size_t)st.st_size == r.body_len && r.body_len > 1000000,
+        "a %zu-byte video streamed whole", r.body_len);
+  FILE *vf = fopen(file, "rb");
+  char *disk = malloc(r.body_len + 1);
+  CHECK(vf && fread(disk, 1, r.body_len, vf) == r.body_len &&
+            !memcmp(disk, r.body, r.body_len),
+        "served bytes equal the file");
+  if (vf) fclose(vf);
+  free(disk);
+  ht_free(&r);
+  CHECK(strcmp(id, id2) != 0, "ids differ");
+
+  CHECK(metric(port, "warmd_jobs{state=\"done\"}") == 2, "2 done");
+  CHECK(metric(port, "warmd_stage_seconds_count{stage=\"encode\"}") == 2,
+        "encode histogram has 2");
+  CHECK(metric(port, "warmd_cache_hits_total") == 1, "1 cache hit");
+  CHECK(metric(port, "warmd_cache_misses_total") == 1, "1 miss");
+  CHECK(metric(port, "warmd_streamed_bytes_total") == 2000, "streamed bytes");
+  CHECK(metric(port, "warmd_ledger_bytes{device=\"cpu\",component=\"text_"
+                     "encoder\",class=\"resident\"}") > 0,
+        "ledger bytes of the encoder");
+  CHECK(metric(port, "warmd_queue_depth") == 0, "queue empty");
+  double t = server_stop();
+  CHECK(t < 5, "idle stop is quick (%.2f s)", t);
+}
+
+typedef struct bad_case {
+  const char *method, *path, *body;
+  int status;
+  const char *field; /* expected "field", or NULL */
+} bad_case;
+
+static void test_http_rejects_bad_requests_with_the_field(void) {
+  CHECK(server_start(0, 4096, 0, 0) == 0, "server starts");
+  int port = S.port;
+  const bad_case cases[] = {
+      {"POST", "/v1/generations", "{\"prompt\": ", 400, NULL},
+      {"POST", "/v1/generations", "not json", 400, NULL},
+      {"POST", "/v1/generations", "{\"prompt\":\"a\",\"prompt\":\"b\"}", 400,
+       NULL},
+      {"POST", "/v1/generations", "[1,2]", 422, ""},
+      {"POST", "/v1/generations", "{}", 422, "prompt"},
+      {"POST", "/v1/generations", "{\"prompt\": 5}", 422, "prompt"},
+      {"POST", "/v1/generations", "{\"prompt\": \"\"}", 422, "prompt"},
+      {"POST", "/v1/generations", "{\"prompt\": \"a\\u0000b\"}", 422, "prompt"},
+      {"POST", "/v1/generations", "{\"prompt\": \"x\", \"frames\": \"9\"}", 422,
+       "frames"},
+      {"POST", "/v1/generations", "{\"prompt\": \"x\", \"frames\": -1}", 422,
+       "frames"},
+      {"POST", "/v1/generations", "{\"prompt\": \"x\", \"steps\": 2.5}", 422,
+       "steps"},
+      {"POST", "/v1/generations", "{\"prompt\": \"x\", \"width\": 100000}", 422,
+       "width"},
+      {"POST", "/v1/generations", "{\"prompt\": \"x\", \"seed\": -3}", 422,
+       "seed"},
+      {"POST", "/v1/generations", "{\"prompt\": \"x\", \"guidance\": 99}", 422,
+       "guidance"},
+      {"POST", "/v1/generations", "{\"prompt\": \"x\", \"colour\": 1}", 422,
+       "colour"},
+      {"POST", "/v1/generations", "{\"prompt\": \"x\", \"frames\": 10}", 422,
+       "frames"},
+      {"POST", "/v1/generations", "{\"prompt\": \"x\", \"height\": 60}", 422,
+       "height"},
+      {"GET", "/v1/generations/0123456789abcdef", NULL, 404, NULL},
+      {"GET", "/v1/generations/0123456789abcdef/video", NULL, 404, NULL},
+      {"GET", "/v1/generations/../../etc/passwd", NULL, 404, NULL},
+      {"GET", "/v1/generations/%2e%2e%2f%2e%2e/video", NULL, 404, NULL},
+      {"GET", "/v1/generations/0123456789ABCDEF", NULL, 404, NULL},
+      {"GET", "/v1/generations/0123456789abcdef/result.json", NULL, 404, NULL},
+      {"GET", "/v1/generations/0123456789abcdef/../../x", NULL, 404, NULL},
+      {"DELETE", "/v1/generations/0123456789abcdef", NULL, 404, NULL},
+      {"GET", "/nothing", NULL, 404, NULL},
+      {"PUT", "/v1/generations", "{}", 405, NULL},
+      {"POST", "/healthz", "{}", 405, NULL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    const bad_case *c = &cases[i];
+    ht_resp r;
+    ht_request(port, c->method, c->path, c->body, &r);
+    CHECK(r.status == c->status, "%s %s %s: got %d want %d (%s)", c->method,
+          c->path, c->body ? c->body : "", r.status, c->status, r.body);
+    json_t *j = body_json(&r);
+    CHECK(j && jstr(j, "error"), "%s %s: a JSON error: %s", c->method, c->path,
+          r.body);
+    if (c->field && j)
+      CHECK(jstr(j, "field") ? !strcmp(jstr(j, "field"), c->field) : !*c->field,
+            "%s: field %s, want %s (%s)", c->body, jstr(j, "field"), c->field,
+            r.body);
+    json_decref(j);
+    ht_free(&r);
+  }
+
+  /* A body over max_body: 413 and the connection closes. */
+  size_t big = 8192;
+  char *body = malloc(big + 64);
+  snprintf(body, big + 64, "{\"prompt\": \"%0*d\"}", (int)big, 0);
+  ht_resp r;
+  ht_request(port, "POST", "/v1/generations", body, &r);
+  CHECK(r.status == 413 && r.closes, "413 and close: %d", r.status);
+  ht_free(&r);
+  free(body);
+
+  /* A head over the limit: 431. */
+  int fd = ht_connect(port);
+  char *head = malloc(40000);
+  int n = snprintf(head, 40000, "GET /healthz HTTP/1.1\r\nX-Pad: %0*d\r\n\r\n",
+                   30000, 0);
+  ht_send_all(fd, head, (size_t)n);
+  ht_read(fd, &r, 5);
+  CHECK(r.status == 431, "huge head: %d", r.status);
+  ht_free(&r);
+  close(fd);
+  free(head);
+
+  /* Not HTTP at all: 400 and close. */
+  fd = ht_connect(port);
+  ht_send_all(fd, "HELLO THERE\r\n\r\n", 15);
+  ht_read(fd, &r, 5);
+  CHECK(r.status == 400, "garbage: %d", r.status);
+  CHECK(ht_closed_within(fd, 5), "closed after garbage");
+  ht_free(&r);
+  close(fd);
+
+  /* Still healthy after all that, and no job was queued. */
+  CHECK(metric(port, "warmd_jobs_submitted_total") == 0, "nothing queued");
+  ht_request(port, "GET", "/healthz", NULL, &r);
+  CHECK(r.status == 200, "healthz after abuse: %d", r.status);
+  ht_free(&r);
+  server_stop();
+}
+
+#define N_CLIENTS 16
+#define PER_CLIENT 4
+
+typedef struct client_arg {
+  int port, idx, ok, done;
+  char ids[PER_CLIENT][32];
+} client_arg;
+
+/* One client: on one kept-alive connection, submit PER_CLIENT jobs and
+ * poll each until done. */
+static void *client_main(void *arg) {
+  client_arg *c = arg;
+  int fd = ht_connect(c->port);
+  if (fd < 0) return NULL;
+  for (int k = 0; k < PER_CLIENT; k++) {
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"prompt\": \"client %d job %d\", \"steps\": 2, \"frames\": 9, "
+             "\"height\": 16, \"width\": 16, \"seed\": %d}",
+             c->idx, k, c->idx * 100 + k);
+    ht_resp r;
+    ht_request_fd(fd, "POST", "/v1/generations", body, &r, 20);
+    json_t *j = r.status == 202 ? body_json(&r) : NULL;
+    if (j) {
+      snprintf(c->ids[k], 32, "%s", jstr(j, "id"));
+      c->ok++;
+    }
+    json_decref(j);
+    ht_free(&r);
+  }
+  for (int k = 0; k < PER_CLIENT; k++) {
+    json_t *j = c->ids[k][0] ? wait_job(fd, 1, c->ids[k], 60) : NULL;
+    if (j && !strcmp(jstr(j, "state"), "done")) c->done++;
+    json_decref(j);
+  }
+  close(fd);
+  return NULL;
+}
+
+static void test_http_many_clients_all_jobs_done(void) {
+  CHECK(server_start(N_CLIENTS * PER_CLIENT, 0, 0, 0) == 0, "server starts");
+  pthread_t th[N_CLIENTS];
+  client_arg ca[N_CLIENTS];
+  for (int i = 0; i < N_CLIENTS; i++) {
+    ca[i] = (client_arg){.port = S.port, .idx = i};
+    pthread_create(&th[i], NULL, client_main, &ca[i]);
+  }
+  int ok = 0, done = 0;
+  for (int i = 0; i < N_CLIENTS; i++) {
+    pthread_join(th[i], NULL);
+    ok += ca[i].ok;
+    done += ca[i].done;
+  }
+  CHECK(ok == N_CLIENTS * PER_CLIENT, "accepted %d", ok);
+  CHECK(done == N_CLIENTS * PER_CLIENT, "done %d", done);
+  for (int i = 0; i < N_CLIENTS; i++)
+    for (int k = 0; k < PER_CLIENT; k++)
+      for (int i2 = 0; i2 < N_CLIENTS; i2++)
+        for (int k2 = 0; k2 < PER_CLIENT; k2++)
+          if ((i != i2 || k != k2) && ca[i].ids[k][0])
+            CHECK(strcmp(ca[i].ids[k], ca[i2].ids[k2]) != 0, "unique ids");
+  CHECK(metric(S.port, "warmd_jobs{state=\"done\"}") == N_CLIENTS * PER_CLIENT,
+        "all done in metrics");
+  server_stop();
+}
+
+static void test_http_slow_client_does_not_block_others(void) {
+  CHECK(server_start(0, 0, 800, 0) == 0, "server starts");
+  int port = S.port;
+  /* Half a request, then silence. */
+  int slow = ht_connect(port);
+  const char *half = "POST /v1/generations HTTP/1.1\r\nContent-Length: 100\r\n"
+                     "\r\n{\"pro";
+  ht_send_all(slow, half, strlen(half));
+  /* A client that connects and never says anything. */
+  int mute = ht_connect(port);
+  double t0 = wt_now();
+  for (int i = 0; i < 20; i++) {
+    ht_resp r;
+    ht_request(port, "GET", "/healthz", NULL, &r);
+    CHECK(r.status == 200, "healthz %d while a client stalls", r.status);
+    ht_free(&r);
+  }
+  double dt = wt_now() - t0;
+  CHECK(dt < 0.7, "20 requests in %.3f s despite the stalled client", dt);
+  ht_resp r;
+  ht_read(slow, &r, 5);
+  CHECK(r.status == 408, "the stalled client gets 408: %d", r.status);
+  CHECK(ht_closed_within(slow, 5), "and is closed");
+  double waited = wt_now() - t0;
+  CHECK(waited >= 0.7 && waited < 4, "after the request timeout (%.2f s)",
+        waited);
+  ht_free(&r);
+  close(slow);
+  close(mute);
+  /* A client that vanishes mid-request leaves no trace either. */
+  int gone = ht_connect(port);
+  ht_send_all(gone, half, strlen(half));
+  close(gone);
+  ht_request(port, "GET", "/healthz", NULL, &r);
+  CHECK(r.status == 200, "still serving: %d", r.status);
+  ht_free(&r);
+  server_stop();
+}
+
+static void test_http_full_queue_answers_503_with_retry_after(void) {
+  CHECK(server_start(2, 0, 0, 0) == 0, "server starts");
+  int port = S.port;
+  char id[4][32];
+  CHECK(post_job(port, "{\"prompt\": \"hold 0\", \"steps\": 1}", id[0]) == 202,
+        "first");
+  CHECK(wait_holding(1), "the first job runs and holds");
+  CHECK(post_job(port, "{\"prompt\": \"q1\", \"steps\": 1}", id[1]) == 202,
+        "queued 1");
+  CHECK(post_job(port, "{\"prompt\": \"q2\", \"steps\": 1}", id[2]) == 202,
+        "queued 2");
+  ht_resp r;
+  ht_request(port, "POST", "/v1/generations", "{\"prompt\": \"q3\"}", &r);
+  CHECK(r.status == 503 && r.retry_after[0], "full: %d Retry-After '%s'",
+        r.status, r.retry_after);
+  ht_free(&r);
+  CHECK(metric(port, "warmd_queue_depth") == 2, "depth 2");
+  CHECK(metric(port, "warmd_jobs_rejected_total{reason=\"queue_full\"}") == 1,
+        "one rejected");
+  /* Video of a job that is not done: 409. */
+  char path[128];
+  snprintf(path, sizeof path, "/v1/generations/%s/video", id[1]);
+  ht_request(port, "GET", path, NULL, &r);
+  CHECK(r.status == 409, "no video yet: %d", r.status);
+  ht_free(&r);
+  open_gate();
+  for (int i = 0; i < 3; i++) {
+    json_t *j = wait_job(port, 0, id[i], 20);
+    CHECK(j && !strcmp(jstr(j, "state"), "done"), "job %d done", i);
+    json_decref(j);
+  }
+  server_stop();
+}
+
+static void test_http_delete_cancels_queued_and_running_jobs(void) {
+  CHECK(server_start(0, 0, 0, 0) == 0, "server starts");
+  int port = S.port;
+  char run[32], queued[32], path[128];
+  CHECK(post_job(port, "{\"prompt\": \"hold run\", \"steps\": 50}", run) == 202,
+        "running job");
+  CHECK(wait_holding(1), "holds");
+  CHECK(post_job(port, "{\"prompt\": \"later\"}", queued) == 202, "queued");
+  ht_resp r;
+  snprintf(path, sizeof path, "/v1/generations/%s", queued);
+  ht_request(port, "DELETE", path, NULL, &r);
+  json_t *j = body_json(&r);
+  CHECK(r.status == 202 && j && !strcmp(jstr(j, "state"), "cancelled"),
+        "queued job cancelled at once: %d %s", r.status, r.body);
+  json_decref(j);
+  ht_free(&r);
+  snprintf(path, sizeof path, "/v1/generations/%s", run);
+  ht_request(port, "DELETE", path, NULL, &r);
+  CHECK(r.status == 202, "running job: cancel asked: %d", r.status);
+  ht_free(&r);
+  j = wait_job(port, 0, run, 20);
+  CHECK(j && !strcmp(jstr(j, "state"), "cancelled"), "running job cancelled");
+  CHECK(j && jstr(j, "error"), "with a reason");
+  json_decref(j);
+  ht_request(port, "DELETE", path, NULL, &r);
+  CHECK(r.status == 409, "cancelling a finished job: %d", r.status);
+  ht_free(&r);
+  CHECK(metric(port, "warmd_jobs_finished_total{state=\"cancelled\"}") == 2,
+        "2 cancelled");
+  server_stop();
+}
+
+static void test_http_drain_refuses_posts_and_finishes_queued(void) {
+  CHECK(server_start(0, 0, 0, 0) == 0, "server starts");
+  int port = S.port;
+  char a[32], b[32], c[32];
+  CHECK(post_job(port, "{\"prompt\": \"hold a\", \"steps\": 2}", a) == 202,
+        "a");
+  CHECK(wait_holding(1), "a holds");
+  CHECK(post_job(port, "{\"prompt\": \"b\", \"steps\": 2}", b) == 202, "b");
+  send_cmd(CMD_DRAIN);
+  CHECK(post_job(port, "{\"prompt\": \"c\"}", NULL) == 503, "POST refused");
+  ht_resp r;
+  ht_request(port, "GET", "/readyz", NULL, &r);
+  CHECK(r.status == 503 && strstr(r.body, "draining"), "not ready: %d %s",
+        r.status, r.body);
+  ht_free(&r);
+  CHECK(metric(port, "warmd_draining") == 1, "draining metric");
+  open_gate();
+  json_t *ja = wait_job(port, 0, a, 20), *jb = wait_job(port, 0, b, 20);
+  CHECK(ja && !strcmp(jstr(ja, "state"), "done"), "a finished");
+  CHECK(jb && !strcmp(jstr(jb, "state"), "done"), "queued b finished");
+  json_decref(ja);
+  json_decref(jb);
+  send_cmd(CMD_RESUME);
+  CHECK(post_job(port, "{\"prompt\": \"c\"}", c) == 202, "taken after resume");
+  json_t *jc = wait_job(port, 0, c, 20);
+  CHECK(jc && !strcmp(jstr(jc, "state"), "done"), "c done");
+  json_decref(jc);
+  server_stop();
+}
+
+static void test_http_shutdown_finishes_jobs_that_fit_the_timeout(void) {
+  CHECK(server_start(0, 0, 0, 10) == 0, "server starts");
+  int port = S.port;
+  char a[32], b[32];
+  CHECK(post_job(port, "{\"prompt\": \"hold a\", \"steps\": 2}", a) == 202,
+        "a");
+  CHECK(wait_holding(1), "a holds");
+  CHECK(post_job(port, "{\"prompt\": \"b\", \"steps\": 2}", b) == 202, "b");
+  send_cmd(CMD_SHUTDOWN);
+  /* Draining now: POST is refused but GET still answers. */
+  CHECK(post_job(port, "{\"prompt\": \"c\"}", NULL) == 503, "POST refused");
+  open_gate();
+  pthread_join(S.th, NULL);
+  CHECK(S.shutdown_done, "stopped");
+  char file[1024];
+  struct stat st;
+  snprintf(file, sizeof file, "%s/out/%s/result.json", S.dir, b);
+  CHECK(stat(file, &st) == 0, "the queued job finished before the stop");
+}
+
+static void test_http_shutdown_cancels_jobs_past_the_timeout(void) {
+  CHECK(server_start(0, 0, 0, 0.5) == 0, "server starts");
+  int port = S.port;
+  char a[32], b[32];
+  CHECK(post_job(port, "{\"prompt\": \"hold forever\"}", a) == 202, "a");
+  CHECK(wait_holding(1), "a holds");
+  CHECK(post_job(port, "{\"prompt\": \"b\"}", b) == 202, "b");
+  double t0 = wt_now();
+  send_cmd(CMD_SHUTDOWN);
+  /* The job table is gone after the stop; poll it while it lasts. */
+  json_t *j = NULL;
+  char path[128];
+  snprintf(path, sizeof path, "/v1/generations/%s", b);
+  ht_resp r;
+  ht_request(port, "GET", path, NULL, &r);
+  CHECK(r.status == 200, "GET during the stop: %d", r.status);
+  ht_free(&r);
+  pthread_join(S.th, NULL);
+  double dt = wt_now() - t0;
+  CHECK(dt >= 0.5 && dt < 5, "stopped after the timeout (%.2f s)", dt);
+  CHECK(S.shutdown_done, "stopped");
+  char file[1024];
+  struct stat st;
+  snprintf(file, sizeof file, "%s/out/%s/result.json", S.dir, a);
+  CHECK(stat(file, &st) != 0, "the held job did not finish");
+  json_decref(j);
+}
+
+/* ---- setup
+ * ---------------------------------------------------------------------- */
+
+static int setup(void) {
+  char plugins[1024];
+  snprintf(plugins, sizeof plugins, "%s/plugins/hello_encoder.so",
+           WARM_BUILD_DIR);
+  if (access(plugins, R_OK) != 0) {
+    printf("SKIP: %s is not built\n", plugins);
+    return 77;
+  }
+  wt_tempdir(S.dir, sizeof S.dir, "http");
+  char cfg[1024], out[1024];
+  snprintf(cfg, sizeof cfg, "%s/warmd.ini", S.dir);
+  snprintf(out, sizeof out, "%s/out", S.dir);
+  mkdir(out, 0755);
+  wt_write(cfg,
+           "[host]\nplugin_dir = %s/plugins\nadmin_socket = %s/admin.sock\n"
+           "output_dir = %s\nlog_level = warn\n"
+           "[device cpu]\nbudget = 256MiB\n[cache]\nembeddings = 16MiB\n"
+           "[component text_encoder]\nplugin = hello_encoder\ndevice = cpu\n"
+           "placement = resident\ndim = 64\nbuckets = 1024\n"
+           "[pipeline]\nencoder = text_encoder\nframes = 9\nheight = 32\n"
+           "width = 32\nsteps = 2\n",
+           WARM_BUILD_DIR, S.dir, out);
+  pthread_mutex_init(&S.mu, NULL);
+  pthread_cond_init(&S.cv, NULL);
+  if (wh_runtime_create(&S.rt)) return 1;
+  S.rt->live = 1;
+  wh_config *c = NULL;
+  wh_plan *plan = NULL;
+  if (wh_config_load(cfg, &c) || c->n_errors) {
+    for (size_t i = 0; c && i < c->n_errors; i++)
+      fprintf(stderr, "%s\n", c->errors[i]);
+    return 1;
+  }
+  if (wh_reload_prepare(S.rt, c, &plan)) {
+    for (size_t i = 0; i < c->n_errors; i++)
+      fprintf(stderr, "%s\n", c->errors[i]);
+    return 1;
+  }
+  char summary[256];
+  warm_error e = {0};
+  if (wh_reload_commit(S.rt, plan, summary, sizeof summary, &e)) {
+    fprintf(stderr, "commit: %s\n", e.msg);
+    return 1;
+  }
+  wh_config_free(c);
+  if (wh_embcache_create(16u << 20, &S.cache)) return 1;
+  wh_log_set_level(getenv("WARM_TEST_VERBOSE") ? 2 : 1);
+  return 0;
+}
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN);
+  int rc = setup();
+  if (rc) return rc;
+  RUN(test_http_job_end_to_end_with_video_and_metrics);
+  RUN(test_http_rejects_bad_requests_with_the_field);
+  RUN(test_http_many_clients_all_jobs_done);
+  RUN(test_http_slow_client_does_not_block_others);
+  RUN(test_http_full_queue_answers_503_with_retry_after);
+  RUN(test_http_delete_cancels_queued_and_running_jobs);
+  RUN(test_http_drain_refuses_posts_and_finishes_queued);
+  RUN(test_http_shutdown_finishes_jobs_that_fit_the_timeout);
+  RUN(test_http_shutdown_cancels_jobs_past_the_timeout);
+  wh_embcache_destroy(S.cache);
+  wh_runtime_destroy(S.rt);
+  pthread_mutex_destroy(&S.mu);
+  pthread_cond_destroy(&S.cv);
+  wt_rmtree(S.dir);
+  if (wt_failures) fprintf(stderr, "%d check(s) failed\n", wt_failures);
+  return wt_failures ? 1 : 0;
+}
