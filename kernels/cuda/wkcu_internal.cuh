@@ -18,9 +18,11 @@
 #define WKCU_BLAS_WS_BYTES ((size_t)32 << 20)
 
 /* Backend state behind wk_ctx.cu. Created by wkcu_ctx_init, freed by
- * wkcu_ctx_fini. Not thread-safe: one host thread drives a context at a
- * time (the streamer's copies go through the copy stream, same thread or
- * serialised by the caller). */
+ * wkcu_ctx_fini. Threads: ops (and the staging buffer they share) belong
+ * to one host thread; a second thread may drive the copy stream at the
+ * same time (wk_copy_h2d_async, wk_event_record_copy, wk_copy_wait,
+ * wk_event_sync), since those touch only CUDA objects, which the runtime
+ * makes thread-safe. wk_last_error is then per-context, not per-thread. */
 typedef struct wkcu_state {
   cudaStream_t compute; /* all ops and wk_copy_* */
   cudaStream_t copy;    /* wk_copy_h2d_async only */
