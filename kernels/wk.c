@@ -120,8 +120,7 @@ size_t wk__dtype_size(wk_dtype dt) {
   return 0;
 }
 
-/* ---- memory ---------------------------------------------------------------
- */
+/* ---- memory -------------------------------------------------------------- */
 
 int wk_dev_alloc(wk_ctx *c, size_t bytes, void **out) {
   if (!c || !out) return wk__fail(c, WK_EINVAL, "wk_dev_alloc: NULL argument");
@@ -160,8 +159,7 @@ int wk_host_unregister(wk_ctx *c, void *ptr) {
   return WK__CALL(c, host_unregister, c, ptr);
 }
 
-/* ---- copies ---------------------------------------------------------------
- */
+/* ---- copies -------------------------------------------------------------- */
 
 static int copy_args(wk_ctx *c, const char *op, const void *dst,
                      const void *src, size_t n) {
@@ -202,8 +200,7 @@ int wk_copy_h2d_async(wk_ctx *c, void *dst, const void *src, size_t n) {
   return WK__CALL(c, copy_h2d_async, c, dst, src, n);
 }
 
-/* ---- events -----------------------------------------------------------------
- */
+/* ---- events -------------------------------------------------------------- */
 
 int wk_event_create(wk_ctx *c, wk_event **out) {
   if (!c || !out)

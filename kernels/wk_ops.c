@@ -78,8 +78,7 @@ static int overlap(const void *a, int64_t abytes, const void *b,
     if (rc_) return rc_;                                                       \
   } while (0)
 
-/* ---- dtypes -----------------------------------------------------------------
- */
+/* ---- dtypes -------------------------------------------------------------- */
 
 int wk_convert(wk_ctx *c, void *dst, wk_dtype dst_dt, const void *src,
                wk_dtype src_dt, size_t n, float scale) {
@@ -104,8 +103,7 @@ int wk_convert(wk_ctx *c, void *dst, wk_dtype dst_dt, const void *src,
   return WK__CALL(c, convert, c, dst, dst_dt, src, src_dt, n, scale);
 }
 
-/* ---- linear algebra ---------------------------------------------------------
- */
+/* ---- linear algebra ------------------------------------------------------ */
 
 size_t wk_linear_workspace(wk_ctx *c, int64_t M, int64_t K, int64_t N,
                            wk_dtype wdt) {
@@ -168,8 +166,7 @@ int wk_gemm(wk_ctx *c, int trans_a, int trans_b, int64_t M, int64_t N,
                   ldb, sB, beta, C, ldc, sC, batch);
 }
 
-/* ---- normalisation and elementwise ------------------------------------------
- */
+/* ---- normalisation and elementwise --------------------------------------- */
 
 int wk_rmsnorm(wk_ctx *c, const float *x, wk_w w, int64_t rows, int64_t dim,
                float eps, int plus_one, float *y) {
@@ -296,8 +293,7 @@ int wk_transpose(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
   return WK__CALL(c, transpose, c, x, rows, cols, y);
 }
 
-/* ---- embeddings and positions -----------------------------------------------
- */
+/* ---- embeddings and positions -------------------------------------------- */
 
 static int gather_ok(wk_ctx *c, const char *op, wk_w table, int64_t V,
                      int64_t C, const int32_t *ids, int64_t T, float mult,
@@ -348,8 +344,7 @@ int wk_rope(wk_ctx *c, float *x, int64_t T, int64_t H, int64_t D,
   return WK__CALL(c, rope, c, x, T, H, D, cos, sin, mode);
 }
 
-/* ---- attention --------------------------------------------------------------
- */
+/* ---- attention ----------------------------------------------------------- */
 
 static int attn_ok(wk_ctx *c, const char *op, const wk_attn *a) {
   if (!a) return wk__fail(c, WK_EINVAL, "%s: NULL descriptor", op);
@@ -389,8 +384,7 @@ int wk_attention(wk_ctx *c, const wk_attn *a, const float *q, const float *k,
   return WK__CALL(c, attention, c, a, q, k, v, out);
 }
 
-/* ---- video ------------------------------------------------------------------
- */
+/* ---- video --------------------------------------------------------------- */
 
 static int conv_ok(wk_ctx *c, const char *op, const wk_conv3d *p) {
   if (!p) return wk__fail(c, WK_EINVAL, "%s: NULL descriptor", op);

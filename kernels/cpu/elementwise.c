@@ -17,8 +17,7 @@ static int64_t row_grain(int64_t cols) {
   return g > 0 ? g : 1;
 }
 
-/* ---- normalisation ----------------------------------------------------------
- */
+/* ---- normalisation ------------------------------------------------------- */
 
 typedef struct norm_job {
   const float *x;
@@ -98,8 +97,7 @@ int wkcpu_layernorm(wk_ctx *c, const float *x, wk_w w, wk_w b, int64_t rows,
   return 0;
 }
 
-/* ---- softmax ----------------------------------------------------------------
- */
+/* ---- softmax ------------------------------------------------------------- */
 
 typedef struct rows_job {
   const float *x;
@@ -141,8 +139,7 @@ int wkcpu_softmax(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
   return 0;
 }
 
-/* ---- flat elementwise -------------------------------------------------------
- */
+/* ---- flat elementwise ---------------------------------------------------- */
 
 typedef struct flat_job {
   const float *a, *b;
@@ -224,8 +221,7 @@ int wkcpu_scale(wk_ctx *c, const float *x, float s, int64_t n, float *y) {
   return 0;
 }
 
-/* ---- row broadcast ----------------------------------------------------------
- */
+/* ---- row broadcast ------------------------------------------------------- */
 
 static void add_row_rows(void *v, int64_t r0, int64_t r1, int tid) {
   rows_job *j = v;
@@ -284,8 +280,7 @@ int wkcpu_gate_add(wk_ctx *c, const float *res, const float *gate,
   return 0;
 }
 
-/* ---- transpose --------------------------------------------------------------
- */
+/* ---- transpose ----------------------------------------------------------- */
 
 #define TILE 32
 

@@ -67,8 +67,7 @@ void wkcpu__decode_rows(wk_ctx *c, float *dst, wk_w w, int64_t cols, int64_t r0,
     wkcpu__parallel(c, (r1 - r0) * cols, 1 << 16, decode_range, &j);
 }
 
-/* ---- wk_convert -------------------------------------------------------------
- */
+/* ---- wk_convert ---------------------------------------------------------- */
 
 typedef struct convert_job {
   void *dst;
@@ -113,8 +112,7 @@ int wkcpu_convert(wk_ctx *c, void *dst, wk_dtype dst_dt, const void *src,
   return 0;
 }
 
-/* ---- wk_linear --------------------------------------------------------------
- */
+/* ---- wk_linear ----------------------------------------------------------- */
 
 static int64_t linear_block_rows(int64_t K, int64_t N) {
   int64_t nb = K > 0 ? WKCPU_LINEAR_BLOCK_ELEMS / K : N;
@@ -167,8 +165,7 @@ int wkcpu_linear(wk_ctx *c, const float *x, int64_t M, int64_t K, wk_w W,
   return 0;
 }
 
-/* ---- wk_gemm ----------------------------------------------------------------
- */
+/* ---- wk_gemm ------------------------------------------------------------- */
 
 int wkcpu_gemm(wk_ctx *c, int trans_a, int trans_b, int64_t M, int64_t N,
                int64_t K, float alpha, const float *A, int64_t lda, int64_t sA,

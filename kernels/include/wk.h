@@ -39,10 +39,10 @@ extern "C" {
 
 enum {
   WK_OK = 0,
-  WK_EINVAL = -1,   /* bad shape/argument */
-  WK_ESPACE = -2,   /* workspace too small */
-  WK_ENOMEM = -3,   /* allocation failed */
-  WK_EDEVICE = -8,  /* driver/library call failed */
+  WK_EINVAL = -1,  /* bad shape/argument */
+  WK_ESPACE = -2,  /* workspace too small */
+  WK_ENOMEM = -3,  /* allocation failed */
+  WK_EDEVICE = -8, /* driver/library call failed */
   WK_EUNSUPPORTED = -6,
 };
 
@@ -116,7 +116,7 @@ int wk_copy_wait(wk_ctx *c, wk_event *e);            /* copies wait on e */
 int wk_event_sync(wk_ctx *c, wk_event *e);           /* host waits on e */
 int wk_sync(wk_ctx *c);                              /* host waits on all */
 
-/* ---- dtypes --------------------------------------------------------------- */
+/* ---- dtypes -------------------------------------------------------------- */
 
 /* Element conversion between f32, bf16 and fp8-e4m3 (round to nearest even;
  * fp8 saturates to +-448, NaN -> 0x7F; bf16 keeps NaN). For fp8 the stored
@@ -133,7 +133,7 @@ float wk_bf16_to_f32(uint16_t x);
 uint8_t wk_f32_to_fp8(float x); /* x already divided by the scale; e4m3fn */
 float wk_fp8_to_f32(uint8_t x);
 
-/* ---- linear algebra --------------------------------------------------------- */
+/* ---- linear algebra ------------------------------------------------------ */
 
 /* y[M,N] = x[M,K] . W[N,K]^T (+ bias[N]). W in any weight dtype (converted
  * in the workspace); bias may have .data == NULL. y must not alias x. */
@@ -152,7 +152,7 @@ int wk_gemm(wk_ctx *c, int trans_a, int trans_b, int64_t M, int64_t N,
             const float *B, int64_t ldb, int64_t sB, float beta, float *C,
             int64_t ldc, int64_t sC, int64_t batch);
 
-/* ---- normalisation and elementwise ------------------------------------------ */
+/* ---- normalisation and elementwise --------------------------------------- */
 
 /* y = x / rms(x) * w over rows of `dim` (plus_one: * (1 + w), Gemma).
  * w.data may be NULL (no affine). y may alias x. */
@@ -163,8 +163,7 @@ int wk_layernorm(wk_ctx *c, const float *x, wk_w w, wk_w b, int64_t rows,
                  int64_t dim, float eps, float *y);
 /* Softmax over rows of `cols`. y may alias x. A row that is all -inf
  * (fully masked) gives zeros. */
-int wk_softmax(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
-               float *y);
+int wk_softmax(wk_ctx *c, const float *x, int64_t rows, int64_t cols, float *y);
 
 /* gelu_tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); silu:
  * x / (1 + exp(-x)). y may alias x. */
@@ -184,14 +183,14 @@ int wk_modulate(wk_ctx *c, const float *x, const float *scale,
                 const float *shift, int64_t rows, int64_t cols, float *y);
 /* Gated residual: y[r,:] = res[r,:] + gate[:] * h[r,:]. y may alias res
  * or h. */
-int wk_gate_add(wk_ctx *c, const float *res, const float *gate,
-                const float *h, int64_t rows, int64_t cols, float *y);
+int wk_gate_add(wk_ctx *c, const float *res, const float *gate, const float *h,
+                int64_t rows, int64_t cols, float *y);
 
 /* y[C, R] = x[R, C]^T. y must not overlap x. */
 int wk_transpose(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
                  float *y);
 
-/* ---- embeddings and positions ----------------------------------------------- */
+/* ---- embeddings and positions -------------------------------------------- */
 
 /* out[t, :] = table[ids[t], :] * mult; table [V, C] on the device. ids on
  * the host. Ids outside [0, V) fail with WK_EINVAL. */
@@ -200,8 +199,7 @@ int wk_embed_gather(wk_ctx *c, wk_w table, int64_t V, int64_t C,
 /* The same, with the table in host memory: only the T rows are converted and
  * copied to the device (for streamed encoders, whose table stays on host). */
 int wk_embed_gather_host(wk_ctx *c, wk_w table, int64_t V, int64_t C,
-                         const int32_t *ids, int64_t T, float mult,
-                         float *out);
+                         const int32_t *ids, int64_t T, float mult, float *out);
 
 /* Rotary embedding in place on x [T, H, D] (row stride H*D) with tables
  * cos/sin [T, D] on the device.
@@ -218,7 +216,7 @@ int wk_rope(wk_ctx *c, float *x, int64_t T, int64_t H, int64_t D,
 void wk_rope_table_1d(const float *pos, int64_t T, int64_t D, double theta,
                       double factor, float *cos_out, float *sin_out);
 
-/* ---- attention -------------------------------------------------------------- */
+/* ---- attention ----------------------------------------------------------- */
 
 /*
  * out[b, i, h, :] = softmax_j(scale * q[b,i,h,:] . k[b,j,h/g,:] + mask) v[...]
@@ -247,7 +245,7 @@ int wk_attention(wk_ctx *c, const wk_attn *a, const float *q, const float *k,
                  const float *v, float *out);
 size_t wk_attention_workspace(wk_ctx *c, const wk_attn *a);
 
-/* ---- video ------------------------------------------------------------------ */
+/* ---- video --------------------------------------------------------------- */
 
 /*
  * 3-D convolution, stride 1 (dilation 1), x [Ci, T, H, W] -> y [Co, T', H',
@@ -268,8 +266,7 @@ size_t wk_conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);
  * the input channel index c*pt*ph*pw + it*ph*pw + ih*pw + iw (diffusers
  * LTX-Video upsampler order). */
 int wk_depth_to_space3d(wk_ctx *c, const float *x, int64_t C, int64_t T,
-                        int64_t H, int64_t W, int pt, int ph, int pw,
-                        float *y);
+                        int64_t H, int64_t W, int pt, int ph, int pw, float *y);
 
 #ifdef __cplusplus
 }
