@@ -231,8 +231,8 @@ void wk_rope_table_1d(const float *pos, int64_t T, int64_t D, double theta,
  *            for none.
  * A query row with every key masked outputs zeros. Never materialises
  * [Tq, Tk]: blocked/online softmax on both backends. out must not overlap
- * k or v. Scratch: wk_attention_workspace (on cpu it depends on D and the
- * thread count only, not on T).
+ * k or v. Scratch: wk_attention_workspace (on cpu it depends on D only,
+ * not on T).
  */
 typedef struct wk_attn {
   int64_t B, Tq, Tk, Hq, Hkv, D;
