@@ -83,7 +83,8 @@ int chk_parse_args(int argc, char **argv, chk_opts *o) {
       o->verbose = 1;
       continue;
     } else if (a[0] == '-' && !v) {
-      fprintf(stderr, "warm-plugin-check: %s needs a value\n", a);
+      fprintf(stderr, "warm-plugin-check: %s needs a value (or is unknown)\n",
+              a);
       return 2;
     }
     if (!strcmp(a, "--weights")) {

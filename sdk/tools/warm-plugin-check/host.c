@@ -321,7 +321,8 @@ static int make_inputs(const chk_opts *o, warm_tensor *in) {
       else if (!strcmp(name, "timestep"))
         ((float *)in[i].data)[k] = 0.5f;
       else
-        ((float *)in[i].data)[k] = (float)rand_r(&s) / RAND_MAX * 2.0f - 1.0f;
+        ((float *)in[i].data)[k] =
+            (float)(rand_r(&s) / (double)RAND_MAX * 2.0 - 1.0);
     }
   }
   return 0;
