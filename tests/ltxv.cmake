@@ -38,3 +38,6 @@ ltxv_test(test_ltxv_errors SOURCES unit/test_ltxv_errors.c
 warm_add_test(bench_ltxv SOURCES bench/bench_ltxv.c LIBS warm::sdk
               LABELS bench)
 add_dependencies(bench_ltxv transformer_ltxv vae_ltxv warm-mkmodel)
+warm_add_test(gpubench_ltxv SOURCES gpu/gpubench_ltxv.c LIBS warm::sdk
+              LABELS bench gpu)
+add_dependencies(gpubench_ltxv transformer_ltxv warm-mkmodel)

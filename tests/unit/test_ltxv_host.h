@@ -147,10 +147,11 @@ static inline const char *lt_config_get(void *ctx, const char *key) {
   return NULL;
 }
 
-/* Opens <build>/plugins/<plugin>.so and sets up a cpu host with `budget`
- * bytes. Returns 0 or prints why and returns -1. */
-static inline int lt_host_init(lt_host *h, const char *plugin,
-                               uint64_t budget) {
+/* Opens <build>/plugins/<plugin>.so and sets up a host for device 0 of
+ * backend `be` with `budget` bytes. Returns 0 or prints why and returns
+ * -1. */
+static inline int lt_host_init_on(lt_host *h, const char *plugin,
+                                  uint64_t budget, wk_backend be) {
   memset(h, 0, sizeof *h);
   pthread_mutex_init(&h->mu, NULL);
   h->component = plugin;
@@ -163,8 +164,9 @@ static inline int lt_host_init(lt_host *h, const char *plugin,
     return -1;
   }
   h->desc = warm_plugin_descriptor(h->plugin);
-  if (warm_ledger_create("cpu", budget, &h->ledger) ||
-      wk_ctx_create(WK_BACKEND_CPU, 0, 0, &h->wk)) {
+  if (warm_ledger_create(be == WK_BACKEND_CUDA ? "cuda:0" : "cpu", budget,
+                         &h->ledger) ||
+      wk_ctx_create(be, 0, 0, &h->wk)) {
     fprintf(stderr, "host setup failed: %s\n", err.msg);
     return -1;
   }
@@ -180,6 +182,11 @@ static inline int lt_host_init(lt_host *h, const char *plugin,
   h->svc.cancelled = lt_cancelled;
   h->svc.config_get = lt_config_get;
   return 0;
+}
+
+static inline int lt_host_init(lt_host *h, const char *plugin,
+                               uint64_t budget) {
+  return lt_host_init_on(h, plugin, budget, WK_BACKEND_CPU);
 }
 
 static inline void lt_host_fini(lt_host *h) {
