@@ -217,6 +217,14 @@ int g3_run(warm_instance *g, warm_run_args *args, warm_error *err) {
   float *tables = NULL;
   int acquired = -1;
   warm_tensor emb = {0}, mask = {0};
+  void *const *ptrs0 = NULL;
+  if (stream) {
+    /* Start layer 0's copy first, so it overlaps the host-side setup. */
+    warm_streamer_stats_reset(g->cur.streamer);
+    rc = warm_streamer_acquire(g->cur.streamer, 0, &ptrs0, err);
+    if (rc) goto out;
+    acquired = 0;
+  }
   uint64_t ws_bytes = g3_workspace_bytes(g->wk, &g->mc, g->wdt, T);
   rc = svc->dev_alloc(svc->ctx, WARM_MEM_WORKSPACE, ws_bytes, &ws, err);
   if (rc) goto out;
@@ -260,8 +268,6 @@ int g3_run(warm_instance *g, warm_run_args *args, warm_error *err) {
   if (g->output_all)
     WKCK(wk_copy_d2h(g->wk, out, a.x, (size_t)TC * sizeof(float)),
          "hidden state 0");
-  if (stream) warm_streamer_stats_reset(g->cur.streamer);
-
   for (int64_t l = 0; l < L; l++) {
     if (svc->cancelled(svc->ctx)) {
       rc = warm_error_set(err, WARM_ECANCELED, "cancelled before layer %lld",
@@ -270,10 +276,12 @@ int g3_run(warm_instance *g, warm_run_args *args, warm_error *err) {
     }
     g3_layer_view lv;
     if (stream) {
-      void *const *ptrs;
-      rc = warm_streamer_acquire(g->cur.streamer, (uint32_t)l, &ptrs, err);
-      if (rc) goto out;
-      acquired = (int)l;
+      void *const *ptrs = ptrs0;
+      if (l > 0) {
+        rc = warm_streamer_acquire(g->cur.streamer, (uint32_t)l, &ptrs, err);
+        if (rc) goto out;
+        acquired = (int)l;
+      }
       g3_layer_view_ptrs(&lv, &g->w, (int)l, ptrs);
     } else {
       g3_layer_view_blob(&lv, &g->w, (int)l, g->cur.layer_dev[l]);
