@@ -33,3 +33,13 @@ warm_add_test(gpubench_gemma3 SOURCES gpu/gpubench_gemma3.c LIBS g3core
               LABELS bench gpu)
 add_dependencies(bench_gemma3 warm-mkmodel)
 add_dependencies(gpubench_gemma3 warm-mkmodel)
+
+# The SDK's conformance checker on the plugin, as a third party would run it.
+if(TARGET warm-plugin-check)
+  add_test(NAME gemma3_plugin_check
+           COMMAND warm-plugin-check $<TARGET_FILE:text_encoder_gemma3>
+                   --weights ${CMAKE_BINARY_DIR}/gemma3-ckpt/gqa_window
+                   --max-tokens 32 --prompt "A red fox runs across the snow")
+  set_tests_properties(gemma3_plugin_check PROPERTIES LABELS gemma3
+                       FIXTURES_REQUIRED gemma3_ckpt TIMEOUT 300)
+endif()

@@ -162,20 +162,28 @@ int g3_place(warm_instance *g, const warm_place_req *req, warm_error *err) {
        (g->cur.window == req->stream_window &&
         g->cur.source == source_of(req))))
     return 0;
+  int fresh_norm = 0;
   if (!g->final_norm_dev) {
     rc = g->svc->dev_alloc(g->svc->ctx, WARM_MEM_PERSISTENT, norm_bytes(g),
                            &g->final_norm_dev, err);
     if (rc) return rc;
+    fresh_norm = 1;
     if (wk_copy_h2d(g->wk, g->final_norm_dev, g->w.final_norm, norm_bytes(g)) ||
         wk_sync(g->wk))
-      return copy_err(g, "norm", err);
+      rc = copy_err(g, "norm", err);
   }
   g3_place_state ns = {0};
   ns.placement = req->placement;
-  rc = req->placement == WARM_PLACE_RESIDENT ? place_resident(g, &ns, err)
-                                             : place_stream(g, req, &ns, err);
+  if (!rc)
+    rc = req->placement == WARM_PLACE_RESIDENT ? place_resident(g, &ns, err)
+                                               : place_stream(g, req, &ns, err);
   if (rc) {
+    /* Leave the instance exactly as it was: an unplaced one holds nothing. */
     g3_place_state_free(g, &ns);
+    if (fresh_norm) {
+      g->svc->dev_free(g->svc->ctx, g->final_norm_dev);
+      g->final_norm_dev = NULL;
+    }
     return rc;
   }
   g3_place_state_free(g, &g->cur);

@@ -255,6 +255,16 @@ static int g3_fingerprint(warm_instance *g, char out[65], warm_error *err) {
   return 0;
 }
 
+/* The host wires the pipeline with these: the embedding width (per slice
+ * for output = all) and the padded prompt length. */
+static int g3_info(warm_instance *g, warm_model_info *out, warm_error *err) {
+  if (WARM_HAS_FIELD(out->struct_size, warm_model_info, embed_dim))
+    out->embed_dim = (uint32_t)g->mc.hidden;
+  if (WARM_HAS_FIELD(out->struct_size, warm_model_info, max_tokens))
+    out->max_tokens = g->max_tokens;
+  return 0;
+}
+
 /* ---- the descriptor ---------------------------------------------------- */
 
 static const warm_plugin_desc g3_desc = {
@@ -275,6 +285,7 @@ static const warm_plugin_desc g3_desc = {
     .destroy = g3_destroy,
     .validate = g3_validate,
     .fingerprint = g3_fingerprint,
+    .info = g3_info,
 };
 
 const warm_plugin_desc *g3_descriptor(void) {
