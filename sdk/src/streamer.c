@@ -137,7 +137,9 @@ int warm_streamer_plan(const warm_stream_layer *layers, uint32_t n_layers,
       out->layer_bytes += l->tensors[k].bytes;
   }
   out->slot_bytes = align_up(out->slot_bytes, WARM_STREAM_ALIGN);
-  out->window_bytes = out->slot_bytes * window;
+  /* More slots than layers would never be used. */
+  uint32_t w = window < n_layers ? window : (n_layers ? n_layers : 1);
+  out->window_bytes = out->slot_bytes * w;
   if (source == WARM_SOURCE_MMAP && backend == WK_BACKEND_CUDA)
     out->host_bytes = out->slot_bytes;
   return 0;
@@ -524,7 +526,7 @@ int warm_streamer_create(wk_ctx *wk, const warm_stream_layer *layers,
   s->wk = wk;
   s->be = wk_ctx_backend(wk);
   s->L = n_layers;
-  s->W = cfg->window;
+  s->W = cfg->window < n_layers ? cfg->window : (n_layers ? n_layers : 1);
   s->source = cfg->source;
   s->dev = cfg->dev_alloc;
   s->host = cfg->host_alloc;

@@ -88,7 +88,7 @@ typedef struct warm_stream_alloc {
 } warm_stream_alloc;
 
 typedef struct warm_streamer_config {
-  uint32_t window;           /* W >= 1 slots */
+  uint32_t window; /* W >= 1 slots (clamped to the number of layers) */
   warm_stream_source source; /* WARM_SOURCE_PINNED or _MMAP */
   /* Required: device memory for the W slots (and nothing else). A plugin
    * passes one calling svc->dev_alloc(ctx, WARM_MEM_WINDOW, ...). */
@@ -149,6 +149,7 @@ typedef struct warm_stream_stats {
 void warm_streamer_stats(const warm_streamer *s, warm_stream_stats *out);
 /* Zeroes the byte/copy/hit/wait counters (e.g. per run). */
 void warm_streamer_stats_reset(warm_streamer *s);
+/* The window in slots, after clamping to the number of layers. */
 uint32_t warm_streamer_window(const warm_streamer *s);
 uint64_t warm_streamer_slot_bytes(const warm_streamer *s);
 
