@@ -7,6 +7,8 @@ add_dependencies(test_gemma3_checkpoints warm-mkmodel)
 set_tests_properties(test_gemma3_checkpoints PROPERTIES
                      FIXTURES_SETUP gemma3_ckpt)
 
+warm_add_test(test_gemma3_config SOURCES unit/test_gemma3_config.c
+              LIBS g3core LABELS gemma3)
 warm_add_test(test_gemma3_tokenizer SOURCES unit/test_gemma3_tokenizer.c
               LIBS g3core PkgConfig::JANSSON LABELS gemma3)
 warm_add_test(test_gemma3_parity SOURCES unit/test_gemma3_parity.c
