@@ -10,5 +10,27 @@ if(TARGET hello_encoder)
   add_dependencies(test_http hello_encoder)
 endif()
 
+# Jobs through the real pipeline (hello_encoder -> transformer_ltxv ->
+# vae_ltxv) on the tiny checkpoints of the ltxv_checkpoints fixture.
+warm_add_test(test_http_pipeline SOURCES integration/test_http_pipeline.c
+              LIBS wh_core ${WARM_HTTP_PARSER_LIB} LABELS http integration)
+target_include_directories(test_http_pipeline PRIVATE
+                           ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(test_http_pipeline PROPERTIES
+                     FIXTURES_REQUIRED ltxv_checkpoints)
+foreach(t hello_encoder transformer_ltxv vae_ltxv warm-mkmodel)
+  if(TARGET ${t})
+    add_dependencies(test_http_pipeline ${t})
+  endif()
+endforeach()
+
 warm_add_fuzzer(fuzz_http SOURCE fuzz/fuzz_http.c
                 LIBS wh_core ${WARM_HTTP_PARSER_LIB})
+
+# Admin latency while a job runs, and set-placement commit time (label
+# bench: run by tests/bench/run.sh, not by ctest's default runs).
+warm_add_test(bench_admin SOURCES bench/bench_admin.c LIBS wh_core LABELS bench)
+target_include_directories(bench_admin PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+if(TARGET hello_encoder)
+  add_dependencies(bench_admin hello_encoder)
+endif()
