@@ -33,6 +33,25 @@ ltxv_test(test_ltxv_placement SOURCES unit/test_ltxv_placement.c
 ltxv_test(test_ltxv_errors SOURCES unit/test_ltxv_errors.c
           LIBS warm::sdk LABELS ltxv)
 
+# The SDK's conformance checker on both plugins (estimates vs ledger peaks,
+# allocation failures, cancellation, placements agreeing, fingerprints).
+if(TARGET warm-plugin-check)
+  add_test(NAME ltxv_plugin_check_dit
+           COMMAND warm-plugin-check $<TARGET_FILE:transformer_ltxv>
+                   --weights ${LTXV_CKPT_DIR}/dit_tiny
+                   --shape frames=17,height=128,width=192,batch=2
+                   --input latents=2x8x3x4x6 --input timestep=2
+                   --input embeddings=2x7x24 --input mask=2x7)
+  add_test(NAME ltxv_plugin_check_vae
+           COMMAND warm-plugin-check $<TARGET_FILE:vae_ltxv>
+                   --weights ${LTXV_CKPT_DIR}/vae_tiny_t
+                   --config tile_size=48 --config tile_stride=32
+                   --shape frames=9,height=48,width=64,batch=1
+                   --input latents=8x2x3x4)
+  set_tests_properties(ltxv_plugin_check_dit ltxv_plugin_check_vae PROPERTIES
+                       FIXTURES_REQUIRED ltxv_checkpoints LABELS ltxv)
+endif()
+
 # Benchmarks (label bench: out of ctest's default runs; tests/bench/run.sh
 # and tests/gpu/check.sh run them).
 warm_add_test(bench_ltxv SOURCES bench/bench_ltxv.c LIBS warm::sdk

@@ -370,6 +370,22 @@ static int ltxv_fingerprint(warm_instance *inst, char out[65],
   return 0;
 }
 
+/* Model facts for wiring a pipeline: caption width and latent channels. */
+static int ltxv_info(warm_instance *inst, warm_model_info *out,
+                     warm_error *err) {
+  ltxv *m = (ltxv *)inst;
+  const ltxv_cfg *c = &m->cfg;
+  if (!out || out->struct_size < sizeof(uint32_t))
+    return warm_error_set(err, WARM_EINVAL, "%s: info: bad struct", m->name);
+  if (WARM_HAS_FIELD(out->struct_size, warm_model_info, embed_dim))
+    out->embed_dim = (uint32_t)c->caption_channels;
+  if (WARM_HAS_FIELD(out->struct_size, warm_model_info, latent_channels))
+    out->latent_channels =
+        (uint32_t)(c->in_channels /
+                   (c->patch_size * c->patch_size * c->patch_size_t));
+  return 0;
+}
+
 static const warm_plugin_desc ltxv_desc = {
     .abi_major = WARM_ABI_MAJOR,
     .abi_minor = WARM_ABI_MINOR,
@@ -388,6 +404,7 @@ static const warm_plugin_desc ltxv_desc = {
     .destroy = ltxv_destroy,
     .validate = ltxv_validate,
     .fingerprint = ltxv_fingerprint,
+    .info = ltxv_info,
 };
 
 WARM_PLUGIN_EXPORT const warm_plugin_desc *warm_plugin_entry(void) {

@@ -204,9 +204,10 @@ static int place_stream(ltxv *m, const warm_place_req *req, float *bscale,
 
 /* Makes the instance serve in `req`. The new block placement is built
  * completely before the old one is released, so a failure leaves the
- * previous placement serving. The globals are placed once and kept. */
+ * previous placement serving. The globals are placed once and kept (a
+ * failed first place frees them again). */
 int ltxv_weights_place(ltxv *m, const warm_place_req *req, warm_error *err) {
-  int rc;
+  int rc, new_globals = !m->gdev;
   if (!m->gdev) {
     void *g = NULL;
     float *gs = calloc(LG_COUNT, sizeof *gs);
@@ -246,6 +247,13 @@ int ltxv_weights_place(ltxv *m, const warm_place_req *req, warm_error *err) {
   }
   if (rc) {
     free(bscale);
+    if (new_globals) { /* leave nothing booked by a failed first place */
+      wk_sync(m->wk);
+      m->svc->dev_free(m->svc->ctx, m->gdev);
+      free(m->gscale);
+      m->gdev = NULL;
+      m->gscale = NULL;
+    }
     return rc;
   }
   ltxv_weights_release(m);

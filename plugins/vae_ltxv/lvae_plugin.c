@@ -494,6 +494,22 @@ static int lvae_fingerprint(warm_instance *inst, char out[65],
   return 0;
 }
 
+/* Model facts: latent channels and the compression ratios diffusers
+ * derives (patch size x 2^scalings, or the config's explicit ratios). */
+static int lvae_info(warm_instance *inst, warm_model_info *out,
+                     warm_error *err) {
+  lvae *v = (lvae *)inst;
+  if (!out || out->struct_size < sizeof(uint32_t))
+    return warm_error_set(err, WARM_EINVAL, "%s: info: bad struct", v->name);
+  if (WARM_HAS_FIELD(out->struct_size, warm_model_info, latent_channels))
+    out->latent_channels = (uint32_t)v->net.latent_channels;
+  if (WARM_HAS_FIELD(out->struct_size, warm_model_info, temporal_compression))
+    out->temporal_compression = (uint32_t)v->net.tcomp;
+  if (WARM_HAS_FIELD(out->struct_size, warm_model_info, spatial_compression))
+    out->spatial_compression = (uint32_t)v->net.scomp;
+  return 0;
+}
+
 static const warm_plugin_desc lvae_desc = {
     .abi_major = WARM_ABI_MAJOR,
     .abi_minor = WARM_ABI_MINOR,
@@ -512,6 +528,7 @@ static const warm_plugin_desc lvae_desc = {
     .destroy = lvae_destroy,
     .validate = lvae_validate,
     .fingerprint = lvae_fingerprint,
+    .info = lvae_info,
 };
 
 WARM_PLUGIN_EXPORT const warm_plugin_desc *warm_plugin_entry(void) {
