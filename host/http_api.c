@@ -53,7 +53,7 @@ static int bad(char *msg, size_t n, char *field, size_t fn, const char *f,
   return status;
 }
 
-int wh_api_parse_job(const char *body, size_t len, wh_job_params *p,
+static int parse_job(const char *body, size_t len, wh_job_params *p,
                      json_t **doc, char *msg, size_t msg_len, char *field,
                      size_t field_len) {
   memset(p, 0, sizeof *p);
@@ -91,16 +91,13 @@ int wh_api_parse_job(const char *body, size_t len, wh_job_params *p,
       continue;
     }
     if (!strcmp(key, "guidance")) {
-      if (!json_is_number(v)) {
+      int isnum = json_is_number(v);
+      double g = isnum ? json_number_value(v) : 0;
+      if (!isnum || !(g >= 1.0 && g <= 30.0)) {
         json_decref(root);
-        return bad(msg, msg_len, field, field_len, key, 422,
-                   "%s: must be a number", key);
-      }
-      double g = json_number_value(v);
-      if (!(g >= 1.0 && g <= 30.0)) {
-        json_decref(root);
-        return bad(msg, msg_len, field, field_len, key, 422,
-                   "%s: must be 1 (off) .. 30", key);
+        return bad(msg, msg_len, field, field_len, "guidance", 422, "%s",
+                   isnum ? "guidance: must be 1 (off) .. 30"
+                         : "guidance: must be a number");
       }
       p->guidance = g;
       continue;
@@ -166,6 +163,23 @@ wrong_type_string:
   json_decref(root);
   return bad(msg, msg_len, field, field_len, "prompt", 422,
              "prompt: must be a string%s", "");
+}
+
+/* Messages go into one-line logs and JSON: control characters from the
+ * client's keys or from the JSON error's context become '?'. */
+static void one_line(char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
+}
+
+int wh_api_parse_job(const char *body, size_t len, wh_job_params *p,
+                     json_t **doc, char *msg, size_t msg_len, char *field,
+                     size_t field_len) {
+  msg[0] = '\0';
+  int st = parse_job(body, len, p, doc, msg, msg_len, field, field_len);
+  one_line(msg);
+  one_line(field);
+  return st;
 }
 
 /* ---- replies ---------------------------------------------------------------

@@ -194,8 +194,7 @@ static void render_ledgers(wh_strbuf *o, wh_runtime *rt) {
       "warmd_device_booked_bytes", "warmd_device_peak_bytes"};
   static const char *dh[4] = {
       "Device budget.", "Bytes in use (booked or reserved).", "Bytes booked.",
-      "High-water mark of booked bytes since the last job "
-      "began."};
+      "High-water mark of booked bytes since the last job began."};
   for (int i = 0; i < 4; i++) {
     head(o, dn[i], "gauge", dh[i]);
     for (size_t k = 0; k < rt->n_devices; k++) {
