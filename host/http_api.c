@@ -492,6 +492,42 @@ int wh_api_draining(const wh_api *a) {
   return a->draining || a->shutting;
 }
 
+void wh_api_show_jobs(wh_api *a, wh_strbuf *out, int json) {
+  wh_jobs_stats st;
+  wh_jobs_stats_get(a->jobs, &st);
+  json_t *list = wh_jobs_list_json(a->jobs);
+  if (json) {
+    json_t *o = json_pack(
+        "{s:b, s:I, s:I, s:o}", "draining", a->draining || a->shutting,
+        "queue_depth", (json_int_t)st.queue_depth, "max_queue",
+        (json_int_t)st.max_queue, "jobs", list ? list : json_array());
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (s)
+      wh_sb_printf(out, "%s", s);
+    else
+      out->oom = 1;
+    free(s);
+    return;
+  }
+  wh_sb_printf(out, "draining: %s\nqueue: %zu/%zu",
+               a->draining || a->shutting ? "yes" : "no", st.queue_depth,
+               st.max_queue);
+  size_t i;
+  json_t *j;
+  json_array_foreach(list, i, j) {
+    const char *prompt = json_string_value(json_object_get(j, "prompt"));
+    char cut[61];
+    snprintf(cut, sizeof cut, "%s", prompt ? prompt : "");
+    one_line(cut); /* a newline would end the admin reply early */
+    wh_sb_printf(out, "\n%s %-9s %3.0f%% %s",
+                 json_string_value(json_object_get(j, "id")),
+                 json_string_value(json_object_get(j, "state")),
+                 100 * json_real_value(json_object_get(j, "progress")), cut);
+  }
+  json_decref(list);
+}
+
 static void handle_closed(uv_handle_t *h) {
   wh_api *a = h->data;
   a->handles_open--;

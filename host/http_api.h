@@ -23,6 +23,7 @@
 #include "http.h"
 #include "jobs.h"
 #include "metrics.h"
+#include "strbuf.h"
 
 typedef struct wh_api_opts {
   const char *listen; /* ADDR:PORT */
@@ -59,6 +60,11 @@ int wh_api_port(const wh_api *a);
 void wh_api_drain(wh_api *a);
 void wh_api_resume(wh_api *a);
 int wh_api_draining(const wh_api *a);
+
+/* Admin `show jobs [json]`: one line per job ("ID STATE PROGRESS% PROMPT",
+ * prompts cut at 60 bytes) or a JSON object {"draining", "queue_depth",
+ * "jobs": [...]}. Loop thread. */
+void wh_api_show_jobs(wh_api *a, wh_strbuf *out, int json);
 
 /* The graceful stop: drain; when the table is idle, or after
  * shutdown_timeout (then everything left is cancelled, marked so, and

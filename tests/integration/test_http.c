@@ -39,13 +39,14 @@ typedef struct srv {
   int cmd; /* CMD_* for the loop thread */
   int started, start_rc, shutdown_done;
   int gate_open, holding;
+  wh_strbuf shown[2]; /* show jobs: text, json */
   /* options for the next start */
   size_t max_queue, max_body;
   uint64_t request_timeout_ms;
   double shutdown_timeout_s;
 } srv;
 
-enum { CMD_NONE, CMD_DRAIN, CMD_RESUME, CMD_SHUTDOWN };
+enum { CMD_NONE, CMD_DRAIN, CMD_RESUME, CMD_SHUTDOWN, CMD_SHOW_JOBS };
 
 static srv S;
 
@@ -192,6 +193,12 @@ static void on_ctl(uv_async_t *h) {
   if (cmd == CMD_DRAIN) wh_api_drain(s->api);
   if (cmd == CMD_RESUME) wh_api_resume(s->api);
   if (cmd == CMD_SHUTDOWN) wh_api_shutdown(s->api, on_shutdown_done, s);
+  if (cmd == CMD_SHOW_JOBS) {
+    wh_sb_free(&s->shown[0]);
+    wh_sb_free(&s->shown[1]);
+    wh_api_show_jobs(s->api, &s->shown[0], 0);
+    wh_api_show_jobs(s->api, &s->shown[1], 1);
+  }
   pthread_mutex_lock(&s->mu);
   pthread_cond_broadcast(&s->cv);
   pthread_mutex_unlock(&s->mu);
@@ -742,6 +749,19 @@ static void test_http_drain_refuses_posts_and_finishes_queued(void) {
         r.status, r.body);
   ht_free(&r);
   CHECK(metric(port, "warmd_draining") == 1, "draining metric");
+  send_cmd(CMD_SHOW_JOBS);
+  pthread_mutex_lock(&S.mu);
+  CHECK(S.shown[0].p && strstr(S.shown[0].p, "draining: yes") &&
+            strstr(S.shown[0].p, a) && strstr(S.shown[0].p, "running") &&
+            strstr(S.shown[0].p, b) && strstr(S.shown[0].p, "queued"),
+        "show jobs: %s", S.shown[0].p);
+  json_t *sj = S.shown[1].p ? json_loads(S.shown[1].p, 0, NULL) : NULL;
+  CHECK(sj && json_is_true(json_object_get(sj, "draining")) &&
+            json_array_size(json_object_get(sj, "jobs")) == 2 &&
+            json_integer_value(json_object_get(sj, "queue_depth")) == 1,
+        "show jobs json: %s", S.shown[1].p);
+  json_decref(sj);
+  pthread_mutex_unlock(&S.mu);
   open_gate();
   json_t *ja = wait_job(port, 0, a, 20), *jb = wait_job(port, 0, b, 20);
   CHECK(ja && !strcmp(jstr(ja, "state"), "done"), "a finished");
@@ -870,6 +890,8 @@ int main(void) {
   RUN(test_http_drain_refuses_posts_and_finishes_queued);
   RUN(test_http_shutdown_finishes_jobs_that_fit_the_timeout);
   RUN(test_http_shutdown_cancels_jobs_past_the_timeout);
+  wh_sb_free(&S.shown[0]);
+  wh_sb_free(&S.shown[1]);
   wh_embcache_destroy(S.cache);
   wh_runtime_destroy(S.rt);
   pthread_mutex_destroy(&S.mu);
