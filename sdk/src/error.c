@@ -9,11 +9,13 @@
  * an argument (prefixing an inner message with a path is the common case). */
 int warm_error_set(warm_error *err, int code, const char *fmt, ...) {
   if (!err) return code;
-  char buf[WARM_ERROR_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt ? fmt : "", ap);
-  va_end(ap);
+  char buf[WARM_ERROR_MAX] = "";
+  if (fmt) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+  }
   err->code = code;
   memcpy(err->msg, buf, sizeof buf);
   return code;
