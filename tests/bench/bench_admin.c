@@ -141,13 +141,15 @@ int main(void) {
   wt_tempdir(dir, sizeof dir, "bench-admin");
   snprintf(cfg, sizeof cfg, "%s/warmd.ini", dir);
   snprintf(sock, sizeof sock, "%s/admin.sock", dir);
-  /* A table of 8192 x 512 f32 (16 MiB); prompts of ~20 tokens. */
+  /* A table of 1024 x 64 f32 (256 KiB): place() regenerates it, which
+   * stands for weight preparation and is kept small so the figure is the
+   * control op itself. Prompts of ~20 tokens. */
   wt_write(cfg,
            "[host]\nplugin_dir = %s/plugins\nadmin_socket = %s\n"
            "log_level = error\n[device cpu]\nbudget = 1GiB\n"
            "[component text_encoder]\nplugin = hello_encoder\ndevice = cpu\n"
-           "placement = resident\nstream_window = 4\ndim = 512\n"
-           "buckets = 8192\n",
+           "placement = resident\nstream_window = 4\ndim = 64\n"
+           "buckets = 1024\n",
            WARM_BUILD_DIR, sock);
   wh_log_set_level(0);
   warm_error err = {0};
@@ -185,7 +187,7 @@ int main(void) {
   wh_jobs_stats_get(jobs, &st);
   int running = st.by_state[WH_JOB_RUNNING] == 1;
 
-  printf("bench_admin: hello_encoder 8192x512 f32 on cpu; %d samples per "
+  printf("bench_admin: hello_encoder 1024x64 f32 on cpu; %d samples per "
          "show, %d per set; busy = a job running encoder calls back to back "
          "(%s)\n",
          N_SHOW, N_SET, running ? "still running at the end" : "NOT RUNNING");
