@@ -11,18 +11,6 @@ if(WARM_HAVE_CUDA)
                 LIBS wk CUDA::cudart CUDA::cublas LABELS bench gpu)
 endif()
 
-# Workaround, to move into kernels/CMakeLists.txt (owner asked): `wk` is
-# built without relocatable device code, so it needs no device-link step,
-# but CUDA_RESOLVE_DEVICE_SYMBOLS ON forces one, and under WARM_SANITIZE
-# that step gets `-fsanitize=address,undefined` from add_link_options, which
-# nvcc splits at the comma ("undefined" becomes an input file) and the
-# sanitizer build of the whole tree fails. The CUDA runtime is linked as a
-# shared library once (CUDA::cudart), not also statically by that step.
-if(WARM_HAVE_CUDA AND TARGET wk)
-  set_target_properties(wk PROPERTIES CUDA_RESOLVE_DEVICE_SYMBOLS OFF
-                        CUDA_RUNTIME_LIBRARY Shared)
-endif()
-
 # The same test with a cpu context standing in for the cuda one: checks the
 # harness (shapes, buffer sizes, front checks) in every build, ASan included.
 add_test(NAME test_cuda_ops_harness COMMAND test_cuda_ops)
