@@ -145,8 +145,7 @@ int warm_streamer_plan(const warm_stream_layer *layers, uint32_t n_layers,
   return 0;
 }
 
-/* ---- host buffers ----------------------------------------------------------
- */
+/* ---- host buffers -------------------------------------------------------- */
 
 static int host_alloc(warm_streamer *s, size_t n, void **out, warm_error *err) {
   if (s->host.alloc) return s->host.alloc(s->host.user, n ? n : 1, out, err);
@@ -220,8 +219,7 @@ static void register_spans(warm_streamer *s) {
   }
 }
 
-/* ---- copying ----------------------------------------------------------------
- */
+/* ---- copying ------------------------------------------------------------- */
 
 /* cpu: fills a slot from the copy thread, outside the lock. */
 static void cpu_fill(const st_layer *l, void *dev) {
@@ -451,8 +449,7 @@ out:
   return rc;
 }
 
-/* ---- create / destroy ------------------------------------------------------
- */
+/* ---- create / destroy ---------------------------------------------------- */
 
 /* Copies the layer table and works out each layer's slot layout. */
 static int build_layers(warm_streamer *s, const warm_stream_layer *layers,
@@ -623,8 +620,7 @@ void warm_streamer_destroy(warm_streamer *s) {
   free(s);
 }
 
-/* ---- queries ----------------------------------------------------------------
- */
+/* ---- queries ------------------------------------------------------------- */
 
 void warm_streamer_stats(const warm_streamer *s, warm_stream_stats *out) {
   pthread_mutex_lock((pthread_mutex_t *)&s->mu);

@@ -17,8 +17,7 @@
 #define MK_CHUNK (1u << 22) /* elements generated per write */
 #define MK_MAX_THREADS 32
 
-/* ---- config.json ------------------------------------------------------------
- */
+/* ---- config.json --------------------------------------------------------- */
 
 const char *mk_set_get(const mk_ctx *c, const char *key) {
   const char *v = NULL;
@@ -87,8 +86,7 @@ int mk_config_write(const mk_ctx *c, json_t *obj, warm_error *err) {
   return 0;
 }
 
-/* ---- tensors ----------------------------------------------------------------
- */
+/* ---- tensors ------------------------------------------------------------- */
 
 int mk_plan_add(mk_plan *p, mk_init init, float mean, float std, int32_t ndim,
                 const int64_t *shape, warm_error *err, const char *fmt, ...) {
@@ -301,8 +299,7 @@ out:
   return rc;
 }
 
-/* ---- data files -------------------------------------------------------------
- */
+/* ---- data files ---------------------------------------------------------- */
 
 int mk_find_data(const mk_ctx *c, const char *data_name, char *buf, size_t n,
                  warm_error *err) {
