@@ -219,10 +219,13 @@ typedef struct tile {
 } tile;
 
 /* Decodes z[:, :, y0:y0+h, x0:x0+w] (z de-normalised, [C, F, H, W]) into
- * a frames tile. */
+ * a frames tile. With `dst`, the frames go there (the caller's buffer of
+ * the tile's size) and t->px stays NULL; otherwise t->px is allocated and
+ * the caller frees it. */
 static int decode_region(lvae *v, const float *z, int64_t F, int64_t H,
                          int64_t W, int64_t y0, int64_t x0, int64_t h,
-                         int64_t w, float temb, tile *t, warm_error *err) {
+                         int64_t w, float temb, float *dst, tile *t,
+                         warm_error *err) {
   const lvae_net *n = &v->net;
   int64_t C = n->latent_channels;
   lvae_dims d;
@@ -230,8 +233,8 @@ static int decode_region(lvae *v, const float *z, int64_t F, int64_t H,
   size_t nin = (size_t)(C * F * h * w),
          nout = (size_t)(d.Cp * d.Fo * d.Ho * d.Wo);
   float *zt = malloc(nin * sizeof *zt), *raw = malloc(nout * sizeof *raw);
-  t->px = malloc(nout * sizeof *t->px);
-  if (!zt || !raw || !t->px) {
+  t->px = dst ? NULL : malloc(nout * sizeof *t->px);
+  if (!zt || !raw || (!dst && !t->px)) {
     free(zt);
     free(raw);
     free(t->px);
@@ -244,7 +247,7 @@ static int decode_region(lvae *v, const float *z, int64_t F, int64_t H,
         memcpy(zt + ((c * F + f) * h + y) * w,
                z + ((c * F + f) * H + y0 + y) * W + x0, (size_t)w * sizeof *zt);
   int rc = lvae_decode_tile(v, zt, F, h, w, temb, raw, err);
-  if (!rc) unpatchify(n, &d, raw, t->px);
+  if (!rc) unpatchify(n, &d, raw, dst ? dst : t->px);
   free(zt);
   free(raw);
   if (rc) {
@@ -318,7 +321,7 @@ static int decode_tiled(lvae *v, const float *z, int64_t F, int64_t H,
     for (int64_t j = 0; j < cols && !rc; j++) {
       int64_t y0 = i * sl, x0 = j * sl;
       int64_t h = H - y0 < tl ? H - y0 : tl, w = W - x0 < tl ? W - x0 : tl;
-      rc = decode_region(v, z, F, H, W, y0, x0, h, w, temb, &cur[j], err);
+      rc = decode_region(v, z, F, H, W, y0, x0, h, w, temb, NULL, &cur[j], err);
       if (rc) break;
       if (cur[j].px && (cur[j].h != h * sc || cur[j].w != w * sc)) {
         rc = warm_error_set(err, WARM_EFORMAT,
@@ -327,9 +330,11 @@ static int decode_tiled(lvae *v, const float *z, int64_t F, int64_t H,
                             v->name, (long long)(cur[j].h / h), (long long)sc);
         break;
       }
+      if (v->svc->progress)
+        v->svc->progress(v->svc->ctx,
+                         (float)(i * cols + j + 1) / (float)(rows * cols));
       if (i > 0) blend(&prev[j], &cur[j], C * Fo, blend_ext, 1);
       if (j > 0) blend(&cur[j - 1], &cur[j], C * Fo, blend_ext, 0);
-      /* The part of the (now blended) left neighbour that is final. */
     }
     /* Copy the row's cropped tiles into the output. */
     for (int64_t j = 0; j < cols && !rc; j++) {
@@ -421,9 +426,7 @@ static int lvae_run(warm_instance *inst, warm_run_args *a, warm_error *err) {
     rc = decode_tiled(v, z, F, H, W, temb, &o, err);
   } else {
     tile t = {NULL, 0, 0};
-    rc = decode_region(v, z, F, H, W, 0, 0, H, W, temb, &t, err);
-    if (!rc) memcpy(o.data, t.px, warm_tensor_bytes(&o));
-    free(t.px);
+    rc = decode_region(v, z, F, H, W, 0, 0, H, W, temb, o.data, &t, err);
   }
   free(z);
   if (rc) {
