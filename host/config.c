@@ -653,7 +653,9 @@ int wh_config_parse(const char *path, const char *buf, size_t len,
 
   /* Process-wide inih settings; set the same way on every parse. */
   ini_allow_multiline = false;
-  ini_use_stack = false;
+  ini_use_stack = false; /* heap buffer of ini_initial_alloc bytes */
+  ini_allow_realloc = false;
+  ini_initial_alloc = WH_INI_MAX_LINE;
   ini_max_line = WH_INI_MAX_LINE;
   int rc = ini_parse_stream(reader, &s, handler, &s);
   if (rc > 0)

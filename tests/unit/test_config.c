@@ -236,6 +236,16 @@ static void test_overlong_line_is_an_error_not_a_split(void) {
   CHECK(c->n_errors == 1, "%zu errors (the next line still parses)",
         c->n_errors);
   wh_config_free(c);
+  /* Up to 4094 bytes per line is fine. */
+  n = snprintf(text, 12000, "%s[component a]\nplugin = p\nnote = ", HOST);
+  memset(text + n, 'y', 4000);
+  strcpy(text + n + 4000, "\n");
+  c = parse(text);
+  const wh_cfg_component *a = wh_config_component(c, "a");
+  const char *note = a ? wh_cfg_component_get(a, "note") : NULL;
+  CHECK(c->n_errors == 0 && note && strlen(note) == 4000, "4000-byte value");
+  dump_errors(c);
+  wh_config_free(c);
   free(text);
 }
 
