@@ -64,6 +64,10 @@ int warm_config_open(const char *path, warm_config **out, warm_error *err) {
     snprintf(file, sizeof file, "%s/config.json", path);
   else
     snprintf(file, sizeof file, "%s", path);
+  if (stat(file, &sb) != 0)
+    return warm_error_set(err, WARM_EIO, "%s: %s", file, strerror(errno));
+  if (!S_ISREG(sb.st_mode)) /* a FIFO would block the read */
+    return warm_error_set(err, WARM_EIO, "%s: not a regular file", file);
   FILE *f = fopen(file, "rb");
   if (!f) return warm_error_set(err, WARM_EIO, "%s: %s", file, strerror(errno));
   char *buf = NULL;

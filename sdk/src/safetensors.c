@@ -363,7 +363,8 @@ static int st_add_file(warm_st *st, const char *path, warm_error *err) {
   f->path = strdup(path);
   if (!f->path) return warm_error_set(err, WARM_ENOMEM, "out of memory");
   st->n_files++;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO given as a checkpoint must not hang the open. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return warm_error_set(err, WARM_EIO, "%s: cannot open: %s", path,
                           strerror(errno));
