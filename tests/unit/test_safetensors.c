@@ -220,6 +220,12 @@ static void test_refuses_malformed_headers_naming_file_and_tensor(void) {
   /* A file that does not exist is EIO naming it. */
   CHECK(warm_st_open("/nonexistent/x.safetensors", &st, &err) == WARM_EIO);
   CHECK_HAS(err.msg, "/nonexistent/x.safetensors");
+  /* Device files and FIFOs are refused without reading (a FIFO would block). */
+  CHECK(warm_st_open("/dev/null", &st, &err) == WARM_EIO);
+  CHECK_HAS(err.msg, "not a regular file");
+  warm_config *c = NULL;
+  CHECK(warm_config_open("/dev/null", &c, &err) == WARM_EIO);
+  CHECK_HAS(err.msg, "not a regular file");
 }
 
 /* Writes one shard holding tensors `names` (f32 [4] each, value = seed). */
