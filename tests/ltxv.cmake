@@ -15,7 +15,10 @@ endfunction()
 ltxv_checkpoint(dit_tiny ltxv tiny 1)
 ltxv_checkpoint(dit_tiny_p2 ltxv tiny 2 --set patch_size=2 --set patch_size_t=2
                 --set in_channels=32 --set out_channels=32)
+ltxv_checkpoint(dit_tiny_affine ltxv tiny 6 --set norm_elementwise_affine=true
+                --set attention_bias=false)
 ltxv_checkpoint(vae_tiny ltxv-vae tiny 3)
+ltxv_checkpoint(vae_tiny_causal ltxv-vae tiny 7 --set decoder_causal=true)
 ltxv_checkpoint(vae_tiny_t ltxv-vae tiny-t 4)
 ltxv_checkpoint(vae_tiny_tiled ltxv-vae tiny 5)
 
@@ -27,7 +30,8 @@ endfunction()
 
 ltxv_test(test_ltxv_parity SOURCES unit/test_ltxv_parity.c
           LIBS warm::sdk LABELS ltxv
-          ARGS dit_tiny dit_tiny_p2 vae_tiny vae_tiny_t vae_tiny_tiled)
+          ARGS dit_tiny dit_tiny_p2 dit_tiny_affine vae_tiny vae_tiny_causal
+               vae_tiny_t vae_tiny_tiled)
 ltxv_test(test_ltxv_placement SOURCES unit/test_ltxv_placement.c
           LIBS warm::sdk LABELS ltxv)
 ltxv_test(test_ltxv_errors SOURCES unit/test_ltxv_errors.c

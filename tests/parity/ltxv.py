@@ -150,7 +150,11 @@ def main():
         dit_case(a.mkmodel, work, "dit_tiny_p2", "tiny", 2, (1, 4, 4, 4, 6), 5,
                  sets=("patch_size=2", "patch_size_t=2", "in_channels=32", "out_channels=32"),
                  fps=24.0)
+        dit_case(a.mkmodel, work, "dit_tiny_affine", "tiny", 6, (1, 8, 2, 3, 5), 4,
+                 sets=("norm_elementwise_affine=true", "attention_bias=false"))
         vae_case(a.mkmodel, work, "vae_tiny", "tiny", 3, (8, 2, 3, 4))
+        vae_case(a.mkmodel, work, "vae_tiny_causal", "tiny", 7, (8, 3, 3, 4),
+                 sets=("decoder_causal=true",))
         vae_case(a.mkmodel, work, "vae_tiny_t", "tiny-t", 4, (8, 2, 3, 4),
                  decode_timestep=0.05)
         vae_case(a.mkmodel, work, "vae_tiny_tiled", "tiny", 5, (8, 2, 5, 7),
