@@ -554,6 +554,44 @@ static void test_http_rejects_bad_requests_with_the_field(void) {
   ht_free(&r);
   close(fd);
 
+  /* Two requests in one write: both answered, in order, on one
+   * connection (the second asks to close it). */
+  fd = ht_connect(port);
+  const char *two = "GET /healthz HTTP/1.1\r\n\r\n"
+                    "GET /nothing HTTP/1.1\r\nConnection: close\r\n\r\n";
+  ht_send_all(fd, two, strlen(two));
+  char both[4096];
+  size_t got = 0;
+  double end = wt_now() + 5;
+  for (;;) {
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    if (wt_now() > end || poll(&pf, 1, 100) < 0) break;
+    ssize_t k = recv(fd, both + got, sizeof both - 1 - got, MSG_DONTWAIT);
+    if (k == 0) break;
+    if (k > 0) got += (size_t)k;
+  }
+  both[got] = '\0';
+  char *first = strstr(both, "HTTP/1.1 200");
+  CHECK(first && strstr(first, "HTTP/1.1 404"),
+        "pipelined: 200 then 404, then close: %s", both);
+  close(fd);
+
+  /* A chunked POST body is put together before it is checked. */
+  fd = ht_connect(port);
+  const char *chunked = "POST /v1/generations HTTP/1.1\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n"
+                        "6\r\n{\"prom\r\n"
+                        "f\r\npt\": 5, \"x\": 1}\r\n0\r\n\r\n";
+  ht_send_all(fd, chunked, strlen(chunked));
+  ht_read(fd, &r, 5);
+  json_t *cj = body_json(&r);
+  CHECK(r.status == 422 && cj && jstr(cj, "field") &&
+            !strcmp(jstr(cj, "field"), "prompt"),
+        "chunked body parsed whole: %d %s", r.status, r.body);
+  json_decref(cj);
+  ht_free(&r);
+  close(fd);
+
   /* Still healthy after all that, and no job was queued. */
   CHECK(metric(port, "warmd_jobs_submitted_total") == 0, "nothing queued");
   ht_request(port, "GET", "/healthz", NULL, &r);
@@ -601,10 +639,52 @@ static void *client_main(void *arg) {
   return NULL;
 }
 
+typedef struct switcher {
+  int stop;     /* atomic */
+  int switches; /* placement changes that succeeded */
+  int reloads;  /* reloads that applied */
+  int failures;
+} switcher;
+
+/* Control ops interleaved with the jobs, as an operator would: live
+ * placement switches of the encoder, and reloads of a config file that
+ * differs from the running one in that placement. */
+static void *switch_main(void *arg) {
+  switcher *w = arg;
+  char cfg[700];
+  snprintf(cfg, sizeof cfg, "%s/warmd.ini", S.dir);
+  for (int i = 0; !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE); i++) {
+    char reply[256];
+    warm_error e = {0};
+    if (i % 4 == 3) {
+      wh_config *c = NULL;
+      wh_plan *plan = NULL;
+      if (wh_config_load(cfg, &c) == 0 && !c->n_errors &&
+          wh_reload_prepare(S.rt, c, &plan) == 0 &&
+          wh_reload_commit(S.rt, plan, reply, sizeof reply, &e) == 0)
+        w->reloads++;
+      else
+        w->failures++;
+      wh_config_free(c);
+    } else if (wh_runtime_set(S.rt, "text_encoder", "placement",
+                              i % 2 ? "resident" : "stream", reply,
+                              sizeof reply, &e) == 0) {
+      w->switches++;
+    } else {
+      fprintf(stderr, "set: %s\n", e.msg);
+      w->failures++;
+    }
+    poll(NULL, 0, 3); /* an operator's pace, not a busy loop */
+  }
+  return NULL;
+}
+
 static void test_http_many_clients_all_jobs_done(void) {
   CHECK(server_start(N_CLIENTS * PER_CLIENT, 0, 0, 0) == 0, "server starts");
-  pthread_t th[N_CLIENTS];
+  pthread_t th[N_CLIENTS], sw;
   client_arg ca[N_CLIENTS];
+  switcher w = {0};
+  pthread_create(&sw, NULL, switch_main, &w);
   for (int i = 0; i < N_CLIENTS; i++) {
     ca[i] = (client_arg){.port = S.port, .idx = i};
     pthread_create(&th[i], NULL, client_main, &ca[i]);
@@ -615,6 +695,11 @@ static void test_http_many_clients_all_jobs_done(void) {
     ok += ca[i].ok;
     done += ca[i].done;
   }
+  __atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+  pthread_join(sw, NULL);
+  CHECK(w.switches > 0 && w.reloads > 0 && !w.failures,
+        "%d placement switches and %d reloads ran meanwhile, %d failed",
+        w.switches, w.reloads, w.failures);
   CHECK(ok == N_CLIENTS * PER_CLIENT, "accepted %d", ok);
   CHECK(done == N_CLIENTS * PER_CLIENT, "done %d", done);
   for (int i = 0; i < N_CLIENTS; i++)
