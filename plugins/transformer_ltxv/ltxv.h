@@ -20,8 +20,9 @@
 
 #define LTXV_NAME "transformer_ltxv"
 #define LTXV_VERSION "1.0.0"
-#define LTXV_TPROJ 256 /* sinusoidal timestep channels (diffusers Timesteps)   \
-                        */
+#define LTXV_TPROJ                                                             \
+  256 /* sinusoidal timestep channels (diffusers Timesteps)                    \
+       */
 #define LTXV_MAX_TENSORS 32 /* per block, and for the globals */
 
 /* The model's config.json, as diffusers reads it. */
@@ -163,7 +164,8 @@ int ltxv_forward(ltxv *m, const ltxv_shape *s, const float *latents,
                  double fps, float *velocity, uint64_t *streamed,
                  warm_error *err);
 void ltxv_timestep_proj(const float *t, int64_t B, float *out);
-void ltxv_rope_tables(const ltxv_cfg *c, const ltxv_shape *s, double fps,
-                      int64_t tcomp, int64_t scomp, float *cos_t, float *sin_t);
+/* Host RoPE tables [N, dim]; 0 or WARM_ENOMEM. */
+int ltxv_rope_tables(const ltxv_cfg *c, const ltxv_shape *s, double fps,
+                     int64_t tcomp, int64_t scomp, float *cos_t, float *sin_t);
 
 #endif /* LTXV_H */

@@ -129,12 +129,11 @@ void ltxv_timestep_proj(const float *t, int64_t B, float *out) {
  * rope_interpolation_scale = (tcomp / fps, scomp, scomp): tables [N, dim]
  * in the interleaved layout (pairs 2i, 2i+1 share an angle), the dim % 6
  * leading channels unrotated (cos 1, sin 0). */
-void ltxv_rope_tables(const ltxv_cfg *c, const ltxv_shape *s, double fps,
-                      int64_t tcomp, int64_t scomp, float *cos_t,
-                      float *sin_t) {
+int ltxv_rope_tables(const ltxv_cfg *c, const ltxv_shape *s, double fps,
+                     int64_t tcomp, int64_t scomp, float *cos_t, float *sin_t) {
   const int64_t D = c->dim, n6 = D / 6, pad = D % 6;
   float *freq = malloc((size_t)(n6 > 0 ? n6 : 1) * sizeof *freq);
-  if (!freq) return;
+  if (!freq) return WARM_ENOMEM;
   /* torch.linspace(0, 1, n6) in float32, then theta ** x * pi / 2. */
   float step = n6 > 1 ? (1.0f - 0.0f) / (float)(n6 - 1) : 0.0f;
   int64_t halfway = n6 / 2;
@@ -170,6 +169,7 @@ void ltxv_rope_tables(const ltxv_cfg *c, const ltxv_shape *s, double fps,
           }
       }
   free(freq);
+  return 0;
 }
 
 static wk_dtype wkdt(warm_dtype d) {
@@ -410,6 +410,7 @@ int ltxv_forward(ltxv *m, const ltxv_shape *s, const float *latents,
     return warm_error_set(err, WARM_ENOMEM, "%s: out of host memory", m->name);
   }
   wk_ctx *x = m->wk;
+  int oom = 0;
   wk_set_workspace(x, BUF(&f, WS_WK), f.p.size[WS_WK]);
   /* Inputs: packed latents, caption embeddings, mask, tables. Each host
    * staging copy is synchronised before the buffer is reused. */
@@ -420,14 +421,19 @@ int ltxv_forward(ltxv *m, const ltxv_shape *s, const float *latents,
   if (!rc) rc = wk_copy_h2d(x, BUF(&f, WS_MASK), mask, f.p.size[WS_MASK]);
   if (!rc) {
     float *cs = host, *sn = host + N * D, *tp = host + 2 * N * D;
-    ltxv_rope_tables(c, s, fps, m->opts.tcomp, m->opts.scomp, cs, sn);
     ltxv_timestep_proj(timestep, B, tp);
-    rc = wk_copy_h2d(x, BUF(&f, WS_COS), cs, f.p.size[WS_COS]);
+    if (ltxv_rope_tables(c, s, fps, m->opts.tcomp, m->opts.scomp, cs, sn))
+      oom = 1;
+    else
+      rc = wk_copy_h2d(x, BUF(&f, WS_COS), cs, f.p.size[WS_COS]);
     if (!rc) rc = wk_copy_h2d(x, BUF(&f, WS_SIN), sn, f.p.size[WS_SIN]);
     if (!rc) rc = wk_copy_h2d(x, BUF(&f, WS_TPROJ), tp, f.p.size[WS_TPROJ]);
     if (!rc) rc = wk_sync(x);
   }
-  if (rc) rc = wkerr(m, rc, err);
+  if (oom)
+    rc = warm_error_set(err, WARM_ENOMEM, "%s: out of host memory", m->name);
+  else if (rc)
+    rc = wkerr(m, rc, err);
   if (!rc && (rc = prologue(&f))) rc = wkerr(m, rc, err);
   if (m->streamer) warm_streamer_stats_reset(m->streamer);
   for (int64_t l = 0; l < c->layers && !rc; l++) {
