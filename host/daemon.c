@@ -308,9 +308,22 @@ int wh_daemon_init(wh_daemon *d, const char *path, warm_error *err) {
   pthread_mutex_init(&d->post_lock, NULL);
   int rc = uv_loop_init(&d->loop);
   if (rc) {
+    pthread_mutex_destroy(&d->post_lock);
     free(d->config_path);
     return warm_error_set(err, WARM_EINTERNAL, "uv_loop_init: %s",
                           uv_strerror(rc));
+  }
+  /* Signals first: a SIGHUP or SIGTERM that arrives while the config loads
+   * (or right after the socket starts accepting) is handled once the loop
+   * runs, instead of killing the process with the default action. */
+  uv_async_init(&d->loop, &d->wake, wake_cb);
+  d->wake.data = d;
+  uv_signal_t *sigs[] = {&d->sig_hup, &d->sig_term, &d->sig_int};
+  int nums[] = {SIGHUP, SIGTERM, SIGINT};
+  for (int i = 0; i < 3; i++) {
+    uv_signal_init(&d->loop, sigs[i]);
+    sigs[i]->data = d;
+    uv_signal_start(sigs[i], on_signal, nums[i]);
   }
   if ((rc = wh_runtime_create(&d->rt)) ||
       (rc = wh_executor_create("loader", &d->loader))) {
@@ -333,25 +346,17 @@ int wh_daemon_init(wh_daemon *d, const char *path, warm_error *err) {
       (rc = wh_admin_server_start(&d->loop, cfg->stats_socket, 0666, 1, d,
                                   &d->stats, err)))
     goto fail;
-  uv_async_init(&d->loop, &d->wake, wake_cb);
-  d->wake.data = d;
-  uv_signal_t *sigs[] = {&d->sig_hup, &d->sig_term, &d->sig_int};
-  int nums[] = {SIGHUP, SIGTERM, SIGINT};
-  for (int i = 0; i < 3; i++) {
-    uv_signal_init(&d->loop, sigs[i]);
-    sigs[i]->data = d;
-    uv_signal_start(sigs[i], on_signal, nums[i]);
-  }
   wh_info("warmd %s ready: admin socket %s%s%s", WARMD_VERSION,
           cfg->admin_socket, cfg->stats_socket ? ", stats socket " : "",
           cfg->stats_socket ? cfg->stats_socket : "");
   return 0;
 fail:
-  if (d->admin || d->stats) {
-    wh_admin_server_stop(d->admin);
-    wh_admin_server_stop(d->stats);
-    uv_run(&d->loop, UV_RUN_DEFAULT); /* let the close callbacks run */
-  }
+  wh_admin_server_stop(d->admin);
+  wh_admin_server_stop(d->stats);
+  uv_close((uv_handle_t *)&d->wake, NULL);
+  for (int i = 0; i < 3; i++)
+    uv_close((uv_handle_t *)sigs[i], NULL);
+  uv_run(&d->loop, UV_RUN_DEFAULT); /* let the close callbacks run */
   wh_executor_destroy(d->loader);
   wh_runtime_destroy(d->rt);
   uv_loop_close(&d->loop);
