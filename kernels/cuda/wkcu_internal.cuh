@@ -119,12 +119,16 @@ __device__ __forceinline__ uint8_t wkcu_f32_to_fp8(float x) {
   return (uint8_t)(s | code);
 }
 
-/* Element i of a weight operand as f32: decode * scale for fp8. */
+/* Element i of a weight operand as f32: decode * scale for fp8. A NaN is
+ * returned as decoded: the GPU's multiply would replace it with the
+ * canonical NaN and drop its sign, which the host's x86 multiply keeps, and
+ * conversions must give the same bytes on both backends. */
 __device__ __forceinline__ float wkcu_w_at(const void *p, wk_dtype dt,
                                            float scale, int64_t i) {
   if (dt == WK_F32) return ((const float *)p)[i];
   if (dt == WK_BF16) return wkcu_bf16_to_f32(((const uint16_t *)p)[i]);
-  return wkcu_fp8_to_f32(((const uint8_t *)p)[i]) * scale;
+  float v = wkcu_fp8_to_f32(((const uint8_t *)p)[i]);
+  return isnan(v) ? v : v * scale;
 }
 
 /* Deterministic block sum: fixed shuffle tree, then warp 0 over the warp
