@@ -140,8 +140,11 @@ static void *worker(void *arg) {
   warm_tensor t[2], out[WARM_MAX_IO];
   make(t, 256, id);
   char prompt[32];
+  /* A hot set of 8 prompts per max_tokens value (it fits the budget, so
+   * gets must hit) and a stream of one-off prompts (they must evict). */
   for (int i = 0; i < 2000; i++) {
-    snprintf(prompt, sizeof prompt, "p%d", i % 50);
+    if (i % 4 == 3) snprintf(prompt, sizeof prompt, "cold-%u-%d", id, i);
+    else snprintf(prompt, sizeof prompt, "hot-%d", i % 8);
     uint32_t n;
     if (wh_embcache_get(shared, "fp", prompt, id % 2, out, &n) == 1) drop(out, n);
     else wh_embcache_put(shared, "fp", prompt, id % 2, t, 2);
