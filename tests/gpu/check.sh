@@ -73,7 +73,7 @@ COMMIT=${COMMIT:-${WARM_COMMIT:-unknown (no .git; set WARM_COMMIT)}}
 say "card: $CARD; commit: $COMMIT"
 
 # ---- dependencies -------------------------------------------------------------
-PKGS="libuv inih jansson openblas sentencepiece"
+PKGS="libuv inih jansson openblas sentencepiece libpng"
 if [ -z "${WARM_PKGCONF_SHIM:-}" ] && command -v pkg-config >/dev/null 2>&1; then
   PKGCONF=$(command -v pkg-config)
 else
@@ -124,6 +124,8 @@ if [ -n "${WARM_DEPS_FORCE:-}" ] || ! "$PKGCONF" --exists $PKGS 2>/dev/null; the
     export PKG_CONFIG_PATH="$pcdirs"
     export PKG_CONFIG_LIBDIR="$pcdirs" # only the unpacked tree: the sysroot
     export LD_LIBRARY_PATH="$libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    # find_library / find_path look there too (libraries without a .pc).
+    export CMAKE_PREFIX_PATH="$DEPS_DIR/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
     say "PKG_CONFIG_PATH=$pcdirs"
   fi
 fi
