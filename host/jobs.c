@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "log.h"
@@ -27,6 +28,8 @@ typedef struct job {
   char error[WARM_ERROR_MAX];
   double created, started, finished;
   struct job *qnext;       /* queue order */
+  struct job *mnext;       /* cancelled while queued: status.json to write */
+  int marked;              /* on the marks list: not to be forgotten yet */
   struct job *prev, *next; /* table order */
 } job;
 
@@ -38,6 +41,7 @@ struct wh_jobs {
   pthread_t th;
   job *head, *tail;   /* every job, oldest first */
   job *qhead, *qtail; /* queued jobs */
+  job *marks;         /* see write_status; the job thread writes them */
   size_t qlen, n_finished;
   job *running;
   int stop, draining;
@@ -92,7 +96,7 @@ static void finish(wh_jobs *j, job *jb, wh_job_state st) {
   j->n_finished++;
   while (j->n_finished > j->o.keep_finished) {
     job *old = j->head;
-    while (old && old->state <= WH_JOB_RUNNING)
+    while (old && (old->state <= WH_JOB_RUNNING || old->marked))
       old = old->next;
     if (!old) break;
     if (old->prev)
@@ -116,14 +120,50 @@ static int pipeline_runner(void *user, const char *id, const wh_job_params *p,
                          err);
 }
 
+/* Job thread, no lock held: leaves <dir>/status.json with the final state
+ * and the reason, so a job that did not finish is marked so on disk even
+ * after warmd has exited (a done job has result.json). Best effort: a job
+ * folder that cannot be written is logged, not fatal. */
+static void write_status(const char *id, const char *dir, wh_job_state st,
+                         const char *error) {
+  char path[4200];
+  mkdir(dir, 0755); /* absent for a job cancelled while queued */
+  snprintf(path, sizeof path, "%s/status.json", dir);
+  json_t *o = json_pack("{s:s, s:s, s:s}", "id", id, "state",
+                        wh_job_state_name(st), "error", error);
+  if (!o || json_dump_file(o, path, JSON_INDENT(2)) != 0)
+    wh_warn("job %s: cannot write %s", id, path);
+  json_decref(o);
+}
+
+/* Under j->mu on entry and exit: writes the pending marks unlocked. */
+static void flush_marks(wh_jobs *j) {
+  while (j->marks) {
+    job *jb = j->marks;
+    j->marks = jb->mnext;
+    jb->mnext = NULL;
+    jb->marked = 0;
+    char id[WH_JOB_ID_LEN + 1], *dir = strdup(jb->dir), err[WARM_ERROR_MAX];
+    memcpy(id, jb->id, sizeof id);
+    memcpy(err, jb->error, sizeof err);
+    wh_job_state st = jb->state;
+    pthread_mutex_unlock(&j->mu);
+    if (dir) write_status(id, dir, st, err);
+    free(dir);
+    pthread_mutex_lock(&j->mu);
+  }
+}
+
 static void *job_thread(void *arg) {
   wh_jobs *j = arg;
   pthread_setname_np(pthread_self(), "jobs");
   pthread_mutex_lock(&j->mu);
   for (;;) {
-    while (!j->qhead && !j->stop)
+    while (!j->qhead && !j->stop && !j->marks)
       pthread_cond_wait(&j->cv, &j->mu);
+    flush_marks(j);
     if (j->stop) break; /* destroy cancelled what was queued */
+    if (!j->qhead) continue;
     job *jb = j->qhead;
     j->qhead = jb->qnext;
     if (!j->qhead) j->qtail = NULL;
@@ -150,11 +190,16 @@ static void *job_thread(void *arg) {
       wh_info("job %s: %s: %s", jb->id, wh_job_state_name(st), err.msg);
 
     pthread_mutex_lock(&j->mu);
-    j->running = NULL;
-    jb->result = result;
     if (st != WH_JOB_DONE && !jb->error[0])
       snprintf(jb->error, sizeof jb->error, "%s",
                err.msg[0] ? err.msg : "the job failed");
+    char reason[WARM_ERROR_MAX];
+    memcpy(reason, jb->error, sizeof reason);
+    pthread_mutex_unlock(&j->mu);
+    if (st != WH_JOB_DONE) write_status(jb->id, jb->dir, st, reason);
+    pthread_mutex_lock(&j->mu);
+    j->running = NULL;
+    jb->result = result;
     finish(j, jb, st);
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&j->mu);
@@ -303,6 +348,10 @@ static void cancel_locked(wh_jobs *j, job *jb, const char *reason) {
     unqueue(j, jb);
     snprintf(jb->error, sizeof jb->error, "%s", reason);
     finish(j, jb, WH_JOB_CANCELLED);
+    jb->mnext = j->marks;
+    jb->marked = 1;
+    j->marks = jb;
+    pthread_cond_broadcast(&j->cv);
   } else if (jb->state == WH_JOB_RUNNING) {
     if (!jb->error[0]) snprintf(jb->error, sizeof jb->error, "%s", reason);
     __atomic_store_n(&jb->ctl.cancel, 1, __ATOMIC_RELEASE);

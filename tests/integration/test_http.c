@@ -906,6 +906,16 @@ static void test_http_shutdown_cancels_jobs_past_the_timeout(void) {
   struct stat st;
   snprintf(file, sizeof file, "%s/out/%s/result.json", S.dir, a);
   CHECK(stat(file, &st) != 0, "the held job did not finish");
+  /* Both are marked cancelled on disk, with the reason. */
+  const char *ids[2] = {a, b};
+  for (int i = 0; i < 2; i++) {
+    snprintf(file, sizeof file, "%s/out/%s/status.json", S.dir, ids[i]);
+    json_t *sj = json_load_file(file, 0, NULL);
+    CHECK(sj && !strcmp(jstr(sj, "state"), "cancelled") &&
+              strstr(jstr(sj, "error"), "shutdown_timeout"),
+          "%s: status.json says cancelled by the timeout", ids[i]);
+    json_decref(sj);
+  }
   json_decref(j);
 }
 
