@@ -253,6 +253,44 @@ static void test_set_placement_stream_drops_ledger_bytes(void) {
   stop_and_check(&e);
 }
 
+/* Past the budget the ledger says no before anything is allocated: the
+ * request fails with 507 and the component keeps serving as it was. */
+static void test_resident_past_budget_is_refused_and_auto_streams(void) {
+  env e;
+  env_init(&e, "budget");
+  /* The table is 64 x 1024 x 4 = 256 KiB; the device has 192 KiB. */
+  write_config(&e, "stream", 64, 1024, "192KiB", NULL);
+  CHECK(start(&e) == 0, "start");
+  int64_t win = comp_bytes(e.sock, "text_encoder", "window");
+  CHECK(win == 2 * 64 * 4, "streams with 2 slots: %lld", (long long)win);
+  char *r = wt_cmd(e.sock, "set component text_encoder placement resident");
+  CHECK(r && !strncmp(r, "ERR 507 ", 8) && strstr(r, "text_encoder"), "%s",
+        r ? r : "(none)");
+  free(r);
+  CHECK(comp_bytes(e.sock, "text_encoder", "window") == win &&
+            comp_bytes(e.sock, "text_encoder", "resident") == 0,
+        "unchanged after the refusal");
+  r = wt_cmd(e.sock, "set component text_encoder placement auto");
+  CHECK(r && strstr(r, "placement auto (stream)"),
+        "auto resolves to stream: %s", r ? r : "(none)");
+  free(r);
+  json_t *j = cmd_json(e.sock, "show components json");
+  json_t *c = json_array_get(json_object_get(j, "components"), 0);
+  CHECK(!strcmp(json_string_value(json_object_get(c, "placement")), "auto") &&
+            !strcmp(json_string_value(json_object_get(c, "active_placement")),
+                    "stream") &&
+            !strcmp(json_string_value(json_object_get(c, "state")), "ready"),
+        "auto(stream), ready");
+  json_decref(j);
+  j = cmd_json(e.sock, "show memory json");
+  json_t *d = json_array_get(json_object_get(j, "devices"), 0);
+  CHECK(json_integer_value(json_object_get(d, "used")) <=
+            json_integer_value(json_object_get(d, "budget")),
+        "used within budget");
+  json_decref(j);
+  stop_and_check(&e);
+}
+
 static void test_reload_good_applies_only_differences(void) {
   env e;
   env_init(&e, "rgood");
@@ -508,6 +546,7 @@ int main(void) {
   RUN(test_socket_mode_0600_and_stale_socket_removed);
   RUN(test_show_json_shapes_match_the_issue);
   RUN(test_set_placement_stream_drops_ledger_bytes);
+  RUN(test_resident_past_budget_is_refused_and_auto_streams);
   RUN(test_reload_good_applies_only_differences);
   RUN(test_reload_bad_leaves_config_unchanged);
   RUN(test_sighup_reloads_and_coalesces);
