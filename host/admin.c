@@ -145,6 +145,7 @@ typedef struct write_req {
   char *data;
 } write_req;
 
+/* The server outlives its listener until its last connection closed. */
 static void maybe_free_server(wh_admin_server *s) {
   if (s->listener_closed && s->n_clients == 0) {
     free(s->path);
@@ -152,6 +153,7 @@ static void maybe_free_server(wh_admin_server *s) {
   }
 }
 
+/* Close callback: the only place a client's memory is freed. */
 static void client_closed(uv_handle_t *h) {
   client *c = h->data;
   wh_admin_server *s = c->srv;
@@ -166,6 +168,7 @@ static void client_closed(uv_handle_t *h) {
   maybe_free_server(s);
 }
 
+/* Closes now, or after the pending reply when one is in flight. */
 static void client_close(client *c) {
   if (c->closing) return;
   c->closing = 1;
@@ -198,6 +201,7 @@ static void client_shutdown(client *c) {
   }
 }
 
+/* Queues req's reply plus the terminating empty line; takes the buffer. */
 static void send_reply(client *c, wh_admin_req *req) {
   wh_strbuf *b = &req->out;
   if (b->oom) {
@@ -335,6 +339,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
 }
 
+/* Appends input and runs complete lines; EOF runs what is left first. */
 static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   client *c = st->data;
   (void)buf;
@@ -357,6 +362,7 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   }
 }
 
+/* A new client: tracked in the server's list until its close callback. */
 static void on_connection(uv_stream_t *server, int status) {
   wh_admin_server *s = server->data;
   if (status < 0 || s->stopping) return;

@@ -74,6 +74,7 @@ static int cmd_show_info(wh_admin_req *req) {
   return WH_REPLY_DONE;
 }
 
+/* Reads the component list under rt->lock; plugins are not called. */
 static int cmd_show_components(wh_admin_req *req) {
   wh_daemon *d = req->app;
   wh_runtime *rt = d->rt;
@@ -147,6 +148,7 @@ static void mem_entry(void *user, const warm_ledger_entry *e) {
   }
 }
 
+/* Ledger figures per device; the ledgers lock themselves. */
 static int cmd_show_memory(wh_admin_req *req) {
   wh_daemon *d = req->app;
   wh_runtime *rt = d->rt;
@@ -211,6 +213,7 @@ static void stop_later(void *arg) {
   wh_daemon_stop(arg);
 }
 
+/* Replies first; the stop runs from the next loop turn. */
 static int cmd_shutdown(wh_admin_req *req) {
   wh_daemon *d = req->app;
   if (d->stopping) return wh_admin_fail(req, 409, "already shutting down");

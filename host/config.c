@@ -312,6 +312,7 @@ static char *reader(char *str, int num, void *stream) {
   return str;
 }
 
+/* One key of [host]; paths resolve against the file's directory. */
 static void host_key(parse_state *s, const char *k, const char *v) {
   wh_config *c = s->c;
   int L = s->line;
@@ -365,6 +366,7 @@ static void host_key(parse_state *s, const char *k, const char *v) {
   }
 }
 
+/* budget / reserve of a [device NAME] section. */
 static void device_key(parse_state *s, const char *k, const char *v) {
   wh_cfg_device *d = s->cur_dev;
   int L = s->line;
@@ -471,6 +473,7 @@ static void component_key(parse_state *s, const char *k, const char *v) {
   }
 }
 
+/* One key of [pipeline]; names are checked in finish(). */
 static void pipeline_key(parse_state *s, const char *k, const char *v) {
   wh_cfg_pipeline *p = &s->c->pipeline;
   wh_config *c = s->c;

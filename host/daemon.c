@@ -105,6 +105,7 @@ typedef struct reload_job {
 
 static int start_reload(wh_daemon *d);
 
+/* Answers every admin client waiting on a reload; frees the list. */
 static void finish_waiters(wh_waiter *w, int rc, const char *msg) {
   while (w) {
     wh_waiter *next = w->next;
@@ -121,6 +122,8 @@ static void finish_waiters(wh_waiter *w, int rc, const char *msg) {
 
 static void try_finish_stop(wh_daemon *d);
 
+/* Loop thread, after a reload job: counters, log, replies, then the
+ * coalesced next reload (or the rest of a stop). */
 static void reload_done_loop(void *arg) {
   reload_job *j = arg;
   wh_daemon *d = j->d;
