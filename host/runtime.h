@@ -97,9 +97,10 @@ int wh_cuda_devices(void);
 /* ---- components (component.c) ---------------------------------------------
  */
 
-/* Opens nothing: takes a plugin reference (given over to the component),
- * builds the services table and calls the plugin's create(). The component
- * is unplaced. Call on the loader thread (or before executors run). */
+/* Opens nothing: takes a plugin reference (given over to the component, and
+ * released on failure too), builds the services table, calls the plugin's
+ * validate() when it has one, then create(). The component is unplaced.
+ * Call on the loader thread (or before executors run). */
 int wh_component_create(wh_runtime *rt, wh_config *cfg,
                         const wh_cfg_component *cc, wh_plugin_ref *plugin,
                         wh_device *dev, wh_component **out, warm_error *err);
