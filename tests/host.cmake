@@ -15,6 +15,13 @@ warm_add_test(test_warmd SOURCES integration/test_warmd.c
               LIBS PkgConfig::JANSSON LABELS host integration)
 warm_add_test(test_warmd_check SOURCES integration/test_warmd_check.c
               LIBS warm::sdk LABELS host integration)
+warm_add_test(test_runtime SOURCES integration/test_runtime.c
+              LIBS wh_core LABELS host integration)
+target_include_directories(test_runtime PRIVATE
+                           ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+if(TARGET warm_fixtures)
+  add_dependencies(test_runtime warm_fixtures)
+endif()
 foreach(t test_warmd test_warmd_check)
   add_dependencies(${t} warmd warmctl)
   if(TARGET hello_encoder)
