@@ -2,3 +2,28 @@
 warm_add_test(test_sampler SOURCES unit/test_sampler.c LIBS wh_core LABELS pipeline)
 warm_add_test(test_embcache SOURCES unit/test_embcache.c LIBS wh_core LABELS pipeline)
 warm_add_test(test_media SOURCES unit/test_media.c LIBS wh_core PkgConfig::PNG LABELS pipeline)
+
+# The whole pipeline on tiny real checkpoints: a Gemma-3 encoder made larger
+# than the rest (so a budget can hold the transformers but not the whole
+# encoder beside them), two DiT stages reading its width, the VAE.
+set(PIPELINE_CKPT_DIR ${CMAKE_BINARY_DIR}/pipeline-ckpt)
+function(pipeline_checkpoint name arch seed)
+  add_test(NAME pipeline_ckpt_${name}
+           COMMAND warm-mkmodel --arch ${arch} --preset tiny --seed ${seed}
+                   --out ${PIPELINE_CKPT_DIR}/${name} ${ARGN})
+  set_tests_properties(pipeline_ckpt_${name} PROPERTIES
+                       FIXTURES_SETUP pipeline_checkpoints LABELS pipeline)
+endfunction()
+pipeline_checkpoint(enc gemma3 21 --set num_hidden_layers=12
+                    --set intermediate_size=512)
+pipeline_checkpoint(enc2 gemma3 22 --set num_hidden_layers=12
+                    --set intermediate_size=512)
+pipeline_checkpoint(dit1 ltxv 23 --set caption_channels=64)
+pipeline_checkpoint(dit2 ltxv 24 --set caption_channels=64)
+pipeline_checkpoint(vae ltxv-vae 25)
+
+warm_add_test(test_pipeline SOURCES integration/test_pipeline.c
+              LIBS wh_core LABELS pipeline ARGS ${PIPELINE_CKPT_DIR})
+set_tests_properties(test_pipeline PROPERTIES FIXTURES_REQUIRED pipeline_checkpoints)
+add_dependencies(test_pipeline warm-mkmodel text_encoder_gemma3
+                 transformer_ltxv vae_ltxv)
