@@ -120,6 +120,18 @@ static char *get_video(const char *id, size_t *len) {
   return b;
 }
 
+/* A sample's value from /metrics, or -1. */
+static double metric(const char *name) {
+  ht_resp r;
+  ht_request(port, "GET", "/metrics", NULL, &r);
+  char key[300];
+  snprintf(key, sizeof key, "\n%s ", name);
+  const char *p = r.body ? strstr(r.body, key) : NULL;
+  double v = p ? atof(p + strlen(key)) : -1;
+  ht_free(&r);
+  return v;
+}
+
 static int setup(void) {
   const char *need[3] = {"hello_encoder", "transformer_ltxv", "vae_ltxv"};
   for (int i = 0; i < 3; i++) {
@@ -213,6 +225,11 @@ int main(void) {
   CHECK(v1 && !strncmp(v1, "YUV4MPEG2 W32 H32", 17), "y4m 32x32: %.30s",
         v1 ? v1 : "(none)");
 
+  const char *dit_bytes = "warmd_ledger_bytes{device=\"cpu\",component="
+                          "\"transformer\",class=\"resident\"}";
+  double dit0 = metric(dit_bytes);
+  CHECK(dit0 > 0, "the transformer's resident bytes are reported (%g)", dit0);
+
   /* The same request again: the cache answers and the bytes repeat. */
   CHECK(post("{\"prompt\": \"a fox\", \"seed\": 11, \"steps\": 2}", id2,
              NULL) == 202,
@@ -254,6 +271,8 @@ int main(void) {
   CHECK(strstr(r.body, "warmd_jobs_finished_total{state=\"cancelled\"} 1"),
         "one cancelled");
   ht_free(&r);
+
+  CHECK(metric(dit_bytes) == dit0, "transformer bytes unchanged by jobs");
 
   uv_async_send(&stop_async);
   pthread_join(th, NULL);
