@@ -132,6 +132,52 @@ static double metric(const char *name) {
   return v;
 }
 
+#define N_CLIENTS 16
+#define PER_CLIENT 2
+
+typedef struct client {
+  int idx, accepted, done;
+} client;
+
+/* One client: PER_CLIENT jobs (distinct prompts), each polled to the end. */
+static void *client_main(void *arg) {
+  client *c = arg;
+  char ids[PER_CLIENT][32];
+  for (int k = 0; k < PER_CLIENT; k++) {
+    char body[160];
+    snprintf(body, sizeof body,
+             "{\"prompt\": \"client %d asks for scene %d\", \"seed\": %d}",
+             c->idx, k, c->idx * 10 + k);
+    ids[k][0] = '\0';
+    if (post(body, ids[k], NULL) == 202) c->accepted++;
+  }
+  for (int k = 0; k < PER_CLIENT; k++) {
+    json_t *j = ids[k][0] ? wait_job(ids[k], 120) : NULL;
+    if (j && !strcmp(jstr(j, "state"), "done")) c->done++;
+    json_decref(j);
+  }
+  return NULL;
+}
+
+static int stop_switching;
+
+/* Live placement switches of the encoder while the clients run. */
+static void *switch_main(void *arg) {
+  int *n = arg;
+  const char *pl[3] = {"stream", "resident", "auto"};
+  for (int i = 0; !__atomic_load_n(&stop_switching, __ATOMIC_ACQUIRE); i++) {
+    char reply[256];
+    warm_error e = {0};
+    if (wh_runtime_set(rt, "text_encoder", "placement", pl[i % 3], reply,
+                       sizeof reply, &e) == 0)
+      (*n)++;
+    else
+      fprintf(stderr, "set: %s\n", e.msg);
+    poll(NULL, 0, 5); /* an operator's pace */
+  }
+  return NULL;
+}
+
 static int setup(void) {
   const char *need[3] = {"hello_encoder", "transformer_ltxv", "vae_ltxv"};
   for (int i = 0; i < 3; i++) {
@@ -272,6 +318,26 @@ int main(void) {
         "one cancelled");
   ht_free(&r);
 
+  /* 16 clients at once while the encoder's placement keeps changing. */
+  pthread_t ct[N_CLIENTS], sw;
+  client cl[N_CLIENTS];
+  int switches = 0;
+  pthread_create(&sw, NULL, switch_main, &switches);
+  for (int i = 0; i < N_CLIENTS; i++) {
+    cl[i] = (client){.idx = i};
+    pthread_create(&ct[i], NULL, client_main, &cl[i]);
+  }
+  int accepted = 0, done = 0;
+  for (int i = 0; i < N_CLIENTS; i++) {
+    pthread_join(ct[i], NULL);
+    accepted += cl[i].accepted;
+    done += cl[i].done;
+  }
+  __atomic_store_n(&stop_switching, 1, __ATOMIC_RELEASE);
+  pthread_join(sw, NULL);
+  CHECK(accepted == N_CLIENTS * PER_CLIENT && done == accepted,
+        "%d accepted, %d done of %d", accepted, done, N_CLIENTS * PER_CLIENT);
+  CHECK(switches > 0, "%d placement switches interleaved", switches);
   CHECK(metric(dit_bytes) == dit0, "transformer bytes unchanged by jobs");
 
   uv_async_send(&stop_async);
