@@ -80,6 +80,7 @@ typedef struct chk_inst {
   chk_host host;
   warm_component_config cfg;
   warm_instance *inst;
+  warm_stream_source source; /* for STREAM places; pinned unless changed */
 } chk_inst;
 
 /* create() with dtype (and extra keys appended to the command line's). */
@@ -89,7 +90,7 @@ int chk_create(chk_inst *ci, const warm_plugin_desc *d, const chk_opts *o,
 /* destroy() (when created) and the host's teardown. */
 void chk_destroy(chk_inst *ci);
 
-warm_place_req chk_req(warm_placement p);
+warm_place_req chk_req(warm_placement p, warm_stream_source src);
 int chk_estimate(chk_inst *ci, warm_placement p, warm_estimate *est,
                  warm_error *err);
 int chk_place(chk_inst *ci, warm_placement p, warm_error *err);

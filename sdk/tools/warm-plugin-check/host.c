@@ -231,6 +231,7 @@ int chk_create(chk_inst *ci, const warm_plugin_desc *d, const chk_opts *o,
                uint32_t n_extra, warm_error *err) {
   memset(ci, 0, sizeof *ci);
   ci->d = d;
+  ci->source = WARM_SOURCE_PINNED;
   int rc = chk_host_init(&ci->host, o, component, err);
   if (rc) return rc;
   uint32_t n = 0;
@@ -273,20 +274,20 @@ void chk_destroy(chk_inst *ci) {
   chk_host_fini(&ci->host);
 }
 
-warm_place_req chk_req(warm_placement p) {
-  warm_place_req r = {p, 2, WARM_SOURCE_PINNED};
+warm_place_req chk_req(warm_placement p, warm_stream_source src) {
+  warm_place_req r = {p, 2, src};
   return r;
 }
 
 int chk_estimate(chk_inst *ci, warm_placement p, warm_estimate *est,
                  warm_error *err) {
-  warm_place_req r = chk_req(p);
+  warm_place_req r = chk_req(p, ci->source);
   memset(est, 0, sizeof *est);
   return ci->d->estimate(ci->inst, &r, &ci->host.opts->shape, est, err);
 }
 
 int chk_place(chk_inst *ci, warm_placement p, warm_error *err) {
-  warm_place_req r = chk_req(p);
+  warm_place_req r = chk_req(p, ci->source);
   return ci->d->place(ci->inst, &r, err);
 }
 

@@ -237,10 +237,11 @@ static void check_estimate(const warm_plugin_desc *d, const chk_opts *o,
 
 /* A reference run: fresh instance, placement p, dtype dt. */
 static int reference(const warm_plugin_desc *d, const chk_opts *o,
-                     warm_placement p, warm_dtype dt, chk_out *out,
-                     warm_error *e) {
+                     warm_placement p, warm_stream_source src, warm_dtype dt,
+                     chk_out *out, warm_error *e) {
   chk_inst ci;
   int rc = chk_create(&ci, d, o, "reference", dt, NULL, 0, e);
+  ci.source = src;
   if (!rc) rc = chk_place(&ci, p, e);
   if (!rc) rc = chk_run(&ci, out, NULL, e);
   finish(&ci);
@@ -305,13 +306,32 @@ static void check_placements_agree(const warm_plugin_desc *d, const chk_opts *o,
   }
   chk_out r = {0}, s = {0};
   warm_error e = {0};
-  if (reference(d, o, ps[0], dt, &r, &e) ||
-      reference(d, o, ps[1], dt, &s, &e)) {
+  if (reference(d, o, ps[0], WARM_SOURCE_PINNED, dt, &r, &e) ||
+      reference(d, o, ps[1], WARM_SOURCE_PINNED, dt, &s, &e)) {
     report("FAIL", name, "%s", e.msg);
   } else if (!same(&r, &s)) {
     report("FAIL", name, "resident and stream outputs differ");
   } else {
-    report("PASS", name, "resident and stream give the same %zu bytes", r.n);
+    /* Streaming from the file's pages (mmap) must agree too, where the
+     * plugin supports that source. */
+    chk_out m = {0};
+    warm_error me = {0};
+    int mrc = reference(d, o, ps[1], WARM_SOURCE_MMAP, dt, &m, &me);
+    if (mrc == WARM_EUNSUPPORTED)
+      report("PASS", name,
+             "resident and stream give the same %zu bytes (mmap source "
+             "unsupported: %s)",
+             r.n, me.msg);
+    else if (mrc)
+      report("FAIL", name, "stream from mmap: %s", me.msg);
+    else if (!same(&r, &m))
+      report("FAIL", name, "stream from mmap differs from resident");
+    else
+      report("PASS", name,
+             "resident, stream (pinned) and stream (mmap) give the same %zu "
+             "bytes",
+             r.n);
+    chk_out_free(&m);
   }
   chk_out_free(&r);
   chk_out_free(&s);
