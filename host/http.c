@@ -24,7 +24,9 @@
 
 #define FILE_CHUNK (256 * 1024)
 
-enum { C_IDLE, C_READING, C_HANDLING, C_WRITING };
+enum { C_IDLE, C_READING, C_HANDLING, C_WRITING, C_LINGER };
+
+#define LINGER_MS 2000 /* reading and dropping after the last response */
 
 typedef struct growbuf {
   char *p;
@@ -34,6 +36,7 @@ typedef struct growbuf {
 struct wh_http_conn {
   uv_tcp_t tcp;
   uv_timer_t timer;
+  uv_shutdown_t shut;
   wh_http_server *srv;
   http_parser parser;
   wh_http_req req;
@@ -256,10 +259,37 @@ static void arm_timer(wh_http_conn *c, uint64_t ms) {
 
 static void conn_read_more(wh_http_conn *c);
 
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+static void shutdown_cb(uv_shutdown_t *r, int status) {
+  wh_http_conn *c = r->data;
+  if (status < 0 || c->closing ||
+      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+    conn_close(c);
+  conn_unref(c);
+}
+
+/* The last response is out: send FIN, then read and drop what the client
+ * still sends (the rest of a refused body) until it closes or LINGER_MS
+ * pass. Closing at once with unread bytes would make the kernel send a
+ * reset, and the client could lose the response it has not read yet. */
+static void conn_linger(wh_http_conn *c) {
+  c->state = C_LINGER;
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  c->shut.data = c;
+  if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
+    conn_close(c);
+    return;
+  }
+  c->refs++;
+  arm_timer(c, LINGER_MS);
+}
+
 static void response_finished(wh_http_conn *c) {
   if (c->closing) return;
   if (!c->keep || c->srv->stopping) {
-    conn_close(c);
+    conn_linger(c);
     return;
   }
   conn_reset_request(c);
@@ -662,7 +692,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
     conn_close(c);
     return;
   }
-  if (n == 0 || c->closing) return;
+  if (n == 0 || c->closing || c->state == C_LINGER) return;
   if (c->state == C_IDLE && c->srv->stopping) {
     conn_close(c);
     return;
@@ -789,7 +819,7 @@ void wh_http_server_stop(wh_http_server *s, void (*done)(void *arg),
   s->done_arg = arg;
   for (wh_http_conn *c = s->conns, *next; c; c = next) {
     next = c->next;
-    if (c->state == C_IDLE || c->state == C_READING)
+    if (c->state == C_IDLE || c->state == C_READING || c->state == C_LINGER)
       conn_close(c);
     else
       c->keep = 0; /* closes after the response in flight */

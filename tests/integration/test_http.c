@@ -524,7 +524,7 @@ static void test_http_rejects_bad_requests_with_the_field(void) {
   }
 
   /* A body over max_body: 413 and the connection closes. */
-  size_t big = 8192;
+  size_t big = 2 << 20; /* far past max_body: the server drops the rest */
   char *body = malloc(big + 64);
   snprintf(body, big + 64, "{\"prompt\": \"%0*d\"}", (int)big, 0);
   ht_resp r;
