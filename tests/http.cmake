@@ -1,10 +1,11 @@
-# The HTTP data plane (label http): the server, job table, API and metrics
+# The HTTP data plane (label http; label tsan marks the tests meant to run
+# in a WARM_TSAN build as well: `ctest -L tsan` there): the server, job table, API and metrics
 # embedded in the test process over real TCP, and the request fuzzer.
 # http-parser is linked here until host/CMakeLists.txt links it into wh_core.
 find_library(WARM_HTTP_PARSER_LIB http_parser REQUIRED)
 
 warm_add_test(test_http SOURCES integration/test_http.c
-              LIBS wh_core ${WARM_HTTP_PARSER_LIB} LABELS http integration)
+              LIBS wh_core ${WARM_HTTP_PARSER_LIB} LABELS http integration tsan)
 target_include_directories(test_http PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 if(TARGET hello_encoder)
   add_dependencies(test_http hello_encoder)
@@ -13,7 +14,7 @@ endif()
 # Jobs through the real pipeline (hello_encoder -> transformer_ltxv ->
 # vae_ltxv) on the tiny checkpoints of the ltxv_checkpoints fixture.
 warm_add_test(test_http_pipeline SOURCES integration/test_http_pipeline.c
-              LIBS wh_core ${WARM_HTTP_PARSER_LIB} LABELS http integration)
+              LIBS wh_core ${WARM_HTTP_PARSER_LIB} LABELS http integration tsan)
 target_include_directories(test_http_pipeline PRIVATE
                            ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 set_tests_properties(test_http_pipeline PROPERTIES
