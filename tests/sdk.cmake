@@ -35,6 +35,9 @@ warm_check_test(sdk_check_fails_bad_estimate 1
 warm_check_test(sdk_check_fails_leaky 1
                 "FAIL create_destroy\\[f32\\]: after destroy #4 the plugin still holds 8.00 KiB"
                 ${_fx}/leaky.so)
+warm_check_test(sdk_check_survives_aborting_plugin 1
+                "FAIL create_destroy: the plugin crashed: signal 6"
+                ${_fx}/aborts.so)
 warm_check_test(sdk_check_refuses_not_elf 2 "cannot load as a shared object"
                 ${_fx}/not_elf.so)
 warm_check_test(sdk_check_refuses_abi_major2 2

@@ -33,6 +33,7 @@ typedef struct chk_opts {
   int64_t input_shape[CHK_MAX_INPUTS][WARM_MAX_DIMS];
   unsigned seed;
   int verbose;
+  int no_fork; /* run checks in this process (debugging) */
 } chk_opts;
 
 /* One device allocation handed to the plugin. */

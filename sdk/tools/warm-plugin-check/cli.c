@@ -13,7 +13,7 @@ static void usage(FILE *f) {
              "KEY=VALUE ...]\n"
              "         [--device cpu|cuda:N] [--prompt TEXT] [--max-tokens N]\n"
              "         [--shape frames=F,height=H,width=W,batch=B]\n"
-             "         [--input NAME=AxBx...] [--seed N] [-v]\n"
+             "         [--input NAME=AxBx...] [--seed N] [--no-fork] [-v]\n"
              "Loads PLUGIN.so as warmd does and checks every capability it "
              "declares.\n"
              "Prints one PASS|FAIL|SKIP line per check; exit 0 all passed, 1 a "
@@ -81,6 +81,9 @@ int chk_parse_args(int argc, char **argv, chk_opts *o) {
       exit(0);
     } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
       o->verbose = 1;
+      continue;
+    } else if (!strcmp(a, "--no-fork")) {
+      o->no_fork = 1;
       continue;
     } else if (a[0] == '-' && !v) {
       fprintf(stderr, "warm-plugin-check: %s needs a value (or is unknown)\n",

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "chk.h"
@@ -35,6 +37,70 @@ static void report(const char *status, const char *name, const char *fmt, ...) {
   else
     n_skip++;
 }
+
+/* Each check runs in a child process, so a plugin that crashes or aborts
+ * costs one FAIL line, not the whole report. The child sends its counters
+ * back through a pipe. Returns 1 in the process that must run the check
+ * (the child, or this one with --no-fork), 0 in the parent once done. */
+static int iso_fd = -1;
+static int isolate_begin(const chk_opts *o, const char *name) {
+  if (o->no_fork) return 1;
+  int fds[2];
+  fflush(NULL);
+  if (pipe(fds) != 0)
+    return 1; /* no pipe: run in-process rather than not at all */
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return 1;
+  }
+  if (pid == 0) { /* counts from zero: the parent adds what we send */
+    close(fds[0]);
+    iso_fd = fds[1];
+    n_pass = n_fail = n_skip = g_bad_free = g_bad_progress = 0;
+    struct rlimit no_core = {0, 0}; /* a crashing plugin leaves no core */
+    setrlimit(RLIMIT_CORE, &no_core);
+    return 1;
+  }
+  close(fds[1]);
+  int counts[5] = {0}, st = 0;
+  ssize_t got = read(fds[0], counts, sizeof counts);
+  close(fds[0]);
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (got == (ssize_t)sizeof counts) {
+    n_pass += counts[0];
+    n_fail += counts[1];
+    n_skip += counts[2];
+    g_bad_free += counts[3];
+    g_bad_progress += counts[4];
+  }
+  if (WIFSIGNALED(st))
+    report("FAIL", name, "the plugin crashed: signal %d (%s)", WTERMSIG(st),
+           strsignal(WTERMSIG(st)));
+  else if (got != (ssize_t)sizeof counts)
+    report("FAIL", name, "the plugin ended the process (exit status %d)",
+           WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  return 0;
+}
+
+/* In the child: hand the counters to the parent and leave. */
+static void isolate_end(void) {
+  if (iso_fd < 0) return;
+  int counts[5] = {n_pass, n_fail, n_skip, g_bad_free, g_bad_progress};
+  fflush(NULL);
+  ssize_t w = write(iso_fd, counts, sizeof counts);
+  _exit(w == (ssize_t)sizeof counts ? 0 : 1);
+}
+
+#define ISOLATED(o, name, call)                                                \
+  do {                                                                         \
+    if (isolate_begin(o, name)) {                                              \
+      call;                                                                    \
+      isolate_end();                                                           \
+    }                                                                          \
+  } while (0)
 
 /* Gathers service misuse, then destroys. */
 static void finish(chk_inst *ci) {
@@ -691,19 +757,21 @@ int main(int argc, char **argv) {
   int runnable = chk_can_run(d, &o, &why);
   if (!runnable) report("SKIP", "run", "%s", why);
 
-  check_unknown_key(d, &o, dts[0]);
-  check_validate(d, &o, dts[0]);
+  ISOLATED(&o, "unknown_key", check_unknown_key(d, &o, dts[0]));
+  ISOLATED(&o, "validate", check_validate(d, &o, dts[0]));
   for (int i = 0; i < ndt; i++)
-    check_create_destroy(d, &o, dts[i], runnable);
+    ISOLATED(&o, "create_destroy",
+             check_create_destroy(d, &o, dts[i], runnable));
   for (int i = 0; i < ndt; i++)
     for (int j = 0; j < np; j++)
-      check_estimate(d, &o, ps[j], dts[i], runnable);
-  check_live_placement(d, &o, dts[0], runnable);
+      ISOLATED(&o, "estimate", check_estimate(d, &o, ps[j], dts[i], runnable));
+  ISOLATED(&o, "live_placement", check_live_placement(d, &o, dts[0], runnable));
   if (runnable) {
-    check_outputs_and_determinism(d, &o, ps[0], dts[0]);
+    ISOLATED(&o, "outputs",
+             check_outputs_and_determinism(d, &o, ps[0], dts[0]));
     for (int i = 0; i < ndt; i++)
-      check_placements_agree(d, &o, dts[i]);
-    check_cancel(d, &o, ps[0], dts[0]);
+      ISOLATED(&o, "placements_agree", check_placements_agree(d, &o, dts[i]));
+    ISOLATED(&o, "cancel", check_cancel(d, &o, ps[0], dts[0]));
   } else {
     report("SKIP", "outputs", "%s", why);
     report("SKIP", "deterministic", "%s", why);
@@ -711,9 +779,10 @@ int main(int argc, char **argv) {
     report("SKIP", "cancel", "%s", why);
   }
   for (int j = 0; j < np; j++)
-    check_alloc_failure(d, &o, ps[j], dts[0], runnable);
-  check_fingerprint(d, &o, dts, ndt);
-  check_info(d, &o, dts[0], runnable);
+    ISOLATED(&o, "alloc_failure",
+             check_alloc_failure(d, &o, ps[j], dts[0], runnable));
+  ISOLATED(&o, "fingerprint", check_fingerprint(d, &o, dts, ndt));
+  ISOLATED(&o, "info", check_info(d, &o, dts[0], runnable));
   if (g_bad_free || g_bad_progress)
     report("FAIL", "services",
            "%d free(s) of pointers the services never handed out, %d "
