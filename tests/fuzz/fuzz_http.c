@@ -72,6 +72,10 @@ static void handler(wh_http_req *r) {
   wh_http_respond(r, 200, "application/json", "{\"ok\":1}", 8, NULL);
 }
 
+static void remove_file(void) {
+  unlink(file_path);
+}
+
 static void setup(void) {
   uv_loop_init(&loop);
   wh_http_limits lim = {.max_head = 2048,
@@ -91,6 +95,7 @@ static void setup(void) {
   for (int i = 0; f && i < 300000; i++)
     fputc(i & 0xff, f);
   if (f) fclose(f);
+  atexit(remove_file); /* libFuzzer ends with exit() */
 }
 
 static void check_response_starts(const char *buf, size_t n) {
