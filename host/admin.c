@@ -310,7 +310,11 @@ static void process_input(client *c) {
         send_reply(c, &r);
         client_shutdown(c);
       } else if (c->eof) {
-        client_shutdown(c);
+        /* A last line without its newline is still a command. */
+        size_t len = c->in_len;
+        c->in_len = 0;
+        if (len && run_line(c, c->in, len)) return; /* finish continues */
+        if (!c->closing) client_shutdown(c);
       }
       return;
     }

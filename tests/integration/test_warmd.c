@@ -420,6 +420,51 @@ static void test_sighup_reloads_and_coalesces(void) {
   stop_and_check(&e);
 }
 
+/* Clients that vanish mid-request, send garbage or half a line must not
+ * disturb warmd or the clients that behave. */
+static void test_rude_clients_are_harmless(void) {
+  env e;
+  env_init(&e, "rude");
+  write_config(&e, "resident", 16, 256, "64MiB", NULL);
+  CHECK(start(&e) == 0, "start");
+  for (int i = 0; i < 5; i++) { /* hang up while a reload runs */
+    int fd = wt_connect(e.sock);
+    CHECK(fd >= 0, "connect");
+    CHECK(send(fd, "reload\nshow info\n", 18, MSG_NOSIGNAL) == 18, "send");
+    close(fd);
+  }
+  int fd = wt_connect(e.sock); /* half a line, then EOF */
+  CHECK(send(fd, "show mem", 8, MSG_NOSIGNAL) == 8, "send");
+  shutdown(fd, SHUT_WR);
+  char buf[256];
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  CHECK(poll(&p, 1, 10000) == 1, "answer to a last line without newline");
+  ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+  buf[n > 0 ? n : 0] = '\0';
+  CHECK(n > 0 && !strncmp(buf, "ERR 400 ", 8), "%s", buf);
+  close(fd);
+  fd = wt_connect(e.sock); /* binary junk, then a good command */
+  char junk[300];
+  for (size_t i = 0; i < sizeof junk; i++) { /* one line of random bytes */
+    junk[i] = (char)(rand() & 0xff);
+    if (junk[i] == '\n') junk[i] = '\x01';
+  }
+  junk[0] = '\x02'; /* at least one control byte: always an ERR */
+  junk[sizeof junk - 1] = '\n';
+  CHECK(send(fd, junk, sizeof junk, MSG_NOSIGNAL) == (ssize_t)sizeof junk,
+        "junk");
+  char *r = wt_cmd_fd(fd, "show info", 20);
+  /* The junk line gets its ERR first; the next reply is for show info. */
+  CHECK(r && !strncmp(r, "ERR 400", 7), "junk answered: %s", r ? r : "-");
+  free(r);
+  close(fd);
+  r = wt_cmd(e.sock, "show components");
+  CHECK(r && strstr(r, "text_encoder") && strstr(r, "ready"),
+        "still serving: %s", r ? r : "-");
+  free(r);
+  stop_and_check(&e);
+}
+
 typedef struct client_arg {
   const char *sock;
   pthread_barrier_t *barrier;
@@ -551,6 +596,7 @@ int main(void) {
   RUN(test_reload_bad_leaves_config_unchanged);
   RUN(test_sighup_reloads_and_coalesces);
   RUN(test_twenty_concurrent_clients);
+  RUN(test_rude_clients_are_harmless);
   RUN(test_stats_socket_is_read_only);
   RUN(test_shutdown_command_stops_gracefully);
   RUN(test_warmctl_exit_codes_and_prompt);
