@@ -249,10 +249,14 @@ static void prepare_component(wh_runtime *rt, wh_config *cfg, wh_plan *pl,
     int same_place = old->placement == cc->placement &&
                      old->stream_window == cc->stream_window &&
                      old->stream_source == cc->stream_source;
-    /* A plugin without live placement needs a new instance to move. */
-    if (same_place || (d->flags & WARM_FLAG_LIVE_PLACEMENT)) {
+    /* A component whose place() failed is retried; a plugin without live
+     * placement needs a new instance to move. */
+    pthread_mutex_lock(&rt->lock);
+    int serving = old->state == WH_COMP_PLACED;
+    pthread_mutex_unlock(&rt->lock);
+    if ((same_place && serving) || (d->flags & WARM_FLAG_LIVE_PLACEMENT)) {
       wh_registry_release(rt->registry, ref); /* old holds its own */
-      it->action = same_place ? IT_KEEP : IT_REPLACE_PLACEMENT;
+      it->action = same_place && serving ? IT_KEEP : IT_REPLACE_PLACEMENT;
       return;
     }
   }
