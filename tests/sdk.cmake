@@ -66,3 +66,8 @@ foreach(p text_encoder_gemma3 transformer_ltxv vae_ltxv)
                          TIMEOUT 300)
   endif()
 endforeach()
+
+# The example plugin's own behaviour (tokens, exact estimate, streaming).
+warm_add_test(test_sdk_hello_encoder SOURCES unit/test_sdk_hello_encoder.c
+              LIBS warm::sdk LABELS sdk unit)
+add_dependencies(test_sdk_hello_encoder hello_encoder)
