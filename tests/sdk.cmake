@@ -66,6 +66,18 @@ foreach(p text_encoder_gemma3 transformer_ltxv vae_ltxv)
                          TIMEOUT 300)
   endif()
 endforeach()
+# Without --input: the checker builds inputs from info() (ABI 1.1).
+foreach(p transformer_ltxv vae_ltxv)
+  if(TARGET ${p} AND TARGET warm-mkmodel)
+    add_test(NAME sdk_check_shipped_${p}_inputs_from_info
+             COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/sdk/expect.sh 0
+                     "PASS inputs: inputs from info"
+                     sh ${CMAKE_CURRENT_LIST_DIR}/sdk/check_shipped.sh
+                     ${CMAKE_BINARY_DIR} ${p} auto)
+    set_tests_properties(sdk_check_shipped_${p}_inputs_from_info PROPERTIES
+                         LABELS sdk TIMEOUT 300)
+  endif()
+endforeach()
 
 # The example plugin's own behaviour (tokens, exact estimate, streaming).
 warm_add_test(test_sdk_hello_encoder SOURCES unit/test_sdk_hello_encoder.c

@@ -105,6 +105,13 @@ typedef struct chk_out {
   int nonfinite;  /* NaN/Inf count in float outputs */
 } chk_out;
 
+/* For a transformer or vae given no --input: when the plugin has info()
+ * (ABI 1.1), builds small inputs from its model facts (and, for a vae, the
+ * job shape from its compression factors where --shape left it zero).
+ * Returns 1 and describes them in `what`, or 0 when it cannot. */
+int chk_inputs_from_info(const warm_plugin_desc *d, chk_opts *o, char *what,
+                         size_t n);
+
 /* Whether this kind can be run with the inputs we have; if not, *why says. */
 int chk_can_run(const warm_plugin_desc *d, const chk_opts *o, const char **why);
 /* run() with the kind's inputs; fills out (when non-NULL) on success. */

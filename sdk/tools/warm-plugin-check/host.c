@@ -291,6 +291,62 @@ int chk_place(chk_inst *ci, warm_placement p, warm_error *err) {
   return ci->d->place(ci->inst, &r, err);
 }
 
+static void add_input(chk_opts *o, const char *name, int32_t ndim,
+                      const int64_t *shape) {
+  uint32_t k = o->n_inputs++;
+  snprintf(o->input_names[k], sizeof o->input_names[k], "%s", name);
+  o->input_ndim[k] = ndim;
+  memcpy(o->input_shape[k], shape, sizeof(int64_t) * (size_t)ndim);
+}
+
+int chk_inputs_from_info(const warm_plugin_desc *d, chk_opts *o, char *what,
+                         size_t n) {
+  int (*info)(warm_instance *, warm_model_info *, warm_error *) =
+      WARM_DESC_OPT(d, info);
+  if (d->kind == WARM_KIND_TEXT_ENCODER || o->n_inputs || !info) return 0;
+  chk_inst ci;
+  warm_error e = {0};
+  warm_model_info mi;
+  memset(&mi, 0, sizeof mi);
+  mi.struct_size = sizeof mi;
+  warm_dtype dt = (d->dtypes & WARM_DTYPECAP_F32)    ? WARM_F32
+                  : (d->dtypes & WARM_DTYPECAP_BF16) ? WARM_BF16
+                                                     : WARM_FP8_E4M3;
+  int rc = chk_create(&ci, d, o, "info_inputs", dt, NULL, 0, &e);
+  if (!rc) rc = info(ci.inst, &mi, &e);
+  chk_destroy(&ci);
+  if (rc || !mi.latent_channels) return 0;
+  const int64_t C = mi.latent_channels, F = 2, H = 4, W = 4, T = 8;
+  if (d->kind == WARM_KIND_TRANSFORMER) {
+    if (!mi.embed_dim) return 0;
+    int64_t lat[5] = {1, C, F, H, W}, ts[1] = {1},
+            emb[3] = {1, T, mi.embed_dim}, mask[2] = {1, T};
+    add_input(o, "latents", 5, lat);
+    add_input(o, "timestep", 1, ts);
+    add_input(o, "embeddings", 3, emb);
+    add_input(o, "mask", 2, mask);
+    if (!o->shape.batch) o->shape.batch = 1;
+    o->shape.max_tokens = T;
+    snprintf(what, n,
+             "inputs from info(): latents [1,%u,2,4,4], embeddings [1,8,%u], "
+             "mask [1,8], timestep [1]",
+             mi.latent_channels, mi.embed_dim);
+    return 1;
+  }
+  int64_t lat[4] = {C, F, H, W};
+  add_input(o, "latents", 4, lat);
+  if (!o->shape.frames && !o->shape.height && !o->shape.width &&
+      mi.temporal_compression && mi.spatial_compression) {
+    o->shape.frames = (uint32_t)((F - 1) * mi.temporal_compression + 1);
+    o->shape.height = (uint32_t)(H * mi.spatial_compression);
+    o->shape.width = (uint32_t)(W * mi.spatial_compression);
+  }
+  snprintf(what, n, "inputs from info(): latents [%u,2,4,4]; job %ux%ux%u",
+           mi.latent_channels, o->shape.frames, o->shape.height,
+           o->shape.width);
+  return 1;
+}
+
 int chk_can_run(const warm_plugin_desc *d, const chk_opts *o,
                 const char **why) {
   if (d->kind == WARM_KIND_TEXT_ENCODER) return 1;

@@ -754,6 +754,9 @@ int main(int argc, char **argv) {
     return 0;
   }
   const char *why = NULL;
+  char from_info[192];
+  if (chk_inputs_from_info(d, &o, from_info, sizeof from_info))
+    report("PASS", "inputs", "%s", from_info);
   int runnable = chk_can_run(d, &o, &why);
   if (!runnable) report("SKIP", "run", "%s", why);
 
