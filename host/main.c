@@ -1,7 +1,9 @@
 /*
  * host/main.c — warmd's command line: run (`-c FILE`), check (`-t -c
- * FILE`), --version, --help.
+ * FILE`), one job (`--once`), one prompt's embeddings (`--encode`),
+ * --version, --help.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -12,6 +14,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "oneshot.h"
 #include "reload.h"
 
 static void usage(FILE *f) {
@@ -19,6 +22,13 @@ static void usage(FILE *f) {
           "usage: warmd -c FILE        run in the foreground, log to stderr\n"
           "       warmd -t -c FILE     check FILE (plugins, capabilities, "
           "budgets) and exit\n"
+          "       warmd -c FILE --once --prompt TEXT [--frames N] [--height N]\n"
+          "             [--width N] [--steps N] [--seed N] [--fps N] "
+          "[--guidance G]\n"
+          "             [--out DIR]   run one job, write its files, exit\n"
+          "       warmd -c FILE --encode TEXT --out FILE.safetensors "
+          "[--component NAME]\n"
+          "                            write one prompt's embeddings and exit\n"
           "       warmd --version | --help\n"
           "\n"
           "Signals: SIGHUP reloads FILE; SIGTERM/SIGINT stop gracefully.\n"
@@ -53,16 +63,91 @@ static int check_config(const char *path) {
   return rc;
 }
 
+/* Parses a whole decimal number in [min, max] for option `name`. */
+static int parse_num(const char *name, const char *s, unsigned long long min,
+                     unsigned long long max, unsigned long long *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *end || *s == '-' || v < min || v > max) {
+    fprintf(stderr, "warmd: --%s '%s': expected a whole number in %llu..%llu\n",
+            name, s, min, max);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+enum { OPT_ONCE = 256, OPT_PROMPT, OPT_FRAMES, OPT_HEIGHT, OPT_WIDTH,
+       OPT_STEPS, OPT_SEED, OPT_FPS, OPT_GUIDANCE, OPT_OUT, OPT_ENCODE,
+       OPT_COMPONENT };
+
 int main(int argc, char **argv) {
-  static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-                                       {"test", no_argument, 0, 't'},
-                                       {"version", no_argument, 0, 'V'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  const char *path = NULL;
-  int test = 0, ch;
-  while ((ch = getopt_long(argc, argv, "c:thV", opts, NULL)) != -1) {
+  static const struct option opts[] = {
+      {"config", required_argument, 0, 'c'},
+      {"test", no_argument, 0, 't'},
+      {"version", no_argument, 0, 'V'},
+      {"help", no_argument, 0, 'h'},
+      {"once", no_argument, 0, OPT_ONCE},
+      {"prompt", required_argument, 0, OPT_PROMPT},
+      {"frames", required_argument, 0, OPT_FRAMES},
+      {"height", required_argument, 0, OPT_HEIGHT},
+      {"width", required_argument, 0, OPT_WIDTH},
+      {"steps", required_argument, 0, OPT_STEPS},
+      {"seed", required_argument, 0, OPT_SEED},
+      {"fps", required_argument, 0, OPT_FPS},
+      {"guidance", required_argument, 0, OPT_GUIDANCE},
+      {"out", required_argument, 0, OPT_OUT},
+      {"encode", required_argument, 0, OPT_ENCODE},
+      {"component", required_argument, 0, OPT_COMPONENT},
+      {0, 0, 0, 0}};
+  const char *path = NULL, *out = NULL, *encode = NULL, *component = NULL;
+  int test = 0, once = 0, ch, li = 0;
+  wh_job_params job = {0};
+  unsigned long long v;
+  char *end;
+  while ((ch = getopt_long(argc, argv, "c:thV", opts, &li)) != -1) {
     switch (ch) {
+    case OPT_ONCE:
+      once = 1;
+      break;
+    case OPT_PROMPT:
+      job.prompt = optarg;
+      break;
+    case OPT_FRAMES:
+    case OPT_HEIGHT:
+    case OPT_WIDTH:
+    case OPT_STEPS:
+    case OPT_FPS:
+      if (parse_num(opts[li].name, optarg, 1, 1u << 20, &v))
+        return 1;
+      *(ch == OPT_FRAMES   ? &job.frames
+        : ch == OPT_HEIGHT ? &job.height
+        : ch == OPT_WIDTH  ? &job.width
+        : ch == OPT_STEPS  ? &job.steps
+                           : &job.fps) = (uint32_t)v;
+      break;
+    case OPT_SEED:
+      if (parse_num("seed", optarg, 0, UINT64_MAX, &v)) return 1;
+      job.seed = v;
+      break;
+    case OPT_GUIDANCE:
+      job.guidance = strtod(optarg, &end);
+      if (end == optarg || *end || !(job.guidance > 0)) {
+        fprintf(stderr, "warmd: --guidance '%s': expected a number > 0\n",
+                optarg);
+        return 1;
+      }
+      break;
+    case OPT_OUT:
+      out = optarg;
+      break;
+    case OPT_ENCODE:
+      encode = optarg;
+      break;
+    case OPT_COMPONENT:
+      component = optarg;
+      break;
     case 'c':
       path = optarg;
       break;
@@ -93,6 +178,29 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (test) return check_config(real);
+  if (once && encode) {
+    fprintf(stderr, "warmd: --once and --encode exclude each other\n");
+    return 2;
+  }
+  if (once) {
+    if (!job.prompt) {
+      fprintf(stderr, "warmd --once: --prompt TEXT is required\n");
+      return 2;
+    }
+    return wh_oneshot_once(real, &job, out);
+  }
+  if (encode) {
+    if (!out) {
+      fprintf(stderr, "warmd --encode: --out FILE.safetensors is required\n");
+      return 2;
+    }
+    return wh_oneshot_encode(real, component, encode, out);
+  }
+  if (job.prompt || out || component) {
+    fprintf(stderr, "warmd: --prompt/--out/--component need --once or "
+                    "--encode\n");
+    return 2;
+  }
 
   signal(SIGPIPE, SIG_IGN); /* a client that hangs up is not fatal */
   wh_daemon d;

@@ -93,6 +93,36 @@ static int reserve(wh_component *c, warm_placement p,
   return warm_ledger_reserve(c->dev->ledger, c->name, total, err);
 }
 
+/* Makes room on c's device by moving `auto` components that sit resident
+ * there (other than c, of no higher priority) to stream, freeing their
+ * device weights. Runs on the device's executor, which owns every component
+ * of that device. Returns how many moved. */
+static int demote_autos(wh_runtime *rt, wh_component *c) {
+  wh_component *victims[64];
+  size_t n = 0;
+  pthread_mutex_lock(&rt->lock);
+  for (size_t i = 0; i < rt->n_components && n < 64; i++) {
+    wh_component *o = rt->components[i];
+    if (o != c && o->dev == c->dev && o->placement == WARM_PLACE_AUTO &&
+        o->active == WARM_PLACE_RESIDENT && o->state == WH_COMP_PLACED &&
+        o->priority <= c->priority)
+      victims[n++] = o;
+  }
+  pthread_mutex_unlock(&rt->lock);
+  int moved = 0;
+  for (size_t i = 0; i < n; i++) {
+    warm_error e = {0};
+    if (wh_component_place(rt, victims[i], WARM_PLACE_STREAM,
+                           victims[i]->stream_window,
+                           victims[i]->stream_source, &e) == 0) {
+      wh_info("%s: moved to stream to make room for %s", victims[i]->name,
+              c->name);
+      moved++;
+    }
+  }
+  return moved;
+}
+
 /* On the component's executor: resolve the placement, reserve, place if it
  * changed, run, drop the reservation. */
 static int do_call(void *arg) {
@@ -121,6 +151,9 @@ static int do_call(void *arg) {
     want = WARM_PLACE_STREAM;
     rc = reserve(c, want, x->shape, x->err);
   }
+  /* Still no room: other `auto` components give their device weights up. */
+  if (rc == WARM_ENOSPACE && demote_autos(x->rt, c) > 0)
+    rc = reserve(c, want, x->shape, x->err);
   if (rc) {
     if (rc == WARM_ENOSPACE) {
       char tmp[WARM_ERROR_MAX];

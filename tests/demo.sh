@@ -1,7 +1,7 @@
 #!/bin/sh
-# `make demo`: start warmd with conf/demo.ini in a temporary folder, show its
-# components and memory through warmctl, stop it with SIGTERM and check that
-# it exited 0 and removed its socket.
+# `make demo`: make the demo models if they are missing (models/demo/, git-
+# ignored), check conf/demo.ini with `warmd -t`, then run one text-to-video
+# job on the cpu with `warmd --once` into out/demo/ and print its summary.
 #   usage: tests/demo.sh [BUILD_DIR]    (default: build)
 set -eu
 
@@ -9,59 +9,45 @@ BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 WARMD=$BUILD/bin/warmd
-WARMCTL=$BUILD/bin/warmctl
-for f in "$WARMD" "$WARMCTL" "$BUILD/plugins/hello_encoder.so"; do
+MKMODEL=$BUILD/bin/warm-mkmodel
+for f in "$WARMD" "$MKMODEL" "$BUILD/plugins/text_encoder_gemma3.so" \
+         "$BUILD/plugins/transformer_ltxv.so" "$BUILD/plugins/vae_ltxv.so"; do
   [ -e "$f" ] || { echo "demo: $f is missing; build first (make build)" >&2; exit 1; }
 done
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/warmd-demo.XXXXXX")
-PID=
-cleanup() {
-  [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
-  rm -rf "$TMP"
+# Small random-weight checkpoints with the reference libraries' names and
+# shapes; the same seed always gives the same bytes.
+MODELS=$ROOT/models/demo
+mk() { # name arch seed [--set k=v ...]
+  name=$1 arch=$2 seed=$3
+  shift 3
+  [ -f "$MODELS/$name/config.json" ] && return 0
+  echo "== warm-mkmodel --arch $arch --preset small --seed $seed $* -> models/demo/$name"
+  "$MKMODEL" --arch "$arch" --preset small --seed "$seed" "$@" --out "$MODELS/$name" > /dev/null
 }
-trap cleanup EXIT INT TERM
+mk enc gemma3 1
+mk dit1 ltxv 2 --set caption_channels=256
+mk dit2 ltxv 3 --set caption_channels=256
+mk vae ltxv-vae 4
 
-# The demo config as shipped, with its plugin_dir and socket pointed here.
-sed -e "s|^plugin_dir *=.*|plugin_dir = $BUILD/plugins|" \
-    -e "s|^admin_socket *=.*|admin_socket = $TMP/admin.sock|" \
-    "$ROOT/conf/demo.ini" > "$TMP/demo.ini"
-
-echo "== warmd -t -c demo.ini"
-"$WARMD" -t -c "$TMP/demo.ini"
-
-echo "== starting warmd (log: $TMP/warmd.log)"
-"$WARMD" -c "$TMP/demo.ini" 2> "$TMP/warmd.log" &
-PID=$!
-
-# Wait until the socket answers (or warmd dies), at most 30 s.
-i=0
-until "$WARMCTL" -s "$TMP/admin.sock" show info > /dev/null 2>&1; do
-  if ! kill -0 "$PID" 2>/dev/null; then
-    echo "demo: warmd exited early:" >&2; cat "$TMP/warmd.log" >&2; exit 1
-  fi
-  i=$((i + 1))
-  [ $i -lt 300 ] || { echo "demo: warmd did not come up" >&2; exit 1; }
-  sleep 0.1
-done
-
-echo "== warmctl show components"
-"$WARMCTL" -s "$TMP/admin.sock" show components
-echo "== warmctl show memory"
-"$WARMCTL" -s "$TMP/admin.sock" show memory
-
-echo "== SIGTERM"
-kill -TERM "$PID"
-set +e
-wait "$PID"
-STATUS=$?
-set -e
-PID=
-cat "$TMP/warmd.log"
-if [ "$STATUS" -ne 0 ]; then
-  echo "demo: warmd exited with status $STATUS" >&2; exit 1
+# The shipped demo config, pointed at this build's plugins.
+CONF=$ROOT/conf/demo.ini
+if [ "$BUILD" != "$ROOT/build" ]; then
+  TMP=$(mktemp -d "${TMPDIR:-/tmp}/warmd-demo.XXXXXX")
+  trap 'rm -rf "$TMP"' EXIT INT TERM
+  sed -e "s|^plugin_dir *=.*|plugin_dir = $BUILD/plugins|" \
+      -e "s|\.\./models/|$ROOT/models/|" -e "s|^output_dir *=.*|output_dir = $ROOT/out|" \
+      "$CONF" > "$TMP/demo.ini"
+  CONF=$TMP/demo.ini
 fi
-if [ -e "$TMP/admin.sock" ]; then
-  echo "demo: warmd left its socket behind" >&2; exit 1
-fi
-echo "== warmd stopped cleanly (exit 0, socket removed)"
+
+echo "== warmd -t -c conf/demo.ini"
+"$WARMD" -t -c "$CONF"
+
+OUT=$ROOT/out/demo
+echo "== warmd -c conf/demo.ini --once --prompt ... --seed 42 --out out/demo"
+"$WARMD" -c "$CONF" --once --seed 42 --out "$OUT" \
+  --prompt "a red fox trotting through fresh snow at dawn, soft light"
+echo
+echo "play it:  mpv out/demo/video.y4m   (or ffmpeg -i out/demo/video.y4m demo.mp4)"
+echo "look at:  out/demo/preview.png (frames), out/demo/memory.png (bytes per component over time)"

@@ -153,7 +153,11 @@ static int place_stream(warm_instance *g, const warm_place_req *req,
 }
 
 /* Builds the new placement completely before dropping the old one, so a
- * failure leaves the previous placement serving. */
+ * failure leaves the previous placement serving. One exception: a demotion
+ * (resident -> stream) that the budget refuses while the resident weights
+ * are still booked frees them first and tries again — that is what a
+ * demotion is for. Should the window still not fit, the resident placement
+ * is rebuilt; only if that fails too is the instance left unplaced. */
 int g3_place(warm_instance *g, const warm_place_req *req, warm_error *err) {
   int rc = check_req(req, err);
   if (rc) return rc;
@@ -177,6 +181,24 @@ int g3_place(warm_instance *g, const warm_place_req *req, warm_error *err) {
   if (!rc)
     rc = req->placement == WARM_PLACE_RESIDENT ? place_resident(g, &ns, err)
                                                : place_stream(g, req, &ns, err);
+  if (rc == WARM_ENOSPACE && req->placement == WARM_PLACE_STREAM &&
+      g->cur.placement == WARM_PLACE_RESIDENT) {
+    g3_place_state_free(g, &ns);
+    g3_place_state_free(g, &g->cur);
+    g->cur = (g3_place_state){0};
+    ns = (g3_place_state){0};
+    ns.placement = req->placement;
+    rc = place_stream(g, req, &ns, err);
+    if (rc) {
+      g3_place_state_free(g, &ns);
+      g3_place_state old = {0};
+      warm_error e2 = {0};
+      old.placement = WARM_PLACE_RESIDENT;
+      if (place_resident(g, &old, &e2) == 0) g->cur = old;
+      else g3_place_state_free(g, &old);
+      return rc;
+    }
+  }
   if (rc) {
     /* Leave the instance exactly as it was: an unplaced one holds nothing. */
     g3_place_state_free(g, &ns);
