@@ -11,6 +11,7 @@
 
 #include "admin.h"
 #include "daemon.h"
+#include "http_api.h"
 #include "log.h"
 #include "reload.h"
 
@@ -250,6 +251,78 @@ static int cmd_set_component(wh_admin_req *req) {
   return wh_daemon_control(req->app, req, set_component);
 }
 
+/* ---- jobs and the embedding cache (the HTTP data plane) ---------------- */
+
+static int no_http(wh_admin_req *req) {
+  return wh_admin_fail(req, 409,
+                       "no HTTP data plane: set [host] http_listen to take "
+                       "jobs");
+}
+
+static int cmd_show_jobs(wh_admin_req *req) {
+  wh_daemon *d = req->app;
+  if (!d->api) return no_http(req);
+  wh_api_show_jobs(d->api, &req->out, req->cmd.json);
+  if (req->out.oom) return wh_admin_fail(req, 500, "out of memory");
+  return WH_REPLY_DONE;
+}
+
+static int cmd_drain(wh_admin_req *req) {
+  wh_daemon *d = req->app;
+  if (!d->api) return no_http(req);
+  wh_api_drain(d->api);
+  wh_jobs_stats st;
+  wh_jobs_stats_get(wh_api_jobs(d->api), &st);
+  wh_log(WARM_LOG_INFO, "admin", "drain: not taking jobs");
+  wh_sb_printf(&req->out,
+               "OK draining: new jobs are refused (503); %llu queued and "
+               "%llu running will finish",
+               (unsigned long long)st.by_state[WH_JOB_QUEUED],
+               (unsigned long long)st.by_state[WH_JOB_RUNNING]);
+  return WH_REPLY_DONE;
+}
+
+static int cmd_resume(wh_admin_req *req) {
+  wh_daemon *d = req->app;
+  if (!d->api) return no_http(req);
+  wh_api_resume(d->api);
+  wh_log(WARM_LOG_INFO, "admin", "resume: taking jobs");
+  wh_sb_printf(&req->out, "OK taking jobs");
+  return WH_REPLY_DONE;
+}
+
+static int cmd_show_cache(wh_admin_req *req) {
+  wh_daemon *d = req->app;
+  wh_embcache_stats st;
+  wh_embcache_stats_get(d->cache, &st);
+  if (req->cmd.json)
+    return reply_json(
+        req, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "budget",
+                       (json_int_t)st.budget, "bytes", (json_int_t)st.bytes,
+                       "entries", (json_int_t)st.entries, "hits",
+                       (json_int_t)st.hits, "misses", (json_int_t)st.misses,
+                       "inserts", (json_int_t)st.inserts, "evictions",
+                       (json_int_t)st.evictions));
+  wh_sb_printf(&req->out,
+               "budget: %llu\nbytes: %llu\nentries: %llu\nhits: %llu\n"
+               "misses: %llu\ninserts: %llu\nevictions: %llu",
+               (unsigned long long)st.budget, (unsigned long long)st.bytes,
+               (unsigned long long)st.entries, (unsigned long long)st.hits,
+               (unsigned long long)st.misses, (unsigned long long)st.inserts,
+               (unsigned long long)st.evictions);
+  return WH_REPLY_DONE;
+}
+
+static int cmd_cache_clear(wh_admin_req *req) {
+  wh_daemon *d = req->app;
+  wh_embcache_stats st;
+  wh_embcache_stats_get(d->cache, &st);
+  wh_embcache_clear(d->cache);
+  wh_sb_printf(&req->out, "OK cleared %llu entries",
+               (unsigned long long)st.entries);
+  return WH_REPLY_DONE;
+}
+
 const wh_admin_cmd wh_admin_commands[] = {
     {"help", 0, 0, WH_CMD_READONLY, NULL, "list the commands", cmd_help},
     {"show info", 0, 0, WH_CMD_READONLY | WH_CMD_JSON, NULL,
@@ -264,6 +337,15 @@ const wh_admin_cmd wh_admin_commands[] = {
      "live placement (resident|stream|auto) or window size", cmd_set_component},
     {"reload", 0, 0, 0, NULL, "re-read the config file, apply differences",
      cmd_reload},
+    {"show jobs", 0, 0, WH_CMD_READONLY | WH_CMD_JSON, NULL,
+     "HTTP jobs: id, state, progress, prompt", cmd_show_jobs},
+    {"show cache", 0, 0, WH_CMD_READONLY | WH_CMD_JSON, NULL,
+     "embedding cache: budget, bytes, entries, hits, misses", cmd_show_cache},
+    {"cache clear", 0, 0, 0, NULL, "drop every cached embedding",
+     cmd_cache_clear},
+    {"drain", 0, 0, 0, NULL,
+     "stop taking HTTP jobs (503); queued and running ones finish", cmd_drain},
+    {"resume", 0, 0, 0, NULL, "take HTTP jobs again after drain", cmd_resume},
     {"shutdown", 0, 0, 0, NULL, "stop warmd gracefully", cmd_shutdown},
 };
 const size_t wh_admin_n_commands =

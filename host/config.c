@@ -7,6 +7,7 @@
  * split, and so that section headers are seen even when a section is empty.
  */
 #include "config.h"
+#include "http.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -46,6 +47,10 @@ static const char *const host_keys[] = {"plugin_dir",
                                         "stats_socket",
                                         "output_dir",
                                         "log_level",
+                                        "http_listen",
+                                        "max_body",
+                                        "max_queue",
+                                        "shutdown_timeout",
                                         NULL};
 static const char *const comp_std_keys[] = {
     "plugin",        "weights", "device",   "placement", "stream_window",
@@ -312,6 +317,55 @@ static char *reader(char *str, int num, void *stream) {
   return str;
 }
 
+/* The HTTP keys of [host]: http_listen = ADDR:PORT, max_body = SIZE
+ * (1KiB..1GiB), max_queue = 1..100000, shutdown_timeout = seconds
+ * (0..86400; 0 cancels at once). */
+static void http_key(parse_state *s, const char *k, const char *v) {
+  wh_config *c = s->c;
+  int L = s->line;
+  int *lp = !strcmp(k, "http_listen") ? &c->http_listen_line
+            : !strcmp(k, "max_body")  ? &c->max_body_line
+            : !strcmp(k, "max_queue") ? &c->max_queue_line
+                                      : &c->shutdown_timeout_line;
+  if (*lp) {
+    wh_config_error(c, L, "duplicate key '%s' (first at line %d)", k, *lp);
+    return;
+  }
+  *lp = L;
+  if (!strcmp(k, "http_listen")) {
+    struct sockaddr_storage sa;
+    warm_error e = {0};
+    if (wh_http_parse_listen(v, &sa, &e)) {
+      wh_config_error(c, L, "%s", e.msg);
+      return;
+    }
+    free(c->http_listen);
+    c->http_listen = xstrdup(s, v);
+  } else if (!strcmp(k, "max_body")) {
+    uint64_t x;
+    if (warm_parse_size(v, &x) || x < 1024 || x > (1ull << 30))
+      wh_config_error(c, L, "bad max_body '%s' (a size, 1KiB..1GiB)", v);
+    else
+      c->max_body = x;
+  } else if (!strcmp(k, "max_queue")) {
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || errno || x < 1 || x > 100000)
+      wh_config_error(c, L, "bad max_queue '%s' (an integer, 1..100000)", v);
+    else
+      c->max_queue = (uint32_t)x;
+  } else {
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (!*v || *end || errno || !(x >= 0 && x <= 86400))
+      wh_config_error(c, L, "bad shutdown_timeout '%s' (seconds, 0..86400)", v);
+    else
+      c->shutdown_timeout = x;
+  }
+}
+
 /* One key of [host]; paths resolve against the file's directory. */
 static void host_key(parse_state *s, const char *k, const char *v) {
   wh_config *c = s->c;
@@ -342,6 +396,11 @@ static void host_key(parse_state *s, const char *k, const char *v) {
     free(*dst);
     *dst = resolve_path(s, v);
     *lp = L;
+    return;
+  }
+  if (!strcmp(k, "http_listen") || !strcmp(k, "max_body") ||
+      !strcmp(k, "max_queue") || !strcmp(k, "shutdown_timeout")) {
+    http_key(s, k, v);
     return;
   }
   if (!strcmp(k, "admin_socket_mode")) {
@@ -647,6 +706,9 @@ int wh_config_parse(const char *path, const char *buf, size_t len,
   if (!c->dir) s.oom = 1;
   c->admin_socket_mode = 0600;
   c->log_level = WARM_LOG_INFO;
+  c->max_body = 1u << 20;
+  c->max_queue = 64;
+  c->shutdown_timeout = 30;
   c->pipeline.frames = 9;
   c->pipeline.height = 64;
   c->pipeline.width = 64;
@@ -742,6 +804,7 @@ void wh_config_free(wh_config *c) {
   free(c->admin_socket);
   free(c->stats_socket);
   free(c->output_dir);
+  free(c->http_listen);
   for (size_t i = 0; i < c->n_devices; i++)
     free(c->devices[i].name);
   free(c->devices);

@@ -82,6 +82,12 @@ typedef struct wh_config {
   int log_level; /* WARM_LOG_* */
   int plugin_dir_line, admin_socket_line, admin_socket_mode_line,
       stats_socket_line, output_dir_line, log_level_line;
+  /* [host] HTTP data plane (read when warmd starts; see docs/http.md). */
+  char *http_listen;       /* "ADDR:PORT", NULL = no HTTP */
+  uint64_t max_body;       /* request body limit, bytes */
+  uint32_t max_queue;      /* queued jobs at most */
+  double shutdown_timeout; /* seconds jobs may take after SIGTERM */
+  int http_listen_line, max_body_line, max_queue_line, shutdown_timeout_line;
   /* [device ...] */
   wh_cfg_device *devices;
   size_t n_devices;

@@ -36,6 +36,10 @@ char *wh_config_render(const wh_config *c) {
   if (c->stats_socket) wh_sb_printf(&b, "stats_socket = %s\n", c->stats_socket);
   if (c->output_dir) wh_sb_printf(&b, "output_dir = %s\n", c->output_dir);
   wh_sb_printf(&b, "log_level = %s\n", level_name(c->log_level));
+  if (c->http_listen) wh_sb_printf(&b, "http_listen = %s\n", c->http_listen);
+  wh_sb_printf(&b, "max_body = %llu\nmax_queue = %u\nshutdown_timeout = %g\n",
+               (unsigned long long)c->max_body, c->max_queue,
+               c->shutdown_timeout);
   for (size_t i = 0; i < c->n_devices; i++) {
     const wh_cfg_device *d = &c->devices[i];
     wh_sb_printf(&b, "[device %s]\nbudget = %llu\nreserve = %llu\n", d->name,
@@ -89,6 +93,17 @@ json_t *wh_config_json(const wh_config *c) {
       c->plugin_dir, "admin_socket", c->admin_socket, "admin_socket_mode",
       (json_int_t)c->admin_socket_mode, "stats_socket", c->stats_socket,
       "output_dir", c->output_dir, "log_level", level_name(c->log_level));
+  if (host) {
+    json_object_set_new(host, "http_listen",
+                        c->http_listen ? json_string(c->http_listen)
+                                       : json_null());
+    json_object_set_new(host, "max_body",
+                        json_integer((json_int_t)c->max_body));
+    json_object_set_new(host, "max_queue",
+                        json_integer((json_int_t)c->max_queue));
+    json_object_set_new(host, "shutdown_timeout",
+                        json_real(c->shutdown_timeout));
+  }
   json_t *devs = json_array();
   for (size_t i = 0; i < c->n_devices; i++) {
     const wh_cfg_device *d = &c->devices[i];

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http_api.h"
 #include "log.h"
 #include "reload.h"
 
@@ -135,6 +136,10 @@ static void reload_done_loop(void *arg) {
   } else {
     d->reloads_ok++;
     wh_info("reloaded %s", j->msg);
+    pthread_mutex_lock(&d->rt->lock);
+    uint64_t budget = d->rt->config ? d->rt->config->cache_embeddings : 0;
+    pthread_mutex_unlock(&d->rt->lock);
+    if (d->cache) wh_embcache_set_budget(d->cache, budget);
   }
   snprintf(d->last_reload, sizeof d->last_reload, "%s: %.1000s",
            j->rc ? "failed" : "ok", j->msg);
@@ -291,13 +296,59 @@ static void try_finish_stop(wh_daemon *d) {
   uv_close((uv_handle_t *)&d->sig_int, NULL);
 }
 
+/* The HTTP data plane has drained (or cancelled past shutdown_timeout),
+ * closed its server and joined its job thread. */
+static void api_stopped(void *arg) {
+  wh_daemon *d = arg;
+  d->api = NULL;
+  d->inflight--;
+  wh_info("HTTP data plane stopped");
+  try_finish_stop(d);
+}
+
 void wh_daemon_stop(wh_daemon *d) {
   if (d->stopping) return;
   d->stopping = 1;
   wh_admin_server_stop(d->admin);
   wh_admin_server_stop(d->stats);
   d->admin = d->stats = NULL;
+  if (d->api) {
+    d->inflight++; /* api_stopped brings it back down */
+    wh_api_shutdown(d->api, api_stopped, d);
+  }
   try_finish_stop(d);
+}
+
+/* /metrics: the counters the daemon owns. Loop thread. */
+static void api_counters(void *user, wh_metrics_src *src) {
+  wh_daemon *d = user;
+  src->reloads_ok = d->reloads_ok;
+  src->reloads_failed = d->reloads_failed;
+  src->swaps_ok = d->swaps_ok;
+  src->swaps_failed = d->swaps_failed;
+}
+
+/* Creates the embedding cache and, with [host] http_listen, starts the
+ * HTTP data plane on the loop. */
+static int start_data_plane(wh_daemon *d, const wh_config *cfg,
+                            warm_error *err) {
+  int rc = wh_embcache_create(cfg->cache_embeddings, &d->cache);
+  if (rc) return warm_error_set(err, rc, "cannot create the embedding cache");
+  if (!cfg->http_listen) return 0;
+  wh_api_opts o = {.listen = cfg->http_listen,
+                   .limits = {.max_body = cfg->max_body},
+                   .max_queue = cfg->max_queue,
+                   .shutdown_timeout_s = cfg->shutdown_timeout,
+                   .rt = d->rt,
+                   .cache = d->cache,
+                   .counters = api_counters,
+                   .counters_user = d};
+  if (!(o.shutdown_timeout_s > 0)) o.shutdown_timeout_s = 1e-3; /* at once */
+  rc = wh_api_start(&d->loop, &o, &d->api, err);
+  if (rc == 0)
+    wh_info("HTTP data plane on %s (port %d)", cfg->http_listen,
+            wh_api_port(d->api));
+  return rc;
 }
 
 /* ---- init / run / close
@@ -349,6 +400,7 @@ int wh_daemon_init(wh_daemon *d, const char *path, warm_error *err) {
       (rc = wh_admin_server_start(&d->loop, cfg->stats_socket, 0666, 1, d,
                                   &d->stats, err)))
     goto fail;
+  if ((rc = start_data_plane(d, cfg, err))) goto fail;
   wh_info("warmd %s ready: admin socket %s%s%s", WARMD_VERSION,
           cfg->admin_socket, cfg->stats_socket ? ", stats socket " : "",
           cfg->stats_socket ? cfg->stats_socket : "");
@@ -362,6 +414,7 @@ fail:
   uv_run(&d->loop, UV_RUN_DEFAULT); /* let the close callbacks run */
   wh_executor_destroy(d->loader);
   wh_runtime_destroy(d->rt);
+  wh_embcache_destroy(d->cache);
   uv_loop_close(&d->loop);
   pthread_mutex_destroy(&d->post_lock);
   free(d->config_path);
@@ -377,6 +430,7 @@ void wh_daemon_close(wh_daemon *d) {
   wh_executor_destroy(d->loader);
   wake_cb(&d->wake); /* nothing should be left; run it if something is */
   wh_runtime_destroy(d->rt);
+  wh_embcache_destroy(d->cache);
   int rc = uv_loop_close(&d->loop);
   if (rc) wh_warn("loop closed with handles open: %s", uv_strerror(rc));
   pthread_mutex_destroy(&d->post_lock);

@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "admin.h"
+#include "embcache.h"
 #include "executor.h"
 #include "runtime.h"
 
@@ -30,6 +31,8 @@ typedef struct wh_posted {
   void *arg;
   struct wh_posted *next;
 } wh_posted;
+
+struct wh_api;
 
 typedef struct wh_daemon {
   uv_loop_t loop;
@@ -47,6 +50,9 @@ typedef struct wh_daemon {
   size_t inflight;                       /* loader jobs that will post back */
   int stopping, closed;
   uint64_t reloads_ok, reloads_failed;
+  uint64_t swaps_ok, swaps_failed;
+  struct wh_api *api; /* HTTP data plane; NULL without http_listen */
+  wh_embcache *cache; /* embeddings, [cache] embeddings; jobs share it */
   char last_reload[1024];
   time_t started;
 } wh_daemon;

@@ -1,7 +1,7 @@
 # The HTTP data plane (label http; label tsan marks the tests meant to run
 # in a WARM_TSAN build as well: `ctest -L tsan` there): the server, job table, API and metrics
 # embedded in the test process over real TCP, and the request fuzzer.
-# http-parser is linked here until host/CMakeLists.txt links it into wh_core.
+# wh_core links http-parser itself; the tests name it too for clarity.
 find_library(WARM_HTTP_PARSER_LIB http_parser REQUIRED)
 
 warm_add_test(test_http SOURCES integration/test_http.c
@@ -22,6 +22,20 @@ set_tests_properties(test_http_pipeline PROPERTIES
 foreach(t hello_encoder transformer_ltxv vae_ltxv warm-mkmodel)
   if(TARGET ${t})
     add_dependencies(test_http_pipeline ${t})
+  endif()
+endforeach()
+
+# The real warmd binary with http_listen: jobs, admin drain/resume/show
+# jobs, metrics, SIGTERM with shutdown_timeout.
+warm_add_test(test_http_warmd SOURCES integration/test_http_warmd.c
+              LIBS PkgConfig::JANSSON LABELS http integration)
+target_include_directories(test_http_warmd PRIVATE
+                           ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(test_http_warmd PROPERTIES
+                     FIXTURES_REQUIRED ltxv_checkpoints)
+foreach(t warmd hello_encoder transformer_ltxv vae_ltxv warm-mkmodel)
+  if(TARGET ${t})
+    add_dependencies(test_http_warmd ${t})
   endif()
 endforeach()
 
