@@ -139,6 +139,9 @@ static void test_defaults_and_implicit_cpu_device(void) {
             a->priority == 0 && !strcmp(a->device_name, "cpu"),
         "component defaults");
   CHECK(c->admin_socket_mode == 0600, "mode default %o", c->admin_socket_mode);
+  CHECK(!c->http_listen && c->max_body == 1u << 20 && c->max_queue == 64 &&
+            c->shutdown_timeout == 30,
+        "HTTP defaults: off, 1 MiB, 64, 30 s");
   const wh_cfg_device *cpu = wh_config_device(c, "cpu");
   CHECK(cpu && cpu->implicit && cpu->budget == wh_physical_ram(),
         "cpu default budget = physical RAM - 0");
@@ -157,6 +160,17 @@ static void test_each_bad_line_is_reported_at_its_line(void) {
       {"admin_socket_mode = 999\n", 4, "bad admin_socket_mode"},
       {"admin_socket_mode = 0400\n", 4, "owner needs rw"},
       {"log_level = loud\n", 4, "bad log_level 'loud'"},
+      {"http_listen = 8080\n", 4, "expected ADDR:PORT"},
+      {"http_listen = 127.0.0.1:99999\n", 4, "port must be 0..65535"},
+      {"http_listen = localhost:80\n", 4, "not a numeric IPv4"},
+      {"http_listen = :80\nhttp_listen = :81\n", 5,
+       "duplicate key 'http_listen' (first at line 4)"},
+      {"max_body = 10\n", 4, "bad max_body '10'"},
+      {"max_body = 2GiB\n", 4, "bad max_body"},
+      {"max_queue = 0\n", 4, "bad max_queue '0'"},
+      {"max_queue = many\n", 4, "bad max_queue"},
+      {"shutdown_timeout = -1\n", 4, "bad shutdown_timeout '-1'"},
+      {"shutdown_timeout = 1e9\n", 4, "bad shutdown_timeout"},
       {"plugin_dir = again\n", 4,
        "duplicate key 'plugin_dir' (first at line 2)"},
       {"this line has no equals sign\n", 4, "syntax error"},
