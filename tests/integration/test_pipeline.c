@@ -292,6 +292,42 @@ static void test_encoder_streams_when_it_does_not_fit_beside_transformers(void) 
   wh_config_free(cfg);
 }
 
+/* The encoder fits resident when it encodes, but the decoder's workspace
+ * later does not fit beside it: the `auto` encoder is moved to stream to
+ * make room, and the job still completes within the budget. */
+static void test_auto_encoder_gives_way_to_the_decoder(void) {
+  uint64_t others, enc_res, enc_kept, enc_ws, extra;
+  sizes(&others, &enc_res, &enc_kept, &enc_ws, &extra);
+  uint64_t a = others + enc_res, b = others + enc_kept + extra;
+  uint64_t budget = (a > b ? a : b) + 4096;
+  CHECK(others + (enc_res - enc_ws) + extra > budget); /* the case is real */
+  char bs[32];
+  snprintf(bs, sizeof bs, "%llu", (unsigned long long)budget);
+  wh_config *cfg = make_config(bs, "auto", "enc");
+  wh_runtime *rt = start(cfg);
+  CHECK(rt != NULL);
+  if (!rt) return;
+  warm_error err = {0};
+  json_t *r = run_job(rt, NULL, "giveway", "a red fox runs through snow", &err);
+  if (!r) fprintf(stderr, "give-way job: %s\n", err.msg);
+  CHECK(r != NULL);
+  if (r) {
+    CHECK(!strcmp(placement_of(r, "text_encoder"), "resident"));
+    CHECK(u64(r, "peak_bytes", "cpu") <= budget);
+    json_decref(r);
+  }
+  wh_component *enc = NULL;
+  for (size_t i = 0; i < rt->n_components; i++)
+    if (!strcmp(rt->components[i]->name, "text_encoder")) enc = rt->components[i];
+  CHECK(enc && enc->active == WARM_PLACE_STREAM);
+  char x[512], y[512];
+  snprintf(x, sizeof x, "%s/out/roomy/video.y4m", tmp);
+  snprintf(y, sizeof y, "%s/out/giveway/video.y4m", tmp);
+  CHECK(same_file(x, y));
+  wh_runtime_destroy(rt);
+  wh_config_free(cfg);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: test_pipeline CHECKPOINT_DIR\n");
@@ -303,6 +339,7 @@ int main(int argc, char **argv) {
   test_roomy_job_writes_every_file_and_hits_the_cache();
   test_new_encoder_weights_miss_the_cache();
   test_encoder_streams_when_it_does_not_fit_beside_transformers();
+  test_auto_encoder_gives_way_to_the_decoder();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
   if (!failures && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
