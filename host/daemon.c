@@ -62,9 +62,11 @@ static void join_errors(const wh_config *c, char *out, size_t n) {
 }
 
 /* Loads, validates and applies the file. On failure fills msg (errors joined
- * with "; ") and logs each error; the runtime is unchanged. */
-static int load_and_apply(wh_runtime *rt, const char *path, char *msg,
-                          size_t n) {
+ * with "; ") and logs each error; the runtime is unchanged. With `jobs`,
+ * the commit falls between jobs: a running job holds pointers to the
+ * components a commit may replace. */
+static int load_and_apply(wh_runtime *rt, const char *path, char *msg, size_t n,
+                          wh_jobs *jobs) {
   wh_config *cfg = NULL;
   int rc = wh_config_load(path, &cfg);
   if (rc) {
@@ -82,7 +84,9 @@ static int load_and_apply(wh_runtime *rt, const char *path, char *msg,
   }
   char summary[256];
   warm_error e = {0};
+  if (jobs) wh_jobs_hold(jobs);
   rc = wh_reload_commit(rt, plan, summary, sizeof summary, &e);
+  if (jobs) wh_jobs_release(jobs);
   if (rc)
     snprintf(msg, n, "%s: applied with errors: %s", path, e.msg);
   else
@@ -100,6 +104,7 @@ static int load_and_apply(wh_runtime *rt, const char *path, char *msg,
 
 typedef struct reload_job {
   wh_daemon *d;
+  wh_jobs *jobs; /* taken on the loop thread; outlives the reload */
   int rc;
   char msg[4096];
 } reload_job;
@@ -122,6 +127,7 @@ static void finish_waiters(wh_waiter *w, int rc, const char *msg) {
 }
 
 static void try_finish_stop(wh_daemon *d);
+static void maybe_stop_api(wh_daemon *d);
 
 /* Loop thread, after a reload job: counters, log, replies, then the
  * coalesced next reload (or the rest of a stop). */
@@ -167,13 +173,15 @@ static void reload_done_loop(void *arg) {
       free(rest);
       rest = next;
     }
+    maybe_stop_api(d);
     try_finish_stop(d);
   }
 }
 
 static int reload_run(void *arg) {
   reload_job *j = arg;
-  j->rc = load_and_apply(j->d->rt, j->d->config_path, j->msg, sizeof j->msg);
+  j->rc = load_and_apply(j->d->rt, j->d->config_path, j->msg, sizeof j->msg,
+                         j->jobs);
   return j->rc;
 }
 
@@ -185,7 +193,10 @@ static void reload_done(void *arg, int rc) {
 
 static int start_reload(wh_daemon *d) {
   reload_job *j = calloc(1, sizeof *j);
-  if (j) j->d = d;
+  if (j) {
+    j->d = d;
+    j->jobs = d->api ? wh_api_jobs(d->api) : NULL;
+  }
   if (!j || wh_executor_submit(d->loader, reload_run, reload_done, j) != 0) {
     free(j);
     return WARM_ENOMEM;
@@ -306,16 +317,22 @@ static void api_stopped(void *arg) {
   try_finish_stop(d);
 }
 
+/* Starts the data plane's graceful stop once stopping and no reload runs
+ * (a reload in flight may be holding the job table). */
+static void maybe_stop_api(wh_daemon *d) {
+  if (!d->stopping || !d->api || d->api_stopping || d->reload_running) return;
+  d->api_stopping = 1;
+  d->inflight++; /* api_stopped brings it back down */
+  wh_api_shutdown(d->api, api_stopped, d);
+}
+
 void wh_daemon_stop(wh_daemon *d) {
   if (d->stopping) return;
   d->stopping = 1;
   wh_admin_server_stop(d->admin);
   wh_admin_server_stop(d->stats);
   d->admin = d->stats = NULL;
-  if (d->api) {
-    d->inflight++; /* api_stopped brings it back down */
-    wh_api_shutdown(d->api, api_stopped, d);
-  }
+  maybe_stop_api(d);
   try_finish_stop(d);
 }
 
@@ -386,7 +403,7 @@ int wh_daemon_init(wh_daemon *d, const char *path, warm_error *err) {
   }
   d->rt->live = 1;
   char msg[4096];
-  if ((rc = load_and_apply(d->rt, path, msg, sizeof msg)) != 0) {
+  if ((rc = load_and_apply(d->rt, path, msg, sizeof msg, NULL)) != 0) {
     warm_error_set(err, rc, "%s", msg);
     goto fail;
   }

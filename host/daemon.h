@@ -52,6 +52,7 @@ typedef struct wh_daemon {
   uint64_t reloads_ok, reloads_failed;
   uint64_t swaps_ok, swaps_failed;
   struct wh_api *api; /* HTTP data plane; NULL without http_listen */
+  int api_stopping;   /* its graceful stop has begun */
   wh_embcache *cache; /* embeddings, [cache] embeddings; jobs share it */
   char last_reload[1024];
   time_t started;

@@ -45,6 +45,7 @@ struct wh_jobs {
   size_t qlen, n_finished;
   job *running;
   int stop, draining;
+  int holds; /* wh_jobs_hold without its release yet */
   uint64_t finished_by[WH_JOB_NSTATES];
   uint64_t submitted, rejected_full, rejected_draining;
 };
@@ -159,11 +160,11 @@ static void *job_thread(void *arg) {
   pthread_setname_np(pthread_self(), "jobs");
   pthread_mutex_lock(&j->mu);
   for (;;) {
-    while (!j->qhead && !j->stop && !j->marks)
+    while ((!j->qhead || j->holds) && !j->stop && !j->marks)
       pthread_cond_wait(&j->cv, &j->mu);
     flush_marks(j);
     if (j->stop) break; /* destroy cancelled what was queued */
-    if (!j->qhead) continue;
+    if (!j->qhead || j->holds) continue;
     job *jb = j->qhead;
     j->qhead = jb->qnext;
     if (!j->qhead) j->qtail = NULL;
@@ -384,6 +385,21 @@ void wh_jobs_cancel_all(wh_jobs *j, const char *reason) {
   while (j->qhead)
     cancel_locked(j, j->qhead, reason);
   if (j->running) cancel_locked(j, j->running, reason);
+  pthread_mutex_unlock(&j->mu);
+}
+
+void wh_jobs_hold(wh_jobs *j) {
+  pthread_mutex_lock(&j->mu);
+  j->holds++;
+  while (j->running)
+    pthread_cond_wait(&j->cv, &j->mu);
+  pthread_mutex_unlock(&j->mu);
+}
+
+void wh_jobs_release(wh_jobs *j) {
+  pthread_mutex_lock(&j->mu);
+  j->holds--;
+  pthread_cond_broadcast(&j->cv);
   pthread_mutex_unlock(&j->mu);
 }
 

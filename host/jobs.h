@@ -91,6 +91,13 @@ int wh_jobs_cancel(wh_jobs *j, const char *id, warm_error *err);
 /* Cancels every queued and the running job, marking them with reason. */
 void wh_jobs_cancel_all(wh_jobs *j, const char *reason);
 
+/* A commit that must fall between jobs (a reload or swap that replaces a
+ * component the running job holds): hold blocks until no job runs and
+ * keeps the job thread from starting the next one until release. Never on
+ * the loop thread (it waits for a whole job). Holds nest. */
+void wh_jobs_hold(wh_jobs *j);
+void wh_jobs_release(wh_jobs *j);
+
 /* Stop / start taking new jobs; queued and running ones carry on. */
 void wh_jobs_drain(wh_jobs *j);
 void wh_jobs_resume(wh_jobs *j);

@@ -136,6 +136,35 @@ static void test_warmd_http_jobs_drain_and_admin(void) {
   CHECK(wt_wait_exit(&proc, 20) == 0, "exit 0 after SIGTERM");
 }
 
+/* The config of main(), with the transformer's weights named by another
+ * path (same files): a reload replaces that component. */
+static void write_config(const char *dit);
+
+static void test_warmd_reload_replacing_a_component_waits_for_the_job(void) {
+  CHECK(start() == 0, "warmd starts");
+  char id[32], st[32];
+  CHECK(post("{\"prompt\": \"long\", \"steps\": 60, \"frames\": 17, "
+             "\"height\": 64, \"width\": 64}",
+             id) == 202,
+        "long job");
+  double end = wt_now() + 10;
+  while (strcmp(state_of(id, st, sizeof st), "running") && wt_now() < end)
+    poll(NULL, 0, 2);
+  CHECK(!strcmp(st, "running"), "the job runs: %s", st);
+  write_config("ltxv-ckpt/../ltxv-ckpt/dit_tiny");
+  char *rep = wt_cmd(sock, "reload");
+  CHECK(rep && strstr(rep, "1 replaced"), "reload replaced one: %s", rep);
+  free(rep);
+  CHECK(!strcmp(state_of(id, st, sizeof st), "done"),
+        "the job finished on the old instance before the commit: %s", st);
+  char id2[32];
+  CHECK(post("{\"prompt\": \"after\"}", id2) == 202 && wait_done(id2, 60),
+        "a job on the new instance");
+  write_config("ltxv-ckpt/dit_tiny");
+  kill(proc.pid, SIGTERM);
+  CHECK(wt_wait_exit(&proc, 20) == 0, "exit 0");
+}
+
 static void test_warmd_sigterm_cancels_past_shutdown_timeout(void) {
   CHECK(start() == 0, "warmd starts");
   char longj[32], queued[32];
@@ -162,6 +191,26 @@ static void test_warmd_sigterm_cancels_past_shutdown_timeout(void) {
   }
 }
 
+static void write_config(const char *dit) {
+  wt_write(cfg,
+           "[host]\nplugin_dir = %s/plugins\nadmin_socket = %s\n"
+           "output_dir = %s/out\nhttp_listen = 127.0.0.1:0\nmax_queue = 8\n"
+           "shutdown_timeout = 1\n"
+           "[device cpu]\nbudget = 1GiB\n[cache]\nembeddings = 16MiB\n"
+           "[component text_encoder]\nplugin = hello_encoder\ndevice = cpu\n"
+           "placement = resident\ndim = 24\nbuckets = 512\n"
+           "[component transformer]\nplugin = transformer_ltxv\n"
+           "weights = %s/%s\ndevice = cpu\n"
+           "placement = resident\n"
+           "[component vae]\nplugin = vae_ltxv\n"
+           "weights = %s/ltxv-ckpt/vae_tiny\ndevice = cpu\n"
+           "placement = resident\n"
+           "[pipeline]\nencoder = text_encoder\nstages = transformer\n"
+           "decoder = vae\nframes = 9\nheight = 32\nwidth = 32\nsteps = 2\n"
+           "guidance = 1\n",
+           WARM_BUILD_DIR, sock, dir, WARM_BUILD_DIR, dit, WARM_BUILD_DIR);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const char *need[4] = {"bin/warmd", "plugins/hello_encoder.so",
@@ -178,24 +227,10 @@ int main(void) {
   snprintf(sock, sizeof sock, "%s/admin.sock", dir);
   snprintf(cfg, sizeof cfg, "%s/warmd.ini", dir);
   snprintf(logpath, sizeof logpath, "%s/warmd.log", dir);
-  wt_write(cfg,
-           "[host]\nplugin_dir = %s/plugins\nadmin_socket = %s\n"
-           "output_dir = %s/out\nhttp_listen = 127.0.0.1:0\nmax_queue = 8\n"
-           "shutdown_timeout = 1\n"
-           "[device cpu]\nbudget = 1GiB\n[cache]\nembeddings = 16MiB\n"
-           "[component text_encoder]\nplugin = hello_encoder\ndevice = cpu\n"
-           "placement = resident\ndim = 24\nbuckets = 512\n"
-           "[component transformer]\nplugin = transformer_ltxv\n"
-           "weights = %s/ltxv-ckpt/dit_tiny\ndevice = cpu\n"
-           "placement = resident\n"
-           "[component vae]\nplugin = vae_ltxv\n"
-           "weights = %s/ltxv-ckpt/vae_tiny\ndevice = cpu\n"
-           "placement = resident\n"
-           "[pipeline]\nencoder = text_encoder\nstages = transformer\n"
-           "decoder = vae\nframes = 9\nheight = 32\nwidth = 32\nsteps = 2\n"
-           "guidance = 1\n",
-           WARM_BUILD_DIR, sock, dir, WARM_BUILD_DIR, WARM_BUILD_DIR);
+  write_config("ltxv-ckpt/dit_tiny");
   RUN(test_warmd_http_jobs_drain_and_admin);
+  if (wt_failures) wt_dump_log(&proc);
+  RUN(test_warmd_reload_replacing_a_component_waits_for_the_job);
   if (wt_failures) wt_dump_log(&proc);
   RUN(test_warmd_sigterm_cancels_past_shutdown_timeout);
   if (wt_failures) wt_dump_log(&proc);
