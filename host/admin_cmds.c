@@ -14,6 +14,7 @@
 #include "http_api.h"
 #include "log.h"
 #include "reload.h"
+#include <time.h>
 
 /* Prints a jansson document as the reply (compact: one line, no blanks). */
 static int reply_json(wh_admin_req *req, json_t *doc) {
@@ -251,6 +252,137 @@ static int cmd_set_component(wh_admin_req *req) {
   return wh_daemon_control(req->app, req, set_component);
 }
 
+/* ---- swap ------------------------------------------------------------------
+ */
+
+static double wh_now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The encoder-side identity a cache entry is keyed by; "" when the
+ * component is gone or its plugin has no fingerprint entry. */
+static void fingerprint_of(wh_runtime *rt, const char *name, char out[65]) {
+  out[0] = '\0';
+  wh_component *c = NULL;
+  pthread_mutex_lock(&rt->lock);
+  for (size_t i = 0; i < rt->n_components; i++)
+    if (!strcmp(rt->components[i]->name, name)) c = rt->components[i];
+  pthread_mutex_unlock(&rt->lock);
+  const warm_plugin_desc *d = c ? wh_plugin_desc(c->plugin) : NULL;
+  int (*fp)(warm_instance *, char[65], warm_error *) =
+      d ? WARM_DESC_OPT(d, fingerprint) : NULL;
+  if (fp && fp(c->inst, out, NULL) != 0) out[0] = '\0';
+}
+
+/* Loader thread. A swap is a reload of the running configuration with one
+ * component's plugin (and weights) replaced: prepare opens the plugin and
+ * creates the instance while jobs keep running; the commit falls between
+ * jobs; the old instance is destroyed after its last call; the other
+ * components are not touched. The swap lives in memory: a later `reload`
+ * reads the file again. */
+static void swap_component(wh_daemon *d, wh_admin_req *req) {
+  const char **a = req->cmd.argv;
+  int argc = req->cmd.argc;
+  if (strcmp(a[1], "plugin") || (argc == 5 && strcmp(a[3], "weights")) ||
+      argc == 4) {
+    wh_admin_fail(req, 400,
+                  "usage: swap component NAME plugin PLUGIN "
+                  "[weights PATH]");
+    return;
+  }
+  wh_runtime *rt = d->rt;
+  pthread_mutex_lock(&rt->lock);
+  wh_config *run = rt->config ? wh_config_ref(rt->config) : NULL;
+  pthread_mutex_unlock(&rt->lock);
+  char *text = run ? wh_config_render(run) : NULL;
+  wh_config *nc = NULL;
+  if (!text || wh_config_parse(run->path, text, strlen(text), &nc) ||
+      nc->n_errors) {
+    wh_admin_fail(req, 500, "cannot copy the running configuration");
+    goto out;
+  }
+  wh_cfg_component *cc = NULL;
+  for (size_t i = 0; i < nc->n_components; i++)
+    if (!strcmp(nc->components[i].name, a[0])) cc = &nc->components[i];
+  if (!cc) {
+    wh_admin_fail(req, 404, "no component named '%s'", a[0]);
+    goto out;
+  }
+  char *plugin = strdup(a[2]), *weights = NULL;
+  if (argc == 5) {
+    size_t n = strlen(run->dir) + strlen(a[4]) + 2;
+    if ((weights = malloc(n)))
+      snprintf(weights, n, "%s%s%s", a[4][0] == '/' ? "" : run->dir,
+               a[4][0] == '/' ? "" : "/", a[4]);
+  }
+  if (!plugin || (argc == 5 && !weights)) {
+    free(plugin);
+    free(weights);
+    wh_admin_fail(req, 500, "out of memory");
+    goto out;
+  }
+  free(cc->plugin);
+  cc->plugin = plugin;
+  if (argc == 5) {
+    free(cc->weights);
+    cc->weights = weights;
+  }
+  char old_fp[65], new_fp[65];
+  fingerprint_of(rt, a[0], old_fp);
+  wh_plan *plan = NULL;
+  if (wh_reload_prepare(rt, nc, &plan) != 0) {
+    char msg[2048] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < nc->n_errors && used + 1 < sizeof msg; i++) {
+      int w = snprintf(msg + used, sizeof msg - used, "%s%s", i ? "; " : "",
+                       nc->errors[i]);
+      if (w < 0) break;
+      used += (size_t)w;
+    }
+    __atomic_add_fetch(&d->swaps_failed, 1, __ATOMIC_RELAXED);
+    wh_log(WARM_LOG_WARN, "admin", "swap %s failed, old instance serving: %s",
+           a[0], msg);
+    wh_admin_fail(req, 400, "swap failed, %s still serves the old instance: %s",
+                  a[0], msg);
+    goto out;
+  }
+  char summary[256];
+  warm_error e = {0};
+  double t0 = wh_now_s();
+  wh_jobs *jobs = d->api ? wh_api_jobs(d->api) : NULL;
+  if (jobs) wh_jobs_hold(jobs);
+  int rc = wh_reload_commit(rt, plan, summary, sizeof summary, &e);
+  if (jobs) wh_jobs_release(jobs);
+  double ms = (wh_now_s() - t0) * 1e3;
+  if (rc) {
+    __atomic_add_fetch(&d->swaps_failed, 1, __ATOMIC_RELAXED);
+    wh_admin_fail(req, 500, "swap of %s failed at commit: %s", a[0], e.msg);
+    goto out;
+  }
+  __atomic_add_fetch(&d->swaps_ok, 1, __ATOMIC_RELAXED);
+  fingerprint_of(rt, a[0], new_fp);
+  uint64_t dropped = 0;
+  if (old_fp[0] && strcmp(old_fp, new_fp))
+    dropped = wh_embcache_drop(d->cache, old_fp);
+  wh_log(WARM_LOG_INFO, "admin", "swapped %s to plugin %s: %s", a[0], a[2],
+         summary);
+  wh_sb_printf(&req->out,
+               "swapped %s: plugin %s%s%s; commit %.2f ms; %llu cached "
+               "embeddings dropped; %s",
+               a[0], a[2], argc == 5 ? ", weights " : "", argc == 5 ? a[4] : "",
+               ms, (unsigned long long)dropped, summary);
+out:
+  wh_config_free(nc);
+  free(text);
+  wh_config_free(run);
+}
+
+static int cmd_swap_component(wh_admin_req *req) {
+  return wh_daemon_control(req->app, req, swap_component);
+}
+
 /* ---- jobs and the embedding cache (the HTTP data plane) ---------------- */
 
 static int no_http(wh_admin_req *req) {
@@ -335,6 +467,8 @@ const wh_admin_cmd wh_admin_commands[] = {
      "the running configuration, normalised", cmd_show_config},
     {"set component", 3, 3, 0, "NAME placement|stream_window VALUE",
      "live placement (resident|stream|auto) or window size", cmd_set_component},
+    {"swap component", 3, 5, 0, "NAME plugin PLUGIN [weights PATH]",
+     "replace a component's plugin/weights between jobs", cmd_swap_component},
     {"reload", 0, 0, 0, NULL, "re-read the config file, apply differences",
      cmd_reload},
     {"show jobs", 0, 0, WH_CMD_READONLY | WH_CMD_JSON, NULL,

@@ -259,6 +259,7 @@ static void control_done_loop(void *arg) {
   d->inflight--;
   wh_admin_finish(j->req);
   free(j);
+  maybe_stop_api(d);
   try_finish_stop(d);
 }
 
@@ -317,10 +318,11 @@ static void api_stopped(void *arg) {
   try_finish_stop(d);
 }
 
-/* Starts the data plane's graceful stop once stopping and no reload runs
- * (a reload in flight may be holding the job table). */
+/* Starts the data plane's graceful stop once stopping and no loader work
+ * is in flight (a reload or swap may be holding the job table, and reads
+ * d->api). */
 static void maybe_stop_api(wh_daemon *d) {
-  if (!d->stopping || !d->api || d->api_stopping || d->reload_running) return;
+  if (!d->stopping || !d->api || d->api_stopping || d->inflight) return;
   d->api_stopping = 1;
   d->inflight++; /* api_stopped brings it back down */
   wh_api_shutdown(d->api, api_stopped, d);
@@ -341,8 +343,8 @@ static void api_counters(void *user, wh_metrics_src *src) {
   wh_daemon *d = user;
   src->reloads_ok = d->reloads_ok;
   src->reloads_failed = d->reloads_failed;
-  src->swaps_ok = d->swaps_ok;
-  src->swaps_failed = d->swaps_failed;
+  src->swaps_ok = __atomic_load_n(&d->swaps_ok, __ATOMIC_RELAXED);
+  src->swaps_failed = __atomic_load_n(&d->swaps_failed, __ATOMIC_RELAXED);
 }
 
 /* Creates the embedding cache and, with [host] http_listen, starts the

@@ -165,6 +165,57 @@ static void test_warmd_reload_replacing_a_component_waits_for_the_job(void) {
   CHECK(wt_wait_exit(&proc, 20) == 0, "exit 0");
 }
 
+/* One sample from /metrics, or -1. */
+static double metric(const char *name) {
+  ht_resp r;
+  ht_request(port, "GET", "/metrics", NULL, &r);
+  char key[300];
+  snprintf(key, sizeof key, "\n%s ", name);
+  const char *p = r.body ? strstr(r.body, key) : NULL;
+  double v = p ? atof(p + strlen(key)) : -1;
+  ht_free(&r);
+  return v;
+}
+
+static void test_warmd_swap_under_jobs_keeps_other_components(void) {
+  CHECK(start() == 0, "warmd starts");
+  const char *enc = "warmd_ledger_bytes{device=\"cpu\",component=\"text_"
+                    "encoder\",class=\"resident\"}",
+             *vae = "warmd_ledger_bytes{device=\"cpu\",component=\"vae\","
+                    "class=\"resident\"}";
+  char id[32], cmd[1200];
+  CHECK(post("{\"prompt\": \"before\", \"steps\": 30}", id) == 202, "job");
+  double e0 = metric(enc), v0 = metric(vae);
+  /* The swap is prepared while that job runs and commits after it. */
+  snprintf(cmd, sizeof cmd,
+           "swap component transformer plugin transformer_ltxv weights "
+           "%s/ltxv-ckpt/dit_tiny_affine",
+           WARM_BUILD_DIR);
+  char *rep = wt_cmd(sock, cmd);
+  CHECK(rep && !strncmp(rep, "swapped transformer", 19) &&
+            strstr(rep, "1 replaced"),
+        "swap: %s", rep);
+  fprintf(stderr, "  %s\n", rep ? rep : "");
+  free(rep);
+  CHECK(wait_done(id, 60), "the job before the swap finished");
+  CHECK(metric(enc) == e0 && metric(vae) == v0 && e0 > 0 && v0 > 0,
+        "encoder and vae bytes unchanged by the swap");
+  CHECK(post("{\"prompt\": \"after\"}", id) == 202 && wait_done(id, 60),
+        "a job on the swapped transformer");
+  rep = wt_cmd(sock, "swap component transformer plugin no_such_plugin");
+  CHECK(rep && !strncmp(rep, "ERR 400 swap failed", 19) &&
+            strstr(rep, "no_such_plugin"),
+        "bad swap refused with the reason: %s", rep);
+  free(rep);
+  CHECK(post("{\"prompt\": \"still\"}", id) == 202 && wait_done(id, 60),
+        "the old instance still serves");
+  CHECK(metric("warmd_swaps_total{result=\"ok\"}") == 1 &&
+            metric("warmd_swaps_total{result=\"failed\"}") == 1,
+        "swap counters");
+  kill(proc.pid, SIGTERM);
+  CHECK(wt_wait_exit(&proc, 20) == 0, "exit 0");
+}
+
 static void test_warmd_sigterm_cancels_past_shutdown_timeout(void) {
   CHECK(start() == 0, "warmd starts");
   char longj[32], queued[32];
@@ -231,6 +282,8 @@ int main(void) {
   RUN(test_warmd_http_jobs_drain_and_admin);
   if (wt_failures) wt_dump_log(&proc);
   RUN(test_warmd_reload_replacing_a_component_waits_for_the_job);
+  if (wt_failures) wt_dump_log(&proc);
+  RUN(test_warmd_swap_under_jobs_keeps_other_components);
   if (wt_failures) wt_dump_log(&proc);
   RUN(test_warmd_sigterm_cancels_past_shutdown_timeout);
   if (wt_failures) wt_dump_log(&proc);
