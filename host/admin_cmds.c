@@ -350,12 +350,13 @@ static void swap_component(wh_daemon *d, wh_admin_req *req) {
   }
   char summary[256];
   warm_error e = {0};
-  double t0 = wh_now_s();
   wh_jobs *jobs = d->api ? wh_api_jobs(d->api) : NULL;
-  if (jobs) wh_jobs_hold(jobs);
+  double t0 = wh_now_s();
+  if (jobs) wh_jobs_hold(jobs); /* waits for the running job to end */
+  double t1 = wh_now_s();
   int rc = wh_reload_commit(rt, plan, summary, sizeof summary, &e);
   if (jobs) wh_jobs_release(jobs);
-  double ms = (wh_now_s() - t0) * 1e3;
+  double ms = (wh_now_s() - t1) * 1e3, wait_ms = (t1 - t0) * 1e3;
   if (rc) {
     __atomic_add_fetch(&d->swaps_failed, 1, __ATOMIC_RELAXED);
     wh_admin_fail(req, 500, "swap of %s failed at commit: %s", a[0], e.msg);
@@ -369,10 +370,10 @@ static void swap_component(wh_daemon *d, wh_admin_req *req) {
   wh_log(WARM_LOG_INFO, "admin", "swapped %s to plugin %s: %s", a[0], a[2],
          summary);
   wh_sb_printf(&req->out,
-               "swapped %s: plugin %s%s%s; commit %.2f ms; %llu cached "
-               "embeddings dropped; %s",
+               "swapped %s: plugin %s%s%s; waited %.2f ms for the running "
+               "job, commit %.2f ms; %llu cached embeddings dropped; %s",
                a[0], a[2], argc == 5 ? ", weights " : "", argc == 5 ? a[4] : "",
-               ms, (unsigned long long)dropped, summary);
+               wait_ms, ms, (unsigned long long)dropped, summary);
 out:
   wh_config_free(nc);
   free(text);
