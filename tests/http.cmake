@@ -28,7 +28,7 @@ endforeach()
 # The real warmd binary with http_listen: jobs, admin drain/resume/show
 # jobs, metrics, SIGTERM with shutdown_timeout.
 warm_add_test(test_http_warmd SOURCES integration/test_http_warmd.c
-              LIBS PkgConfig::JANSSON LABELS http integration)
+              LIBS PkgConfig::JANSSON LABELS http integration tsan)
 target_include_directories(test_http_warmd PRIVATE
                            ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 set_tests_properties(test_http_warmd PROPERTIES
