@@ -3,6 +3,7 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
@@ -10,7 +11,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
                libuv1-dev libinih-dev libjansson-dev libopenblas-dev \
                libsentencepiece-dev libpng-dev libhttp-parser-dev
 
-.PHONY: all deps build demo test test-fast asan bench gpu-check install clean
+.PHONY: all deps build demo test test-fast asan tsan bench gpu-check install clean
 
 all: build
 
@@ -39,10 +40,13 @@ demo: build
 	@tests/demo.sh $(BUILD)
 
 # The whole suite twice: the normal build (gcc), then ASan+UBSan (clang, with
-# the libFuzzer targets, each run for 30 s). Any sanitizer report fails it.
+# the libFuzzer targets, each run for 30 s); then the tests that drive warmd
+# from many threads and clients (label tsan) under ThreadSanitizer. Any
+# sanitizer report fails it.
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'fuzz|bench'
 	$(MAKE) asan
+	$(MAKE) tsan
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'fuzz|bench'
@@ -56,6 +60,16 @@ asan: deps
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -LE bench
 
+TSAN_TARGETS = warmd warm-mkmodel text_encoder_gemma3 transformer_ltxv vae_ltxv \
+               hello_encoder test_http test_http_pipeline test_http_warmd
+
+tsan: deps
+	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DWARM_TSAN=ON -DWARM_CUDA=OFF $(CMAKE_ARGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TARGETS)
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j $(JOBS) -L tsan
+
 bench: build
 	@tests/bench/run.sh $(BUILD)
 
@@ -66,4 +80,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

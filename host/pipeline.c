@@ -16,11 +16,10 @@
 
 #include "log.h"
 #include "media.h"
+#include "memtrack.h"
 #include "sampler.h"
 #include "warm/safetensors.h"
 
-#define SAMPLE_PERIOD_NS 1000000L /* memory timeline: every 1 ms */
-#define MAX_SAMPLES 20000
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -191,6 +190,9 @@ static int call_component(wh_runtime *rt, wh_component *c,
                                     : do_call(&x);
   if (ctl) __atomic_store_n(&ctl->current, NULL, __ATOMIC_RELEASE);
   if (rc == 0 && used) *used = x.used;
+  if (rc == 0 && ctl)
+    __atomic_add_fetch(&ctl->streamed_bytes, args->streamed_bytes,
+                       __ATOMIC_RELAXED);
   return rc;
 }
 
@@ -205,151 +207,6 @@ static warm_tensor *find_output(warm_run_args *a, const char *name) {
     if (a->outputs[i].name && !strcmp(a->outputs[i].name, name))
       return &a->outputs[i];
   return NULL;
-}
-
-/* ---- the memory timeline --------------------------------------------------------- */
-
-typedef struct dev_track {
-  wh_device *dev;
-  char **names; /* components on this device */
-  uint32_t n_names;
-  uint64_t *bytes; /* [cap][n_names] */
-  double *t;
-  uint32_t n, cap;
-} dev_track;
-
-typedef struct mem_track {
-  wh_runtime *rt;
-  dev_track *devs;
-  size_t n_devs;
-  double t0;
-  pthread_mutex_t mu;
-  pthread_t th;
-  int stop, running;
-} mem_track;
-
-typedef struct fill_ctx {
-  dev_track *d;
-  uint64_t *row;
-} fill_ctx;
-
-static void fill_row(void *user, const warm_ledger_entry *e) {
-  fill_ctx *f = user;
-  for (uint32_t i = 0; i < f->d->n_names; i++)
-    if (!strcmp(f->d->names[i], e->component))
-      f->row[i] = e->persistent + e->window + e->workspace;
-}
-
-static void track_sample(mem_track *m) {
-  pthread_mutex_lock(&m->mu);
-  double t = now_s() - m->t0;
-  for (size_t k = 0; k < m->n_devs; k++) {
-    dev_track *d = &m->devs[k];
-    if (d->n == d->cap) { /* full: keep every other sample */
-      for (uint32_t i = 0; i < d->n / 2; i++) {
-        d->t[i] = d->t[2 * i];
-        memcpy(d->bytes + (size_t)i * d->n_names,
-               d->bytes + (size_t)2 * i * d->n_names,
-               sizeof *d->bytes * d->n_names);
-      }
-      d->n /= 2;
-    }
-    uint64_t *row = d->bytes + (size_t)d->n * d->n_names;
-    memset(row, 0, sizeof *row * d->n_names);
-    fill_ctx f = {d, row};
-    warm_ledger_foreach(d->dev->ledger, fill_row, &f);
-    d->t[d->n++] = t;
-  }
-  pthread_mutex_unlock(&m->mu);
-}
-
-static void *track_thread(void *arg) {
-  mem_track *m = arg;
-  struct timespec period = {0, SAMPLE_PERIOD_NS};
-  while (!__atomic_load_n(&m->stop, __ATOMIC_ACQUIRE)) {
-    track_sample(m);
-    nanosleep(&period, NULL);
-  }
-  return NULL;
-}
-
-static void track_free(mem_track *m) {
-  for (size_t k = 0; k < m->n_devs; k++) {
-    for (uint32_t i = 0; i < m->devs[k].n_names; i++)
-      free(m->devs[k].names[i]);
-    free(m->devs[k].names);
-    free(m->devs[k].bytes);
-    free(m->devs[k].t);
-  }
-  free(m->devs);
-  pthread_mutex_destroy(&m->mu);
-}
-
-static int track_start(mem_track *m, wh_runtime *rt) {
-  memset(m, 0, sizeof *m);
-  m->rt = rt;
-  pthread_mutex_init(&m->mu, NULL);
-  m->t0 = now_s();
-  pthread_mutex_lock(&rt->lock);
-  m->devs = calloc(rt->n_devices ? rt->n_devices : 1, sizeof *m->devs);
-  int rc = m->devs ? 0 : WARM_ENOMEM;
-  for (size_t k = 0; rc == 0 && k < rt->n_devices; k++) {
-    dev_track *d = &m->devs[m->n_devs++];
-    d->dev = rt->devices[k];
-    d->names = calloc(rt->n_components + 1, sizeof *d->names);
-    for (size_t i = 0; d->names && i < rt->n_components; i++)
-      if (rt->components[i]->dev == d->dev)
-        d->names[d->n_names++] = strdup(rt->components[i]->name);
-    d->cap = MAX_SAMPLES;
-    d->t = malloc(sizeof *d->t * d->cap);
-    d->bytes = malloc(sizeof *d->bytes * d->cap * (d->n_names + 1));
-    if (!d->names || !d->t || !d->bytes) rc = WARM_ENOMEM;
-  }
-  pthread_mutex_unlock(&rt->lock);
-  if (rc == 0) {
-    track_sample(m);
-    rc = pthread_create(&m->th, NULL, track_thread, m) ? WARM_ENOMEM : 0;
-    m->running = rc == 0;
-  }
-  if (rc) track_free(m);
-  return rc;
-}
-
-static void track_stop(mem_track *m) {
-  if (!m->running) return;
-  __atomic_store_n(&m->stop, 1, __ATOMIC_RELEASE);
-  pthread_join(m->th, NULL);
-  m->running = 0;
-  track_sample(m);
-}
-
-static int track_plot(mem_track *m, const char *path, warm_error *err) {
-  wh_mem_series *series = calloc(m->n_devs, sizeof *series);
-  wh_mem_sample **samples = calloc(m->n_devs, sizeof *samples);
-  int rc = series && samples ? 0 : WARM_ENOMEM;
-  for (size_t k = 0; rc == 0 && k < m->n_devs; k++) {
-    dev_track *d = &m->devs[k];
-    samples[k] = calloc(d->n ? d->n : 1, sizeof **samples);
-    if (!samples[k]) {
-      rc = WARM_ENOMEM;
-      break;
-    }
-    for (uint32_t i = 0; i < d->n; i++)
-      samples[k][i] = (wh_mem_sample){d->t[i], d->bytes + (size_t)i * d->n_names};
-    warm_ledger_stats st;
-    warm_ledger_stats_get(d->dev->ledger, &st);
-    series[k] = (wh_mem_series){d->dev->name, st.budget, d->n_names,
-                                (const char *const *)d->names, d->n, samples[k]};
-  }
-  wh_image im = {0};
-  if (rc == 0) rc = wh_memory_plot(series, (uint32_t)m->n_devs, &im, err);
-  if (rc == 0) rc = wh_write_png(path, &im, err);
-  else if (rc == WARM_ENOMEM) warm_error_set(err, rc, "memory plot: out of memory");
-  wh_image_free(&im);
-  for (size_t k = 0; samples && k < m->n_devs; k++) free(samples[k]);
-  free(samples);
-  free(series);
-  return rc;
 }
 
 /* ---- encode ------------------------------------------------------------------------ */
@@ -602,9 +459,11 @@ static void ledger_json(wh_runtime *rt, json_t *peak, json_t *budget) {
   pthread_mutex_unlock(&rt->lock);
 }
 
-static void component_json(json_t *obj, wh_component *c, const char *used) {
+static void component_json(json_t *obj, wh_component *c, const char *used,
+                           uint64_t streamed) {
   char dev[32];
   json_t *o = json_object();
+  json_object_set_new(o, "streamed_bytes", json_integer((json_int_t)streamed));
   json_object_set_new(o, "placement", json_string(used));
   json_object_set_new(o, "device",
                       json_string(warm_device_name(c->dev->dev, dev, sizeof dev)));
@@ -613,17 +472,19 @@ static void component_json(json_t *obj, wh_component *c, const char *used) {
 }
 
 static int cancelled(wh_job_ctl *ctl) {
-  return ctl && __atomic_load_n(&ctl->cancel, __ATOMIC_ACQUIRE);
+  return __atomic_load_n(&ctl->cancel, __ATOMIC_ACQUIRE);
 }
 
 static void set_progress(wh_job_ctl *ctl, float f) {
-  if (ctl) __atomic_store(&ctl->progress, &f, __ATOMIC_RELAXED);
+  __atomic_store(&ctl->progress, &f, __ATOMIC_RELAXED);
 }
 
 int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
                     const wh_job_params *p, const char *out_dir,
                     wh_job_ctl *ctl, char **result_json, warm_error *err) {
   wiring w;
+  wh_job_ctl own_ctl = {0};
+  if (!ctl) ctl = &own_ctl;
   int rc = wire(rt, &w, err);
   if (rc) return rc;
   if ((rc = mkdir_p(out_dir, err))) return rc;
@@ -637,8 +498,8 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   for (size_t k = 0; k < rt->n_devices; k++)
     warm_ledger_mark_reset(rt->devices[k]->ledger);
   pthread_mutex_unlock(&rt->lock);
-  mem_track mt;
-  if ((rc = track_start(&mt, rt)))
+  wh_memtrack mt;
+  if ((rc = wh_memtrack_start(&mt, rt)))
     return warm_error_set(err, rc, "cannot start the memory timeline");
 
   json_t *used = json_object(), *timings = json_object();
@@ -653,11 +514,12 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
 
   /* 1. Encode. */
   t = now_s();
+  uint64_t s0 = ctl->streamed_bytes;
   rc = wh_pipeline_encode(rt, cache, w.enc->name, p->prompt, cond, &enc_used,
                           fp, &hit, ctl, err);
   json_object_set_new(timings, "encode", json_real(now_s() - t));
   if (rc) goto out;
-  component_json(used, w.enc, enc_used);
+  component_json(used, w.enc, enc_used, ctl->streamed_bytes - s0);
   set_progress(ctl, 0.05f);
 
   /* 2. Denoise: noise -> Euler steps split evenly across the stages. With
@@ -690,6 +552,7 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   for (size_t s = 0; s < w.n_stages && rc == 0; s++) {
     int end = (int)((s + 1) * p->steps / w.n_stages);
     warm_placement su = 0;
+    uint64_t s1 = ctl->streamed_bytes;
     t = now_s();
     for (; step < end; step++) {
       if (cancelled(ctl)) {
@@ -724,7 +587,9 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     char key[96];
     snprintf(key, sizeof key, "denoise.%s", w.stages[s]->name);
     json_object_set_new(timings, key, json_real(now_s() - t));
-    if (su) component_json(used, w.stages[s], warm_placement_name(su));
+    if (su)
+      component_json(used, w.stages[s], warm_placement_name(su),
+                     ctl->streamed_bytes - s1);
   }
   if (rc) goto out;
 
@@ -741,11 +606,13 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     da.inputs = &dl;
     da.n_inputs = 1;
     warm_placement du = 0;
+    uint64_t s2 = ctl->streamed_bytes;
     rc = call_component(rt, w.dec, &shape, &da, ctl, &du, err);
     warm_tensor_free(&dl);
     json_object_set_new(timings, "decode", json_real(now_s() - t));
     if (rc) goto out;
-    component_json(used, w.dec, warm_placement_name(du));
+    component_json(used, w.dec, warm_placement_name(du),
+                   ctl->streamed_bytes - s2);
   }
   warm_tensor *fr = find_output(&da, "frames");
   if (!fr || fr->dtype != WARM_F32 || fr->ndim != 4 || fr->shape[0] != 3) {
@@ -757,7 +624,7 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   set_progress(ctl, 0.95f);
 
   /* 4. Files. */
-  track_stop(&mt);
+  wh_memtrack_stop(&mt);
   {
     char path[4096];
     wh_image sheet = {0};
@@ -771,7 +638,7 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     if (!rc) rc = wh_write_png(path, &sheet, err);
     wh_image_free(&sheet);
     snprintf(path, sizeof path, "%s/memory.png", out_dir);
-    if (!rc) rc = track_plot(&mt, path, err);
+    if (!rc) rc = wh_memtrack_plot(&mt, path, err);
     if (rc) goto out;
   }
   json_object_set_new(timings, "total", json_real(now_s() - t0));
@@ -803,8 +670,8 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   set_progress(ctl, rc ? 0.95f : 1.0f);
 
 out:
-  track_stop(&mt);
-  track_free(&mt);
+  wh_memtrack_stop(&mt);
+  wh_memtrack_free(&mt);
   free_outputs(&da);
   warm_tensor_free(&cond[0]);
   warm_tensor_free(&cond[1]);

@@ -38,6 +38,7 @@ typedef struct wh_job_ctl {
   int cancel;     /* set (atomically) to 1 to cancel between steps */
   float progress; /* 0..1, written by the job */
   wh_component *current; /* the component being called, for cancellation */
+  uint64_t streamed_bytes; /* bytes the job's calls moved through windows */
 } wh_job_ctl;
 
 /* Fills zero fields of p from the running config's [pipeline] defaults and
