@@ -153,11 +153,21 @@ static int place_stream(warm_instance *g, const warm_place_req *req,
 }
 
 /* Builds the new placement completely before dropping the old one, so a
- * failure leaves the previous placement serving. One exception: a demotion
- * (resident -> stream) that the budget refuses while the resident weights
- * are still booked frees them first and tries again — that is what a
- * demotion is for. Should the window still not fit, the resident placement
- * is rebuilt; only if that fails too is the instance left unplaced. */
+ * failure leaves the previous placement serving. One exception: when the
+ * budget refuses a move to stream (a demotion, another window) only because
+ * the old placement is still booked, the old one is freed first and the new
+ * one tried again — making room is the point of a demotion. Should it still
+ * not fit, the old placement is rebuilt; only if that fails too is the
+ * instance left unplaced. A promotion to resident never frees first: the
+ * host reserves its whole estimate before asking. */
+static int place_as(warm_instance *g, const warm_place_req *req,
+                    g3_place_state *s, warm_error *err) {
+  *s = (g3_place_state){0};
+  s->placement = req->placement;
+  return req->placement == WARM_PLACE_RESIDENT ? place_resident(g, s, err)
+                                               : place_stream(g, req, s, err);
+}
+
 int g3_place(warm_instance *g, const warm_place_req *req, warm_error *err) {
   int rc = check_req(req, err);
   if (rc) return rc;
@@ -177,25 +187,17 @@ int g3_place(warm_instance *g, const warm_place_req *req, warm_error *err) {
       rc = copy_err(g, "norm", err);
   }
   g3_place_state ns = {0};
-  ns.placement = req->placement;
-  if (!rc)
-    rc = req->placement == WARM_PLACE_RESIDENT ? place_resident(g, &ns, err)
-                                               : place_stream(g, req, &ns, err);
-  if (rc == WARM_ENOSPACE && req->placement == WARM_PLACE_STREAM &&
-      g->cur.placement == WARM_PLACE_RESIDENT) {
+  if (!rc) rc = place_as(g, req, &ns, err);
+  if (rc == WARM_ENOSPACE && g->cur.placement &&
+      req->placement == WARM_PLACE_STREAM) {
+    warm_place_req old = {g->cur.placement, g->cur.window, g->cur.source};
     g3_place_state_free(g, &ns);
     g3_place_state_free(g, &g->cur);
-    g->cur = (g3_place_state){0};
-    ns = (g3_place_state){0};
-    ns.placement = req->placement;
-    rc = place_stream(g, req, &ns, err);
+    rc = place_as(g, req, &ns, err);
     if (rc) {
       g3_place_state_free(g, &ns);
-      g3_place_state old = {0};
       warm_error e2 = {0};
-      old.placement = WARM_PLACE_RESIDENT;
-      if (place_resident(g, &old, &e2) == 0) g->cur = old;
-      else g3_place_state_free(g, &old);
+      if (place_as(g, &old, &g->cur, &e2)) g3_place_state_free(g, &g->cur);
       return rc;
     }
   }

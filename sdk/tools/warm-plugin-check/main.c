@@ -449,17 +449,23 @@ static void check_live_placement(const warm_plugin_desc *d, const chk_opts *o,
       }
     }
   }
-  /* A switch the ledger refuses must leave the current placement serving. */
+  /* A switch the ledger refuses must leave the instance serving: either the
+   * switch fails and the current placement still serves, or the plugin
+   * freed its current placement to make room and retried (a demotion may),
+   * and then serves in the new one within its estimate. */
   if (!rc) {
     ci.host.fail_at = ci.host.dev_alloc_calls; /* the next allocation */
     warm_error fe = {0};
     int frc = chk_place(&ci, ps[0], &fe); /* now in ps[1] after 3 flips */
     ci.host.fail_at = -1;
-    if (frc == WARM_OK && ci.host.injected)
+    warm_estimate est;
+    if (frc == WARM_OK && ci.host.injected &&
+        chk_estimate(&ci, ps[0], &est, &e) == WARM_OK &&
+        chk_host_device_bytes(&ci.host) > est.persistent + est.window)
       rc = warm_error_set(&e, WARM_EINTERNAL,
-                          "place reported success though its allocation was "
-                          "refused");
-    else if (frc != WARM_OK && runnable) {
+                          "place retried after a refused allocation but holds "
+                          "more than its estimate");
+    if (!rc && runnable) {
       if ((rc = chk_run(&ci, &got, NULL, &e)) == WARM_OK) {
         if (!same(&ref, &got))
           rc = warm_error_set(&e, WARM_EINTERNAL,
