@@ -27,3 +27,13 @@ warm_add_test(test_pipeline SOURCES integration/test_pipeline.c
 set_tests_properties(test_pipeline PROPERTIES FIXTURES_REQUIRED pipeline_checkpoints)
 add_dependencies(test_pipeline warm-mkmodel text_encoder_gemma3
                  transformer_ltxv vae_ltxv)
+
+# The encoder through the warmd binary: --encode, bad prompts and job sizes,
+# a live placement switch over the admin socket.
+warm_add_test(test_encoder_cli SOURCES integration/test_encoder_cli.c
+              LIBS warm::sdk PkgConfig::JANSSON LABELS pipeline integration
+              ARGS ${PIPELINE_CKPT_DIR})
+target_include_directories(test_encoder_cli PRIVATE
+                           ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(test_encoder_cli PROPERTIES FIXTURES_REQUIRED pipeline_checkpoints)
+add_dependencies(test_encoder_cli warmd text_encoder_gemma3 transformer_ltxv vae_ltxv)
