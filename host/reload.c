@@ -56,19 +56,6 @@ static int plugin_error_line(const wh_cfg_component *cc, const char *msg) {
   return cc->line;
 }
 
-static uint32_t dtype_cap(warm_dtype dt) {
-  switch (dt) {
-  case WARM_F32:
-    return WARM_DTYPECAP_F32;
-  case WARM_BF16:
-    return WARM_DTYPECAP_BF16;
-  case WARM_FP8_E4M3:
-    return WARM_DTYPECAP_FP8;
-  default:
-    return 0;
-  }
-}
-
 static int same_str(const char *a, const char *b) {
   return (!a && !b) || (a && b && !strcmp(a, b));
 }
@@ -231,7 +218,7 @@ static void prepare_component(wh_runtime *rt, wh_config *cfg, wh_plan *pl,
                     warm_placement_name(cc->placement));
     bad = 1;
   }
-  if (!(d->dtypes & dtype_cap(cc->dtype))) {
+  if (!(d->dtypes & warm_dtype_cap(cc->dtype))) {
     wh_config_error(cfg, key_line(cc->dtype_line, cc),
                     "plugin %s does not support dtype %s", d->name,
                     warm_dtype_name(cc->dtype));
@@ -450,24 +437,10 @@ static int do_place(wh_runtime *rt, wh_component *c, warm_placement p,
   return rc;
 }
 
-typedef struct destroy_op {
-  wh_runtime *rt;
-  wh_component *c;
-} destroy_op;
-
-static int destroy_run(void *arg) {
-  destroy_op *o = arg;
-  wh_component_destroy(o->rt, o->c);
-  return 0;
-}
-
 /* Destroys on the device executor so it follows any queued work. */
 static void do_destroy(wh_runtime *rt, wh_component *c) {
-  destroy_op o = {rt, c};
-  if (rt->live && c->dev->exec)
-    wh_executor_call(c->dev->exec, destroy_run, &o);
-  else
-    destroy_run(&o);
+  if (rt->live) wh_component_destroy_ordered(rt, c);
+  else wh_component_destroy(rt, c);
 }
 
 static void remove_from_rt(wh_runtime *rt, wh_component *c) {

@@ -28,15 +28,20 @@ static int destroy_run(void *arg) {
   return 0;
 }
 
+void wh_component_destroy_ordered(wh_runtime *rt, wh_component *c) {
+  destroy_op o = {rt, c};
+  wh_executor *ex = c->dev->exec;
+  if (!ex || wh_executor_is_current(ex) ||
+      wh_executor_call(ex, destroy_run, &o) != 0)
+    destroy_run(&o);
+}
+
 void wh_runtime_destroy(wh_runtime *rt) {
   if (!rt) return;
   /* Components go in reverse order, each on its device executor so it
    * follows whatever work was still queued there. */
-  for (size_t i = rt->n_components; i-- > 0;) {
-    destroy_op o = {rt, rt->components[i]};
-    wh_executor *ex = rt->components[i]->dev->exec;
-    if (!ex || wh_executor_call(ex, destroy_run, &o) != 0) destroy_run(&o);
-  }
+  for (size_t i = rt->n_components; i-- > 0;)
+    wh_component_destroy_ordered(rt, rt->components[i]);
   free(rt->components);
   for (size_t i = 0; i < rt->n_devices; i++)
     wh_device_destroy(rt->devices[i]);

@@ -107,6 +107,10 @@ int wh_component_create(wh_runtime *rt, wh_config *cfg,
 /* Calls destroy(), frees what the plugin left allocated, releases its
  * ledger entry, its plugin and its config reference. */
 void wh_component_destroy(wh_runtime *rt, wh_component *c);
+/* The same, run on the component's device executor (blocking) so it follows
+ * whatever work is still queued there; on the calling thread when there is
+ * no executor or the caller is that executor. */
+void wh_component_destroy_ordered(wh_runtime *rt, wh_component *c);
 
 /* estimate() for a concrete placement with the job shape of cfg's pipeline
  * defaults. Runs on the calling thread. */
