@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "warm/loader.h"
+#include "wk.h"
 
 typedef enum item_action {
   IT_KEEP, /* same instance, same placement (maybe a new priority) */
@@ -137,15 +138,35 @@ static void check_host_keys(wh_runtime *rt, wh_config *cfg) {
                     "stats_socket cannot change on reload (restart warmd)");
 }
 
+/* A cuda device without `budget` gets its capacity minus `reserve`, read
+ * from the device itself. */
+static void resolve_cuda_budget(wh_config *cfg, wh_cfg_device *cd,
+                                wh_device *d) {
+  size_t free_b = 0, total = 0;
+  if (cd->budget_set || cd->dev.type != WARM_DEVICE_CUDA || !d->wk) return;
+  if (wk_dev_mem_info(d->wk, &free_b, &total) != 0) {
+    wh_config_error(cfg, cd->line, "%s: cannot read the device's capacity: %s",
+                    cd->name, wk_last_error(d->wk));
+    return;
+  }
+  if (cd->reserve >= total) {
+    wh_config_error(cfg, cd->reserve_line ? cd->reserve_line : cd->line,
+                    "%s: reserve %llu is not below the device's %llu bytes",
+                    cd->name, (unsigned long long)cd->reserve,
+                    (unsigned long long)total);
+    return;
+  }
+  cd->budget = total - cd->reserve;
+}
+
 static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
   for (size_t i = 0; i < cfg->n_devices; i++) {
-    const wh_cfg_device *cd = &cfg->devices[i];
-    if (cd->dev.type == WARM_DEVICE_CUDA && !cd->budget_set)
-      wh_config_error(cfg, cd->line,
-                      "%s needs a budget: add [device %s] with budget = SIZE "
-                      "(the device capacity is not queried)",
-                      cd->name, cd->name);
-    if (wh_runtime_device(rt, cd->name)) continue;
+    wh_cfg_device *cd = &cfg->devices[i];
+    wh_device *running = wh_runtime_device(rt, cd->name);
+    if (running) {
+      resolve_cuda_budget(cfg, cd, running);
+      continue;
+    }
     warm_error e = {0};
     wh_device *d = NULL;
     if (wh_device_create(cd, rt->live, &d, &e)) {
@@ -163,6 +184,9 @@ static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
     }
     pl->new_devices = nd;
     pl->new_devices[pl->n_new_devices++] = d;
+    resolve_cuda_budget(cfg, cd, d);
+    if (!cd->budget_set && cd->budget)
+      warm_ledger_set_budget(d->ledger, cd->budget, NULL);
   }
 }
 

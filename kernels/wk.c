@@ -129,6 +129,12 @@ int wk_dev_alloc(wk_ctx *c, size_t bytes, void **out) {
   return WK__CALL(c, dev_alloc, c, bytes, out);
 }
 
+int wk_dev_mem_info(wk_ctx *c, size_t *free_bytes, size_t *total_bytes) {
+  if (!c || !free_bytes || !total_bytes)
+    return wk__fail(c, WK_EINVAL, "wk_dev_mem_info: NULL argument");
+  return WK__CALL(c, dev_mem_info, c, free_bytes, total_bytes);
+}
+
 void wk_dev_free(wk_ctx *c, void *ptr) {
   if (!c || !ptr) return;
   WK__CALL(c, dev_free, c, ptr);

@@ -127,6 +127,7 @@ void wkcu_ctx_fini(wk_ctx *c);
  * prefix (wkcpu_ or wkcu_). Signatures are exactly wk.h's. */
 #define WK__BACKEND_DECLS(P)                                                   \
   int P##dev_alloc(wk_ctx *c, size_t bytes, void **out);                       \
+  int P##dev_mem_info(wk_ctx *c, size_t *free_bytes, size_t *total_bytes);     \
   void P##dev_free(wk_ctx *c, void *ptr);                                      \
   int P##host_alloc_pinned(wk_ctx *c, size_t bytes, void **out);               \
   void P##host_free_pinned(wk_ctx *c, void *ptr);                              \

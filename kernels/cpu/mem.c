@@ -6,6 +6,7 @@
  * the context's owner runs ops.
  */
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cpu.h"
@@ -21,6 +22,16 @@ int wkcpu_dev_alloc(wk_ctx *c, size_t bytes, void **out) {
     return wk__fail(c, WK_ENOMEM, "wkcpu_dev_alloc: cannot allocate %zu bytes",
                     bytes);
   *out = p;
+  return 0;
+}
+
+int wkcpu_dev_mem_info(wk_ctx *c, size_t *free_bytes, size_t *total_bytes) {
+  long page = sysconf(_SC_PAGESIZE), total = sysconf(_SC_PHYS_PAGES),
+       avail = sysconf(_SC_AVPHYS_PAGES);
+  if (page <= 0 || total <= 0 || avail < 0)
+    return wk__fail(c, WK_EDEVICE, "wk_dev_mem_info(cpu): sysconf failed");
+  *total_bytes = (size_t)total * (size_t)page;
+  *free_bytes = (size_t)avail * (size_t)page;
   return 0;
 }
 

@@ -167,6 +167,20 @@ int wkcu__stage_release(wk_ctx *c, const char *where) {
 
 /* ---- memory ------------------------------------------------------------- */
 
+extern "C" int wkcu_dev_mem_info(wk_ctx *c, size_t *free_bytes,
+                                 size_t *total_bytes) {
+  static const char *W = "wk_dev_mem_info(cuda)";
+  int rc = wkcu__enter(c, W);
+  if (rc) return rc;
+  cudaError_t e = cudaMemGetInfo(free_bytes, total_bytes);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    return wk__fail(c, WK_EDEVICE, "%s: cudaMemGetInfo on cuda:%d: %s", W,
+                    c->device, cudaGetErrorString(e));
+  }
+  return 0;
+}
+
 extern "C" int wkcu_dev_alloc(wk_ctx *c, size_t bytes, void **out) {
   static const char *W = "wk_dev_alloc(cuda)";
   *out = NULL;

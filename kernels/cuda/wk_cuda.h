@@ -41,6 +41,7 @@ int wkcu_ctx_init(wk_ctx *c);
 void wkcu_ctx_fini(wk_ctx *c);
 
 int wkcu_dev_alloc(wk_ctx *c, size_t bytes, void **out);
+int wkcu_dev_mem_info(wk_ctx *c, size_t *free_bytes, size_t *total_bytes);
 void wkcu_dev_free(wk_ctx *c, void *ptr);
 int wkcu_host_alloc_pinned(wk_ctx *c, size_t bytes, void **out);
 void wkcu_host_free_pinned(wk_ctx *c, void *ptr);

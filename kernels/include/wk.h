@@ -87,6 +87,9 @@ void wk_set_workspace(wk_ctx *c, void *ptr, size_t bytes);
 
 /* Raw device memory (cpu: 64-byte aligned host memory). Accounting is the
  * caller's. bytes == 0 gives *out == NULL and 0; freeing NULL is a no-op. */
+/* Device memory free now and in total: cudaMemGetInfo on cuda; on cpu the
+ * available and the physical RAM. For budgets (capacity - reserve). */
+int wk_dev_mem_info(wk_ctx *c, size_t *free_bytes, size_t *total_bytes);
 int wk_dev_alloc(wk_ctx *c, size_t bytes, void **out);
 void wk_dev_free(wk_ctx *c, void *ptr);
 /* Page-locked host memory (cpu: aligned host memory). */
