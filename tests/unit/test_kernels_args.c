@@ -28,6 +28,11 @@ static void test_context_create_errors_and_backend_query(void) {
 
 static void test_memory_copies_events_round_trip(wt_env *e) {
   void *d = NULL, *h = NULL;
+  size_t free_b = 0, total = 0;
+  WT_RC(wk_dev_mem_info(e->c, &free_b, &total), 0);
+  WT_CHECK(total > ((size_t)1 << 20) && free_b <= total,
+           "device memory info: %zu free of %zu", free_b, total);
+  WT_RC(wk_dev_mem_info(e->c, NULL, &total), WK_EINVAL);
   WT_RC(wk_dev_alloc(e->c, 1000, &d), 0);
   WT_CHECK(d && ((uintptr_t)d % 64) == 0, "aligned device memory");
   WT_RC(wk_host_alloc_pinned(e->c, 1000, &h), 0);
