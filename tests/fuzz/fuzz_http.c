@@ -123,6 +123,7 @@ static void raw(const uint8_t *d, size_t n) {
       close(fd);
       return;
     }
+    perror("fuzz_http: connect to the server under test");
     abort();
   }
   fcntl(fd, F_SETFL, O_NONBLOCK);
