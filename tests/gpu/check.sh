@@ -9,7 +9,7 @@
 # C compiler; NO network and NONE of our Debian -dev packages (libuv, inih,
 # jansson, openblas, sentencepiece), and possibly no pkg-config binary. So:
 #   1. deps: when `pkg-config --exists libuv` fails, every .deps/*.deb (Debian
-#      12 packages the lead carries along; .deps/ is git-ignored, so pass it
+#      12 packages fetched by tests/gpu/fetch-debs.sh; .deps/ is git-ignored, so pass it
 #      in the run's carry list) is unpacked with `dpkg -x` (or a Python
 #      ar+tar fallback) into /tmp/warm-deps, and PKG_CONFIG_SYSROOT_DIR /
 #      PKG_CONFIG_PATH / PKG_CONFIG_LIBDIR / LD_LIBRARY_PATH point at it
