@@ -169,18 +169,7 @@ static int ltxv_make(const mk_ctx *c, warm_error *err) {
   if (!t) return err->code ? err->code : WARM_EINVAL;
   mk_plan plan = {0};
   int rc = ltxv_plan(t, &plan, err);
-  if (!rc) rc = mk_config_write(c, t, err);
-  uint64_t shard = c->max_shard_bytes ? c->max_shard_bytes : LTXV_ONE_FILE;
-  if (!rc) rc = mk_write_tensors(c, &plan, shard, err);
-  if (!rc && !c->max_shard_bytes) {
-    char from[4096], to[4096];
-    snprintf(from, sizeof from, "%s/model.safetensors", c->out_dir);
-    snprintf(to, sizeof to, "%s/diffusion_pytorch_model.safetensors",
-             c->out_dir);
-    if (rename(from, to) != 0)
-      rc = warm_error_set(err, WARM_EIO, "ltxv: cannot rename %s to %s", from,
-                          to);
-  }
+  if (!rc) rc = mk_write_diffusers(c, t, &plan, LTXV_ONE_FILE, "ltxv", err);
   mk_plan_free(&plan);
   json_decref(t);
   return rc;

@@ -339,3 +339,20 @@ int mk_copy_data(const mk_ctx *c, const char *data_name, const char *dst_name,
     rc = warm_error_set(err, WARM_EIO, "%s: write failed", dst);
   return rc;
 }
+
+int mk_write_diffusers(const mk_ctx *c, json_t *config, const mk_plan *p,
+                       uint64_t one_file, const char *arch, warm_error *err) {
+  int rc = mk_config_write(c, config, err);
+  uint64_t shard = c->max_shard_bytes ? c->max_shard_bytes : one_file;
+  if (!rc) rc = mk_write_tensors(c, p, shard, err);
+  if (!rc && !c->max_shard_bytes) {
+    char from[4096], to[4096];
+    snprintf(from, sizeof from, "%s/model.safetensors", c->out_dir);
+    snprintf(to, sizeof to, "%s/diffusion_pytorch_model.safetensors",
+             c->out_dir);
+    if (rename(from, to) != 0)
+      rc = warm_error_set(err, WARM_EIO, "%s: cannot rename %s to %s", arch,
+                          from, to);
+  }
+  return rc;
+}

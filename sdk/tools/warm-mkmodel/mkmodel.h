@@ -107,6 +107,13 @@ void mk_plan_free(mk_plan *p);
 int mk_write_tensors(const mk_ctx *c, const mk_plan *p, uint64_t shard_bytes,
                      warm_error *err);
 
+/* A diffusers-style folder: config.json, then the planned tensors, one
+ * `diffusion_pytorch_model.safetensors` when they fit `one_file` bytes and
+ * --max-shard-bytes is unset (else shards with an index). `arch` prefixes
+ * messages. */
+int mk_write_diffusers(const mk_ctx *c, json_t *config, const mk_plan *p,
+                       uint64_t one_file, const char *arch, warm_error *err);
+
 /* Copies a data file (found next to the executable in ../share/warmd/, else
  * in the source tree) to DIR/dst_name. */
 int mk_copy_data(const mk_ctx *c, const char *data_name, const char *dst_name,
