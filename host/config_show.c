@@ -26,17 +26,22 @@ static int is_std_key(const char *k) {
   return 0;
 }
 
+/* key = value, as inih reads it back: a value that starts with ';' is only
+ * a value when no space precedes it (" ;" starts an inline comment). */
+static void kv(wh_strbuf *b, const char *key, const char *value) {
+  wh_sb_printf(b, "%s =%s%s\n", key, value[0] == ';' ? "" : " ", value);
+}
+
 char *wh_config_render(const wh_config *c) {
   wh_strbuf b = {0};
   wh_sb_printf(&b, "# %s\n[host]\n", c->path);
-  wh_sb_printf(&b, "plugin_dir = %s\n", c->plugin_dir ? c->plugin_dir : "");
-  wh_sb_printf(&b, "admin_socket = %s\n",
-               c->admin_socket ? c->admin_socket : "");
+  kv(&b, "plugin_dir", c->plugin_dir ? c->plugin_dir : "");
+  kv(&b, "admin_socket", c->admin_socket ? c->admin_socket : "");
   wh_sb_printf(&b, "admin_socket_mode = %04o\n", c->admin_socket_mode);
-  if (c->stats_socket) wh_sb_printf(&b, "stats_socket = %s\n", c->stats_socket);
-  if (c->output_dir) wh_sb_printf(&b, "output_dir = %s\n", c->output_dir);
+  if (c->stats_socket) kv(&b, "stats_socket", c->stats_socket);
+  if (c->output_dir) kv(&b, "output_dir", c->output_dir);
   wh_sb_printf(&b, "log_level = %s\n", level_name(c->log_level));
-  if (c->http_listen) wh_sb_printf(&b, "http_listen = %s\n", c->http_listen);
+  if (c->http_listen) kv(&b, "http_listen", c->http_listen);
   wh_sb_printf(&b, "max_body = %llu\nmax_queue = %u\nshutdown_timeout = %g\n",
                (unsigned long long)c->max_body, c->max_queue,
                c->shutdown_timeout);
@@ -49,9 +54,9 @@ char *wh_config_render(const wh_config *c) {
                (unsigned long long)c->cache_embeddings);
   for (size_t i = 0; i < c->n_components; i++) {
     const wh_cfg_component *cc = &c->components[i];
-    wh_sb_printf(&b, "[component %s]\nplugin = %s\n", cc->name,
-                 cc->plugin ? cc->plugin : "");
-    if (cc->weights) wh_sb_printf(&b, "weights = %s\n", cc->weights);
+    wh_sb_printf(&b, "[component %s]\n", cc->name);
+    kv(&b, "plugin", cc->plugin ? cc->plugin : "");
+    if (cc->weights) kv(&b, "weights", cc->weights);
     wh_sb_printf(&b,
                  "device = %s\nplacement = %s\nstream_window = %u\n"
                  "stream_source = %s\ndtype = %s\npriority = %d\n",
@@ -61,19 +66,19 @@ char *wh_config_render(const wh_config *c) {
                  warm_dtype_name(cc->dtype), cc->priority);
     for (size_t k = 0; k < cc->n_all; k++)
       if (!is_std_key(cc->all[k].key))
-        wh_sb_printf(&b, "%s = %s\n", cc->all[k].key, cc->all[k].value);
+        kv(&b, cc->all[k].key, cc->all[k].value);
   }
   const wh_cfg_pipeline *p = &c->pipeline;
   if (p->present) {
     wh_sb_printf(&b, "[pipeline]\n");
-    if (p->encoder) wh_sb_printf(&b, "encoder = %s\n", p->encoder);
+    if (p->encoder) kv(&b, "encoder", p->encoder);
     if (p->n_stages) {
       wh_sb_printf(&b, "stages = ");
       for (size_t i = 0; i < p->n_stages; i++)
         wh_sb_printf(&b, "%s%s", i ? ", " : "", p->stages[i]);
       wh_sb_printf(&b, "\n");
     }
-    if (p->decoder) wh_sb_printf(&b, "decoder = %s\n", p->decoder);
+    if (p->decoder) kv(&b, "decoder", p->decoder);
     wh_sb_printf(&b,
                  "frames = %u\nheight = %u\nwidth = %u\nsteps = %u\nfps = %g\n"
                  "guidance = %g\n",
