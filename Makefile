@@ -10,7 +10,8 @@ CMAKE_ARGS ?=
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
                libuv1-dev libinih-dev libjansson-dev libopenblas-dev \
                libsentencepiece-dev libpng-dev libhttp-parser-dev \
-               libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+               libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
+               chromium
 
 .PHONY: all deps build demo test test-fast asan tsan bench gpu-check install clean
 
