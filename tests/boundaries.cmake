@@ -20,3 +20,10 @@ add_dependencies(test_reload_window warmd)
 if(TARGET hello_encoder)
   add_dependencies(test_reload_window hello_encoder)
 endif()
+
+# The DiT's RoPE tables on their own, against diffusers' formula in double
+# precision (the parity test sees them only through the whole model).
+# ltxv_forward.c is compiled in: the plugin exports only its entry symbol.
+warm_add_test(test_ltxv_rope SOURCES unit/test_ltxv_rope.c
+              ${PROJECT_SOURCE_DIR}/plugins/transformer_ltxv/ltxv_forward.c
+              LIBS warm::sdk wk LABELS ltxv)
