@@ -11,7 +11,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
                libuv1-dev libinih-dev libjansson-dev libopenblas-dev \
                libsentencepiece-dev libpng-dev libhttp-parser-dev
 
-.PHONY: all deps build demo test test-fast asan tsan bench gpu-check install clean
+.PHONY: all deps build demo test test-fast asan tsan bench gpu-check mutants install clean
 
 all: build
 
@@ -84,8 +84,13 @@ bench: build
 gpu-check:
 	tests/gpu/check.sh
 
+# Plants each bug of tests/mutants/*.mut in a copy of the tree (build-mutants/)
+# and runs the tests it names; fails when one survives. Not part of `make test`.
+mutants: deps
+	tests/mutants/run.sh
+
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-mutants
