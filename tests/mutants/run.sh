@@ -12,6 +12,8 @@
 #   to:      its replacement (\n in from/to stands for a newline)
 #   targets: the CMake targets to rebuild (tests and what they run)
 #   tests:   a ctest -R regex (fixtures the tests need run too)
+#   timeout: seconds for its tests (optional; default MUTANT_TIMEOUT); a
+#            mutant whose tests hang past it counts as killed
 #
 # The copy lives in $MUTANTS_DIR (default <root>/build-mutants): src/ is
 # synced from the working tree (git's tracked and untracked, not ignored,
@@ -54,7 +56,7 @@ sync_tree() {
 # ---- the mutant files -------------------------------------------------------
 # Sets M_FILE M_FROM M_TO M_TARGETS M_TESTS from one .mut file.
 read_mut() {
-  M_FILE="" M_FROM="" M_TO="" M_TARGETS="" M_TESTS=""
+  M_FILE="" M_FROM="" M_TO="" M_TARGETS="" M_TESTS="" M_TIMEOUT=$TMO
   local line key val
   while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in '#'* | '') continue ;; esac
@@ -66,6 +68,7 @@ read_mut() {
     to) M_TO=$val ;;
     targets) M_TARGETS=$val ;;
     tests) M_TESTS=$val ;;
+    timeout) M_TIMEOUT=$val ;;
     *) say "$1: unknown key '$key'" && return 1 ;;
     esac
   done <"$1"
@@ -97,10 +100,12 @@ test_names() {
   (cd "$BUILD" && ctest -N -R "$1") | sed -n 's/^ *Test *#[0-9]*: *//p'
 }
 
-# Runs ctest -R regex; sets T_RUN (tests run) and returns ctest's status,
-# 2 when the regex selects no test (a mistake in the list, never a kill).
-run_tests() { # regex log
-  (cd "$BUILD" && timeout $((TMO + 60)) ctest -R "$1" --timeout "$TMO" \
+# Runs ctest -R regex within `limit` seconds (the tests' own TIMEOUT
+# properties are longer); sets T_RUN (tests run) and returns ctest's status,
+# 124 when it ran out of time, 2 when the regex selects no test (a mistake
+# in the list, never a kill).
+run_tests() { # regex log limit
+  (cd "$BUILD" && timeout "$3" ctest -R "$1" --timeout "$3" \
     --output-on-failure) >"$2" 2>&1
   local rc=$?
   T_RUN=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$2" | tail -n1)
@@ -145,7 +150,7 @@ if [ "${MUTANTS_BASELINE:-1}" != 0 ]; then
   [ -n "$names" ] || { say "the mutants' tests select no test"; exit 1; }
   say "baseline: the named tests on the unmutated tree"
   t0=$(date +%s)
-  if ! run_tests "^($names)\$" "$LOGS/baseline-tests.log"; then
+  if ! run_tests "^($names)\$" "$LOGS/baseline-tests.log" 1800; then
     grep -E "Failed|\*\*\*" "$LOGS/baseline-tests.log" | head -n 20
     say "the unmutated tree fails its tests (log: $LOGS/baseline-tests.log)"
     exit 1
@@ -167,10 +172,11 @@ for m in "${muts[@]}"; do
     if ! build_targets "$LOGS/$name.build.log" $M_TARGETS; then
       result="DOES NOT BUILD (log: logs/$name.build.log)"
     else
-      run_tests "$M_TESTS" "$LOGS/$name.tests.log"
+      run_tests "$M_TESTS" "$LOGS/$name.tests.log" "$M_TIMEOUT"
       case $? in
       0) result="SURVIVED" ;;
       2) result="NO TESTS (tests: $M_TESTS)" ;;
+      124) result="killed (hung past ${M_TIMEOUT} s)" ;;
       *) result="killed" ;;
       esac
     fi
