@@ -185,11 +185,11 @@ for m in "${muts[@]}"; do
   [ "$result" = killed ] || survived=$((survived + 1))
   secs=$(($(date +%s) - t0))
   say "$name: $result ($T_RUN tests, $secs s)"
-  rows+=("$(printf '%-34s %-44s %5s  %-9s %5s' "$name" "$M_TESTS" "$T_RUN" \
+  rows+=("$(printf '%-34s %-54s %4s  %-9s %4s' "$name" "$M_TESTS" "$T_RUN" \
     "$result" "$secs")")
 done
 
-printf '\n%-34s %-44s %5s  %-9s %5s\n' mutant "tests (-R)" run result "s"
+printf '\n%-34s %-54s %4s  %-9s %4s\n' mutant "tests (-R)" run result "s"
 printf '%s\n' "${rows[@]}"
 printf '\n%d mutant(s), %d killed, %d not killed\n' "${#muts[@]}" \
   $((${#muts[@]} - survived)) "$survived"
