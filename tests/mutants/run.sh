@@ -23,12 +23,13 @@
 # or the table would mean nothing.
 #
 # Environment: MUTANTS="a b" runs only those (file names without .mut),
+# MUTANTS_LIST (another folder of .mut files),
 # MUTANTS_DIR, JOBS, MUTANT_TIMEOUT (seconds per mutant's tests, default
 # 300), MUTANTS_BASELINE=0 skips the baseline run.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-LIST=$ROOT/tests/mutants
+LIST=${MUTANTS_LIST:-$ROOT/tests/mutants}
 WORK=${MUTANTS_DIR:-$ROOT/build-mutants}
 SRC=$WORK/src
 BUILD=$WORK/build
