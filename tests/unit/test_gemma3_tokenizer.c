@@ -3,13 +3,15 @@
  * (transformers' GemmaTokenizerFast, i.e. the Rust `tokenizers` library, not
  * the sentencepiece library the plugin wraps; goldens in
  * tests/data/gemma3/tokenizer.json), and the prompt rules: BOS, left
- * padding, mask, truncation, invalid UTF-8, empty. A golden case marked
+ * padding, mask, truncation (also the parity prompts' ids as HF padded
+ * and truncated them), invalid UTF-8, empty. A golden case marked
  * "diverges" is a documented difference from HF: there the plugin must give
  * the "sentencepiece_ids", and HF's ids must really differ.
  */
 #include <jansson.h>
 
 #include "test_gemma3_util.h"
+#include "warm/safetensors.h"
 
 #define TOK_PATH                                                               \
   WARM_SOURCE_DIR "/sdk/tools/warm-mkmodel/data/gemma3-tokenizer.model"
@@ -50,6 +52,54 @@ static void test_pieces_match_hf_tokenizer(g3_tok *tok) {
     }
     free(ids);
   }
+  json_decref(root);
+}
+
+/* The whole prompt path (BOS, left padding, truncation to max_tokens)
+ * against the ids HF's tokenizer gave for the parity prompts, stored with
+ * the parity goldens (p<i>.ids, p<i>.mask). */
+static void test_parity_prompts_match_hf_ids(g3_tok *tok) {
+  json_error_t je;
+  json_t *root =
+      json_load_file(WARM_TEST_DATA "/gemma3/parity.json", 0, &je);
+  G3T_CHECK(root, "parity.json: %s", je.text);
+  json_t *cfgs = json_object_get(root, "configs");
+  size_t checked = 0;
+  for (size_t c = 0; c < json_array_size(cfgs); c++) {
+    json_t *cfg = json_array_get(cfgs, c);
+    const char *name = json_string_value(json_object_get(cfg, "name"));
+    uint32_t T = (uint32_t)json_integer_value(json_object_get(cfg, "max_tokens"));
+    json_t *prompts = json_object_get(cfg, "prompts");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/gemma3/%s.safetensors", WARM_TEST_DATA,
+             name);
+    warm_st *st = NULL;
+    warm_error err = {0};
+    G3T_CHECK(warm_st_open(path, &st, &err) == 0, "%s", err.msg);
+    if (!st) continue;
+    for (size_t i = 0; i < json_array_size(prompts); i++) {
+      const char *text = json_string_value(json_array_get(prompts, i));
+      char tn[32];
+      warm_tensor ids, mask;
+      snprintf(tn, sizeof tn, "p%zu.ids", i);
+      int ok = warm_st_get(st, tn, &ids, &err) == 0;
+      snprintf(tn, sizeof tn, "p%zu.mask", i);
+      ok = ok && warm_st_get(st, tn, &mask, &err) == 0;
+      G3T_CHECK(ok && warm_tensor_numel(&ids) == T, "%s p%zu: %s", name, i,
+                err.msg);
+      if (!ok || warm_tensor_numel(&ids) != T) continue;
+      g3_prompt p;
+      G3T_CHECK(g3_prompt_make(tok, text, T, 2, 0, &p, &err) == 0, "%s",
+                err.msg);
+      G3T_CHECK(!memcmp(p.ids, ids.data, T * sizeof(int32_t)) &&
+                    !memcmp(p.mask, mask.data, T * sizeof(int32_t)),
+                "%s p%zu: ids or mask differ from HF's", name, i);
+      g3_prompt_free(&p);
+      checked++;
+    }
+    warm_st_close(st);
+  }
+  G3T_CHECK(checked >= 5, "%zu parity prompts checked", checked);
   json_decref(root);
 }
 
@@ -127,6 +177,7 @@ int main(void) {
   }
   G3T_CHECK(g3_tok_vocab(tok) == 640, "vocab %d", g3_tok_vocab(tok));
   test_pieces_match_hf_tokenizer(tok);
+  test_parity_prompts_match_hf_ids(tok);
   test_prompt_is_bos_plus_pieces_left_padded(tok);
   test_long_prompt_keeps_first_pieces(tok);
   test_bad_prompts_are_refused(tok);
