@@ -468,7 +468,12 @@ int g3_model_encode(g3_model *g, const g3_prompt *p, int64_t first_index,
   else
     WKCK(wk_embed_gather(g->wk, table, g->mc.vocab, C, p->ids, T, mult, a.x),
          "embed_tokens");
-  if (first_index <= 0 && (rc = hook(user, 0, a.x, err))) goto out;
+  if (first_index <= 0) {
+    wk_set_workspace(g->wk, NULL, 0);
+    rc = hook(user, 0, a.x, err);
+    wk_set_workspace(g->wk, a.scratch, a.scratch_bytes);
+    if (rc) goto out;
+  }
   for (int64_t l = 0; l < L; l++) {
     if (svc->cancelled(svc->ctx)) {
       rc = warm_error_set(err, WARM_ECANCELED, "cancelled before layer %lld",

@@ -1,0 +1,25 @@
+# The LTX-2 text encoder plugin (label ltx2_text). test_ltx2_text_checkpoints
+# is the fixture: it builds the Gemma-3 folder and the combined LTX-2 files
+# with warm-mkmodel under <build>/ltx2-text-ckpt, with the command lines of
+# tests/data/ltx2/text_parity.json (those tests/parity/ltx2_text.py ran).
+warm_add_test(test_ltx2_text_checkpoints
+              SOURCES unit/test_ltx2_text_checkpoints.c
+              LIBS warm::sdk PkgConfig::JANSSON LABELS ltx2_text)
+add_dependencies(test_ltx2_text_checkpoints warm-mkmodel)
+set_tests_properties(test_ltx2_text_checkpoints PROPERTIES
+                     FIXTURES_SETUP ltx2_text_ckpt)
+
+warm_add_test(test_ltx2_text SOURCES unit/test_ltx2_text.c
+              LIBS lt2core PkgConfig::JANSSON LABELS ltx2_text)
+add_dependencies(test_ltx2_text warm-mkmodel)
+set_tests_properties(test_ltx2_text PROPERTIES FIXTURES_REQUIRED ltx2_text_ckpt)
+
+if(TARGET warm-plugin-check)
+  add_test(NAME ltx2_text_plugin_check
+           COMMAND warm-plugin-check $<TARGET_FILE:text_encoder_ltx2>
+                   --weights ${CMAKE_BINARY_DIR}/ltx2-text-ckpt/gemma
+                   --key ltx_checkpoint=${CMAKE_BINARY_DIR}/ltx2-text-ckpt/ltx2_v23.safetensors
+                   --max-tokens 128 --prompt "A red fox runs across the snow")
+  set_tests_properties(ltx2_text_plugin_check PROPERTIES LABELS ltx2_text
+                       FIXTURES_REQUIRED ltx2_text_ckpt TIMEOUT 300)
+endif()
