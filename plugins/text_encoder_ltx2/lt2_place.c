@@ -148,11 +148,15 @@ static int place_as(warm_instance *g, const warm_place_req *req,
                               &s->streamer, err);
 }
 
-/* Gemma first (its own rules keep it serving on failure), then the text
- * layers the same way: the new placement is built before the old one goes,
- * except that a move to stream refused for space frees the old one first
- * and, failing again, rebuilds it. */
+/* Gemma first, then the text layers the same way: the new placement is
+ * built before the old one goes, except that a move to stream refused for
+ * space frees the old one first and, failing again, rebuilds it. When the
+ * text layers cannot be placed, Gemma goes back to where it was (unplaced,
+ * for a first placement), so a refused place() leaves the instance as it
+ * was; only if even that fails is the instance left unplaced. */
 int lt2_place(warm_instance *g, const warm_place_req *req, warm_error *err) {
+  warm_place_req gold = {g->m.cur.placement, g->m.cur.window,
+                         g->m.cur.source};
   int rc = g3_model_place(&g->m, req, err);
   if (rc) return rc;
   if (g->cur.placement == req->placement &&
@@ -172,11 +176,14 @@ int lt2_place(warm_instance *g, const warm_place_req *req, warm_error *err) {
       ps_free(g, &ns);
       warm_error e2 = {0};
       if (place_as(g, &old, &g->cur, &e2)) ps_free(g, &g->cur);
-      return rc;
     }
   }
   if (rc) {
     ps_free(g, &ns);
+    warm_error e2 = {0};
+    if (!gold.placement || g3_model_place(&g->m, &gold, &e2))
+      g3_model_unplace(&g->m);
+    if (!g->cur.placement) g3_model_unplace(&g->m);
     return rc;
   }
   ps_free(g, &g->cur);
