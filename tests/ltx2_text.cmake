@@ -18,8 +18,18 @@ if(TARGET warm-plugin-check)
   add_test(NAME ltx2_text_plugin_check
            COMMAND warm-plugin-check $<TARGET_FILE:text_encoder_ltx2>
                    --weights ${CMAKE_BINARY_DIR}/ltx2-text-ckpt/gemma
-                   --key ltx_checkpoint=${CMAKE_BINARY_DIR}/ltx2-text-ckpt/ltx2_v23.safetensors
+                   --config ltx_checkpoint=${CMAKE_BINARY_DIR}/ltx2-text-ckpt/ltx2_v23.safetensors
                    --max-tokens 128 --prompt "A red fox runs across the snow")
   set_tests_properties(ltx2_text_plugin_check PROPERTIES LABELS ltx2_text
                        FIXTURES_REQUIRED ltx2_text_ckpt TIMEOUT 300)
 endif()
+
+# `warmd --encode` with the plugin, across placements (auto included).
+warm_add_test(test_ltx2_encode_cli SOURCES integration/test_ltx2_encode_cli.c
+              LIBS warm::sdk LABELS ltx2_text integration
+              ARGS ${CMAKE_BINARY_DIR}/ltx2-text-ckpt)
+target_include_directories(test_ltx2_encode_cli PRIVATE
+                           ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(test_ltx2_encode_cli PROPERTIES
+                     FIXTURES_REQUIRED ltx2_text_ckpt)
+add_dependencies(test_ltx2_encode_cli warmd text_encoder_ltx2)
