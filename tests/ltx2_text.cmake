@@ -33,3 +33,15 @@ target_include_directories(test_ltx2_encode_cli PRIVATE
 set_tests_properties(test_ltx2_encode_cli PROPERTIES
                      FIXTURES_REQUIRED ltx2_text_ckpt)
 add_dependencies(test_ltx2_encode_cli warmd text_encoder_ltx2)
+
+# The streamed encode at Gemma-3-12B shape with LTX-2.3's text side on CUDA
+# (labels bench, gpu; tests/gpu/check.sh runs every gpubench_*).
+warm_add_test(gpubench_ltx2_text SOURCES gpu/gpubench_ltx2_text.c
+              LIBS lt2core LABELS bench gpu)
+add_dependencies(gpubench_ltx2_text warm-mkmodel)
+
+# CUDA (label gpu): skips with exit 77 where no device is present.
+warm_add_test(test_ltx2_text_cuda SOURCES gpu/test_ltx2_text_cuda.c
+              LIBS lt2core LABELS gpu ltx2_text)
+set_tests_properties(test_ltx2_text_cuda PROPERTIES
+                     FIXTURES_REQUIRED ltx2_text_ckpt)
