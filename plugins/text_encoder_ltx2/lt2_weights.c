@@ -70,10 +70,26 @@ static int slice(lt2_weights *w, const warm_tensor *W, int64_t D, int64_t S,
   char *g = malloc((size_t)(O * D) * es);
   if (!g) return warm_error_set(err, WARM_ENOMEM, "out of memory");
   const char *src = W->data;
-  for (int64_t o = 0; o < O; o++)
-    for (int64_t d = 0; d < D; d++)
-      memcpy(g + (size_t)(o * D + d) * es,
-             src + (size_t)(o * D * S + d * S + l) * es, es);
+  /* Strided element gather; the common widths get their own loops (the
+   * production projection has 0.7-1.2 G elements). */
+  for (int64_t o = 0; o < O; o++) {
+    size_t in = (size_t)(o * D * S + l), out = (size_t)(o * D);
+    if (es == 2) {
+      const uint16_t *a = (const uint16_t *)src + in;
+      uint16_t *b = (uint16_t *)g + out;
+      for (int64_t d = 0; d < D; d++)
+        b[d] = a[d * S];
+    } else if (es == 4) {
+      const uint32_t *a = (const uint32_t *)src + in;
+      uint32_t *b = (uint32_t *)g + out;
+      for (int64_t d = 0; d < D; d++)
+        b[d] = a[d * S];
+    } else {
+      for (int64_t d = 0; d < D; d++)
+        memcpy(g + (out + (size_t)d) * es, src + (in + (size_t)(d * S)) * es,
+               es);
+    }
+  }
   warm_tensor t = *W;
   t.shape[0] = O;
   t.shape[1] = D;
