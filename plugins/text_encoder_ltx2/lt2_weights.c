@@ -73,20 +73,20 @@ static int slice(lt2_weights *w, const warm_tensor *W, int64_t D, int64_t S,
   /* Strided element gather; the common widths get their own loops (the
    * production projection has 0.7-1.2 G elements). */
   for (int64_t o = 0; o < O; o++) {
-    size_t in = (size_t)(o * D * S + l), out = (size_t)(o * D);
+    size_t in = (size_t)(o * D * S + l), at = (size_t)(o * D);
     if (es == 2) {
       const uint16_t *a = (const uint16_t *)src + in;
-      uint16_t *b = (uint16_t *)g + out;
+      uint16_t *b = (uint16_t *)g + at;
       for (int64_t d = 0; d < D; d++)
         b[d] = a[d * S];
     } else if (es == 4) {
       const uint32_t *a = (const uint32_t *)src + in;
-      uint32_t *b = (uint32_t *)g + out;
+      uint32_t *b = (uint32_t *)g + at;
       for (int64_t d = 0; d < D; d++)
         b[d] = a[d * S];
     } else {
       for (int64_t d = 0; d < D; d++)
-        memcpy(g + (out + (size_t)d) * es, src + (in + (size_t)(d * S)) * es,
+        memcpy(g + (at + (size_t)d) * es, src + (in + (size_t)(d * S)) * es,
                es);
     }
   }
