@@ -21,9 +21,8 @@
 
 #define G3T_HOST_ONLY
 #include "test_gemma3_util.h"
+#include "lt2_plugin.h"
 #include "warm/safetensors.h"
-
-const warm_plugin_desc *lt2_descriptor(void);
 
 static char ckdir[512], gemma[600];
 
@@ -246,6 +245,20 @@ static void check_stream_ledger(const char *variant, int64_t T) {
             (unsigned long long)run_bytes, (unsigned long long)est.workspace);
   G3T_CHECK(peak <= g3t_total(&est), "peak %llu <= estimate %llu",
             (unsigned long long)peak, (unsigned long long)g3t_total(&est));
+  /* Term by term: Gemma's workspace for one layer at T tokens, the
+   * accumulators [T, Cv (+ Ca)], the extractor's scratch (one normalised
+   * hidden state, one projection share) — or the connectors' phase. None
+   * of the terms scales with the number of hidden states. */
+  warm_instance *g = s.g;
+  uint64_t gws = g3_workspace_bytes(g->m.wk, &g->m.mc, g->m.wdt, T);
+  uint64_t feats = lt2_feats_bytes(&g->c, T);
+  uint64_t pass1 = gws + feats + lt2_xscratch_bytes(g->m.wk, &g->c, g->m.wdt, T);
+  uint64_t pass2 = feats + lt2_conn_ws_bytes(g->m.wk, &g->c, g->m.wdt, T);
+  G3T_CHECK(run_bytes == (pass1 > pass2 ? pass1 : pass2),
+            "run bytes %llu = max(Gemma layer %llu + accumulators %llu + "
+            "scratch, connectors)",
+            (unsigned long long)run_bytes, (unsigned long long)gws,
+            (unsigned long long)feats);
   G3T_CHECK(placed == est.window + est.persistent,
             "placed %llu = windows %llu + persistent %llu",
             (unsigned long long)placed, (unsigned long long)est.window,
