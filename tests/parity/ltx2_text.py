@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Golden contexts of LTX-2's text conditioning for text_encoder_ltx2.
 
-For each variant in tests/data/ltx2/text_parity.json (2.0 = FeatureExtractorV1,
-2.3 = FeatureExtractorV2 with gated connectors) this script
+For each config in tests/data/ltx2/text_parity.json (2.0 = FeatureExtractorV1,
+2.3 = FeatureExtractorV2 with gated connectors; v20i is 2.0 with the
+interleaved RoPE and the float32 frequency grid) this script
 
   1. gets the tiny checkpoints: the Gemma-3 folder from
      `warm-mkmodel --arch gemma3 --preset tiny` and the combined LTX-2 file
@@ -202,7 +203,7 @@ def main():
     gc = Gemma3TextConfig.from_pretrained(gemma_dir)
     for cfg in manifest["configs"]:
         ltx = os.path.join(args.ckpt_dir, f"ltx2_{cfg['name']}.safetensors")
-        if args.writer == "mkmodel":
+        if args.writer == "mkmodel" or "--set" in cfg["mkmodel_args"]:
             run([args.mkmodel] + cfg["mkmodel_args"] + ["--out", ltx])
         else:
             write_py_combined(ltx, cfg["variant"], gc.hidden_size,

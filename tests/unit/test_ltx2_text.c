@@ -4,7 +4,8 @@
  *     Gemma-3 (goldens from tests/parity/ltx2_text.py, same checkpoints as
  *     the ltx2_text_checkpoints fixture builds), 2.0 (V1) and 2.3 (V2, gated
  *     connectors), short / truncated / unicode / padded-with-spaces / empty
- *     prompts, within 1e-5 relative;
+ *     prompts, within 1e-5 relative; and 2.0 with the interleaved RoPE and
+ *     the float32 frequency grid;
  *   - placements: resident and stream W = 1, 2, 3 from pinned and mmap give
  *     the same bytes;
  *   - the ledger while streaming: the peak is the two windows + Gemma's
@@ -501,6 +502,7 @@ int main(void) {
   snprintf(gemma, sizeof gemma, "%s/gemma", ckdir);
   check_parity("v20");
   check_parity("v23");
+  check_parity("v20i");
   check_placements("v20", 256);
   check_placements("v23", 128);
   check_stream_ledger("v20", 256);
