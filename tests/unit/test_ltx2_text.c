@@ -389,8 +389,43 @@ static void touch(const char *path) {
   G3T_CHECK(utimes(path, tv) == 0, "utimes %s", path);
 }
 
+static int copy_file(const char *from, const char *to) {
+  FILE *i = fopen(from, "rb"), *o = fopen(to, "wb");
+  char buf[1 << 16];
+  size_t n;
+  int rc = i && o ? 0 : -1;
+  while (!rc && (n = fread(buf, 1, sizeof buf, i)) > 0)
+    if (fwrite(buf, 1, n, o) != n) rc = -1;
+  if (i) fclose(i);
+  if (o && fclose(o)) rc = -1;
+  return rc;
+}
+
+/* On private copies of the checkpoints (other tests read the fixture's files
+ * at the same time, and their fingerprints must not move under them). */
 static void check_fingerprint(void) {
-  char a[65], b[65], c[65], d[65], path[700];
+  char a[65], b[65], c[65], d[65], path[700], from[700];
+  char saved_ck[512], saved_gemma[600];
+  memcpy(saved_ck, ckdir, sizeof ckdir);
+  memcpy(saved_gemma, gemma, sizeof gemma);
+  char tmp[] = "/tmp/warm-lt2-fp-XXXXXX";
+  if (!mkdtemp(tmp)) {
+    G3T_CHECK(0, "mkdtemp");
+    return;
+  }
+  snprintf(ckdir, sizeof ckdir, "%s", tmp);
+  snprintf(gemma, sizeof gemma, "%s/gemma", tmp);
+  mkdir(gemma, 0755);
+  static const char *const files[3] = {"config.json", "model.safetensors",
+                                       "tokenizer.model"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(from, sizeof from, "%s/%s", saved_gemma, files[i]);
+    snprintf(path, sizeof path, "%s/%s", gemma, files[i]);
+    G3T_CHECK(copy_file(from, path) == 0, "copy %s", from);
+  }
+  snprintf(from, sizeof from, "%s/ltx2_v20.safetensors", saved_ck);
+  G3T_CHECK(copy_file(from, ltx_file("v20", path, sizeof path)) == 0,
+            "copy %s", from);
   fingerprint_of("v20", a);
   fingerprint_of("v20", b);
   G3T_CHECK(a[0] && !strcmp(a, b), "stable fingerprint");
@@ -415,6 +450,11 @@ static void check_fingerprint(void) {
   touch(path);
   fingerprint_of("v20", d);
   G3T_CHECK(strcmp(c, d) != 0, "the Gemma folder changes the fingerprint");
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+  G3T_CHECK(system(cmd) == 0, "remove %s", tmp);
+  memcpy(ckdir, saved_ck, sizeof ckdir);
+  memcpy(gemma, saved_gemma, sizeof gemma);
 }
 
 /* ---- bad input ---------------------------------------------------------------- */
