@@ -27,12 +27,14 @@ endif()
 # `warmd --encode` with the plugin, across placements (auto included).
 warm_add_test(test_ltx2_encode_cli SOURCES integration/test_ltx2_encode_cli.c
               LIBS warm::sdk LABELS ltx2_text integration
-              ARGS ${CMAKE_BINARY_DIR}/ltx2-text-ckpt)
+              ARGS ${CMAKE_BINARY_DIR}/ltx2-text-ckpt
+                   ${CMAKE_BINARY_DIR}/pipeline-ckpt)
 target_include_directories(test_ltx2_encode_cli PRIVATE
                            ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 set_tests_properties(test_ltx2_encode_cli PROPERTIES
-                     FIXTURES_REQUIRED ltx2_text_ckpt)
-add_dependencies(test_ltx2_encode_cli warmd text_encoder_ltx2)
+                     FIXTURES_REQUIRED "ltx2_text_ckpt;pipeline_checkpoints")
+add_dependencies(test_ltx2_encode_cli warmd text_encoder_ltx2 transformer_ltxv
+                 vae_ltxv)
 
 # The streamed encode at Gemma-3-12B shape with LTX-2.3's text side on CUDA
 # (labels bench, gpu; tests/gpu/check.sh runs every gpubench_*).

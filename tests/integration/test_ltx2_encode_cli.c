@@ -4,14 +4,16 @@
  * (prompt, tokens, fingerprint, placement, component), and the contexts are
  * the same bytes whether the component is resident, streamed (W = 1, 3;
  * pinned or mmap) or left to auto; the fingerprint does not depend on the
- * placement.
+ * placement. A job whose transformer takes "embeddings" refuses the
+ * encoder with a reason.
  *
- * argv[1]: the folder the ltx2_text_ckpt fixture filled.
+ * argv[1]: the folder the ltx2_text_ckpt fixture filled; argv[2]: the one
+ * the pipeline_checkpoints fixture filled.
  */
 #include "warm/safetensors.h"
 #include "wh_testutil.h"
 
-static const char *ckpt;
+static const char *ckpt, *pipe_ckpt;
 static char dir[256];
 
 static void write_config(const char *ini, const char *placement,
@@ -107,14 +109,36 @@ static void test_contexts_and_metadata_across_placements(void) {
   warm_st_close(ref);
 }
 
+static void test_an_embeddings_pipeline_refuses_the_contexts(void) {
+  char ini[512], cmd[2048], out[8192];
+  snprintf(ini, sizeof ini, "%s/once.ini", dir);
+  wt_write(ini,
+           "[host]\nplugin_dir = %s/plugins\nadmin_socket = %s/once.sock\n"
+           "output_dir = %s/out\n[device cpu]\nbudget = 1GiB\n"
+           "[component text_encoder]\nplugin = text_encoder_ltx2\n"
+           "weights = %s/gemma\nltx_checkpoint = %s/ltx2_v20.safetensors\n"
+           "max_tokens = 128\n[component transformer]\n"
+           "plugin = transformer_ltxv\nweights = %s/dit1\n"
+           "[component vae]\nplugin = vae_ltxv\nweights = %s/vae\n"
+           "[pipeline]\nencoder = text_encoder\nstages = transformer\n"
+           "decoder = vae\nframes = 9\nheight = 32\nwidth = 32\nsteps = 2\n",
+           WARM_BUILD_DIR, dir, dir, ckpt, ckpt, pipe_ckpt, pipe_ckpt);
+  snprintf(cmd, sizeof cmd, "%s/bin/warmd -c %s --once --prompt fox --out %s/o",
+           WARM_BUILD_DIR, ini, dir);
+  CHECK(wt_run(cmd, out, sizeof out) == 1 && strstr(out, "LTX-2 conditioning"),
+        "refused with a reason: %s", out);
+}
+
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: test_ltx2_encode_cli CHECKPOINT_DIR\n");
+  if (argc < 3) {
+    fprintf(stderr, "usage: test_ltx2_encode_cli LTX2_TEXT_DIR PIPELINE_DIR\n");
     return 2;
   }
   ckpt = argv[1];
+  pipe_ckpt = argv[2];
   wt_tempdir(dir, sizeof dir, "ltx2-encode-cli");
   RUN(test_contexts_and_metadata_across_placements);
+  RUN(test_an_embeddings_pipeline_refuses_the_contexts);
   if (!wt_failures) wt_rmtree(dir);
   return wt_failures ? 1 : 0;
 }
