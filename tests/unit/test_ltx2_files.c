@@ -350,6 +350,48 @@ out:
   warm_st_close(l);
 }
 
+static void test_inspect_shows_components(void) {
+  char out[300];
+  path_of(out, sizeof out, "insp.safetensors");
+  CHECK(make_tiny("ltx2", "2.0", "2", out, NULL) == 0);
+  const char *argv[] = {INSPECT, out, NULL};
+  CHECK(run(argv) == 0);
+  char *text = slurp(outfile);
+  CHECK_HAS(text, "LTX-2 checkpoint, model_version 2.0.0; config: "
+                  "transformer, vae, audio_vae, vocoder");
+  CHECK_HAS(text, "metadata config = (");
+  /* Per component: prefix, description, tensor count, bytes. */
+  warm_ltx2 *f = NULL;
+  warm_error err = {0};
+  CHECK(warm_ltx2_open(out, &f, &err) == 0);
+  for (size_t i = 0; f && warm_ltx2_parts[i].prefix; i++) {
+    size_t n;
+    uint64_t b = warm_ltx2_part_bytes(f, i, &n);
+    char row[200];
+    snprintf(row, sizeof row, "%-24s  %8zu  %llu (", warm_ltx2_parts[i].what,
+             n, (unsigned long long)b);
+    CHECK(n > 0);
+    CHECK_HAS(text, row);
+  }
+  /* The rows add up to the whole file. */
+  uint64_t sum = 0;
+  for (size_t i = 0; f && warm_ltx2_parts[i].prefix; i++)
+    if (i != 1 && i != 2) sum += warm_ltx2_part_bytes(f, i, NULL);
+  if (f) CHECK_EQ_U64(sum + warm_ltx2_prefix_bytes(f, WARM_LTX2_VIDEO_CONNECTOR,
+                                                   NULL) +
+                          warm_ltx2_prefix_bytes(f, WARM_LTX2_AUDIO_CONNECTOR,
+                                                 NULL),
+                      warm_ltx2_prefix_bytes(f, "", NULL));
+  warm_ltx2_close(f);
+  free(text);
+  const char *js[] = {INSPECT, "--json", out, NULL};
+  CHECK(run(js) == 0);
+  text = slurp(outfile);
+  CHECK_HAS(text, "\"ltx2\"");
+  CHECK_HAS(text, "\"component\": \"audio VAE encoder\"");
+  free(text);
+}
+
 static void test_bad_arguments_are_refused(void) {
   char out[300];
   path_of(out, sizeof out, "bad.safetensors");
@@ -388,6 +430,7 @@ int main(void) {
   RUN(test_tiny_reads_back_consistent);
   RUN(test_same_seed_same_bytes_sparse_keeps_constants);
   RUN(test_lora_matches_base_and_blocks);
+  RUN(test_inspect_shows_components);
   RUN(test_bad_arguments_are_refused);
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
