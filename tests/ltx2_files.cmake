@@ -9,3 +9,5 @@ warm_add_test(test_ltx2_ckpt SOURCES unit/test_ltx2_ckpt.c
 warm_add_test(test_ltx2_files SOURCES unit/test_ltx2_files.c
               LIBS warm::sdk LABELS ltx2_files weights unit)
 add_dependencies(test_ltx2_files warm-mkmodel warm-inspect)
+warm_add_test(test_lora SOURCES unit/test_lora.c
+              LIBS warm::sdk LABELS ltx2_files weights unit)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../sdk/check.h"
+#include "warm/lora.h"
 #include "warm/ltx2.h"
 #include "warm/warm.h"
 
@@ -345,6 +346,29 @@ static void test_lora_matches_base_and_blocks(void) {
     if (w && a) CHECK(e->shape[0] == 3 && e->shape[1] == w->shape[1]);
     if (w && bb) CHECK(e->shape[1] == 3 && e->shape[0] == w->shape[0]);
   }
+  /* The SDK reader pairs them and finds every base linear. */
+  warm_lora *lr = NULL;
+  CHECK(warm_lora_open(lora, &lr, &err) == 0);
+  if (lr) {
+    CHECK(warm_lora_count(lr) == 28);
+    CHECK(warm_lora_find(lr, "transformer_blocks.1.video_to_audio_attn.to_k"));
+    CHECK(warm_lora_check_base(lr, warm_ltx2_st(b), WARM_LTX2_DIT, &err) == 0);
+  }
+  warm_lora_close(lr);
+  /* A LoRA made for another preset is refused against this base. */
+  const char *small[] = {MKMODEL, "--arch", "ltx2-lora", "--variant", "2.3",
+                         "--preset", "small", "--rank", "2", "--blocks", "1",
+                         "--seed", "3", "--out", lora, "--quiet", NULL};
+  CHECK(run(small) == 0);
+  lr = NULL;
+  CHECK(warm_lora_open(lora, &lr, &err) == 0);
+  if (lr) {
+    CHECK(warm_lora_check_base(lr, warm_ltx2_st(b), WARM_LTX2_DIT, &err) ==
+          WARM_EFORMAT);
+    CHECK_HAS(err.msg, lora);
+    CHECK_HAS(err.msg, base);
+  }
+  warm_lora_close(lr);
 out:
   warm_ltx2_close(b);
   warm_st_close(l);
