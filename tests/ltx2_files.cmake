@@ -11,3 +11,9 @@ warm_add_test(test_ltx2_files SOURCES unit/test_ltx2_files.c
 add_dependencies(test_ltx2_files warm-mkmodel warm-inspect)
 warm_add_test(test_lora SOURCES unit/test_lora.c
               LIBS warm::sdk LABELS ltx2_files weights unit)
+# The tiny files loaded into ltx-core 1.0.0 with strict key checks (skips
+# without Python / ltx-core; see docs/ltx2.md).
+add_test(NAME ltx2_keys_ltx_core
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/parity/ltx2_keys.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(ltx2_keys_ltx_core PROPERTIES LABELS "ltx2_files;parity"
+                     SKIP_RETURN_CODE 77 TIMEOUT 300)
