@@ -236,6 +236,11 @@ static int to_f32(const warm_tensor *t, int64_t r0, int64_t rows, float *dst,
   return warm_weight_convert(&part, WARM_F32, dst, NULL, err);
 }
 
+size_t warm_lora_fuse_scratch(const warm_lora_pair *p) {
+  return (size_t)(p->rank * p->in + FUSE_ROWS * p->rank + FUSE_ROWS * p->in) *
+         sizeof(float);
+}
+
 int warm_lora_fuse(const warm_lora *l, const warm_lora_pair *p, float strength,
                    void *w, warm_dtype dt, int64_t out, int64_t in,
                    warm_error *err) {

@@ -115,6 +115,7 @@ static void test_pairs_are_found_and_prefix_stripped(void) {
         warm_lora_find(l, "transformer_blocks.1.attn1.to_q");
     CHECK(q && q->rank == 3 && q->in == 10 && q->out == 7);
     CHECK(q && q->a.dtype == WARM_BF16 && q->b.shape[0] == 7);
+    CHECK(q && warm_lora_fuse_scratch(q) == (3 * 10 + 64 * 3 + 64 * 10) * 4);
     CHECK(warm_lora_find(l, "transformer_blocks.1.attn1.to_k") == NULL);
     CHECK(warm_lora_check(l, "transformer_blocks.1.attn1.to_q", "base", 7, 10,
                           &err) == 0);

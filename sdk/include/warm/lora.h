@@ -71,11 +71,14 @@ int warm_lora_check_base(const warm_lora *l, const warm_st *base,
 
 /* w[out, in] (host, row-major, f32 or bf16) += strength * (B . A) for the
  * pair, B . A in f32, one rounding per element for bf16. out / in must be
- * the pair's (WARM_EINVAL naming the key otherwise). Uses at most
- * 64 x in + rank x in floats of scratch. */
+ * the pair's (WARM_EFORMAT naming the key otherwise). Allocates
+ * warm_lora_fuse_scratch(p) bytes of host scratch for the call (a caller
+ * that books host memory books that much). */
 int warm_lora_fuse(const warm_lora *l, const warm_lora_pair *p, float strength,
                    void *w, warm_dtype dt, int64_t out, int64_t in,
                    warm_error *err);
+/* Host scratch bytes warm_lora_fuse uses for pair p. */
+size_t warm_lora_fuse_scratch(const warm_lora_pair *p);
 
 #ifdef __cplusplus
 }
