@@ -442,6 +442,34 @@ static void test_bad_arguments_are_refused(void) {
                      "--preset", "huge", "--seed", "1", "--out", out, NULL};
   CHECK(run(p) == 1);
   CHECK(access(out, F_OK) != 0);
+  /* Options of other arches are usage errors, not ignored. */
+  const char *f1[] = {MKMODEL, "--arch", "ltx2", "--variant", "2.0", "--rank",
+                      "4", "--out", out, NULL};
+  CHECK(run(f1) == 2);
+  msg = slurp(outfile);
+  CHECK_HAS(msg, "--rank does not apply to --arch ltx2");
+  free(msg);
+  char dir[300];
+  path_of(dir, sizeof dir, "g3");
+  const char *f2[] = {MKMODEL, "--arch", "gemma3", "--seed", "1", "--sparse",
+                      "--out", dir, NULL};
+  CHECK(run(f2) == 2);
+  msg = slurp(outfile);
+  CHECK_HAS(msg, "--sparse does not apply to --arch gemma3");
+  free(msg);
+  /* The seed is optional for the LTX-2 arches (0), and means seed 0. */
+  char a[300], b[300];
+  path_of(a, sizeof a, "s0a.safetensors");
+  path_of(b, sizeof b, "s0b.safetensors");
+  const char *n0[] = {MKMODEL, "--arch", "ltx2-upsampler", "--variant", "2.3",
+                      "--out", a, "--quiet", NULL};
+  CHECK(run(n0) == 0);
+  CHECK(make_tiny("ltx2-upsampler", "2.3", "0", b, NULL) == 0);
+  char *x = slurp(a), *y = slurp(b);
+  struct stat sa;
+  CHECK(x && y && stat(a, &sa) == 0 && memcmp(x, y, (size_t)sa.st_size) == 0);
+  free(x);
+  free(y);
 }
 
 int main(void) {
