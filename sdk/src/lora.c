@@ -92,7 +92,7 @@ static int lora_pair_up(warm_lora *l, warm_error *err) {
                             l->path, e->name, warm_st_dtype_name(e->st_dtype),
                             warm_st_dtype_name(b->st_dtype));
     if (e->ndim != 2 || b->ndim != 2 || e->shape[0] != b->shape[1] ||
-        e->shape[0] <= 0)
+        e->shape[0] <= 0 || e->shape[1] <= 0 || b->shape[0] <= 0)
       return warm_error_set(
           err, WARM_EFORMAT,
           "%s: '%s' / lora_B: shapes must be A [r, in] and B [out, r], found "

@@ -43,7 +43,7 @@ typedef struct warm_lora_pair {
 
 /* Maps the file and pairs its tensors. Refused: a lora_A without its lora_B
  * (or the reverse), a pair whose shapes are not [r, in] / [out, r] with one
- * r, a dtype other than f32 / bf16 / f16. Tensors that are neither (an
+ * r > 0 (and in, out > 0), a dtype other than f32 / bf16 / f16. Tensors that are neither (an
  * `alpha`, say) are ignored, as the reference ignores them; their count is
  * warm_lora_ignored(). The caller owns *out. */
 int warm_lora_open(const char *path, warm_lora **out, warm_error *err);
