@@ -81,9 +81,8 @@ static int lora_pair_up(warm_lora *l, warm_error *err) {
     snprintf(bname, sizeof bname, "%.*s%s", (int)stem, e->name, LORA_B);
     const warm_st_entry *b = warm_st_find(l->st, bname);
     if (!b)
-      return warm_error_set(err, WARM_EFORMAT,
-                            "%s: '%s' has no matching '%s'", l->path, e->name,
-                            bname);
+      return warm_error_set(err, WARM_EFORMAT, "%s: '%s' has no matching '%s'",
+                            l->path, e->name, bname);
     used_b++;
     if (!dtype_ok(e->dtype) || !dtype_ok(b->dtype))
       return warm_error_set(err, WARM_EFORMAT,
@@ -102,7 +101,8 @@ static int lora_pair_up(warm_lora *l, warm_error *err) {
           (long long)b->shape[0], (long long)(b->ndim > 1 ? b->shape[1] : 0));
     warm_lora_pair *p = &l->pairs[l->n];
     l->keys[l->n] = module_key(e->name, LORA_A);
-    if (!l->keys[l->n]) return warm_error_set(err, WARM_ENOMEM, "out of memory");
+    if (!l->keys[l->n])
+      return warm_error_set(err, WARM_ENOMEM, "out of memory");
     p->key = l->keys[l->n];
     l->n++;
     int rc = warm_st_get(l->st, e->name, &p->a, err);
@@ -121,8 +121,8 @@ static int lora_pair_up(warm_lora *l, warm_error *err) {
       snprintf(aname, sizeof aname, "%.*s%s", (int)stem, e->name, LORA_A);
       if (!warm_st_find(l->st, aname))
         return warm_error_set(err, WARM_EFORMAT,
-                              "%s: '%s' has no matching '%s'", l->path,
-                              e->name, aname);
+                              "%s: '%s' has no matching '%s'", l->path, e->name,
+                              aname);
     }
   }
   /* Sort keys and pairs together: pairs point at keys[], so sorting the
@@ -211,8 +211,7 @@ int warm_lora_check_base(const warm_lora *l, const warm_st *base,
     if (!e)
       return warm_error_set(err, WARM_EFORMAT,
                             "%s: adapts '%s', but %s has no tensor '%s'",
-                            l->path, l->pairs[i].key, warm_st_path(base),
-                            name);
+                            l->path, l->pairs[i].key, warm_st_path(base), name);
     if (e->ndim != 2)
       return warm_error_set(err, WARM_EFORMAT,
                             "%s: adapts '%s', but '%s' in %s is %d-D, not a "

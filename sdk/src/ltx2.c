@@ -8,9 +8,9 @@
 #include "warm/ltx2.h"
 #include "warm/warm.h"
 
-const char *const warm_ltx2_dit_required[] = {
-    "rope_type", "av_ca_timestep_scale_multiplier", "frequencies_precision",
-    NULL};
+const char *const warm_ltx2_dit_required[] = {"rope_type",
+                                              "av_ca_timestep_scale_multiplier",
+                                              "frequencies_precision", NULL};
 const char *const warm_ltx2_connector_required[] = {
     "rope_type", "frequencies_precision",
     "connector_positional_embedding_max_pos", NULL};
