@@ -116,8 +116,7 @@ static int copy_err(g3_model *g, const char *what, warm_error *err) {
 }
 
 /* Every layer into its own persistent blob, and the embedding table. */
-static int place_resident(g3_model *g, g3_place_state *s,
-                          warm_error *err) {
+static int place_resident(g3_model *g, g3_place_state *s, warm_error *err) {
   const warm_services *svc = g->svc;
   int rc = svc->dev_alloc(svc->ctx, WARM_MEM_PERSISTENT, g->w.embed_bytes,
                           &s->embed_dev, err);
@@ -163,8 +162,8 @@ static int place_stream(g3_model *g, const warm_place_req *req,
  * not fit, the old placement is rebuilt; only if that fails too is the
  * instance left unplaced. A promotion to resident never frees first: the
  * host reserves its whole estimate before asking. */
-static int place_as(g3_model *g, const warm_place_req *req,
-                    g3_place_state *s, warm_error *err) {
+static int place_as(g3_model *g, const warm_place_req *req, g3_place_state *s,
+                    warm_error *err) {
   *s = (g3_place_state){0};
   s->placement = req->placement;
   return req->placement == WARM_PLACE_RESIDENT ? place_resident(g, s, err)
@@ -217,7 +216,6 @@ int g3_model_place(g3_model *g, const warm_place_req *req, warm_error *err) {
   g->cur = ns;
   return 0;
 }
-
 
 void g3_model_unplace(g3_model *g) {
   ps_free(g, &g->cur);
@@ -549,10 +547,11 @@ static int is_space_cp(uint32_t c) {
 static uint32_t cp_at(const unsigned char *s, size_t i, size_t *len) {
   unsigned c = s[i];
   if (c < 0x80) return *len = 1, c;
-  if ((c & 0xE0) == 0xC0) return *len = 2, ((c & 0x1Fu) << 6) | (s[i + 1] & 0x3Fu);
+  if ((c & 0xE0) == 0xC0)
+    return *len = 2, ((c & 0x1Fu) << 6) | (s[i + 1] & 0x3Fu);
   if ((c & 0xF0) == 0xE0)
-    return *len = 3, ((c & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) |
-                         (s[i + 2] & 0x3Fu);
+    return *len = 3,
+           ((c & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3Fu);
   return *len = 4, ((c & 0x07u) << 18) | ((s[i + 1] & 0x3Fu) << 12) |
                        ((s[i + 2] & 0x3Fu) << 6) | (s[i + 3] & 0x3Fu);
 }
@@ -562,7 +561,8 @@ void g3_strip(const char *str, size_t n, size_t *start, size_t *len) {
   size_t i = 0, end = 0, k;
   /* Leading: skip spaces. Trailing: remember the end of the last
    * non-space code point. */
-  while (i < n && is_space_cp(cp_at(s, i, &k))) i += k;
+  while (i < n && is_space_cp(cp_at(s, i, &k)))
+    i += k;
   *start = i;
   end = i;
   while (i < n) {

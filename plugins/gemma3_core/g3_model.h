@@ -106,8 +106,7 @@ typedef int (*g3_hidden_fn)(void *user, int64_t index, const float *x,
  * [progress0, progress1]. *streamed_bytes gets what the streamer copied. */
 int g3_model_encode(g3_model *m, const g3_prompt *p, int64_t first_index,
                     g3_hidden_fn hook, void *user, float progress0,
-                    float progress1, uint64_t *streamed_bytes,
-                    warm_error *err);
+                    float progress1, uint64_t *streamed_bytes, warm_error *err);
 
 /* Python's str.strip(): the prompt without leading and trailing Unicode
  * whitespace (str.isspace), as a view [*start, *start + *len). s must be

@@ -34,7 +34,8 @@
 #define LT2_PREFIX_VCONN "model.diffusion_model.video_embeddings_connector."
 #define LT2_PREFIX_ACONN "model.diffusion_model.audio_embeddings_connector."
 
-/* ---- configuration -------------------------------------------------------- */
+/* ---- configuration --------------------------------------------------------
+ */
 
 typedef struct lt2_conn_config {
   int64_t heads, head_dim, width, layers; /* width = heads * head_dim */
@@ -42,15 +43,15 @@ typedef struct lt2_conn_config {
 } lt2_conn_config;
 
 typedef struct lt2_config {
-  int v2;           /* FeatureExtractorV2 (2.3) vs V1 (2.0) */
-  int64_t D;        /* Gemma hidden */
-  int64_t S;        /* hidden states: Gemma layers + 1 */
-  int64_t Cv, Ca;   /* feature widths into the video / audio connectors */
+  int v2;         /* FeatureExtractorV2 (2.3) vs V1 (2.0) */
+  int64_t D;      /* Gemma hidden */
+  int64_t S;      /* hidden states: Gemma layers + 1 */
+  int64_t Cv, Ca; /* feature widths into the video / audio connectors */
   lt2_conn_config vc, ac;
-  int split_rope;   /* rope_type "split" (else interleaved) */
-  int f64_grid;     /* frequencies_precision "float64" */
-  double max_pos;   /* connector_positional_embedding_max_pos[0] */
-  double theta;     /* the connector's positional_embedding_theta */
+  int split_rope; /* rope_type "split" (else interleaved) */
+  int f64_grid;   /* frequencies_precision "float64" */
+  double max_pos; /* connector_positional_embedding_max_pos[0] */
+  double theta;   /* the connector's positional_embedding_theta */
 } lt2_config;
 
 /* Reads the combined file's transformer config the way ltx-core's
@@ -60,7 +61,8 @@ typedef struct lt2_config {
 int lt2_config_load(const warm_ltx2 *f, int64_t D, int64_t S, lt2_config *c,
                     warm_error *err);
 
-/* ---- weights as text layers ------------------------------------------------ */
+/* ---- weights as text layers ------------------------------------------------
+ */
 
 /* Tensors of one connector block, in layer order. */
 enum {
@@ -125,7 +127,8 @@ typedef struct lt2_view {
 } lt2_view;
 void lt2_view_make(lt2_view *v, const lt2_layer *l, void *const *ptrs);
 
-/* ---- feature extractor ------------------------------------------------------ */
+/* ---- feature extractor ------------------------------------------------------
+ */
 
 /* Device buffers that live through the whole run: the accumulated
  * features (audio aliases video for V1). */
@@ -152,10 +155,11 @@ void lt2_xscratch_carve(wk_ctx *wk, const lt2_config *c, wk_dtype wdt,
  * view (tensor 0 video, 1 audio). */
 int lt2_feat_accumulate(wk_ctx *wk, const lt2_config *c, int64_t index,
                         const float *x, int64_t T, int64_t row0,
-                        const lt2_view *proj, lt2_xscratch *xs,
-                        lt2_feats *f, warm_error *err);
+                        const lt2_view *proj, lt2_xscratch *xs, lt2_feats *f,
+                        warm_error *err);
 
-/* ---- connectors --------------------------------------------------------------- */
+/* ---- connectors
+ * --------------------------------------------------------------- */
 
 typedef struct lt2_cacts {
   float *x, *h, *q, *k, *v, *attn, *gate, *ff, *cos, *sin;
@@ -165,8 +169,8 @@ typedef struct lt2_cacts {
 /* Workspace for running either connector on T tokens. */
 uint64_t lt2_conn_ws_bytes(wk_ctx *wk, const lt2_config *c, wk_dtype wdt,
                            int64_t T);
-void lt2_conn_ws_carve(wk_ctx *wk, const lt2_config *c, wk_dtype wdt,
-                       int64_t T, void *base, lt2_cacts *a);
+void lt2_conn_ws_carve(wk_ctx *wk, const lt2_config *c, wk_dtype wdt, int64_t T,
+                       void *base, lt2_cacts *a);
 
 /* RoPE tables of a connector, in the layout wk_rope takes: split (per
  * (t, head) rows of head_dim, HALF) or interleaved ([T, width]). cos and

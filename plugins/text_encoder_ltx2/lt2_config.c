@@ -37,8 +37,8 @@ static int detect_v2(const warm_ltx2 *f, const warm_config *t, int *v2,
       return warm_error_set(err, WARM_EUNSUPPORTED,
                             "%s: config.transformer.%s is %s; the V2 text "
                             "feature extractor expects %s",
-                            warm_ltx2_path(f), v2_keys[i],
-                            b ? "true" : "false", v2_want[i] ? "true" : "false");
+                            warm_ltx2_path(f), v2_keys[i], b ? "true" : "false",
+                            v2_want[i] ? "true" : "false");
   }
   return 0;
 }
@@ -100,7 +100,7 @@ static int check_conn(const warm_ltx2 *f, const char *prefix,
   char name[256];
   for (int64_t b = 0; b < cc->layers; b++) {
     static const char *const sq[] = {"attn1.to_q", "attn1.to_k", "attn1.to_v",
-                                      "attn1.to_out.0"};
+                                     "attn1.to_out.0"};
     for (int i = 0; i < 4; i++) {
       snprintf(name, sizeof name, "transformer_1d_blocks.%lld.%s.weight",
                (long long)b, sq[i]);
@@ -109,14 +109,15 @@ static int check_conn(const warm_ltx2 *f, const char *prefix,
                (long long)b, sq[i]);
       if ((rc = expect2(f, prefix, name, C, 0, err))) return rc;
     }
-    static const char *const nq[] = {"attn1.q_norm.weight", "attn1.k_norm.weight"};
+    static const char *const nq[] = {"attn1.q_norm.weight",
+                                     "attn1.k_norm.weight"};
     for (int i = 0; i < 2; i++) {
       snprintf(name, sizeof name, "transformer_1d_blocks.%lld.%s", (long long)b,
                nq[i]);
       if ((rc = expect2(f, prefix, name, C, 0, err))) return rc;
     }
-    snprintf(name, sizeof name, "transformer_1d_blocks.%lld.ff.net.0.proj.weight",
-             (long long)b);
+    snprintf(name, sizeof name,
+             "transformer_1d_blocks.%lld.ff.net.0.proj.weight", (long long)b);
     if ((rc = expect2(f, prefix, name, 4 * C, C, err))) return rc;
     snprintf(name, sizeof name, "transformer_1d_blocks.%lld.ff.net.0.proj.bias",
              (long long)b);
@@ -137,11 +138,12 @@ static int check_conn(const warm_ltx2 *f, const char *prefix,
                (long long)b);
       if ((rc = expect2(f, prefix, name, H, 0, err))) return rc;
     } else if (warm_ltx2_find(f, prefix, name)) {
-      return warm_error_set(err, WARM_EFORMAT,
-                            "%s: %s%s exists but "
-                            "config.transformer.connector_apply_gated_attention "
-                            "is false",
-                            warm_ltx2_path(f), prefix, name);
+      return warm_error_set(
+          err, WARM_EFORMAT,
+          "%s: %s%s exists but "
+          "config.transformer.connector_apply_gated_attention "
+          "is false",
+          warm_ltx2_path(f), prefix, name);
     }
   }
   snprintf(name, sizeof name, "transformer_1d_blocks.%lld.attn1.to_q.weight",

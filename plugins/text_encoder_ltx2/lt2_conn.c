@@ -25,15 +25,20 @@ static size_t mx(size_t a, size_t b) {
   return a > b ? a : b;
 }
 
-static size_t conn_scratch(wk_ctx *wk, const lt2_conn_config *cc,
-                           wk_dtype wdt, int64_t T) {
+static size_t conn_scratch(wk_ctx *wk, const lt2_conn_config *cc, wk_dtype wdt,
+                           int64_t T) {
   int64_t C = cc->width;
   size_t s = wk_linear_workspace(wk, T, C, C, wdt);
   s = mx(s, wk_linear_workspace(wk, T, C, 4 * C, wdt));
   s = mx(s, wk_linear_workspace(wk, T, 4 * C, C, wdt));
   if (cc->gated) s = mx(s, wk_linear_workspace(wk, T, C, cc->heads, wdt));
-  wk_attn a = {.B = 1, .Tq = T, .Tk = T, .Hq = cc->heads, .Hkv = cc->heads,
-               .D = cc->head_dim, .scale = 1.0f};
+  wk_attn a = {.B = 1,
+               .Tq = T,
+               .Tk = T,
+               .Hq = cc->heads,
+               .Hkv = cc->heads,
+               .D = cc->head_dim,
+               .scale = 1.0f};
   return mx(s, wk_attention_workspace(wk, &a));
 }
 
@@ -48,7 +53,8 @@ static void sizes(wk_ctx *wk, const lt2_config *c, wk_dtype wdt, int64_t T,
   sz[6] = (uint64_t)(T * H) * sizeof(float);
   sz[7] = 4 * tc;
   sz[8] = sz[9] = tc;
-  sz[10] = mx(conn_scratch(wk, &c->vc, wdt, T), conn_scratch(wk, &c->ac, wdt, T));
+  sz[10] =
+      mx(conn_scratch(wk, &c->vc, wdt, T), conn_scratch(wk, &c->ac, wdt, T));
 }
 
 uint64_t lt2_conn_ws_bytes(wk_ctx *wk, const lt2_config *c, wk_dtype wdt,
@@ -60,12 +66,12 @@ uint64_t lt2_conn_ws_bytes(wk_ctx *wk, const lt2_config *c, wk_dtype wdt,
   return s;
 }
 
-void lt2_conn_ws_carve(wk_ctx *wk, const lt2_config *c, wk_dtype wdt,
-                       int64_t T, void *base, lt2_cacts *a) {
+void lt2_conn_ws_carve(wk_ctx *wk, const lt2_config *c, wk_dtype wdt, int64_t T,
+                       void *base, lt2_cacts *a) {
   uint64_t sz[11];
   sizes(wk, c, wdt, T, sz);
-  float **f[10] = {&a->x, &a->h, &a->q, &a->k, &a->v, &a->attn, &a->gate,
-                   &a->ff, &a->cos, &a->sin};
+  float **f[10] = {&a->x,    &a->h,    &a->q,  &a->k,   &a->v,
+                   &a->attn, &a->gate, &a->ff, &a->cos, &a->sin};
   char *p = base;
   for (int i = 0; i < 10; i++) {
     *f[i] = (float *)p;

@@ -35,9 +35,10 @@ uint64_t lt2_feats_bytes(const lt2_config *c, int64_t T) {
 void lt2_feats_carve(const lt2_config *c, int64_t T, void *base,
                      lt2_feats *out) {
   out->fv = base;
-  out->fa = c->v2 ? (float *)((char *)base +
-                              al((uint64_t)(T * c->Cv) * sizeof(float)))
-                  : out->fv;
+  out->fa =
+      c->v2
+          ? (float *)((char *)base + al((uint64_t)(T * c->Cv) * sizeof(float)))
+          : out->fv;
 }
 
 static size_t proj_scratch(wk_ctx *wk, const lt2_config *c, wk_dtype wdt,
@@ -50,9 +51,9 @@ static size_t proj_scratch(wk_ctx *wk, const lt2_config *c, wk_dtype wdt,
 static void xs_sizes(wk_ctx *wk, const lt2_config *c, wk_dtype wdt, int64_t T,
                      uint64_t sz[4]) {
   int64_t O = c->Cv > c->Ca ? c->Cv : c->Ca;
-  sz[0] = (uint64_t)(T * c->D) * sizeof(float);            /* xhat */
+  sz[0] = (uint64_t)(T * c->D) * sizeof(float);             /* xhat */
   sz[1] = c->v2 ? (uint64_t)(T * c->D) * sizeof(float) : 0; /* xs */
-  sz[2] = (uint64_t)(T * O) * sizeof(float);               /* tmp */
+  sz[2] = (uint64_t)(T * O) * sizeof(float);                /* tmp */
   sz[3] = proj_scratch(wk, c, wdt, T);
 }
 
@@ -103,8 +104,8 @@ static int share(wk_ctx *wk, int64_t index, const float *x, int64_t T,
 
 int lt2_feat_accumulate(wk_ctx *wk, const lt2_config *c, int64_t index,
                         const float *x, int64_t T, int64_t row0,
-                        const lt2_view *proj, lt2_xscratch *xs,
-                        lt2_feats *f, warm_error *err) {
+                        const lt2_view *proj, lt2_xscratch *xs, lt2_feats *f,
+                        warm_error *err) {
   const int64_t D = c->D;
   wk_set_workspace(wk, xs->scratch, xs->scratch_bytes);
   if (!c->v2) {
@@ -120,12 +121,11 @@ int lt2_feat_accumulate(wk_ctx *wk, const lt2_config *c, int64_t index,
   CK(wk_scale(wk, xs->xhat, (float)sqrt((double)c->Cv / (double)D), T * D,
               xs->xs),
      "rescale");
-  int rc = share(wk, index, xs->xs, T, D, proj->t[0], c->Cv, xs->tmp, f->fv,
-                 err);
+  int rc =
+      share(wk, index, xs->xs, T, D, proj->t[0], c->Cv, xs->tmp, f->fv, err);
   if (rc) return rc;
   CK(wk_scale(wk, xs->xhat, (float)sqrt((double)c->Ca / (double)D), T * D,
               xs->xs),
      "rescale");
-  return share(wk, index, xs->xs, T, D, proj->t[1], c->Ca, xs->tmp, f->fa,
-               err);
+  return share(wk, index, xs->xs, T, D, proj->t[1], c->Ca, xs->tmp, f->fa, err);
 }

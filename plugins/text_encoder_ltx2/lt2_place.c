@@ -155,8 +155,7 @@ static int place_as(warm_instance *g, const warm_place_req *req,
  * for a first placement), so a refused place() leaves the instance as it
  * was; only if even that fails is the instance left unplaced. */
 int lt2_place(warm_instance *g, const warm_place_req *req, warm_error *err) {
-  warm_place_req gold = {g->m.cur.placement, g->m.cur.window,
-                         g->m.cur.source};
+  warm_place_req gold = {g->m.cur.placement, g->m.cur.window, g->m.cur.source};
   int rc = g3_model_place(&g->m, req, err);
   if (rc) return rc;
   if (g->cur.placement == req->placement &&

@@ -188,7 +188,8 @@ static int lt2_info(warm_instance *g, warm_model_info *out, warm_error *err) {
   return 0;
 }
 
-/* ---- run ------------------------------------------------------------------ */
+/* ---- run ------------------------------------------------------------------
+ */
 
 typedef struct feat_hook {
   warm_instance *g;
@@ -213,8 +214,8 @@ static int on_hidden(void *user, int64_t index, const float *x,
 
 /* One connector: prelude (bias for V2, registers), blocks, final norm into
  * a->h, copied to host out [T, width]. */
-static int run_connector(warm_instance *g, int audio, float *feats,
-                         int64_t T, int64_t n_real, lt2_cacts *a, float *out,
+static int run_connector(warm_instance *g, int audio, float *feats, int64_t T,
+                         int64_t n_real, lt2_cacts *a, float *out,
                          warm_error *err) {
   const lt2_conn_config *cc = audio ? &g->c.ac : &g->c.vc;
   wk_ctx *wk = g->m.wk;
@@ -222,8 +223,8 @@ static int run_connector(warm_instance *g, int audio, float *feats,
   lt2_view v;
   int rc = lt2_layer_acquire(g, pre, &v, err);
   if (rc) return rc;
-  if (g->c.v2 && wk_add_row(wk, feats, v.t[LT2_P_BIAS].data, T, cc->width,
-                            feats))
+  if (g->c.v2 &&
+      wk_add_row(wk, feats, v.t[LT2_P_BIAS].data, T, cc->width, feats))
     rc = warm_error_set(err, WARM_EDEVICE, "projection bias: %s",
                         wk_last_error(wk));
   if (!rc)
@@ -239,8 +240,8 @@ static int run_connector(warm_instance *g, int audio, float *feats,
   }
   if ((rc = lt2_conn_rope(&g->c, cc, T, cs, sn, err))) goto out;
   if (wk_copy_h2d(wk, a->cos, cs, tb) || wk_copy_h2d(wk, a->sin, sn, tb)) {
-    rc = warm_error_set(err, WARM_EDEVICE, "rope tables: %s",
-                        wk_last_error(wk));
+    rc =
+        warm_error_set(err, WARM_EDEVICE, "rope tables: %s", wk_last_error(wk));
     goto out;
   }
   for (int64_t b = 0; b < cc->layers; b++) {
@@ -285,8 +286,8 @@ static int lt2_run(warm_instance *g, warm_run_args *args, warm_error *err) {
   char *text = strndup(args->prompt + s0, sl);
   if (!text) return warm_error_set(err, WARM_ENOMEM, "out of memory");
   g3_prompt p;
-  int rc = g3_prompt_make(g->m.tok, text, T, g->m.mc.bos_id, g->m.mc.pad_id,
-                          &p, err);
+  int rc = g3_prompt_make(g->m.tok, text, T, g->m.mc.bos_id, g->m.mc.pad_id, &p,
+                          err);
   free(text);
   if (rc) return rc;
   if (p.n_dropped)
@@ -310,8 +311,8 @@ static int lt2_run(warm_instance *g, warm_run_args *args, warm_error *err) {
     ((int32_t *)mt.data)[t] = 1;
 
   feat_hook fh = {.g = g, .T = T, .row0 = T - p.n_real};
-  if ((rc = svc->dev_alloc(svc->ctx, WARM_MEM_WORKSPACE,
-                           lt2_feats_bytes(c, T), &feats_mem, err)) ||
+  if ((rc = svc->dev_alloc(svc->ctx, WARM_MEM_WORKSPACE, lt2_feats_bytes(c, T),
+                           &feats_mem, err)) ||
       (rc = svc->dev_alloc(svc->ctx, WARM_MEM_WORKSPACE,
                            lt2_xscratch_bytes(wk, c, g->m.wdt, T), &xs_mem,
                            err)))
@@ -320,8 +321,8 @@ static int lt2_run(warm_instance *g, warm_run_args *args, warm_error *err) {
   lt2_xscratch_carve(wk, c, g->m.wdt, T, xs_mem, &fh.xs);
   if (g->cur.streamer) warm_streamer_stats_reset(g->cur.streamer);
   uint64_t streamed = 0;
-  rc = g3_model_encode(&g->m, &p, 0, on_hidden, &fh, 0.0f, 0.9f, &streamed,
-                       err);
+  rc =
+      g3_model_encode(&g->m, &p, 0, on_hidden, &fh, 0.0f, 0.9f, &streamed, err);
   if (rc) goto out;
   wk_sync(wk);
   svc->dev_free(svc->ctx, xs_mem);

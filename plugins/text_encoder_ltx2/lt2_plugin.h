@@ -13,7 +13,7 @@ typedef struct lt2_place_state {
   warm_placement placement;
   uint32_t window;
   warm_stream_source source;
-  void **blob;      /* resident: [n_layers] (persistent) */
+  void **blob; /* resident: [n_layers] (persistent) */
   warm_streamer *streamer;
 } lt2_place_state;
 

@@ -4,8 +4,8 @@
  * streamer slots): per Gemma hidden state l its projection slice
  * W_l[o, d] = W[o, d * S + l] (the reference flattens [D, S] layer-minor),
  * then per connector a prelude (its registers and, for V2, its projection
- * bias) and one layer per block. Matrices are stored in the component's dtype, vectors and
- * registers in f32.
+ * bias) and one layer per block. Matrices are stored in the component's dtype,
+ * vectors and registers in f32.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,10 +44,9 @@ static int store(lt2_weights *w, const warm_tensor *src, wk_dtype dst,
   }
   void *buf = malloc(out->bytes ? out->bytes : 1);
   if (!buf)
-    return warm_error_set(err, WARM_ENOMEM,
-                          "out of memory converting %s (%llu bytes)",
-                          src->name ? src->name : "tensor",
-                          (unsigned long long)out->bytes);
+    return warm_error_set(
+        err, WARM_ENOMEM, "out of memory converting %s (%llu bytes)",
+        src->name ? src->name : "tensor", (unsigned long long)out->bytes);
   int rc = own(w, buf, err);
   if (rc) return rc;
   out->src = buf;
@@ -104,15 +103,22 @@ static int slice(lt2_weights *w, const warm_tensor *W, int64_t D, int64_t S,
 static int block(lt2_weights *w, const warm_ltx2 *f, const char *prefix,
                  const lt2_conn_config *cc, int64_t b, lt2_layer *L,
                  warm_error *err) {
-  static const char *const names[LT2_B_COUNT] = {
-      "attn1.to_q.weight",     "attn1.to_q.bias",
-      "attn1.to_k.weight",     "attn1.to_k.bias",
-      "attn1.to_v.weight",     "attn1.to_v.bias",
-      "attn1.q_norm.weight",   "attn1.k_norm.weight",
-      "attn1.to_out.0.weight", "attn1.to_out.0.bias",
-      "ff.net.0.proj.weight",  "ff.net.0.proj.bias",
-      "ff.net.2.weight",       "ff.net.2.bias",
-      "attn1.to_gate_logits.weight", "attn1.to_gate_logits.bias"};
+  static const char *const names[LT2_B_COUNT] = {"attn1.to_q.weight",
+                                                 "attn1.to_q.bias",
+                                                 "attn1.to_k.weight",
+                                                 "attn1.to_k.bias",
+                                                 "attn1.to_v.weight",
+                                                 "attn1.to_v.bias",
+                                                 "attn1.q_norm.weight",
+                                                 "attn1.k_norm.weight",
+                                                 "attn1.to_out.0.weight",
+                                                 "attn1.to_out.0.bias",
+                                                 "ff.net.0.proj.weight",
+                                                 "ff.net.0.proj.bias",
+                                                 "ff.net.2.weight",
+                                                 "ff.net.2.bias",
+                                                 "attn1.to_gate_logits.weight",
+                                                 "attn1.to_gate_logits.bias"};
   L->n = cc->gated ? LT2_B_COUNT : LT2_B_G_W;
   for (uint32_t i = 0; i < L->n; i++) {
     char name[256];
@@ -140,10 +146,11 @@ int lt2_weights_load(const warm_ltx2 *f, const lt2_config *c, wk_dtype wdt,
   int rc;
   warm_tensor Wv, Wa;
   if ((rc = get(f, LT2_PREFIX_PROJ,
-                c->v2 ? "video_aggregate_embed.weight" : "aggregate_embed.weight",
+                c->v2 ? "video_aggregate_embed.weight"
+                      : "aggregate_embed.weight",
                 &Wv, err)) ||
-      (c->v2 &&
-       (rc = get(f, LT2_PREFIX_PROJ, "audio_aggregate_embed.weight", &Wa, err))))
+      (c->v2 && (rc = get(f, LT2_PREFIX_PROJ, "audio_aggregate_embed.weight",
+                          &Wa, err))))
     goto fail;
   for (int64_t l = 0; l < c->S; l++) {
     lt2_layer *L = &w->layers[l];
@@ -161,11 +168,11 @@ int lt2_weights_load(const warm_ltx2 *f, const lt2_config *c, wk_dtype wdt,
     if ((rc = get(f, prefix, "learnable_registers", &t, err)) ||
         (rc = store(w, &t, WK_F32, &P->t[LT2_P_REG], err)))
       goto fail;
-    if (c->v2 &&
-        ((rc = get(f, LT2_PREFIX_PROJ,
-                   m ? "audio_aggregate_embed.bias" : "video_aggregate_embed.bias",
-                   &t, err)) ||
-         (rc = store(w, &t, WK_F32, &P->t[LT2_P_BIAS], err))))
+    if (c->v2 && ((rc = get(f, LT2_PREFIX_PROJ,
+                            m ? "audio_aggregate_embed.bias"
+                              : "video_aggregate_embed.bias",
+                            &t, err)) ||
+                  (rc = store(w, &t, WK_F32, &P->t[LT2_P_BIAS], err))))
       goto fail;
     for (int64_t b = 0; b < cc->layers; b++)
       if ((rc = block(w, f, prefix, cc, b, &w->layers[w->pre[m] + 1 + b], err)))

@@ -84,9 +84,11 @@ static int conn_decls(decl *d, int n, const char *m, int64_t C, int64_t H) {
                sq[i]);
       n = add(d, n, nm, C, 0, 0.02f);
     }
-    snprintf(nm, sizeof nm, "%stransformer_1d_blocks.%d.attn1.q_norm.weight", p, b);
+    snprintf(nm, sizeof nm, "%stransformer_1d_blocks.%d.attn1.q_norm.weight", p,
+             b);
     n = add(d, n, nm, C, 0, 1.0f);
-    snprintf(nm, sizeof nm, "%stransformer_1d_blocks.%d.attn1.k_norm.weight", p, b);
+    snprintf(nm, sizeof nm, "%stransformer_1d_blocks.%d.attn1.k_norm.weight", p,
+             b);
     n = add(d, n, nm, C, 0, 1.0f);
     snprintf(nm, sizeof nm,
              "%stransformer_1d_blocks.%d.attn1.to_gate_logits.weight", p, b);
@@ -94,9 +96,11 @@ static int conn_decls(decl *d, int n, const char *m, int64_t C, int64_t H) {
     snprintf(nm, sizeof nm,
              "%stransformer_1d_blocks.%d.attn1.to_gate_logits.bias", p, b);
     n = add(d, n, nm, H, 0, 0.02f);
-    snprintf(nm, sizeof nm, "%stransformer_1d_blocks.%d.ff.net.0.proj.weight", p, b);
+    snprintf(nm, sizeof nm, "%stransformer_1d_blocks.%d.ff.net.0.proj.weight",
+             p, b);
     n = add(d, n, nm, 4 * C, C, 0.02f);
-    snprintf(nm, sizeof nm, "%stransformer_1d_blocks.%d.ff.net.0.proj.bias", p, b);
+    snprintf(nm, sizeof nm, "%stransformer_1d_blocks.%d.ff.net.0.proj.bias", p,
+             b);
     n = add(d, n, nm, 4 * C, 0, 0.02f);
     snprintf(nm, sizeof nm, "%stransformer_1d_blocks.%d.ff.net.2.weight", p, b);
     n = add(d, n, nm, C, 4 * C, 0.02f);
@@ -123,14 +127,17 @@ static int write_ltx(const char *path, int64_t D, int64_t S) {
   const char *cfg =
       "{\"transformer\": {\"rope_type\": \"split\", \"frequencies_precision\": "
       "\"float64\", \"connector_positional_embedding_max_pos\": [4096], "
-      "\"connector_num_attention_heads\": 32, \"connector_attention_head_dim\": "
-      "128, \"connector_num_layers\": 2, \"audio_connector_num_attention_heads\": "
+      "\"connector_num_attention_heads\": 32, "
+      "\"connector_attention_head_dim\": "
+      "128, \"connector_num_layers\": 2, "
+      "\"audio_connector_num_attention_heads\": "
       "32, \"audio_connector_attention_head_dim\": 64, "
       "\"audio_connector_num_layers\": 2, \"connector_apply_gated_attention\": "
       "true, \"num_attention_heads\": 32, \"attention_head_dim\": 128, "
       "\"audio_num_attention_heads\": 32, \"audio_attention_head_dim\": 64, "
       "\"caption_proj_before_connector\": true, "
-      "\"caption_projection_first_linear\": false, \"caption_proj_input_norm\": "
+      "\"caption_projection_first_linear\": false, "
+      "\"caption_proj_input_norm\": "
       "false, \"caption_projection_second_linear\": false}}";
   warm_error err = {0};
   warm_st_writer *w;
@@ -145,7 +152,8 @@ static int write_ltx(const char *path, int64_t D, int64_t S) {
   uint16_t *buf = malloc(CH * sizeof *buf);
   uint64_t s = 88172645463325252ull;
   for (int i = 0; !rc && i < n; i++) {
-    uint64_t left = (uint64_t)d[i].shape[0] * (d[i].ndim == 2 ? d[i].shape[1] : 1);
+    uint64_t left =
+        (uint64_t)d[i].shape[0] * (d[i].ndim == 2 ? d[i].shape[1] : 1);
     int unit = strstr(d[i].name, "norm.weight") != NULL;
     while (!rc && left) {
       size_t k = left < CH ? left : CH;

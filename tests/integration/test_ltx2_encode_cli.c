@@ -43,8 +43,9 @@ static int encode(const char *tag, const char *placement, const char *budget,
   *st = NULL;
   if (rc == 0) CHECK(warm_st_open(path, st, &err) == 0, "%s", err.msg);
   const char *used = *st ? warm_st_metadata(*st, "placement") : NULL;
-  if (*st) CHECK(used && !strcmp(used, want), "%s: placement used %s, want %s",
-                 tag, used ? used : "-", want);
+  if (*st)
+    CHECK(used && !strcmp(used, want), "%s: placement used %s, want %s", tag,
+          used ? used : "-", want);
   return *st ? 0 : -1;
 }
 
@@ -55,9 +56,11 @@ static void test_contexts_and_metadata_across_placements(void) {
   const char *tags[6] = {"resident", "stream1",   "stream3mmap",
                          "auto",     "autotight", "stream2"};
   const char *pl[6] = {
-      "placement = resident\n", "placement = stream\nstream_window = 1\n",
+      "placement = resident\n",
+      "placement = stream\nstream_window = 1\n",
       "placement = stream\nstream_window = 3\nstream_source = mmap\n",
-      "placement = auto\n", "placement = auto\n",
+      "placement = auto\n",
+      "placement = auto\n",
       "placement = stream\nstream_window = 2\n"};
   const char *budget[6] = {"1GiB", "1GiB", "1GiB", "1GiB", "1200KiB", "1GiB"};
   const char *want[6] = {"resident", "stream", "stream",
@@ -78,8 +81,7 @@ static void test_contexts_and_metadata_across_placements(void) {
     const char *used = warm_st_metadata(st, "placement");
     const char *tokens = warm_st_metadata(st, "tokens");
     const char *prompt = warm_st_metadata(st, "prompt");
-    CHECK(fp && used && tokens && prompt &&
-              warm_st_metadata(st, "component"),
+    CHECK(fp && used && tokens && prompt && warm_st_metadata(st, "component"),
           "%s: metadata prompt, tokens, fingerprint, placement, component",
           tags[i]);
     CHECK(prompt && !strcmp(prompt, "  a red fox, running "),

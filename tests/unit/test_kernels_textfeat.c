@@ -22,7 +22,8 @@ static void range_ref(const float *x, int64_t rows, int64_t cols, int64_t row0,
 }
 
 static void test_range_norm(wt_env *e) {
-  const int64_t cases[][3] = {{1, 3, 0}, {9, 64, 0}, {33, 70, 20}, {128, 5, 127}};
+  const int64_t cases[][3] = {
+      {1, 3, 0}, {9, 64, 0}, {33, 70, 20}, {128, 5, 127}};
   for (int k = 0; k < 4; k++) {
     int64_t rows = cases[k][0], cols = cases[k][1], row0 = cases[k][2];
     int64_t n = rows * cols;

@@ -96,7 +96,8 @@ static int inst_open(inst *s, const char *variant, int64_t T, warm_dtype dt,
   memset(s, 0, sizeof *s);
   warm_device cpu = {WARM_DEVICE_CPU, 0};
   snprintf(s->mt, sizeof s->mt, "%lld", (long long)T);
-  s->keys[0] = (warm_kv){"ltx_checkpoint", ltx_file(variant, s->lp, sizeof s->lp)};
+  s->keys[0] =
+      (warm_kv){"ltx_checkpoint", ltx_file(variant, s->lp, sizeof s->lp)};
   s->keys[1] = (warm_kv){"max_tokens", s->mt};
   warm_component_config cc = g3t_config(gemma, cpu, dt, s->keys, 2);
   g3t_host_init(&s->h, cpu, budget);
@@ -113,7 +114,8 @@ static void inst_close(inst *s) {
   g3t_host_fini(&s->h);
 }
 
-/* ---- parity --------------------------------------------------------------- */
+/* ---- parity ---------------------------------------------------------------
+ */
 
 static void check_parity(const char *variant) {
   char gold[1024];
@@ -157,8 +159,8 @@ static void check_parity(const char *variant) {
                   ea);
         worst = fmax(worst, fmax(ev, ea));
       }
-      G3T_CHECK(o.mask_sum == T, "%s p%zu: output mask all ones (%d)",
-                variant, i, o.mask_sum);
+      G3T_CHECK(o.mask_sum == T, "%s p%zu: output mask all ones (%d)", variant,
+                i, o.mask_sum);
       lt_out_free(&o);
     }
     printf("parity %s: %zu prompts, T %lld, worst relative error %.3g\n",
@@ -169,7 +171,8 @@ static void check_parity(const char *variant) {
   warm_st_close(st);
 }
 
-/* ---- placements ------------------------------------------------------------ */
+/* ---- placements ------------------------------------------------------------
+ */
 
 static const char *const prompt_fox = "A red fox runs across the snow at dawn.";
 
@@ -214,7 +217,8 @@ static void check_placements(const char *variant, int64_t T) {
   inst_close(&s);
 }
 
-/* ---- the ledger while streaming --------------------------------------------- */
+/* ---- the ledger while streaming ---------------------------------------------
+ */
 
 static void check_stream_ledger(const char *variant, int64_t T) {
   inst s;
@@ -253,7 +257,8 @@ static void check_stream_ledger(const char *variant, int64_t T) {
   warm_instance *g = s.g;
   uint64_t gws = g3_workspace_bytes(g->m.wk, &g->m.mc, g->m.wdt, T);
   uint64_t feats = lt2_feats_bytes(&g->c, T);
-  uint64_t pass1 = gws + feats + lt2_xscratch_bytes(g->m.wk, &g->c, g->m.wdt, T);
+  uint64_t pass1 =
+      gws + feats + lt2_xscratch_bytes(g->m.wk, &g->c, g->m.wdt, T);
   uint64_t pass2 = feats + lt2_conn_ws_bytes(g->m.wk, &g->c, g->m.wdt, T);
   G3T_CHECK(run_bytes == (pass1 > pass2 ? pass1 : pass2),
             "run bytes %llu = max(Gemma layer %llu + accumulators %llu + "
@@ -287,17 +292,17 @@ static void check_stream_ledger(const char *variant, int64_t T) {
          "would hold %llu), run workspace %llu; the %llu-state stack would "
          "be %llu, one hidden state %llu\n",
          variant, (long long)T, (unsigned long long)est.window,
-         (unsigned long long)est.persistent,
-         (unsigned long long)res.persistent, (unsigned long long)run_bytes,
-         (unsigned long long)S, (unsigned long long)stack,
-         (unsigned long long)one);
+         (unsigned long long)est.persistent, (unsigned long long)res.persistent,
+         (unsigned long long)run_bytes, (unsigned long long)S,
+         (unsigned long long)stack, (unsigned long long)one);
   G3T_CHECK(est.persistent < res.persistent && est.window < res.persistent,
             "streaming keeps the text weights out of persistent memory");
   if (rc == 0) lt_out_free(&o);
   inst_close(&s);
 }
 
-/* ---- dtypes ------------------------------------------------------------------ */
+/* ---- dtypes
+ * ------------------------------------------------------------------ */
 
 static void check_dtypes(const char *variant, int64_t T) {
   lt_out ref = {0};
@@ -331,7 +336,8 @@ static void check_dtypes(const char *variant, int64_t T) {
   lt_out_free(&ref);
 }
 
-/* ---- prompts ------------------------------------------------------------------ */
+/* ---- prompts
+ * ------------------------------------------------------------------ */
 
 static void check_prompts(void) {
   inst s;
@@ -364,12 +370,12 @@ static void check_prompts(void) {
   ra.prompt = "a fox";
   ra.max_tokens = 200;
   G3T_CHECK(s.d->run(s.g, &ra, &err) == WARM_EINVAL && strstr(err.msg, "128"),
-            "a run's max_tokens off the register grid is refused: %s",
-            err.msg);
+            "a run's max_tokens off the register grid is refused: %s", err.msg);
   inst_close(&s);
 }
 
-/* ---- fingerprint ---------------------------------------------------------------- */
+/* ---- fingerprint
+ * ---------------------------------------------------------------- */
 
 static void fingerprint_of(const char *variant, char fp[65]) {
   inst s;
@@ -424,8 +430,8 @@ static void check_fingerprint(void) {
     G3T_CHECK(copy_file(from, path) == 0, "copy %s", from);
   }
   snprintf(from, sizeof from, "%s/ltx2_v20.safetensors", saved_ck);
-  G3T_CHECK(copy_file(from, ltx_file("v20", path, sizeof path)) == 0,
-            "copy %s", from);
+  G3T_CHECK(copy_file(from, ltx_file("v20", path, sizeof path)) == 0, "copy %s",
+            from);
   fingerprint_of("v20", a);
   fingerprint_of("v20", b);
   G3T_CHECK(a[0] && !strcmp(a, b), "stable fingerprint");
@@ -457,7 +463,8 @@ static void check_fingerprint(void) {
   memcpy(gemma, saved_gemma, sizeof gemma);
 }
 
-/* ---- bad input ---------------------------------------------------------------- */
+/* ---- bad input
+ * ---------------------------------------------------------------- */
 
 static void expect_refusal(const warm_kv *keys, uint32_t n, const char *weights,
                            const char *needle, const char *what) {
@@ -514,7 +521,8 @@ static void check_errors(void) {
   warm_kv k4[1] = {{"ltx_checkpoint", "/nonexistent/ltx2.safetensors"}};
   expect_refusal(k4, 1, gemma, "/nonexistent/ltx2.safetensors", "missing file");
   snprintf(broken, sizeof broken, "%s/broken.safetensors", ckdir);
-  G3T_CHECK(copy_without(lp, broken, "transformer_1d_blocks.1.ff.net.2.bias") == 0,
+  G3T_CHECK(copy_without(lp, broken, "transformer_1d_blocks.1.ff.net.2.bias") ==
+                0,
             "write the broken file");
   warm_kv k5[1] = {{"ltx_checkpoint", broken}};
   expect_refusal(k5, 1, gemma, "transformer_1d_blocks.1.ff.net.2.bias",
