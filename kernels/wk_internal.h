@@ -190,7 +190,11 @@ void wkcu_ctx_fini(wk_ctx *c);
   size_t P##conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);     \
   int P##depth_to_space3d(wk_ctx *c, const float *x, int64_t C, int64_t T,     \
                           int64_t H, int64_t W, int pt, int ph, int pw,        \
-                          float *y);
+                          float *y);                                           \
+  int P##range_norm(wk_ctx *c, const float *x, int64_t rows, int64_t cols,     \
+                    int64_t row0, float eps, float *y);                        \
+  int P##head_gate(wk_ctx *c, const float *x, const float *g, int64_t rows,    \
+                   int64_t H, int64_t D, float *y);
 
 WK__BACKEND_DECLS(wkcpu_)
 #ifdef WK_HAVE_CUDA

@@ -248,6 +248,12 @@ done
   else
     echo "(no benchmark results)"
   fi
+  # The LTX-2 text encoder's figure (issue 11): device bytes of a streamed
+  # encode at Gemma-3-12B shape with the 2.3 projection, beyond the non-layer
+  # weights (Gemma window + one layer's activations + the accumulators).
+  awk '$2 == "ltx2_text_stream_beyond_nonlayer" {
+         printf "ltx2 text: streamed 12B encode + 2.3 projection: %s %s beyond non-layer weights (target <= 1.2 GB)\n", $3, $4 }' \
+    "$LOGS/results.txt"
   echo "========================================================="
 } | tee "$LOGS/table.txt"
 exit $status
