@@ -179,23 +179,31 @@ static void on_shutdown_done(void *arg) {
   uv_close((uv_handle_t *)&s->ctl, NULL);
 }
 
+/* Runs the posted command, then clears it: send_cmd returns only after the
+ * command has taken effect, and `shown` is swapped in under the mutex the
+ * test reads it under. */
 static void on_ctl(uv_async_t *h) {
   srv *s = h->data;
   pthread_mutex_lock(&s->mu);
   int cmd = s->cmd;
-  s->cmd = CMD_NONE;
   pthread_mutex_unlock(&s->mu);
-  if (!s->api) return;
-  if (cmd == CMD_DRAIN) wh_api_drain(s->api);
-  if (cmd == CMD_RESUME) wh_api_resume(s->api);
-  if (cmd == CMD_SHUTDOWN) wh_api_shutdown(s->api, on_shutdown_done, s);
-  if (cmd == CMD_SHOW_JOBS) {
-    wh_sb_free(&s->shown[0]);
-    wh_sb_free(&s->shown[1]);
-    wh_api_show_jobs(s->api, &s->shown[0], 0);
-    wh_api_show_jobs(s->api, &s->shown[1], 1);
+  if (s->api) {
+    if (cmd == CMD_DRAIN) wh_api_drain(s->api);
+    if (cmd == CMD_RESUME) wh_api_resume(s->api);
+    if (cmd == CMD_SHUTDOWN) wh_api_shutdown(s->api, on_shutdown_done, s);
+  }
+  wh_strbuf shown[2] = {{0}, {0}};
+  if (s->api && cmd == CMD_SHOW_JOBS) {
+    wh_api_show_jobs(s->api, &shown[0], 0);
+    wh_api_show_jobs(s->api, &shown[1], 1);
   }
   pthread_mutex_lock(&s->mu);
+  if (cmd == CMD_SHOW_JOBS)
+    for (int i = 0; i < 2; i++) {
+      wh_sb_free(&s->shown[i]);
+      s->shown[i] = shown[i];
+    }
+  if (s->cmd == cmd) s->cmd = CMD_NONE;
   pthread_cond_broadcast(&s->cv);
   pthread_mutex_unlock(&s->mu);
 }
@@ -239,7 +247,7 @@ static void send_cmd(int cmd) {
   pthread_mutex_unlock(&S.mu);
   uv_async_send(&S.ctl);
   pthread_mutex_lock(&S.mu);
-  double end = wt_now() + 5;
+  double end = wt_now() + 30;
   while (S.cmd != CMD_NONE && wt_now() < end) {
     pthread_mutex_unlock(&S.mu);
     struct timespec ts = {0, 1000000};
