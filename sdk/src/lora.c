@@ -141,21 +141,29 @@ static int lora_pair_up(warm_lora *l, warm_error *err) {
   return 0;
 }
 
-int warm_lora_open(const char *path, warm_lora **out, warm_error *err) {
+int warm_lora_from_st(warm_st *st, warm_lora **out, warm_error *err) {
   *out = NULL;
   warm_lora *l = calloc(1, sizeof *l);
-  if (!l || !(l->path = strdup(path))) {
+  if (!l || !(l->path = strdup(warm_st_path(st)))) {
     free(l);
+    warm_st_close(st);
     return warm_error_set(err, WARM_ENOMEM, "out of memory");
   }
-  int rc = warm_st_open(path, &l->st, err);
-  if (!rc) rc = lora_pair_up(l, err);
+  l->st = st;
+  int rc = lora_pair_up(l, err);
   if (rc) {
     warm_lora_close(l);
     return rc;
   }
   *out = l;
   return 0;
+}
+
+int warm_lora_open(const char *path, warm_lora **out, warm_error *err) {
+  *out = NULL;
+  warm_st *st;
+  int rc = warm_st_open(path, &st, err);
+  return rc ? rc : warm_lora_from_st(st, out, err);
 }
 
 const char *warm_lora_path(const warm_lora *l) {

@@ -372,6 +372,12 @@ static void test_lora_matches_base_and_blocks(void) {
     CHECK_HAS(err.msg, base);
   }
   warm_lora_close(lr);
+  const char *insp[] = {INSPECT, lora, NULL};
+  CHECK(run(insp) == 0);
+  char *text = slurp(outfile);
+  CHECK_HAS(text, "LoRA: 28 adapted linears");
+  CHECK_HAS(text, "rank 2..2, 0 other tensors ignored");
+  free(text);
 out:
   warm_ltx2_close(b);
   warm_st_close(l);

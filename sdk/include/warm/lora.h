@@ -47,6 +47,9 @@ typedef struct warm_lora_pair {
  * neither (an `alpha`, say) are ignored, as the reference ignores them;
  * their count is warm_lora_ignored(). The caller owns *out. */
 int warm_lora_open(const char *path, warm_lora **out, warm_error *err);
+/* The same over an already open checkpoint; takes ownership of st (closed
+ * by warm_lora_close, or here on failure). */
+int warm_lora_from_st(warm_st *st, warm_lora **out, warm_error *err);
 void warm_lora_close(warm_lora *l); /* NULL-safe */
 const char *warm_lora_path(const warm_lora *l);
 const warm_st *warm_lora_st(const warm_lora *l);

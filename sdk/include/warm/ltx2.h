@@ -68,6 +68,9 @@ typedef struct warm_ltx2 warm_ltx2;
  * without "config" opens (warm_ltx2_config then says what is missing); a
  * "config" that is not a JSON object is refused. The caller owns *out. */
 int warm_ltx2_open(const char *path, warm_ltx2 **out, warm_error *err);
+/* The same over an already open checkpoint; takes ownership of st (closed
+ * by warm_ltx2_close, or here on failure). Messages name warm_st_path(st). */
+int warm_ltx2_from_st(warm_st *st, warm_ltx2 **out, warm_error *err);
 void warm_ltx2_close(warm_ltx2 *f);              /* NULL-safe */
 const warm_st *warm_ltx2_st(const warm_ltx2 *f); /* the mapped file */
 const char *warm_ltx2_path(const warm_ltx2 *f);

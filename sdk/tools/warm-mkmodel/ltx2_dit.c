@@ -288,7 +288,7 @@ int lx_plan_text(mk_plan *p, const json_t *tr, int preset, warm_error *err) {
 }
 
 int lx_block_linears(const json_t *tr, char names[][48], int64_t (*shape)[2],
-                     warm_error *err) {
+                     int *count, warm_error *err) {
   lx_tdims t;
   int rc = tdims(tr, &t, err);
   if (rc) return rc;
@@ -321,5 +321,6 @@ int lx_block_linears(const json_t *tr, char names[][48], int64_t (*shape)[2],
   ADD(4 * t.ad, t.ad, "audio_ff.net.0.proj");
   ADD(t.ad, 4 * t.ad, "audio_ff.net.2");
 #undef ADD
-  return n;
+  *count = n;
+  return 0;
 }
