@@ -274,11 +274,12 @@ static void test_ledger_concurrent_booking_never_exceeds_budget(unsigned seed) {
     w[i].seed = seed + (unsigned)i;
     pthread_create(&t[i], NULL, worker_main, &w[i]);
   }
-  int acc = 0, ref = 0;
+  int acc = 0, ref = 0, entered = 0;
   for (int i = 0; i < N; i++) {
     pthread_join(t[i], NULL);
     acc += w[i].accepted;
     ref += w[i].refused;
+    entered += w[i].accepted > 0;
   }
   watching = 0;
   pthread_join(wt, NULL);
@@ -287,7 +288,10 @@ static void test_ledger_concurrent_booking_never_exceeds_budget(unsigned seed) {
   warm_ledger_stats_get(l, &s);
   CHECK_EQ_U64(s.used, 0);
   CHECK_EQ_U64(s.booked, 0);
-  CHECK(s.n_components == N);
+  /* A component has an entry once a booking of its was accepted; on a
+   * loaded machine a worker may run while the others hold the budget and
+   * never get one in. */
+  CHECK(s.n_components == (uint32_t)entered && entered > 0);
   CHECK(s.peak <= 200 * MiB && s.peak > 100 * MiB);
   CHECK(acc > 0 && ref > 0); /* the budget was actually contended */
   printf("concurrent: %d accepted, %d refused, peak %llu MiB\n", acc, ref,
