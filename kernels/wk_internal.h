@@ -173,6 +173,8 @@ void wkcu_ctx_fini(wk_ctx *c);
                   const float *shift, int64_t rows, int64_t cols, float *y);   \
   int P##gate_add(wk_ctx *c, const float *res, const float *gate,              \
                   const float *h, int64_t rows, int64_t cols, float *y);       \
+  int P##head_gate(wk_ctx *c, float *x, const float *g, int64_t rows,         \
+                   int64_t H, int64_t D);                                      \
   int P##transpose(wk_ctx *c, const float *x, int64_t rows, int64_t cols,      \
                    float *y);                                                  \
   int P##embed_gather(wk_ctx *c, wk_w table, int64_t V, int64_t C,             \

@@ -283,6 +283,17 @@ int wk_gate_add(wk_ctx *c, const float *res, const float *gate, const float *h,
   return WK__CALL(c, gate_add, c, res, gate, h, rows, cols, y);
 }
 
+int wk_head_gate(wk_ctx *c, float *x, const float *g, int64_t rows, int64_t H,
+                 int64_t D) {
+  if (!c) return WK_EINVAL;
+  WK__TRY(rowop_ok(c, "wk_head_gate", x, rows, mul2(H, D), x));
+  WK__TRY(ptr_ok(c, "wk_head_gate", "g", g, mul2(rows, H)));
+  if (H < 0 || D < 0)
+    return wk__fail(c, WK_EINVAL, "wk_head_gate: negative H or D");
+  if (rows == 0 || H == 0 || D == 0) return 0;
+  return WK__CALL(c, head_gate, c, x, g, rows, H, D);
+}
+
 int wk_transpose(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
                  float *y) {
   if (!c) return WK_EINVAL;

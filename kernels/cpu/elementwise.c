@@ -280,6 +280,31 @@ int wkcpu_gate_add(wk_ctx *c, const float *res, const float *gate,
   return 0;
 }
 
+typedef struct head_gate_job {
+  float *x;
+  const float *g;
+  int64_t H, D;
+} head_gate_job;
+
+/* 2 * sigmoid(g), then the head's D values times it. */
+static void head_gate_rows(void *v, int64_t r0, int64_t r1, int tid) {
+  head_gate_job *j = v;
+  for (int64_t r = r0; r < r1; r++)
+    for (int64_t h = 0; h < j->H; h++) {
+      float s = 2.0f * (1.0f / (1.0f + expf(-j->g[r * j->H + h])));
+      float *x = j->x + (r * j->H + h) * j->D;
+      for (int64_t i = 0; i < j->D; i++)
+        x[i] = x[i] * s;
+    }
+}
+
+int wkcpu_head_gate(wk_ctx *c, float *x, const float *g, int64_t rows,
+                    int64_t H, int64_t D) {
+  head_gate_job j = {x, g, H, D};
+  wkcpu__parallel(c, rows, row_grain(H * D), head_gate_rows, &j);
+  return 0;
+}
+
 /* ---- transpose ----------------------------------------------------------- */
 
 #define TILE 32

@@ -121,6 +121,29 @@ extern "C" int wkcu_gate_add(wk_ctx *c, const float *res, const float *gate,
                     cols, y);
 }
 
+/* ---- per-head gate --------------------------------------------------------- */
+
+/* x[r, h, :] *= 2 * sigmoid(g[r, h]), one thread per element. */
+__global__ void wkcu_head_gate_k(float *x, const float *g, int64_t n,
+                                 int64_t D) {
+  WKCU_FOR(i, n) {
+    float s = 2.0f * (1.0f / (1.0f + expf(-g[i / D])));
+    x[i] = x[i] * s;
+  }
+}
+
+extern "C" int wkcu_head_gate(wk_ctx *c, float *x, const float *g,
+                              int64_t rows, int64_t H, int64_t D) {
+  const char *W = "wk_head_gate(cuda)";
+  int64_t n = rows * H * D;
+  if (n == 0) return WK_OK;
+  int rc = wkcu__enter(c, W);
+  if (rc) return rc;
+  wkcu_head_gate_k<<<wkcu__blocks(n, 256), 256, 0, wkcu__st(c)->compute>>>(
+      x, g, n, D);
+  return wkcu__launched(c, W);
+}
+
 /* ---- transpose ----------------------------------------------------------- */
 
 /* 32x32 tiles through shared memory (padded against bank conflicts); block

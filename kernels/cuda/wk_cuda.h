@@ -101,6 +101,8 @@ int wkcu_modulate(wk_ctx *c, const float *x, const float *scale,
                   const float *shift, int64_t rows, int64_t cols, float *y);
 int wkcu_gate_add(wk_ctx *c, const float *res, const float *gate,
                   const float *h, int64_t rows, int64_t cols, float *y);
+int wkcu_head_gate(wk_ctx *c, float *x, const float *g, int64_t rows,
+                   int64_t H, int64_t D);
 int wkcu_transpose(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
                    float *y);
 

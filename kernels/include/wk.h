@@ -189,6 +189,11 @@ int wk_modulate(wk_ctx *c, const float *x, const float *scale,
 int wk_gate_add(wk_ctx *c, const float *res, const float *gate, const float *h,
                 int64_t rows, int64_t cols, float *y);
 
+/* Per-head gate (LTX-2.3 gated attention): x[r, h, :] *= 2 * sigmoid(
+ * g[r, h]) for x [rows, H, D] and logits g [rows, H]. In place. */
+int wk_head_gate(wk_ctx *c, float *x, const float *g, int64_t rows, int64_t H,
+                 int64_t D);
+
 /* y[C, R] = x[R, C]^T. y must not overlap x. */
 int wk_transpose(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
                  float *y);
