@@ -1,0 +1,135 @@
+/*
+ * test_ltx2_check — `warmd -t` on an LTX-2 transformer component: a good
+ * combined checkpoint passes; a config lacking a key whose code default
+ * gives a different model (rope_type, av_ca_timestep_scale_multiplier,
+ * frequencies_precision), a tensor with a wrong shape and a truncated file
+ * each fail with a message naming the file, the key and the problem.
+ */
+#include "warm/safetensors.h"
+#include "warm/warm.h"
+#include "wh_testutil.h"
+
+#define WARMD WARM_BUILD_DIR "/bin/warmd"
+#define PLUGINS WARM_BUILD_DIR "/plugins"
+#define GOLD WARM_TEST_DATA "/ltx2/v20_split.safetensors"
+
+static char g_dir[512], g_ini[600];
+
+static int check_weights(const char *weights, char *out, size_t n) {
+  wt_write(g_ini,
+           "[host]\nplugin_dir = %s\nadmin_socket = %s/a.sock\n"
+           "[component dit]\nplugin = transformer_ltx2\nweights = %s\n",
+           PLUGINS, g_dir, weights);
+  char cmd[1400];
+  snprintf(cmd, sizeof cmd, "%s -t -c %s", WARMD, g_ini);
+  return wt_run(cmd, out, n);
+}
+
+/* Copies the golden's model tensors into `path`, its config without
+ * `drop_key` (if any) and tensor `bad` (if any) given a wrong shape. */
+static int rewrite(const char *path, const char *drop_key, const char *bad) {
+  warm_st *g = NULL;
+  warm_error err = {0};
+  if (warm_st_open(GOLD, &g, &err)) return -1;
+  size_t n = warm_st_count(g), k = 0;
+  warm_tensor *t = calloc(n, sizeof *t);
+  for (size_t i = 0; i < n; i++) {
+    const char *nm = warm_st_at(g, i)->name;
+    if (strncmp(nm, "model.diffusion_model.", 22)) continue;
+    warm_st_get(g, nm, &t[k], &err);
+    t[k].name = nm;
+    if (bad && !strcmp(nm, bad)) { /* same bytes, rows and cols swapped */
+      int64_t r = t[k].shape[0];
+      t[k].shape[0] = t[k].shape[1];
+      t[k].shape[1] = r;
+    }
+    k++;
+  }
+  char cfg[8192];
+  snprintf(cfg, sizeof cfg, "%s", warm_st_metadata(g, "config"));
+  if (drop_key) { /* "key": value, -> removed */
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\":", drop_key);
+    char *p = strstr(cfg, pat);
+    if (p) {
+      char *e = strchr(p, ',');
+      memmove(p, e + 2, strlen(e + 2) + 1);
+    }
+  }
+  warm_kv meta[1] = {{"config", cfg}};
+  int rc = warm_st_write_file(path, t, k, meta, 1, &err);
+  free(t);
+  warm_st_close(g);
+  return rc;
+}
+
+static void test_good_checkpoint_passes(void) {
+  char out[8192];
+  CHECK(check_weights(GOLD, out, sizeof out) == 0 &&
+            strstr(out, "configuration OK"),
+        "%s", out);
+}
+
+static void test_missing_required_keys_are_named(void) {
+  const char *keys[3] = {"rope_type", "av_ca_timestep_scale_multiplier",
+                         "frequencies_precision"};
+  for (int i = 0; i < 3; i++) {
+    char path[700], out[8192], want[160];
+    snprintf(path, sizeof path, "%s/nokey%d.safetensors", g_dir, i);
+    CHECK(rewrite(path, keys[i], NULL) == 0, "rewrite");
+    snprintf(want, sizeof want, "config.transformer.%s is missing", keys[i]);
+    CHECK(check_weights(path, out, sizeof out) == 1 && strstr(out, path) &&
+              strstr(out, want) && strstr(out, "different model"),
+          "%s: %s", keys[i], out);
+  }
+}
+
+static void test_wrong_shape_is_named(void) {
+  char path[700], out[8192];
+  const char *key = "model.diffusion_model.transformer_blocks.1.ff.net.2.weight";
+  snprintf(path, sizeof path, "%s/shape.safetensors", g_dir);
+  CHECK(rewrite(path, NULL, key) == 0, "rewrite");
+  CHECK(check_weights(path, out, sizeof out) == 1 && strstr(out, path) &&
+            strstr(out, key) && strstr(out, "shape"),
+        "%s", out);
+}
+
+static void test_truncated_file_is_named(void) {
+  char path[700], out[8192];
+  char whole[700];
+  snprintf(whole, sizeof whole, "%s/whole.safetensors", g_dir);
+  snprintf(path, sizeof path, "%s/cut.safetensors", g_dir);
+  CHECK(rewrite(whole, NULL, NULL) == 0, "rewrite");
+  FILE *in = fopen(whole, "rb"), *o = fopen(path, "wb");
+  CHECK(in && o, "open");
+  if (!in || !o) return;
+  fseek(in, 0, SEEK_END);
+  long n = ftell(in);
+  fseek(in, 0, SEEK_SET);
+  char *buf = malloc((size_t)n);
+  CHECK(fread(buf, 1, (size_t)n, in) == (size_t)n, "read");
+  fwrite(buf, 1, (size_t)(n - 4096), o);
+  fclose(in);
+  fclose(o);
+  free(buf);
+  CHECK(check_weights(path, out, sizeof out) == 1 && strstr(out, path) &&
+            strstr(out, "tensor 'model.diffusion_model.") &&
+            strstr(out, "outside the data section"),
+        "%s", out);
+}
+
+int main(void) {
+  if (access(WARMD, X_OK) != 0 ||
+      access(PLUGINS "/transformer_ltx2.so", R_OK) != 0) {
+    fprintf(stderr, "FAIL: needs %s and transformer_ltx2.so\n", WARMD);
+    return 1;
+  }
+  wt_tempdir(g_dir, sizeof g_dir, "ltx2check");
+  snprintf(g_ini, sizeof g_ini, "%s/warmd.ini", g_dir);
+  RUN(test_good_checkpoint_passes);
+  RUN(test_missing_required_keys_are_named);
+  RUN(test_wrong_shape_is_named);
+  RUN(test_truncated_file_is_named);
+  wt_rmtree(g_dir);
+  return wt_failures ? 1 : 0;
+}
