@@ -17,3 +17,19 @@ warm_add_test(test_ltx2_check SOURCES integration/test_ltx2_check.c
 target_include_directories(test_ltx2_check PRIVATE
                            ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 add_dependencies(test_ltx2_check warmd transformer_ltx2)
+
+# The SDK's conformance checker builds the two-modality token inputs from
+# info() (ABI 1.2) and checks estimates, placements, cancellation, faults.
+if(TARGET warm-plugin-check)
+  foreach(c v20_split v23_split v20_video_only)
+    add_test(NAME ltx2_plugin_check_${c}
+             COMMAND warm-plugin-check $<TARGET_FILE:transformer_ltx2>
+                     --weights ${WARM_TEST_DATA}/ltx2/${c}.safetensors)
+    set_tests_properties(ltx2_plugin_check_${c} PROPERTIES LABELS ltx2)
+  endforeach()
+  add_test(NAME ltx2_plugin_check_adapter
+           COMMAND warm-plugin-check $<TARGET_FILE:transformer_ltx2>
+                   --weights ${WARM_TEST_DATA}/ltx2/v20_lora.safetensors
+                   --config "lora.distilled=${WARM_TEST_DATA}/ltx2/v20_lora.lora.safetensors 0.8")
+  set_tests_properties(ltx2_plugin_check_adapter PROPERTIES LABELS ltx2)
+endif()
