@@ -33,3 +33,11 @@ if(TARGET warm-plugin-check)
                    --config "lora.distilled=${WARM_TEST_DATA}/ltx2/v20_lora.lora.safetensors 0.8")
   set_tests_properties(ltx2_plugin_check_adapter PROPERTIES LABELS ltx2)
 endif()
+
+# Benchmarks (label bench: tests/bench/run.sh; gpu: tests/gpu/check.sh).
+warm_add_test(bench_ltx2 SOURCES bench/bench_ltx2.c LIBS warm::sdk wk
+              LABELS bench)
+add_dependencies(bench_ltx2 transformer_ltx2)
+warm_add_test(gpubench_ltx2 SOURCES gpu/gpubench_ltx2.c LIBS warm::sdk wk
+              LABELS bench gpu)
+add_dependencies(gpubench_ltx2 transformer_ltx2)
