@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "warm/ltx2.h"
 #include "warm/model.h"
 #include "warm/safetensors.h"
 #include "warm/warm.h"
@@ -23,7 +24,7 @@
 
 #define LX_NAME "transformer_ltx2"
 #define LX_VERSION "1.0.0"
-#define LX_PREFIX "model.diffusion_model."
+#define LX_PREFIX WARM_LTX2_DIT
 #define LX_MAX_ADAPTERS 8
 
 enum { LX_VIDEO = 0, LX_AUDIO = 1 };
@@ -110,7 +111,8 @@ typedef struct ltx2 {
   lx_opts opts;
   lx_cfg cfg;
   lx_tabs tabs;
-  warm_st *st;
+  warm_ltx2 *file;
+  const warm_st *st; /* warm_ltx2_st(file) */
   wk_ctx *wk;
   wpc_weights w;
   lx_adapter ad[LX_MAX_ADAPTERS];
@@ -118,7 +120,7 @@ typedef struct ltx2 {
 } ltx2;
 
 /* ltx2_config.c */
-int lx_open(const char *path, warm_st **st, lx_cfg *c, warm_error *err);
+int lx_open(const char *path, warm_ltx2 **f, lx_cfg *c, warm_error *err);
 void lx_tables(const lx_cfg *c, warm_dtype dt, wpc_pack *g, wpc_pack *b,
                lx_tabs *t);
 int lx_parse_opts(const warm_component_config *cfg, lx_opts *o,

@@ -6,12 +6,6 @@
 
 #include "ltx2.h"
 
-/* Keys whose code default in ltx-core gives a different model than the
- * checkpoints carry: refused when absent, never defaulted. */
-static const char *const required[] = {"rope_type",
-                                       "av_ca_timestep_scale_multiplier",
-                                       "frequencies_precision", NULL};
-
 static int bad(const char *file, const char *key, const char *what,
                warm_error *err) {
   return warm_error_set(err, WARM_EFORMAT, "%s: config.transformer.%s %s",
@@ -20,10 +14,6 @@ static int bad(const char *file, const char *key, const char *what,
 
 static int read_cfg(const warm_config *j, const char *file, lx_cfg *c,
                     warm_error *err) {
-  for (int i = 0; required[i]; i++)
-    if (!warm_config_has(j, required[i]))
-      return bad(file, required[i],
-                 "is missing; its code default gives a different model", err);
   const char *rope = NULL, *prec = NULL, *qk = NULL, *act = NULL, *nrm = NULL;
   int64_t maxp[3] = {20, 2048, 2048}, amaxp = 20;
   double tsm = 1000, avm = 1;
@@ -171,37 +161,26 @@ static int check_dims(const lx_cfg *c, const char *file, warm_error *err) {
   return 0;
 }
 
-int lx_open(const char *path, warm_st **st_out, lx_cfg *c, warm_error *err) {
-  warm_st *st = NULL;
-  warm_config *root = NULL, *j = NULL;
+/* The transformer's config from the combined file. Keys whose code
+ * default in ltx-core gives a different model than the checkpoints carry
+ * (warm_ltx2_dit_required) are refused when absent, never defaulted. */
+int lx_open(const char *path, warm_ltx2 **out, lx_cfg *c, warm_error *err) {
+  warm_ltx2 *f = NULL;
+  const warm_config *j = NULL;
   memset(c, 0, sizeof *c);
-  int rc = warm_st_open(path, &st, err);
-  if (rc) return rc;
-  const char *text = warm_st_metadata(st, "config");
-  if (!text) {
-    rc = warm_error_set(err, WARM_EFORMAT,
-                        "%s: __metadata__ has no \"config\" (not an LTX-2 "
-                        "combined checkpoint)",
-                        path);
-    goto out;
+  int rc = warm_ltx2_open(path, &f, err);
+  if (!rc) rc = warm_ltx2_config(f, "transformer", &j, err);
+  if (!rc) rc = warm_ltx2_require(f, "transformer", warm_ltx2_dit_required, err);
+  if (!rc) rc = read_cfg(j, path, c, err);
+  if (!rc) {
+    c->av = warm_ltx2_find(f, WARM_LTX2_DIT, "audio_patchify_proj.weight") !=
+            NULL;
+    rc = check_dims(c, path, err);
   }
-  if ((rc = warm_config_parse(text, strlen(text), path, &root, err))) goto out;
-  if (!warm_config_has(root, "transformer")) {
-    rc = warm_error_set(err, WARM_EFORMAT,
-                        "%s: config.transformer is missing", path);
-    goto out;
-  }
-  if ((rc = warm_config_child(root, "transformer", &j, err))) goto out;
-  if ((rc = read_cfg(j, path, c, err))) goto out;
-  c->av = warm_st_find(st, LX_PREFIX "audio_patchify_proj.weight") != NULL;
-  rc = check_dims(c, path, err);
-out:
-  warm_config_close(j);
-  warm_config_close(root);
   if (rc)
-    warm_st_close(st);
+    warm_ltx2_close(f);
   else
-    *st_out = st;
+    *out = f;
   return rc;
 }
 

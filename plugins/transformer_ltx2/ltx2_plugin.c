@@ -41,8 +41,9 @@ static int open_all(ltx2 *m, const warm_component_config *cfg,
                     warm_error *err) {
   int rc = check_caps(cfg, &m->dtype, err);
   if (!rc) rc = lx_parse_opts(cfg, &m->opts, err);
-  if (!rc) rc = lx_open(cfg->weights, &m->st, &m->cfg, err);
+  if (!rc) rc = lx_open(cfg->weights, &m->file, &m->cfg, err);
   if (rc) return rc;
+  m->st = warm_ltx2_st(m->file);
   lx_tables(&m->cfg, m->dtype, &m->w.g, &m->w.b, &m->tabs);
   if ((rc = wpc_pack_check(&m->w.g, m->st, LX_PREFIX, err))) return rc;
   char pfx[96];
@@ -61,7 +62,7 @@ static int lx_validate(const warm_services *svc,
   m->name = (char *)LX_NAME;
   int rc = open_all(m, cfg, err);
   lx_opts_free(&m->opts);
-  warm_st_close(m->st);
+  warm_ltx2_close(m->file);
   free(m);
   return rc;
 }
@@ -431,7 +432,7 @@ static void lx_destroy(warm_instance *inst) {
     wk_ctx_destroy(m->wk);
   }
   lx_opts_free(&m->opts);
-  warm_st_close(m->st);
+  warm_ltx2_close(m->file);
   free(m->name);
   free(m);
 }
