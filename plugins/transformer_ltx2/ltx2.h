@@ -114,6 +114,7 @@ typedef struct ltx2 {
   warm_ltx2 *file;
   const warm_st *st; /* warm_ltx2_st(file) */
   wk_ctx *wk;
+  wk_ctx *fuse_wk; /* cpu context for fusing LoRA files (made on use) */
   wpc_weights w;
   lx_adapter ad[LX_MAX_ADAPTERS];
   int n_ad;

@@ -34,9 +34,11 @@ static int lora_get(const lx_lora *l, const char *key, int64_t rows,
   if (lora_keys(key, ka, kb, sizeof ka)) return 1;
   const warm_st_entry *ea = warm_st_find(l->st, ka), *eb = warm_st_find(l->st, kb);
   if (!ea && !eb) return 1;
+  if (!ea || !eb)
+    return warm_error_set(err, WARM_EFORMAT, "%s: %s has no %s", l->path,
+                          ea ? ka : kb, ea ? "lora_B.weight" : "lora_A.weight");
   warm_tensor ta, tb;
-  int rc = warm_st_get(l->st, ea ? kb : ka, &tb, err);
-  if (rc) return rc; /* one of the pair is missing: named by warm_st_get */
+  int rc;
   if ((rc = warm_st_get(l->st, ka, &ta, err)) ||
       (rc = warm_st_get(l->st, kb, &tb, err)))
     return rc;
@@ -121,7 +123,9 @@ int lx_lora_open(ltx2 *m, warm_error *err) {
   return 0;
 }
 
-/* wpc fuse hook: W += sum over fused files of (s * B) @ A, in f32. */
+/* wpc fuse hook: W += sum over fused files of (s * B) @ A, in f32 on the
+ * host (a cpu wk context made on first use: BLAS, the plugin's threads).
+ * Runs on the thread that places, like every other use of the instance. */
 int lx_fuse(void *user, const char *key, float *w, int64_t rows, int64_t cols,
             warm_error *err) {
   ltx2 *m = user;
@@ -134,16 +138,18 @@ int lx_fuse(void *user, const char *key, float *w, int64_t rows, int64_t cols,
     if (rc == 1) continue;
     if (rc) return rc;
     for (int64_t k = 0; k < rows * r; k++) Bm[k] = Bm[k] * l->strength;
-    for (int64_t o = 0; o < rows; o++) {
-      float *wr = w + o * cols;
-      for (int64_t c = 0; c < cols; c++) {
-        float acc = 0.0f;
-        for (int64_t j = 0; j < r; j++) acc += Bm[o * r + j] * A[j * cols + c];
-        wr[c] = wr[c] + acc;
-      }
-    }
+    if (!m->fuse_wk &&
+        wk_ctx_create(WK_BACKEND_CPU, 0, m->opts.threads, &m->fuse_wk))
+      rc = warm_error_set(err, WARM_ENOMEM,
+                          "%s: cannot create a cpu context to fuse %s",
+                          m->name, l->path);
+    if (!rc && wk_gemm(m->fuse_wk, 0, 0, rows, cols, r, 1.0f, Bm, r, 0, A,
+                       cols, 0, 1.0f, w, cols, 0, 1))
+      rc = warm_error_set(err, WARM_EINTERNAL, "%s: fusing %s: %s", m->name,
+                          key, wk_last_error(m->fuse_wk));
     free(A);
     free(Bm);
+    if (rc) return rc;
   }
   return 0;
 }

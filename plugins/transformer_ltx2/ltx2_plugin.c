@@ -61,6 +61,8 @@ static int lx_validate(const warm_services *svc,
   if (!m) return warm_error_set(err, WARM_ENOMEM, LX_NAME ": out of memory");
   m->name = (char *)LX_NAME;
   int rc = open_all(m, cfg, err);
+  if (!rc) rc = lx_adapters_init(m, err); /* uniform rank per adapter */
+  lx_adapters_free(m);
   lx_opts_free(&m->opts);
   warm_ltx2_close(m->file);
   free(m);
@@ -431,6 +433,7 @@ static void lx_destroy(warm_instance *inst) {
     wpc_weights_free(&m->w);
     wk_ctx_destroy(m->wk);
   }
+  if (m->fuse_wk) wk_ctx_destroy(m->fuse_wk);
   lx_opts_free(&m->opts);
   warm_ltx2_close(m->file);
   free(m->name);

@@ -3,7 +3,8 @@
  * combined checkpoint passes; a config lacking a key whose code default
  * gives a different model (rope_type, av_ca_timestep_scale_multiplier,
  * frequencies_precision), a tensor with a wrong shape and a truncated file
- * each fail with a message naming the file, the key and the problem.
+ * each fail with a message naming the file, the key and the problem; so
+ * does a LoRA file with a key that matches no linear of the model.
  */
 #include "warm/safetensors.h"
 #include "warm/warm.h"
@@ -15,14 +16,19 @@
 
 static char g_dir[512], g_ini[600];
 
-static int check_weights(const char *weights, char *out, size_t n) {
+static int check_with(const char *weights, const char *extra, char *out,
+                      size_t n) {
   wt_write(g_ini,
            "[host]\nplugin_dir = %s\nadmin_socket = %s/a.sock\n"
-           "[component dit]\nplugin = transformer_ltx2\nweights = %s\n",
-           PLUGINS, g_dir, weights);
+           "[component dit]\nplugin = transformer_ltx2\nweights = %s\n%s",
+           PLUGINS, g_dir, weights, extra);
   char cmd[1400];
   snprintf(cmd, sizeof cmd, "%s -t -c %s", WARMD, g_ini);
   return wt_run(cmd, out, n);
+}
+
+static int check_weights(const char *weights, char *out, size_t n) {
+  return check_with(weights, "", out, n);
 }
 
 /* Copies the golden's model tensors into `path`, its config without
@@ -118,6 +124,24 @@ static void test_truncated_file_is_named(void) {
         "%s", out);
 }
 
+static void test_lora_key_matching_nothing_is_named(void) {
+  char path[700], extra[800], out[8192];
+  snprintf(path, sizeof path, "%s/bad.lora.safetensors", g_dir);
+  float a[2 * 16] = {0}, b[16 * 2] = {0};
+  warm_tensor t[2];
+  memset(t, 0, sizeof t);
+  const char *ka = "diffusion_model.transformer_blocks.0.attn9.to_q.lora_A.weight";
+  t[0] = (warm_tensor){ka, WARM_F32, 2, {2, 16}, {WARM_DEVICE_CPU, 0}, a, 1};
+  t[1] = (warm_tensor){"diffusion_model.transformer_blocks.0.attn9.to_q.lora_B.weight",
+                       WARM_F32, 2, {16, 2}, {WARM_DEVICE_CPU, 0}, b, 1};
+  warm_error err = {0};
+  CHECK(warm_st_write_file(path, t, 2, NULL, 0, &err) == 0, "%s", err.msg);
+  snprintf(extra, sizeof extra, "lora = %s 0.5\n", path);
+  CHECK(check_with(GOLD, extra, out, sizeof out) == 1 && strstr(out, path) &&
+            strstr(out, ka) && strstr(out, "matches no"),
+        "%s", out);
+}
+
 int main(void) {
   if (access(WARMD, X_OK) != 0 ||
       access(PLUGINS "/transformer_ltx2.so", R_OK) != 0) {
@@ -130,6 +154,7 @@ int main(void) {
   RUN(test_missing_required_keys_are_named);
   RUN(test_wrong_shape_is_named);
   RUN(test_truncated_file_is_named);
+  RUN(test_lora_key_matching_nothing_is_named);
   wt_rmtree(g_dir);
   return wt_failures ? 1 : 0;
 }

@@ -230,6 +230,32 @@ static void parity(const char *name) {
       res_free(&one);
     }
   }
+  /* More distinct timestep values than max_timestep_values (16): refused
+   * by name, nothing left booked (lt_host_fini checks), and the instance
+   * still serves. */
+  {
+    warm_tensor in2[10];
+    memcpy(in2, d.in, sizeof in2);
+    float *ts = malloc((size_t)warm_tensor_numel(&d.in[1]) * sizeof *ts);
+    for (int64_t i = 0; i < warm_tensor_numel(&d.in[1]); i++)
+      ts[i] = 0.01f * (float)i;
+    in2[1].data = ts;
+    warm_error err = {0};
+    warm_run_args a;
+    memset(&a, 0, sizeof a);
+    a.struct_size = sizeof a;
+    a.inputs = in2;
+    a.n_inputs = d.n_in;
+    LT_CHECK(h.desc->run(inst, &a, &err) == WARM_EINVAL &&
+                 strstr(err.msg, "video_timesteps") &&
+                 strstr(err.msg, "max_timestep_values"),
+             "%s: too many timestep values: %s", name, err.msg);
+    free(ts);
+    LT_CHECK(run(&h, inst, d.in, d.n_in, d.pt, d.n_pt, NULL, &one, name) == 0 &&
+                 same_bytes(&one, &all),
+             "%s: the instance serves on after a refused run", name);
+    res_free(&one);
+  }
   h.desc->destroy(inst);
   /* Streamed through a window of one block: the same bytes. */
   inst = make(&h, &d, WARM_F32, &stream, &est);
