@@ -241,6 +241,8 @@ def main():
     case("v23_split", TINY23, 4, 13, mkmodel=mk, variant="2.3")
     case("v20_video_only", TINY20, 3, 14, video_only=True)
     case("v20_lora", TINY20, 1, 15, lora=0.8)
+    # torch's float32 frequency grid (any frequencies_precision but float64).
+    case("v20_f32grid", dict(TINY20, frequencies_precision="float32"), 2, 16)
 
 
 if __name__ == "__main__":
