@@ -9,7 +9,7 @@ endfunction()
 ltx2_test(test_ltx2_parity SOURCES unit/test_ltx2_parity.c LIBS warm::sdk
           LABELS ltx2
           ARGS v20_split v20_interleaved v23_split v20_video_only v20_lora
-               v20_f32grid)
+               v20_f32grid v20_bf16pos)
 
 # `warmd -t` on LTX-2 checkpoints: missing required config keys, a wrong
 # tensor shape and a truncated file are named with file and key.

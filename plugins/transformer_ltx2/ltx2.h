@@ -88,6 +88,7 @@ typedef struct lx_opts {
   double fps;            /* estimate: audio tokens from frames */
   int64_t tcomp, scomp;  /* estimate: the video VAE's compression */
   int64_t max_tvalues;   /* distinct timestep values a run may carry */
+  int bf16_positions;    /* position_dtype = bf16: video RoPE as a bf16 run */
   lx_lora lora[LX_MAX_ADAPTERS];
   int n_lora;
 } lx_opts;
@@ -131,10 +132,13 @@ void lx_opts_free(lx_opts *o);
 /* ltx2_rope.c */
 /* cos/sin tables for positions pos [B, P, N, 2] (only the first `P` axes
  * are read, the stride is P_total), width C: split -> [B*N*heads, C/heads]
- * in the rotate-half layout per head; interleaved -> [B*N, C]. */
+ * in the rotate-half layout per head; interleaved -> [B*N, C]. bf16: the
+ * positions and the fractions are rounded as a bf16 reference run rounds
+ * them. */
 void lx_rope_tables(const lx_cfg *c, const float *pos, int64_t B, int64_t N,
                     int64_t P_total, int64_t P, const int64_t *max_pos,
-                    int64_t C, int64_t heads, float *cos_t, float *sin_t);
+                    int64_t C, int64_t heads, int bf16, float *cos_t,
+                    float *sin_t);
 
 /* Distinct timestep values and contiguous segments of one modality. */
 typedef struct lx_seg {

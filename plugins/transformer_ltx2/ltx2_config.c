@@ -372,7 +372,8 @@ void lx_opts_free(lx_opts *o) {
 
 /* Plugin keys: threads, fps, temporal_compression, spatial_compression
  * (estimate() sizes: audio tokens and the video grid from pixels),
- * max_timestep_values, lora, lora.NAME. Unknown keys are refused. */
+ * max_timestep_values, position_dtype, lora, lora.NAME. Unknown keys are
+ * refused. */
 int lx_parse_opts(const warm_component_config *cfg, lx_opts *o,
                   warm_error *err) {
   memset(o, 0, sizeof *o);
@@ -397,6 +398,14 @@ int lx_parse_opts(const warm_component_config *cfg, lx_opts *o,
     } else if (!strcmp(k, "max_timestep_values")) {
       if (!(rc = parse_num(k, v, 1, 65536, &d, err)))
         o->max_tvalues = (int64_t)d;
+    } else if (!strcmp(k, "position_dtype")) {
+      if (!strcmp(v, "bf16") || !strcmp(v, "f32"))
+        o->bf16_positions = !strcmp(v, "bf16");
+      else
+        rc = warm_error_set(err, WARM_EINVAL,
+                            LX_NAME ": key position_dtype = \"%s\": expected "
+                                    "f32 or bf16",
+                            v);
     } else if (!strcmp(k, "lora")) {
       rc = parse_lora(k, v, NULL, o, err);
     } else if (!strncmp(k, "lora.", 5) && k[5]) {
@@ -406,7 +415,8 @@ int lx_parse_opts(const warm_component_config *cfg, lx_opts *o,
                           LX_NAME ": unknown key \"%s\" in [component %s] "
                                   "(known: threads, fps, "
                                   "temporal_compression, spatial_compression, "
-                                  "max_timestep_values, lora, lora.NAME)",
+                                  "max_timestep_values, position_dtype, "
+                                  "lora, lora.NAME)",
                           k, cfg->name ? cfg->name : "?");
     }
     if (rc) {

@@ -524,15 +524,18 @@ static int prologue(fwd *f, int k, float *host) {
   CK(wk_sync(x));
   /* RoPE: self over the stream width with all axes; cross (A<->V) over
    * cross_dim with the time axis only. */
+  /* The reference casts video positions to the model dtype; audio
+   * positions stay f32. */
+  int pb = k == LX_VIDEO && m->opts.bf16_positions;
   lx_rope_tables(c, mi->pos, B, N, s->n_pos, s->n_pos, s->max_pos, D,
-                 s->heads, host, host + M * D);
+                 s->heads, pb, host, host + M * D);
   CK(wk_copy_h2d(x, BUF(f, W_RC + k), host, (size_t)(M * D) * fs));
   CK(wk_copy_h2d(x, BUF(f, W_RS + k), host + M * D, (size_t)(M * D) * fs));
   CK(wk_sync(x));
   if (c->av && f->r->m[0].present && f->r->m[1].present) {
     int64_t Cx = c->cross_dim;
     lx_rope_tables(c, mi->pos, B, N, s->n_pos, 1, &c->cross_max_pos, Cx,
-                   s->heads, host, host + M * Cx);
+                   s->heads, pb, host, host + M * Cx);
     CK(wk_copy_h2d(x, BUF(f, W_XC + k), host, (size_t)(M * Cx) * fs));
     CK(wk_copy_h2d(x, BUF(f, W_XS + k), host + M * Cx, (size_t)(M * Cx) * fs));
     CK(wk_sync(x));

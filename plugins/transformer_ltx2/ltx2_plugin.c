@@ -441,7 +441,7 @@ static void lx_destroy(warm_instance *inst) {
 }
 
 /* Identity by file identity (the checkpoint and every LoRA file), the
- * config, the LoRA strengths, plugin name + version and the stored dtype. */
+ * config, the position dtype, the LoRA strengths, plugin name + version and the stored dtype. */
 static int lx_fingerprint(warm_instance *inst, char out[65], warm_error *err) {
   ltx2 *m = (ltx2 *)inst;
   wpc_fp f;
@@ -450,6 +450,7 @@ static int lx_fingerprint(warm_instance *inst, char out[65], warm_error *err) {
   wpc_fp_add(&f, LX_VERSION, sizeof LX_VERSION);
   wpc_fp_add(&f, &m->dtype, sizeof m->dtype);
   wpc_fp_add(&f, &m->cfg, sizeof m->cfg);
+  wpc_fp_add(&f, &m->opts.bf16_positions, sizeof m->opts.bf16_positions);
   int rc = wpc_fp_file(&f, m->st, err);
   for (int i = 0; i < m->opts.n_lora && !rc; i++) {
     const lx_lora *l = &m->opts.lora[i];

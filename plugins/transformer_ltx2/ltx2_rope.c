@@ -30,9 +30,13 @@ static void freq_grid(int f64, double theta, int64_t n, float *out) {
   }
 }
 
+/* bf16 rounding of one torch bf16 op's f32 result. */
+static float rb(float x) { return wk_bf16_to_f32(wk_f32_to_bf16(x)); }
+
 void lx_rope_tables(const lx_cfg *c, const float *pos, int64_t B, int64_t N,
                     int64_t P_total, int64_t P, const int64_t *max_pos,
-                    int64_t C, int64_t heads, float *cos_t, float *sin_t) {
+                    int64_t C, int64_t heads, int bf16, float *cos_t,
+                    float *sin_t) {
   int64_t n = C / (2 * P);
   float *ind = malloc((size_t)(n > 0 ? n : 1) * sizeof *ind);
   float *ang = malloc((size_t)(C / 2 + 1) * sizeof *ang);
@@ -49,16 +53,23 @@ void lx_rope_tables(const lx_cfg *c, const float *pos, int64_t B, int64_t N,
   int64_t nang = n * P;
   for (int64_t b = 0; b < B; b++)
     for (int64_t t = 0; t < N; t++) {
-      float frac[3];
+      float g[3]; /* 2 frac - 1 per axis */
       for (int64_t a = 0; a < P; a++) {
         const float *pp = pos + ((b * P_total + a) * N + t) * 2;
-        float mid = (pp[0] + pp[1]) / 2.0f;
-        frac[a] = mid / (float)max_pos[a];
+        if (bf16) { /* positions cast to bf16, every op rounded */
+          float mid = rb(rb(rb(pp[0]) + rb(pp[1])) / 2.0f);
+          float frac = rb(mid / (float)max_pos[a]);
+          g[a] = rb(rb(frac * 2.0f) - 1.0f);
+        } else {
+          float mid = (pp[0] + pp[1]) / 2.0f;
+          float frac = mid / (float)max_pos[a];
+          g[a] = frac * 2.0f - 1.0f;
+        }
       }
       /* j-major, axis-minor: angle[j * P + a] = w_j * (2 frac_a - 1). */
       for (int64_t j = 0; j < n; j++)
         for (int64_t a = 0; a < P; a++)
-          ang[j * P + a] = ind[j] * (frac[a] * 2.0f - 1.0f);
+          ang[j * P + a] = ind[j] * g[a];
       int64_t row = b * N + t;
       if (c->split) {
         /* Front pad to C/2 angles (cos 1, sin 0); head h takes the slice

@@ -117,7 +117,7 @@ def passes(B, video_only):
     return BatchedPerturbationConfig(cfgs), spec
 
 
-def inputs(cfg, B, seed, video_only, sig_v=0.7, sig_a=0.4):
+def inputs(cfg, B, seed, video_only, sig_v=0.7, sig_a=0.4, bf16_pos=False):
     g = torch.Generator().manual_seed(seed)
     F, H, W, Ta = 2, 2, 3, 5
     vt = VideoLatentTools(VideoLatentPatchifier(1), VideoLatentShape(1, 8, F, H, W), 24.0)
@@ -137,12 +137,15 @@ def inputs(cfg, B, seed, video_only, sig_v=0.7, sig_a=0.4):
     rep = lambda t: t.expand(B, *t.shape[1:]).contiguous()
     sv = torch.full((B,), sig_v)
     sa = torch.full((B,), sig_a)
+    # A bf16 pipeline casts the video positions to bf16 (tools.py); the
+    # file keeps the f32 bounds the host computes.
+    vpos = rep(vs.positions)
     v = Modality(latent=rep(vs.latent), sigma=sv, timesteps=rep(mask * sig_v),
-                 positions=rep(vs.positions), context=ctx_v)
+                 positions=vpos.to(torch.bfloat16) if bf16_pos else vpos, context=ctx_v)
     a = None if video_only else Modality(
         latent=rep(as_.latent), sigma=sa, timesteps=rep(as_.denoise_mask * sig_a),
         positions=rep(as_.positions), context=ctx_a)
-    return v, a
+    return v, a, vpos
 
 
 def tensors(v, a):
@@ -187,7 +190,8 @@ def fused_checkpoint(base_path, lora_path, strength, path):
     save_file(base, path, metadata=meta)
 
 
-def case(name, cfg, B, seed, video_only=False, mkmodel=None, variant="2.0", lora=None):
+def case(name, cfg, B, seed, video_only=False, mkmodel=None, variant="2.0", lora=None,
+         bf16_pos=False):
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = os.path.join(tmp, "model.safetensors")
         if mkmodel:
@@ -209,12 +213,15 @@ def case(name, cfg, B, seed, video_only=False, mkmodel=None, variant="2.0", lora
             n = int.from_bytes(f.read(8), "little")
             cmeta = json.loads(f.read(n))["__metadata__"]
         cfg = json.loads(cmeta["config"])["transformer"]
-        v, a = inputs(cfg, B, seed + 1, video_only)
+        v, a, vpos = inputs(cfg, B, seed + 1, video_only, bf16_pos=bf16_pos)
+        if bf16_pos:
+            meta["position_dtype"] = "bf16"
         ptb, spec = passes(B, video_only)
         with torch.no_grad():
             vx, ax = m(v, a, ptb)
         out = {k: val for k, val in load_file(ckpt).items() if k.startswith(PFX)}
         out.update(tensors(v, a))
+        out["video_positions"] = vpos.float().contiguous()
         out["ref.video_velocity"] = vx.float().contiguous()
         if ax is not None:
             out["ref.audio_velocity"] = ax.float().contiguous()
@@ -243,6 +250,8 @@ def main():
     case("v20_lora", TINY20, 1, 15, lora=0.8)
     # torch's float32 frequency grid (any frequencies_precision but float64).
     case("v20_f32grid", dict(TINY20, frequencies_precision="float32"), 2, 16)
+    # Video positions as a bf16 run rounds them (plugin key position_dtype).
+    case("v20_bf16pos", TINY20, 1, 17, bf16_pos=True)
 
 
 if __name__ == "__main__":
