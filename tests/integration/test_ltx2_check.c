@@ -12,7 +12,8 @@
 
 #define WARMD WARM_BUILD_DIR "/bin/warmd"
 #define PLUGINS WARM_BUILD_DIR "/plugins"
-#define GOLD WARM_TEST_DATA "/ltx2/v20_split.safetensors"
+/* The tiny 2.0 checkpoint of ctest's ltx2_checkpoints fixture. */
+#define GOLD WARM_BUILD_DIR "/ltx2-ckpt/v20.safetensors"
 
 static char g_dir[512], g_ini[600];
 
@@ -31,8 +32,9 @@ static int check_weights(const char *weights, char *out, size_t n) {
   return check_with(weights, "", out, n);
 }
 
-/* Copies the golden's model tensors into `path`, its config without
- * `drop_key` (if any) and tensor `bad` (if any) given a wrong shape. */
+/* Copies the checkpoint's transformer tensors into `path`, its config
+ * without transformer key `drop_key` (if any) and tensor `bad` (if any)
+ * given a wrong shape. */
 static int rewrite(const char *path, const char *drop_key, const char *bad) {
   warm_st *g = NULL;
   warm_error err = {0};
@@ -51,15 +53,22 @@ static int rewrite(const char *path, const char *drop_key, const char *bad) {
     }
     k++;
   }
-  char cfg[8192];
+  char cfg[32768];
   snprintf(cfg, sizeof cfg, "%s", warm_st_metadata(g, "config"));
-  if (drop_key) { /* "key": value, -> removed */
+  if (drop_key) { /* "key":scalar and its comma, in config.transformer */
     char pat[128];
     snprintf(pat, sizeof pat, "\"%s\":", drop_key);
-    char *p = strstr(cfg, pat);
-    if (p) {
-      char *e = strchr(p, ',');
-      memmove(p, e + 2, strlen(e + 2) + 1);
+    char *tr = strstr(cfg, "\"transformer\"");
+    char *p = tr ? strstr(tr, pat) : NULL;
+    char *e = p ? p + strcspn(p, ",}") : NULL;
+    if (p && *e == ',') {
+      e++;
+      while (*e == ' ') e++;
+      memmove(p, e, strlen(e) + 1);
+    } else if (p) { /* last key: drop the comma before it */
+      char *c = p;
+      while (c > cfg && c[-1] != ',') c--;
+      memmove(c - 1, e, strlen(e) + 1);
     }
   }
   warm_kv meta[1] = {{"config", cfg}};

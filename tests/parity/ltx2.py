@@ -2,26 +2,31 @@
 """Golden outputs for the LTX-2 transformer plugin, computed by ltx-core 1.0.0.
 
 For each case this script
-  1. takes a tiny LTX-2 combined checkpoint (model.diffusion_model.* keys and
-     the config JSON in __metadata__["config"]): by default it writes one
-     itself from a seeded generator, or, with --mkmodel BIN, asks warmd's own
-     `warm-mkmodel --arch ltx2 --variant V --preset tiny` for it;
-  2. loads that file with ltx-core's own builder and key map
+  1. has warmd's own model maker write the tiny checkpoint
+     (`warm-mkmodel --arch ltx2 --variant V --preset tiny --seed S [--set ..]`,
+     the same command ctest's ltx2_checkpoints fixture runs) and, for the
+     LoRA case, `warm-mkmodel --arch ltx2-lora --rank 2`;
+  2. loads it with ltx-core's own builder and key map
      (SingleGPUModelBuilder + LTXV_MODEL_COMFY_RENAMING_MAP), refusing a model
      with any parameter left unloaded, which proves the key names;
   3. runs a batch of guidance passes the way the pipelines call the model
      (per-token timesteps with the first latent frame at 0 as image
      conditioning does, sigma_video != sigma_audio, STG and modality-isolated
      perturbations), and
-  4. writes tests/data/ltx2/<case>.safetensors: the checkpoint's transformer
-     tensors and config, the run inputs under the names of the ABI 1.2 run
-     interface, the reference velocities (ref.video_velocity,
-     ref.audio_velocity) and the perturbations (metadata).
+  4. writes tests/data/ltx2/<case>.safetensors: the run inputs under the
+     names of the ABI 1.2 run interface, the reference velocities
+     (ref.video_velocity, ref.audio_velocity), and in the metadata the
+     checkpoint's fixture name ("ckpt"), the perturbations and plugin keys.
+
+The video-only case has no warm-mkmodel command (the maker writes the
+audio+video model): its checkpoint is the 2.0 tiny file without the audio and
+audio<->video tensors, stored inside the golden itself (model.diffusion_model.*
+keys and the config), and ltx-core reads it with LTXVideoOnlyModelConfigurator.
 
 ctest runs the plugin on these files (f32, cpu) and compares; CI needs no
-Python. Run it again only when a case changes:
+Python. Run it again only when a case or a preset changes:
 
-    PYTHONPATH=/opt/pystub python3 tests/parity/ltx2.py
+    PYTHONPATH=/opt/pystub python3 tests/parity/ltx2.py --mkmodel build/bin/warm-mkmodel
 """
 import argparse
 import json
@@ -49,28 +54,6 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 OUT = os.path.join(ROOT, "tests", "data", "ltx2")
 PFX = "model.diffusion_model."
 
-COMMON = dict(dropout=0.0, attention_bias=True, num_vector_embeds=None,
-              activation_fn="gelu-approximate", num_embeds_ada_norm=1000,
-              use_linear_projection=False, only_cross_attention=False,
-              cross_attention_norm=True, double_self_attention=False,
-              upcast_attention=False, standardization_norm="rms_norm",
-              norm_elementwise_affine=False, qk_norm="rms_norm",
-              positional_embedding_type="rope",
-              use_audio_video_cross_attention=True, share_ff=False,
-              av_cross_ada_norm=True, use_middle_indices_grid=True)
-TINY20 = dict(COMMON, num_attention_heads=2, attention_head_dim=8, in_channels=8,
-              out_channels=8, num_layers=2, cross_attention_dim=16,
-              audio_num_attention_heads=2, audio_attention_head_dim=4,
-              audio_in_channels=8, audio_out_channels=8,
-              audio_cross_attention_dim=8, av_ca_timestep_scale_multiplier=1000,
-              rope_type="split", frequencies_precision="float64",
-              caption_channels=12)
-TINY23 = dict(TINY20, apply_gated_attention=True, cross_attention_adaln=True,
-              caption_proj_before_connector=True,
-              caption_projection_first_linear=False,
-              caption_proj_input_norm=False,
-              caption_projection_second_linear=False)
-
 # ABI 1.2 warm_perturb_kind values.
 KIND = {PerturbationType.SKIP_VIDEO_SELF_ATTN: 1,
         PerturbationType.SKIP_AUDIO_SELF_ATTN: 2,
@@ -78,16 +61,38 @@ KIND = {PerturbationType.SKIP_VIDEO_SELF_ATTN: 1,
         PerturbationType.SKIP_V2A_CROSS_ATTN: 4}
 
 
-def selfmade_checkpoint(cfg, video_only, seed, path):
-    """A combined file with the transformer's keys, filled N(0, 0.2)."""
-    conf = LTXVideoOnlyModelConfigurator if video_only else LTXModelConfigurator
-    m = conf.from_config({"transformer": cfg}).to_empty(device="cpu")
-    g = torch.Generator().manual_seed(seed)
-    sd = {PFX + k: (torch.randn(v.shape, generator=g) * 0.2).contiguous()
-          for k, v in m.state_dict().items()}
-    save_file(sd, path, metadata={"config": json.dumps({"transformer": cfg}),
-                                  "model_version": "2.3.0" if cfg.get(
-                                      "cross_attention_adaln") else "2.0.0"})
+# Fixture name -> warm-mkmodel arguments; tests/ltx2.cmake makes the same.
+CKPTS = {
+    "v20": ["--arch", "ltx2", "--variant", "2.0", "--preset", "tiny", "--seed", "11"],
+    "v20_interleaved": ["--arch", "ltx2", "--variant", "2.0", "--preset", "tiny", "--seed", "12",
+                        "--set", "transformer.rope_type=interleaved"],
+    "v23": ["--arch", "ltx2", "--variant", "2.3", "--preset", "tiny", "--seed", "13"],
+    "v20_f32grid": ["--arch", "ltx2", "--variant", "2.0", "--preset", "tiny", "--seed", "16",
+                    "--set", "transformer.frequencies_precision=float32"],
+    "v20_lora": ["--arch", "ltx2-lora", "--variant", "2.0", "--preset", "tiny", "--rank", "2",
+                 "--seed", "15"],
+}
+
+
+def mkmodel(binary, name, out):
+    subprocess.run([binary] + CKPTS[name] + ["--out", out, "--quiet"], check=True)
+
+
+def video_only(src, path):
+    """The transformer of `src` without its audio and audio<->video parts."""
+    keep = {}
+    for k, v in load_file(src).items():
+        if not k.startswith(PFX) or "_embeddings_connector." in k:
+            continue
+        mod = k[len(PFX):]
+        if "audio" in mod or "av_ca_" in mod or "a2v" in mod or "v2a" in mod:
+            continue
+        keep[k] = v
+    with open(src, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        meta = json.loads(f.read(n))["__metadata__"]
+    save_file(keep, path, metadata={"config": meta["config"],
+                                    "model_version": meta["model_version"]})
 
 
 def load(path, video_only):
@@ -120,10 +125,14 @@ def passes(B, video_only):
 def inputs(cfg, B, seed, video_only, sig_v=0.7, sig_a=0.4, bf16_pos=False):
     g = torch.Generator().manual_seed(seed)
     F, H, W, Ta = 2, 2, 3, 5
-    vt = VideoLatentTools(VideoLatentPatchifier(1), VideoLatentShape(1, 8, F, H, W), 24.0)
-    vs = vt.create_initial_state("cpu", torch.float32, torch.randn(1, 8, F, H, W, generator=g))
-    at = AudioLatentTools(AudioPatchifier(1), AudioLatentShape(1, 2, Ta, 4))
-    as_ = at.create_initial_state("cpu", torch.float32, torch.randn(1, 2, Ta, 4, generator=g))
+    cv = cfg["in_channels"]
+    # Audio tokens are latent channels x mel bins (patchifier: b t (c f)).
+    mel = 16 if cfg["audio_in_channels"] % 16 == 0 else 4
+    ca = cfg["audio_in_channels"] // mel
+    vt = VideoLatentTools(VideoLatentPatchifier(1), VideoLatentShape(1, cv, F, H, W), 24.0)
+    vs = vt.create_initial_state("cpu", torch.float32, torch.randn(1, cv, F, H, W, generator=g))
+    at = AudioLatentTools(AudioPatchifier(1), AudioLatentShape(1, ca, Ta, mel))
+    as_ = at.create_initial_state("cpu", torch.float32, torch.randn(1, ca, Ta, mel, generator=g))
     # Image conditioning: the first latent frame's tokens are clean (mask 0).
     mask = vs.denoise_mask.clone()
     mask[:, :H * W] = 0
@@ -161,19 +170,6 @@ def tensors(v, a):
     return {k: x.float().contiguous() for k, x in t.items()}
 
 
-def make_lora(base_path, rank, seed, path):
-    """ComfyUI-style LoRA over every block linear of the base."""
-    g = torch.Generator().manual_seed(seed)
-    sd = {}
-    for k, w in load_file(base_path).items():
-        if ".transformer_blocks." not in k or not k.endswith(".weight") or w.ndim != 2:
-            continue
-        mod = k[len(PFX):-len(".weight")]
-        sd[f"diffusion_model.{mod}.lora_A.weight"] = torch.randn(rank, w.shape[1], generator=g) * 0.1
-        sd[f"diffusion_model.{mod}.lora_B.weight"] = torch.randn(w.shape[0], rank, generator=g) * 0.1
-    save_file(sd, path)
-
-
 def fused_checkpoint(base_path, lora_path, strength, path):
     """ltx-core's apply_loras in f32 (it refuses an f32 base itself):
     W + (strength * B) @ A, key map LTXV_LORA_COMFY_RENAMING_MAP."""
@@ -190,42 +186,44 @@ def fused_checkpoint(base_path, lora_path, strength, path):
     save_file(base, path, metadata=meta)
 
 
-def case(name, cfg, B, seed, video_only=False, mkmodel=None, variant="2.0", lora=None,
-         bf16_pos=False):
+def case(mk, name, ckpt, B, seed, video=False, lora=None, bf16_pos=False):
     with tempfile.TemporaryDirectory() as tmp:
-        ckpt = os.path.join(tmp, "model.safetensors")
-        if mkmodel:
-            subprocess.run([mkmodel, "--arch", "ltx2", "--variant", variant, "--preset",
-                            "tiny", "--seed", str(seed), "--out", ckpt], check=True)
+        path_ck = os.path.join(tmp, "model.safetensors")
+        mkmodel(mk, ckpt, path_ck)
+        meta, out = {}, {}
+        run_ckpt = path_ck
+        if video:
+            run_ckpt = os.path.join(tmp, "video.safetensors")
+            video_only(path_ck, run_ckpt)
+            out.update(load_file(run_ckpt))
+            with open(run_ckpt, "rb") as f:
+                n = int.from_bytes(f.read(8), "little")
+                meta.update(json.loads(f.read(n))["__metadata__"])
         else:
-            selfmade_checkpoint(cfg, video_only, seed, ckpt)
-        run_ckpt = ckpt
-        meta = {}
+            meta["ckpt"] = ckpt
         if lora:
-            lpath = os.path.join(OUT, f"{name}.lora.safetensors")
-            make_lora(ckpt, 2, seed + 100, lpath)
+            lpath = os.path.join(tmp, "lora.safetensors")
+            mkmodel(mk, lora[0], lpath)
             run_ckpt = os.path.join(tmp, "fused.safetensors")
-            fused_checkpoint(ckpt, lpath, lora, run_ckpt)
-            meta["lora"] = f"{name}.lora.safetensors"
-            meta["lora_strength"] = repr(lora)
-        m = load(run_ckpt, video_only)
-        with open(ckpt, "rb") as f:
+            fused_checkpoint(path_ck, lpath, lora[1], run_ckpt)
+            meta["lora"] = lora[0]
+            meta["lora_strength"] = repr(lora[1])
+        m = load(run_ckpt, video)
+        with open(path_ck, "rb") as f:
             n = int.from_bytes(f.read(8), "little")
             cmeta = json.loads(f.read(n))["__metadata__"]
         cfg = json.loads(cmeta["config"])["transformer"]
-        v, a, vpos = inputs(cfg, B, seed + 1, video_only, bf16_pos=bf16_pos)
+        v, a, vpos = inputs(cfg, B, seed, video, bf16_pos=bf16_pos)
         if bf16_pos:
             meta["position_dtype"] = "bf16"
-        ptb, spec = passes(B, video_only)
+        ptb, spec = passes(B, video)
         with torch.no_grad():
             vx, ax = m(v, a, ptb)
-        out = {k: val for k, val in load_file(ckpt).items() if k.startswith(PFX)}
         out.update(tensors(v, a))
         out["video_positions"] = vpos.float().contiguous()
         out["ref.video_velocity"] = vx.float().contiguous()
         if ax is not None:
             out["ref.audio_velocity"] = ax.float().contiguous()
-        meta.update(cmeta)
         # "pass:kind:blocks" items, ';'-separated; blocks "*" = every block.
         meta["perturbations"] = ";".join(
             f"{b}:{k}:{'*' if bl is None else ','.join(map(str, bl))}" for b, k, bl in spec)
@@ -238,20 +236,20 @@ def case(name, cfg, B, seed, video_only=False, mkmodel=None, variant="2.0", lora
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mkmodel", help="warm-mkmodel binary (writes the checkpoints)")
-    args = ap.parse_args()
+    ap.add_argument("--mkmodel", default=os.path.join(ROOT, "build", "bin", "warm-mkmodel"),
+                    help="warm-mkmodel binary (writes the checkpoints)")
+    mk = ap.parse_args().mkmodel
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(1)
-    mk = args.mkmodel
-    case("v20_split", TINY20, 4, 11, mkmodel=mk, variant="2.0")
-    case("v20_interleaved", dict(TINY20, rope_type="interleaved"), 4, 12)
-    case("v23_split", TINY23, 4, 13, mkmodel=mk, variant="2.3")
-    case("v20_video_only", TINY20, 3, 14, video_only=True)
-    case("v20_lora", TINY20, 1, 15, lora=0.8)
+    case(mk, "v20_split", "v20", 4, 21)
+    case(mk, "v20_interleaved", "v20_interleaved", 4, 22)
+    case(mk, "v23_split", "v23", 4, 23)
+    case(mk, "v20_video_only", "v20", 3, 24, video=True)
+    case(mk, "v20_lora", "v20", 1, 25, lora=("v20_lora", 0.8))
     # torch's float32 frequency grid (any frequencies_precision but float64).
-    case("v20_f32grid", dict(TINY20, frequencies_precision="float32"), 2, 16)
+    case(mk, "v20_f32grid", "v20_f32grid", 2, 26)
     # Video positions as a bf16 run rounds them (plugin key position_dtype).
-    case("v20_bf16pos", TINY20, 1, 17, bf16_pos=True)
+    case(mk, "v20_bf16pos", "v20", 1, 27, bf16_pos=True)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 /*
  * Parity of transformer_ltx2.so with ltx-core 1.0.0: each golden file in
- * tests/data/ltx2 (written by tests/parity/ltx2.py with ltx-core itself) is
- * a tiny combined checkpoint plus run inputs under the ABI 1.2 names, the
- * perturbations of its passes and the reference velocities. The plugin runs
- * f32 on the cpu:
+ * tests/data/ltx2 (written by tests/parity/ltx2.py with ltx-core itself)
+ * holds run inputs under the ABI 1.2 names, the perturbations of its passes
+ * and the reference velocities, and names its checkpoint: metadata "ckpt",
+ * made by ctest's ltx2_checkpoints fixture with warm-mkmodel under
+ * <build>/ltx2-ckpt (the video-only golden carries its checkpoint itself).
+ * The plugin runs f32 on the cpu:
  *   - the whole batch in one call, against the reference (<= 1e-5 rel.);
  *   - each pass alone, against its slice of the reference and of the batch;
  *   - streamed (window 1) == resident, bitwise;
@@ -19,9 +21,12 @@
 
 #define TOL 1e-5
 
+#define LT2_CKPT WARM_BUILD_DIR "/ltx2-ckpt"
+
 typedef struct gold {
   warm_st *g;
   char path[1024];
+  char ckpt[1024]; /* the weights to run */
   warm_tensor in[10];
   uint32_t n_in;
   warm_tensor ref[2]; /* video, audio (ndim 0 when absent) */
@@ -51,6 +56,11 @@ static int gold_open(const char *name, gold *d) {
       d->in[d->n_in].name = NAMES[i];
       d->n_in++;
     }
+  const char *ck = warm_st_metadata(d->g, "ckpt");
+  if (ck)
+    snprintf(d->ckpt, sizeof d->ckpt, "%s/%s.safetensors", LT2_CKPT, ck);
+  else
+    snprintf(d->ckpt, sizeof d->ckpt, "%s", d->path);
   if (warm_st_get(d->g, "ref.video_velocity", &d->ref[0], &err)) return -1;
   if (warm_st_find(d->g, "ref.audio_velocity"))
     warm_st_get(d->g, "ref.audio_velocity", &d->ref[1], &err);
@@ -151,7 +161,7 @@ static int same_bytes(const res *a, const res *b) {
 static warm_instance *make(lt_host *h, const gold *d, warm_dtype dt,
                            const warm_place_req *req, warm_estimate *est) {
   warm_error err = {0};
-  warm_component_config cfg = lt_config(h, d->path, dt);
+  warm_component_config cfg = lt_config(h, d->ckpt, dt);
   warm_instance *inst = NULL;
   if (h->desc->create(&h->svc, &cfg, &inst, &err)) {
     LT_CHECK(0, "create: %s", err.msg);
@@ -302,7 +312,7 @@ static void lora(const char *name) {
     return;
   }
   char val[1200];
-  snprintf(val, sizeof val, "%s/ltx2/%s %s", WARM_TEST_DATA,
+  snprintf(val, sizeof val, "%s/%s.safetensors %s", LT2_CKPT,
            warm_st_metadata(d.g, "lora"),
            warm_st_metadata(d.g, "lora_strength"));
   warm_place_req resident = {WARM_PLACE_RESIDENT, 1, WARM_SOURCE_PINNED};
