@@ -65,7 +65,7 @@ endif()
 # Benchmarks (label bench: tests/bench/run.sh; gpu: tests/gpu/check.sh).
 warm_add_test(bench_ltx2 SOURCES bench/bench_ltx2.c LIBS warm::sdk wk
               LABELS bench)
-add_dependencies(bench_ltx2 transformer_ltx2)
+add_dependencies(bench_ltx2 transformer_ltx2 warm-mkmodel)
 warm_add_test(gpubench_ltx2 SOURCES gpu/gpubench_ltx2.c LIBS warm::sdk wk
               LABELS bench gpu)
-add_dependencies(gpubench_ltx2 transformer_ltx2)
+add_dependencies(gpubench_ltx2 transformer_ltx2 warm-mkmodel)

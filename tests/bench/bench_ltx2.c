@@ -1,9 +1,9 @@
 /*
- * bench_ltx2 — cpu seconds per LTX-2 transformer step on a small 2.0
- * config written here (tests/unit/test_ltx2_model.h): video 4 heads x 32,
- * audio 4 x 16, 4 blocks, 32 latent channels; a step is the 4 guidance
- * passes (conditional, negative, STG, isolated) over 2 x 8 x 12 = 192 video
- * and 26 audio tokens with 32 context tokens.
+ * bench_ltx2 — cpu seconds per LTX-2 transformer step on
+ * `warm-mkmodel --arch ltx2 --variant 2.0 --preset small` (video 4 heads x
+ * 32, audio 4 x 16, 4 blocks), made here; a step is the 4 guidance passes
+ * (conditional, negative, STG, isolated) over 2 x 8 x 12 = 192 video and 26
+ * audio tokens with 32 context tokens (inputs sized from info()).
  * Baselines in the same run: one call carrying the 4 passes, resident f32,
  * is the reference for (a) the same call streamed through a 2-block window
  * (pinned) and (b) 4 calls of one pass each; streamed, 4 calls are also
@@ -12,9 +12,10 @@
  */
 #include <unistd.h>
 
-#include "test_ltx2_model.h"
+#include "test_ltx2_inputs.h"
 #include "test_ltxv_host.h"
 
+#define MKMODEL WARM_BUILD_DIR "/bin/warm-mkmodel"
 #define REPS 5
 
 static int cmp(const void *a, const void *b) {
@@ -87,27 +88,38 @@ static double time_steps(lt_host *h, warm_instance *inst,
 }
 
 int main(void) {
-  char dir[256], ckpt[300];
+  char dir[256], ckpt[300], cmd[800];
   snprintf(dir, sizeof dir, "%s/bench-ltx2-XXXXXX", WARM_BUILD_DIR);
   if (!mkdtemp(dir)) {
     perror("mkdtemp");
     return 1;
   }
   snprintf(ckpt, sizeof ckpt, "%s/ltx2.safetensors", dir);
-  lt2_dims d = {4, 32, 4, 16, 32, 32, 64, 4, 1, 0};
-  if (lt2_write(ckpt, &d, WARM_F32, 7)) return 1;
+  snprintf(cmd, sizeof cmd,
+           "'%s' --arch ltx2 --variant 2.0 --preset small --seed 7 --out '%s' "
+           "--quiet",
+           MKMODEL, ckpt);
+  if (system(cmd) != 0) {
+    fprintf(stderr, "failed: %s\n", cmd);
+    return 1;
+  }
   warm_tensor in[10];
-  uint32_t n = lt2_inputs(&d, 4, 2, 8, 12, 26, 32, 3, in);
+  uint32_t n = 0;
   lt_host h;
   if (lt_host_init(&h, "transformer_ltx2", 8ull << 30)) return 1;
   warm_component_config cfg = lt_config(&h, ckpt, WARM_F32);
   warm_instance *inst = NULL;
   warm_error err = {0};
+  warm_model_info mi;
+  memset(&mi, 0, sizeof mi);
+  mi.struct_size = sizeof mi;
   int rc = 1;
-  if (h.desc->create(&h.svc, &cfg, &inst, &err)) {
+  if (h.desc->create(&h.svc, &cfg, &inst, &err) ||
+      h.desc->info(inst, &mi, &err)) {
     fprintf(stderr, "create: %s\n", err.msg);
     goto out;
   }
+  n = lt2_inputs(&mi, 4, 2, 8, 12, 26, 32, 3, in);
   warm_place_req res = {WARM_PLACE_RESIDENT, 1, WARM_SOURCE_PINNED};
   warm_place_req str = {WARM_PLACE_STREAM, 2, WARM_SOURCE_PINNED};
   double batch = time_steps(&h, inst, &res, in, n, 0);

@@ -1,9 +1,11 @@
 /*
- * gpubench_ltx2 — the LTX-2 transformer on CUDA at production block dims
- * (2.0: video 32 heads x 128, audio 32 x 64, 128 latent channels, caption
- * 3840; LTX2_GPUBENCH_LAYERS blocks, default 2 of the 48, bf16, written
- * here by tests/unit/test_ltx2_model.h), resident, at the two pipeline
- * token counts:
+ * gpubench_ltx2 — the LTX-2 transformer on CUDA at production block dims:
+ * `warm-mkmodel --arch ltx2 --variant 2.0 --preset full --sparse --dtype
+ * bf16 --set transformer.num_layers=L` (video 32 heads x 128, audio 32 x
+ * 64, 128 latent channels, caption 3840; L = LTX2_GPUBENCH_LAYERS, default
+ * 2 of the 48; --sparse: the weights are zeros read from file holes, which
+ * costs the GEMMs and attention the same time), resident, at the two
+ * pipeline token counts:
  *   stage 1: 121 frames of 512 x 768 -> 16 x 16 x 24 = 6144 video tokens,
  *            126 audio tokens, 4 guidance passes in one call;
  *   stage 2: 121 frames of 1024 x 1536 -> 24576 video tokens, 126 audio
@@ -16,10 +18,37 @@
  */
 #include <unistd.h>
 
-#include "test_ltx2_model.h"
+#include "test_ltx2_inputs.h"
 #include "test_ltxv_host.h"
+#include "warm/ltx2.h"
 
+#define MKMODEL WARM_BUILD_DIR "/bin/warm-mkmodel"
 #define REPS 3
+
+/* The sizes the FLOP count needs, from the file's config. */
+typedef struct lt2_dims {
+  int64_t heads, dh, aheads, adh, in, ain, caption, layers;
+} lt2_dims;
+
+static int read_dims(const char *path, lt2_dims *d) {
+  warm_ltx2 *f = NULL;
+  const warm_config *c = NULL;
+  warm_error err = {0};
+  int rc = warm_ltx2_open(path, &f, &err);
+  if (!rc) rc = warm_ltx2_config(f, "transformer", &c, &err);
+  if (!rc) rc = warm_config_int(c, "num_attention_heads", &d->heads, &err);
+  if (!rc) rc = warm_config_int(c, "attention_head_dim", &d->dh, &err);
+  if (!rc)
+    rc = warm_config_int(c, "audio_num_attention_heads", &d->aheads, &err);
+  if (!rc) rc = warm_config_int(c, "audio_attention_head_dim", &d->adh, &err);
+  if (!rc) rc = warm_config_int(c, "in_channels", &d->in, &err);
+  if (!rc) rc = warm_config_int(c, "audio_in_channels", &d->ain, &err);
+  if (!rc) rc = warm_config_int(c, "caption_channels", &d->caption, &err);
+  if (!rc) rc = warm_config_int(c, "num_layers", &d->layers, &err);
+  if (rc) fprintf(stderr, "%s\n", err.msg);
+  warm_ltx2_close(f);
+  return rc;
+}
 
 static int cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -45,10 +74,15 @@ static double flops(const lt2_dims *d, double Nv, double Na, double S) {
 }
 
 static int run_stage(lt_host *h, warm_instance *inst, const lt2_dims *d,
-                     const char *label, int64_t B, int64_t F, int64_t H,
-                     int64_t W, int64_t Na, double peak) {
+                     const warm_model_info *mi, const char *label, int64_t B,
+                     int64_t F, int64_t H, int64_t W, int64_t Na,
+                     double peak) {
   warm_tensor in[10];
-  uint32_t n = lt2_inputs(d, B, F, H, W, Na, 1024, 5, in);
+  uint32_t n = lt2_inputs(mi, B, F, H, W, Na, 1024, 5, in);
+  if (!n) {
+    fprintf(stderr, "%s: out of host memory for the inputs\n", label);
+    return 1;
+  }
   static const uint32_t stg[1] = {1};
   warm_perturbation pt[4] = {
       {2, WARM_PERTURB_SKIP_VIDEO_SELF_ATTN, stg, 1},
@@ -106,17 +140,25 @@ int main(void) {
   double peak = ps ? atof(ps) : 989.0;
   if (layers < 1 || layers > 48) layers = 2;
   if (!(peak > 0)) peak = 989.0;
-  char dir[256], ckpt[300];
+  char dir[256], ckpt[300], cmd[900];
   snprintf(dir, sizeof dir, "%s/gpubench-ltx2-XXXXXX", WARM_BUILD_DIR);
   if (!mkdtemp(dir)) {
     perror("mkdtemp");
     return 1;
   }
   snprintf(ckpt, sizeof ckpt, "%s/ltx2.safetensors", dir);
-  lt2_dims d = {32, 128, 32, 64, 128, 128, 3840, layers, 1, 0};
+  snprintf(cmd, sizeof cmd,
+           "'%s' --arch ltx2 --variant 2.0 --preset full --sparse --dtype bf16 "
+           "--set transformer.num_layers=%d --seed 11 --out '%s' --quiet",
+           MKMODEL, layers, ckpt);
   double t0 = lt_now();
-  if (lt2_write(ckpt, &d, WARM_BF16, 11)) return 1;
-  printf("checkpoint: LTX-2.0 block dims, %d blocks, bf16 (%.1f s to write)\n",
+  lt2_dims d;
+  if (system(cmd) != 0 || read_dims(ckpt, &d)) {
+    fprintf(stderr, "failed: %s\n", cmd);
+    return 1;
+  }
+  printf("checkpoint: LTX-2.0 production dims, %d blocks, bf16, sparse (%.1f "
+         "s to write)\n",
          layers, lt_now() - t0);
   lt_host h;
   int rc = 1;
@@ -127,13 +169,16 @@ int main(void) {
   cfg.device.type = WARM_DEVICE_CUDA;
   warm_instance *inst = NULL;
   warm_error err = {0};
+  warm_model_info mi;
+  memset(&mi, 0, sizeof mi);
+  mi.struct_size = sizeof mi;
   warm_place_req req = {WARM_PLACE_RESIDENT, 1, WARM_SOURCE_PINNED};
   if (h.desc->create(&h.svc, &cfg, &inst, &err) ||
-      h.desc->place(inst, &req, &err)) {
+      h.desc->info(inst, &mi, &err) || h.desc->place(inst, &req, &err)) {
     fprintf(stderr, "warmd: %s\n", err.msg);
   } else {
-    rc = run_stage(&h, inst, &d, "stage1", 4, 16, 16, 24, 126, peak);
-    rc |= run_stage(&h, inst, &d, "stage2", 1, 16, 32, 48, 126, peak);
+    rc = run_stage(&h, inst, &d, &mi, "stage1", 4, 16, 16, 24, 126, peak);
+    rc |= run_stage(&h, inst, &d, &mi, "stage2", 1, 16, 32, 48, 126, peak);
   }
   if (inst) h.desc->destroy(inst);
   lt_host_fini(&h);
