@@ -209,8 +209,9 @@ int lx_adapters_place(ltx2 *m, warm_error *err) {
     for (int j = 0; j < m->opts.n_lora; j++)
       if (m->opts.lora[j].name && !strcmp(m->opts.lora[j].name, ad->name))
         l = &m->opts.lora[j];
-    int rc = m->svc->dev_alloc(m->svc->ctx, WARM_MEM_PERSISTENT,
-                               ad->bytes ? ad->bytes : 1, &ad->dev, err);
+    if (!ad->bytes) continue; /* covers nothing: no device memory */
+    int rc = m->svc->dev_alloc(m->svc->ctx, WARM_MEM_PERSISTENT, ad->bytes,
+                               &ad->dev, err);
     for (int64_t b = 0; b < m->cfg.layers && !rc; b++)
       for (int t = 0; t < m->w.b.n && !rc; t++) {
         size_t k = (size_t)(b * m->w.b.n + t);
@@ -222,15 +223,15 @@ int lx_adapters_place(ltx2 *m, warm_error *err) {
         int64_t r = 0;
         rc = lora_get(l, key, wt->shape[0], wt->shape[1], &A, &Bm, &r, err);
         if (rc) break;
-        rc = wk_copy_h2d(m->wk, (char *)ad->dev + ad->off_a[k], A,
-                         (size_t)(r * wt->shape[1]) * 4);
-        if (!rc)
-          rc = wk_copy_h2d(m->wk, (char *)ad->dev + ad->off_b[k], Bm,
-                           (size_t)(wt->shape[0] * r) * 4);
-        if (!rc) rc = wk_sync(m->wk);
+        int wrc = wk_copy_h2d(m->wk, (char *)ad->dev + ad->off_a[k], A,
+                              (size_t)(r * wt->shape[1]) * 4);
+        if (!wrc)
+          wrc = wk_copy_h2d(m->wk, (char *)ad->dev + ad->off_b[k], Bm,
+                            (size_t)(wt->shape[0] * r) * 4);
+        if (!wrc) wrc = wk_sync(m->wk); /* A and B must outlive the copy */
         free(A);
         free(Bm);
-        if (rc && rc > -100 && rc < 0 && rc != WARM_EFORMAT)
+        if (wrc)
           rc = warm_error_set(err, WARM_EDEVICE, "%s: adapter upload: %s",
                               m->name, wk_last_error(m->wk));
       }
