@@ -124,6 +124,14 @@ int warm_ltx2_has_config(const warm_ltx2 *f, const char *component) {
   return ltx2_comp_find(f, component) != NULL;
 }
 
+size_t warm_ltx2_config_count(const warm_ltx2 *f) {
+  return f->n_comp;
+}
+
+const char *warm_ltx2_config_name(const warm_ltx2 *f, size_t i) {
+  return i < f->n_comp ? f->comp[i].name : NULL;
+}
+
 int warm_ltx2_config_root(const warm_ltx2 *f, const warm_config **out,
                           warm_error *err) {
   *out = f->root;
@@ -211,4 +219,30 @@ uint64_t warm_ltx2_prefix_bytes(const warm_ltx2 *f, const char *prefix,
   }
   if (count) *count = n;
   return bytes;
+}
+
+const warm_ltx2_part warm_ltx2_parts[] = {
+    {WARM_LTX2_DIT, "transformer"},
+    {WARM_LTX2_VIDEO_CONNECTOR, "video text connector"},
+    {WARM_LTX2_AUDIO_CONNECTOR, "audio text connector"},
+    {WARM_LTX2_TEXT_PROJ, "text projection"},
+    {WARM_LTX2_VAE_DEC, "video VAE decoder"},
+    {WARM_LTX2_VAE_ENC, "video VAE encoder"},
+    {WARM_LTX2_VAE_STATS, "video latent statistics"},
+    {"audio_vae.decoder.", "audio VAE decoder"},
+    {"audio_vae.encoder.", "audio VAE encoder"},
+    {"audio_vae.per_channel_statistics.", "audio latent statistics"},
+    {WARM_LTX2_VOCODER, "vocoder"},
+    {NULL, NULL},
+};
+
+uint64_t warm_ltx2_part_bytes(const warm_ltx2 *f, size_t i, size_t *count) {
+  uint64_t b = warm_ltx2_prefix_bytes(f, warm_ltx2_parts[i].prefix, count);
+  if (i == 0) { /* the transformer row leaves the connectors out */
+    size_t nv, na;
+    b -= warm_ltx2_prefix_bytes(f, WARM_LTX2_VIDEO_CONNECTOR, &nv);
+    b -= warm_ltx2_prefix_bytes(f, WARM_LTX2_AUDIO_CONNECTOR, &na);
+    if (count) *count -= nv + na;
+  }
+  return b;
 }

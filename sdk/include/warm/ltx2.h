@@ -83,6 +83,21 @@ int warm_ltx2_config_root(const warm_ltx2 *f, const warm_config **out,
                           warm_error *err);
 /* 1 when the config has the sub-object `component`, else 0. */
 int warm_ltx2_has_config(const warm_ltx2 *f, const char *component);
+/* The config's sub-objects, in file order: count and i-th name. */
+size_t warm_ltx2_config_count(const warm_ltx2 *f);
+const char *warm_ltx2_config_name(const warm_ltx2 *f, size_t i);
+
+/* The components of a combined file, for listings: prefix and a short
+ * description, NULL-terminated pairs. The transformer row counts the
+ * tensors under WARM_LTX2_DIT that are not the connectors'. */
+typedef struct warm_ltx2_part {
+  const char *prefix;
+  const char *what;
+} warm_ltx2_part;
+extern const warm_ltx2_part warm_ltx2_parts[];
+/* Tensor count and bytes of part i of warm_ltx2_parts (the transformer
+ * row without its connectors). */
+uint64_t warm_ltx2_part_bytes(const warm_ltx2 *f, size_t i, size_t *count);
 
 /* Refuses a config that lacks any of `keys` (NULL-terminated; dotted paths
  * allowed) with WARM_EFORMAT: "FILE: config.transformer.rope_type is
