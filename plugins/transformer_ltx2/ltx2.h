@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "warm/lora.h"
 #include "warm/ltx2.h"
 #include "warm/model.h"
 #include "warm/safetensors.h"
@@ -75,11 +76,11 @@ typedef struct lx_tabs {
   lx_attn a2v, v2a;
 } lx_tabs;
 
-/* A LoRA file: per block tensor index, A [r, in] and B [out, r] in f32. */
+/* A `lora` / `lora.NAME` key: the file (warm/lora.h) and its strength. */
 typedef struct lx_lora {
   char *path, *name; /* name NULL: fused */
   float strength;
-  warm_st *st;
+  warm_lora *lf;
 } lx_lora;
 
 /* Plugin keys (see docs/ltx2.md). */
@@ -97,6 +98,7 @@ typedef struct lx_opts {
 typedef struct lx_adapter {
   char *name;
   float strength;
+  const warm_lora *lf; /* the file's pairs (owned by the opts) */
   int64_t rank;
   void *dev;       /* one persistent blob */
   size_t bytes;
@@ -115,7 +117,6 @@ typedef struct ltx2 {
   warm_ltx2 *file;
   const warm_st *st; /* warm_ltx2_st(file) */
   wk_ctx *wk;
-  wk_ctx *fuse_wk; /* cpu context for fusing LoRA files (made on use) */
   wpc_weights w;
   lx_adapter ad[LX_MAX_ADAPTERS];
   int n_ad;

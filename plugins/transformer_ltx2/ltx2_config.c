@@ -365,7 +365,7 @@ void lx_opts_free(lx_opts *o) {
   for (int i = 0; i < o->n_lora; i++) {
     free(o->lora[i].path);
     free(o->lora[i].name);
-    warm_st_close(o->lora[i].st);
+    warm_lora_close(o->lora[i].lf);
   }
   o->n_lora = 0;
 }

@@ -433,7 +433,6 @@ static void lx_destroy(warm_instance *inst) {
     wpc_weights_free(&m->w);
     wk_ctx_destroy(m->wk);
   }
-  if (m->fuse_wk) wk_ctx_destroy(m->fuse_wk);
   lx_opts_free(&m->opts);
   warm_ltx2_close(m->file);
   free(m->name);
@@ -456,7 +455,7 @@ static int lx_fingerprint(warm_instance *inst, char out[65], warm_error *err) {
     const lx_lora *l = &m->opts.lora[i];
     wpc_fp_add(&f, &l->strength, sizeof l->strength);
     if (l->name) wpc_fp_add(&f, l->name, strlen(l->name) + 1);
-    rc = wpc_fp_file(&f, l->st, err);
+    rc = wpc_fp_file(&f, warm_lora_st(l->lf), err);
   }
   if (rc) return rc;
   wpc_fp_hex(&f, out);
