@@ -94,11 +94,13 @@ typedef struct lx_opts {
   int n_lora;
 } lx_opts;
 
-/* A run-time adapter on the device: per block and tensor, A and B. */
+/* A run-time adapter on the device: per block and tensor, A and S * B,
+ * stored in the component dtype (bf16 for fp8 components). */
 typedef struct lx_adapter {
   char *name;
   float strength;
   const warm_lora *lf; /* the file's pairs (owned by the opts) */
+  warm_dtype dtype;
   int64_t rank;
   void *dev;       /* one persistent blob */
   size_t bytes;

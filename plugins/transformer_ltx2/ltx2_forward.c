@@ -40,6 +40,8 @@ enum {
   W_EEM,            /* embedder embedded [R, Dmax] */
   W_ETS,            /* silu(embedded) [R, Dmax] */
   W_Q, W_K, W_V, W_O, W_G, W_TMP, W_BIG,
+  W_LXA,  /* run-time adapter: x . A^T [rows, rank] */
+  W_LY,   /* run-time adapter: (x . A^T) . B^T [rows, out] */
   W_WK,
   W_COUNT
 };
@@ -156,11 +158,15 @@ static void plan(const ltx2 *m, const lx_run *r, ws_plan *p) {
     a.Tk = r->m[0].N;
     MX(wk_attention_workspace(m->wk, &a));
   }
-  /* Run-time adapter: x.A^T [rows, rank] then .B^T, added into y. */
+  /* Run-time adapter: x.A^T [rows, rank], then .B^T [rows, out] added
+   * into y; out is at most the feed-forward's 4 D. */
   if (r->adapter >= 0) {
-    int64_t rk = m->ad[r->adapter].rank, Mx = MAX2(rows_of(r, 0), rows_of(r, 1));
-    tmp = MAX2(tmp, Mx * rk + MAX2(q, big));
-    MX(wk_linear_workspace(m->wk, Mx, 4 * Dmax, rk, WK_F32));
+    const lx_adapter *ad = &m->ad[r->adapter];
+    int64_t rk = ad->rank, Mx = MAX2(rows_of(r, 0), rows_of(r, 1));
+    p->size[W_LXA] = (size_t)(Mx * rk) * f;
+    p->size[W_LY] = (size_t)(Mx * 4 * Dmax) * f;
+    MX(wk_linear_workspace(m->wk, Mx, 4 * Dmax, rk, wpc_wkdt(ad->dtype)));
+    MX(wk_linear_workspace(m->wk, Mx, rk, 4 * Dmax, wpc_wkdt(ad->dtype)));
   }
 #undef MX
   p->size[W_ETP] = (size_t)(R * WPC_TPROJ) * f;
@@ -201,7 +207,7 @@ static const float *bvec(const fwd *f, int i) { return f->bp[i]; }
 static const float *gvec(const fwd *f, int i) { return f->gp[i]; }
 
 /* y = x . W^T + b for block tensor `wi`, plus the run's adapter on that
- * tensor when it has one: y += s * (x . A^T) . B^T. */
+ * tensor when it has one: y += (x . A^T) . (S B)^T. */
 static int blin(fwd *f, const float *x, int64_t M, int64_t K, int wi, int bi,
                 int64_t N, float *y) {
   ltx2 *m = f->m;
@@ -210,15 +216,13 @@ static int blin(fwd *f, const float *x, int64_t M, int64_t K, int wi, int bi,
   const lx_adapter *ad = &m->ad[f->r->adapter];
   size_t k = (size_t)f->layer * (size_t)m->w.b.n + (size_t)wi;
   if (ad->off_a[k] == SIZE_MAX) return 0;
-  const float *A = (const float *)((const char *)ad->dev + ad->off_a[k]);
-  const float *Bm = (const float *)((const char *)ad->dev + ad->off_b[k]);
-  float *xa = BUF(f, W_TMP) + (f->p.size[W_TMP] / sizeof(float)) -
-              (size_t)(M * ad->rank);
+  wk_w A = {(const char *)ad->dev + ad->off_a[k], wpc_wkdt(ad->dtype), 1.0f};
+  wk_w Bs = {(const char *)ad->dev + ad->off_b[k], wpc_wkdt(ad->dtype), 1.0f};
   wk_w none = {NULL, WK_F32, 1.0f};
-  CK(wk_linear(m->wk, x, M, K, (wk_w){A, WK_F32, 1.0f}, none, ad->rank, xa));
-  /* y = y + s * xa . B^T through one GEMM with beta = 1. */
-  return wk_gemm(m->wk, 0, 1, M, N, ad->rank, ad->strength, xa, ad->rank, 0,
-                 Bm, ad->rank, 0, 1.0f, y, N, 0, 1);
+  float *xa = BUF(f, W_LXA), *ly = BUF(f, W_LY);
+  CK(wk_linear(m->wk, x, M, K, A, none, ad->rank, xa));
+  CK(wk_linear(m->wk, xa, M, ad->rank, Bs, none, N, ly));
+  return wk_add(m->wk, y, ly, M * N, y);
 }
 
 /* ---- AdaLN embedders -------------------------------------------------------- */

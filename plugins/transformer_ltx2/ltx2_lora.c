@@ -100,7 +100,7 @@ int lx_fuse(void *user, const char *key, float *w, int64_t rows, int64_t cols,
 }
 
 /* Device layout of one adapter: per covered block matrix A [r, in] and
- * B [out, r] in f32, each at a 256-byte aligned offset. */
+ * S * B [out, r] in the adapter dtype, each at a 256-byte aligned offset. */
 static int adapter_layout(const ltx2 *m, const lx_lora *l, lx_adapter *ad,
                           warm_error *err) {
   size_t n = (size_t)(m->cfg.layers * m->w.b.n);
@@ -122,9 +122,11 @@ static int adapter_layout(const ltx2 *m, const lx_lora *l, lx_adapter *ad,
       if (!p) continue;
       ad->rank = p->rank;
       ad->off_a[k] = off;
-      off += ((size_t)(p->rank * wt->shape[1]) * 4 + 255) / 256 * 256;
+      off += (warm_weight_bytes(ad->dtype, (uint64_t)(p->rank * wt->shape[1])) +
+              255) / 256 * 256;
       ad->off_b[k] = off;
-      off += ((size_t)(wt->shape[0] * p->rank) * 4 + 255) / 256 * 256;
+      off += (warm_weight_bytes(ad->dtype, (uint64_t)(wt->shape[0] * p->rank)) +
+              255) / 256 * 256;
     }
   ad->bytes = off;
   return 0;
@@ -136,13 +138,22 @@ uint64_t lx_adapters_bytes(const ltx2 *m) {
   return n;
 }
 
-/* f32 copy of a LoRA view into `dst` (host), then up to `dev`. */
-static int upload(ltx2 *m, const warm_tensor *v, void *dev, float *host,
+/* A LoRA view times `s` (1 for A), rounded once to the adapter dtype in
+ * `host`, then up to `dev`. `f32` is scratch of the view's size. */
+static int upload(ltx2 *m, const lx_adapter *ad, const warm_tensor *v,
+                  float s, void *dev, float *f32, void *host,
                   warm_error *err) {
-  int rc = warm_weight_convert(v, WARM_F32, host, NULL, err);
+  int rc = warm_weight_convert(v, WARM_F32, f32, NULL, err);
   if (rc) return rc;
-  size_t n = (size_t)warm_tensor_numel(v) * sizeof(float);
-  int wrc = wk_copy_h2d(m->wk, dev, host, n);
+  int64_t n = warm_tensor_numel(v);
+  for (int64_t i = 0; i < n && s != 1.0f; i++) f32[i] = f32[i] * s;
+  warm_tensor t = *v;
+  t.dtype = WARM_F32;
+  t.data = f32;
+  t.scale = 1.0f;
+  if ((rc = warm_weight_convert(&t, ad->dtype, host, NULL, err))) return rc;
+  int wrc = wk_copy_h2d(m->wk, dev, host,
+                        warm_weight_bytes(ad->dtype, (uint64_t)n));
   if (!wrc) wrc = wk_sync(m->wk); /* host must outlive the copy */
   if (wrc)
     return warm_error_set(err, WARM_EDEVICE, "%s: adapter upload: %s",
@@ -168,15 +179,22 @@ int lx_adapters_place(ltx2 *m, warm_error *err) {
                  (int)(strlen(wt->name) - strlen(".weight")), wt->name);
         const warm_lora_pair *p = warm_lora_find(ad->lf, mk);
         size_t na = (size_t)(p->rank * p->in), nb = (size_t)(p->out * p->rank);
-        float *host = malloc((na > nb ? na : nb) * sizeof *host);
-        if (!host) {
+        size_t mx = na > nb ? na : nb;
+        float *f32 = malloc(mx * sizeof *f32);
+        void *host = malloc(mx * sizeof(float));
+        if (!f32 || !host) {
+          free(f32);
+          free(host);
           rc = warm_error_set(err, WARM_ENOMEM, "%s: out of host memory",
                               m->name);
           break;
         }
-        rc = upload(m, &p->a, (char *)ad->dev + ad->off_a[k], host, err);
+        rc = upload(m, ad, &p->a, 1.0f, (char *)ad->dev + ad->off_a[k], f32,
+                    host, err);
         if (!rc)
-          rc = upload(m, &p->b, (char *)ad->dev + ad->off_b[k], host, err);
+          rc = upload(m, ad, &p->b, ad->strength,
+                      (char *)ad->dev + ad->off_b[k], f32, host, err);
+        free(f32);
         free(host);
       }
     if (rc) {
@@ -200,6 +218,7 @@ int lx_adapters_init(ltx2 *m, warm_error *err) {
     ad->name = l->name;
     ad->strength = l->strength;
     ad->lf = l->lf;
+    ad->dtype = m->dtype == WARM_FP8_E4M3 ? WARM_BF16 : m->dtype;
     int rc = adapter_layout(m, l, ad, err);
     if (rc) return rc;
   }

@@ -360,6 +360,29 @@ static void lora(const char *name) {
     }
     lt_host_fini(&h);
   }
+  /* The adapter stored in bf16 next to bf16 weights: close to the f32
+   * reference, like any bf16 run. */
+  {
+    lt_host h;
+    if (lt_host_init(&h, "transformer_ltx2", 1ull << 32) == 0) {
+      lt_key(&h, "lora.distilled", val);
+      warm_instance *inst = make(&h, &d, WARM_BF16, &resident, &est);
+      res b16 = {0};
+      if (inst && !run(&h, inst, d.in, d.n_in, NULL, 0, "distilled", &b16,
+                       "bf16 adapter")) {
+        double e = cmp_ref(&b16, &d, 0, d.B);
+        printf("%-18s run-time adapter, bf16 rel err %.3g (bound 5e-2)\n", name,
+               e);
+        LT_CHECK(e <= 5e-2, "bf16 adapter error %.3g", e);
+        check_peak(&h, &est, "bf16 adapter");
+        res_free(&b16);
+      }
+      if (inst) h.desc->destroy(inst);
+      lt_host_fini(&h);
+    } else {
+      lt_failures++;
+    }
+  }
   if (fused.n && rt.n) {
     double e = 0;
     for (int k = 0; k < fused.n; k++) {
