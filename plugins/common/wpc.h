@@ -58,8 +58,8 @@ int wpc_pack_check(const wpc_pack *p, const warm_st *st, const char *prefix,
 /* Called after a matrix is decoded to f32 on the host and before it is
  * stored, e.g. to fuse a LoRA: w [rows, cols] may be changed in place.
  * `key` is the full checkpoint key. */
-typedef int (*wpc_fuse_fn)(void *user, const char *key, float *w,
-                           int64_t rows, int64_t cols, warm_error *err);
+typedef int (*wpc_fuse_fn)(void *user, const char *key, float *w, int64_t rows,
+                           int64_t cols, warm_error *err);
 
 /* The weights of a block model on one device. Fill the fields above the
  * line, then call wpc_weights_place. */

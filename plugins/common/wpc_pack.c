@@ -22,7 +22,8 @@ void wpc_pack_layout(wpc_pack *p, warm_dtype dt) {
   size_t off = 0;
   for (int i = 0; i < p->n; i++) {
     wpc_tensor *t = &p->t[i];
-    uint64_t n = (uint64_t)t->shape[0] * (uint64_t)(t->ndim == 2 ? t->shape[1] : 1);
+    uint64_t n =
+        (uint64_t)t->shape[0] * (uint64_t)(t->ndim == 2 ? t->shape[1] : 1);
     t->bytes = t->present ? warm_weight_bytes(t->matrix ? dt : WARM_F32, n) : 0;
     t->offset = off;
     off += (t->bytes + WARM_STREAM_ALIGN - 1) / WARM_STREAM_ALIGN *

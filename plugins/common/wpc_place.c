@@ -162,10 +162,9 @@ int wpc_stream_plan(const wpc_weights *w, const warm_place_req *req,
   warm_stream_tensor *ts = NULL;
   int rc = stream_layers(w, NULL, &ls, &ts, err);
   if (rc) return rc;
-  rc = warm_streamer_plan(ls, (uint32_t)w->layers, req->stream_window,
-                          req->stream_source,
-                          w->cuda ? WK_BACKEND_CUDA : WK_BACKEND_CPU, plan,
-                          err);
+  rc = warm_streamer_plan(
+      ls, (uint32_t)w->layers, req->stream_window, req->stream_source,
+      w->cuda ? WK_BACKEND_CUDA : WK_BACKEND_CPU, plan, err);
   free(ls);
   free(ts);
   return rc;

@@ -86,10 +86,10 @@ typedef struct lx_lora {
 /* Plugin keys (see docs/ltx2.md). */
 typedef struct lx_opts {
   int threads;
-  double fps;            /* estimate: audio tokens from frames */
-  int64_t tcomp, scomp;  /* estimate: the video VAE's compression */
-  int64_t max_tvalues;   /* distinct timestep values a run may carry */
-  int bf16_positions;    /* position_dtype = bf16: video RoPE as a bf16 run */
+  double fps;           /* estimate: audio tokens from frames */
+  int64_t tcomp, scomp; /* estimate: the video VAE's compression */
+  int64_t max_tvalues;  /* distinct timestep values a run may carry */
+  int bf16_positions;   /* position_dtype = bf16: video RoPE as a bf16 run */
   lx_lora lora[LX_MAX_ADAPTERS];
   int n_lora;
 } lx_opts;
@@ -102,9 +102,9 @@ typedef struct lx_adapter {
   const warm_lora *lf; /* the file's pairs (owned by the opts) */
   warm_dtype dtype;
   int64_t rank;
-  void *dev;       /* one persistent blob */
+  void *dev; /* one persistent blob */
   size_t bytes;
-  size_t *off_a;   /* [layers][b.n] offsets, SIZE_MAX where absent */
+  size_t *off_a; /* [layers][b.n] offsets, SIZE_MAX where absent */
   size_t *off_b;
 } lx_adapter;
 
@@ -183,8 +183,8 @@ int lx_forward(ltx2 *m, const lx_run *r, float *out_v, float *out_a,
 
 /* ltx2_lora.c */
 int lx_lora_open(ltx2 *m, warm_error *err);
-int lx_fuse(void *user, const char *key, float *w, int64_t rows,
-            int64_t cols, warm_error *err);
+int lx_fuse(void *user, const char *key, float *w, int64_t rows, int64_t cols,
+            warm_error *err);
 uint64_t lx_adapters_bytes(const ltx2 *m);
 int lx_adapters_init(ltx2 *m, warm_error *err);
 int lx_adapters_place(ltx2 *m, warm_error *err);

@@ -8,8 +8,8 @@
 
 static int bad(const char *file, const char *key, const char *what,
                warm_error *err) {
-  return warm_error_set(err, WARM_EFORMAT, "%s: config.transformer.%s %s",
-                        file, key, what);
+  return warm_error_set(err, WARM_EFORMAT, "%s: config.transformer.%s %s", file,
+                        key, what);
 }
 
 static int read_cfg(const warm_config *j, const char *file, lx_cfg *c,
@@ -80,22 +80,24 @@ static int read_cfg(const warm_config *j, const char *file, lx_cfg *c,
                           file);
   size_t n = 0;
   if (warm_config_has(j, "positional_embedding_max_pos")) {
-    if ((rc = warm_config_array_len(j, "positional_embedding_max_pos", &n,
-                                    err)))
+    if ((rc =
+             warm_config_array_len(j, "positional_embedding_max_pos", &n, err)))
       return rc;
-    if (n != 3) return bad(file, "positional_embedding_max_pos",
-                           "must hold 3 values", err);
+    if (n != 3)
+      return bad(file, "positional_embedding_max_pos", "must hold 3 values",
+                 err);
     for (size_t i = 0; i < 3; i++)
       if ((rc = warm_config_int_at(j, "positional_embedding_max_pos", i,
                                    &maxp[i], err)))
         return rc;
   }
   if (warm_config_has(j, "audio_positional_embedding_max_pos")) {
-    if ((rc = warm_config_array_len(j, "audio_positional_embedding_max_pos",
-                                    &n, err)))
+    if ((rc = warm_config_array_len(j, "audio_positional_embedding_max_pos", &n,
+                                    err)))
       return rc;
-    if (n != 1) return bad(file, "audio_positional_embedding_max_pos",
-                           "must hold 1 value", err);
+    if (n != 1)
+      return bad(file, "audio_positional_embedding_max_pos",
+                 "must hold 1 value", err);
     if ((rc = warm_config_int_at(j, "audio_positional_embedding_max_pos", 0,
                                  &amaxp, err)))
       return rc;
@@ -143,14 +145,13 @@ static int read_cfg(const warm_config *j, const char *file, lx_cfg *c,
 static int check_dims(const lx_cfg *c, const char *file, warm_error *err) {
   for (int k = 0; k < (c->av ? 2 : 1); k++)
     if (c->m[k].ctx_dim != c->m[k].dim)
-      return warm_error_set(err, WARM_EFORMAT,
-                            "%s: config.transformer.%s = %lld must equal the "
-                            "%s width heads x head_dim = %lld",
-                            file,
-                            k ? "audio_cross_attention_dim"
-                              : "cross_attention_dim",
-                            (long long)c->m[k].ctx_dim, k ? "audio" : "video",
-                            (long long)c->m[k].dim);
+      return warm_error_set(
+          err, WARM_EFORMAT,
+          "%s: config.transformer.%s = %lld must equal the "
+          "%s width heads x head_dim = %lld",
+          file, k ? "audio_cross_attention_dim" : "cross_attention_dim",
+          (long long)c->m[k].ctx_dim, k ? "audio" : "video",
+          (long long)c->m[k].dim);
   if (c->av && (c->cross_dim % c->m[0].heads || c->cross_dim % c->m[1].heads ||
                 (c->cross_dim / c->m[0].heads) % 2))
     return warm_error_set(err, WARM_EFORMAT,
@@ -170,11 +171,12 @@ int lx_open(const char *path, warm_ltx2 **out, lx_cfg *c, warm_error *err) {
   memset(c, 0, sizeof *c);
   int rc = warm_ltx2_open(path, &f, err);
   if (!rc) rc = warm_ltx2_config(f, "transformer", &j, err);
-  if (!rc) rc = warm_ltx2_require(f, "transformer", warm_ltx2_dit_required, err);
+  if (!rc)
+    rc = warm_ltx2_require(f, "transformer", warm_ltx2_dit_required, err);
   if (!rc) rc = read_cfg(j, path, c, err);
   if (!rc) {
-    c->av = warm_ltx2_find(f, WARM_LTX2_DIT, "audio_patchify_proj.weight") !=
-            NULL;
+    c->av =
+        warm_ltx2_find(f, WARM_LTX2_DIT, "audio_patchify_proj.weight") != NULL;
     rc = check_dims(c, path, err);
   }
   if (rc)
@@ -258,8 +260,7 @@ void lx_tables(const lx_cfg *c, warm_dtype dt, wpc_pack *g, wpc_pack *b,
       snprintf(pf, sizeof pf, "av_ca_%s_scale_shift_adaln_single.",
                k ? "audio" : "video");
       emb(g, pf, D, 4, &gm->avss);
-      snprintf(pf, sizeof pf, "av_ca_%s_gate_adaln_single.",
-               k ? "v2a" : "a2v");
+      snprintf(pf, sizeof pf, "av_ca_%s_gate_adaln_single.", k ? "v2a" : "a2v");
       emb(g, pf, D, 1, &gm->avgate);
     }
     snprintf(pf, sizeof pf, "%sscale_shift_table", a);
@@ -332,7 +333,8 @@ static int parse_lora(const char *key, const char *v, const char *name,
     if (end && !*end && sp[1]) {
       s = d;
       plen = (size_t)(sp - v);
-      while (plen && v[plen - 1] == ' ') plen--;
+      while (plen && v[plen - 1] == ' ')
+        plen--;
     }
   }
   if (!plen || !(s >= -100 && s <= 100))

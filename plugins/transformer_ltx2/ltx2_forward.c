@@ -15,33 +15,59 @@
 
 /* Workspace buffers; per-modality ones come in pairs (video, audio). */
 enum {
-  W_X, W_X_A,       /* hidden states [B*N, D] */
-  W_NX, W_NX_A,     /* normed / modulated input of a sub-layer */
-  W_N3, W_N3_A,     /* rms(x) before the A<->V attentions */
-  W_CTX, W_CTX_A,   /* projected text context [B*S, D] */
-  W_CTXM, W_CTXM_A, /* 2.3: context modulated per block */
-  W_CIN, W_CIN_A,   /* raw context (2.0: caption_channels wide) */
-  W_LAT, W_LAT_A,   /* latent tokens [B*N, in] */
-  W_OUT, W_OUT_A,   /* velocity [B*N, out] */
-  W_TK, W_TK_A,     /* AdaLN linear out per distinct value [U, k*D] */
-  W_EMB, W_EMB_A,   /* embedded timestep per distinct value [U, D] */
-  W_ADA, W_ADA_A,   /* per block: table + TK [U, k*D] */
-  W_PT, W_PT_A,     /* 2.3 prompt AdaLN out per pass [B, 2D] */
-  W_PKV, W_PKV_A,   /* per block: prompt table + PT [B, 2D] */
-  W_AVSS, W_AVSS_A, /* A<->V scale/shift AdaLN out per pass [B, 4D] */
-  W_AVG, W_AVG_A,   /* A<->V gate AdaLN out per pass [B, D] */
-  W_PAV, W_PAV_A,   /* per block: A<->V table + the above [B, 5D] */
-  W_RC, W_RC_A,     /* self RoPE cos [B*N*D] */
-  W_RS, W_RS_A,     /* self RoPE sin */
-  W_XC, W_XC_A,     /* cross RoPE cos [B*N*cross_dim] */
-  W_XS, W_XS_A,     /* cross RoPE sin */
-  W_ETP,            /* embedder input: sincos [R, 256] */
-  W_ETH,            /* embedder hidden [R, Dmax] */
-  W_EEM,            /* embedder embedded [R, Dmax] */
-  W_ETS,            /* silu(embedded) [R, Dmax] */
-  W_Q, W_K, W_V, W_O, W_G, W_TMP, W_BIG,
-  W_LXA,  /* run-time adapter: x . A^T [rows, rank] */
-  W_LY,   /* run-time adapter: (x . A^T) . B^T [rows, out] */
+  W_X,
+  W_X_A, /* hidden states [B*N, D] */
+  W_NX,
+  W_NX_A, /* normed / modulated input of a sub-layer */
+  W_N3,
+  W_N3_A, /* rms(x) before the A<->V attentions */
+  W_CTX,
+  W_CTX_A, /* projected text context [B*S, D] */
+  W_CTXM,
+  W_CTXM_A, /* 2.3: context modulated per block */
+  W_CIN,
+  W_CIN_A, /* raw context (2.0: caption_channels wide) */
+  W_LAT,
+  W_LAT_A, /* latent tokens [B*N, in] */
+  W_OUT,
+  W_OUT_A, /* velocity [B*N, out] */
+  W_TK,
+  W_TK_A, /* AdaLN linear out per distinct value [U, k*D] */
+  W_EMB,
+  W_EMB_A, /* embedded timestep per distinct value [U, D] */
+  W_ADA,
+  W_ADA_A, /* per block: table + TK [U, k*D] */
+  W_PT,
+  W_PT_A, /* 2.3 prompt AdaLN out per pass [B, 2D] */
+  W_PKV,
+  W_PKV_A, /* per block: prompt table + PT [B, 2D] */
+  W_AVSS,
+  W_AVSS_A, /* A<->V scale/shift AdaLN out per pass [B, 4D] */
+  W_AVG,
+  W_AVG_A, /* A<->V gate AdaLN out per pass [B, D] */
+  W_PAV,
+  W_PAV_A, /* per block: A<->V table + the above [B, 5D] */
+  W_RC,
+  W_RC_A, /* self RoPE cos [B*N*D] */
+  W_RS,
+  W_RS_A, /* self RoPE sin */
+  W_XC,
+  W_XC_A, /* cross RoPE cos [B*N*cross_dim] */
+  W_XS,
+  W_XS_A, /* cross RoPE sin */
+  W_ETP,  /* embedder input: sincos [R, 256] */
+  W_ETH,  /* embedder hidden [R, Dmax] */
+  W_EEM,  /* embedder embedded [R, Dmax] */
+  W_ETS,  /* silu(embedded) [R, Dmax] */
+  W_Q,
+  W_K,
+  W_V,
+  W_O,
+  W_G,
+  W_TMP,
+  W_BIG,
+  W_LXA, /* run-time adapter: x . A^T [rows, rank] */
+  W_LY,  /* run-time adapter: (x . A^T) . B^T [rows, out] */
   W_WK,
   W_COUNT
 };
@@ -100,7 +126,8 @@ static void plan(const ltx2 *m, const lx_run *r, ws_plan *p) {
     int64_t E = c->capproj ? c->caption_channels : s->ctx_dim;
     R = MAX2(R, U);
     Dmax = MAX2(Dmax, D);
-    p->size[W_X + k] = p->size[W_NX + k] = p->size[W_N3 + k] = (size_t)(M * D) * f;
+    p->size[W_X + k] = p->size[W_NX + k] = p->size[W_N3 + k] =
+        (size_t)(M * D) * f;
     p->size[W_CTX + k] = (size_t)(B * S * D) * f;
     if (c->ca_adaln) p->size[W_CTXM + k] = (size_t)(B * S * D) * f;
     if (c->capproj) p->size[W_CIN + k] = (size_t)(B * S * E) * f;
@@ -151,8 +178,8 @@ static void plan(const ltx2 *m, const lx_run *r, ws_plan *p) {
     MX(lin_ws(m, Mv, y->kvdim, y->inner));
     MX(lin_ws(m, Ma, y->inner, y->qdim));
     MX(lin_ws(m, Ma, y->qdim, y->heads));
-    wk_attn a = {1, r->m[0].N, r->m[1].N, x->heads, x->heads, x->dh, 1.0f,
-                 0, 0, NULL};
+    wk_attn a = {1,     r->m[0].N, r->m[1].N, x->heads, x->heads,
+                 x->dh, 1.0f,      0,         0,        NULL};
     MX(wk_attention_workspace(m->wk, &a));
     a.Tq = r->m[1].N;
     a.Tk = r->m[0].N;
@@ -203,8 +230,12 @@ static wk_w bw(const fwd *f, int i) {
   if (i < 0) return (wk_w){NULL, WK_F32, 1.0f};
   return wpc_w(&m->w.b, m->dtype, f->bp, f->bs, i);
 }
-static const float *bvec(const fwd *f, int i) { return f->bp[i]; }
-static const float *gvec(const fwd *f, int i) { return f->gp[i]; }
+static const float *bvec(const fwd *f, int i) {
+  return f->bp[i];
+}
+static const float *gvec(const fwd *f, int i) {
+  return f->gp[i];
+}
 
 /* y = x . W^T + b for block tensor `wi`, plus the run's adapter on that
  * tensor when it has one: y += (x . A^T) . (S B)^T. */
@@ -225,7 +256,8 @@ static int blin(fwd *f, const float *x, int64_t M, int64_t K, int wi, int bi,
   return wk_add(m->wk, y, ly, M * N, y);
 }
 
-/* ---- AdaLN embedders -------------------------------------------------------- */
+/* ---- AdaLN embedders --------------------------------------------------------
+ */
 
 /* AdaLayerNormSingle on `n` scaled timesteps `u` (host): the embedded
  * timestep into `emb_out` (may be NULL) and linear(silu(.)) into `out`. */
@@ -248,7 +280,8 @@ static int embed(fwd *f, const lx_emb *e, const float *u, int64_t n,
                    out);
 }
 
-/* ---- per-token modulation ------------------------------------------------------- */
+/* ---- per-token modulation
+ * ------------------------------------------------------- */
 
 /* y = x * (1 + ada[u][scale]) + ada[u][shift] per segment of modality k. */
 static int modseg(fwd *f, int k, const float *x, int shift, int scale,
@@ -278,7 +311,8 @@ static int gateseg(fwd *f, int k, float *res, const float *h, int gate) {
   return 0;
 }
 
-/* ---- attention ------------------------------------------------------------ */
+/* ---- attention ------------------------------------------------------------
+ */
 
 typedef struct rope_ref {
   const float *cos, *sin;
@@ -304,7 +338,8 @@ static int attention(fwd *f, const lx_attn *a, const float *xq, int64_t Nq,
   int64_t B = f->r->B, I = a->inner;
   float *q = BUF(f, W_Q), *k = BUF(f, W_K), *v = BUF(f, W_V), *o = BUF(f, W_O);
   int n_skip = 0;
-  for (int64_t b = 0; skip && b < B; b++) n_skip += skip[b] != 0;
+  for (int64_t b = 0; skip && b < B; b++)
+    n_skip += skip[b] != 0;
   CK(blin(f, xkv, B * Nk, a->kvdim, a->v, a->vb, I, v));
   if (n_skip < B) {
     float eps = (float)m->cfg.eps;
@@ -317,8 +352,9 @@ static int attention(fwd *f, const lx_attn *a, const float *xq, int64_t Nq,
       CK(rope(f, k, B * Nk, I, rk));
     }
   }
-  wk_attn at = {B, Nq, Nk, a->heads, a->heads, a->dh,
-                (float)(1.0 / sqrt((double)a->dh)), 0, 0, NULL};
+  wk_attn at = {
+      B, Nq, Nk,  a->heads, a->heads, a->dh, (float)(1.0 / sqrt((double)a->dh)),
+      0, 0,  NULL};
   if (n_skip == 0) {
     CK(wk_attention(x, &at, q, k, v, o));
   } else {
@@ -339,7 +375,8 @@ static int attention(fwd *f, const lx_attn *a, const float *xq, int64_t Nq,
   return blin(f, o, B * Nq, I, a->o, a->ob, a->qdim, out);
 }
 
-/* ---- one block ------------------------------------------------------------- */
+/* ---- one block -------------------------------------------------------------
+ */
 
 static int rope_self(fwd *f, int k, rope_ref *t) {
   t->cos = BUF(f, W_RC + k);
@@ -425,7 +462,8 @@ static int av_attn(fwd *f, const uint8_t *skip_a2v, const uint8_t *skip_v2a) {
   rope_cross(f, 0, &cv);
   rope_cross(f, 1, &ca);
   int any = 0;
-  for (int64_t b = 0; b < B; b++) any |= !skip_a2v[b];
+  for (int64_t b = 0; b < B; b++)
+    any |= !skip_a2v[b];
   if (any) {
     for (int64_t b = 0; b < B; b++) {
       const float *v5 = pv + b * 5 * Dv, *a5 = pa + b * 5 * Da;
@@ -441,7 +479,8 @@ static int av_attn(fwd *f, const uint8_t *skip_a2v, const uint8_t *skip_v2a) {
                        tmp + b * Nv * Dv, Nv, Dv, hv + b * Nv * Dv));
   }
   any = 0;
-  for (int64_t b = 0; b < B; b++) any |= !skip_v2a[b];
+  for (int64_t b = 0; b < B; b++)
+    any |= !skip_v2a[b];
   if (any) {
     for (int64_t b = 0; b < B; b++) {
       const float *v5 = pv + b * 5 * Dv, *a5 = pa + b * 5 * Da;
@@ -496,7 +535,8 @@ static int block(fwd *f) {
   return 0;
 }
 
-/* ---- prologue and epilogue ------------------------------------------------ */
+/* ---- prologue and epilogue ------------------------------------------------
+ */
 
 /* Inputs of stream k on the device: patchify_proj, the context (2.0
  * through the caption projection), RoPE tables, every AdaLN embedding. */
@@ -531,8 +571,8 @@ static int prologue(fwd *f, int k, float *host) {
   /* The reference casts video positions to the model dtype; audio
    * positions stay f32. */
   int pb = k == LX_VIDEO && m->opts.bf16_positions;
-  lx_rope_tables(c, mi->pos, B, N, s->n_pos, s->n_pos, s->max_pos, D,
-                 s->heads, pb, host, host + M * D);
+  lx_rope_tables(c, mi->pos, B, N, s->n_pos, s->n_pos, s->max_pos, D, s->heads,
+                 pb, host, host + M * D);
   CK(wk_copy_h2d(x, BUF(f, W_RC + k), host, (size_t)(M * D) * fs));
   CK(wk_copy_h2d(x, BUF(f, W_RS + k), host + M * D, (size_t)(M * D) * fs));
   CK(wk_sync(x));
@@ -547,18 +587,22 @@ static int prologue(fwd *f, int k, float *host) {
   /* Per-token AdaLN, once per distinct value (timesteps * multiplier). */
   const lx_segs *sg = &f->segs[k];
   float *u = host, *hb = host + MAX2(sg->n_val, B);
-  for (int64_t i = 0; i < sg->n_val; i++) u[i] = sg->val[i] * c->ts_mult;
+  for (int64_t i = 0; i < sg->n_val; i++)
+    u[i] = sg->val[i] * c->ts_mult;
   CK(embed(f, &g->ada, u, sg->n_val, BUF(f, W_EMB + k), BUF(f, W_TK + k), hb));
   if (c->ca_adaln) {
-    for (int64_t b = 0; b < B; b++) u[b] = mi->sigma[b] * c->ts_mult;
+    for (int64_t b = 0; b < B; b++)
+      u[b] = mi->sigma[b] * c->ts_mult;
     CK(embed(f, &g->prompt, u, B, NULL, BUF(f, W_PT + k), hb));
   }
   if (c->av && f->r->m[0].present && f->r->m[1].present) {
     const float *so = f->r->m[1 - k].sigma;
     float fac = (float)((double)c->av_mult / (double)c->ts_mult);
-    for (int64_t b = 0; b < B; b++) u[b] = so[b] * c->ts_mult;
+    for (int64_t b = 0; b < B; b++)
+      u[b] = so[b] * c->ts_mult;
     CK(embed(f, &g->avss, u, B, NULL, BUF(f, W_AVSS + k), hb));
-    for (int64_t b = 0; b < B; b++) u[b] = u[b] * fac;
+    for (int64_t b = 0; b < B; b++)
+      u[b] = u[b] * fac;
     CK(embed(f, &g->avgate, u, B, NULL, BUF(f, W_AVG + k), hb));
   }
   return 0;
@@ -618,9 +662,8 @@ int lx_forward(ltx2 *m, const lx_run *r, float *out_v, float *out_a,
   f.m = m;
   f.r = r;
   for (int k = 0; k < 2; k++)
-    if (r->m[k].present &&
-        lx_segments(r->m[k].ts, r->B, r->m[k].N, m->opts.max_tvalues,
-                    &f.segs[k])) {
+    if (r->m[k].present && lx_segments(r->m[k].ts, r->B, r->m[k].N,
+                                       m->opts.max_tvalues, &f.segs[k])) {
       lx_segs_free(&f.segs[0]);
       return warm_error_set(err, WARM_EINVAL,
                             "%s: %s_timesteps hold more than "
@@ -635,8 +678,8 @@ int lx_forward(ltx2 *m, const lx_run *r, float *out_v, float *out_a,
                 : warm_error_set(err, WARM_ENOMEM, "%s: out of host memory",
                                  m->name);
   if (!rc)
-    rc = m->svc->dev_alloc(m->svc->ctx, WARM_MEM_WORKSPACE, f.p.total, &ws,
-                           err);
+    rc =
+        m->svc->dev_alloc(m->svc->ctx, WARM_MEM_WORKSPACE, f.p.total, &ws, err);
   if (rc) {
     free(host);
     lx_segs_free(&f.segs[0]);
@@ -652,8 +695,9 @@ int lx_forward(ltx2 *m, const lx_run *r, float *out_v, float *out_a,
   if (m->w.streamer) warm_streamer_stats_reset(m->w.streamer);
   for (int64_t l = 0; l < c->layers && !rc; l++) {
     if (m->svc->cancelled && m->svc->cancelled(m->svc->ctx)) {
-      rc = warm_error_set(err, WARM_ECANCELED, "%s: cancelled before block %lld",
-                          m->name, (long long)l);
+      rc =
+          warm_error_set(err, WARM_ECANCELED, "%s: cancelled before block %lld",
+                         m->name, (long long)l);
       break;
     }
     if ((rc = wpc_block_get(&m->w, l, f.bp, &f.bs, err))) break;
@@ -675,8 +719,7 @@ int lx_forward(ltx2 *m, const lx_run *r, float *out_v, float *out_a,
       rc = wkerr(m, rc, err);
       break;
     }
-    rc = wk_copy_d2h(x, outs[k], BUF(&f, W_OUT + k),
-                     f.p.size[W_OUT + k]);
+    rc = wk_copy_d2h(x, outs[k], BUF(&f, W_OUT + k), f.p.size[W_OUT + k]);
     if (!rc) rc = wk_sync(x);
     if (rc) rc = wkerr(m, rc, err);
   }

@@ -92,8 +92,8 @@ int lx_fuse(void *user, const char *key, float *w, int64_t rows, int64_t cols,
     if (l->name || l->strength == 0.0f) continue;
     const warm_lora_pair *p = warm_lora_find(l->lf, mk);
     if (!p) continue;
-    int rc = warm_lora_fuse(l->lf, p, l->strength, w, WARM_F32, rows, cols,
-                            err);
+    int rc =
+        warm_lora_fuse(l->lf, p, l->strength, w, WARM_F32, rows, cols, err);
     if (rc) return rc;
   }
   return 0;
@@ -123,10 +123,12 @@ static int adapter_layout(const ltx2 *m, const lx_lora *l, lx_adapter *ad,
       ad->rank = p->rank;
       ad->off_a[k] = off;
       off += (warm_weight_bytes(ad->dtype, (uint64_t)(p->rank * wt->shape[1])) +
-              255) / 256 * 256;
+              255) /
+             256 * 256;
       ad->off_b[k] = off;
       off += (warm_weight_bytes(ad->dtype, (uint64_t)(wt->shape[0] * p->rank)) +
-              255) / 256 * 256;
+              255) /
+             256 * 256;
     }
   ad->bytes = off;
   return 0;
@@ -134,30 +136,31 @@ static int adapter_layout(const ltx2 *m, const lx_lora *l, lx_adapter *ad,
 
 uint64_t lx_adapters_bytes(const ltx2 *m) {
   uint64_t n = 0;
-  for (int i = 0; i < m->n_ad; i++) n += m->ad[i].bytes;
+  for (int i = 0; i < m->n_ad; i++)
+    n += m->ad[i].bytes;
   return n;
 }
 
 /* A LoRA view times `s` (1 for A), rounded once to the adapter dtype in
  * `host`, then up to `dev`. `f32` is scratch of the view's size. */
-static int upload(ltx2 *m, const lx_adapter *ad, const warm_tensor *v,
-                  float s, void *dev, float *f32, void *host,
-                  warm_error *err) {
+static int upload(ltx2 *m, const lx_adapter *ad, const warm_tensor *v, float s,
+                  void *dev, float *f32, void *host, warm_error *err) {
   int rc = warm_weight_convert(v, WARM_F32, f32, NULL, err);
   if (rc) return rc;
   int64_t n = warm_tensor_numel(v);
-  for (int64_t i = 0; i < n && s != 1.0f; i++) f32[i] = f32[i] * s;
+  for (int64_t i = 0; i < n && s != 1.0f; i++)
+    f32[i] = f32[i] * s;
   warm_tensor t = *v;
   t.dtype = WARM_F32;
   t.data = f32;
   t.scale = 1.0f;
   if ((rc = warm_weight_convert(&t, ad->dtype, host, NULL, err))) return rc;
-  int wrc = wk_copy_h2d(m->wk, dev, host,
-                        warm_weight_bytes(ad->dtype, (uint64_t)n));
+  int wrc =
+      wk_copy_h2d(m->wk, dev, host, warm_weight_bytes(ad->dtype, (uint64_t)n));
   if (!wrc) wrc = wk_sync(m->wk); /* host must outlive the copy */
   if (wrc)
-    return warm_error_set(err, WARM_EDEVICE, "%s: adapter upload: %s",
-                          m->name, wk_last_error(m->wk));
+    return warm_error_set(err, WARM_EDEVICE, "%s: adapter upload: %s", m->name,
+                          wk_last_error(m->wk));
   return 0;
 }
 

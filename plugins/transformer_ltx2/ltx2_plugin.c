@@ -101,7 +101,8 @@ static int lx_create(const warm_services *svc, const warm_component_config *cfg,
     w->bfmt = LX_PREFIX "transformer_blocks.%lld.";
     w->layers = m->cfg.layers;
     int fused = 0;
-    for (int i = 0; i < m->opts.n_lora; i++) fused |= !m->opts.lora[i].name;
+    for (int i = 0; i < m->opts.n_lora; i++)
+      fused |= !m->opts.lora[i].name;
     if (fused) {
       w->fuse = lx_fuse;
       w->fuse_user = m;
@@ -146,8 +147,9 @@ static int job_run(const ltx2 *m, const warm_job_shape *js, lx_run *r,
   int64_t S = js && js->max_tokens ? js->max_tokens : DEF_TOKENS;
   lx_min *v = &r->m[LX_VIDEO], *a = &r->m[LX_AUDIO];
   v->present = 1;
-  v->N = ((frames - 1) / m->opts.tcomp + 1) * ((h + m->opts.scomp - 1) /
-         m->opts.scomp) * ((w + m->opts.scomp - 1) / m->opts.scomp);
+  v->N = ((frames - 1) / m->opts.tcomp + 1) *
+         ((h + m->opts.scomp - 1) / m->opts.scomp) *
+         ((w + m->opts.scomp - 1) / m->opts.scomp);
   v->S = S;
   if (m->cfg.av) {
     a->present = 1;
@@ -156,8 +158,7 @@ static int job_run(const ltx2 *m, const warm_job_shape *js, lx_run *r,
     a->S = S;
   }
   r->n_val[0] = r->n_val[1] = m->opts.max_tvalues;
-  if (v->N > (1 << 22) || a->N > (1 << 22) || r->B > MAX_BATCH ||
-      S > (1 << 20))
+  if (v->N > (1 << 22) || a->N > (1 << 22) || r->B > MAX_BATCH || S > (1 << 20))
     return warm_error_set(err, WARM_EINVAL,
                           "%s: job too large to estimate (%lld video tokens "
                           "x %lld passes)",
@@ -233,13 +234,12 @@ static int need(const ltx2 *m, const warm_run_args *a, const char *pfx,
                           m->name, nm);
   if (t->dtype != WARM_F32 || t->ndim != ndim || !t->data ||
       t->device.type != WARM_DEVICE_CPU)
-    return warm_error_set(err, WARM_EINVAL,
-                          "%s: input \"%s\" must be a host f32 tensor with %d "
-                          "dims (got %s, %d dims)",
-                          m->name, nm, ndim,
-                          warm_dtype_name(t->dtype) ? warm_dtype_name(t->dtype)
-                                                    : "?",
-                          t->ndim);
+    return warm_error_set(
+        err, WARM_EINVAL,
+        "%s: input \"%s\" must be a host f32 tensor with %d "
+        "dims (got %s, %d dims)",
+        m->name, nm, ndim,
+        warm_dtype_name(t->dtype) ? warm_dtype_name(t->dtype) : "?", t->ndim);
   char exp[128] = "", got[128] = "";
   int bad = 0;
   for (int i = 0; i < ndim; i++) {
@@ -264,8 +264,8 @@ static int need(const ltx2 *m, const warm_run_args *a, const char *pfx,
 }
 
 /* The inputs of one modality, checked against each other and the model. */
-static int modality_in(const ltx2 *m, const warm_run_args *a, int k,
-                       int64_t *B, lx_min *mi, warm_error *err) {
+static int modality_in(const ltx2 *m, const warm_run_args *a, int k, int64_t *B,
+                       lx_min *mi, warm_error *err) {
   const char *pfx = k ? "audio" : "video";
   const lx_mcfg *s = &m->cfg.m[k];
   char nm[32];
@@ -307,8 +307,7 @@ static int perturb(const ltx2 *m, const warm_run_args *a, int64_t B,
                    uint8_t *skip, warm_error *err) {
   int64_t L = m->cfg.layers;
   memset(skip, 0, (size_t)(B * L));
-  if (!WARM_HAS_FIELD(a->struct_size, warm_run_args, n_perturbations))
-    return 0;
+  if (!WARM_HAS_FIELD(a->struct_size, warm_run_args, n_perturbations)) return 0;
   for (uint32_t i = 0; i < a->n_perturbations; i++) {
     const warm_perturbation *p = &a->perturbations[i];
     uint8_t bit = p->kind == WARM_PERTURB_SKIP_VIDEO_SELF_ATTN   ? LX_SKIP_VSELF
@@ -375,7 +374,8 @@ static int lx_run_fn(warm_instance *inst, warm_run_args *a, warm_error *err) {
   r.B = B;
   if ((rc = adapter_of(m, a, &r.adapter, err))) return rc;
   uint8_t *skip = malloc((size_t)(B * m->cfg.layers));
-  if (!skip) return warm_error_set(err, WARM_ENOMEM, "%s: out of memory", m->name);
+  if (!skip)
+    return warm_error_set(err, WARM_ENOMEM, "%s: out of memory", m->name);
   if ((rc = perturb(m, a, B, skip, err))) {
     free(skip);
     return rc;
@@ -415,11 +415,13 @@ static int lx_run_fn(warm_instance *inst, warm_run_args *a, warm_error *err) {
   }
   free(skip);
   if (rc) {
-    for (int i = 0; i < n_out; i++) warm_tensor_free(&out[i]);
+    for (int i = 0; i < n_out; i++)
+      warm_tensor_free(&out[i]);
     return rc;
   }
   a->n_outputs = (uint32_t)n_out;
-  for (int i = 0; i < n_out; i++) a->outputs[i] = out[i];
+  for (int i = 0; i < n_out; i++)
+    a->outputs[i] = out[i];
   a->used_placement = m->w.place.placement;
   a->streamed_bytes = streamed;
   return 0;
@@ -440,7 +442,8 @@ static void lx_destroy(warm_instance *inst) {
 }
 
 /* Identity by file identity (the checkpoint and every LoRA file), the
- * config, the position dtype, the LoRA strengths, plugin name + version and the stored dtype. */
+ * config, the position dtype, the LoRA strengths, plugin name + version and the
+ * stored dtype. */
 static int lx_fingerprint(warm_instance *inst, char out[65], warm_error *err) {
   ltx2 *m = (ltx2 *)inst;
   wpc_fp f;
@@ -462,8 +465,7 @@ static int lx_fingerprint(warm_instance *inst, char out[65], warm_error *err) {
   return 0;
 }
 
-static int lx_info(warm_instance *inst, warm_model_info *out,
-                   warm_error *err) {
+static int lx_info(warm_instance *inst, warm_model_info *out, warm_error *err) {
   ltx2 *m = (ltx2 *)inst;
   const lx_cfg *c = &m->cfg;
   if (!out || out->struct_size < sizeof(uint32_t))

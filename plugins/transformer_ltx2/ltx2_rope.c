@@ -31,7 +31,9 @@ static void freq_grid(int f64, double theta, int64_t n, float *out) {
 }
 
 /* bf16 rounding of one torch bf16 op's f32 result. */
-static float rb(float x) { return wk_bf16_to_f32(wk_f32_to_bf16(x)); }
+static float rb(float x) {
+  return wk_bf16_to_f32(wk_f32_to_bf16(x));
+}
 
 void lx_rope_tables(const lx_cfg *c, const float *pos, int64_t B, int64_t N,
                     int64_t P_total, int64_t P, const int64_t *max_pos,

@@ -23,7 +23,7 @@
 #define LTXV_NAME "transformer_ltxv"
 #define LTXV_VERSION "1.0.0"
 #define LTXV_TPROJ WPC_TPROJ /* sinusoidal timestep channels */
-#define LTXV_MAX_TENSORS 32 /* per block, and for the globals */
+#define LTXV_MAX_TENSORS 32  /* per block, and for the globals */
 
 /* The model's config.json, as diffusers reads it. */
 typedef struct ltxv_cfg {

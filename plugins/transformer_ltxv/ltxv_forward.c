@@ -292,8 +292,8 @@ static int prologue(fwd *f) {
   CK(wk_linear(x, BUF(f, WS_TPROJ), B, LTXV_TPROJ,
                wmat(m, gp, m->w.gscale, LG_T1), wvec(gp, pr, LG_T1B), D, th));
   CK(wk_silu(x, th, B * D, th));
-  CK(wk_linear(x, th, B, D, wmat(m, gp, m->w.gscale, LG_T2), wvec(gp, pr, LG_T2B),
-               D, emb));
+  CK(wk_linear(x, th, B, D, wmat(m, gp, m->w.gscale, LG_T2),
+               wvec(gp, pr, LG_T2B), D, emb));
   CK(wk_silu(x, emb, B * D, ts));
   CK(wk_linear(x, ts, B, D, wmat(m, gp, m->w.gscale, LG_TLIN),
                wvec(gp, pr, LG_TLINB), 6 * D, BUF(f, WS_TEMB6)));

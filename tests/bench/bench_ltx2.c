@@ -64,7 +64,8 @@ static int step(lt_host *h, warm_instance *inst, const warm_tensor *in,
       fprintf(stderr, "run: %s\n", err.msg);
       return -1;
     }
-    for (uint32_t i = 0; i < a.n_outputs; i++) warm_tensor_free(&a.outputs[i]);
+    for (uint32_t i = 0; i < a.n_outputs; i++)
+      warm_tensor_free(&a.outputs[i]);
   }
   return 0;
 }
@@ -144,7 +145,8 @@ int main(void) {
   rc = 0;
 out:
   if (inst) h.desc->destroy(inst);
-  for (uint32_t i = 0; i < n; i++) warm_tensor_free(&in[i]);
+  for (uint32_t i = 0; i < n; i++)
+    warm_tensor_free(&in[i]);
   lt_host_fini(&h);
   unlink(ckpt);
   rmdir(dir);

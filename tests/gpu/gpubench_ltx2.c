@@ -68,15 +68,15 @@ static double flops(const lt2_dims *d, double Nv, double Na, double S) {
   blk += attn_fl(Na, Na, Da, Da, Da) + attn_fl(Na, S, Da, Da, Da) +
          16 * Na * Da * Da;
   blk += attn_fl(Nv, Na, Da, Dv, Da) + attn_fl(Na, Nv, Da, Da, Dv);
-  double glob = 2 * Nv * (double)d->in * Dv * 2 + 2 * Na * (double)d->ain * Da * 2 +
-                2 * S * (double)d->caption * (Dv + Da) + 2 * S * (Dv * Dv + Da * Da);
+  double glob =
+      2 * Nv * (double)d->in * Dv * 2 + 2 * Na * (double)d->ain * Da * 2 +
+      2 * S * (double)d->caption * (Dv + Da) + 2 * S * (Dv * Dv + Da * Da);
   return blk * (double)d->layers + glob;
 }
 
 static int run_stage(lt_host *h, warm_instance *inst, const lt2_dims *d,
                      const warm_model_info *mi, const char *label, int64_t B,
-                     int64_t F, int64_t H, int64_t W, int64_t Na,
-                     double peak) {
+                     int64_t F, int64_t H, int64_t W, int64_t Na, double peak) {
   warm_tensor in[10];
   uint32_t n = lt2_inputs(mi, B, F, H, W, Na, 1024, 5, in);
   if (!n) {
@@ -84,11 +84,10 @@ static int run_stage(lt_host *h, warm_instance *inst, const lt2_dims *d,
     return 1;
   }
   static const uint32_t stg[1] = {1};
-  warm_perturbation pt[4] = {
-      {2, WARM_PERTURB_SKIP_VIDEO_SELF_ATTN, stg, 1},
-      {2, WARM_PERTURB_SKIP_AUDIO_SELF_ATTN, stg, 1},
-      {3, WARM_PERTURB_SKIP_A2V_CROSS_ATTN, NULL, 0},
-      {3, WARM_PERTURB_SKIP_V2A_CROSS_ATTN, NULL, 0}};
+  warm_perturbation pt[4] = {{2, WARM_PERTURB_SKIP_VIDEO_SELF_ATTN, stg, 1},
+                             {2, WARM_PERTURB_SKIP_AUDIO_SELF_ATTN, stg, 1},
+                             {3, WARM_PERTURB_SKIP_A2V_CROSS_ATTN, NULL, 0},
+                             {3, WARM_PERTURB_SKIP_V2A_CROSS_ATTN, NULL, 0}};
   double t[REPS];
   int rc = 0;
   warm_ledger_mark_reset(h->ledger);
@@ -108,12 +107,13 @@ static int run_stage(lt_host *h, warm_instance *inst, const lt2_dims *d,
       break;
     }
     if (r >= 0) t[r] = lt_now() - t0;
-    for (uint32_t i = 0; i < a.n_outputs; i++) warm_tensor_free(&a.outputs[i]);
+    for (uint32_t i = 0; i < a.n_outputs; i++)
+      warm_tensor_free(&a.outputs[i]);
   }
   if (!rc) {
     qsort(t, REPS, sizeof *t, cmp);
-    double med = t[REPS / 2], fl = flops(d, (double)(F * H * W), (double)Na,
-                                         1024.0) * (double)B;
+    double med = t[REPS / 2],
+           fl = flops(d, (double)(F * H * W), (double)Na, 1024.0) * (double)B;
     double tf = fl / med / 1e12;
     printf("%s: %lld passes x (%lld video + %lld audio tokens), %lld blocks: "
            "%.4f s, %.1f TFLOP, %.1f TFLOP/s, MFU %.1f%% (peak %.0f); "
@@ -125,7 +125,8 @@ static int run_stage(lt_host *h, warm_instance *inst, const lt2_dims *d,
     printf("RESULT ltx2_%s_TFLOPs %.2f TFLOP/s\n", label, tf);
     printf("RESULT ltx2_%s_MFU %.4f\n", label, tf / peak);
   }
-  for (uint32_t i = 0; i < n; i++) warm_tensor_free(&in[i]);
+  for (uint32_t i = 0; i < n; i++)
+    warm_tensor_free(&in[i]);
   return rc;
 }
 

@@ -64,11 +64,13 @@ static int rewrite(const char *path, const char *drop_key, const char *bad) {
     char *e = p ? p + strcspn(p, ",}") : NULL;
     if (p && *e == ',') {
       e++;
-      while (*e == ' ') e++;
+      while (*e == ' ')
+        e++;
       memmove(p, e, strlen(e) + 1);
     } else if (p) { /* last key: drop the comma before it */
       char *c = p;
-      while (c > cfg && c[-1] != ',') c--;
+      while (c > cfg && c[-1] != ',')
+        c--;
       memmove(c - 1, e, strlen(e) + 1);
     }
   }
@@ -102,7 +104,8 @@ static void test_missing_required_keys_are_named(void) {
 
 static void test_wrong_shape_is_named(void) {
   char path[700], out[8192];
-  const char *key = "model.diffusion_model.transformer_blocks.1.ff.net.2.weight";
+  const char *key =
+      "model.diffusion_model.transformer_blocks.1.ff.net.2.weight";
   snprintf(path, sizeof path, "%s/shape.safetensors", g_dir);
   CHECK(rewrite(path, NULL, key) == 0, "rewrite");
   CHECK(check_weights(path, out, sizeof out) == 1 && strstr(out, path) &&
@@ -140,10 +143,17 @@ static void test_lora_keys_are_checked(void) {
   float a[2 * 16] = {0}, b[16 * 2] = {0};
   warm_tensor t[2];
   memset(t, 0, sizeof t);
-  const char *ka = "diffusion_model.transformer_blocks.0.attn9.to_q.lora_A.weight";
+  const char *ka =
+      "diffusion_model.transformer_blocks.0.attn9.to_q.lora_A.weight";
   t[0] = (warm_tensor){ka, WARM_F32, 2, {2, 16}, {WARM_DEVICE_CPU, 0}, a, 1};
-  t[1] = (warm_tensor){"diffusion_model.transformer_blocks.0.attn9.to_q.lora_B.weight",
-                       WARM_F32, 2, {16, 2}, {WARM_DEVICE_CPU, 0}, b, 1};
+  t[1] = (warm_tensor){
+      "diffusion_model.transformer_blocks.0.attn9.to_q.lora_B.weight",
+      WARM_F32,
+      2,
+      {16, 2},
+      {WARM_DEVICE_CPU, 0},
+      b,
+      1};
   warm_error err = {0};
   CHECK(warm_st_write_file(path, t, 2, NULL, 0, &err) == 0, "%s", err.msg);
   snprintf(extra, sizeof extra, "lora = %s 0.5\n", path);
@@ -154,10 +164,20 @@ static void test_lora_keys_are_checked(void) {
   /* A global linear is fine to fuse, but not as a run-time adapter. The
    * tiny 2.0 video stream is 16 wide with 8 latent channels. */
   float a2[2 * 8] = {0}, b2[16 * 2] = {0};
-  t[0] = (warm_tensor){"diffusion_model.patchify_proj.lora_A.weight", WARM_F32,
-                       2, {2, 8}, {WARM_DEVICE_CPU, 0}, a2, 1};
-  t[1] = (warm_tensor){"diffusion_model.patchify_proj.lora_B.weight", WARM_F32,
-                       2, {16, 2}, {WARM_DEVICE_CPU, 0}, b2, 1};
+  t[0] = (warm_tensor){"diffusion_model.patchify_proj.lora_A.weight",
+                       WARM_F32,
+                       2,
+                       {2, 8},
+                       {WARM_DEVICE_CPU, 0},
+                       a2,
+                       1};
+  t[1] = (warm_tensor){"diffusion_model.patchify_proj.lora_B.weight",
+                       WARM_F32,
+                       2,
+                       {16, 2},
+                       {WARM_DEVICE_CPU, 0},
+                       b2,
+                       1};
   snprintf(path, sizeof path, "%s/global.lora.safetensors", g_dir);
   CHECK(warm_st_write_file(path, t, 2, NULL, 0, &err) == 0, "%s", err.msg);
   snprintf(extra, sizeof extra, "lora = %s 0.5\n", path);

@@ -54,8 +54,10 @@ static inline uint32_t lt2_inputs(const warm_model_info *mi, int64_t B,
     float sig = m ? 0.5f : 0.7f;
     float *lat = in[n].data, *ts = in[n + 1].data, *sg = in[n + 2].data,
           *pos = in[n + 3].data, *ctx = in[n + 4].data;
-    for (int64_t i = 0; i < B * N * C; i++) lat[i] = lt2_randn(&seed);
-    for (int64_t i = 0; i < B * S * E; i++) ctx[i] = lt2_randn(&seed);
+    for (int64_t i = 0; i < B * N * C; i++)
+      lat[i] = lt2_randn(&seed);
+    for (int64_t i = 0; i < B * S * E; i++)
+      ctx[i] = lt2_randn(&seed);
     for (int64_t b = 0; b < B; b++) {
       sg[b] = sig;
       for (int64_t t = 0; t < N; t++) {

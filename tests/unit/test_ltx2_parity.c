@@ -37,8 +37,8 @@ typedef struct gold {
 } gold;
 
 static const char *const NAMES[10] = {
-    "video_latent",  "video_timesteps", "video_sigma",    "video_positions",
-    "video_context", "audio_latent",    "audio_timesteps", "audio_sigma",
+    "video_latent",    "video_timesteps", "video_sigma",     "video_positions",
+    "video_context",   "audio_latent",    "audio_timesteps", "audio_sigma",
     "audio_positions", "audio_context"};
 
 static int gold_open(const char *name, gold *d) {
@@ -80,7 +80,8 @@ static int gold_open(const char *name, gold *d) {
     } else {
       p->blocks = d->blocks[d->n_pt];
       while (*s >= '0' && *s <= '9' && p->n_blocks < 8) {
-        d->blocks[d->n_pt][p->n_blocks++] = (uint32_t)strtoul(s, (char **)&s, 10);
+        d->blocks[d->n_pt][p->n_blocks++] =
+            (uint32_t)strtoul(s, (char **)&s, 10);
         if (*s == ',') s++;
       }
     }
@@ -122,12 +123,14 @@ static int run(lt_host *h, warm_instance *inst, const warm_tensor *in,
   memset(r, 0, sizeof *r);
   if (rc) return rc;
   r->n = (int)a.n_outputs;
-  for (uint32_t i = 0; i < a.n_outputs; i++) r->out[i] = a.outputs[i];
+  for (uint32_t i = 0; i < a.n_outputs; i++)
+    r->out[i] = a.outputs[i];
   return 0;
 }
 
 static void res_free(res *r) {
-  for (int i = 0; i < r->n; i++) warm_tensor_free(&r->out[i]);
+  for (int i = 0; i < r->n; i++)
+    warm_tensor_free(&r->out[i]);
   r->n = 0;
 }
 
@@ -181,8 +184,9 @@ static warm_instance *make(lt_host *h, const gold *d, warm_dtype dt,
 
 static void check_peak(lt_host *h, const warm_estimate *e, const char *label) {
   uint64_t bound = e->persistent + e->window + e->workspace;
-  LT_CHECK(lt_peak(h) <= bound, "%s: ledger peak %llu exceeds the estimate %llu",
-           label, (unsigned long long)lt_peak(h), (unsigned long long)bound);
+  LT_CHECK(lt_peak(h) <= bound,
+           "%s: ledger peak %llu exceeds the estimate %llu", label,
+           (unsigned long long)lt_peak(h), (unsigned long long)bound);
 }
 
 static void parity(const char *name) {
@@ -233,9 +237,9 @@ static void parity(const char *name) {
       double eb = 0;
       for (int k = 0; k < one.n; k++) {
         size_t per = (size_t)warm_tensor_numel(&one.out[k]);
-        double x = lt_rel_err(one.out[k].data,
-                              (float *)all.out[k].data + (size_t)b * per, per,
-                              NULL);
+        double x =
+            lt_rel_err(one.out[k].data,
+                       (float *)all.out[k].data + (size_t)b * per, per, NULL);
         if (x > eb) eb = x;
       }
       LT_CHECK(eb <= TOL, "%s: alone vs in the batch %.3g", label, eb);
@@ -290,8 +294,8 @@ static void parity(const char *name) {
       double e = cmp_ref(&st, &d, 0, d.B);
       printf("%-18s %s storage rel err %.3g (bound %.2g)\n", name,
              warm_dtype_name(dts[i]), e, tols[i]);
-      LT_CHECK(e <= tols[i], "%s: %s error %.3g", name,
-               warm_dtype_name(dts[i]), e);
+      LT_CHECK(e <= tols[i], "%s: %s error %.3g", name, warm_dtype_name(dts[i]),
+               e);
       check_peak(&h, &est, warm_dtype_name(dts[i]));
       res_free(&st);
     }
@@ -326,8 +330,8 @@ static void lora(const char *name) {
       break;
     }
     lt_key(&h, mode ? "lora.distilled" : "lora", val);
-    warm_instance *inst = make(&h, &d, WARM_F32, mode ? &stream : &resident,
-                               &est);
+    warm_instance *inst =
+        make(&h, &d, WARM_F32, mode ? &stream : &resident, &est);
     if (inst) {
       res *r = mode ? &rt : &fused;
       if (!run(&h, inst, d.in, d.n_in, NULL, 0, mode ? "distilled" : NULL, r,
@@ -335,15 +339,16 @@ static void lora(const char *name) {
         double e = cmp_ref(r, &d, 0, d.B);
         printf("%-18s %s rel err %.3g (tol %.0e)\n", name,
                mode ? "run-time adapter (streamed)" : "fused", e, TOL);
-        LT_CHECK(e <= TOL, "%s: %s error %.3g", name, mode ? "adapter" : "fused",
-                 e);
+        LT_CHECK(e <= TOL, "%s: %s error %.3g", name,
+                 mode ? "adapter" : "fused", e);
         check_peak(&h, &est, mode ? "adapter" : "fused");
       }
       if (mode) {
         run(&h, inst, d.in, d.n_in, NULL, 0, NULL, &base, "base");
         double e = cmp_ref(&base, &d, 0, d.B);
-        LT_CHECK(e > 1e-3, "%s: the base without the adapter matches the "
-                           "fused reference (%.3g): the adapter did nothing",
+        LT_CHECK(e > 1e-3,
+                 "%s: the base without the adapter matches the "
+                 "fused reference (%.3g): the adapter did nothing",
                  name, e);
         warm_error err = {0};
         warm_run_args a;
