@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "media.h"
+#include "mp4.h"
 #include "memtrack.h"
 #include "sampler.h"
 #include "warm/safetensors.h"
@@ -631,6 +632,10 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     snprintf(path, sizeof path, "%s/video.y4m", out_dir);
     rc = wh_write_y4m(path, fr->data, fr->shape[1], fr->shape[2], fr->shape[3],
                       p->fps, err);
+    snprintf(path, sizeof path, "%s/video.mp4", out_dir);
+    if (!rc)
+      rc = wh_write_mp4(path, fr->data, fr->shape[1], fr->shape[2],
+                        fr->shape[3], p->fps, NULL, err);
     if (!rc)
       rc = wh_contact_sheet(fr->data, fr->shape[1], fr->shape[2], fr->shape[3],
                             16, 192, &sheet, err);

@@ -19,7 +19,10 @@
 #   2. configure build-gpu with -DWARM_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90
 #      and build everything (-j nproc); if the full build fails, the CUDA
 #      test and benchmark targets alone are built and the check goes on.
-#   3. ctest -L gpu (the benchmarks excluded), compute-sanitizer memcheck
+#   3. ctest -L gpu (the benchmarks excluded: test_cuda_ops, every op
+#      against the cpu backend; test_gemma3_cuda and test_ltxv_cuda, each
+#      model plugin's CUDA output against its cpu output on the same
+#      weights), compute-sanitizer memcheck
 #      over test_cuda_ops when there is time, then bench_gpu and every
 #      <build>/tests/gpubench_* binary other areas add.
 #   4. a short table: card, commit, build/test status, every `RESULT key
