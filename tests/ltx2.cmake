@@ -33,6 +33,10 @@ ltx2_test(test_ltx2_parity SOURCES unit/test_ltx2_parity.c LIBS warm::sdk
           ARGS v20_split v20_interleaved v23_split v20_video_only v20_lora
                v20_f32grid v20_bf16pos)
 
+# estimate() >= ledger peak over placements, dtypes and job sizes.
+ltx2_test(test_ltx2_memory SOURCES unit/test_ltx2_memory.c LIBS warm::sdk
+          LABELS ltx2)
+
 # `warmd -t` on LTX-2 checkpoints: missing required config keys, a wrong
 # tensor shape and a truncated file are named with file and key.
 ltx2_test(test_ltx2_check SOURCES integration/test_ltx2_check.c
