@@ -17,3 +17,4 @@ add_test(NAME ltx2_keys_ltx_core
          COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/parity/ltx2_keys.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(ltx2_keys_ltx_core PROPERTIES LABELS "ltx2_files;parity"
                      SKIP_RETURN_CODE 77 TIMEOUT 300)
+warm_add_fuzzer(fuzz_ltx2_files SOURCE fuzz/fuzz_ltx2_files.c LIBS warm::sdk)

@@ -81,9 +81,8 @@ static int lora_pair_up(warm_lora *l, warm_error *err) {
     snprintf(bname, sizeof bname, "%.*s%s", (int)stem, e->name, LORA_B);
     const warm_st_entry *b = warm_st_find(l->st, bname);
     if (!b)
-      return warm_error_set(err, WARM_EFORMAT,
-                            "%s: '%s' has no matching '%s'", l->path, e->name,
-                            bname);
+      return warm_error_set(err, WARM_EFORMAT, "%s: '%s' has no matching '%s'",
+                            l->path, e->name, bname);
     used_b++;
     if (!dtype_ok(e->dtype) || !dtype_ok(b->dtype))
       return warm_error_set(err, WARM_EFORMAT,
@@ -92,7 +91,7 @@ static int lora_pair_up(warm_lora *l, warm_error *err) {
                             l->path, e->name, warm_st_dtype_name(e->st_dtype),
                             warm_st_dtype_name(b->st_dtype));
     if (e->ndim != 2 || b->ndim != 2 || e->shape[0] != b->shape[1] ||
-        e->shape[0] <= 0)
+        e->shape[0] <= 0 || e->shape[1] <= 0 || b->shape[0] <= 0)
       return warm_error_set(
           err, WARM_EFORMAT,
           "%s: '%s' / lora_B: shapes must be A [r, in] and B [out, r], found "
@@ -102,7 +101,8 @@ static int lora_pair_up(warm_lora *l, warm_error *err) {
           (long long)b->shape[0], (long long)(b->ndim > 1 ? b->shape[1] : 0));
     warm_lora_pair *p = &l->pairs[l->n];
     l->keys[l->n] = module_key(e->name, LORA_A);
-    if (!l->keys[l->n]) return warm_error_set(err, WARM_ENOMEM, "out of memory");
+    if (!l->keys[l->n])
+      return warm_error_set(err, WARM_ENOMEM, "out of memory");
     p->key = l->keys[l->n];
     l->n++;
     int rc = warm_st_get(l->st, e->name, &p->a, err);
@@ -121,8 +121,8 @@ static int lora_pair_up(warm_lora *l, warm_error *err) {
       snprintf(aname, sizeof aname, "%.*s%s", (int)stem, e->name, LORA_A);
       if (!warm_st_find(l->st, aname))
         return warm_error_set(err, WARM_EFORMAT,
-                              "%s: '%s' has no matching '%s'", l->path,
-                              e->name, aname);
+                              "%s: '%s' has no matching '%s'", l->path, e->name,
+                              aname);
     }
   }
   /* Sort keys and pairs together: pairs point at keys[], so sorting the
@@ -141,21 +141,29 @@ static int lora_pair_up(warm_lora *l, warm_error *err) {
   return 0;
 }
 
-int warm_lora_open(const char *path, warm_lora **out, warm_error *err) {
+int warm_lora_from_st(warm_st *st, warm_lora **out, warm_error *err) {
   *out = NULL;
   warm_lora *l = calloc(1, sizeof *l);
-  if (!l || !(l->path = strdup(path))) {
+  if (!l || !(l->path = strdup(warm_st_path(st)))) {
     free(l);
+    warm_st_close(st);
     return warm_error_set(err, WARM_ENOMEM, "out of memory");
   }
-  int rc = warm_st_open(path, &l->st, err);
-  if (!rc) rc = lora_pair_up(l, err);
+  l->st = st;
+  int rc = lora_pair_up(l, err);
   if (rc) {
     warm_lora_close(l);
     return rc;
   }
   *out = l;
   return 0;
+}
+
+int warm_lora_open(const char *path, warm_lora **out, warm_error *err) {
+  *out = NULL;
+  warm_st *st;
+  int rc = warm_st_open(path, &st, err);
+  return rc ? rc : warm_lora_from_st(st, out, err);
 }
 
 const char *warm_lora_path(const warm_lora *l) {
@@ -211,8 +219,7 @@ int warm_lora_check_base(const warm_lora *l, const warm_st *base,
     if (!e)
       return warm_error_set(err, WARM_EFORMAT,
                             "%s: adapts '%s', but %s has no tensor '%s'",
-                            l->path, l->pairs[i].key, warm_st_path(base),
-                            name);
+                            l->path, l->pairs[i].key, warm_st_path(base), name);
     if (e->ndim != 2)
       return warm_error_set(err, WARM_EFORMAT,
                             "%s: adapts '%s', but '%s' in %s is %d-D, not a "

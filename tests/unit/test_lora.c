@@ -74,16 +74,29 @@ static int write_lora(const char *path, const fixture *fx, int drop_b,
   static float alpha = 8.0f;
   warm_tensor t[5] = {
       {.name = "diffusion_model.transformer_blocks.1.attn1.to_q.lora_A.weight",
-       .dtype = WARM_BF16, .ndim = 2, .shape = {fx->r, fx->in}, .data = fx->ah},
+       .dtype = WARM_BF16,
+       .ndim = 2,
+       .shape = {fx->r, fx->in},
+       .data = fx->ah},
       {.name = "diffusion_model.transformer_blocks.1.attn1.to_q.lora_B.weight",
-       .dtype = WARM_BF16, .ndim = 2,
-       .shape = {fx->out, bad_rank ? bad_rank : fx->r}, .data = fx->bh},
+       .dtype = WARM_BF16,
+       .ndim = 2,
+       .shape = {fx->out, bad_rank ? bad_rank : fx->r},
+       .data = fx->bh},
       {.name = "transformer_blocks.0.ff.net.2.lora_A.weight",
-       .dtype = WARM_BF16, .ndim = 2, .shape = {fx->r, fx->in}, .data = fx->ah},
+       .dtype = WARM_BF16,
+       .ndim = 2,
+       .shape = {fx->r, fx->in},
+       .data = fx->ah},
       {.name = "transformer_blocks.0.ff.net.2.lora_B.weight",
-       .dtype = WARM_BF16, .ndim = 2, .shape = {fx->out, fx->r}, .data = fx->bh},
-      {.name = "transformer_blocks.0.ff.net.2.alpha", .dtype = WARM_F32,
-       .ndim = 0, .data = &alpha},
+       .dtype = WARM_BF16,
+       .ndim = 2,
+       .shape = {fx->out, fx->r},
+       .data = fx->bh},
+      {.name = "transformer_blocks.0.ff.net.2.alpha",
+       .dtype = WARM_F32,
+       .ndim = 0,
+       .data = &alpha},
   };
   warm_tensor keep[5];
   size_t n = 0;
@@ -159,16 +172,15 @@ static void test_unpaired_or_misshapen_is_refused(void) {
   fixture_free(&fx3);
   /* No pairs at all. */
   float one = 1;
-  warm_tensor t = {.name = "x", .dtype = WARM_F32, .ndim = 1, .shape = {1},
-                   .data = &one};
+  warm_tensor t = {
+      .name = "x", .dtype = WARM_F32, .ndim = 1, .shape = {1}, .data = &one};
   CHECK(warm_st_write_file(p, &t, 1, NULL, 0, &err) == 0);
   CHECK(warm_lora_open(p, &l, &err) == WARM_EFORMAT);
   CHECK_HAS(err.msg, "no lora_A / lora_B pairs");
 }
 
 /* Reference: w + s * (B . A) accumulated in double. */
-static double naive(const fixture *fx, float s, float w, int64_t o,
-                    int64_t i) {
+static double naive(const fixture *fx, float s, float w, int64_t o, int64_t i) {
   double acc = 0;
   for (int64_t k = 0; k < fx->r; k++)
     acc += (double)fx->b[o * fx->r + k] * (double)fx->a[k * fx->in + i];
@@ -186,7 +198,8 @@ static void test_fuse_f32_and_bf16_match_naive(void) {
   warm_error err = {0};
   CHECK(warm_lora_open(p, &l, &err) == 0);
   if (!l) goto out;
-  const warm_lora_pair *q = warm_lora_find(l, "transformer_blocks.1.attn1.to_q");
+  const warm_lora_pair *q =
+      warm_lora_find(l, "transformer_blocks.1.attn1.to_q");
   size_t n = (size_t)(fx.out * fx.in);
   float s = 0.6f;
   float *w = rand_f32(n, 1.0f), *w0 = malloc(n * sizeof *w0);
@@ -210,8 +223,8 @@ static void test_fuse_f32_and_bf16_match_naive(void) {
   for (int64_t o = 0; o < fx.out; o++)
     for (int64_t i = 0; i < fx.in; i++) {
       size_t k = (size_t)(o * fx.in + i);
-      uint16_t ref = wk_f32_to_bf16(
-          (float)naive(&fx, s, wk_bf16_to_f32(h0[k]), o, i));
+      uint16_t ref =
+          wk_f32_to_bf16((float)naive(&fx, s, wk_bf16_to_f32(h0[k]), o, i));
       int d = abs((int)ref - (int)h[k]);
       if (d == 0)
         exact++;
@@ -252,9 +265,15 @@ static void test_check_base_names_both_files(void) {
   float *w = rand_f32(4 * 6, 1.0f);
   warm_tensor base[2] = {
       {.name = "model.diffusion_model.transformer_blocks.1.attn1.to_q.weight",
-       .dtype = WARM_F32, .ndim = 2, .shape = {4, 6}, .data = w},
+       .dtype = WARM_F32,
+       .ndim = 2,
+       .shape = {4, 6},
+       .data = w},
       {.name = "model.diffusion_model.transformer_blocks.0.ff.net.2.weight",
-       .dtype = WARM_F32, .ndim = 2, .shape = {4, 6}, .data = w},
+       .dtype = WARM_F32,
+       .ndim = 2,
+       .shape = {4, 6},
+       .data = w},
   };
   warm_error err = {0};
   CHECK(warm_st_write_file(b, base, 2, NULL, 0, &err) == 0);

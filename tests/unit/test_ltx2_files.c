@@ -151,10 +151,10 @@ static void full_sparse_matches_golden(const char *arch, const char *variant,
   char out[300], gold[400];
   path_of(out, sizeof out, "full.safetensors");
   snprintf(gold, sizeof gold, "%s/ltx2/%s", WARM_TEST_DATA, golden);
-  const char *argv[] = {MKMODEL, "--arch", arch,   "--variant", variant,
-                        "--preset", "full", "--sparse", "--dtype", "bf16",
-                        "--seed",   "1",    "--out",    out,       "--quiet",
-                        NULL};
+  const char *argv[] = {MKMODEL,   "--arch",   arch,      "--variant",
+                        variant,   "--preset", "full",    "--sparse",
+                        "--dtype", "bf16",     "--seed",  "1",
+                        "--out",   out,        "--quiet", NULL};
   CHECK(run(argv) == 0);
   struct stat sb;
   CHECK(stat(out, &sb) == 0);
@@ -196,8 +196,8 @@ static void test_full_sparse_upsamplers_are_the_production_key_sets(void) {
 
 static int make_tiny(const char *arch, const char *variant, const char *seed,
                      const char *out, const char *extra) {
-  const char *argv[] = {MKMODEL, "--arch", arch, "--variant", variant,
-                        "--seed", seed, "--out", out, "--quiet", extra, NULL};
+  const char *argv[] = {MKMODEL, "--arch", arch, "--variant", variant, "--seed",
+                        seed,    "--out",  out,  "--quiet",   extra,   NULL};
   return run(argv);
 }
 
@@ -238,20 +238,22 @@ static void test_tiny_reads_back_consistent(void) {
     CHECK(warm_ltx2_expect(f, WARM_LTX2_DIT, "patchify_proj.weight", 2, pp,
                            &err) == 0);
     /* Text projection: Gemma tiny 64 x 5 hidden states. */
-    const warm_st_entry *agg = warm_ltx2_find(
-        f, WARM_LTX2_TEXT_PROJ,
-        v ? "video_aggregate_embed.weight" : "aggregate_embed.weight");
+    const warm_st_entry *agg = warm_ltx2_find(f, WARM_LTX2_TEXT_PROJ,
+                                              v ? "video_aggregate_embed.weight"
+                                                : "aggregate_embed.weight");
     CHECK(agg && agg->shape[1] == 320);
     int64_t cap = 0;
-    if (!v) CHECK(warm_config_int(tc, "caption_channels", &cap, &err) == 0 &&
-                  cap == 64 && agg && agg->shape[0] == 64);
+    if (!v)
+      CHECK(warm_config_int(tc, "caption_channels", &cap, &err) == 0 &&
+            cap == 64 && agg && agg->shape[0] == 64);
     /* Statistics: std-of-means positive. */
     const warm_st_entry *s =
         warm_ltx2_find(f, WARM_LTX2_VAE_STATS, "std-of-means");
     CHECK(s && s->shape[0] == latent);
     for (int64_t i = 0; s && i < s->shape[0]; i++)
       CHECK(f32_at(s, (size_t)i) > 0.5f);
-    s = warm_ltx2_find(f, WARM_LTX2_AUDIO_VAE, "per_channel_statistics.std-of-means");
+    s = warm_ltx2_find(f, WARM_LTX2_AUDIO_VAE,
+                       "per_channel_statistics.std-of-means");
     CHECK(s && s->shape[0] == ain);
     CHECK(warm_ltx2_find(f, WARM_LTX2_VAE_STATS, "channel") != NULL);
     size_t n = 0;
@@ -321,9 +323,9 @@ static void test_lora_matches_base_and_blocks(void) {
   path_of(base, sizeof base, "base.safetensors");
   path_of(lora, sizeof lora, "lora.safetensors");
   CHECK(make_tiny("ltx2", "2.3", "3", base, NULL) == 0);
-  const char *argv[] = {MKMODEL, "--arch", "ltx2-lora", "--variant", "2.3",
-                        "--rank", "3", "--blocks", "1", "--seed", "3", "--out",
-                        lora, "--quiet", NULL};
+  const char *argv[] = {MKMODEL,  "--arch", "ltx2-lora", "--variant", "2.3",
+                        "--rank", "3",      "--blocks",  "1",         "--seed",
+                        "3",      "--out",  lora,        "--quiet",   NULL};
   CHECK(run(argv) == 0);
   warm_ltx2 *b = NULL;
   warm_st *l = NULL;
@@ -339,8 +341,8 @@ static void test_lora_matches_base_and_blocks(void) {
     const char *bb = strstr(e->name, ".lora_B.weight");
     CHECK(a || bb);
     char mod[300];
-    snprintf(mod, sizeof mod, "%.*s.weight",
-             (int)((a ? a : bb) - e->name) - 16, e->name + 16);
+    snprintf(mod, sizeof mod, "%.*s.weight", (int)((a ? a : bb) - e->name) - 16,
+             e->name + 16);
     const warm_st_entry *w = warm_ltx2_find(b, WARM_LTX2_DIT, mod);
     CHECK(w != NULL);
     if (w && a) CHECK(e->shape[0] == 3 && e->shape[1] == w->shape[1]);
@@ -356,9 +358,10 @@ static void test_lora_matches_base_and_blocks(void) {
   }
   warm_lora_close(lr);
   /* A LoRA made for another preset is refused against this base. */
-  const char *small[] = {MKMODEL, "--arch", "ltx2-lora", "--variant", "2.3",
-                         "--preset", "small", "--rank", "2", "--blocks", "1",
-                         "--seed", "3", "--out", lora, "--quiet", NULL};
+  const char *small[] = {
+      MKMODEL, "--arch", "ltx2-lora", "--variant", "2.3", "--preset",
+      "small", "--rank", "2",         "--blocks",  "1",   "--seed",
+      "3",     "--out",  lora,        "--quiet",   NULL};
   CHECK(run(small) == 0);
   lr = NULL;
   CHECK(warm_lora_open(lora, &lr, &err) == 0);
@@ -369,6 +372,12 @@ static void test_lora_matches_base_and_blocks(void) {
     CHECK_HAS(err.msg, base);
   }
   warm_lora_close(lr);
+  const char *insp[] = {INSPECT, lora, NULL};
+  CHECK(run(insp) == 0);
+  char *text = slurp(outfile);
+  CHECK_HAS(text, "LoRA: 28 adapted linears");
+  CHECK_HAS(text, "rank 2..2, 0 other tensors ignored");
+  free(text);
 out:
   warm_ltx2_close(b);
   warm_st_close(l);
@@ -392,8 +401,8 @@ static void test_inspect_shows_components(void) {
     size_t n;
     uint64_t b = warm_ltx2_part_bytes(f, i, &n);
     char row[200];
-    snprintf(row, sizeof row, "%-24s  %8zu  %llu (", warm_ltx2_parts[i].what,
-             n, (unsigned long long)b);
+    snprintf(row, sizeof row, "%-24s  %8zu  %llu (", warm_ltx2_parts[i].what, n,
+             (unsigned long long)b);
     CHECK(n > 0);
     CHECK_HAS(text, row);
   }
@@ -401,11 +410,11 @@ static void test_inspect_shows_components(void) {
   uint64_t sum = 0;
   for (size_t i = 0; f && warm_ltx2_parts[i].prefix; i++)
     if (i != 1 && i != 2) sum += warm_ltx2_part_bytes(f, i, NULL);
-  if (f) CHECK_EQ_U64(sum + warm_ltx2_prefix_bytes(f, WARM_LTX2_VIDEO_CONNECTOR,
-                                                   NULL) +
-                          warm_ltx2_prefix_bytes(f, WARM_LTX2_AUDIO_CONNECTOR,
-                                                 NULL),
-                      warm_ltx2_prefix_bytes(f, "", NULL));
+  if (f)
+    CHECK_EQ_U64(
+        sum + warm_ltx2_prefix_bytes(f, WARM_LTX2_VIDEO_CONNECTOR, NULL) +
+            warm_ltx2_prefix_bytes(f, WARM_LTX2_AUDIO_CONNECTOR, NULL),
+        warm_ltx2_prefix_bytes(f, "", NULL));
   warm_ltx2_close(f);
   free(text);
   const char *js[] = {INSPECT, "--json", out, NULL};
@@ -419,29 +428,57 @@ static void test_inspect_shows_components(void) {
 static void test_bad_arguments_are_refused(void) {
   char out[300];
   path_of(out, sizeof out, "bad.safetensors");
-  const char *v[] = {MKMODEL, "--arch", "ltx2", "--variant", "2.1", "--seed",
-                     "1", "--out", out, NULL};
+  const char *v[] = {MKMODEL,  "--arch", "ltx2",  "--variant", "2.1",
+                     "--seed", "1",      "--out", out,         NULL};
   CHECK(run(v) == 1);
   char *msg = slurp(outfile);
   CHECK_HAS(msg, "--variant 2.1: 2.0 or 2.3");
   free(msg);
-  const char *r[] = {MKMODEL, "--arch", "ltx2-lora", "--variant", "2.0",
-                     "--seed", "1", "--out", out, NULL};
+  const char *r[] = {MKMODEL,  "--arch", "ltx2-lora", "--variant", "2.0",
+                     "--seed", "1",      "--out",     out,         NULL};
   CHECK(run(r) == 1);
   msg = slurp(outfile);
   CHECK_HAS(msg, "--rank R is required");
   free(msg);
-  const char *bl[] = {MKMODEL, "--arch", "ltx2-lora", "--variant", "2.0",
-                      "--rank", "2", "--blocks", "0,7", "--seed", "1", "--out",
-                      out, NULL};
+  const char *bl[] = {MKMODEL,  "--arch", "ltx2-lora", "--variant", "2.0",
+                      "--rank", "2",      "--blocks",  "0,7",       "--seed",
+                      "1",      "--out",  out,         NULL};
   CHECK(run(bl) == 1);
   msg = slurp(outfile);
   CHECK_HAS(msg, "--blocks: 7-7 is outside 0..1");
   free(msg);
-  const char *p[] = {MKMODEL, "--arch", "ltx2", "--variant", "2.0",
-                     "--preset", "huge", "--seed", "1", "--out", out, NULL};
+  const char *p[] = {MKMODEL, "--arch", "ltx2", "--variant", "2.0", "--preset",
+                     "huge",  "--seed", "1",    "--out",     out,   NULL};
   CHECK(run(p) == 1);
   CHECK(access(out, F_OK) != 0);
+  /* Options of other arches are usage errors, not ignored. */
+  const char *f1[] = {MKMODEL,  "--arch", "ltx2",  "--variant", "2.0",
+                      "--rank", "4",      "--out", out,         NULL};
+  CHECK(run(f1) == 2);
+  msg = slurp(outfile);
+  CHECK_HAS(msg, "--rank does not apply to --arch ltx2");
+  free(msg);
+  char dir[300];
+  path_of(dir, sizeof dir, "g3");
+  const char *f2[] = {MKMODEL,    "--arch", "gemma3", "--seed", "1",
+                      "--sparse", "--out",  dir,      NULL};
+  CHECK(run(f2) == 2);
+  msg = slurp(outfile);
+  CHECK_HAS(msg, "--sparse does not apply to --arch gemma3");
+  free(msg);
+  /* The seed is optional for the LTX-2 arches (0), and means seed 0. */
+  char a[300], b[300];
+  path_of(a, sizeof a, "s0a.safetensors");
+  path_of(b, sizeof b, "s0b.safetensors");
+  const char *n0[] = {MKMODEL, "--arch", "ltx2-upsampler", "--variant", "2.3",
+                      "--out", a,        "--quiet",        NULL};
+  CHECK(run(n0) == 0);
+  CHECK(make_tiny("ltx2-upsampler", "2.3", "0", b, NULL) == 0);
+  char *x = slurp(a), *y = slurp(b);
+  struct stat sa;
+  CHECK(x && y && stat(a, &sa) == 0 && memcmp(x, y, (size_t)sa.st_size) == 0);
+  free(x);
+  free(y);
 }
 
 int main(void) {

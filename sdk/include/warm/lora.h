@@ -35,18 +35,21 @@ typedef struct warm_lora warm_lora;
 
 /* One adapted linear. */
 typedef struct warm_lora_pair {
-  const char *key;   /* module key, e.g. "transformer_blocks.3.attn1.to_q" */
+  const char *key; /* module key, e.g. "transformer_blocks.3.attn1.to_q" */
   int64_t rank, in, out;
-  warm_tensor a;     /* lora_A [rank, in], a cpu view into the mapping */
-  warm_tensor b;     /* lora_B [out, rank] */
+  warm_tensor a; /* lora_A [rank, in], a cpu view into the mapping */
+  warm_tensor b; /* lora_B [out, rank] */
 } warm_lora_pair;
 
 /* Maps the file and pairs its tensors. Refused: a lora_A without its lora_B
  * (or the reverse), a pair whose shapes are not [r, in] / [out, r] with one
- * r, a dtype other than f32 / bf16 / f16. Tensors that are neither (an
- * `alpha`, say) are ignored, as the reference ignores them; their count is
- * warm_lora_ignored(). The caller owns *out. */
+ * r (all dims > 0), a dtype other than f32 / bf16 / f16. Tensors that are
+ * neither (an `alpha`, say) are ignored, as the reference ignores them;
+ * their count is warm_lora_ignored(). The caller owns *out. */
 int warm_lora_open(const char *path, warm_lora **out, warm_error *err);
+/* The same over an already open checkpoint; takes ownership of st (closed
+ * by warm_lora_close, or here on failure). */
+int warm_lora_from_st(warm_st *st, warm_lora **out, warm_error *err);
 void warm_lora_close(warm_lora *l); /* NULL-safe */
 const char *warm_lora_path(const warm_lora *l);
 const warm_st *warm_lora_st(const warm_lora *l);

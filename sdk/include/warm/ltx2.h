@@ -39,8 +39,10 @@ extern "C" {
 #endif
 
 #define WARM_LTX2_DIT "model.diffusion_model."
-#define WARM_LTX2_VIDEO_CONNECTOR "model.diffusion_model.video_embeddings_connector."
-#define WARM_LTX2_AUDIO_CONNECTOR "model.diffusion_model.audio_embeddings_connector."
+#define WARM_LTX2_VIDEO_CONNECTOR                                              \
+  "model.diffusion_model.video_embeddings_connector."
+#define WARM_LTX2_AUDIO_CONNECTOR                                              \
+  "model.diffusion_model.audio_embeddings_connector."
 #define WARM_LTX2_TEXT_PROJ "text_embedding_projection."
 #define WARM_LTX2_VAE "vae."
 #define WARM_LTX2_VAE_DEC "vae.decoder."
@@ -66,7 +68,10 @@ typedef struct warm_ltx2 warm_ltx2;
  * without "config" opens (warm_ltx2_config then says what is missing); a
  * "config" that is not a JSON object is refused. The caller owns *out. */
 int warm_ltx2_open(const char *path, warm_ltx2 **out, warm_error *err);
-void warm_ltx2_close(warm_ltx2 *f); /* NULL-safe */
+/* The same over an already open checkpoint; takes ownership of st (closed
+ * by warm_ltx2_close, or here on failure). Messages name warm_st_path(st). */
+int warm_ltx2_from_st(warm_st *st, warm_ltx2 **out, warm_error *err);
+void warm_ltx2_close(warm_ltx2 *f);              /* NULL-safe */
 const warm_st *warm_ltx2_st(const warm_ltx2 *f); /* the mapped file */
 const char *warm_ltx2_path(const warm_ltx2 *f);
 /* "2.3.0", or NULL when absent. */

@@ -1,19 +1,24 @@
 /* warm-inspect PATH [--json]: the tensors of a safetensors file or
  * checkpoint folder (name, dtype, shape, bytes) and totals; for an LTX-2
  * combined checkpoint also its model_version, config sub-objects and the
- * tensors and bytes per component prefix. Exit 0 on
+ * tensors and bytes per component prefix, for a LoRA its pairs and ranks.
+ * Exit 0 on
  * success, 1 when the checkpoint is refused (the reason on stderr), 2 on a
  * usage error. */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "warm/lora.h"
 #include "warm/ltx2.h"
 #include "warm/safetensors.h"
 #include "warm/warm.h"
 
 static warm_ltx2 *open_ltx2(const warm_st *st);
 static void print_ltx2(const warm_ltx2 *f);
+static warm_lora *open_lora(const warm_st *st);
+static json_t *json_lora(const warm_lora *l);
 
 static void usage(FILE *f) {
   fprintf(f, "usage: warm-inspect PATH [--json]\n"
@@ -64,6 +69,19 @@ static int print_text(const warm_st *st) {
   warm_ltx2 *f = open_ltx2(st);
   if (f) print_ltx2(f);
   warm_ltx2_close(f);
+  warm_lora *l = open_lora(st);
+  if (l) {
+    json_t *j = json_lora(l);
+    printf("\nLoRA: %lld adapted linears (module keys without the "
+           "diffusion_model. prefix), rank %lld..%lld, %lld other tensors "
+           "ignored\n",
+           (long long)json_integer_value(json_object_get(j, "pairs")),
+           (long long)json_integer_value(json_object_get(j, "rank_min")),
+           (long long)json_integer_value(json_object_get(j, "rank_max")),
+           (long long)json_integer_value(json_object_get(j, "ignored")));
+    json_decref(j);
+  }
+  warm_lora_close(l);
   return 0;
 }
 
@@ -126,6 +144,36 @@ static json_t *json_ltx2(const warm_ltx2 *f) {
   return o;
 }
 
+/* A LoRA file: some key ends in .lora_A.weight. NULL otherwise. */
+static warm_lora *open_lora(const warm_st *st) {
+  int any = 0;
+  for (size_t i = 0; !any && i < warm_st_count(st); i++) {
+    const char *n = warm_st_at(st, i)->name;
+    size_t len = strlen(n);
+    any = len > 14 && strcmp(n + len - 14, ".lora_A.weight") == 0;
+  }
+  warm_lora *l = NULL;
+  warm_error err = {0};
+  if (any && warm_lora_open(warm_st_path(st), &l, &err)) {
+    fprintf(stderr, "warm-inspect: not a usable LoRA: %s\n", err.msg);
+    return NULL;
+  }
+  return l;
+}
+
+static json_t *json_lora(const warm_lora *l) {
+  int64_t rmin = INT64_MAX, rmax = 0;
+  for (size_t i = 0; i < warm_lora_count(l); i++) {
+    const warm_lora_pair *p = warm_lora_at(l, i);
+    rmin = p->rank < rmin ? p->rank : rmin;
+    rmax = p->rank > rmax ? p->rank : rmax;
+  }
+  return json_pack("{s:I, s:I, s:I, s:I}", "pairs",
+                   (json_int_t)warm_lora_count(l), "rank_min",
+                   (json_int_t)rmin, "rank_max", (json_int_t)rmax, "ignored",
+                   (json_int_t)warm_lora_ignored(l));
+}
+
 static int print_json(const warm_st *st) {
   json_t *root = json_object(), *tensors = json_array(), *files = json_array(),
          *meta = json_object();
@@ -159,6 +207,9 @@ static int print_json(const warm_st *st) {
   warm_ltx2 *f = open_ltx2(st);
   if (f) json_object_set_new(root, "ltx2", json_ltx2(f));
   warm_ltx2_close(f);
+  warm_lora *l = open_lora(st);
+  if (l) json_object_set_new(root, "lora", json_lora(l));
+  warm_lora_close(l);
   int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   printf("\n");
   json_decref(root);
