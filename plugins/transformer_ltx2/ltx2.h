@@ -137,11 +137,11 @@ void lx_opts_free(lx_opts *o);
  * are read, the stride is P_total), width C: split -> [B*N*heads, C/heads]
  * in the rotate-half layout per head; interleaved -> [B*N, C]. bf16: the
  * positions and the fractions are rounded as a bf16 reference run rounds
- * them. */
-void lx_rope_tables(const lx_cfg *c, const float *pos, int64_t B, int64_t N,
-                    int64_t P_total, int64_t P, const int64_t *max_pos,
-                    int64_t C, int64_t heads, int bf16, float *cos_t,
-                    float *sin_t);
+ * them. 0 or WARM_ENOMEM. */
+int lx_rope_tables(const lx_cfg *c, const float *pos, int64_t B, int64_t N,
+                   int64_t P_total, int64_t P, const int64_t *max_pos,
+                   int64_t C, int64_t heads, int bf16, float *cos_t,
+                   float *sin_t);
 
 /* Distinct timestep values and contiguous segments of one modality. */
 typedef struct lx_seg {

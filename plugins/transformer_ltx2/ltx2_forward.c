@@ -571,15 +571,15 @@ static int prologue(fwd *f, int k, float *host) {
   /* The reference casts video positions to the model dtype; audio
    * positions stay f32. */
   int pb = k == LX_VIDEO && m->opts.bf16_positions;
-  lx_rope_tables(c, mi->pos, B, N, s->n_pos, s->n_pos, s->max_pos, D, s->heads,
-                 pb, host, host + M * D);
+  CK(lx_rope_tables(c, mi->pos, B, N, s->n_pos, s->n_pos, s->max_pos, D,
+                    s->heads, pb, host, host + M * D));
   CK(wk_copy_h2d(x, BUF(f, W_RC + k), host, (size_t)(M * D) * fs));
   CK(wk_copy_h2d(x, BUF(f, W_RS + k), host + M * D, (size_t)(M * D) * fs));
   CK(wk_sync(x));
   if (c->av && f->r->m[0].present && f->r->m[1].present) {
     int64_t Cx = c->cross_dim;
-    lx_rope_tables(c, mi->pos, B, N, s->n_pos, 1, &c->cross_max_pos, Cx,
-                   s->heads, pb, host, host + M * Cx);
+    CK(lx_rope_tables(c, mi->pos, B, N, s->n_pos, 1, &c->cross_max_pos, Cx,
+                      s->heads, pb, host, host + M * Cx));
     CK(wk_copy_h2d(x, BUF(f, W_XC + k), host, (size_t)(M * Cx) * fs));
     CK(wk_copy_h2d(x, BUF(f, W_XS + k), host + M * Cx, (size_t)(M * Cx) * fs));
     CK(wk_sync(x));
@@ -636,6 +636,8 @@ static int epilogue(fwd *f, int k) {
 
 static int wkerr(ltx2 *m, int rc, warm_error *err) {
   if (rc == WARM_ECANCELED || rc == WARM_ENOSPACE) return rc;
+  if (rc == WARM_ENOMEM)
+    return warm_error_set(err, WARM_ENOMEM, "%s: out of host memory", m->name);
   return warm_error_set(err, WARM_EDEVICE, "%s: compute failed (%d): %s",
                         m->name, rc, wk_last_error(m->wk));
 }

@@ -35,21 +35,17 @@ static float rb(float x) {
   return wk_bf16_to_f32(wk_f32_to_bf16(x));
 }
 
-void lx_rope_tables(const lx_cfg *c, const float *pos, int64_t B, int64_t N,
-                    int64_t P_total, int64_t P, const int64_t *max_pos,
-                    int64_t C, int64_t heads, int bf16, float *cos_t,
-                    float *sin_t) {
+int lx_rope_tables(const lx_cfg *c, const float *pos, int64_t B, int64_t N,
+                   int64_t P_total, int64_t P, const int64_t *max_pos,
+                   int64_t C, int64_t heads, int bf16, float *cos_t,
+                   float *sin_t) {
   int64_t n = C / (2 * P);
   float *ind = malloc((size_t)(n > 0 ? n : 1) * sizeof *ind);
   float *ang = malloc((size_t)(C / 2 + 1) * sizeof *ang);
-  if (!ind || !ang) { /* callers size C small enough; keep tables defined */
+  if (!ind || !ang) {
     free(ind);
     free(ang);
-    for (int64_t i = 0; i < B * N * C; i++) {
-      cos_t[i] = 1.0f;
-      sin_t[i] = 0.0f;
-    }
-    return;
+    return WARM_ENOMEM;
   }
   freq_grid(c->f64, c->theta, n, ind);
   int64_t nang = n * P;
@@ -106,6 +102,7 @@ void lx_rope_tables(const lx_cfg *c, const float *pos, int64_t B, int64_t N,
     }
   free(ind);
   free(ang);
+  return 0;
 }
 
 /* Distinct values of ts [B, N] (bitwise equal floats are one value) and
