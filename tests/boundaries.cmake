@@ -26,4 +26,4 @@ endif()
 # ltxv_forward.c is compiled in: the plugin exports only its entry symbol.
 warm_add_test(test_ltxv_rope SOURCES unit/test_ltxv_rope.c
               ${PROJECT_SOURCE_DIR}/plugins/transformer_ltxv/ltxv_forward.c
-              LIBS warm::sdk wk LABELS ltxv)
+              LIBS warm::sdk wk warm_plugin_common LABELS ltxv)

@@ -202,8 +202,9 @@ int wk_transpose(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
  * y may alias x. row0 must be < rows. */
 int wk_range_norm(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
                   int64_t row0, float eps, float *y);
-/* Per-head attention gate: y[r, h, :] = x[r, h, :] * 2 * sigmoid(g[r, h])
- * for x [rows, H, D] and g [rows, H]. y may alias x. */
+/* Per-head attention gate (LTX-2.3 gated attention, transformer and
+ * connectors): y[r, h, :] = x[r, h, :] * 2 * sigmoid(g[r, h]) for x
+ * [rows, H, D] and logits g [rows, H]. y may alias x. */
 int wk_head_gate(wk_ctx *c, const float *x, const float *g, int64_t rows,
                  int64_t H, int64_t D, float *y);
 

@@ -2,9 +2,10 @@
  * ltxv.h — the LTX-Video diffusion transformer plugin (diffusers'
  * LTXVideoTransformer3DModel), shared between its files:
  *   ltxv_config.c   config.json -> ltxv_cfg, the tensor table, validation
- *   ltxv_weights.c  host conversion, resident blobs, the block streamer
  *   ltxv_forward.c  timestep / RoPE tables, workspace plan, the forward pass
  *   ltxv_plugin.c   the ABI descriptor and entry points
+ * Weights placement (resident blobs, the block streamer), the timestep
+ * projection and fingerprints come from plugins/common (wpc_*).
  */
 #ifndef LTXV_H
 #define LTXV_H
@@ -17,13 +18,12 @@
 #include "warm/streamer.h"
 #include "warm/warm.h"
 #include "wk.h"
+#include "wpc.h"
 
 #define LTXV_NAME "transformer_ltxv"
 #define LTXV_VERSION "1.0.0"
-#define LTXV_TPROJ                                                             \
-  256 /* sinusoidal timestep channels (diffusers Timesteps)                    \
-       */
-#define LTXV_MAX_TENSORS 32 /* per block, and for the globals */
+#define LTXV_TPROJ WPC_TPROJ /* sinusoidal timestep channels */
+#define LTXV_MAX_TENSORS 32  /* per block, and for the globals */
 
 /* The model's config.json, as diffusers reads it. */
 typedef struct ltxv_cfg {
@@ -33,16 +33,6 @@ typedef struct ltxv_cfg {
   double norm_eps;
   int64_t dim; /* heads * head_dim */
 } ltxv_cfg;
-
-/* One weight tensor the model reads: `name` is the diffusers name relative
- * to the block ("attn1.to_q.weight") or absolute for globals. Matrices are
- * stored in the component dtype, everything else in f32. */
-typedef struct ltxv_tspec {
-  char name[64];
-  int32_t ndim;
-  int64_t shape[2];
-  int matrix;
-} ltxv_tspec;
 
 /* Indices into the per-block table (absent optional tensors keep their slot
  * with bytes 0 so indices never move). */
@@ -97,18 +87,6 @@ enum {
 };
 _Static_assert((int)LG_COUNT <= LTXV_MAX_TENSORS, "globals table");
 
-/* A packed set of tensors (the globals, or one block): where each tensor
- * sits in the blob and how it is stored. Offsets are WARM_STREAM_ALIGN
- * aligned, so a resident blob and a streamer slot have the same layout. */
-typedef struct ltxv_pack {
-  int n;
-  ltxv_tspec spec[LTXV_MAX_TENSORS];
-  int present[LTXV_MAX_TENSORS];
-  size_t offset[LTXV_MAX_TENSORS];
-  size_t bytes[LTXV_MAX_TENSORS];
-  size_t total; /* blob bytes */
-} ltxv_pack;
-
 /* Per-run options the host or the config sets (see docs/ltxv.md). */
 typedef struct ltxv_opts {
   double fps;
@@ -125,32 +103,19 @@ typedef struct ltxv {
   ltxv_cfg cfg;
   warm_st *st;
   wk_ctx *wk;
-  ltxv_pack gpack, bpack; /* layouts of the globals and of one block */
-  /* Placement state. */
-  int placed;
-  warm_place_req place;
-  void *gdev;    /* globals blob (persistent) */
-  float *gscale; /* per-global fp8 scales */
-  void *bdev;    /* resident: layers * bpack.total (persistent) */
-  float *bscale; /* [layers][LB_COUNT] fp8 scales */
-  void **bhost;  /* stream: converted host copies [layers][LB_COUNT] */
-  warm_streamer *streamer;
+  /* The globals and block packs (w.g, w.b, in LG_ / LB_ order) and their
+   * placement. */
+  wpc_weights w;
 } ltxv;
 
 /* ltxv_config.c */
 int ltxv_cfg_read(const char *weights, ltxv_cfg *cfg, warm_error *err);
-void ltxv_packs_build(const ltxv_cfg *cfg, warm_dtype dt, ltxv_pack *g,
-                      ltxv_pack *b);
+void ltxv_packs_build(const ltxv_cfg *cfg, warm_dtype dt, wpc_pack *g,
+                      wpc_pack *b);
 int ltxv_check_weights(const warm_st *st, const ltxv_cfg *cfg,
-                       const ltxv_pack *g, const ltxv_pack *b, warm_error *err);
+                       const wpc_pack *g, const wpc_pack *b, warm_error *err);
 int ltxv_parse_opts(const warm_component_config *cfg, ltxv_opts *o,
                     warm_error *err);
-
-/* ltxv_weights.c */
-int ltxv_weights_place(ltxv *m, const warm_place_req *req, warm_error *err);
-void ltxv_weights_release(ltxv *m);
-int ltxv_stream_plan(const ltxv *m, const warm_place_req *req,
-                     warm_stream_plan *plan, warm_error *err);
 
 /* ltxv_forward.c */
 typedef struct ltxv_shape {
@@ -163,7 +128,6 @@ int ltxv_forward(ltxv *m, const ltxv_shape *s, const float *latents,
                  const float *timestep, const float *emb, const int32_t *mask,
                  double fps, float *velocity, uint64_t *streamed,
                  warm_error *err);
-void ltxv_timestep_proj(const float *t, int64_t B, float *out);
 /* Host RoPE tables [N, dim]; 0 or WARM_ENOMEM. */
 int ltxv_rope_tables(const ltxv_cfg *c, const ltxv_shape *s, double fps,
                      int64_t tcomp, int64_t scomp, float *cos_t, float *sin_t);

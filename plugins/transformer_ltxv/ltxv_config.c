@@ -98,40 +98,21 @@ out:
   return rc;
 }
 
-static void spec(ltxv_pack *p, int i, const char *name, int present, int64_t d0,
+/* Tensors are appended in LG_ / LB_ order: `i` names the index the
+ * append gives, for the reader (absent ones keep their slot). */
+static void spec(wpc_pack *p, int i, const char *name, int present, int64_t d0,
                  int64_t d1, int matrix) {
-  snprintf(p->spec[i].name, sizeof p->spec[i].name, "%s", name);
-  p->spec[i].ndim = d1 ? 2 : 1;
-  p->spec[i].shape[0] = d0;
-  p->spec[i].shape[1] = d1;
-  p->spec[i].matrix = matrix;
-  p->present[i] = present;
-}
-
-/* Lays out each tensor at a WARM_STREAM_ALIGN offset in the stored dtype. */
-static void layout(ltxv_pack *p, warm_dtype dt) {
-  size_t off = 0;
-  for (int i = 0; i < p->n; i++) {
-    uint64_t n = (uint64_t)p->spec[i].shape[0] *
-                 (uint64_t)(p->spec[i].ndim == 2 ? p->spec[i].shape[1] : 1);
-    p->bytes[i] = p->present[i]
-                      ? warm_weight_bytes(p->spec[i].matrix ? dt : WARM_F32, n)
-                      : 0;
-    p->offset[i] = off;
-    off += (p->bytes[i] + WARM_STREAM_ALIGN - 1) / WARM_STREAM_ALIGN *
-           WARM_STREAM_ALIGN;
-  }
-  p->total = off;
+  (void)i;
+  wpc_pack_add(p, name, present, d0, d1, matrix);
 }
 
 /* The diffusers names and shapes of the globals and of one block. */
-void ltxv_packs_build(const ltxv_cfg *c, warm_dtype dt, ltxv_pack *g,
-                      ltxv_pack *b) {
+void ltxv_packs_build(const ltxv_cfg *c, warm_dtype dt, wpc_pack *g,
+                      wpc_pack *b) {
   int64_t D = c->dim, X = c->cross_dim;
   int ab = c->attn_bias, ob = c->attn_out_bias;
   memset(g, 0, sizeof *g);
   memset(b, 0, sizeof *b);
-  g->n = LG_COUNT;
   spec(g, LG_PROJ_IN, "proj_in.weight", 1, D, c->in_channels, 1);
   spec(g, LG_PROJ_IN_B, "proj_in.bias", 1, D, 0, 0);
   spec(g, LG_SST, "scale_shift_table", 1, 2, D, 0);
@@ -150,9 +131,8 @@ void ltxv_packs_build(const ltxv_cfg *c, warm_dtype dt, ltxv_pack *g,
   spec(g, LG_C2B, "caption_projection.linear_2.bias", 1, D, 0, 0);
   spec(g, LG_PROJ_OUT, "proj_out.weight", 1, c->out_channels, D, 1);
   spec(g, LG_PROJ_OUT_B, "proj_out.bias", 1, c->out_channels, 0, 0);
-  layout(g, dt);
+  wpc_pack_layout(g, dt);
 
-  b->n = LB_COUNT;
   spec(b, LB_NORM1, "norm1.weight", c->norm_affine, D, 0, 0);
   spec(b, LB_NORM2, "norm2.weight", c->norm_affine, D, 0, 0);
   for (int a = 0; a < 2; a++) {
@@ -182,42 +162,20 @@ void ltxv_packs_build(const ltxv_cfg *c, warm_dtype dt, ltxv_pack *g,
   spec(b, LB_FF2, "ff.net.2.weight", 1, D, 4 * D, 1);
   spec(b, LB_FF2B, "ff.net.2.bias", 1, D, 0, 0);
   spec(b, LB_SST, "scale_shift_table", 1, 6, D, 0);
-  layout(b, dt);
-}
-
-static int check_one(const warm_st *st, const char *name, const ltxv_tspec *s,
-                     warm_error *err) {
-  warm_tensor t;
-  int rc = warm_st_expect(st, name, s->ndim, s->shape, &t, err);
-  if (rc) return rc;
-  if (t.dtype != WARM_F32 && t.dtype != WARM_BF16 && t.dtype != WARM_F16 &&
-      t.dtype != WARM_FP8_E4M3)
-    return warm_error_set(err, WARM_EFORMAT,
-                          "%s: tensor %s has dtype %s; weights must be "
-                          "f32, bf16, f16 or fp8",
-                          warm_st_path(st), name, warm_dtype_name(t.dtype));
-  return 0;
+  wpc_pack_layout(b, dt);
 }
 
 /* Every tensor the forward pass reads is present with its diffusers shape.
  * Extra tensors are ignored (as diffusers' loader would warn). */
-int ltxv_check_weights(const warm_st *st, const ltxv_cfg *c, const ltxv_pack *g,
-                       const ltxv_pack *b, warm_error *err) {
-  for (int i = 0; i < g->n; i++) {
-    if (!g->present[i]) continue;
-    int rc = check_one(st, g->spec[i].name, &g->spec[i], err);
-    if (rc) return rc;
+int ltxv_check_weights(const warm_st *st, const ltxv_cfg *c, const wpc_pack *g,
+                       const wpc_pack *b, warm_error *err) {
+  int rc = wpc_pack_check(g, st, "", err);
+  char pfx[64];
+  for (int64_t l = 0; l < c->layers && !rc; l++) {
+    snprintf(pfx, sizeof pfx, "transformer_blocks.%lld.", (long long)l);
+    rc = wpc_pack_check(b, st, pfx, err);
   }
-  char nm[128];
-  for (int64_t l = 0; l < c->layers; l++)
-    for (int i = 0; i < b->n; i++) {
-      if (!b->present[i]) continue;
-      snprintf(nm, sizeof nm, "transformer_blocks.%lld.%s", (long long)l,
-               b->spec[i].name);
-      int rc = check_one(st, nm, &b->spec[i], err);
-      if (rc) return rc;
-    }
-  return 0;
+  return rc;
 }
 
 static int parse_num(const char *key, const char *v, double lo, double hi,

@@ -110,21 +110,6 @@ size_t ltxv_workspace_bytes(const ltxv *m, const ltxv_shape *s) {
   return p.total;
 }
 
-/* diffusers get_timestep_embedding(t, 256, flip_sin_to_cos=True,
- * downscale_freq_shift=0): [cos | sin], float32 step by step. */
-void ltxv_timestep_proj(const float *t, int64_t B, float *out) {
-  const int half = LTXV_TPROJ / 2;
-  const float nl = (float)(-log(10000.0));
-  for (int64_t b = 0; b < B; b++)
-    for (int i = 0; i < half; i++) {
-      float e = nl * (float)i;
-      e = e / (float)half;
-      float a = t[b] * expf(e);
-      out[b * LTXV_TPROJ + i] = cosf(a);
-      out[b * LTXV_TPROJ + half + i] = sinf(a);
-    }
-}
-
 /* LTXVideoRotaryPosEmbed for the token grid [Fp, Hp, Wp] with diffusers'
  * rope_interpolation_scale = (tcomp / fps, scomp, scomp): tables [N, dim]
  * in the interleaved layout (pairs 2i, 2i+1 share an angle), the dim % 6
@@ -192,8 +177,8 @@ static wk_w wmat(const ltxv *m, const void *const *ptr, const float *scale,
   wk_w w = {ptr[i], wkdt(m->dtype), scale[i]};
   return w;
 }
-static wk_w wvec(const void *const *ptr, const int *present, int i) {
-  wk_w w = {present[i] ? ptr[i] : NULL, WK_F32, 1.0f};
+static wk_w wvec(const void *const *ptr, const wpc_pack *p, int i) {
+  wk_w w = {p->t[i].present ? ptr[i] : NULL, WK_F32, 1.0f};
   return w;
 }
 
@@ -210,7 +195,7 @@ static int attention(fwd *f, const void *const *w, const float *sc, int base,
                      const int32_t *kv_mask, float *out) {
   ltxv *m = f->m;
   const ltxv_cfg *c = &m->cfg;
-  const int *pr = m->bpack.present;
+  const wpc_pack *pr = &m->w.b;
   int64_t B = f->s->B, N = f->s->N, D = c->dim;
   int64_t Kin = rope ? D : c->cross_dim;
   float *big = BUF(f, WS_BIG);
@@ -253,7 +238,7 @@ static int attention(fwd *f, const void *const *w, const float *sc, int base,
 static int block(fwd *f, const void *const *w, const float *sc) {
   ltxv *m = f->m;
   const ltxv_cfg *c = &m->cfg;
-  const int *pr = m->bpack.present;
+  const wpc_pack *pr = &m->w.b;
   int64_t B = f->s->B, N = f->s->N, D = c->dim;
   wk_ctx *x = m->wk;
   float *h = BUF(f, WS_X), *nx = BUF(f, WS_NX), *mod = BUF(f, WS_MOD);
@@ -301,26 +286,25 @@ static int prologue(fwd *f) {
   int64_t B = f->s->B, N = f->s->N, T = f->s->T, D = c->dim;
   wk_ctx *x = m->wk;
   const void *gp[LG_COUNT];
-  for (int i = 0; i < LG_COUNT; i++)
-    gp[i] = (char *)m->gdev + m->gpack.offset[i];
-  const int *pr = m->gpack.present;
+  wpc_globals(&m->w, gp);
+  const wpc_pack *pr = &m->w.g;
   float *th = BUF(f, WS_TH), *emb = BUF(f, WS_EMB), *ts = BUF(f, WS_TSILU);
   CK(wk_linear(x, BUF(f, WS_TPROJ), B, LTXV_TPROJ,
-               wmat(m, gp, m->gscale, LG_T1), wvec(gp, pr, LG_T1B), D, th));
+               wmat(m, gp, m->w.gscale, LG_T1), wvec(gp, pr, LG_T1B), D, th));
   CK(wk_silu(x, th, B * D, th));
-  CK(wk_linear(x, th, B, D, wmat(m, gp, m->gscale, LG_T2), wvec(gp, pr, LG_T2B),
-               D, emb));
+  CK(wk_linear(x, th, B, D, wmat(m, gp, m->w.gscale, LG_T2),
+               wvec(gp, pr, LG_T2B), D, emb));
   CK(wk_silu(x, emb, B * D, ts));
-  CK(wk_linear(x, ts, B, D, wmat(m, gp, m->gscale, LG_TLIN),
+  CK(wk_linear(x, ts, B, D, wmat(m, gp, m->w.gscale, LG_TLIN),
                wvec(gp, pr, LG_TLINB), 6 * D, BUF(f, WS_TEMB6)));
   float *kx = BUF(f, WS_KX);
   CK(wk_linear(x, BUF(f, WS_CAP), B * T, c->caption_channels,
-               wmat(m, gp, m->gscale, LG_C1), wvec(gp, pr, LG_C1B), D, kx));
+               wmat(m, gp, m->w.gscale, LG_C1), wvec(gp, pr, LG_C1B), D, kx));
   CK(wk_gelu_tanh(x, kx, B * T * D, kx));
-  CK(wk_linear(x, kx, B * T, D, wmat(m, gp, m->gscale, LG_C2),
+  CK(wk_linear(x, kx, B * T, D, wmat(m, gp, m->w.gscale, LG_C2),
                wvec(gp, pr, LG_C2B), D, BUF(f, WS_CTX)));
   CK(wk_linear(x, BUF(f, WS_LAT), B * N, c->in_channels,
-               wmat(m, gp, m->gscale, LG_PROJ_IN), wvec(gp, pr, LG_PROJ_IN_B),
+               wmat(m, gp, m->w.gscale, LG_PROJ_IN), wvec(gp, pr, LG_PROJ_IN_B),
                D, BUF(f, WS_X)));
   return 0;
 }
@@ -333,8 +317,7 @@ static int epilogue(fwd *f) {
   int64_t B = f->s->B, N = f->s->N, D = c->dim;
   wk_ctx *x = m->wk;
   const void *gp[LG_COUNT];
-  for (int i = 0; i < LG_COUNT; i++)
-    gp[i] = (char *)m->gdev + m->gpack.offset[i];
+  wpc_globals(&m->w, gp);
   const float *sst = gp[LG_SST];
   float *fm = BUF(f, WS_FMOD), *emb = BUF(f, WS_EMB), *nx = BUF(f, WS_NX);
   wk_w none = {NULL, WK_F32, 1.0f};
@@ -345,8 +328,8 @@ static int epilogue(fwd *f) {
     CK(wk_add(x, sst + D, emb + b * D, D, scale));
     CK(wk_modulate(x, nx + b * N * D, scale, shift, N, D, nx + b * N * D));
   }
-  CK(wk_linear(x, nx, B * N, D, wmat(m, gp, m->gscale, LG_PROJ_OUT),
-               wvec(gp, m->gpack.present, LG_PROJ_OUT_B), c->out_channels,
+  CK(wk_linear(x, nx, B * N, D, wmat(m, gp, m->w.gscale, LG_PROJ_OUT),
+               wvec(gp, &m->w.g, LG_PROJ_OUT_B), c->out_channels,
                BUF(f, WS_OUT)));
   return 0;
 }
@@ -421,7 +404,7 @@ int ltxv_forward(ltxv *m, const ltxv_shape *s, const float *latents,
   if (!rc) rc = wk_copy_h2d(x, BUF(&f, WS_MASK), mask, f.p.size[WS_MASK]);
   if (!rc) {
     float *cs = host, *sn = host + N * D, *tp = host + 2 * N * D;
-    ltxv_timestep_proj(timestep, B, tp);
+    wpc_timestep_proj(timestep, B, tp);
     if (ltxv_rope_tables(c, s, fps, m->opts.tcomp, m->opts.scomp, cs, sn))
       oom = 1;
     else
@@ -435,7 +418,7 @@ int ltxv_forward(ltxv *m, const ltxv_shape *s, const float *latents,
   else if (rc)
     rc = wkerr(m, rc, err);
   if (!rc && (rc = prologue(&f))) rc = wkerr(m, rc, err);
-  if (m->streamer) warm_streamer_stats_reset(m->streamer);
+  if (m->w.streamer) warm_streamer_stats_reset(m->w.streamer);
   for (int64_t l = 0; l < c->layers && !rc; l++) {
     if (m->svc->cancelled && m->svc->cancelled(m->svc->ctx)) {
       rc = warm_error_set(err, WARM_ECANCELED,
@@ -445,25 +428,14 @@ int ltxv_forward(ltxv *m, const ltxv_shape *s, const float *latents,
       break;
     }
     const void *bp[LB_COUNT];
-    void *const *sp = NULL;
-    if (m->streamer) {
-      if ((rc = warm_streamer_acquire(m->streamer, (uint32_t)l, &sp, err)))
-        break;
-      int k = 0;
-      for (int i = 0; i < LB_COUNT; i++)
-        bp[i] = m->bpack.present[i] ? sp[k++] : NULL;
-    } else {
-      for (int i = 0; i < LB_COUNT; i++)
-        bp[i] = (char *)m->bdev + l * m->bpack.total + m->bpack.offset[i];
-    }
-    if ((rc = block(&f, bp, m->bscale + l * LB_COUNT))) rc = wkerr(m, rc, err);
-    if (m->streamer) {
-      warm_error e2;
-      int r2 = warm_streamer_release(m->streamer, (uint32_t)l, &e2);
-      if (!rc && r2) {
-        *err = e2;
-        rc = r2;
-      }
+    const float *bs = NULL;
+    if ((rc = wpc_block_get(&m->w, l, bp, &bs, err))) break;
+    if ((rc = block(&f, bp, bs))) rc = wkerr(m, rc, err);
+    warm_error e2;
+    int r2 = wpc_block_done(&m->w, l, &e2);
+    if (!rc && r2) {
+      *err = e2;
+      rc = r2;
     }
     if (m->svc->progress)
       m->svc->progress(m->svc->ctx, (float)(l + 1) / (float)c->layers);
@@ -475,9 +447,9 @@ int ltxv_forward(ltxv *m, const ltxv_shape *s, const float *latents,
     if (rc) rc = wkerr(m, rc, err);
   }
   if (!rc) pack(c, s, Co, velocity, host, 1);
-  if (m->streamer) {
+  if (m->w.streamer) {
     warm_stream_stats st;
-    warm_streamer_stats(m->streamer, &st);
+    warm_streamer_stats(m->w.streamer, &st);
     *streamed = st.streamed_bytes;
   } else {
     *streamed = 0;

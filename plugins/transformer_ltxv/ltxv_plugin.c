@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "ltxv.h"
 
@@ -52,7 +51,7 @@ static int ltxv_validate(const warm_services *svc,
   if (!rc) rc = ltxv_parse_opts(cfg, &o, err);
   if (!rc) rc = open_model(cfg, &c, &st, err);
   if (!rc) {
-    ltxv_pack g, b;
+    wpc_pack g, b;
     ltxv_packs_build(&c, dt, &g, &b);
     rc = ltxv_check_weights(st, &c, &g, &b, err);
   }
@@ -72,8 +71,8 @@ static int ltxv_create(const warm_services *svc,
   if (!rc) rc = ltxv_parse_opts(cfg, &m->opts, err);
   if (!rc) rc = open_model(cfg, &m->cfg, &m->st, err);
   if (!rc) {
-    ltxv_packs_build(&m->cfg, m->dtype, &m->gpack, &m->bpack);
-    rc = ltxv_check_weights(m->st, &m->cfg, &m->gpack, &m->bpack, err);
+    ltxv_packs_build(&m->cfg, m->dtype, &m->w.g, &m->w.b);
+    rc = ltxv_check_weights(m->st, &m->cfg, &m->w.g, &m->w.b, err);
   }
   if (!rc) {
     m->device = cfg->device;
@@ -90,6 +89,18 @@ static int ltxv_create(const warm_services *svc,
     else if (wk_ctx_create(be, cfg->device.index, m->opts.threads, &m->wk))
       rc = warm_error_set(err, WARM_EDEVICE,
                           "%s: cannot create the compute context", m->name);
+  }
+  if (!rc) {
+    wpc_weights *w = &m->w;
+    w->svc = svc;
+    w->name = m->name;
+    w->wk = m->wk;
+    w->st = m->st;
+    w->dtype = m->dtype;
+    w->cuda = cfg->device.type == WARM_DEVICE_CUDA;
+    w->gprefix = "";
+    w->bfmt = "transformer_blocks.%lld.";
+    w->layers = m->cfg.layers;
   }
   if (rc) {
     ltxv_destroy((warm_instance *)m);
@@ -148,12 +159,12 @@ static int ltxv_estimate(warm_instance *inst, const warm_place_req *req,
   if (!rc) rc = job_shape(m, shape, &s, err);
   if (rc) return rc;
   memset(out, 0, sizeof *out);
-  out->persistent = m->gpack.total;
+  out->persistent = m->w.g.total;
   if (req->placement == WARM_PLACE_RESIDENT) {
-    out->persistent += (uint64_t)m->cfg.layers * m->bpack.total;
+    out->persistent += (uint64_t)m->cfg.layers * m->w.b.total;
   } else {
     warm_stream_plan p;
-    if ((rc = ltxv_stream_plan(m, req, &p, err))) return rc;
+    if ((rc = wpc_stream_plan(&m->w, req, &p, err))) return rc;
     out->window = p.window_bytes;
     out->host_pinned = p.host_bytes;
   }
@@ -166,12 +177,12 @@ static int ltxv_place(warm_instance *inst, const warm_place_req *req,
   ltxv *m = (ltxv *)inst;
   int rc = check_req(m, req, err);
   if (rc) return rc;
-  if (m->placed && m->place.placement == req->placement &&
+  if (m->w.placed && m->w.place.placement == req->placement &&
       (req->placement == WARM_PLACE_RESIDENT ||
-       (m->place.stream_window == req->stream_window &&
-        m->place.stream_source == req->stream_source)))
+       (m->w.place.stream_window == req->stream_window &&
+        m->w.place.stream_source == req->stream_source)))
     return 0;
-  return ltxv_weights_place(m, req, err);
+  return wpc_weights_place(&m->w, req, err);
 }
 
 static const warm_tensor *find_input(const warm_run_args *a, const char *name) {
@@ -278,7 +289,7 @@ static int run_shape(const ltxv *m, const warm_run_args *a, ltxv_shape *s,
 
 static int ltxv_run(warm_instance *inst, warm_run_args *a, warm_error *err) {
   ltxv *m = (ltxv *)inst;
-  if (!m->placed)
+  if (!m->w.placed)
     return warm_error_set(err, WARM_EINVAL, "%s: run before place", m->name);
   ltxv_shape s;
   const warm_tensor *in[4];
@@ -300,7 +311,7 @@ static int ltxv_run(warm_instance *inst, warm_run_args *a, warm_error *err) {
   }
   a->n_outputs = 1;
   a->outputs[0] = v;
-  a->used_placement = m->place.placement;
+  a->used_placement = m->w.place.placement;
   a->streamed_bytes = streamed;
   return 0;
 }
@@ -309,30 +320,12 @@ static void ltxv_destroy(warm_instance *inst) {
   ltxv *m = (ltxv *)inst;
   if (!m) return;
   if (m->wk) {
-    ltxv_weights_release(m);
-    if (m->gdev) {
-      wk_sync(m->wk);
-      m->svc->dev_free(m->svc->ctx, m->gdev);
-    }
+    wpc_weights_free(&m->w);
     wk_ctx_destroy(m->wk);
   }
-  free(m->gscale);
   warm_st_close(m->st);
   free(m->name);
   free(m);
-}
-
-/* 4 x 64-bit FNV-1a lanes with distinct offsets: 256 bits of identity. */
-typedef struct fnv4 {
-  uint64_t h[4];
-} fnv4;
-static void fnv_add(fnv4 *f, const void *p, size_t n) {
-  const unsigned char *b = p;
-  for (int k = 0; k < 4; k++)
-    for (size_t i = 0; i < n; i++) {
-      f->h[k] ^= b[i];
-      f->h[k] *= 0x100000001b3ULL;
-    }
 }
 
 /* Identity of the weights by FILE IDENTITY (not content, which would read
@@ -342,31 +335,15 @@ static void fnv_add(fnv4 *f, const void *p, size_t n) {
 static int ltxv_fingerprint(warm_instance *inst, char out[65],
                             warm_error *err) {
   ltxv *m = (ltxv *)inst;
-  fnv4 f = {{0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL,
-             0x9e3779b97f4a7c15ULL, 0x2545f4914f6cdd1dULL}};
-  fnv_add(&f, LTXV_NAME, sizeof LTXV_NAME);
-  fnv_add(&f, LTXV_VERSION, sizeof LTXV_VERSION);
-  fnv_add(&f, &m->dtype, sizeof m->dtype);
-  fnv_add(&f, &m->cfg, sizeof m->cfg);
-  for (uint32_t i = 0; i < warm_st_file_count(m->st); i++) {
-    struct stat sb;
-    if (stat(warm_st_file_path(m->st, i), &sb) != 0)
-      return warm_error_set(err, WARM_EIO, "%s: cannot stat %s", m->name,
-                            warm_st_file_path(m->st, i));
-    uint64_t id[5] = {(uint64_t)sb.st_dev, (uint64_t)sb.st_ino,
-                      (uint64_t)sb.st_size, (uint64_t)sb.st_mtim.tv_sec,
-                      (uint64_t)sb.st_mtim.tv_nsec};
-    fnv_add(&f, id, sizeof id);
-  }
-  for (size_t i = 0; i < warm_st_count(m->st); i++) {
-    const warm_st_entry *e = warm_st_at(m->st, i);
-    fnv_add(&f, e->name, strlen(e->name));
-    fnv_add(&f, &e->st_dtype, sizeof e->st_dtype);
-    fnv_add(&f, e->shape, sizeof(int64_t) * (size_t)e->ndim);
-    fnv_add(&f, &e->file_offset, sizeof e->file_offset);
-  }
-  for (int k = 0; k < 4; k++)
-    snprintf(out + 16 * k, 17, "%016llx", (unsigned long long)f.h[k]);
+  wpc_fp f;
+  wpc_fp_init(&f);
+  wpc_fp_add(&f, LTXV_NAME, sizeof LTXV_NAME);
+  wpc_fp_add(&f, LTXV_VERSION, sizeof LTXV_VERSION);
+  wpc_fp_add(&f, &m->dtype, sizeof m->dtype);
+  wpc_fp_add(&f, &m->cfg, sizeof m->cfg);
+  int rc = wpc_fp_file(&f, m->st, err);
+  if (rc) return rc;
+  wpc_fp_hex(&f, out);
   return 0;
 }
 

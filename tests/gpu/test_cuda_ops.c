@@ -376,6 +376,22 @@ static void test_elementwise_matches_cpu(void) {
   EW("head_gate", wk_head_gate(CPU.c, a, b, rows, 1, cols, ref),
      wk_head_gate(CU.c, A, B, rows, 1, cols, Y));
 #undef EW
+  /* head_gate works in place: each run starts from a fresh copy of a. */
+  {
+    int64_t H = gt_int(1, 8), D = gt_int(1, 64), R = gt_int(1, 50);
+    int64_t hn = R * H * D;
+    float *x = gt_rand(hn, -3, 3), *g = gt_rand(R * H, -5, 5);
+    void *dx = gt_dev(CU.c, x, (size_t)hn * 4),
+         *dg = gt_dev(CU.c, g, (size_t)(R * H) * 4);
+    gt_must(CPU.c, wk_head_gate(CPU.c, x, g, R, H, D, x), "cpu head_gate");
+    gt_must(CU.c,
+            wk_head_gate(CU.c, (float *)dx, (const float *)dg, R, H, D,
+                         (float *)dx),
+            "head_gate");
+    close_to("head_gate", dx, x, hn, 2e-5);
+    wk_dev_free(CU.c, dx), wk_dev_free(CU.c, dg);
+    free(x), free(g);
+  }
   /* y aliasing an input */
   gt_must(CPU.c, wk_add(CPU.c, a, b, n, ref), "cpu add");
   gt_must(CU.c, wk_add(CU.c, A, B, n, (float *)da), "add in place");

@@ -154,6 +154,16 @@ static void test_row_broadcast_ops(wt_env *e) {
   WT_RC(wk_gate_add(e->c, x, s, h, rows, cols, x), 0); /* y aliases res */
   WT_CHECK(wt_max_rel(x, want, n, 1.0) <= 1e-5, "gate_add: %.3g",
            wt_max_rel(x, want, n, 1.0));
+  /* head_gate: x [rows, H, D] *= 2 sigmoid(g [rows, H]); cols = 3 x 43. */
+  int64_t H = 3, D = cols / H;
+  float *g = wt_randn(rows * H, -4, 4);
+  for (int64_t i = 0; i < n; i++)
+    want[i] = (double)h[i] * 2.0 / (1.0 + exp(-(double)g[i / D]));
+  WT_RC(wk_head_gate(e->c, h, g, rows, H, D, h), 0);
+  WT_CHECK(wt_max_rel(h, want, n, 1e-3) <= 1e-6, "head_gate: %.3g",
+           wt_max_rel(h, want, n, 1e-3));
+  WT_RC(wk_head_gate(e->c, h, NULL, rows, H, D, h), WK_EINVAL);
+  free(g);
   free(x), free(h), free(s), free(t), free(y), free(want);
 }
 

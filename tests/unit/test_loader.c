@@ -101,6 +101,69 @@ static void test_loader_accepts_plugin_built_against_abi_1_0(void) {
   warm_plugin_close(p);
 }
 
+/* A 1.1 plugin under this host: info() fills only the fields 1.1 knew
+ * (the appended ones keep the host's sentinel), and run() works with the
+ * host's larger warm_run_args (ABI 1.2 fields set and ignored). */
+static void test_loader_runs_plugin_built_against_abi_1_1(void) {
+  warm_plugin *p = NULL;
+  warm_error e = {0};
+  int rc = warm_plugin_open(FIX "abi11_plugin.so", &p, &e);
+  CHECK(rc == 0);
+  if (rc) fprintf(stderr, "%s\n", e.msg);
+  if (!p) return;
+  const warm_plugin_desc *d = warm_plugin_descriptor(p);
+  CHECK(d->abi_major == 1 && d->abi_minor == 1);
+  int (*info)(warm_instance *, warm_model_info *, warm_error *) =
+      WARM_DESC_OPT(d, info);
+  CHECK(info != NULL);
+  warm_services svc;
+  memset(&svc, 0, sizeof svc);
+  svc.struct_size = sizeof svc;
+  svc.abi_minor = WARM_ABI_MINOR;
+  warm_component_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.struct_size = sizeof cfg;
+  cfg.name = "abi11";
+  warm_instance *inst = NULL;
+  CHECK(d->create(&svc, &cfg, &inst, &e) == 0);
+  if (!inst || !info) {
+    warm_plugin_close(p);
+    return;
+  }
+  warm_model_info mi;
+  memset(&mi, 0, sizeof mi);
+  mi.struct_size = sizeof mi;
+  mi.run_inputs = mi.audio_latent_channels = mi.audio_embed_dim = mi.layers =
+      0xABABABAB;
+  CHECK(info(inst, &mi, &e) == 0);
+  CHECK(mi.embed_dim == 24 && mi.latent_channels == 8);
+  CHECK(mi.run_inputs == 0xABABABAB && mi.layers == 0xABABABAB &&
+        mi.audio_latent_channels == 0xABABABAB &&
+        mi.audio_embed_dim == 0xABABABAB);
+  warm_place_req req = {WARM_PLACE_RESIDENT, 1, WARM_SOURCE_PINNED};
+  CHECK(d->place(inst, &req, &e) == 0);
+  int64_t shape[5] = {1, 8, 1, 2, 2};
+  warm_tensor lat;
+  CHECK(warm_tensor_alloc(&lat, "latents", WARM_F32, 5, shape) == 0);
+  for (int i = 0; i < 32; i++) ((float *)lat.data)[i] = (float)i;
+  warm_perturbation pt = {0, WARM_PERTURB_SKIP_VIDEO_SELF_ATTN, NULL, 0};
+  warm_run_args a;
+  memset(&a, 0, sizeof a);
+  a.struct_size = sizeof a;
+  a.inputs = &lat;
+  a.n_inputs = 1;
+  a.perturbations = &pt;
+  a.n_perturbations = 1;
+  a.adapter = "unknown-to-1.1";
+  CHECK(d->run(inst, &a, &e) == 0);
+  CHECK(a.n_outputs == 1 && a.outputs[0].ndim == 5 &&
+        ((float *)a.outputs[0].data)[31] == 15.5f);
+  if (a.n_outputs == 1) warm_tensor_free(&a.outputs[0]);
+  warm_tensor_free(&lat);
+  d->destroy(inst);
+  warm_plugin_close(p);
+}
+
 static int dummy_create(const warm_services *s, const warm_component_config *c,
                         warm_instance **o, warm_error *e) {
   return 0;
@@ -191,6 +254,7 @@ int main(void) {
   RUN(test_loader_refuses_files_that_are_not_shared_objects);
   RUN(test_loader_never_searches_library_path);
   RUN(test_loader_accepts_plugin_built_against_abi_1_0);
+  RUN(test_loader_runs_plugin_built_against_abi_1_1);
   RUN(test_check_desc_refuses_each_broken_field);
   return check_result();
 }

@@ -1,5 +1,5 @@
 /*
- * warm/plugin.h — the warmd plugin ABI, version 1.
+ * warm/plugin.h — the warmd plugin ABI, version 1 (minor 2).
  *
  * A plugin is a shared object that implements one component kind (a text
  * encoder, a diffusion transformer stage, a VAE decoder). warmd opens it with
@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 #define WARM_ABI_MAJOR 1
-#define WARM_ABI_MINOR 1
+#define WARM_ABI_MINOR 2
 
 /* The one symbol the host looks up. Define it with WARM_PLUGIN_EXPORT. */
 #define WARM_PLUGIN_ENTRY_NAME "warm_plugin_entry"
@@ -238,6 +238,8 @@ typedef struct warm_estimate {
  *                 [B, T, C], "mask" i32 [B, T] -> "velocity" like "latents".
  *   vae:          inputs "latents" f32 [C, F, H, W] -> "frames" f32
  *                 [3, F', H', W'] in [-1, 1].
+ *   transformer with run_inputs WARM_RUN_AV_TOKENS (ABI 1.2, LTX-2): see
+ *                 "two-modality token runs" below.
  */
 #define WARM_MAX_IO 8
 
@@ -253,7 +255,59 @@ typedef struct warm_run_args {
    * STREAM), and the device bytes it moved through a stream window. */
   warm_placement used_placement;
   uint64_t streamed_bytes;
+
+  /* ---- added in ABI 1.2 (read only when struct_size covers them) ---- */
+
+  /* Perturbed passes of a batched run (see below); NULL/0: none. */
+  const struct warm_perturbation *perturbations;
+  uint32_t n_perturbations;
+  /* A named adapter (a `lora.NAME` key of the component) to apply in this
+   * run; NULL or "" runs the base weights. An unknown name is refused. */
+  const char *adapter;
 } warm_run_args;
+
+/* ---- two-modality token runs (ABI 1.2) ------------------------------------- */
+
+/*
+ * A transformer whose info() reports run_inputs = WARM_RUN_AV_TOKENS takes
+ * patchified tokens of up to two modalities, video and audio, and computes B
+ * passes at once (the guidance passes of one step: conditional, negative,
+ * perturbed, isolated), reading the weights once per block for all of them.
+ * Pass b of a batch equals a run of that pass alone. Inputs, by name (host
+ * f32 unless said; M is "video" or "audio"; a modality is present when its
+ * latent is given, and then all five of its tensors are required):
+ *
+ *   M_latent     [B, N, C]      patchified latent tokens (C = latent_channels
+ *                               or audio_latent_channels)
+ *   M_timesteps  [B, N]         per-token timestep: sigma times the token's
+ *                               denoise mask (0 for clean conditioning
+ *                               tokens); tokens may carry different values
+ *   M_sigma      [B]            the pass's sigma (cross-modal conditioning)
+ *   M_positions  [B, A, N, 2]   per token and axis the [start, end) bounds:
+ *                               video A = 3 (time in seconds, y and x in
+ *                               pixels), audio A = 1 (time in seconds)
+ *   M_context    [B, S, E]      text context (E = embed_dim or
+ *                               audio_embed_dim; S may differ per modality)
+ *
+ * Outputs: "video_velocity" [B, Nv, Cout] and/or "audio_velocity"
+ * [B, Na, Cout], one per present modality, in that order.
+ */
+typedef enum warm_perturb_kind {
+  WARM_PERTURB_SKIP_VIDEO_SELF_ATTN = 1, /* video self-attention -> values */
+  WARM_PERTURB_SKIP_AUDIO_SELF_ATTN = 2, /* audio self-attention -> values */
+  WARM_PERTURB_SKIP_A2V_CROSS_ATTN = 3,  /* drop the audio-to-video add */
+  WARM_PERTURB_SKIP_V2A_CROSS_ATTN = 4,  /* drop the video-to-audio add */
+} warm_perturb_kind;
+
+/* One perturbation of one pass. A skipped self-attention passes its value
+ * projection through (to_v, gate, to_out) instead of attending; a skipped
+ * cross-attention leaves the residual stream as it was. */
+typedef struct warm_perturbation {
+  uint32_t pass;          /* index into the batch, < B */
+  warm_perturb_kind kind;
+  const uint32_t *blocks; /* block indices it applies to */
+  uint32_t n_blocks;      /* 0 (blocks NULL): every block */
+} warm_perturbation;
 
 /* ---- model facts (ABI 1.1) ------------------------------------------------------ */
 
@@ -267,7 +321,19 @@ typedef struct warm_model_info {
   uint32_t temporal_compression; /* vae: frames = (F_latent - 1) * tc + 1 */
   uint32_t spatial_compression;  /* vae: pixels per latent cell, each axis */
   uint32_t max_tokens;           /* text encoder: its padded prompt length */
+  /* ---- added in ABI 1.2 ---- */
+  uint32_t run_inputs;            /* transformer: WARM_RUN_* (0 = latent grid) */
+  uint32_t audio_latent_channels; /* WARM_RUN_AV_TOKENS: audio token width;
+                                     0 for a video-only model */
+  uint32_t audio_embed_dim;       /* WARM_RUN_AV_TOKENS: audio context width */
+  uint32_t layers;                /* transformer blocks (perturbation range) */
 } warm_model_info;
+
+/* warm_model_info.run_inputs of a transformer. */
+enum {
+  WARM_RUN_LATENT_GRID = 0, /* "latents" [B, C, F, H, W] ... (ABI 1.0) */
+  WARM_RUN_AV_TOKENS = 1,   /* two-modality token runs (ABI 1.2) */
+};
 
 /* ---- the descriptor --------------------------------------------------------- */
 

@@ -15,7 +15,7 @@
 #include "warm/warm.h"
 
 #define CHK_MAX_KEYS 64
-#define CHK_MAX_INPUTS WARM_MAX_IO
+#define CHK_MAX_INPUTS 16
 
 /* What the command line said; shared by every check. */
 typedef struct chk_opts {
@@ -32,6 +32,9 @@ typedef struct chk_opts {
   int32_t input_ndim[CHK_MAX_INPUTS];
   int64_t input_shape[CHK_MAX_INPUTS][WARM_MAX_DIMS];
   unsigned seed;
+  /* Two-modality token runs (ABI 1.2): perturb pass 1 of the batch (its
+   * video self-attention in every block), exercising batched passes. */
+  int perturb_pass1;
   int verbose;
   int no_fork; /* run checks in this process (debugging) */
 } chk_opts;

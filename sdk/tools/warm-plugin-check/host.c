@@ -299,6 +299,48 @@ static void add_input(chk_opts *o, const char *name, int32_t ndim,
   memcpy(o->input_shape[k], shape, sizeof(int64_t) * (size_t)ndim);
 }
 
+/* Two passes over a 2x2x3 video latent grid (12 tokens) and, when the
+ * model has audio, 5 audio tokens, with 8 context tokens each; the job
+ * shape that holds them (9 frames of 64x96 at the usual compression). */
+static int av_inputs(const warm_model_info *mi, chk_opts *o, char *what,
+                     size_t n) {
+  const int64_t B = 2, Nv = 12, Na = 5, S = 8;
+  for (int k = 0; k < (mi->audio_latent_channels ? 2 : 1); k++) {
+    const char *m = k ? "audio" : "video";
+    int64_t N = k ? Na : Nv, A = k ? 1 : 3;
+    int64_t C = k ? mi->audio_latent_channels : mi->latent_channels;
+    int64_t E = k ? mi->audio_embed_dim : mi->embed_dim;
+    int64_t lat[3] = {B, N, C}, ts[2] = {B, N}, sg[1] = {B},
+            pos[4] = {B, A, N, 2}, ctx[3] = {B, S, E};
+    char nm[32];
+    snprintf(nm, sizeof nm, "%s_latent", m);
+    add_input(o, nm, 3, lat);
+    snprintf(nm, sizeof nm, "%s_timesteps", m);
+    add_input(o, nm, 2, ts);
+    snprintf(nm, sizeof nm, "%s_sigma", m);
+    add_input(o, nm, 1, sg);
+    snprintf(nm, sizeof nm, "%s_positions", m);
+    add_input(o, nm, 4, pos);
+    snprintf(nm, sizeof nm, "%s_context", m);
+    add_input(o, nm, 3, ctx);
+  }
+  o->perturb_pass1 = mi->layers > 0;
+  if (!o->shape.batch) o->shape.batch = (uint32_t)B;
+  if (!o->shape.frames && !o->shape.height && !o->shape.width) {
+    o->shape.frames = 9;
+    o->shape.height = 64;
+    o->shape.width = 96;
+  }
+  if (!o->shape.max_tokens) o->shape.max_tokens = (uint32_t)S;
+  snprintf(what, n,
+           "inputs from info() (two-modality tokens): %lld passes, video "
+           "[%lld tokens x %u]%s, context %lld tokens; pass 1 perturbed",
+           (long long)B, (long long)Nv, mi->latent_channels,
+           mi->audio_latent_channels ? " + audio [5 tokens]" : "",
+           (long long)S);
+  return 1;
+}
+
 int chk_inputs_from_info(const warm_plugin_desc *d, chk_opts *o, char *what,
                          size_t n) {
   int (*info)(warm_instance *, warm_model_info *, warm_error *) =
@@ -316,6 +358,10 @@ int chk_inputs_from_info(const warm_plugin_desc *d, chk_opts *o, char *what,
   if (!rc) rc = info(ci.inst, &mi, &e);
   chk_destroy(&ci);
   if (rc || !mi.latent_channels) return 0;
+  if (d->kind == WARM_KIND_TRANSFORMER &&
+      WARM_HAS_FIELD(mi.struct_size, warm_model_info, run_inputs) &&
+      mi.run_inputs == WARM_RUN_AV_TOKENS)
+    return av_inputs(&mi, o, what, n);
   const int64_t C = mi.latent_channels, F = 2, H = 4, W = 4, T = 8;
   if (d->kind == WARM_KIND_TRANSFORMER) {
     if (!mi.embed_dim) return 0;
@@ -361,8 +407,14 @@ int chk_can_run(const warm_plugin_desc *d, const chk_opts *o,
   return 1;
 }
 
+static int ends_with(const char *s, const char *suffix) {
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && !strcmp(s + a - b, suffix);
+}
+
 /* Inputs are the same every call (seeded by --seed): f32 uniform in
- * [-1, 1), "mask" i32 ones, "timestep" f32 0.5. */
+ * [-1, 1), "mask" i32 ones, "timestep", "*_timesteps" and "*_sigma" f32
+ * 0.5. */
 static int make_inputs(const chk_opts *o, warm_tensor *in) {
   unsigned s = o->seed;
   for (uint32_t i = 0; i < o->n_inputs; i++) {
@@ -375,7 +427,8 @@ static int make_inputs(const chk_opts *o, warm_tensor *in) {
     for (int64_t k = 0; k < n; k++) {
       if (is_mask)
         ((int32_t *)in[i].data)[k] = 1;
-      else if (!strcmp(name, "timestep"))
+      else if (!strcmp(name, "timestep") || ends_with(name, "_timesteps") ||
+               ends_with(name, "_sigma"))
         ((float *)in[i].data)[k] = 0.5f;
       else
         ((float *)in[i].data)[k] =
@@ -453,6 +506,11 @@ int chk_run(chk_inst *ci, chk_out *out, warm_run_args *args_out,
   }
   a.n_inputs = o->n_inputs;
   a.inputs = in;
+  warm_perturbation pt = {1, WARM_PERTURB_SKIP_VIDEO_SELF_ATTN, NULL, 0};
+  if (o->perturb_pass1) {
+    a.perturbations = &pt;
+    a.n_perturbations = 1;
+  }
   int rc = ci->d->run(ci->inst, &a, err);
   for (uint32_t i = 0; i < CHK_MAX_INPUTS; i++)
     warm_tensor_free(&in[i]);
