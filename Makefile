@@ -9,7 +9,8 @@ CMAKE_ARGS ?=
 
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
                libuv1-dev libinih-dev libjansson-dev libopenblas-dev \
-               libsentencepiece-dev libpng-dev libhttp-parser-dev
+               libsentencepiece-dev libpng-dev libhttp-parser-dev \
+               libsystemd-dev nginx
 
 .PHONY: all deps build demo test test-fast asan tsan bench gpu-check install clean
 

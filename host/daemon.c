@@ -11,6 +11,7 @@
 
 #include "http_api.h"
 #include "log.h"
+#include "notify.h"
 #include "reload.h"
 
 /* ---- posting to the loop
@@ -173,6 +174,7 @@ static void reload_done_loop(void *arg) {
       free(rest);
       rest = next;
     }
+    if (!d->stopping) wh_notify_ready("serving");
     maybe_stop_api(d);
     try_finish_stop(d);
   }
@@ -203,6 +205,7 @@ static int start_reload(wh_daemon *d) {
   }
   d->reload_running = 1;
   d->inflight++;
+  wh_notify_reloading();
   wh_info("reloading %s", d->config_path);
   return 0;
 }
@@ -302,6 +305,7 @@ static void on_signal(uv_signal_t *h, int signum) {
 static void try_finish_stop(wh_daemon *d) {
   if (!d->stopping || d->closed || d->inflight) return;
   d->closed = 1;
+  wh_notify_watchdog_stop();
   uv_close((uv_handle_t *)&d->wake, NULL);
   uv_close((uv_handle_t *)&d->sig_hup, NULL);
   uv_close((uv_handle_t *)&d->sig_term, NULL);
@@ -331,6 +335,7 @@ static void maybe_stop_api(wh_daemon *d) {
 void wh_daemon_stop(wh_daemon *d) {
   if (d->stopping) return;
   d->stopping = 1;
+  wh_notify_stopping();
   wh_admin_server_stop(d->admin);
   wh_admin_server_stop(d->stats);
   d->admin = d->stats = NULL;
@@ -423,6 +428,9 @@ int wh_daemon_init(wh_daemon *d, const char *path, warm_error *err) {
   wh_info("warmd %s ready: admin socket %s%s%s", WARMD_VERSION,
           cfg->admin_socket, cfg->stats_socket ? ", stats socket " : "",
           cfg->stats_socket ? cfg->stats_socket : "");
+  if ((rc = wh_notify_watchdog_start(&d->loop)) != 0)
+    wh_warn("cannot start the watchdog timer: %s", uv_strerror(rc));
+  wh_notify_ready("serving");
   return 0;
 fail:
   wh_admin_server_stop(d->admin);

@@ -91,3 +91,12 @@ function(warm_set_install_rpaths)
   endforeach()
 endfunction()
 cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL warm_set_install_rpaths)
+
+# The systemd unit, its ExecStart pointing at this prefix's warmd.
+file(READ ${PROJECT_SOURCE_DIR}/conf/warmd.service WARM_UNIT)
+string(REPLACE "/usr/bin/warmd" "${CMAKE_INSTALL_FULL_BINDIR}/warmd" WARM_UNIT "${WARM_UNIT}")
+file(GENERATE OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/warmd.service CONTENT "${WARM_UNIT}")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${PROJECT_SOURCE_DIR}/conf/warmd.service)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/warmd.service
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/systemd/system)
