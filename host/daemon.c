@@ -94,8 +94,10 @@ static int load_and_apply(wh_runtime *rt, const char *path, char *msg, size_t n,
     snprintf(msg, n, "%s: %s", path, summary);
   pthread_mutex_lock(&rt->lock);
   int level = rt->config ? rt->config->log_level : WARM_LOG_INFO;
+  int format = rt->config ? rt->config->log_format : WH_LOG_TEXT;
   pthread_mutex_unlock(&rt->lock);
   wh_log_set_level(level);
+  wh_log_set_format(format);
   wh_config_free(cfg);
   return rc;
 }
@@ -147,6 +149,7 @@ static void reload_done_loop(void *arg) {
     uint64_t budget = d->rt->config ? d->rt->config->cache_embeddings : 0;
     pthread_mutex_unlock(&d->rt->lock);
     if (d->cache) wh_embcache_set_budget(d->cache, budget);
+    if (d->api) wh_api_config_changed(d->api);
   }
   snprintf(d->last_reload, sizeof d->last_reload, "%s: %.1000s",
            j->rc ? "failed" : "ok", j->msg);
@@ -360,6 +363,7 @@ static int start_data_plane(wh_daemon *d, const wh_config *cfg,
   if (rc) return warm_error_set(err, rc, "cannot create the embedding cache");
   if (!cfg->http_listen) return 0;
   wh_api_opts o = {.listen = cfg->http_listen,
+                   .instance_id = cfg->instance_id,
                    .limits = {.max_body = cfg->max_body},
                    .max_queue = cfg->max_queue,
                    .shutdown_timeout_s = cfg->shutdown_timeout,

@@ -7,3 +7,19 @@ add_dependencies(test_systemd_notify warmd)
 if(TARGET hello_encoder)
   add_dependencies(test_systemd_notify hello_encoder)
 endif()
+
+warm_add_test(test_ops_units SOURCES unit/test_ops_units.c
+              LIBS wh_core LABELS ops host)
+target_include_directories(test_ops_units PRIVATE
+                           ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+
+warm_add_test(test_ops_warmd SOURCES integration/test_ops_warmd.c
+              LIBS PkgConfig::JANSSON LABELS ops integration)
+target_include_directories(test_ops_warmd PRIVATE
+                           ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(test_ops_warmd PROPERTIES FIXTURES_REQUIRED ltxv_checkpoints)
+foreach(t warmd hello_encoder transformer_ltxv vae_ltxv warm-mkmodel)
+  if(TARGET ${t})
+    add_dependencies(test_ops_warmd ${t})
+  endif()
+endforeach()
