@@ -155,7 +155,7 @@ int wh_config_ops_key(wh_config *c, int line, const char *k, const char *v);
 /* After the whole file: reads api_keys_file. */
 void wh_config_ops_finish(wh_config *c);
 void wh_config_ops_free(wh_config *c);
-/* 1 when s is a valid instance_id (1-32 of a-z 0-9 _ -). */
+/* 1 when s is a valid instance_id (1-63 of a-z 0-9 _ -). */
 int wh_instance_id_valid(const char *s);
 
 /* Physical RAM in bytes (sysconf), used for the cpu default budget. */

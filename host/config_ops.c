@@ -20,7 +20,7 @@ static const char *const ops_keys[] = {"log_format",    "api_keys_file",
 
 int wh_instance_id_valid(const char *s) {
   size_t n = s ? strlen(s) : 0;
-  if (n < 1 || n > 32) return 0;
+  if (n < 1 || n > 63) return 0;
   for (; *s; s++)
     if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
           *s == '-'))
@@ -109,7 +109,7 @@ int wh_config_ops_key(wh_config *c, int L, const char *k, const char *v) {
       wh_config_error(c, L, "bad auth_exempt_metrics '%s' (yes, no)", v);
   } else if (!strcmp(k, "instance_id")) {
     if (!wh_instance_id_valid(v)) {
-      wh_config_error(c, L, "bad instance_id '%s' (1-32 of a-z 0-9 _ -)", v);
+      wh_config_error(c, L, "bad instance_id '%s' (1-63 of a-z 0-9 _ -)", v);
       return 1;
     }
     free(c->instance_id);

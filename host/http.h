@@ -51,7 +51,7 @@ typedef struct wh_http_req {
   char affinity[160];      /* the X-Warmd-Affinity header (cut), or "" */
   /* Filled by the handler for the access log line: the job the request
    * created or named, and the name of the API key that authorised it. */
-  char log_job[80];
+  char log_job[96];
   char log_key[72];
   void *app;              /* the server's app pointer */
   wh_http_conn *conn;     /* private */

@@ -538,7 +538,7 @@ int wh_api_start(uv_loop_t *loop, const wh_api_opts *o, wh_api **out,
   wh_http_limits lim = o->limits;
   if (o->instance_id) {
     snprintf(a->server_headers, sizeof a->server_headers,
-             "Warmd-Instance: %.40s\r\n", o->instance_id);
+             "Warmd-Instance: %.63s\r\n", o->instance_id);
     lim.server_headers = a->server_headers;
   }
   if ((rc = wh_jobs_create(&jo, &a->jobs, err)) == 0 &&

@@ -63,7 +63,7 @@ int wh_job_id_valid(const char *s) {
   if (!s) return 0;
   const char *dot = strchr(s, '.');
   if (dot) {
-    char inst[40];
+    char inst[64];
     size_t k = (size_t)(dot - s);
     if (k >= sizeof inst) return 0;
     memcpy(inst, s, k);

@@ -36,8 +36,8 @@ typedef struct wh_metrics wh_metrics;
 #define WH_JOB_ID_LEN 16 /* lowercase hex characters after the instance */
 /* A job id is the 16 hex characters, or "INSTANCE.HEX" when [host]
  * instance_id is set, so a front can route by the id alone. Buffers for an
- * id hold WH_JOB_ID_MAX bytes (32 + 1 + 16 + NUL). */
-#define WH_JOB_ID_MAX 50
+ * id hold WH_JOB_ID_MAX bytes (63 + 1 + 16 + NUL). */
+#define WH_JOB_ID_MAX 81
 
 typedef enum wh_job_state {
   WH_JOB_QUEUED = 0,

@@ -162,7 +162,7 @@ int wh_retention_sweep(const wh_sweep_opts *o, size_t *removed) {
       list = a;
     }
     int marked;
-    snprintf(list[n].id, sizeof list[n].id, "%.49s", e->d_name);
+    snprintf(list[n].id, sizeof list[n].id, "%.80s", e->d_name);
     list[n].t = finished_at(base, e->d_name, &marked);
     n++;
   }

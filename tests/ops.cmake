@@ -23,3 +23,20 @@ foreach(t warmd hello_encoder transformer_ltxv vae_ltxv warm-mkmodel)
     add_dependencies(test_ops_warmd ${t})
   endif()
 endforeach()
+
+# Three warmd instances behind Debian's nginx with conf/nginx-warmd.conf
+# (label deploy). Only in the plain build: under the sanitizers the three
+# daemons would take minutes, and it tests configuration, not memory.
+if(NOT WARM_SANITIZE AND NOT WARM_TSAN)
+  warm_add_test(test_deploy_nginx SOURCES integration/test_deploy_nginx.c
+                LIBS PkgConfig::JANSSON LABELS ops deploy integration)
+  target_include_directories(test_deploy_nginx PRIVATE
+                             ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(test_deploy_nginx PROPERTIES
+                       FIXTURES_REQUIRED ltxv_checkpoints TIMEOUT 180)
+  foreach(t warmd hello_encoder transformer_ltxv vae_ltxv warm-mkmodel)
+    if(TARGET ${t})
+      add_dependencies(test_deploy_nginx ${t})
+    endif()
+  endforeach()
+endif()
