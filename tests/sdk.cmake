@@ -83,3 +83,10 @@ endforeach()
 warm_add_test(test_sdk_hello_encoder SOURCES unit/test_sdk_hello_encoder.c
               LIBS warm::sdk LABELS sdk unit)
 add_dependencies(test_sdk_hello_encoder hello_encoder)
+
+# libwarm's exports are the public API only; no CUDA runtime in libwarm or
+# in cpu plugins (issue 15).
+add_test(NAME sdk_exports_public_only
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/sdk/exports_test.sh
+                 ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+set_tests_properties(sdk_exports_public_only PROPERTIES LABELS sdk)

@@ -1,14 +1,17 @@
 # Installing the SDK (issue 7). Included from sdk/CMakeLists.txt.
 #
-#   include/warm/*.h, include/warm/version.h (generated), include/wk.h
-#   lib/libwarm.so.1 (soname, SOVERSION 1 = ABI major), lib/libwarm.so
+#   include/warm/*.h, include/warm/version.h (generated), include/warm/wk.h
+#   lib/libwarm.so.1 (soname number = ABI major), lib/libwarm.so
+#   lib/libwarm_cuda.so.1           the CUDA backend, loaded on demand
+#   lib/systemd/system/warmd.service
 #   lib/pkgconfig/warm.pc           pkg-config --cflags --libs warm
 #   lib/cmake/warm/                 find_package(warm) -> warm::sdk
 #   bin/                            tools (each tool's own install rule)
 #   lib/warmd/plugins/              shipped plugins (warm_add_plugin)
 #   share/warmd/conf/               example configurations (conf/*.ini)
 #   share/warmd/examples/           hello_encoder sources, to start from
-#   share/doc/warmd/                plugin-guide.md
+#   share/doc/warmd/                docs/*.md and README.md
+#   share/warmd/conf/               nginx-warmd.conf, k8s/
 #
 # Installed trees are relocatable: the .pc and CMake files locate the prefix
 # from their own place, and binaries find libwarm through $ORIGIN rpaths.
@@ -26,7 +29,7 @@ install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/warm
 install(FILES ${WARM_GENERATED_INCLUDE}/warm/version.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/warm)
 install(FILES ${PROJECT_SOURCE_DIR}/kernels/include/wk.h
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/warm)
 
 install(EXPORT warmTargets NAMESPACE warm:: FILE warmTargets.cmake
   DESTINATION ${WARM_CMAKE_INSTALL_DIR})
@@ -54,10 +57,15 @@ endif()
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/examples/hello_encoder/CMakeLists.txt
   ${CMAKE_CURRENT_SOURCE_DIR}/examples/hello_encoder/hello_encoder.c
   DESTINATION ${CMAKE_INSTALL_DATADIR}/warmd/examples/hello_encoder)
-if(EXISTS ${PROJECT_SOURCE_DIR}/docs/plugin-guide.md)
-  install(FILES ${PROJECT_SOURCE_DIR}/docs/plugin-guide.md
-    DESTINATION ${CMAKE_INSTALL_DOCDIR})
-endif()
+# Every page of docs/ (operations, deploy, http, plugin guide, ...) and the
+# README, so an installed tree documents itself.
+file(GLOB WARM_DOCS ${PROJECT_SOURCE_DIR}/docs/*.md)
+install(FILES ${WARM_DOCS} ${PROJECT_SOURCE_DIR}/README.md
+  DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/conf/k8s
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/warmd/conf)
+install(FILES ${PROJECT_SOURCE_DIR}/conf/nginx-warmd.conf
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/warmd/conf)
 
 # Relative rpaths for every installed executable and plugin, set once the
 # whole tree is configured (targets of host/ and plugins/ do not exist yet
@@ -92,11 +100,13 @@ function(warm_set_install_rpaths)
 endfunction()
 cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL warm_set_install_rpaths)
 
-# The systemd unit, its ExecStart pointing at this prefix's warmd.
-file(READ ${PROJECT_SOURCE_DIR}/conf/warmd.service WARM_UNIT)
-string(REPLACE "/usr/bin/warmd" "${CMAKE_INSTALL_FULL_BINDIR}/warmd" WARM_UNIT "${WARM_UNIT}")
-file(GENERATE OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/warmd.service CONTENT "${WARM_UNIT}")
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
-             ${PROJECT_SOURCE_DIR}/conf/warmd.service)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/warmd.service
-  DESTINATION ${CMAKE_INSTALL_LIBDIR}/systemd/system)
+# The systemd unit, its ExecStart pointing at the warmd of the prefix given
+# at install time (cmake --install --prefix P), hence written then.
+set(WARM_UNIT_OUT ${CMAKE_CURRENT_BINARY_DIR}/warmd.service.installed)
+install(CODE "
+  file(READ \"${PROJECT_SOURCE_DIR}/conf/warmd.service\" unit)
+  string(REPLACE \"/usr/bin/warmd\"
+         \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/warmd\" unit \"\${unit}\")
+  file(WRITE \"${WARM_UNIT_OUT}\" \"\${unit}\")")
+install(FILES ${WARM_UNIT_OUT} DESTINATION ${CMAKE_INSTALL_LIBDIR}/systemd/system
+  RENAME warmd.service)
