@@ -436,12 +436,18 @@ static int cmd_show_cache(wh_admin_req *req) {
                        (json_int_t)st.hits, "misses", (json_int_t)st.misses,
                        "inserts", (json_int_t)st.inserts, "evictions",
                        (json_int_t)st.evictions));
+  /* Sizes for people (exact bytes in parentheses); json has the bytes. */
+  char hb[32], hu[32];
   wh_sb_printf(&req->out,
-               "budget: %llu\nbytes: %llu\nentries: %llu\nhits: %llu\n"
-               "misses: %llu\ninserts: %llu\nevictions: %llu",
-               (unsigned long long)st.budget, (unsigned long long)st.bytes,
-               (unsigned long long)st.entries, (unsigned long long)st.hits,
-               (unsigned long long)st.misses, (unsigned long long)st.inserts,
+               "budget: %s (%llu bytes)\nbytes: %s (%llu bytes)\n"
+               "entries: %llu\nhits: %llu\nmisses: %llu\ninserts: %llu\n"
+               "evictions: %llu",
+               warm_format_size(st.budget, hb, sizeof hb),
+               (unsigned long long)st.budget,
+               warm_format_size(st.bytes, hu, sizeof hu),
+               (unsigned long long)st.bytes, (unsigned long long)st.entries,
+               (unsigned long long)st.hits, (unsigned long long)st.misses,
+               (unsigned long long)st.inserts,
                (unsigned long long)st.evictions);
   return WH_REPLY_DONE;
 }

@@ -617,11 +617,15 @@ static int set_run(void *arg) {
     uint64_t need = est.persistent + est.window;
     if (o->want == WARM_PLACE_AUTO)
       o->concrete = need <= room ? WARM_PLACE_RESIDENT : WARM_PLACE_STREAM;
-    else if (need > room)
-      return warm_error_set(&o->err, WARM_ENOSPACE,
-                            "%s: resident needs %llu bytes, %s has %llu free",
-                            c->name, (unsigned long long)need, c->dev->name,
-                            (unsigned long long)room);
+    else if (need > room) {
+      char hn[32], hr[32];
+      return warm_error_set(
+          &o->err, WARM_ENOSPACE,
+          "%s: resident needs %s (%llu bytes), %s has %s (%llu bytes) free",
+          c->name, warm_format_size(need, hn, sizeof hn),
+          (unsigned long long)need, c->dev->name,
+          warm_format_size(room, hr, sizeof hr), (unsigned long long)room);
+    }
   }
   int rc = wh_component_place(o->rt, c, o->concrete, o->window,
                               c->stream_source, &o->err);

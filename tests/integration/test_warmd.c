@@ -264,8 +264,9 @@ static void test_resident_past_budget_is_refused_and_auto_streams(void) {
   int64_t win = comp_bytes(e.sock, "text_encoder", "window");
   CHECK(win == 2 * 64 * 4, "streams with 2 slots: %lld", (long long)win);
   char *r = wt_cmd(e.sock, "set component text_encoder placement resident");
-  CHECK(r && !strncmp(r, "ERR 507 ", 8) && strstr(r, "text_encoder"), "%s",
-        r ? r : "(none)");
+  CHECK(r && !strncmp(r, "ERR 507 ", 8) && strstr(r, "text_encoder") &&
+            strstr(r, "needs 256.00 KiB (262144 bytes)") && strstr(r, "KiB ("),
+        "507 in human units with the bytes: %s", r ? r : "(none)");
   free(r);
   CHECK(comp_bytes(e.sock, "text_encoder", "window") == win &&
             comp_bytes(e.sock, "text_encoder", "resident") == 0,
