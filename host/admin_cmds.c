@@ -348,7 +348,7 @@ static void swap_component(wh_daemon *d, wh_admin_req *req) {
                   a[0], msg);
     goto out;
   }
-  char summary[256];
+  char summary[2048];
   warm_error e = {0};
   wh_jobs *jobs = d->api ? wh_api_jobs(d->api) : NULL;
   double t0 = wh_now_s();

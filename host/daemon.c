@@ -83,7 +83,7 @@ static int load_and_apply(wh_runtime *rt, const char *path, char *msg, size_t n,
     wh_config_free(cfg);
     return rc ? rc : WARM_EINVAL;
   }
-  char summary[256];
+  char summary[2048];
   warm_error e = {0};
   if (jobs) wh_jobs_hold(jobs);
   rc = wh_reload_commit(rt, plan, summary, sizeof summary, &e);

@@ -27,7 +27,7 @@ static int load(const char *path, wh_config **cfg_out, wh_runtime **rt_out) {
   wh_runtime *rt = NULL;
   wh_plan *plan = NULL;
   warm_error err = {0};
-  char summary[256];
+  char summary[2048];
   if (wh_config_load(path, &cfg)) {
     fprintf(stderr, "%s: out of memory\n", path);
     return 1;

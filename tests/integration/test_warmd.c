@@ -305,8 +305,8 @@ static void test_reload_good_applies_only_differences(void) {
                "[component extra]\nplugin = hello_encoder\ndim = 4\n");
   char *r = wt_cmd(e.sock, "reload");
   CHECK(r && strstr(r, "reloaded") &&
-            strstr(r, "1 added, 1 replaced, 0 re-placed, 0 removed, 1 "
-                      "unchanged"),
+            strstr(r, "1 added (extra), 1 replaced (draft), 0 re-placed, 0 "
+                      "removed, 1 unchanged"),
         "reply %s", r ? r : "(none)");
   free(r);
   CHECK(comp_bytes(e.sock, "extra", "resident") == 4 * 4096 * 4,
@@ -325,7 +325,7 @@ static void test_reload_good_applies_only_differences(void) {
            "placement = stream\ndim = 16\nbuckets = 256\n",
            PLUGINS, e.sock, e.stats);
   r = wt_cmd(e.sock, "reload");
-  CHECK(r && strstr(r, "0 added, 0 replaced, 1 re-placed, 2 removed"),
+  CHECK(r && strstr(r, "0 added, 0 replaced, 1 re-placed (text_encoder), 2 removed (draft, extra)"),
         "reply %s", r ? r : "(none)");
   free(r);
   CHECK(comp_bytes(e.sock, "text_encoder", "resident") == 0, "streamed now");
