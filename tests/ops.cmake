@@ -40,3 +40,10 @@ if(NOT WARM_SANITIZE AND NOT WARM_TSAN)
     endif()
   endforeach()
 endif()
+
+# The README's `warmd -t` sample is real output.
+add_test(NAME readme_check_sample_matches
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/ops/readme_samples.sh
+                 ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+set_tests_properties(readme_check_sample_matches PROPERTIES LABELS ops
+                     SKIP_RETURN_CODE 77)
