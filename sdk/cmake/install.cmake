@@ -50,10 +50,27 @@ configure_file(${CMAKE_CURRENT_SOURCE_DIR}/cmake/warm.pc.in
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/warm.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
+# The example configurations, their plugin_dir pointed at this prefix's
+# plugins: demo.ini relatively (the tree stays relocatable), warmd.ini (the
+# reference for /etc/warmd) by the absolute path given at install time.
+file(RELATIVE_PATH WARM_CONF_TO_PLUGINS /${CMAKE_INSTALL_DATADIR}/warmd/conf
+     /${WARM_PLUGIN_INSTALL_DIR})
 file(GLOB WARM_CONF_EXAMPLES ${PROJECT_SOURCE_DIR}/conf/*.ini)
-if(WARM_CONF_EXAMPLES)
-  install(FILES ${WARM_CONF_EXAMPLES} DESTINATION ${CMAKE_INSTALL_DATADIR}/warmd/conf)
-endif()
+foreach(ini ${WARM_CONF_EXAMPLES})
+  get_filename_component(ini_name ${ini} NAME)
+  if(ini_name STREQUAL "demo.ini")
+    set(dir_value "${WARM_CONF_TO_PLUGINS}")
+  else()
+    set(dir_value "\${CMAKE_INSTALL_PREFIX}/${WARM_PLUGIN_INSTALL_DIR}")
+  endif()
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/conf-installed/${ini_name})
+  install(CODE "
+    file(READ \"${ini}\" text)
+    string(REGEX REPLACE \"\nplugin_dir = [^\n;]*\" \"\nplugin_dir = ${dir_value} \"
+           text \"\${text}\")
+    file(WRITE \"${out}\" \"\${text}\")")
+  install(FILES ${out} DESTINATION ${CMAKE_INSTALL_DATADIR}/warmd/conf)
+endforeach()
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/examples/hello_encoder/CMakeLists.txt
   ${CMAKE_CURRENT_SOURCE_DIR}/examples/hello_encoder/hello_encoder.c
   DESTINATION ${CMAKE_INSTALL_DATADIR}/warmd/examples/hello_encoder)

@@ -35,6 +35,14 @@ grep -q "^ExecStart=$prefix/bin/warmd " "$prefix/lib/systemd/system/warmd.servic
 if grep -q -- "-rpath" "$prefix/lib/pkgconfig/warm.pc"; then
   fail "warm.pc carries an rpath"
 fi
+# The installed example configs load the installed plugins.
+conf=$prefix/share/warmd/conf
+pd=$(sed -n 's/^plugin_dir = \([^ ;]*\).*/\1/p' "$conf/demo.ini")
+case $pd in /*) fail "demo.ini's plugin_dir is absolute ($pd): not relocatable" ;; esac
+[ -e "$conf/$pd/vae_ltxv.so" ] || fail "demo.ini's plugin_dir $pd has no vae_ltxv.so"
+grep -q "^plugin_dir = $prefix/lib/warmd/plugins" "$conf/warmd.ini" ||
+  fail "warmd.ini's plugin_dir is not $prefix/lib/warmd/plugins"
+echo "demo.ini: plugin_dir = $pd"
 soname=$(readelf -d "$prefix/lib/libwarm.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ "$soname" = libwarm.so.1 ] || fail "libwarm soname is '$soname', want libwarm.so.1"
 [ -e "$prefix/lib/$soname" ] || fail "missing lib/$soname"
