@@ -14,7 +14,7 @@ target_include_directories(test_ops_units PRIVATE
                            ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 
 warm_add_test(test_ops_warmd SOURCES integration/test_ops_warmd.c
-              LIBS PkgConfig::JANSSON LABELS ops integration)
+              LIBS PkgConfig::JANSSON LABELS ops integration tsan)
 target_include_directories(test_ops_warmd PRIVATE
                            ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 set_tests_properties(test_ops_warmd PROPERTIES FIXTURES_REQUIRED ltxv_checkpoints)
