@@ -13,10 +13,10 @@
 #include "config.h"
 #include "log.h"
 
-static const char *const ops_keys[] = {"log_format",    "api_keys_file",
-                                       "auth_exempt_metrics", "instance_id",
-                                       "job_retention", "jobs_kept",
-                                       NULL};
+static const char *const ops_keys[] = {
+    "log_format",  "api_keys_file", "auth_exempt_metrics",
+    "instance_id", "job_retention", "jobs_kept",
+    NULL};
 
 int wh_instance_id_valid(const char *s) {
   size_t n = s ? strlen(s) : 0;

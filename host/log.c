@@ -114,8 +114,8 @@ void wh_log(int level, const char *where, const char *fmt, ...) {
   va_end(ap);
 }
 
-void wh_log_job(int level, const char *where, const char *job,
-                const char *fmt, ...) {
+void wh_log_job(int level, const char *where, const char *job, const char *fmt,
+                ...) {
   va_list ap;
   va_start(ap, fmt);
   log_line(level, where, job, NULL, fmt, ap);

@@ -34,8 +34,8 @@ void wh_log(int level, const char *where, const char *fmt, ...)
 void wh_logv(int level, const char *where, const char *fmt, va_list ap);
 /* The same with the job the message is about (the json "job" field; the
  * text line gets "job ID: " in front). job may be NULL. */
-void wh_log_job(int level, const char *where, const char *job,
-                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void wh_log_job(int level, const char *where, const char *job, const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
 
 /* One access-log line per HTTP request, at info, component "http". */
 typedef struct wh_access {

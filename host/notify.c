@@ -19,8 +19,8 @@ static void send_state(const char *what, int rc) {
 }
 
 void wh_notify_ready(const char *status) {
-  send_state("READY", sd_notifyf(0, "READY=1\nSTATUS=%s",
-                                 status ? status : "serving"));
+  send_state("READY",
+             sd_notifyf(0, "READY=1\nSTATUS=%s", status ? status : "serving"));
 }
 
 void wh_notify_reloading(void) {

@@ -37,10 +37,10 @@ static int clear_dir(int dfd, int depth) {
       continue;
     }
     if (S_ISDIR(st.st_mode)) {
-      int sub = depth > 0 ? openat(dirfd(d), e->d_name,
-                                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                       O_CLOEXEC)
-                          : -1;
+      int sub = depth > 0
+                    ? openat(dirfd(d), e->d_name,
+                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    : -1;
       int r = sub < 0 ? -ELOOP : clear_dir(sub, depth - 1);
       if (r == 0 && unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR)) r = -errno;
       if (r) rc = r;
@@ -59,11 +59,9 @@ int wh_retention_remove_job(const char *output_dir, const char *id,
   int base = open(output_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (base < 0) {
     if (errno == ENOENT) return WH_JOBS_ENOTFOUND;
-    return warm_error_set(err, WARM_EIO, "%s: %s", output_dir,
-                          strerror(errno));
+    return warm_error_set(err, WARM_EIO, "%s: %s", output_dir, strerror(errno));
   }
-  int dfd =
-      openat(base, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int dfd = openat(base, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd < 0) {
     int e = errno;
     close(base);
@@ -75,8 +73,8 @@ int wh_retention_remove_job(const char *output_dir, const char *id,
   if (rc == 0 && unlinkat(base, id, AT_REMOVEDIR)) rc = -errno;
   close(base);
   if (rc)
-    return warm_error_set(err, WARM_EIO, "cannot remove %s/%s: %s",
-                          output_dir, id, strerror(-rc));
+    return warm_error_set(err, WARM_EIO, "cannot remove %s/%s: %s", output_dir,
+                          id, strerror(-rc));
   return 0;
 }
 
@@ -187,9 +185,8 @@ void wh_retention_base(wh_runtime *rt, const char *override, char *out,
     return;
   }
   pthread_mutex_lock(&rt->lock);
-  const char *d = rt->config && rt->config->output_dir
-                      ? rt->config->output_dir
-                      : "out";
+  const char *d =
+      rt->config && rt->config->output_dir ? rt->config->output_dir : "out";
   snprintf(out, n, "%s", d);
   pthread_mutex_unlock(&rt->lock);
 }
@@ -218,8 +215,9 @@ static int is_active(void *user, const char *id) {
 static void forget(void *user, const char *id) {
   wh_retention *r = user;
   wh_jobs_forget(r->jobs, id);
-  wh_log_job(2, "retention", id, "removed its files (job_retention %g s, "
-                                 "jobs_kept %zu)",
+  wh_log_job(2, "retention", id,
+             "removed its files (job_retention %g s, "
+             "jobs_kept %zu)",
              r->o.max_age_s, r->o.keep);
 }
 

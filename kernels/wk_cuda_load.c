@@ -25,8 +25,7 @@ static void *try_open(const char *path, char *errs, size_t n) {
     const char *e = dlerror();
     size_t used = strlen(errs);
     if (used + 1 < n)
-      snprintf(errs + used, n - used, "%s%s", used ? "; " : "",
-               e ? e : path);
+      snprintf(errs + used, n - used, "%s%s", used ? "; " : "", e ? e : path);
   }
   return h;
 }
@@ -65,7 +64,7 @@ static void load(void) {
   }
   /* Every slot filled (a name missing from WK__BACKEND_NAMES would leave a
    * NULL here). The slots after abi are all function pointers. */
-  void (*const *fn)(void) = (void (*const *)(void))&t->device_count;
+  void (*const *fn)(void) = (void (*const *)(void)) & t->device_count;
   for (int i = 0; i < 3 + WK__N_BACKEND_FNS; i++)
     if (!fn[i]) {
       snprintf(reason, sizeof reason, "%s: entry %d of its table is empty",

@@ -7,12 +7,11 @@
 
 #define WK__FILL(n) .n = wkcu_##n,
 
-static const wk__cuda_table table = {
-    .abi = WK__CUDA_TABLE_ABI,
-    .device_count = wkcu_device_count,
-    .ctx_init = wkcu_ctx_init,
-    .ctx_fini = wkcu_ctx_fini,
-    WK__BACKEND_NAMES(WK__FILL)};
+static const wk__cuda_table table = {.abi = WK__CUDA_TABLE_ABI,
+                                     .device_count = wkcu_device_count,
+                                     .ctx_init = wkcu_ctx_init,
+                                     .ctx_fini = wkcu_ctx_fini,
+                                     WK__BACKEND_NAMES(WK__FILL)};
 
 const wk__cuda_table *wkcu_backend_table(void);
 const wk__cuda_table *wkcu_backend_table(void) {

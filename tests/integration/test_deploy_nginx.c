@@ -9,9 +9,9 @@
  * preStop hook does) and then gets SIGTERM. Checked: every POST is
  * accepted (the draining instance answers 503 and nginx retries
  * elsewhere), no job is lost (each ends done: read through nginx from its
- * owner, or from the stopped instance's output_dir once it is gone), every GET is answered by the instance its id names, jobs of
- * one key go to one instance, and the repeats hit that instance's
- * embedding cache.
+ * owner, or from the stopped instance's output_dir once it is gone), every GET
+ * is answered by the instance its id names, jobs of one key go to one instance,
+ * and the repeats hit that instance's embedding cache.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -192,8 +192,8 @@ static int poll_job(int j, int quiet) {
     json_decref(o);
   }
   if (rc < 0 && !quiet)
-    fprintf(stderr, "  job %s: GET %d from '%s': %.200s\n", jb->id, r.status,
-            h, r.body);
+    fprintf(stderr, "  job %s: GET %d from '%s': %.200s\n", jb->id, r.status, h,
+            r.body);
   op_free(&r);
   return rc;
 }
@@ -202,7 +202,8 @@ static int poll_job(int j, int quiet) {
 static int done_on_disk(int j) {
   struct job *jb = &jobs[j];
   char path[1200];
-  snprintf(path, sizeof path, "%.700s/out/%.63s/result.json", in[v].dir, jb->id);
+  snprintf(path, sizeof path, "%.700s/out/%.63s/result.json", in[v].dir,
+           jb->id);
   json_t *o = json_load_file(path, 0, NULL);
   if (!o) return 0;
   jb->hit = json_is_true(json_object_get(o, "cache_hit"));
@@ -273,8 +274,7 @@ static void test_three_instances_behind_nginx_one_draining(void) {
     }
     if (left) poll(NULL, 0, 20);
   }
-  if (!gone)
-    CHECK(wt_wait_exit(&in[v].proc, 30) == 0, "%s exits 0", victim);
+  if (!gone) CHECK(wt_wait_exit(&in[v].proc, 30) == 0, "%s exits 0", victim);
   CHECK(misrouted == 0, "every GET answered by the id's owner: %d not",
         misrouted);
   int lost = 0, per_inst[N_INST] = {0};
@@ -294,8 +294,10 @@ static void test_three_instances_behind_nginx_one_draining(void) {
     int first = 1;
     for (int e = 0; e < j; e++) {
       if (jobs[e].key != jobs[j].key) continue;
-      if (!strcmp(jobs[e].owner, jobs[j].owner)) first = 0;
-      else if (jobs[j].phase == 0) split++;
+      if (!strcmp(jobs[e].owner, jobs[j].owner))
+        first = 0;
+      else if (jobs[j].phase == 0)
+        split++;
     }
     want_hits += !first;
     hits += jobs[j].hit;

@@ -80,7 +80,8 @@ static int run_job(const char *prompt, char *id, size_t n) {
   double end = wt_now() + 60;
   while (ok && wt_now() < end) {
     state_of(id, st, sizeof st);
-    if (strcmp(st, "queued") && strcmp(st, "running")) return !strcmp(st, "done");
+    if (strcmp(st, "queued") && strcmp(st, "running"))
+      return !strcmp(st, "done");
     poll(NULL, 0, 5);
   }
   return 0;
@@ -168,7 +169,8 @@ static void test_auth_ids_retention_delete_and_json_log(void) {
         o ? json_string_value(json_object_get(o, "component")) : NULL;
     json_t *job = o ? json_object_get(o, "job") : NULL;
     const char *msg = o ? json_string_value(json_object_get(o, "msg")) : NULL;
-    if (!t || !lv || !comp || !msg || !(json_is_string(job) || json_is_null(job))) {
+    if (!t || !lv || !comp || !msg ||
+        !(json_is_string(job) || json_is_null(job))) {
       if (!bad++) fprintf(stderr, "  not a log object: %s", line);
       json_decref(o);
       continue;
@@ -178,8 +180,8 @@ static void test_auth_ids_retention_delete_and_json_log(void) {
     const char *key = json_string_value(json_object_get(o, "key"));
     if (method && !strcmp(comp, "http") && !strcmp(method, "POST") &&
         status == 202 && json_is_string(job) &&
-        !strcmp(json_string_value(job), ids[0]) && key &&
-        !strcmp(key, "ops") && json_integer_value(json_object_get(o, "bytes")) > 0 &&
+        !strcmp(json_string_value(job), ids[0]) && key && !strcmp(key, "ops") &&
+        json_integer_value(json_object_get(o, "bytes")) > 0 &&
         json_is_real(json_object_get(o, "duration_ms")) &&
         !strcmp(json_string_value(json_object_get(o, "path")),
                 "/v1/generations"))

@@ -54,8 +54,7 @@ static void test_notify_ready_watchdog_reload_stopping(void) {
     pings += wait_msg("WATCHDOG=1", 0.6 - (wt_now() - tw), NULL, 0);
   /* 100 ms apart over ~0.55 s: 4-6 pings; a loose lower bound for a busy
    * machine, an upper bound that catches a runaway timer. */
-  CHECK(pings >= 2 && pings <= 12, "WATCHDOG=1 pings every ~100 ms: %d",
-        pings);
+  CHECK(pings >= 2 && pings <= 12, "WATCHDOG=1 pings every ~100 ms: %d", pings);
 
   kill(proc.pid, SIGHUP);
   CHECK(wait_msg("RELOADING=1", 10, msg, sizeof msg), "RELOADING=1");

@@ -25,20 +25,19 @@ static void test_json_log_line_escapes_and_parses(void) {
   json_error_t je;
   json_t *o = json_loads(line, 0, &je);
   CHECK(o, "parses: %s (%s)", line, je.text);
-  CHECK(o && !strcmp(json_string_value(json_object_get(o, "level")), "warn") &&
-            !strcmp(json_string_value(json_object_get(o, "component")),
-                    "vae") &&
-            !strcmp(json_string_value(json_object_get(o, "job")),
-                    "gpu0.0123456789abcdef") &&
-            !strcmp(json_string_value(json_object_get(o, "msg")),
-                    "a \"quoted\" \\ back\nslash\ttab \x01 and ünïcode") &&
-            json_object_get(o, "time"),
-        "fields round-trip: %s", line);
+  CHECK(
+      o && !strcmp(json_string_value(json_object_get(o, "level")), "warn") &&
+          !strcmp(json_string_value(json_object_get(o, "component")), "vae") &&
+          !strcmp(json_string_value(json_object_get(o, "job")),
+                  "gpu0.0123456789abcdef") &&
+          !strcmp(json_string_value(json_object_get(o, "msg")),
+                  "a \"quoted\" \\ back\nslash\ttab \x01 and ünïcode") &&
+          json_object_get(o, "time"),
+      "fields round-trip: %s", line);
   json_decref(o);
   wh_log_json_line(line, sizeof line, "t", 2, "http", NULL, "x", NULL);
   o = json_loads(line, 0, NULL);
-  CHECK(o && json_is_null(json_object_get(o, "job")), "no job: null: %s",
-        line);
+  CHECK(o && json_is_null(json_object_get(o, "job")), "no job: null: %s", line);
   json_decref(o);
 }
 
@@ -47,12 +46,16 @@ static void test_json_log_line_cut_stays_one_object(void) {
   memset(big, 'x', sizeof big - 1);
   big[sizeof big - 1] = '\0';
   big[100] = '"'; /* an escape near the cut too */
-  wh_access a = {.method = "GET", .path = big, .status = 200, .bytes = 7,
-                 .duration_s = 0.0015, .job = "j", .key = "ops"};
+  wh_access a = {.method = "GET",
+                 .path = big,
+                 .status = 200,
+                 .bytes = 7,
+                 .duration_s = 0.0015,
+                 .job = "j",
+                 .key = "ops"};
   wh_log_json_line(line, sizeof line, "t", 2, "http", "j", big, &a);
   json_t *o = json_loads(line, 0, NULL);
-  CHECK(o, "a cut line still parses (%zu bytes): %.80s...", strlen(line),
-        line);
+  CHECK(o, "a cut line still parses (%zu bytes): %.80s...", strlen(line), line);
   CHECK(o && json_integer_value(json_object_get(o, "status")) == 200 &&
             json_real_value(json_object_get(o, "duration_ms")) > 1.4 &&
             !strcmp(json_string_value(json_object_get(o, "key")), "ops"),
@@ -112,8 +115,7 @@ static void test_api_keys_file_and_bearer_check(void) {
     k = NULL;
     err[0] = '\0';
     int rc = wh_auth_load(path, &k, err, sizeof err);
-    CHECK(rc < 0 && !k && strstr(err, bad[i].want), "bad file %zu: %s", i,
-          err);
+    CHECK(rc < 0 && !k && strstr(err, bad[i].want), "bad file %zu: %s", i, err);
   }
 }
 

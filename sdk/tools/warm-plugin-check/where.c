@@ -11,10 +11,10 @@
 #include "chk.h"
 
 typedef struct chk_where_state {
-  char entry[32];   /* "run", "place", ... */
-  char detail[96];  /* "dtype bf16, placement stream" */
-  int in_call;      /* inside the entry point now */
-  int rc;           /* what the last call returned */
+  char entry[32];  /* "run", "place", ... */
+  char detail[96]; /* "dtype bf16, placement stream" */
+  int in_call;     /* inside the entry point now */
+  int rc;          /* what the last call returned */
 } chk_where_state;
 
 static chk_where_state local_state;
