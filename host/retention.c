@@ -166,7 +166,7 @@ int wh_retention_sweep(const wh_sweep_opts *o, size_t *removed) {
   }
   closedir(d);
   close(base);
-  if (!rc) {
+  if (!rc && n) {
     qsort(list, n, sizeof *list, newest_first);
     for (size_t i = 0; i < n; i++) {
       int too_old = o->max_age_s > 0 && o->now - list[i].t > o->max_age_s;

@@ -13,7 +13,8 @@ static const wk__cuda_table table = {.abi = WK__CUDA_TABLE_ABI,
                                      .ctx_fini = wkcu_ctx_fini,
                                      WK__BACKEND_NAMES(WK__FILL)};
 
-const wk__cuda_table *wkcu_backend_table(void);
+__attribute__((visibility("default"))) const wk__cuda_table *
+wkcu_backend_table(void);
 const wk__cuda_table *wkcu_backend_table(void) {
   return &table;
 }
