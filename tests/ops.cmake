@@ -47,3 +47,10 @@ add_test(NAME readme_check_sample_matches
                  ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR})
 set_tests_properties(readme_check_sample_matches PROPERTIES LABELS ops
                      SKIP_RETURN_CODE 77)
+
+# The nginx configuration shipped inside conf/k8s/front-nginx.yaml parses.
+add_test(NAME k8s_front_nginx_conf_parses
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/ops/k8s_front_conf.sh
+                 ${PROJECT_SOURCE_DIR})
+set_tests_properties(k8s_front_nginx_conf_parses PROPERTIES LABELS "ops;deploy"
+                     SKIP_RETURN_CODE 77)

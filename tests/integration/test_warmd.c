@@ -523,6 +523,9 @@ static void test_stats_socket_is_read_only(void) {
   env_init(&e, "stats");
   write_config(&e, "resident", 16, 256, "64MiB", NULL);
   CHECK(start(&e) == 0, "start");
+  /* The stats socket opens just after the admin one: wait for it too (a
+   * slow, sanitized warmd showed the gap). */
+  CHECK(wt_wait_socket(&e.proc, e.stats, 20) == 0, "stats socket accepts");
   char *r = wt_cmd(e.stats, "show memory");
   CHECK(r && strstr(r, "device cpu"), "show on stats: %s", r ? r : "(none)");
   free(r);
