@@ -10,9 +10,11 @@ CMAKE_ARGS ?=
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
                libuv1-dev libinih-dev libjansson-dev libopenblas-dev \
                libsentencepiece-dev libpng-dev libhttp-parser-dev \
+               libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
+               chromium \
                libsystemd-dev nginx
 
-.PHONY: all deps build demo test test-fast asan tsan bench gpu-check install clean
+.PHONY: all deps build demo test test-fast asan tsan bench gpu-check mutants install clean
 
 all: build
 
@@ -41,9 +43,8 @@ demo: build
 	@tests/demo.sh $(BUILD)
 
 # The whole suite twice: the normal build (gcc), then ASan+UBSan (clang, with
-# the libFuzzer targets, each run for 30 s); then the tests that drive warmd
-# from many threads and clients (label tsan) under ThreadSanitizer. Any
-# sanitizer report fails it.
+# the libFuzzer targets, each run for 30 s); then every test that starts
+# threads (label tsan) under ThreadSanitizer. Any sanitizer report fails it.
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'fuzz|bench'
 	$(MAKE) asan
@@ -61,8 +62,17 @@ asan: deps
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -LE bench
 
-TSAN_TARGETS = warmd warm-mkmodel text_encoder_gemma3 transformer_ltxv vae_ltxv \
-               hello_encoder test_http test_http_pipeline test_http_warmd \
+# What the tsan-labelled tests are and run (tests/CMakeLists.txt lists them).
+TSAN_TARGETS = warmd warmctl warm-mkmodel text_encoder_gemma3 transformer_ltxv \
+               vae_ltxv hello_encoder warm_fixtures \
+               test_http test_http_pipeline test_http_warmd test_http_limits \
+               test_reload_window test_warmd test_warmd_check test_runtime \
+               test_ledger test_embcache test_pipeline test_encoder_cli \
+               test_streamer test_streamer_wk test_kernels_dtype \
+               test_kernels_linear test_kernels_ops test_kernels_attention \
+               test_kernels_conv test_kernels_args test_gemma3_checkpoints \
+               test_gemma3_parity test_gemma3_placement test_gemma3_errors \
+               test_ltxv_parity test_ltxv_placement test_ltxv_errors \
                test_ops_warmd
 
 tsan: deps
@@ -78,8 +88,13 @@ bench: build
 gpu-check:
 	tests/gpu/check.sh
 
+# Plants each bug of tests/mutants/*.mut in a copy of the tree (build-mutants/)
+# and runs the tests it names; fails when one survives. Not part of `make test`.
+mutants: deps
+	tests/mutants/run.sh
+
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-mutants

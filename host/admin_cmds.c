@@ -14,6 +14,7 @@
 #include "http_api.h"
 #include "log.h"
 #include "reload.h"
+#include "status.h"
 #include <time.h>
 
 /* Prints a jansson document as the reply (compact: one line, no blanks). */
@@ -80,110 +81,68 @@ static int cmd_show_info(wh_admin_req *req) {
 static int cmd_show_components(wh_admin_req *req) {
   wh_daemon *d = req->app;
   wh_runtime *rt = d->rt;
-  json_t *arr = req->cmd.json ? json_array() : NULL;
-  if (!req->cmd.json)
-    wh_sb_printf(&req->out, "%-20s %-20s %-8s %-12s %-7s %-16s %-5s %s\n",
-                 "NAME", "PLUGIN", "VERSION", "KIND", "DEVICE", "PLACEMENT",
-                 "DTYPE", "STATE");
+  if (req->cmd.json) {
+    json_t *arr = wh_status_components(rt);
+    return reply_json(req, arr ? json_pack("{s:o}", "components", arr) : NULL);
+  }
+  wh_sb_printf(&req->out, "%-20s %-20s %-8s %-12s %-7s %-16s %-5s %s\n",
+               "NAME", "PLUGIN", "VERSION", "KIND", "DEVICE", "PLACEMENT",
+               "DTYPE", "STATE");
   pthread_mutex_lock(&rt->lock);
   for (size_t i = 0; i < rt->n_components; i++) {
     const wh_component *c = rt->components[i];
     const warm_plugin_desc *pd = wh_plugin_desc(c->plugin);
-    const char *placement = warm_placement_name(c->placement);
     const char *active =
         c->state == WH_COMP_PLACED ? warm_placement_name(c->active) : "none";
-    const char *dtype = warm_dtype_name(c->cc->dtype);
-    if (arr) {
-      json_t *o = json_pack(
-          "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, "
-          "s:s}",
-          "name", c->name, "plugin", wh_plugin_short(c->plugin), "version",
-          pd->version, "kind", warm_kind_name(pd->kind), "device", c->dev->name,
-          "placement", placement, "active_placement", active, "dtype", dtype,
-          "state", wh_comp_state_name(c->state), "stream_window",
-          (json_int_t)c->stream_window, "stream_source",
-          warm_source_name(c->stream_source), "priority",
-          (json_int_t)c->priority, "error", c->last_error);
-      json_array_append_new(arr, o);
-    } else {
-      char pl[40];
-      if (c->placement == WARM_PLACE_AUTO)
-        snprintf(pl, sizeof pl, "auto(%s)", active);
-      else
-        snprintf(pl, sizeof pl, "%s", placement);
-      wh_sb_printf(&req->out, "%-20s %-20s %-8s %-12s %-7s %-16s %-5s %s%s%s\n",
-                   c->name, wh_plugin_short(c->plugin), pd->version,
-                   warm_kind_name(pd->kind), c->dev->name, pl, dtype,
-                   wh_comp_state_name(c->state), c->last_error[0] ? ": " : "",
-                   c->last_error);
-    }
+    char pl[40];
+    if (c->placement == WARM_PLACE_AUTO)
+      snprintf(pl, sizeof pl, "auto(%s)", active);
+    else
+      snprintf(pl, sizeof pl, "%s", warm_placement_name(c->placement));
+    wh_sb_printf(&req->out, "%-20s %-20s %-8s %-12s %-7s %-16s %-5s %s%s%s\n",
+                 c->name, wh_plugin_short(c->plugin), pd->version,
+                 warm_kind_name(pd->kind), c->dev->name, pl,
+                 warm_dtype_name(c->cc->dtype), wh_comp_state_name(c->state),
+                 c->last_error[0] ? ": " : "", c->last_error);
   }
   pthread_mutex_unlock(&rt->lock);
-  if (arr) return reply_json(req, json_pack("{s:o}", "components", arr));
   return WH_REPLY_DONE;
 }
 
-typedef struct mem_walk {
-  wh_admin_req *req;
-  json_t *arr;
-} mem_walk;
-
-static void mem_entry(void *user, const warm_ledger_entry *e) {
-  mem_walk *w = user;
-  if (w->arr) {
-    json_array_append_new(w->arr, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}",
-                                            "name", e->component, "resident",
-                                            (json_int_t)e->persistent, "window",
-                                            (json_int_t)e->window, "workspace",
-                                            (json_int_t)e->workspace,
-                                            "reserved", (json_int_t)e->reserved,
-                                            "peak", (json_int_t)e->peak));
-  } else {
-    char a[32], b[32], c[32], p[32];
-    wh_sb_printf(&w->req->out,
-                 "  %-20s resident %-11s window %-11s workspace %-11s peak "
-                 "%s\n",
-                 e->component, warm_format_size(e->persistent, a, sizeof a),
-                 warm_format_size(e->window, b, sizeof b),
-                 warm_format_size(e->workspace, c, sizeof c),
-                 warm_format_size(e->peak, p, sizeof p));
-  }
+static void mem_line(void *user, const warm_ledger_entry *e) {
+  char a[32], b[32], c[32], p[32];
+  wh_sb_printf(user,
+               "  %-20s resident %-11s window %-11s workspace %-11s peak "
+               "%s\n",
+               e->component, warm_format_size(e->persistent, a, sizeof a),
+               warm_format_size(e->window, b, sizeof b),
+               warm_format_size(e->workspace, c, sizeof c),
+               warm_format_size(e->peak, p, sizeof p));
 }
 
 /* Ledger figures per device; the ledgers lock themselves. */
 static int cmd_show_memory(wh_admin_req *req) {
   wh_daemon *d = req->app;
   wh_runtime *rt = d->rt;
-  json_t *devs = req->cmd.json ? json_array() : NULL;
+  if (req->cmd.json) {
+    json_t *devs = wh_status_memory(rt);
+    return reply_json(req, devs ? json_pack("{s:o}", "devices", devs) : NULL);
+  }
   pthread_mutex_lock(&rt->lock);
   for (size_t i = 0; i < rt->n_devices; i++) {
     const wh_device *dv = rt->devices[i];
     warm_ledger_stats st;
     warm_ledger_stats_get(dv->ledger, &st);
-    mem_walk w = {req, NULL};
-    if (devs) {
-      w.arr = json_array();
-      warm_ledger_foreach(dv->ledger, mem_entry, &w);
-      json_array_append_new(
-          devs, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "name",
-                          dv->name, "budget", (json_int_t)st.budget, "used",
-                          (json_int_t)st.used, "booked", (json_int_t)st.booked,
-                          "peak", (json_int_t)st.peak, "available",
-                          (json_int_t)warm_ledger_available(dv->ledger),
-                          "components", w.arr));
-    } else {
-      char b[32], u[32], p[32], a[32];
-      wh_sb_printf(
-          &req->out, "device %s: budget %s, used %s, peak %s, available %s\n",
-          dv->name, warm_format_size(st.budget, b, sizeof b),
-          warm_format_size(st.used, u, sizeof u),
-          warm_format_size(st.peak, p, sizeof p),
-          warm_format_size(warm_ledger_available(dv->ledger), a, sizeof a));
-      warm_ledger_foreach(dv->ledger, mem_entry, &w);
-    }
+    char b[32], u[32], p[32], a[32];
+    wh_sb_printf(
+        &req->out, "device %s: budget %s, used %s, peak %s, available %s\n",
+        dv->name, warm_format_size(st.budget, b, sizeof b),
+        warm_format_size(st.used, u, sizeof u),
+        warm_format_size(st.peak, p, sizeof p),
+        warm_format_size(warm_ledger_available(dv->ledger), a, sizeof a));
+    warm_ledger_foreach(dv->ledger, mem_line, &req->out);
   }
   pthread_mutex_unlock(&rt->lock);
-  if (devs) return reply_json(req, json_pack("{s:o}", "devices", devs));
   return WH_REPLY_DONE;
 }
 
@@ -428,14 +387,7 @@ static int cmd_show_cache(wh_admin_req *req) {
   wh_daemon *d = req->app;
   wh_embcache_stats st;
   wh_embcache_stats_get(d->cache, &st);
-  if (req->cmd.json)
-    return reply_json(
-        req, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "budget",
-                       (json_int_t)st.budget, "bytes", (json_int_t)st.bytes,
-                       "entries", (json_int_t)st.entries, "hits",
-                       (json_int_t)st.hits, "misses", (json_int_t)st.misses,
-                       "inserts", (json_int_t)st.inserts, "evictions",
-                       (json_int_t)st.evictions));
+  if (req->cmd.json) return reply_json(req, wh_status_cache(d->cache));
   /* Sizes for people (exact bytes in parentheses); json has the bytes. */
   char hb[32], hu[32];
   wh_sb_printf(&req->out,

@@ -15,6 +15,11 @@
 #include "log.h"
 #include "retention.h"
 #include "sampler.h"
+#include "status.h"
+
+/* web/index.html, compiled in (web_page.c, generated at build time). */
+extern const unsigned char wh_web_index[];
+extern const size_t wh_web_index_len;
 
 #define MAX_PROMPT_BYTES 16384
 
@@ -369,12 +374,31 @@ static void delete_finished(wh_api *a, wh_http_req *r, const char *id,
              NULL);
 }
 
-/* /v1/generations/{id}[/video] */
+/* GET /v1/status: what the web page shows, read-only. The same views as
+ * the admin socket's `show components|memory|cache json` and `show jobs`. */
+static void get_status(wh_api *a, wh_http_req *r) {
+  char why[256] = "";
+  int ok = ready(a, why, sizeof why);
+  wh_jobs_stats st;
+  wh_jobs_stats_get(a->jobs, &st);
+  json_t *o = json_pack(
+      "{s:s, s:b, s:s, s:b, s:I, s:I, s:o*, s:o*, s:o*, s:o*}", "version",
+      WARMD_VERSION, "ready", ok, "reason", why, "draining",
+      a->draining || a->shutting, "queue_depth", (json_int_t)st.queue_depth,
+      "max_queue", (json_int_t)st.max_queue, "components",
+      wh_status_components(a->o.rt), "devices", wh_status_memory(a->o.rt),
+      "cache", wh_status_cache(a->o.cache), "jobs",
+      wh_jobs_list_json(a->jobs));
+  reply_json(r, o ? 200 : 500, o, "Cache-Control: no-store\r\n");
+}
+
+/* /v1/generations/{id}[/video|/video.mp4] */
 static void job_route(wh_api *a, wh_http_req *r, const char *rest) {
   char id[WH_JOB_ID_MAX];
   const char *slash = strchr(rest, '/');
   size_t idlen = slash ? (size_t)(slash - rest) : strlen(rest);
-  int video = slash && !strcmp(slash, "/video");
+  int mp4 = slash && !strcmp(slash, "/video.mp4");
+  int video = mp4 || (slash && !strcmp(slash, "/video"));
   if ((slash && !video) || idlen >= WH_JOB_ID_MAX) goto not_found;
   memcpy(id, rest, idlen);
   id[idlen] = '\0';
@@ -392,8 +416,8 @@ static void job_route(wh_api *a, wh_http_req *r, const char *rest) {
                   wh_job_state_name(st));
       return;
     }
-    snprintf(path, sizeof path, "%s/video.y4m", dir);
-    wh_http_respond_file(r, "video/x-yuv4mpeg", path,
+    snprintf(path, sizeof path, "%s/%s", dir, mp4 ? "video.mp4" : "video.y4m");
+    wh_http_respond_file(r, mp4 ? "video/mp4" : "video/x-yuv4mpeg", path,
                          "{\"error\":\"the job's video file is gone\"}");
     return;
   }
@@ -431,7 +455,11 @@ not_found:
  * running config, read under rt->lock (a reload may swap it). */
 static int authorised(wh_api *a, wh_http_req *r) {
   const char *path = r->path;
-  if (!strcmp(path, "/healthz") || !strcmp(path, "/readyz")) return 1;
+  /* The probes, and the web page itself (static, no data: its own calls to
+   * the API carry the token or are refused). */
+  if (!strcmp(path, "/healthz") || !strcmp(path, "/readyz") ||
+      !strcmp(path, "/") || !strcmp(path, "/index.html"))
+    return 1;
   wh_runtime *rt = a->o.rt;
   pthread_mutex_lock(&rt->lock);
   const wh_config *c = rt->config;
@@ -480,6 +508,17 @@ static void handle(wh_http_req *r) {
     } else {
       get_metrics(a, r);
     }
+  } else if (!strcmp(path, "/") || !strcmp(path, "/index.html") ||
+             !strcmp(path, "/v1/status")) {
+    if (!get)
+      reply_error(r, 405, NULL, "Allow: GET\r\n", "method %s not allowed",
+                  r->method_name);
+    else if (path[1] == 'v')
+      get_status(a, r);
+    else
+      wh_http_respond(r, 200, "text/html; charset=utf-8",
+                      (const char *)wh_web_index, wh_web_index_len,
+                      "Cache-Control: no-cache\r\n");
   } else if (!strcmp(path, "/v1/generations")) {
     if (r->method == HTTP_POST)
       post_generation(a, r);

@@ -8,6 +8,9 @@
  *                                        "guidance"} -> 202 {"id"}
  *   GET    /v1/generations/{id}         the job (state, progress, result)
  *   GET    /v1/generations/{id}/video   video.y4m of a done job
+ *   GET    /v1/generations/{id}/video.mp4  video.mp4 (H.264; AAC with sound)
+ *   GET    /, /index.html               the web page (compiled in)
+ *   GET    /v1/status                   components, memory, jobs, cache
  *   DELETE /v1/generations/{id}         cancel a queued or running job;
  *                                        remove a finished one's files
  *   GET    /healthz, /readyz, /metrics

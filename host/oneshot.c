@@ -100,7 +100,7 @@ static void print_summary(wh_runtime *rt, const char *result_json,
            json_is_true(json_object_get(r, "cache_hit")) ? " (cache hit)" : "");
     warm_ledger_foreach(rt->devices[d]->ledger, print_peak, &p);
   }
-  printf("files: %s/{video.y4m,preview.png,memory.png,result.json}\n",
+  printf("files: %s/{video.mp4,video.y4m,preview.png,memory.png,result.json}\n",
          out_dir);
   json_decref(r);
 }

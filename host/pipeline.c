@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "media.h"
+#include "mp4.h"
 #include "memtrack.h"
 #include "sampler.h"
 #include "warm/safetensors.h"
@@ -225,12 +226,15 @@ static void fallback_fingerprint(wh_component *c, char out[65]) {
   snprintf(out, 65, "%016llx", (unsigned long long)h);
 }
 
-int wh_pipeline_encode(wh_runtime *rt, wh_embcache *cache,
-                       const char *component, const char *prompt,
-                       warm_tensor out[2], const char **placement,
-                       char fingerprint[65], int *cache_hit, wh_job_ctl *ctl,
-                       warm_error *err) {
+/* The encoder's outputs in one of two sets: "embeddings" [T, C] (the last
+ * slice of [L, T, C]) + "mask" [T], or LTX-2's "video_context" [T, Cv] +
+ * "audio_context" [T, Ca] + "mask" [T]. *n_out is 2 or 3. */
+static int encode_run(wh_runtime *rt, wh_embcache *cache, const char *component,
+                      const char *prompt, warm_tensor out[3], uint32_t *n_out,
+                      const char **placement, char fingerprint[65],
+                      int *cache_hit, wh_job_ctl *ctl, warm_error *err) {
   wh_component *c = find_component(rt, component);
+  *n_out = 0;
   if (!c)
     return warm_error_set(err, WARM_EINVAL, "no component named '%s'",
                           component);
@@ -246,15 +250,15 @@ int wh_pipeline_encode(wh_runtime *rt, wh_embcache *cache,
   if (!fp || fp(c->inst, fingerprint, NULL) != 0)
     fallback_fingerprint(c, fingerprint);
 
-  memset(out, 0, 2 * sizeof *out);
+  memset(out, 0, 3 * sizeof *out);
   *cache_hit = 0;
   if (cache) {
     warm_tensor got[WARM_MAX_IO];
     uint32_t n = 0;
     if (wh_embcache_get(cache, fingerprint, prompt, max_tokens, got, &n) == 1) {
-      if (n == 2) {
-        out[0] = got[0];
-        out[1] = got[1];
+      if (n == 2 || n == 3) {
+        for (uint32_t i = 0; i < n; i++) out[i] = got[i];
+        *n_out = n;
         *cache_hit = 1;
         *placement = "cache";
         return 0;
@@ -273,62 +277,107 @@ int wh_pipeline_encode(wh_runtime *rt, wh_embcache *cache,
     free_outputs(&a);
     return rc;
   }
-  warm_tensor *emb = find_output(&a, "embeddings"), *mask = find_output(&a, "mask");
-  if (!emb || !mask || emb->dtype != WARM_F32 || mask->dtype != WARM_I32 ||
-      (emb->ndim != 2 && emb->ndim != 3) || mask->ndim != 1 ||
-      emb->shape[emb->ndim - 2] != mask->shape[0]) {
-    free_outputs(&a);
-    return warm_error_set(err, WARM_EFORMAT,
-                          "component %s returned no f32 \"embeddings\" [T, C] "
-                          "(or [L, T, C]) with an i32 \"mask\" [T]",
-                          component);
-  }
-  /* output = all: the pipeline conditions on the last hidden state. */
-  if (emb->ndim == 3) {
-    int64_t L = emb->shape[0], T = emb->shape[1], C = emb->shape[2];
-    warm_tensor last;
-    int64_t s2[2] = {T, C};
-    if (warm_tensor_alloc(&last, "embeddings", WARM_F32, 2, s2)) {
+  warm_tensor *mask = find_output(&a, "mask");
+  warm_tensor *vc = find_output(&a, "video_context"),
+              *ac = find_output(&a, "audio_context");
+  if (vc && ac && mask && vc->dtype == WARM_F32 && ac->dtype == WARM_F32 &&
+      mask->dtype == WARM_I32 && vc->ndim == 2 && ac->ndim == 2 &&
+      mask->ndim == 1 && vc->shape[0] == mask->shape[0] &&
+      ac->shape[0] == mask->shape[0]) {
+    out[0] = *vc;
+    out[1] = *ac;
+    out[2] = *mask;
+    out[0].name = "video_context";
+    out[1].name = "audio_context";
+    out[2].name = "mask";
+    vc->data = ac->data = mask->data = NULL;
+    *n_out = 3;
+  } else {
+    warm_tensor *emb = find_output(&a, "embeddings");
+    if (!emb || !mask || emb->dtype != WARM_F32 || mask->dtype != WARM_I32 ||
+        (emb->ndim != 2 && emb->ndim != 3) || mask->ndim != 1 ||
+        emb->shape[emb->ndim - 2] != mask->shape[0]) {
       free_outputs(&a);
-      return warm_error_set(err, WARM_ENOMEM, "out of memory");
+      return warm_error_set(err, WARM_EFORMAT,
+                            "component %s returned neither f32 "
+                            "\"embeddings\" [T, C] (or [L, T, C]) nor f32 "
+                            "\"video_context\" [T, Cv] and \"audio_context\" "
+                            "[T, Ca], with an i32 \"mask\" [T]",
+                            component);
     }
-    memcpy(last.data, (float *)emb->data + (L - 1) * T * C,
-           sizeof(float) * T * C);
-    warm_tensor_free(emb);
-    *emb = last;
+    /* output = all: the pipeline conditions on the last hidden state. */
+    if (emb->ndim == 3) {
+      int64_t L = emb->shape[0], T = emb->shape[1], C = emb->shape[2];
+      warm_tensor last;
+      int64_t s2[2] = {T, C};
+      if (warm_tensor_alloc(&last, "embeddings", WARM_F32, 2, s2)) {
+        free_outputs(&a);
+        return warm_error_set(err, WARM_ENOMEM, "out of memory");
+      }
+      memcpy(last.data, (float *)emb->data + (L - 1) * T * C,
+             sizeof(float) * T * C);
+      warm_tensor_free(emb);
+      *emb = last;
+    }
+    out[0] = *emb;
+    out[1] = *mask;
+    out[0].name = "embeddings";
+    out[1].name = "mask";
+    emb->data = mask->data = NULL;
+    *n_out = 2;
   }
-  out[0] = *emb;
-  out[1] = *mask;
-  out[0].name = "embeddings";
-  out[1].name = "mask";
-  emb->data = mask->data = NULL;
   free_outputs(&a);
   *placement = warm_placement_name(used);
-  if (cache) wh_embcache_put(cache, fingerprint, prompt, max_tokens, out, 2);
+  if (cache) wh_embcache_put(cache, fingerprint, prompt, max_tokens, out, *n_out);
+  return 0;
+}
+
+int wh_pipeline_encode(wh_runtime *rt, wh_embcache *cache,
+                       const char *component, const char *prompt,
+                       warm_tensor out[2], const char **placement,
+                       char fingerprint[65], int *cache_hit, wh_job_ctl *ctl,
+                       warm_error *err) {
+  warm_tensor t[3];
+  uint32_t n = 0;
+  int rc = encode_run(rt, cache, component, prompt, t, &n, placement,
+                      fingerprint, cache_hit, ctl, err);
+  if (rc) return rc;
+  if (n != 2) {
+    for (uint32_t i = 0; i < n; i++) warm_tensor_free(&t[i]);
+    return warm_error_set(err, WARM_EINVAL,
+                          "component %s gives LTX-2 conditioning "
+                          "(video_context, audio_context), not the "
+                          "\"embeddings\" this pipeline's transformer takes",
+                          component);
+  }
+  out[0] = t[0];
+  out[1] = t[1];
   return 0;
 }
 
 int wh_pipeline_encode_to_file(wh_runtime *rt, const char *component,
                                const char *prompt, const char *path,
                                warm_error *err) {
-  warm_tensor t[2];
+  warm_tensor t[3];
+  uint32_t n = 0;
   const char *placement = NULL;
   char fp[65], tokens[32];
   int hit;
-  int rc = wh_pipeline_encode(rt, NULL, component, prompt, t, &placement, fp,
-                              &hit, NULL, err);
+  int rc = encode_run(rt, NULL, component, prompt, t, &n, &placement, fp, &hit,
+                      NULL, err);
   if (rc) return rc;
-  int64_t n = 0;
-  for (int64_t i = 0; i < t[1].shape[0]; i++) n += ((int32_t *)t[1].data)[i] != 0;
-  snprintf(tokens, sizeof tokens, "%lld", (long long)n);
+  const warm_tensor *mask = &t[n - 1];
+  int64_t cnt = 0;
+  for (int64_t i = 0; i < mask->shape[0]; i++)
+    cnt += ((int32_t *)mask->data)[i] != 0;
+  snprintf(tokens, sizeof tokens, "%lld", (long long)cnt);
   warm_kv meta[5] = {{"prompt", prompt},
                      {"tokens", tokens},
                      {"fingerprint", fp},
                      {"placement", placement},
                      {"component", component}};
-  rc = warm_st_write_file(path, t, 2, meta, 5, err);
-  warm_tensor_free(&t[0]);
-  warm_tensor_free(&t[1]);
+  rc = warm_st_write_file(path, t, n, meta, 5, err);
+  for (uint32_t i = 0; i < n; i++) warm_tensor_free(&t[i]);
   return rc;
 }
 
@@ -636,6 +685,10 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     snprintf(path, sizeof path, "%s/video.y4m", out_dir);
     rc = wh_write_y4m(path, fr->data, fr->shape[1], fr->shape[2], fr->shape[3],
                       p->fps, err);
+    snprintf(path, sizeof path, "%s/video.mp4", out_dir);
+    if (!rc)
+      rc = wh_write_mp4(path, fr->data, fr->shape[1], fr->shape[2],
+                        fr->shape[3], p->fps, NULL, err);
     if (!rc)
       rc = wh_contact_sheet(fr->data, fr->shape[1], fr->shape[2], fr->shape[3],
                             16, 192, &sheet, err);

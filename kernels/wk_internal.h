@@ -188,7 +188,11 @@ void wkcpu_ctx_fini(wk_ctx *c);
   size_t F(conv3d_workspace)(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);    \
   int F(depth_to_space3d)(wk_ctx *c, const float *x, int64_t C, int64_t T,    \
                           int64_t H, int64_t W, int pt, int ph, int pw,       \
-                          float *y);
+                          float *y);                                           \
+  int F(range_norm)(wk_ctx *c, const float *x, int64_t rows, int64_t cols,    \
+                    int64_t row0, float eps, float *y);                        \
+  int F(head_gate)(wk_ctx *c, const float *x, const float *g, int64_t rows,   \
+                   int64_t H, int64_t D, float *y);
 
 /* The same names, for filling the table. */
 #define WK__BACKEND_NAMES(X) X(dev_alloc) X(dev_mem_info) X(dev_free)         \
@@ -200,8 +204,9 @@ void wkcpu_ctx_fini(wk_ctx *c);
   X(softmax) X(gelu_tanh) X(silu) X(add) X(mul) X(scale) X(add_row)           \
   X(modulate) X(gate_add) X(transpose) X(embed_gather) X(embed_gather_host)   \
   X(rope) X(attention) X(attention_workspace) X(conv3d_fwd)                   \
-  X(conv3d_workspace) X(depth_to_space3d)
-#define WK__N_BACKEND_FNS 44
+  X(conv3d_workspace) X(depth_to_space3d) \
+  X(range_norm) X(head_gate)
+#define WK__N_BACKEND_FNS 46
 
 #define WK__CPU_FN(n) wkcpu_##n
 WK__BACKEND_FNS(WK__CPU_FN)

@@ -293,6 +293,32 @@ int wk_transpose(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
   return WK__CALL(c, transpose, c, x, rows, cols, y);
 }
 
+/* ---- LTX-2 text conditioning ---------------------------------------------- */
+
+int wk_range_norm(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
+                  int64_t row0, float eps, float *y) {
+  if (!c) return WK_EINVAL;
+  WK__TRY(rowop_ok(c, "wk_range_norm", x, rows, cols, y));
+  if (row0 < 0 || row0 >= rows)
+    return wk__fail(c, WK_EINVAL,
+                    "wk_range_norm: row0 %lld outside [0, rows %lld)",
+                    (long long)row0, (long long)rows);
+  if (!(eps >= 0.0f) || !isfinite(eps))
+    return wk__fail(c, WK_EINVAL, "wk_range_norm: eps must be finite, >= 0");
+  if (cols == 0) return 0;
+  return WK__CALL(c, range_norm, c, x, rows, cols, row0, eps, y);
+}
+
+int wk_head_gate(wk_ctx *c, const float *x, const float *g, int64_t rows,
+                 int64_t H, int64_t D, float *y) {
+  if (!c) return WK_EINVAL;
+  WK__TRY(WK__DIMS(c, "wk_head_gate", rows, H, D));
+  WK__TRY(rowop_ok(c, "wk_head_gate", x, rows, mul2(H, D), y));
+  WK__TRY(ptr_ok(c, "wk_head_gate", "g", g, mul2(rows, H)));
+  if (rows == 0 || H == 0 || D == 0) return 0;
+  return WK__CALL(c, head_gate, c, x, g, rows, H, D, y);
+}
+
 /* ---- embeddings and positions -------------------------------------------- */
 
 static int gather_ok(wk_ctx *c, const char *op, wk_w table, int64_t V,

@@ -49,5 +49,5 @@ echo "== warmd -c conf/demo.ini --once --prompt ... --seed 42 --out out/demo"
 "$WARMD" -c "$CONF" --once --seed 42 --out "$OUT" \
   --prompt "a red fox trotting through fresh snow at dawn, soft light"
 echo
-echo "play it:  mpv out/demo/video.y4m   (or ffmpeg -i out/demo/video.y4m demo.mp4)"
+echo "play it:  mpv out/demo/video.mp4   (lossless frames: out/demo/video.y4m)"
 echo "look at:  out/demo/preview.png (frames), out/demo/memory.png (bytes per component over time)"

@@ -49,3 +49,17 @@ target_include_directories(bench_admin PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integ
 if(TARGET hello_encoder)
   add_dependencies(bench_admin hello_encoder)
 endif()
+
+# The built-in web page in headless chromium (DevTools over a pipe): submit
+# through the form, progress, memory bars, the MP4 in <video>, cancel, and a
+# screenshot in <build>/web-screenshot.png.
+warm_add_test(test_web SOURCES integration/test_web.c
+              LIBS PkgConfig::JANSSON m LABELS http integration)
+target_include_directories(test_web PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(test_web PROPERTIES FIXTURES_REQUIRED ltxv_checkpoints
+                     TIMEOUT 180)
+foreach(t warmd hello_encoder transformer_ltxv vae_ltxv warm-mkmodel)
+  if(TARGET ${t})
+    add_dependencies(test_web ${t})
+  endif()
+endforeach()

@@ -64,3 +64,16 @@ add_dependencies(bench_ltxv transformer_ltxv vae_ltxv warm-mkmodel)
 warm_add_test(gpubench_ltxv SOURCES gpu/gpubench_ltxv.c LIBS warm::sdk
               LABELS bench gpu)
 add_dependencies(gpubench_ltxv transformer_ltxv warm-mkmodel)
+
+# CUDA against cpu on the same checkpoints and inputs (label gpu): skips with
+# exit 77 where there is no CUDA device; tests/gpu/check.sh runs it.
+ltxv_test(test_ltxv_cuda SOURCES gpu/test_ltxv_cuda.c LIBS warm::sdk
+          LABELS gpu ltxv
+          ARGS dit_tiny dit_tiny_p2 dit_tiny_affine vae_tiny vae_tiny_causal
+               vae_tiny_t vae_tiny_tiled)
+add_test(NAME test_ltxv_cuda_harness
+         COMMAND test_ltxv_cuda dit_tiny dit_tiny_affine vae_tiny_causal
+                 vae_tiny_tiled)
+set_tests_properties(test_ltxv_cuda_harness PROPERTIES LABELS "gpu;ltxv"
+                     FIXTURES_REQUIRED ltxv_checkpoints
+                     ENVIRONMENT WARM_TEST_CUDA_AS_CPU=1 TIMEOUT 300)

@@ -132,6 +132,13 @@ int wkcu_depth_to_space3d(wk_ctx *c, const float *x, int64_t C, int64_t T,
                           int64_t H, int64_t W, int pt, int ph, int pw,
                           float *y);
 
+/* ---- LTX-2 text conditioning ---------------------------------------------- */
+
+int wkcu_range_norm(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
+                    int64_t row0, float eps, float *y);
+int wkcu_head_gate(wk_ctx *c, const float *x, const float *g, int64_t rows,
+                   int64_t H, int64_t D, float *y);
+
 #ifdef __cplusplus
 }
 #endif

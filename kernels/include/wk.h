@@ -195,6 +195,20 @@ int wk_gate_add(wk_ctx *c, const float *res, const float *gate, const float *h,
 int wk_transpose(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
                  float *y);
 
+/* ---- LTX-2 text conditioning ---------------------------------------------- */
+
+/* V1 feature normalisation of a hidden state x [rows, cols] whose valid
+ * rows are [row0, rows) (left padding): over those elements mean =
+ * sum / (n + eps) (n their count, the sum in double) and range = max - min;
+ * y = 8 * (x - mean) / (range + eps) on valid rows, 0 on rows < row0.
+ * y may alias x. row0 must be < rows. */
+int wk_range_norm(wk_ctx *c, const float *x, int64_t rows, int64_t cols,
+                  int64_t row0, float eps, float *y);
+/* Per-head attention gate: y[r, h, :] = x[r, h, :] * 2 * sigmoid(g[r, h])
+ * for x [rows, H, D] and g [rows, H]. y may alias x. */
+int wk_head_gate(wk_ctx *c, const float *x, const float *g, int64_t rows,
+                 int64_t H, int64_t D, float *y);
+
 /* ---- embeddings and positions -------------------------------------------- */
 
 /* out[t, :] = table[ids[t], :] * mult; table [V, C] on the device. ids on

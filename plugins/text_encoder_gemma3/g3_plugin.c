@@ -1,7 +1,7 @@
 /*
  * g3_plugin.c — the Gemma-3 text encoder's ABI entry points: create,
  * estimate, place (resident / stream, switchable live), run, destroy,
- * validate and fingerprint.
+ * validate and fingerprint, over the engine in plugins/gemma3_core.
  *
  * Memory. Every device byte comes from svc->dev_alloc: the final norm
  * (persistent, kept across placements), the resident embedding table and
@@ -55,113 +55,45 @@ static int parse_keys(const warm_component_config *cfg, uint32_t *max_tokens,
   return 0;
 }
 
-static int pick_dtype(const warm_component_config *cfg, wk_dtype *out,
-                      warm_error *err) {
-  switch (cfg->dtype) {
-  case WARM_DTYPE_NONE:
-    *out = cfg->device.type == WARM_DEVICE_CUDA ? WK_BF16 : WK_F32;
-    return 0;
-  case WARM_F32:
-    *out = WK_F32;
-    return 0;
-  case WARM_BF16:
-    *out = WK_BF16;
-    return 0;
-  case WARM_FP8_E4M3:
-    *out = WK_FP8_E4M3;
-    return 0;
-  default:
-    return warm_error_set(
-        err, WARM_EUNSUPPORTED, "dtype %s: " G3_NAME " stores f32, bf16 or fp8",
-        warm_dtype_name(cfg->dtype) ? warm_dtype_name(cfg->dtype) : "?");
-  }
-}
-
-/* Opens config, checkpoint and tokenizer of cfg->weights and checks every
- * tensor. On success the caller owns *st, *tok and mc. */
-static int open_checkpoint(const warm_component_config *cfg, g3_config *mc,
-                           warm_st **st, const char **prefix, g3_tok **tok,
-                           warm_error *err) {
-  *st = NULL;
-  *tok = NULL;
-  memset(mc, 0, sizeof *mc);
-  if (!cfg->weights || !*cfg->weights)
-    return warm_error_set(err, WARM_EINVAL,
-                          "weights: missing (a Gemma-3 checkpoint folder)");
-  struct stat sb;
-  if (stat(cfg->weights, &sb) != 0 || !S_ISDIR(sb.st_mode))
-    return warm_error_set(err, WARM_EIO,
-                          "weights %s: not a folder (expected a checkpoint "
-                          "folder with config.json, *.safetensors, "
-                          "tokenizer.model)",
-                          cfg->weights);
-  int rc = g3_config_load(cfg->weights, mc, err);
-  if (rc) return rc;
-  char path[4096];
-  snprintf(path, sizeof path, "%s/tokenizer.model", cfg->weights);
-  if (stat(path, &sb) != 0) {
-    rc = warm_error_set(err, WARM_EIO, "%s: tokenizer missing", path);
-    goto fail;
-  }
-  if ((rc = warm_st_open(cfg->weights, st, err)) ||
-      (rc = g3_find_prefix(*st, prefix, err)) ||
-      (rc = g3_check_tensors(*st, mc, *prefix, err)) ||
-      (rc = g3_tok_open(path, tok, err)))
-    goto fail;
-  if (g3_tok_vocab(*tok) > mc->vocab) {
-    rc = warm_error_set(err, WARM_EFORMAT,
-                        "%s: tokenizer has %d pieces but the embedding "
-                        "table only %lld rows",
-                        path, g3_tok_vocab(*tok), (long long)mc->vocab);
-    goto fail;
-  }
-  return 0;
-fail:
-  g3_tok_close(*tok);
-  warm_st_close(*st);
-  g3_config_free(mc);
-  *tok = NULL;
-  *st = NULL;
-  return rc;
-}
-
 /* ---- create / destroy --------------------------------------------------- */
+
+static void g3_destroy(warm_instance *g) {
+  if (!g) return;
+  g3_model_close(&g->m);
+  free(g->name);
+  free(g);
+}
+
+/* Plugin id, then the files, then the storage dtype. */
+static int fingerprint_compute(warm_instance *g, warm_error *err) {
+  uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
+  const char *id = G3_NAME " " G3_VERSION;
+  g3_fnv(h, id, strlen(id) + 1);
+  int rc = g3_model_hash_files(&g->m, h, err);
+  if (rc) return rc;
+  int dt = (int)g->m.wdt;
+  g3_fnv(h, &dt, sizeof dt);
+  snprintf(g->fp, sizeof g->fp, "%016" PRIx64 "%016" PRIx64, h[0], h[1]);
+  return 0;
+}
 
 static int g3_create(const warm_services *svc, const warm_component_config *cfg,
                      warm_instance **out, warm_error *err) {
   *out = NULL;
   warm_instance *g = calloc(1, sizeof *g);
   if (!g) return warm_error_set(err, WARM_ENOMEM, "out of memory");
-  g->svc = svc;
-  g->dev = cfg->device;
   g->name = strdup(cfg->name ? cfg->name : G3_NAME);
-  g->weights_path = strdup(cfg->weights ? cfg->weights : "");
   int rc;
-  if (!g->name || !g->weights_path) {
+  wk_dtype wdt;
+  if (!g->name) {
     rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
     goto fail;
   }
   if ((rc = parse_keys(cfg, &g->max_tokens, &g->output_all, err)) ||
-      (rc = pick_dtype(cfg, &g->wdt, err)))
+      (rc = g3_model_pick_dtype(cfg, G3_NAME, &wdt, err)) ||
+      (rc = g3_model_open(&g->m, svc, g->name, cfg, wdt, err)) ||
+      (rc = fingerprint_compute(g, err)))
     goto fail;
-  wk_backend be =
-      cfg->device.type == WARM_DEVICE_CUDA ? WK_BACKEND_CUDA : WK_BACKEND_CPU;
-  if (!wk_backend_available(be)) {
-    rc = warm_error_set(err, WARM_EUNSUPPORTED,
-                        "device cuda:%d: no CUDA device here",
-                        cfg->device.index);
-    goto fail;
-  }
-  if ((rc = open_checkpoint(cfg, &g->mc, &g->st, &g->prefix, &g->tok, err)) ||
-      (rc = g3_weights_load(g->st, &g->mc, g->prefix, g->wdt, &g->w, err)))
-    goto fail;
-  if ((rc = g3_stream_layers_init(g, err))) goto fail;
-  if (wk_ctx_create(be, cfg->device.index, 0, &g->wk) != 0) {
-    rc = warm_error_set(err, WARM_EDEVICE, "cannot create a %s context",
-                        be == WK_BACKEND_CUDA ? "cuda" : "cpu");
-    goto fail;
-  }
-  if ((rc = g3_fingerprint_compute(g, err))) goto fail;
   *out = g;
   return 0;
 fail:
@@ -169,88 +101,23 @@ fail:
   return rc;
 }
 
-void g3_destroy(warm_instance *g) {
-  if (!g) return;
-  g3_place_state_free(g, &g->cur);
-  if (g->final_norm_dev) g->svc->dev_free(g->svc->ctx, g->final_norm_dev);
-  if (g->wk) wk_ctx_destroy(g->wk);
-  free(g->stensors);
-  free(g->slayers);
-  g3_weights_free(&g->w);
-  g3_tok_close(g->tok);
-  warm_st_close(g->st);
-  g3_config_free(&g->mc);
-  free(g->name);
-  free(g->weights_path);
-  free(g);
-}
-
 /* ---- validate / fingerprint -------------------------------------------- */
 
 static int g3_validate(const warm_services *svc,
                        const warm_component_config *cfg, warm_error *err) {
+  (void)svc;
   uint32_t mt;
   int all;
   wk_dtype wdt;
   int rc;
   if ((rc = parse_keys(cfg, &mt, &all, err)) ||
-      (rc = pick_dtype(cfg, &wdt, err)))
+      (rc = g3_model_pick_dtype(cfg, G3_NAME, &wdt, err)))
     return rc;
-  g3_config mc;
-  warm_st *st;
-  const char *prefix;
-  g3_tok *tok;
-  if ((rc = open_checkpoint(cfg, &mc, &st, &prefix, &tok, err))) return rc;
-  g3_tok_close(tok);
-  warm_st_close(st);
-  g3_config_free(&mc);
-  return 0;
-}
-
-/* FNV-1a 64, twice with different offsets, for a 128-bit hex identity. */
-static void fnv(uint64_t h[2], const void *p, size_t n) {
-  const unsigned char *b = p;
-  for (size_t i = 0; i < n; i++) {
-    h[0] = (h[0] ^ b[i]) * 0x100000001b3ull;
-    h[1] = (h[1] ^ b[i]) * 0x100000001b3ull;
-  }
-}
-
-int g3_fingerprint_compute(warm_instance *g, warm_error *err) {
-  uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
-  const char *id = G3_NAME " " G3_VERSION;
-  fnv(h, id, strlen(id) + 1);
-  /* Weights by file identity: every checkpoint file's path, size and
-   * mtime (content hashing 23 GB at every start costs too much), plus the
-   * tokenizer and config.json the outputs also depend on. */
-  char path[4096];
-  uint32_t nf = warm_st_file_count(g->st);
-  for (uint32_t i = 0; i <= nf + 1; i++) {
-    const char *p;
-    if (i < nf) {
-      p = warm_st_file_path(g->st, i);
-    } else {
-      snprintf(path, sizeof path, "%s/%s", g->weights_path,
-               i == nf ? "config.json" : "tokenizer.model");
-      p = path;
-    }
-    struct stat sb;
-    if (stat(p, &sb) != 0)
-      return warm_error_set(err, WARM_EIO, "%s: cannot stat", p);
-    char real[4096];
-    const char *canon = realpath(p, real) ? real : p;
-    int64_t ident[3] = {(int64_t)sb.st_size, (int64_t)sb.st_mtim.tv_sec,
-                        (int64_t)sb.st_mtim.tv_nsec};
-    fnv(h, canon, strlen(canon) + 1);
-    fnv(h, ident, sizeof ident);
-  }
-  int dt = (int)g->wdt;
-  fnv(h, &dt, sizeof dt);
-  snprintf(g->fp, sizeof g->fp, "%016" PRIx64 "%016" PRIx64, h[0], h[1]);
-  return 0;
+  return g3_model_check_folder(cfg, err);
 }
 
 static int g3_fingerprint(warm_instance *g, char out[65], warm_error *err) {
+  (void)err;
   memcpy(out, g->fp, sizeof g->fp);
   return 0;
 }
@@ -258,11 +125,98 @@ static int g3_fingerprint(warm_instance *g, char out[65], warm_error *err) {
 /* The host wires the pipeline with these: the embedding width (per slice
  * for output = all) and the padded prompt length. */
 static int g3_info(warm_instance *g, warm_model_info *out, warm_error *err) {
+  (void)err;
   if (WARM_HAS_FIELD(out->struct_size, warm_model_info, embed_dim))
-    out->embed_dim = (uint32_t)g->mc.hidden;
+    out->embed_dim = (uint32_t)g->m.mc.hidden;
   if (WARM_HAS_FIELD(out->struct_size, warm_model_info, max_tokens))
     out->max_tokens = g->max_tokens;
   return 0;
+}
+
+/* ---- estimate / place / run ------------------------------------------- */
+
+static int g3_estimate(warm_instance *g, const warm_place_req *req,
+                       const warm_job_shape *shape, warm_estimate *out,
+                       warm_error *err) {
+  memset(out, 0, sizeof *out);
+  uint32_t T = shape && shape->max_tokens ? shape->max_tokens : g->max_tokens;
+  return g3_model_estimate(&g->m, req, T, out, err);
+}
+
+static int g3_place(warm_instance *g, const warm_place_req *req,
+                    warm_error *err) {
+  return g3_model_place(&g->m, req, err);
+}
+
+typedef struct copy_out {
+  wk_ctx *wk;
+  float *out;    /* [slices, T, C] on the host */
+  int64_t first; /* hidden-state index of slice 0 */
+  int64_t TC;
+} copy_out;
+
+static int copy_hidden(void *user, int64_t index, const float *x,
+                       warm_error *err) {
+  copy_out *co = user;
+  if (wk_copy_d2h(co->wk, co->out + (index - co->first) * co->TC, x,
+                  (size_t)co->TC * sizeof(float)))
+    return warm_error_set(err, WARM_EDEVICE, "hidden state %lld: %s",
+                          (long long)index, wk_last_error(co->wk));
+  return 0;
+}
+
+static int g3_run(warm_instance *g, warm_run_args *args, warm_error *err) {
+  const warm_services *svc = g->m.svc;
+  if (!g->m.cur.placement)
+    return warm_error_set(err, WARM_EINVAL, "%s: run before place()", g->name);
+  uint32_t T = args->max_tokens ? args->max_tokens : g->max_tokens;
+  g3_prompt p;
+  int rc = g3_prompt_make(g->m.tok, args->prompt, T, g->m.mc.bos_id,
+                          g->m.mc.pad_id, &p, err);
+  if (rc) return rc;
+  if (p.n_dropped)
+    svc->log(svc->ctx, WARM_LOG_WARN,
+             "prompt truncated: kept BOS + the first %u of %u tokens "
+             "(max_tokens %u)",
+             p.n_real - 1, p.n_real - 1 + p.n_dropped, T);
+
+  const int64_t C = g->m.mc.hidden, L = g->m.mc.layers;
+  const int64_t TC = (int64_t)T * C;
+  warm_tensor emb = {0}, mask = {0};
+  int64_t nslices = g->output_all ? L + 1 : 1;
+  int64_t eshape[3] = {nslices, T, C}, mshape[1] = {T};
+  if (warm_tensor_alloc(&emb, "embeddings", WARM_F32, g->output_all ? 3 : 2,
+                        g->output_all ? eshape : eshape + 1) ||
+      warm_tensor_alloc(&mask, "mask", WARM_I32, 1, mshape)) {
+    rc = warm_error_set(err, WARM_ENOMEM, "out of memory for %u tokens", T);
+    goto out;
+  }
+  memcpy(mask.data, p.mask, T * sizeof(int32_t));
+  copy_out co = {g->m.wk, emb.data, g->output_all ? 0 : L, TC};
+  uint64_t streamed = 0;
+  rc = g3_model_encode(&g->m, &p, co.first, copy_hidden, &co, 0.0f, 1.0f,
+                       &streamed, err);
+  if (rc) goto out;
+
+  /* Padded rows (mask 0) are zeroed in every slice: their attention saw no
+   * key, and consumers must not read them. */
+  uint32_t first = T - p.n_real;
+  float *o = emb.data;
+  for (int64_t s = 0; s < nslices; s++)
+    memset(o + s * TC, 0, (size_t)first * C * sizeof(float));
+
+  args->outputs[0] = emb;
+  args->outputs[1] = mask;
+  args->n_outputs = 2;
+  args->used_placement = g->m.cur.placement;
+  args->streamed_bytes = streamed;
+  memset(&emb, 0, sizeof emb);
+  memset(&mask, 0, sizeof mask);
+out:
+  warm_tensor_free(&emb);
+  warm_tensor_free(&mask);
+  g3_prompt_free(&p);
+  return rc;
 }
 
 /* ---- the descriptor ---------------------------------------------------- */

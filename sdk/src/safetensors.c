@@ -186,7 +186,7 @@ static int st_parse_tensor(warm_st *st, uint32_t fi, const char *fname,
   if (begin > end || end > data_len)
     return warm_error_set(err, WARM_EFORMAT,
                           "%s: tensor '%s': data_offsets [%llu, %llu] outside "
-                          "the data section of %llu bytes",
+                          "the data section of %llu bytes (file truncated?)",
                           fname, name, (unsigned long long)begin,
                           (unsigned long long)end,
                           (unsigned long long)data_len);

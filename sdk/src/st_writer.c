@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "warm/safetensors.h"
 #include "warm/warm.h"
@@ -26,6 +28,7 @@ struct warm_st_writer {
   size_t n, cap;
   int begun, failed;
   uint64_t total, written;
+  uint64_t data_start; /* file offset of the first data byte */
 };
 
 int warm_st_writer_open(const char *path, warm_st_writer **out,
@@ -155,6 +158,7 @@ int warm_st_writer_begin(warm_st_writer *w, warm_error *err) {
   if (!ok) return stw_fail(w, err, WARM_EIO, "write failed");
   w->begun = 1;
   w->total = off;
+  w->data_start = 8 + padded;
   return 0;
 }
 
@@ -166,6 +170,18 @@ int warm_st_writer_write(warm_st_writer *w, const void *data, size_t n,
     return stw_fail(w, err, WARM_EINVAL, "more data than declared");
   if (n && fwrite(data, 1, n, w->f) != n)
     return stw_fail(w, err, WARM_EIO, "write failed (disk full?)");
+  w->written += n;
+  return 0;
+}
+
+int warm_st_writer_skip(warm_st_writer *w, uint64_t n, warm_error *err) {
+  if (w->failed || !w->begun)
+    return stw_fail(w, err, WARM_EINVAL, "skip before begin or after failure");
+  if (n > w->total - w->written)
+    return stw_fail(w, err, WARM_EINVAL, "more data than declared");
+  if (fflush(w->f) != 0 ||
+      fseeko(w->f, (off_t)(w->data_start + w->written + n), SEEK_SET) != 0)
+    return stw_fail(w, err, WARM_EIO, "seek failed");
   w->written += n;
   return 0;
 }
@@ -191,7 +207,11 @@ int warm_st_writer_close(warm_st_writer *w, warm_error *err) {
   }
   FILE *f = w->f;
   w->f = NULL;
-  if (fclose(f) != 0)
+  /* A trailing hole has no byte written after it: set the length. */
+  int fl = fflush(f);
+  if (fl == 0 && ftruncate(fileno(f), (off_t)(w->data_start + w->total)) != 0)
+    fl = -1;
+  if (fclose(f) != 0 || fl != 0)
     rc = warm_error_set(err, WARM_EIO, "%s: close failed: %s", w->path,
                         strerror(errno));
   else if (rename(w->tmp, w->path) != 0)

@@ -19,7 +19,10 @@
 #   2. configure build-gpu with -DWARM_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90
 #      and build everything (-j nproc); if the full build fails, the CUDA
 #      test and benchmark targets alone are built and the check goes on.
-#   3. ctest -L gpu (the benchmarks excluded), compute-sanitizer memcheck
+#   3. ctest -L gpu (the benchmarks excluded: test_cuda_ops, every op
+#      against the cpu backend; test_gemma3_cuda and test_ltxv_cuda, each
+#      model plugin's CUDA output against its cpu output on the same
+#      weights), compute-sanitizer memcheck
 #      over test_cuda_ops when there is time, then bench_gpu and every
 #      <build>/tests/gpubench_* binary other areas add.
 #   4. a short table: card, commit, build/test status, every `RESULT key
@@ -245,6 +248,12 @@ done
   else
     echo "(no benchmark results)"
   fi
+  # The LTX-2 text encoder's figure (issue 11): device bytes of a streamed
+  # encode at Gemma-3-12B shape with the 2.3 projection, beyond the non-layer
+  # weights (Gemma window + one layer's activations + the accumulators).
+  awk '$2 == "ltx2_text_stream_beyond_nonlayer" {
+         printf "ltx2 text: streamed 12B encode + 2.3 projection: %s %s beyond non-layer weights (target <= 1.2 GB)\n", $3, $4 }' \
+    "$LOGS/results.txt"
   echo "========================================================="
 } | tee "$LOGS/table.txt"
 exit $status

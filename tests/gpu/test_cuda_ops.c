@@ -370,6 +370,11 @@ static void test_elementwise_matches_cpu(void) {
      wk_modulate(CU.c, A, V, U, rows, cols, Y));
   EW("gate_add", wk_gate_add(CPU.c, a, v, b, rows, cols, ref),
      wk_gate_add(CU.c, A, V, B, rows, cols, Y));
+  int64_t row0 = gt_int(0, rows - 1);
+  EW("range_norm", wk_range_norm(CPU.c, a, rows, cols, row0, 1e-6f, ref),
+     wk_range_norm(CU.c, A, rows, cols, row0, 1e-6f, Y));
+  EW("head_gate", wk_head_gate(CPU.c, a, b, rows, 1, cols, ref),
+     wk_head_gate(CU.c, A, B, rows, 1, cols, Y));
 #undef EW
   /* y aliasing an input */
   gt_must(CPU.c, wk_add(CPU.c, a, b, n, ref), "cpu add");

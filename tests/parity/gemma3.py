@@ -8,15 +8,23 @@ For each parity config in tests/data/gemma3/parity.json this script
      folder bit for bit without Python), or by this script itself through HF
      save_pretrained (--writer hf, for when no warm-mkmodel is at hand);
   2. loads it with HF (Gemma3TextModel, or Gemma3ForConditionalGeneration for
-     the multimodal prefixes), tokenizes each prompt with the sentencepiece
-     package (BOS + pieces, truncated to max_tokens-1 pieces, left padded),
+     the multimodal prefixes), tokenizes each prompt with HF's fast Gemma
+     tokenizer (GemmaTokenizerFast over the same tokenizer.model, as
+     ltx-core's AutoTokenizer: BOS + pieces, truncated to max_tokens, left
+     padded),
      runs HF's default call model(input_ids=..., attention_mask=...) in f32
      and writes tests/data/gemma3/<config>.safetensors:
        p<i>.ids i32 [T], p<i>.mask i32 [T],
        p<i>.hidden f32 [T, C] (output=last) or [L+1, T, C] (output=all).
 
-It also writes tests/data/gemma3/tokenizer.json: tricky strings and the
-pieces the sentencepiece package gives for them.
+It also writes tests/data/gemma3/tokenizer.json: tricky strings and the ids
+HF's tokenizer gives for them ("ids"; the Rust `tokenizers` library, not the
+sentencepiece library the plugin wraps). Where the sentencepiece package
+disagrees, the case also holds "sentencepiece_ids" and "diverges" (why), and
+test_gemma3_tokenizer expects the plugin's documented behaviour there.
+
+Needs protobuf besides transformers (GemmaTokenizerFast converts the
+.model file through it): pip install protobuf.
 
 Usage:
   python3 tests/parity/gemma3.py --mkmodel build/bin/warm-mkmodel
@@ -71,7 +79,7 @@ def text_config_dict(cfg):
         "sliding_window": m["sliding_window"],
         "layer_types": m["layer_types"],
         "query_pre_attn_scalar": m["query_pre_attn_scalar"],
-        "rms_norm_eps": 1e-6,
+        "rms_norm_eps": m.get("rms_norm_eps", 1e-6),
         "rope_parameters": {
             "sliding_attention": {"rope_type": "default", "rope_theta": m["rope_local_base_freq"]},
             "full_attention": ({"rope_type": "linear", "factor": m["rope_factor"],
@@ -143,27 +151,52 @@ def write_mkmodel(cfg, out, mkmodel):
 
 
 def load_hf(cfg, path):
-    from transformers import Gemma3ForConditionalGeneration, Gemma3TextModel
+    from transformers import Gemma3ForCausalLM, Gemma3ForConditionalGeneration
     if cfg["layout"] == "text":
-        m = Gemma3TextModel.from_pretrained(path, torch_dtype=torch.float32)
-        return m.eval(), m
+        # The checkpoint names are Gemma3ForCausalLM's ("model." prefix);
+        # Gemma3TextModel.from_pretrained does not strip that prefix in every
+        # transformers release and would silently keep random weights.
+        m = Gemma3ForCausalLM.from_pretrained(path, torch_dtype=torch.float32)
+        return m.eval(), m.model
     m = Gemma3ForConditionalGeneration.from_pretrained(path, torch_dtype=torch.float32)
     return m.eval(), m.model.language_model
 
 
-def tokenize(sp, prompt, T):
-    pieces = sp.encode(prompt)[: T - 1]
-    real = [2] + pieces
-    pad = T - len(real)
-    return [0] * pad + real, [0] * pad + [1] * len(real)
+def hf_tokenizer():
+    from transformers import GemmaTokenizerFast
+    tok = GemmaTokenizerFast(vocab_file=TOKENIZER)
+    tok.padding_side = "left"
+    return tok
 
 
-def goldens(cfg, path, sp):
+def tokenize(tok, prompt, T):
+    enc = tok(prompt, padding="max_length", max_length=T, truncation=True)
+    return enc["input_ids"], enc["attention_mask"]
+
+
+def check_loaded(cfg, path, text):
+    """Every weight HF holds is the checkpoint's (no silent random init)."""
+    from safetensors.torch import load_file as load_st
+    prefix = prefix_of(cfg["layout"])
+    want = {}
+    for fn in sorted(os.listdir(path)):
+        if fn.endswith(".safetensors"):
+            want.update(load_st(os.path.join(path, fn)))
+    for name, p in text.state_dict().items():
+        key = prefix + name
+        if key not in want:
+            sys.exit(f"{cfg['name']}: HF holds {name}, the checkpoint has no {key}")
+        if not torch.equal(want[key].float(), p.float()):
+            sys.exit(f"{cfg['name']}: {name} differs from the checkpoint's {key}")
+
+
+def goldens(cfg, path, tok):
     _, text = load_hf(cfg, path)
+    check_loaded(cfg, path, text)
     T = cfg["max_tokens"]
     out = {}
     for i, prompt in enumerate(cfg["prompts"]):
-        ids, mask = tokenize(sp, prompt, T)
+        ids, mask = tokenize(tok, prompt, T)
         with torch.no_grad():
             o = text(input_ids=torch.tensor([ids]), attention_mask=torch.tensor([mask]),
                      output_hidden_states=cfg["output"] == "all")
@@ -179,10 +212,28 @@ def goldens(cfg, path, sp):
               metadata={"config": cfg["name"], "output": cfg["output"]})
 
 
-def tokenizer_goldens(sp):
-    cases = [{"text": s, "ids": sp.encode(s)} for s in TRICKY]
+# Where the plugin (sentencepiece) knowingly differs from HF.
+DIVERGES = {
+    "<bos> <pad> literal specials":
+        "HF reads special-token text in a prompt as the special token; the "
+        "plugin's sentencepiece encodes it as literal text",
+}
+
+
+def tokenizer_goldens(tok, sp):
+    cases = []
+    for s in TRICKY:
+        c = {"text": s, "ids": tok(s, add_special_tokens=False)["input_ids"]}
+        sp_ids = sp.encode(s)
+        if sp_ids != c["ids"]:
+            if s not in DIVERGES:
+                sys.exit(f"HF and sentencepiece disagree on {s!r}: add it to DIVERGES with why")
+            c["sentencepiece_ids"] = sp_ids
+            c["diverges"] = DIVERGES[s]
+        cases.append(c)
     with open(os.path.join(DATA, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump({"model": "sdk/tools/warm-mkmodel/data/gemma3-tokenizer.model",
+                   "ids_from": "transformers GemmaTokenizerFast (tokenizers)",
                    "cases": cases}, f, ensure_ascii=False, indent=1)
         f.write("\n")
 
@@ -198,7 +249,8 @@ def main():
     with open(os.path.join(DATA, "parity.json"), encoding="utf-8") as f:
         manifest = json.load(f)
     sp = spm.SentencePieceProcessor(model_file=TOKENIZER)
-    tokenizer_goldens(sp)
+    tok = hf_tokenizer()
+    tokenizer_goldens(tok, sp)
     for cfg in manifest["configs"]:
         if args.only and cfg["name"] != args.only:
             continue
@@ -207,7 +259,7 @@ def main():
             write_mkmodel(cfg, path, args.mkmodel)
         else:
             write_hf(cfg, path, cfg["seed"])
-        goldens(cfg, path, sp)
+        goldens(cfg, path, tok)
     return 0
 
 

@@ -15,7 +15,12 @@
 #include <string.h>
 #include <time.h>
 
+/* G3T_HOST_ONLY: just the host (services, ledger, config helpers), for
+ * other plugins' tests (text_encoder_ltx2) that reuse it. */
+#ifndef G3T_HOST_ONLY
 #include "g3_plugin.h"
+#endif
+#include "warm/plugin.h"
 #include "warm/ledger.h"
 #include "warm/warm.h"
 #include "wk.h"
@@ -264,6 +269,7 @@ static inline uint64_t g3t_total(const warm_estimate *e) {
   return e->persistent + e->window + e->workspace;
 }
 
+#ifndef G3T_HOST_ONLY
 /* place + run in one placement on a fresh instance; checks the ledger peak
  * against the estimate and returns the output. */
 static inline void g3t_placed_run(warm_device dev, const char *ck,
@@ -307,5 +313,7 @@ static inline void g3t_placed_run(warm_device dev, const char *ck,
   G3T_CHECK(g3t_booked(&h) == 0, "destroy frees every booked byte");
   g3t_host_fini(&h);
 }
+
+#endif /* G3T_HOST_ONLY */
 
 #endif /* TEST_GEMMA3_UTIL_H */

@@ -80,6 +80,7 @@ static void test_ledger_books_by_class_in_first_booking_order(void) {
   warm_ledger_stats s;
   warm_ledger_stats_get(l, &s);
   CHECK_EQ_U64(s.used, 105 * MiB);
+  CHECK_EQ_U64(s.booked, 105 * MiB); /* the clamped release took 20 MiB */
   CHECK_EQ_U64(s.peak, 135 * MiB);
   CHECK(s.n_components == 2);
   CHECK(strcmp(warm_ledger_device(l), "cpu") == 0);
@@ -134,6 +135,52 @@ static void test_ledger_reservation_counts_max_of_booked_and_reserved(void) {
   CHECK_HAS(e.msg, "6.00 GiB");
   CHECK(warm_ledger_set_budget(l, 6 * GiB, &e) == 0);
   CHECK_EQ_U64(warm_ledger_available(l), 0);
+  warm_ledger_destroy(l);
+}
+
+/* A reservation is measured against what its holder has already booked:
+ * below it changes nothing, above it grows use by the difference only, and
+ * the holder's bookings stay counted once it is cleared. */
+static void test_ledger_reservation_below_and_above_booked(void) {
+  warm_ledger *l;
+  warm_error e;
+  warm_ledger_stats s;
+  CHECK(warm_ledger_create("cuda:2", 10 * GiB, &l) == 0);
+  CHECK(warm_ledger_book(l, "dit", WARM_MEM_PERSISTENT, 5 * GiB, &e) == 0);
+  CHECK(warm_ledger_book(l, "enc", WARM_MEM_PERSISTENT, 4 * GiB, &e) == 0);
+  /* below what enc holds: use stays 9 GiB, 1 GiB free */
+  CHECK(warm_ledger_reserve(l, "enc", 1 * GiB, &e) == 0);
+  warm_ledger_stats_get(l, &s);
+  CHECK_EQ_U64(s.used, 9 * GiB);
+  CHECK_EQ_U64(warm_ledger_available(l), 1 * GiB);
+  /* above it: only the 1 GiB past the booking is drawn from the budget */
+  CHECK(warm_ledger_reserve(l, "enc", 5 * GiB, &e) == 0);
+  warm_ledger_stats_get(l, &s);
+  CHECK_EQ_U64(s.used, 10 * GiB);
+  CHECK_EQ_U64(s.booked, 9 * GiB);
+  CHECK_EQ_U64(warm_ledger_available(l), 0);
+  /* one byte further does not fit beside dit */
+  CHECK(warm_ledger_reserve(l, "enc", 5 * GiB + 1, &e) == WARM_ENOSPACE);
+  warm_ledger_stats_get(l, &s);
+  CHECK_EQ_U64(s.used, 10 * GiB);
+  /* back below the booking: the booking still counts */
+  CHECK(warm_ledger_reserve(l, "enc", 2 * GiB, &e) == 0);
+  warm_ledger_stats_get(l, &s);
+  CHECK_EQ_U64(s.used, 9 * GiB);
+  CHECK(warm_ledger_book(l, "vae", WARM_MEM_WORKSPACE, 1 * GiB + 1, &e) ==
+        WARM_ENOSPACE);
+  /* releasing the booking leaves the 2 GiB reservation, never a wrap */
+  warm_ledger_release(l, "enc", WARM_MEM_PERSISTENT, 4 * GiB);
+  warm_ledger_stats_get(l, &s);
+  CHECK_EQ_U64(s.used, 7 * GiB);
+  CHECK_EQ_U64(s.booked, 5 * GiB);
+  CHECK_EQ_U64(warm_ledger_available(l), 3 * GiB);
+  CHECK(warm_ledger_reserve(l, "enc", 0, &e) == 0);
+  warm_ledger_stats_get(l, &s);
+  CHECK_EQ_U64(s.used, 5 * GiB);
+  /* a first reservation by a component with nothing booked */
+  CHECK(warm_ledger_reserve(l, "new", 5 * GiB, &e) == 0);
+  CHECK(warm_ledger_reserve(l, "new2", 1, &e) == WARM_ENOSPACE);
   warm_ledger_destroy(l);
 }
 
@@ -254,6 +301,7 @@ int main(void) {
   RUN(test_ledger_refuses_past_budget_and_names_everything);
   RUN(test_ledger_books_by_class_in_first_booking_order);
   RUN(test_ledger_reservation_counts_max_of_booked_and_reserved);
+  RUN(test_ledger_reservation_below_and_above_booked);
   RUN(test_ledger_mark_reset_restarts_peaks_at_current_use);
   int before = check_failures;
   test_ledger_concurrent_booking_never_exceeds_budget(seed);

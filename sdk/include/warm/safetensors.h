@@ -169,6 +169,9 @@ int warm_st_writer_declare(warm_st_writer *w, const char *name,
 int warm_st_writer_begin(warm_st_writer *w, warm_error *err);
 int warm_st_writer_write(warm_st_writer *w, const void *data, size_t n,
                          warm_error *err);
+/* Writes n zero bytes as a hole (a seek, not a write): on filesystems with
+ * sparse files they cost no disk, and they read back as zeros. */
+int warm_st_writer_skip(warm_st_writer *w, uint64_t n, warm_error *err);
 /* Frees w whatever the result. */
 int warm_st_writer_close(warm_st_writer *w, warm_error *err);
 void warm_st_writer_abort(warm_st_writer *w);

@@ -1,13 +1,19 @@
 /* warm-inspect PATH [--json]: the tensors of a safetensors file or
- * checkpoint folder (name, dtype, shape, bytes) and totals. Exit 0 on
+ * checkpoint folder (name, dtype, shape, bytes) and totals; for an LTX-2
+ * combined checkpoint also its model_version, config sub-objects and the
+ * tensors and bytes per component prefix. Exit 0 on
  * success, 1 when the checkpoint is refused (the reason on stderr), 2 on a
  * usage error. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "warm/ltx2.h"
 #include "warm/safetensors.h"
 #include "warm/warm.h"
+
+static warm_ltx2 *open_ltx2(const warm_st *st);
+static void print_ltx2(const warm_ltx2 *f);
 
 static void usage(FILE *f) {
   fprintf(f, "usage: warm-inspect PATH [--json]\n"
@@ -49,9 +55,75 @@ static int print_text(const warm_st *st) {
   for (size_t i = 0; i < warm_st_metadata_count(st); i++) {
     const char *k, *v;
     warm_st_metadata_at(st, i, &k, &v);
-    printf("metadata %s = %s\n", k, v);
+    /* The LTX-2 config is one long JSON line: shown as its sub-objects. */
+    if (strcmp(k, "config") == 0 && strlen(v) > 200)
+      printf("metadata %s = (%zu bytes of JSON)\n", k, strlen(v));
+    else
+      printf("metadata %s = %s\n", k, v);
   }
+  warm_ltx2 *f = open_ltx2(st);
+  if (f) print_ltx2(f);
+  warm_ltx2_close(f);
   return 0;
+}
+
+/* An LTX-2 combined file: its config has a "transformer" object, or its
+ * keys use the transformer prefix. NULL otherwise (or for a folder). */
+static warm_ltx2 *open_ltx2(const warm_st *st) {
+  int ltx2 = warm_st_file_count(st) == 1 &&
+             strcmp(warm_st_file_path(st, 0), warm_st_path(st)) == 0;
+  int marked = 0;
+  for (size_t i = 0; ltx2 && !marked && i < warm_st_count(st); i++)
+    marked = strncmp(warm_st_at(st, i)->name, WARM_LTX2_DIT,
+                     strlen(WARM_LTX2_DIT)) == 0;
+  warm_ltx2 *f = NULL;
+  warm_error err = {0};
+  if (!ltx2 || warm_ltx2_open(warm_st_path(st), &f, &err)) return NULL;
+  if (!marked && !warm_ltx2_has_config(f, "transformer")) {
+    warm_ltx2_close(f);
+    return NULL;
+  }
+  return f;
+}
+
+static void print_ltx2(const warm_ltx2 *f) {
+  const char *v = warm_ltx2_model_version(f);
+  printf("\nLTX-2 checkpoint, model_version %s; config:", v ? v : "(absent)");
+  if (!warm_ltx2_config_count(f)) printf(" (absent)");
+  for (size_t i = 0; i < warm_ltx2_config_count(f); i++)
+    printf("%s %s", i ? "," : "", warm_ltx2_config_name(f, i));
+  printf("\n%-52s  %-24s  %8s  %s\n", "prefix", "component", "tensors",
+         "bytes");
+  for (size_t i = 0; warm_ltx2_parts[i].prefix; i++) {
+    size_t n;
+    uint64_t b = warm_ltx2_part_bytes(f, i, &n);
+    if (!n) continue;
+    char sz[64];
+    printf("%-52s  %-24s  %8zu  %llu (%s)\n", warm_ltx2_parts[i].prefix,
+           warm_ltx2_parts[i].what, n, (unsigned long long)b,
+           warm_format_size(b, sz, sizeof sz));
+  }
+}
+
+static json_t *json_ltx2(const warm_ltx2 *f) {
+  json_t *o = json_object(), *parts = json_array(), *cfg = json_array();
+  const char *v = warm_ltx2_model_version(f);
+  json_object_set_new(o, "model_version", v ? json_string(v) : json_null());
+  for (size_t i = 0; i < warm_ltx2_config_count(f); i++)
+    json_array_append_new(cfg, json_string(warm_ltx2_config_name(f, i)));
+  for (size_t i = 0; warm_ltx2_parts[i].prefix; i++) {
+    size_t n;
+    uint64_t b = warm_ltx2_part_bytes(f, i, &n);
+    if (n)
+      json_array_append_new(
+          parts, json_pack("{s:s, s:s, s:I, s:I}", "prefix",
+                           warm_ltx2_parts[i].prefix, "component",
+                           warm_ltx2_parts[i].what, "tensors", (json_int_t)n,
+                           "bytes", (json_int_t)b));
+  }
+  json_object_set_new(o, "config", cfg);
+  json_object_set_new(o, "components", parts);
+  return o;
 }
 
 static int print_json(const warm_st *st) {
@@ -84,6 +156,9 @@ static int print_json(const warm_st *st) {
                       json_integer((json_int_t)warm_st_count(st)));
   json_object_set_new(root, "total_bytes",
                       json_integer((json_int_t)warm_st_total_bytes(st)));
+  warm_ltx2 *f = open_ltx2(st);
+  if (f) json_object_set_new(root, "ltx2", json_ltx2(f));
+  warm_ltx2_close(f);
   int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   printf("\n");
   json_decref(root);

@@ -258,4 +258,4 @@ static int g3_make(const mk_ctx *c, warm_error *err) {
   return rc;
 }
 
-const mk_arch mk_arch_gemma3 = {"gemma3", "tiny|small|full", g3_make};
+const mk_arch mk_arch_gemma3 = {"gemma3", "tiny|small|full", g3_make, 0};

@@ -175,4 +175,4 @@ static int ltxv_make(const mk_ctx *c, warm_error *err) {
   return rc;
 }
 
-const mk_arch mk_arch_ltxv = {"ltxv", "tiny|small|full", ltxv_make};
+const mk_arch mk_arch_ltxv = {"ltxv", "tiny|small|full", ltxv_make, 0};

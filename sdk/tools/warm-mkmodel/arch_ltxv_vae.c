@@ -270,4 +270,4 @@ static int lv_make(const mk_ctx *c, warm_error *err) {
 }
 
 const mk_arch mk_arch_ltxv_vae = {"ltxv-vae", "tiny|tiny-t|small|full",
-                                  lv_make};
+                                  lv_make, 0};

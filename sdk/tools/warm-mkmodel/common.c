@@ -112,6 +112,30 @@ int mk_plan_add(mk_plan *p, mk_init init, float mean, float std, int32_t ndim,
   return 0;
 }
 
+int mk_plan_add_func(mk_plan *p, mk_fill_fn fill, const double *arg, int n_arg,
+                     int32_t ndim, const int64_t *shape, warm_error *err,
+                     const char *fmt, ...) {
+  char name[160];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(name, sizeof name, fmt, ap);
+  va_end(ap);
+  uint64_t n = 1;
+  for (int32_t i = 0; i < ndim; i++)
+    n *= (uint64_t)shape[i];
+  if (n > MK_FUNC_MAX)
+    return warm_error_set(err, WARM_EINVAL,
+                          "%s: a computed tensor of %llu elements is too big",
+                          name, (unsigned long long)n);
+  int rc = mk_plan_add(p, MK_FUNC, 0, 0, ndim, shape, err, "%s", name);
+  if (rc) return rc;
+  mk_tensor *t = &p->t[p->n - 1];
+  t->fill = fill;
+  for (int i = 0; i < n_arg && i < 4; i++)
+    t->arg[i] = arg[i];
+  return 0;
+}
+
 void mk_plan_free(mk_plan *p) {
   free(p->t);
   p->t = NULL;
@@ -201,9 +225,22 @@ static int write_tensor(const mk_ctx *c, warm_st_writer *w, const mk_tensor *t,
                         warm_error *err) {
   uint64_t s0 = c->seed ^ name_hash(t->name);
   uint64_t total = numel(t), done = 0;
+  int bf = c->dtype == WARM_BF16;
+  /* --sparse: zero-mean tensors (weights, biases, tables) become holes;
+   * the others (norm weights ~ 1, positive statistics) and the computed
+   * constants are still written, so a sparse model is all-zero weights
+   * with meaningful buffers. */
+  if (c->sparse && t->init != MK_FUNC && t->mean == 0.0f)
+    return warm_st_writer_skip(w, total * (bf ? 2 : 4), err);
+  if (t->init == MK_FUNC) { /* small: MK_FUNC_MAX <= MK_CHUNK */
+    t->fill(t, fbuf);
+    for (uint64_t i = 0; bf && i < total; i++)
+      hbuf[i] = wk_f32_to_bf16(fbuf[i]);
+    return bf ? warm_st_writer_write(w, hbuf, total * 2, err)
+              : warm_st_writer_write(w, fbuf, total * 4, err);
+  }
   while (done < total) {
     size_t n = total - done < MK_CHUNK ? (size_t)(total - done) : MK_CHUNK;
-    int bf = c->dtype == WARM_BF16;
     gen_chunk(t, s0, done, fbuf, bf ? hbuf : NULL, n, nthreads);
     int rc = bf ? warm_st_writer_write(w, hbuf, n * 2, err)
                 : warm_st_writer_write(w, fbuf, n * 4, err);
@@ -213,16 +250,19 @@ static int write_tensor(const mk_ctx *c, warm_st_writer *w, const mk_tensor *t,
   return 0;
 }
 
-/* Writes tensors [from, to) of p as one file. */
-static int write_file(const mk_ctx *c, const mk_plan *p, size_t from, size_t to,
-                      const char *path, float *fbuf, uint16_t *hbuf,
-                      warm_error *err) {
+/* Writes tensors [from, to) of p as one file, with extra metadata. */
+static int write_file_meta(const mk_ctx *c, const mk_plan *p, size_t from,
+                           size_t to, const char *path, float *fbuf,
+                           uint16_t *hbuf, const warm_kv *meta, size_t n_meta,
+                           warm_error *err) {
   long np = sysconf(_SC_NPROCESSORS_ONLN);
   int nthreads = np < 1 ? 1 : np > MK_MAX_THREADS ? MK_MAX_THREADS : (int)np;
   warm_st_writer *w;
   int rc = warm_st_writer_open(path, &w, err);
   if (rc) return rc;
   rc = warm_st_writer_meta(w, "format", "pt", err);
+  for (size_t i = 0; !rc && i < n_meta; i++)
+    rc = warm_st_writer_meta(w, meta[i].key, meta[i].value, err);
   for (size_t i = from; !rc && i < to; i++)
     rc = warm_st_writer_declare(w, p->t[i].name, c->dtype, p->t[i].ndim,
                                 p->t[i].shape, err);
@@ -237,6 +277,24 @@ static int write_file(const mk_ctx *c, const mk_plan *p, size_t from, size_t to,
     return rc;
   }
   return warm_st_writer_close(w, err);
+}
+
+static int write_file(const mk_ctx *c, const mk_plan *p, size_t from, size_t to,
+                      const char *path, float *fbuf, uint16_t *hbuf,
+                      warm_error *err) {
+  return write_file_meta(c, p, from, to, path, fbuf, hbuf, NULL, 0, err);
+}
+
+int mk_write_file(const mk_ctx *c, const mk_plan *p, const char *path,
+                  const warm_kv *meta, size_t n_meta, warm_error *err) {
+  float *fbuf = malloc(MK_CHUNK * sizeof *fbuf);
+  uint16_t *hbuf = malloc(MK_CHUNK * sizeof *hbuf);
+  int rc = fbuf && hbuf ? write_file_meta(c, p, 0, p->n, path, fbuf, hbuf,
+                                          meta, n_meta, err)
+                        : warm_error_set(err, WARM_ENOMEM, "out of memory");
+  free(fbuf);
+  free(hbuf);
+  return rc;
 }
 
 int mk_write_tensors(const mk_ctx *c, const mk_plan *p, uint64_t shard_bytes,

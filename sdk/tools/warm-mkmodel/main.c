@@ -18,6 +18,15 @@ extern const mk_arch mk_arch_ltxv;
 #ifdef MK_HAVE_ARCH_LTXV_VAE
 extern const mk_arch mk_arch_ltxv_vae;
 #endif
+#ifdef MK_HAVE_ARCH_LTX2
+extern const mk_arch mk_arch_ltx2;
+#endif
+#ifdef MK_HAVE_ARCH_LTX2_UPSAMPLER
+extern const mk_arch mk_arch_ltx2_upsampler;
+#endif
+#ifdef MK_HAVE_ARCH_LTX2_LORA
+extern const mk_arch mk_arch_ltx2_lora;
+#endif
 
 /* The arch table: one line per arch (see mkmodel.h). */
 static const mk_arch *const mk_archs[] = {
@@ -28,6 +37,15 @@ static const mk_arch *const mk_archs[] = {
 #ifdef MK_HAVE_ARCH_LTXV_VAE
     &mk_arch_ltxv_vae,
 #endif
+#ifdef MK_HAVE_ARCH_LTX2
+    &mk_arch_ltx2,
+#endif
+#ifdef MK_HAVE_ARCH_LTX2_UPSAMPLER
+    &mk_arch_ltx2_upsampler,
+#endif
+#ifdef MK_HAVE_ARCH_LTX2_LORA
+    &mk_arch_ltx2_lora,
+#endif
 };
 #define MK_N_ARCHS (sizeof mk_archs / sizeof mk_archs[0])
 
@@ -37,9 +55,17 @@ static void usage(FILE *f) {
              "                    [--dtype f32|bf16] [--set key=value ...] "
              "[--quiet]\n"
              "                    [--max-shard-bytes SIZE]\n"
+             "       warm-mkmodel --arch ltx2|ltx2-upsampler --variant 2.0|2.3 "
+             "[--preset P]\n"
+             "                    [--sparse] [--seed N] --out FILE.safetensors\n"
+             "       warm-mkmodel --arch ltx2-lora --variant 2.0|2.3 [--preset "
+             "P] --rank R\n"
+             "                    [--blocks 0,3-5] --seed N --out "
+             "FILE.safetensors\n"
              "arches:\n");
   for (size_t i = 0; i < MK_N_ARCHS; i++)
-    fprintf(f, "  %-10s presets %s\n", mk_archs[i]->name, mk_archs[i]->presets);
+    fprintf(f, "  %-15s presets %s\n", mk_archs[i]->name,
+            mk_archs[i]->presets);
   fprintf(f, "--set sets any config.json key (dotted for nested, JSON "
              "values);\n"
              "gemma3 also takes --set prefix=multimodal.\n");
@@ -76,6 +102,9 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--quiet") == 0) {
       c.quiet = 1;
       continue;
+    } else if (strcmp(a, "--sparse") == 0) {
+      c.sparse = 1;
+      continue;
     }
     if (!v) {
       fprintf(stderr, "warm-mkmodel: %s needs a value\n", a);
@@ -99,6 +128,20 @@ int main(int argc, char **argv) {
       }
     } else if (strcmp(a, "--dtype") == 0) {
       dtype_s = v;
+    } else if (strcmp(a, "--variant") == 0) {
+      c.variant = v;
+    } else if (strcmp(a, "--blocks") == 0) {
+      c.blocks = v;
+    } else if (strcmp(a, "--rank") == 0) {
+      char *e = NULL;
+      errno = 0;
+      long long r = strtoll(v, &e, 10);
+      if (errno || !e || *e || r <= 0 || r > (1 << 20)) {
+        fprintf(stderr, "warm-mkmodel: --rank %s: a positive integer\n", v);
+        free(sets);
+        return 2;
+      }
+      c.rank = r;
     } else if (strcmp(a, "--set") == 0) {
       const char *eq = strchr(v, '=');
       if (!eq || eq == v) {
@@ -119,6 +162,11 @@ int main(int argc, char **argv) {
     }
   }
   c.sets = sets;
+  const mk_arch *a = NULL;
+  for (size_t i = 0; arch && i < MK_N_ARCHS; i++)
+    if (strcmp(mk_archs[i]->name, arch) == 0) a = mk_archs[i];
+  /* The file-writing (LTX-2) arches default to seed 0. */
+  if (!seed_s && a && a->out_file) seed_s = "0";
   char *end = NULL;
   if (seed_s) {
     errno = 0;
@@ -137,12 +185,21 @@ int main(int argc, char **argv) {
     free(sets);
     return 2;
   }
-  const mk_arch *a = NULL;
-  for (size_t i = 0; i < MK_N_ARCHS; i++)
-    if (strcmp(mk_archs[i]->name, arch) == 0) a = mk_archs[i];
   if (!a) {
     fprintf(stderr, "warm-mkmodel: unknown arch '%s'\n", arch);
     usage(stderr);
+    free(sets);
+    return 2;
+  }
+  /* Options of other arches are refused, not ignored. */
+  const char *foreign = NULL;
+  if (!a->out_file && (c.variant || c.sparse))
+    foreign = c.variant ? "--variant" : "--sparse";
+  if (strcmp(a->name, "ltx2-lora") != 0 && (c.rank || c.blocks))
+    foreign = c.rank ? "--rank" : "--blocks";
+  if (foreign) {
+    fprintf(stderr, "warm-mkmodel: %s does not apply to --arch %s\n", foreign,
+            a->name);
     free(sets);
     return 2;
   }
@@ -157,7 +214,18 @@ int main(int argc, char **argv) {
     snprintf(exe, sizeof exe, ".");
   c.exe_dir = exe;
   warm_error err = {0};
-  int rc = mkdirs(c.out_dir, &err);
+  int rc = 0;
+  if (!a->out_file) {
+    rc = mkdirs(c.out_dir, &err);
+  } else {
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", c.out_dir);
+    char *ps = strrchr(parent, '/');
+    if (ps && ps != parent) {
+      *ps = '\0';
+      rc = mkdirs(parent, &err);
+    }
+  }
   if (!rc) rc = a->make(&c, &err);
   free(sets);
   if (rc) {

@@ -45,12 +45,19 @@ typedef struct mk_ctx {
   const char *exe_dir; /* folder of the executable, for data files */
   uint64_t max_shard_bytes; /* --max-shard-bytes; 0: the arch's default */
   int quiet;
+  const char *variant; /* --variant (ltx2: "2.0" or "2.3"), or NULL */
+  int sparse;          /* --sparse: random tensors are written as zeros,
+                          as file holes */
+  int64_t rank;        /* --rank (ltx2-lora), 0 when absent */
+  const char *blocks;  /* --blocks (ltx2-lora), or NULL */
 } mk_ctx;
 
 typedef struct mk_arch {
   const char *name;    /* --arch value */
   const char *presets; /* for --help */
   int (*make)(const mk_ctx *c, warm_error *err);
+  int out_file; /* 1: --out names a file (its folder is created), not a
+                   folder */
 } mk_arch;
 
 /* ---- config.json ----------------------------------------------------------
@@ -75,15 +82,25 @@ int mk_config_write(const mk_ctx *c, json_t *obj, warm_error *err);
 typedef enum mk_init {
   MK_NORMAL = 0, /* N(mean, std) (approximately: Irwin-Hall, 4 terms) */
   MK_CONST = 1,  /* every element = mean */
+  MK_FUNC = 2,   /* computed by fill() (constant buffers); at most
+                    MK_FUNC_MAX elements */
 } mk_init;
 
-typedef struct mk_tensor {
+#define MK_FUNC_MAX (1u << 22)
+
+typedef struct mk_tensor mk_tensor;
+/* Writes all numel values of t into out (f32). */
+typedef void (*mk_fill_fn)(const mk_tensor *t, float *out);
+
+struct mk_tensor {
   char name[160];
   int32_t ndim;
   int64_t shape[WARM_MAX_DIMS];
   mk_init init;
   float mean, std;
-} mk_tensor;
+  mk_fill_fn fill;   /* MK_FUNC only */
+  double arg[4];     /* parameters for fill() */
+};
 
 typedef struct mk_plan {
   mk_tensor *t;
@@ -106,6 +123,22 @@ void mk_plan_free(mk_plan *p);
  * seed and its name (same seed -> same bytes). */
 int mk_write_tensors(const mk_ctx *c, const mk_plan *p, uint64_t shard_bytes,
                      warm_error *err);
+
+/* Appends an MK_FUNC tensor; name is printf-style. */
+int mk_plan_add_func(mk_plan *p, mk_fill_fn fill, const double *arg, int n_arg,
+                     int32_t ndim, const int64_t *shape, warm_error *err,
+                     const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 8, 9)))
+#endif
+    ;
+
+/* Writes the planned tensors as the one file `path` in c->dtype, with the
+ * metadata pairs meta[0..n_meta) after "format": "pt". With c->sparse every
+ * zero-mean tensor (random or constant) becomes a file hole; the others
+ * and the MK_FUNC tensors are written. */
+int mk_write_file(const mk_ctx *c, const mk_plan *p, const char *path,
+                  const warm_kv *meta, size_t n_meta, warm_error *err);
 
 /* A diffusers-style folder: config.json, then the planned tensors, one
  * `diffusion_pytorch_model.safetensors` when they fit `one_file` bytes and

@@ -393,8 +393,14 @@ static void check_outputs_and_determinism(const warm_plugin_desc *d,
     char want[64];
     uint32_t T = o->shape.max_tokens;
     snprintf(want, sizeof want, "mask i32 [%u]", T);
-    if (strncmp(a.desc, "embeddings f32 [", 16) != 0)
-      bad = "first output is not \"embeddings\" f32";
+    /* Two output sets: "embeddings" [T, C] (+ "mask"), or LTX-2's
+     * conditioning "video_context" [T, Cv], "audio_context" [T, Ca]
+     * (+ "mask"). */
+    if (strncmp(a.desc, "embeddings f32 [", 16) != 0 &&
+        (strncmp(a.desc, "video_context f32 [", 19) != 0 ||
+         !strstr(a.desc, "; audio_context f32 [")))
+      bad = "first output is neither \"embeddings\" f32 nor "
+            "\"video_context\" f32 with \"audio_context\" f32";
     else if (!strstr(a.desc, want)) {
       snprintf(why, sizeof why, "expected \"%s\" for max_tokens %u", want, T);
       bad = why;

@@ -1,12 +1,13 @@
 /*
- * g3.h — internals of the Gemma-3 text encoder plugin (prefix g3_).
+ * g3.h — the Gemma-3 core shared by the text encoder plugins (prefix g3_).
  *
  * Files: g3_config.c (config.json), g3_tok.cc (SentencePiece shim),
  * g3_prompt.c (UTF-8 check, BOS, truncation, left padding), g3_weights.c
  * (tensor names, validation, conversion into per-layer blobs),
- * g3_forward.c (the model against wk.h), g3_plugin.c (the ABI entry points,
- * placements, ledger bookings). Everything here is compiled into a static
- * library that the plugin .so and the unit tests both link.
+ * g3_forward.c (the model against wk.h), g3_model.c (placements, ledger
+ * bookings, the layer loop; see g3_model.h). Everything here is compiled
+ * into the static library gemma3_core that text_encoder_gemma3,
+ * text_encoder_ltx2 and the unit tests link.
  */
 #ifndef G3_H
 #define G3_H
@@ -74,7 +75,7 @@ typedef struct g3_prompt {
 } g3_prompt;
 
 /* BOS + pieces, truncated to the first max_tokens - 1 pieces, left padded
- * to max_tokens. Empty or invalid UTF-8 prompts are refused. The caller
+ * to max_tokens. An empty prompt is BOS alone; invalid UTF-8 is refused. The caller
  * frees with g3_prompt_free. */
 int g3_prompt_make(g3_tok *tok, const char *prompt, uint32_t max_tokens,
                    int32_t bos_id, int32_t pad_id, g3_prompt *out,

@@ -1,7 +1,8 @@
 /*
  * g3_prompt.c — a prompt into the ids and mask Gemma sees: BOS + pieces,
  * left padded with pad_id to max_tokens (the reference pipeline's
- * padding_side="left", padding="max_length").
+ * padding_side="left", padding="max_length"). An empty prompt is BOS
+ * alone, as HF's tokenizer gives it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -61,11 +62,6 @@ int g3_prompt_make(g3_tok *tok, const char *prompt, uint32_t max_tokens,
   size_t np = 0;
   int rc = g3_tok_encode(tok, prompt, &pieces, &np, err);
   if (rc) return rc;
-  if (np == 0) {
-    free(pieces);
-    return warm_error_set(err, WARM_EINVAL,
-                          "prompt: empty (no tokens to encode)");
-  }
   size_t keep = np;
   if (keep > max_tokens - 1) keep = max_tokens - 1;
   out->T = max_tokens;
