@@ -11,7 +11,8 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
                libuv1-dev libinih-dev libjansson-dev libopenblas-dev \
                libsentencepiece-dev libpng-dev libhttp-parser-dev \
                libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
-               chromium
+               chromium \
+               libsystemd-dev nginx
 
 .PHONY: all deps build demo test test-fast asan tsan bench gpu-check mutants install clean
 
@@ -71,7 +72,8 @@ TSAN_TARGETS = warmd warmctl warm-mkmodel text_encoder_gemma3 transformer_ltxv \
                test_kernels_linear test_kernels_ops test_kernels_attention \
                test_kernels_conv test_kernels_args test_gemma3_checkpoints \
                test_gemma3_parity test_gemma3_placement test_gemma3_errors \
-               test_ltxv_parity test_ltxv_placement test_ltxv_errors
+               test_ltxv_parity test_ltxv_placement test_ltxv_errors \
+               test_ops_warmd
 
 tsan: deps
 	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \

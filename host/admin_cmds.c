@@ -307,7 +307,7 @@ static void swap_component(wh_daemon *d, wh_admin_req *req) {
                   a[0], msg);
     goto out;
   }
-  char summary[256];
+  char summary[2048];
   warm_error e = {0};
   wh_jobs *jobs = d->api ? wh_api_jobs(d->api) : NULL;
   double t0 = wh_now_s();
@@ -388,12 +388,18 @@ static int cmd_show_cache(wh_admin_req *req) {
   wh_embcache_stats st;
   wh_embcache_stats_get(d->cache, &st);
   if (req->cmd.json) return reply_json(req, wh_status_cache(d->cache));
+  /* Sizes for people (exact bytes in parentheses); json has the bytes. */
+  char hb[32], hu[32];
   wh_sb_printf(&req->out,
-               "budget: %llu\nbytes: %llu\nentries: %llu\nhits: %llu\n"
-               "misses: %llu\ninserts: %llu\nevictions: %llu",
-               (unsigned long long)st.budget, (unsigned long long)st.bytes,
-               (unsigned long long)st.entries, (unsigned long long)st.hits,
-               (unsigned long long)st.misses, (unsigned long long)st.inserts,
+               "budget: %s (%llu bytes)\nbytes: %s (%llu bytes)\n"
+               "entries: %llu\nhits: %llu\nmisses: %llu\ninserts: %llu\n"
+               "evictions: %llu",
+               warm_format_size(st.budget, hb, sizeof hb),
+               (unsigned long long)st.budget,
+               warm_format_size(st.bytes, hu, sizeof hu),
+               (unsigned long long)st.bytes, (unsigned long long)st.entries,
+               (unsigned long long)st.hits, (unsigned long long)st.misses,
+               (unsigned long long)st.inserts,
                (unsigned long long)st.evictions);
   return WH_REPLY_DONE;
 }

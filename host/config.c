@@ -330,6 +330,7 @@ static void http_key(parse_state *s, const char *k, const char *v) {
 static void host_key(parse_state *s, const char *k, const char *v) {
   wh_config *c = s->c;
   int L = s->line;
+  if (wh_config_ops_key(c, L, k, v)) return;
   if (!in_list(k, host_keys)) {
     wh_config_error(c, L, "unknown key '%s' in [host]", k);
     return;
@@ -633,6 +634,7 @@ static void finish(parse_state *s) {
     else
       d->budget = ram - d->reserve;
   }
+  wh_config_ops_finish(c);
   wh_cfg_pipeline *p = &c->pipeline;
   if (p->present) {
     if (p->encoder && !find_comp(c, p->encoder))

@@ -88,6 +88,16 @@ typedef struct wh_config {
   uint32_t max_queue;      /* queued jobs at most */
   double shutdown_timeout; /* seconds jobs may take after SIGTERM */
   int http_listen_line, max_body_line, max_queue_line, shutdown_timeout_line;
+  /* [host] operations keys (config_ops.c). */
+  int log_format;                 /* WH_LOG_TEXT / WH_LOG_JSON */
+  char *api_keys_file;            /* NULL: the HTTP API is open */
+  struct wh_auth_keys *api_keys;  /* read from api_keys_file */
+  int auth_exempt_metrics;        /* /metrics needs no token */
+  char *instance_id;              /* prefix of job ids; NULL: none */
+  double job_retention;           /* seconds a finished job is kept; 0: ever */
+  uint32_t jobs_kept;             /* finished jobs kept at most; 0: no cap */
+  int log_format_line, api_keys_file_line, auth_exempt_metrics_line,
+      instance_id_line, job_retention_line, jobs_kept_line;
   /* [device ...] */
   wh_cfg_device *devices;
   size_t n_devices;
@@ -138,6 +148,15 @@ char *wh_config_render(const wh_config *c);
 /* The same as a jansson object (json_t *); the caller owns the reference. */
 struct json_t;
 struct json_t *wh_config_json(const wh_config *c);
+
+/* The operations keys of [host] (config_ops.c): 1 when k is one of them
+ * (handled, errors recorded at line), 0 otherwise. */
+int wh_config_ops_key(wh_config *c, int line, const char *k, const char *v);
+/* After the whole file: reads api_keys_file. */
+void wh_config_ops_finish(wh_config *c);
+void wh_config_ops_free(wh_config *c);
+/* 1 when s is a valid instance_id (1-63 of a-z 0-9 _ -). */
+int wh_instance_id_valid(const char *s);
 
 /* Physical RAM in bytes (sysconf), used for the cpu default budget. */
 uint64_t wh_physical_ram(void);

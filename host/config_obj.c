@@ -78,6 +78,7 @@ void wh_config_free(wh_config *c) {
   free(c->stats_socket);
   free(c->output_dir);
   free(c->http_listen);
+  wh_config_ops_free(c);
   for (size_t i = 0; i < c->n_devices; i++)
     free(c->devices[i].name);
   free(c->devices);

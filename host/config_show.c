@@ -3,7 +3,9 @@
  * INI text with defaults filled in, or JSON). Kept apart from the parser so
  * each file holds one concern.
  */
+#include "auth.h"
 #include "config.h"
+#include "log.h"
 #include "strbuf.h"
 
 #include <jansson.h>
@@ -45,6 +47,14 @@ char *wh_config_render(const wh_config *c) {
   wh_sb_printf(&b, "max_body = %llu\nmax_queue = %u\nshutdown_timeout = %g\n",
                (unsigned long long)c->max_body, c->max_queue,
                c->shutdown_timeout);
+  wh_sb_printf(&b, "log_format = %s\n",
+               c->log_format == WH_LOG_JSON ? "json" : "text");
+  if (c->api_keys_file) kv(&b, "api_keys_file", c->api_keys_file);
+  wh_sb_printf(&b, "auth_exempt_metrics = %s\n",
+               c->auth_exempt_metrics ? "yes" : "no");
+  if (c->instance_id) kv(&b, "instance_id", c->instance_id);
+  wh_sb_printf(&b, "job_retention = %g\njobs_kept = %u\n", c->job_retention,
+               c->jobs_kept);
   for (size_t i = 0; i < c->n_devices; i++) {
     const wh_cfg_device *d = &c->devices[i];
     wh_sb_printf(&b, "[device %s]\nbudget = %llu\nreserve = %llu\n", d->name,
@@ -108,6 +118,22 @@ json_t *wh_config_json(const wh_config *c) {
                         json_integer((json_int_t)c->max_queue));
     json_object_set_new(host, "shutdown_timeout",
                         json_real(c->shutdown_timeout));
+    json_object_set_new(
+        host, "log_format",
+        json_string(c->log_format == WH_LOG_JSON ? "json" : "text"));
+    json_object_set_new(host, "api_keys_file",
+                        c->api_keys_file ? json_string(c->api_keys_file)
+                                         : json_null());
+    json_object_set_new(host, "api_keys",
+                        json_integer((json_int_t)wh_auth_count(c->api_keys)));
+    json_object_set_new(host, "auth_exempt_metrics",
+                        json_boolean(c->auth_exempt_metrics));
+    json_object_set_new(host, "instance_id",
+                        c->instance_id ? json_string(c->instance_id)
+                                       : json_null());
+    json_object_set_new(host, "job_retention", json_real(c->job_retention));
+    json_object_set_new(host, "jobs_kept",
+                        json_integer((json_int_t)c->jobs_kept));
   }
   json_t *devs = json_array();
   for (size_t i = 0; i < c->n_devices; i++) {

@@ -11,6 +11,7 @@
 
 #include "http_api.h"
 #include "log.h"
+#include "notify.h"
 #include "reload.h"
 
 /* ---- posting to the loop
@@ -82,7 +83,7 @@ static int load_and_apply(wh_runtime *rt, const char *path, char *msg, size_t n,
     wh_config_free(cfg);
     return rc ? rc : WARM_EINVAL;
   }
-  char summary[256];
+  char summary[2048];
   warm_error e = {0};
   if (jobs) wh_jobs_hold(jobs);
   rc = wh_reload_commit(rt, plan, summary, sizeof summary, &e);
@@ -93,8 +94,10 @@ static int load_and_apply(wh_runtime *rt, const char *path, char *msg, size_t n,
     snprintf(msg, n, "%s: %s", path, summary);
   pthread_mutex_lock(&rt->lock);
   int level = rt->config ? rt->config->log_level : WARM_LOG_INFO;
+  int format = rt->config ? rt->config->log_format : WH_LOG_TEXT;
   pthread_mutex_unlock(&rt->lock);
   wh_log_set_level(level);
+  wh_log_set_format(format);
   wh_config_free(cfg);
   return rc;
 }
@@ -146,6 +149,7 @@ static void reload_done_loop(void *arg) {
     uint64_t budget = d->rt->config ? d->rt->config->cache_embeddings : 0;
     pthread_mutex_unlock(&d->rt->lock);
     if (d->cache) wh_embcache_set_budget(d->cache, budget);
+    if (d->api) wh_api_config_changed(d->api);
   }
   snprintf(d->last_reload, sizeof d->last_reload, "%s: %.1000s",
            j->rc ? "failed" : "ok", j->msg);
@@ -173,6 +177,7 @@ static void reload_done_loop(void *arg) {
       free(rest);
       rest = next;
     }
+    if (!d->stopping) wh_notify_ready("serving");
     maybe_stop_api(d);
     try_finish_stop(d);
   }
@@ -203,6 +208,7 @@ static int start_reload(wh_daemon *d) {
   }
   d->reload_running = 1;
   d->inflight++;
+  wh_notify_reloading();
   wh_info("reloading %s", d->config_path);
   return 0;
 }
@@ -302,6 +308,7 @@ static void on_signal(uv_signal_t *h, int signum) {
 static void try_finish_stop(wh_daemon *d) {
   if (!d->stopping || d->closed || d->inflight) return;
   d->closed = 1;
+  wh_notify_watchdog_stop();
   uv_close((uv_handle_t *)&d->wake, NULL);
   uv_close((uv_handle_t *)&d->sig_hup, NULL);
   uv_close((uv_handle_t *)&d->sig_term, NULL);
@@ -331,6 +338,7 @@ static void maybe_stop_api(wh_daemon *d) {
 void wh_daemon_stop(wh_daemon *d) {
   if (d->stopping) return;
   d->stopping = 1;
+  wh_notify_stopping();
   wh_admin_server_stop(d->admin);
   wh_admin_server_stop(d->stats);
   d->admin = d->stats = NULL;
@@ -355,6 +363,7 @@ static int start_data_plane(wh_daemon *d, const wh_config *cfg,
   if (rc) return warm_error_set(err, rc, "cannot create the embedding cache");
   if (!cfg->http_listen) return 0;
   wh_api_opts o = {.listen = cfg->http_listen,
+                   .instance_id = cfg->instance_id,
                    .limits = {.max_body = cfg->max_body},
                    .max_queue = cfg->max_queue,
                    .shutdown_timeout_s = cfg->shutdown_timeout,
@@ -423,6 +432,9 @@ int wh_daemon_init(wh_daemon *d, const char *path, warm_error *err) {
   wh_info("warmd %s ready: admin socket %s%s%s", WARMD_VERSION,
           cfg->admin_socket, cfg->stats_socket ? ", stats socket " : "",
           cfg->stats_socket ? cfg->stats_socket : "");
+  if ((rc = wh_notify_watchdog_start(&d->loop)) != 0)
+    wh_warn("cannot start the watchdog timer: %s", uv_strerror(rc));
+  wh_notify_ready("serving");
   return 0;
 fail:
   wh_admin_server_stop(d->admin);

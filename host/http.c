@@ -49,6 +49,10 @@ struct wh_http_conn {
   size_t head;  /* bytes of request line + headers so far */
   growbuf url, body;
   char hfield[32]; /* last header name (truncated), lower case */
+  uint64_t t0;     /* uv_hrtime at the request's first byte */
+  int resp_status; /* the status of the response in flight (0: none) */
+  uint64_t resp_bytes;
+  char peer[64];
   int hfield_ct, hfield_expect;
   int expect_continue;
   growbuf pending; /* bytes after a complete request */
@@ -75,6 +79,7 @@ struct wh_http_server {
   char slab[64 * 1024]; /* read buffer: consumed within on_read */
   void (*done)(void *);
   void *done_arg;
+  char headers[256]; /* lim.server_headers, copied */
 };
 
 typedef struct wreq {
@@ -119,6 +124,10 @@ const char *wh_http_status_text(int status) {
     return "Accepted";
   case 400:
     return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
   case 404:
     return "Not Found";
   case 405:
@@ -207,6 +216,8 @@ static void conn_reset_request(wh_http_conn *c) {
   c->complete = 0;
   c->expect_continue = 0;
   c->hfield[0] = '\0';
+  c->resp_status = 0;
+  c->resp_bytes = 0;
 }
 
 static void conn_unref(wh_http_conn *c) {
@@ -253,6 +264,29 @@ static void on_timeout(uv_timer_t *t) {
 
 static void arm_timer(wh_http_conn *c, uint64_t ms) {
   if (!c->closing) uv_timer_start(&c->timer, on_timeout, ms, 0);
+}
+
+/* ---- the access log ------------------------------------------------------ */
+
+/* One line per response, when its last byte is written or the client is
+ * gone (status 0); called once per response. */
+static void access_log(wh_http_conn *c, int completed) {
+  if (!c->resp_status) return;
+  wh_http_req *r = &c->req;
+  const char *path = r->path ? r->path : c->url.p ? c->url.p : "-";
+  wh_access a = {
+      .method = r->method_name ? r->method_name
+                               : http_method_str(
+                                     (enum http_method)c->parser.method),
+      .path = path,
+      .status = completed ? c->resp_status : 0,
+      .bytes = c->resp_bytes,
+      .duration_s = (double)(uv_hrtime() - c->t0) * 1e-9,
+      .job = r->log_job[0] ? r->log_job : NULL,
+      .key = r->log_key[0] ? r->log_key : NULL,
+      .peer = c->peer[0] ? c->peer : NULL};
+  wh_log_access(&a);
+  c->resp_status = 0;
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -309,9 +343,11 @@ static void write_cb(uv_write_t *w, int status) {
   free(r->buf);
   free(r);
   if (status < 0 || c->closing) {
+    access_log(c, 0);
     conn_close(c);
     if (!last && c->fd >= 0) file_close(c); /* a file stream in the middle */
   } else if (last) {
+    access_log(c, 1);
     response_finished(c);
   } else {
     file_read_next(c);
@@ -355,11 +391,13 @@ static char *make_head(wh_http_conn *c, int status, const char *ctype,
   char head[1024];
   int n = snprintf(head, sizeof head,
                    "HTTP/1.1 %d %s\r\nServer: warmd\r\nContent-Type: %s\r\n"
-                   "Content-Length: %llu\r\nConnection: %s\r\n%s\r\n",
+                   "Content-Length: %llu\r\nConnection: %s\r\n%s%s\r\n",
                    status, wh_http_status_text(status), ctype,
                    (unsigned long long)len, c->keep ? "keep-alive" : "close",
-                   extra_headers ? extra_headers : "");
+                   c->srv->headers, extra_headers ? extra_headers : "");
   if (n < 0 || (size_t)n >= sizeof head) return NULL;
+  c->resp_status = status;
+  c->resp_bytes = len;
   char *buf = malloc((size_t)n + extra + 1);
   if (!buf) return NULL;
   memcpy(buf, head, (size_t)n);
@@ -539,6 +577,7 @@ static int count_head(wh_http_conn *c, size_t n) {
 static int on_message_begin(http_parser *p) {
   wh_http_conn *c = conn_of(p);
   conn_reset_request(c);
+  c->t0 = uv_hrtime();
   c->state = C_READING;
   arm_timer(c, c->srv->lim.request_timeout_ms);
   return 0;
@@ -565,6 +604,15 @@ static int on_header_field(http_parser *p, const char *at, size_t n) {
   return 0;
 }
 
+/* Appends a header value piece to a fixed field; what does not fit is
+ * dropped (a cut token then fails to match, as it should). */
+static void append_cut(char *dst, size_t cap, const char *at, size_t n) {
+  size_t have = strlen(dst);
+  size_t k = n < cap - 1 - have ? n : cap - 1 - have;
+  memcpy(dst + have, at, k);
+  dst[have + k] = '\0';
+}
+
 static int on_header_value(http_parser *p, const char *at, size_t n) {
   wh_http_conn *c = conn_of(p);
   if (count_head(c, n)) return parse_fail(c, 431);
@@ -575,6 +623,10 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
     size_t k = n < room ? n : room;
     memcpy(c->req.content_type + have, at, k);
     c->req.content_type[have + k] = '\0';
+  } else if (!strcmp(c->hfield, "authorization")) {
+    append_cut(c->req.authorization, sizeof c->req.authorization, at, n);
+  } else if (!strcmp(c->hfield, "x-warmd-affinity")) {
+    append_cut(c->req.affinity, sizeof c->req.affinity, at, n);
   } else if (!strcmp(c->hfield, "expect") && n >= 12 &&
              !strncasecmp(at, "100-continue", 12)) {
     c->expect_continue = 1;
@@ -747,6 +799,14 @@ static void on_connection(uv_stream_t *l, int status) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
+  struct sockaddr_storage peer;
+  int plen = sizeof peer;
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &plen) == 0) {
+    if (peer.ss_family == AF_INET6)
+      uv_ip6_name((struct sockaddr_in6 *)&peer, c->peer, sizeof c->peer);
+    else
+      uv_ip4_name((struct sockaddr_in *)&peer, c->peer, sizeof c->peer);
+  }
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   c->state = C_IDLE;
@@ -781,6 +841,14 @@ int wh_http_server_start(uv_loop_t *loop, const char *listen,
   s->loop = loop;
   if (limits) s->lim = *limits;
   wh_http_limits_fill(&s->lim);
+  if (s->lim.server_headers) {
+    if (strlen(s->lim.server_headers) >= sizeof s->headers) {
+      free(s);
+      return warm_error_set(err, WARM_EINVAL, "server headers too long");
+    }
+    snprintf(s->headers, sizeof s->headers, "%s", s->lim.server_headers);
+  }
+  s->lim.server_headers = NULL;
   s->fn = fn;
   s->app = app;
   uv_tcp_init(loop, &s->listener);

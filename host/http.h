@@ -29,6 +29,9 @@ typedef struct wh_http_limits {
   uint64_t idle_timeout_ms;    /* keep-alive connection idle (60 s) */
   uint64_t write_timeout_ms;   /* each response write must progress (30 s) */
   size_t max_conns;            /* more are answered 503 and closed (1024) */
+  /* Complete "Name: value\r\n" lines added to every response (copied at
+   * start; NULL: none). warmd's Warmd-Instance header. */
+  const char *server_headers;
 } wh_http_limits;
 
 typedef struct wh_http_conn wh_http_conn;
@@ -44,6 +47,12 @@ typedef struct wh_http_req {
   char *body;              /* NUL-terminated; body_len excludes the NUL */
   size_t body_len;
   char content_type[128]; /* the Content-Type header, or "" */
+  char authorization[512]; /* the Authorization header (cut), or "" */
+  char affinity[160];      /* the X-Warmd-Affinity header (cut), or "" */
+  /* Filled by the handler for the access log line: the job the request
+   * created or named, and the name of the API key that authorised it. */
+  char log_job[96];
+  char log_key[72];
   void *app;              /* the server's app pointer */
   wh_http_conn *conn;     /* private */
 } wh_http_req;

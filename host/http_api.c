@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "log.h"
+#include "retention.h"
 #include "sampler.h"
 #include "status.h"
 
@@ -27,6 +29,9 @@ struct wh_api {
   wh_http_server *http;
   wh_jobs *jobs;
   wh_metrics *metrics;
+  wh_retention *retention; /* NULL once stopped */
+  int retention_open;
+  char server_headers[96];
   uv_async_t wake;    /* the job thread's notify */
   uv_timer_t timeout; /* shutdown_timeout */
   int draining;
@@ -259,9 +264,16 @@ static int ready(wh_api *a, char *why, size_t n) {
 static const char *known_fields[] = {"prompt", "frames", "height", "width",
                                      "steps",  "seed",   "fps",    "guidance"};
 
+static int affinity_ok(const char *s);
+
 static void post_generation(wh_api *a, wh_http_req *r) {
   if (a->draining || a->shutting) {
     reply_error(r, 503, NULL, NULL, "warmd is draining: not taking new jobs");
+    return;
+  }
+  if (!affinity_ok(r->affinity)) {
+    reply_error(r, 400, NULL, NULL,
+                "X-Warmd-Affinity: at most 128 printable ASCII characters");
     return;
   }
   wh_job_params p;
@@ -293,17 +305,30 @@ static void post_generation(wh_api *a, wh_http_req *r) {
     json_decref(doc);
     return;
   }
-  char id[WH_JOB_ID_LEN + 1];
+  char id[WH_JOB_ID_MAX];
   rc = wh_jobs_submit(a->jobs, &p, id, &err);
   json_decref(doc);
-  if (rc == WH_JOBS_EFULL)
+  if (rc == WH_JOBS_EFULL) {
     reply_error(r, 503, NULL, "Retry-After: 5\r\n", "%s", err.msg);
-  else if (rc)
+  } else if (rc) {
     reply_error(r, rc == WH_JOBS_EDRAINING ? 503 : 500, NULL, NULL, "%s",
                 err.msg);
-  else
-    reply_json(r, 202, json_pack("{s:s, s:s}", "id", id, "state", "queued"),
-               NULL);
+  } else {
+    snprintf(r->log_job, sizeof r->log_job, "%s", id);
+    json_t *o = json_pack("{s:s, s:s}", "id", id, "state", "queued");
+    if (o && r->affinity[0])
+      json_object_set_new(o, "affinity", json_string(r->affinity));
+    reply_json(r, 202, o, NULL);
+  }
+}
+
+/* The affinity header is a front's hash key: printable ASCII, 1..128. */
+static int affinity_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n > 128) return 0;
+  for (; *s; s++)
+    if (*s < 0x20 || *s > 0x7e) return 0;
+  return 1;
 }
 
 static void get_metrics(wh_api *a, wh_http_req *r) {
@@ -326,6 +351,29 @@ static void get_metrics(wh_api *a, wh_http_req *r) {
   wh_sb_free(&sb);
 }
 
+/* DELETE of a finished job (in the table, or only a folder in output_dir,
+ * from before a restart): its files go, then the record. The removal is a
+ * handful of unlinks in one folder, done here on the loop thread. */
+static void delete_finished(wh_api *a, wh_http_req *r, const char *id,
+                            int in_table) {
+  char base[4096];
+  wh_retention_base(a->o.rt, a->o.output_dir, base, sizeof base);
+  if (!in_table && !wh_retention_has_job(base, id)) {
+    reply_error(r, 404, NULL, NULL, "no such job");
+    return;
+  }
+  warm_error err = {0};
+  int rc = wh_retention_remove_job(base, id, &err);
+  if (rc && rc != WH_JOBS_ENOTFOUND) {
+    reply_error(r, 500, NULL, NULL, "%s", err.msg);
+    return;
+  }
+  if (in_table) wh_jobs_forget(a->jobs, id);
+  wh_log_job(2, "http", id, "deleted: its files are removed");
+  reply_json(r, 200, json_pack("{s:s, s:s}", "id", id, "state", "deleted"),
+             NULL);
+}
+
 /* GET /v1/status: what the web page shows, read-only. The same views as
  * the admin socket's `show components|memory|cache json` and `show jobs`. */
 static void get_status(wh_api *a, wh_http_req *r) {
@@ -346,15 +394,16 @@ static void get_status(wh_api *a, wh_http_req *r) {
 
 /* /v1/generations/{id}[/video|/video.mp4] */
 static void job_route(wh_api *a, wh_http_req *r, const char *rest) {
-  char id[WH_JOB_ID_LEN + 1];
+  char id[WH_JOB_ID_MAX];
   const char *slash = strchr(rest, '/');
   size_t idlen = slash ? (size_t)(slash - rest) : strlen(rest);
   int mp4 = slash && !strcmp(slash, "/video.mp4");
   int video = mp4 || (slash && !strcmp(slash, "/video"));
-  if ((slash && !video) || idlen != WH_JOB_ID_LEN) goto not_found;
+  if ((slash && !video) || idlen >= WH_JOB_ID_MAX) goto not_found;
   memcpy(id, rest, idlen);
   id[idlen] = '\0';
   if (!wh_job_id_valid(id)) goto not_found;
+  snprintf(r->log_job, sizeof r->log_job, "%s", id);
 
   if (video) {
     if (r->method != HTTP_GET) goto not_allowed_get;
@@ -381,10 +430,13 @@ static void job_route(wh_api *a, wh_http_req *r, const char *rest) {
   if (r->method == HTTP_DELETE) {
     warm_error err = {0};
     int rc = wh_jobs_cancel(a->jobs, id, &err);
-    if (rc == WH_JOBS_ENOTFOUND) goto not_found;
+    if (rc == WH_JOBS_EFINISHED || rc == WH_JOBS_ENOTFOUND) {
+      delete_finished(a, r, id, rc == WH_JOBS_EFINISHED);
+      return;
+    }
     json_t *o = wh_jobs_get_json(a->jobs, id);
     if (!o) goto not_found; /* forgotten meanwhile */
-    reply_json(r, rc == WH_JOBS_EFINISHED ? 409 : 202, o, NULL);
+    reply_json(r, 202, o, NULL);
     return;
   }
   reply_error(r, 405, NULL, "Allow: GET, DELETE\r\n", "method %s not allowed",
@@ -398,11 +450,45 @@ not_found:
   reply_error(r, 404, NULL, NULL, "no such job");
 }
 
+/* With api keys configured: 1 when r may go on (its key's name noted for
+ * the access log), else answers 401 and returns 0. The keys belong to the
+ * running config, read under rt->lock (a reload may swap it). */
+static int authorised(wh_api *a, wh_http_req *r) {
+  const char *path = r->path;
+  /* The probes, and the web page itself (static, no data: its own calls to
+   * the API carry the token or are refused). */
+  if (!strcmp(path, "/healthz") || !strcmp(path, "/readyz") ||
+      !strcmp(path, "/") || !strcmp(path, "/index.html"))
+    return 1;
+  wh_runtime *rt = a->o.rt;
+  pthread_mutex_lock(&rt->lock);
+  const wh_config *c = rt->config;
+  int rc = 0;
+  if (c && c->api_keys &&
+      !(c->auth_exempt_metrics && !strcmp(path, "/metrics"))) {
+    const char *name = NULL;
+    rc = wh_auth_check(c->api_keys, r->authorization, &name);
+    if (!rc) snprintf(r->log_key, sizeof r->log_key, "%s", name);
+  }
+  pthread_mutex_unlock(&rt->lock);
+  if (rc == 0) return 1;
+  if (rc == WH_AUTH_MISSING)
+    reply_error(r, 401, NULL, "WWW-Authenticate: Bearer realm=\"warmd\"\r\n",
+                "this API needs 'Authorization: Bearer TOKEN'");
+  else
+    reply_error(r, 401, NULL,
+                "WWW-Authenticate: Bearer realm=\"warmd\", "
+                "error=\"invalid_token\"\r\n",
+                "the bearer token is not valid");
+  return 0;
+}
+
 static void handle(wh_http_req *r) {
   wh_api *a = r->app;
   const char *path = r->path;
   static const char prefix[] = "/v1/generations/";
   int get = r->method == HTTP_GET;
+  if (!authorised(a, r)) return;
   if (!strcmp(path, "/healthz") || !strcmp(path, "/readyz") ||
       !strcmp(path, "/metrics")) {
     if (!get) {
@@ -457,6 +543,7 @@ static void notify(void *user) {
 
 static void on_wake(uv_async_t *h) {
   wh_api *a = h->data;
+  if (a->retention) wh_retention_kick(a->retention);
   if (a->shutting) shutdown_step(a);
 }
 
@@ -480,16 +567,28 @@ int wh_api_start(uv_loop_t *loop, const wh_api_opts *o, wh_api **out,
   wh_jobs_opts jo = {.rt = o->rt,
                      .cache = o->cache,
                      .output_dir = o->output_dir,
+                     .instance_id = o->instance_id,
                      .max_queue = o->max_queue,
                      .metrics = a->metrics,
                      .run = o->run,
                      .run_user = o->run_user,
                      .notify = notify,
                      .notify_user = a};
+  wh_http_limits lim = o->limits;
+  if (o->instance_id) {
+    snprintf(a->server_headers, sizeof a->server_headers,
+             "Warmd-Instance: %.63s\r\n", o->instance_id);
+    lim.server_headers = a->server_headers;
+  }
   if ((rc = wh_jobs_create(&jo, &a->jobs, err)) == 0 &&
-      (rc = wh_http_server_start(loop, o->listen, &o->limits, handle, a,
-                                 &a->http, err)) == 0) {
+      (rc = wh_http_server_start(loop, o->listen, &lim, handle, a, &a->http,
+                                 err)) == 0) {
     a->http_open = 1;
+    if (wh_retention_start(loop, o->rt, a->jobs, o->output_dir,
+                           &a->retention) == 0)
+      a->retention_open = 1;
+    else
+      wh_warn("cannot start the job retention sweeper: out of memory");
     *out = a;
     return 0;
   }
@@ -515,6 +614,10 @@ int wh_api_port(const wh_api *a) {
 void wh_api_drain(wh_api *a) {
   a->draining = 1;
   wh_jobs_drain(a->jobs);
+}
+
+void wh_api_config_changed(wh_api *a) {
+  if (a->retention) wh_retention_kick(a->retention);
 }
 
 void wh_api_resume(wh_api *a) {
@@ -569,6 +672,12 @@ static void handle_closed(uv_handle_t *h) {
   shutdown_step(a);
 }
 
+static void retention_closed(void *arg) {
+  wh_api *a = arg;
+  a->retention_open = 0;
+  shutdown_step(a);
+}
+
 static void http_closed(void *arg) {
   wh_api *a = arg;
   a->http_open = 0;
@@ -589,6 +698,12 @@ static void on_timeout(uv_timer_t *t) {
  * let it move (job finished, timer, handle closed). */
 static void shutdown_step(wh_api *a) {
   if (a->jobs && !wh_jobs_idle(a->jobs)) return; /* a job notify returns */
+  if (a->retention) { /* it uses the job table: it goes first */
+    wh_retention *r = a->retention;
+    a->retention = NULL;
+    wh_retention_stop(r, retention_closed, a);
+  }
+  if (a->retention_open) return; /* retention_closed comes back here */
   if (a->jobs) {
     wh_jobs_destroy(a->jobs); /* idle: joins at once */
     a->jobs = NULL;

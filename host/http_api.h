@@ -11,8 +11,16 @@
  *   GET    /v1/generations/{id}/video.mp4  video.mp4 (H.264; AAC with sound)
  *   GET    /, /index.html               the web page (compiled in)
  *   GET    /v1/status                   components, memory, jobs, cache
- *   DELETE /v1/generations/{id}         cancel
+ *   DELETE /v1/generations/{id}         cancel a queued or running job;
+ *                                        remove a finished one's files
  *   GET    /healthz, /readyz, /metrics
+ *
+ * With [host] api_keys_file every route but the probes (and /metrics with
+ * auth_exempt_metrics) needs `Authorization: Bearer TOKEN` (else 401 with
+ * WWW-Authenticate). With instance_id every response carries
+ * `Warmd-Instance: ID`. A POST's X-Warmd-Affinity header (the key a front
+ * hashes to send a prompt to the same instance) is echoed in the 202
+ * reply as "affinity".
  *
  * Errors are JSON {"error": "...", "field": "..."} (field when one is to
  * blame). Threads: everything runs on the loop thread except the job
@@ -34,6 +42,7 @@ typedef struct wh_api_opts {
   size_t max_queue;          /* 0: 64 */
   double shutdown_timeout_s; /* 0: 30 s */
   const char *output_dir;    /* NULL: [host] output_dir, else "out" */
+  const char *instance_id;   /* job ids "INSTANCE.HEX"; NULL: plain HEX */
   wh_runtime *rt;
   wh_embcache *cache; /* may be NULL */
   wh_job_run_fn run;  /* NULL: the pipeline (see wh_jobs_opts) */
@@ -61,6 +70,9 @@ int wh_api_port(const wh_api *a);
 
 /* drain: POST answers 503, queued and running jobs carry on. */
 void wh_api_drain(wh_api *a);
+/* Loop thread, after a reload: settings read per pass (retention) apply
+ * now rather than at the next timer. */
+void wh_api_config_changed(wh_api *a);
 void wh_api_resume(wh_api *a);
 int wh_api_draining(const wh_api *a);
 

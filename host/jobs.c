@@ -14,11 +14,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "config.h"
 #include "log.h"
 #include "metrics.h"
 
 typedef struct job {
-  char id[WH_JOB_ID_LEN + 1];
+  char id[WH_JOB_ID_MAX];
   wh_job_params p;
   char *prompt;
   char *dir;
@@ -36,6 +37,7 @@ typedef struct job {
 struct wh_jobs {
   wh_jobs_opts o;
   char *output_dir;
+  char *instance_id;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   pthread_t th;
@@ -59,6 +61,16 @@ const char *wh_job_state_name(wh_job_state s) {
 
 int wh_job_id_valid(const char *s) {
   if (!s) return 0;
+  const char *dot = strchr(s, '.');
+  if (dot) {
+    char inst[64];
+    size_t k = (size_t)(dot - s);
+    if (k >= sizeof inst) return 0;
+    memcpy(inst, s, k);
+    inst[k] = '\0';
+    if (!wh_instance_id_valid(inst)) return 0;
+    s = dot + 1;
+  }
   size_t i = 0;
   for (; s[i]; i++)
     if (i >= WH_JOB_ID_LEN ||
@@ -133,7 +145,7 @@ static void write_status(const char *id, const char *dir, wh_job_state st,
   json_t *o = json_pack("{s:s, s:s, s:s}", "id", id, "state",
                         wh_job_state_name(st), "error", error);
   if (!o || json_dump_file(o, path, JSON_INDENT(2)) != 0)
-    wh_warn("job %s: cannot write %s", id, path);
+    wh_log_job(1, "jobs", id, "cannot write %s", path);
   json_decref(o);
 }
 
@@ -144,7 +156,7 @@ static void flush_marks(wh_jobs *j) {
     j->marks = jb->mnext;
     jb->mnext = NULL;
     jb->marked = 0;
-    char id[WH_JOB_ID_LEN + 1], *dir = strdup(jb->dir), err[WARM_ERROR_MAX];
+    char id[WH_JOB_ID_MAX], *dir = strdup(jb->dir), err[WARM_ERROR_MAX];
     memcpy(id, jb->id, sizeof id);
     memcpy(err, jb->error, sizeof err);
     wh_job_state st = jb->state;
@@ -176,7 +188,7 @@ static void *job_thread(void *arg) {
 
     warm_error err = {0};
     char *result = NULL;
-    wh_info("job %s: running", jb->id);
+    wh_log_job(2, "jobs", jb->id, "running");
     int rc = j->o.run(j->o.run_user, jb->id, &jb->p, jb->dir, &jb->ctl, &result,
                       &err);
     int cancelled = __atomic_load_n(&jb->ctl.cancel, __ATOMIC_ACQUIRE);
@@ -186,9 +198,9 @@ static void *job_thread(void *arg) {
     if (st == WH_JOB_DONE && j->o.metrics && result)
       wh_metrics_job_result(j->o.metrics, result);
     if (st == WH_JOB_DONE)
-      wh_info("job %s: done", jb->id);
+      wh_log_job(2, "jobs", jb->id, "done");
     else
-      wh_info("job %s: %s: %s", jb->id, wh_job_state_name(st), err.msg);
+      wh_log_job(2, "jobs", jb->id, "%s: %s", wh_job_state_name(st), err.msg);
 
     pthread_mutex_lock(&j->mu);
     if (st != WH_JOB_DONE && !jb->error[0])
@@ -221,16 +233,21 @@ int wh_jobs_create(const wh_jobs_opts *o, wh_jobs **out, warm_error *err) {
     j->o.run = pipeline_runner;
     j->o.run_user = j;
   }
-  if (o->output_dir && !(j->output_dir = strdup(o->output_dir))) {
+  j->o.instance_id = NULL;
+  if ((o->output_dir && !(j->output_dir = strdup(o->output_dir))) ||
+      (o->instance_id && !(j->instance_id = strdup(o->instance_id)))) {
+    free(j->output_dir);
     free(j);
     return warm_error_set(err, WARM_ENOMEM, "out of memory");
   }
+  j->o.instance_id = j->instance_id;
   pthread_mutex_init(&j->mu, NULL);
   pthread_cond_init(&j->cv, NULL);
   if (pthread_create(&j->th, NULL, job_thread, j) != 0) {
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     free(j->output_dir);
+    free(j->instance_id);
     free(j);
     return warm_error_set(err, WARM_ENOMEM, "cannot start the job thread");
   }
@@ -253,6 +270,7 @@ void wh_jobs_destroy(wh_jobs *j) {
   pthread_mutex_destroy(&j->mu);
   pthread_cond_destroy(&j->cv);
   free(j->output_dir);
+  free(j->instance_id);
   free(j);
 }
 
@@ -266,7 +284,11 @@ static void new_id(wh_jobs *j, char *id) {
       static uint64_t ctr;
       r = (uint64_t)(wall_now() * 1e9) ^ (++ctr * 0x9e3779b97f4a7c15ull);
     }
-    snprintf(id, WH_JOB_ID_LEN + 1, "%016llx", (unsigned long long)r);
+    if (j->o.instance_id)
+      snprintf(id, WH_JOB_ID_MAX, "%s.%016llx", j->o.instance_id,
+               (unsigned long long)r);
+    else
+      snprintf(id, WH_JOB_ID_MAX, "%016llx", (unsigned long long)r);
     if (!find(j, id)) return;
   }
 }
@@ -301,7 +323,7 @@ int wh_jobs_submit(wh_jobs *j, const wh_job_params *p, char *id,
                         j->qlen);
   } else {
     new_id(j, jb->id);
-    size_t n = strlen(base) + WH_JOB_ID_LEN + 2;
+    size_t n = strlen(base) + WH_JOB_ID_MAX + 2;
     if (!(jb->dir = malloc(n))) {
       rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
     } else {
@@ -319,7 +341,7 @@ int wh_jobs_submit(wh_jobs *j, const wh_job_params *p, char *id,
       j->qtail = jb;
       j->qlen++;
       j->submitted++;
-      memcpy(id, jb->id, WH_JOB_ID_LEN + 1);
+      memcpy(id, jb->id, WH_JOB_ID_MAX);
       pthread_cond_broadcast(&j->cv);
     }
   }
@@ -499,4 +521,37 @@ void wh_jobs_stats_get(wh_jobs *j, wh_jobs_stats *out) {
   out->max_queue = j->o.max_queue;
   out->draining = j->draining;
   pthread_mutex_unlock(&j->mu);
+}
+
+/* Under j->mu: unlinks a finished job from the table and frees it. */
+static void drop(wh_jobs *j, job *jb) {
+  if (jb->prev)
+    jb->prev->next = jb->next;
+  else
+    j->head = jb->next;
+  if (jb->next)
+    jb->next->prev = jb->prev;
+  else
+    j->tail = jb->prev;
+  j->n_finished--;
+  job_free(jb);
+}
+
+int wh_jobs_forget(wh_jobs *j, const char *id) {
+  pthread_mutex_lock(&j->mu);
+  job *jb = find(j, id);
+  int rc = !jb                              ? WH_JOBS_ENOTFOUND
+           : jb->state <= WH_JOB_RUNNING || jb->marked ? WH_JOBS_EACTIVE
+                                                      : 0;
+  if (rc == 0) drop(j, jb);
+  pthread_mutex_unlock(&j->mu);
+  return rc;
+}
+
+int wh_jobs_active(wh_jobs *j, const char *id) {
+  pthread_mutex_lock(&j->mu);
+  job *jb = find(j, id);
+  int active = jb && (jb->state <= WH_JOB_RUNNING || jb->marked);
+  pthread_mutex_unlock(&j->mu);
+  return active;
 }

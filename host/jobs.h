@@ -31,8 +31,13 @@ typedef struct wh_metrics wh_metrics;
 #define WH_JOBS_EDRAINING (-101) /* drain: not taking jobs */
 #define WH_JOBS_ENOTFOUND (-102) /* no job with that id */
 #define WH_JOBS_EFINISHED (-103) /* the job has already finished */
+#define WH_JOBS_EACTIVE (-104)   /* the job is queued or running */
 
-#define WH_JOB_ID_LEN 16 /* lowercase hex characters */
+#define WH_JOB_ID_LEN 16 /* lowercase hex characters after the instance */
+/* A job id is the 16 hex characters, or "INSTANCE.HEX" when [host]
+ * instance_id is set, so a front can route by the id alone. Buffers for an
+ * id hold WH_JOB_ID_MAX bytes (63 + 1 + 16 + NUL). */
+#define WH_JOB_ID_MAX 81
 
 typedef enum wh_job_state {
   WH_JOB_QUEUED = 0,
@@ -52,6 +57,7 @@ typedef struct wh_jobs_opts {
   wh_runtime *rt;
   wh_embcache *cache;     /* may be NULL */
   const char *output_dir; /* job folders go under it (copied) */
+  const char *instance_id; /* ids start "INSTANCE." (copied); may be NULL */
   size_t max_queue;       /* queued jobs at most (default 64) */
   size_t keep_finished;   /* finished jobs remembered (default 1024) */
   wh_metrics *metrics;    /* may be NULL: stage timings of done jobs */
@@ -80,7 +86,7 @@ int wh_jobs_create(const wh_jobs_opts *o, wh_jobs **out, warm_error *err);
 void wh_jobs_destroy(wh_jobs *j);
 
 /* Queues a job (p is copied; p should be resolved already). Returns 0 and
- * the new id (id must hold WH_JOB_ID_LEN + 1), WH_JOBS_EFULL or
+ * the new id (id must hold WH_JOB_ID_MAX), WH_JOBS_EFULL or
  * WH_JOBS_EDRAINING. */
 int wh_jobs_submit(wh_jobs *j, const wh_job_params *p, char *id,
                    warm_error *err);
@@ -115,9 +121,16 @@ struct json_t *wh_jobs_list_json(wh_jobs *j);
 int wh_jobs_done_dir(wh_jobs *j, const char *id, char *dir, size_t n,
                      wh_job_state *state);
 void wh_jobs_stats_get(wh_jobs *j, wh_jobs_stats *out);
+/* Drops a finished job from the table (its files are the caller's).
+ * Returns 0, WH_JOBS_ENOTFOUND, or WH_JOBS_EACTIVE for a job still queued
+ * or running. */
+int wh_jobs_forget(wh_jobs *j, const char *id);
+/* 1 when the table holds id queued or running (not to be removed). */
+int wh_jobs_active(wh_jobs *j, const char *id);
 
 const char *wh_job_state_name(wh_job_state s);
-/* 1 when s has the shape of a job id (WH_JOB_ID_LEN lowercase hex). */
+/* 1 when s has the shape of a job id: WH_JOB_ID_LEN lowercase hex, with
+ * or without an "INSTANCE." prefix. */
 int wh_job_id_valid(const char *s);
 
 #endif /* WH_JOBS_H */

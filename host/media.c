@@ -270,16 +270,83 @@ static const uint8_t palette[8][3] = {
     {171, 71, 188}, {0, 172, 193},  {255, 112, 67}, {158, 157, 36},
 };
 
-#define PANEL_W 720
-#define PANEL_H 220
-#define MARGIN_L 70
-#define MARGIN_R 190
-#define MARGIN_T 24
-#define MARGIN_B 26
+#define PANEL_W 760
+#define PANEL_H 270
+#define MARGIN_L 78
+#define MARGIN_R 200
+#define MARGIN_T 40
+#define MARGIN_B 44
+
+static const uint8_t bg[3] = {20, 20, 26};
+
+/* c mixed toward the background: the window and workspace shades. */
+static void shade(const uint8_t c[3], double keep, uint8_t out[3]) {
+  for (int k = 0; k < 3; k++)
+    out[k] = (uint8_t)(c[k] * keep + bg[k] * (1 - keep) + 0.5);
+}
+
+static const double class_keep[WH_MEM_CLASSES] = {1.0, 0.55, 0.3};
+
+static uint64_t sample_total(const wh_mem_series *s, uint32_t i) {
+  uint64_t sum = 0;
+  for (uint32_t c = 0; c < s->n_components * WH_MEM_CLASSES; c++)
+    sum += s->samples[i].bytes[c];
+  return sum;
+}
+
+static void draw_axes(wh_image *im, const wh_mem_series *s, int oy, int x0,
+                      int x1, int y0, int y1, uint64_t top, double tmax) {
+  static const uint8_t ink[3] = {230, 230, 230}, dim[3] = {90, 90, 100},
+                       grid[3] = {45, 45, 55};
+  char buf[96], sz[32];
+  snprintf(buf, sizeof buf, "device %s: bytes booked in its ledger", s->device);
+  text(im, x0, oy + 6, buf, ink);
+  fill_rect(im, x0 - 1, y0, x0, y1 + 1, dim);
+  fill_rect(im, x0 - 1, y1, x1, y1 + 1, dim);
+  /* y: four ticks with sizes, faint grid lines across. */
+  for (int k = 0; k <= 4; k++) {
+    int y = y1 - (int)((double)(y1 - y0) * k / 4);
+    if (k) fill_rect(im, x0, y, x1, y + 1, grid);
+    fill_rect(im, x0 - 5, y, x0 - 1, y + 1, dim);
+    const char *l = warm_format_size(top / 4 * (uint64_t)k, sz, sizeof sz);
+    text(im, x0 - 7 - (int)strlen(l) * FONT_W, y - FONT_H / 2, l, ink);
+  }
+  text(im, 4, oy + 22, "bytes", ink);
+  /* x: five ticks in seconds, and the axis title under them. */
+  for (int k = 0; k <= 4; k++) {
+    int x = x0 + (int)((double)(x1 - x0) * k / 4);
+    fill_rect(im, x, y1 + 1, x + 1, y1 + 5, dim);
+    snprintf(buf, sizeof buf, "%.2f", tmax * k / 4);
+    int w = (int)strlen(buf) * FONT_W;
+    text(im, k == 4 ? x - w : k == 0 ? x : x - w / 2, y1 + 7, buf, ink);
+  }
+  const char *xt = "time since the job started (s)";
+  text(im, (x0 + x1) / 2 - (int)strlen(xt) * FONT_W / 2, y1 + 7 + FONT_H + 4,
+       xt, ink);
+}
+
+/* Dotted vertical lines where stages begin, names staggered on two rows
+ * above the plot so neighbours do not overwrite each other. */
+static void draw_marks(wh_image *im, const wh_mem_series *s, int x0, int x1,
+                       int y0, int y1, double tmax) {
+  static const uint8_t mk[3] = {200, 200, 120};
+  for (uint32_t m = 0; s->marks && m < s->n_marks; m++) {
+    int x = x0 + (int)(s->marks[m].t / tmax * (double)(x1 - x0));
+    if (x < x0) x = x0;
+    if (x >= x1) x = x1 - 1;
+    for (int y = y0; y < y1; y += 4) fill_rect(im, x, y, x + 1, y + 2, mk);
+    char l[40];
+    snprintf(l, sizeof l, "%.30s", s->marks[m].label);
+    int ly = y0 - 2 * (FONT_H + 1) + (int)(m % 2) * (FONT_H + 1);
+    int lx = x + 2;
+    if (lx + (int)strlen(l) * FONT_W > x1 + MARGIN_R - 4)
+      lx = x1 + MARGIN_R - 4 - (int)strlen(l) * FONT_W;
+    text(im, lx, ly, l, mk);
+  }
+}
 
 static void draw_panel(wh_image *im, int oy, const wh_mem_series *s) {
-  static const uint8_t ink[3] = {230, 230, 230}, dim[3] = {90, 90, 100},
-                       red[3] = {255, 80, 80};
+  static const uint8_t ink[3] = {230, 230, 230}, red[3] = {255, 80, 80};
   const int x0 = MARGIN_L, x1 = PANEL_W - MARGIN_R;
   const int y0 = oy + MARGIN_T, y1 = oy + PANEL_H - MARGIN_B;
   char buf[96], sz[32];
@@ -288,41 +355,35 @@ static void draw_panel(wh_image *im, int oy, const wh_mem_series *s) {
   uint64_t top = s->budget;
   double tmax = 0;
   for (uint32_t i = 0; i < s->n_samples; i++) {
-    uint64_t sum = 0;
-    for (uint32_t c = 0; c < s->n_components; c++)
-      sum += s->samples[i].bytes[c];
+    uint64_t sum = sample_total(s, i);
     if (sum > top) top = sum;
     if (s->samples[i].t > tmax) tmax = s->samples[i].t;
   }
-  if (top == 0) top = 1;
+  if (top < 4) top = 4;
   if (tmax <= 0) tmax = 1;
+  draw_axes(im, s, oy, x0, x1, y0, y1, top, tmax);
 
-  snprintf(buf, sizeof buf, "device %s", s->device);
-  text(im, x0, oy + 6, buf, ink);
-  /* Axes. */
-  fill_rect(im, x0 - 1, y0, x0, y1 + 1, dim);
-  fill_rect(im, x0 - 1, y1, x1, y1 + 1, dim);
-  text(im, 4, y0 - 4, warm_format_size(top, sz, sizeof sz), ink);
-  text(im, 4, y1 - 8, "0", ink);
-  snprintf(buf, sizeof buf, "%.2f s", tmax);
-  text(im, x1 - (int)strlen(buf) * FONT_W, y1 + 6, buf, ink);
-  text(im, x0, y1 + 6, "0 s", ink);
-
-  /* Stacked areas: for each pixel column, the last sample at or before it. */
+  /* Stacked areas: for each pixel column, the last sample at or before it;
+   * per component resident, then window, then workspace. */
   const double h = (double)(y1 - y0);
   uint32_t si = 0;
   for (int x = x0; x < x1 && s->n_samples; x++) {
     double t = (double)(x - x0) / (double)(x1 - x0) * tmax;
     while (si + 1 < s->n_samples && s->samples[si + 1].t <= t) si++;
     uint64_t acc = 0;
-    for (uint32_t c = 0; c < s->n_components; c++) {
-      uint64_t b = s->samples[si].bytes[c];
-      int ya = y1 - (int)((double)acc / (double)top * h);
-      int yb = y1 - (int)((double)(acc + b) / (double)top * h);
-      fill_rect(im, x, yb, x + 1, ya, palette[c % 8]);
-      acc += b;
-    }
+    for (uint32_t c = 0; c < s->n_components; c++)
+      for (int k = 0; k < WH_MEM_CLASSES; k++) {
+        uint64_t b = s->samples[si].bytes[c * WH_MEM_CLASSES + k];
+        if (!b) continue;
+        int ya = y1 - (int)((double)acc / (double)top * h);
+        int yb = y1 - (int)((double)(acc + b) / (double)top * h);
+        uint8_t col[3];
+        shade(palette[c % 8], class_keep[k], col);
+        fill_rect(im, x, yb, x + 1, ya, col);
+        acc += b;
+      }
   }
+  draw_marks(im, s, x0, x1, y0, y1, tmax);
   /* Budget line, dashed. */
   if (s->budget) {
     int yb = y1 - (int)((double)s->budget / (double)top * h);
@@ -331,16 +392,31 @@ static void draw_panel(wh_image *im, int oy, const wh_mem_series *s) {
              warm_format_size(s->budget, sz, sizeof sz));
     text(im, x1 + 8, y0, buf, red);
   }
-  /* Legend with each component's peak. */
-  for (uint32_t c = 0; c < s->n_components; c++) {
+  /* Legend: each component's colour and peak (all classes together), then
+   * what the shades mean. */
+  int ly = y0 + 16;
+  for (uint32_t c = 0; c < s->n_components; c++, ly += FONT_H + 4) {
     uint64_t peak = 0;
-    for (uint32_t i = 0; i < s->n_samples; i++)
-      if (s->samples[i].bytes[c] > peak) peak = s->samples[i].bytes[c];
-    int ly = y0 + 16 + (int)c * (FONT_H + 4);
+    for (uint32_t i = 0; i < s->n_samples; i++) {
+      uint64_t b = 0;
+      for (int k = 0; k < WH_MEM_CLASSES; k++)
+        b += s->samples[i].bytes[c * WH_MEM_CLASSES + k];
+      if (b > peak) peak = b;
+    }
     fill_rect(im, x1 + 8, ly + 1, x1 + 16, ly + 9, palette[c % 8]);
     snprintf(buf, sizeof buf, "%.18s %s", s->components[c],
              warm_format_size(peak, sz, sizeof sz));
     text(im, x1 + 20, ly, buf, ink);
+  }
+  static const char *const cls[WH_MEM_CLASSES] = {"resident", "window",
+                                                  "workspace"};
+  ly += 4;
+  for (int k = 0; k < WH_MEM_CLASSES; k++, ly += FONT_H + 4) {
+    static const uint8_t gray[3] = {200, 200, 200};
+    uint8_t col[3];
+    shade(gray, class_keep[k], col);
+    fill_rect(im, x1 + 8, ly + 1, x1 + 16, ly + 9, col);
+    text(im, x1 + 20, ly, cls[k], ink);
   }
 }
 
@@ -348,7 +424,8 @@ int wh_memory_plot(const wh_mem_series *devices, uint32_t n_devices,
                    wh_image *out, warm_error *err) {
   if (!devices || n_devices == 0 || n_devices > 16)
     return warm_error_set(err, WARM_EINVAL, "memory plot: bad arguments");
-  int rc = wh_image_init(out, PANEL_W, PANEL_H * (int)n_devices, 20, 20, 26);
+  int rc = wh_image_init(out, PANEL_W, PANEL_H * (int)n_devices, bg[0], bg[1],
+                         bg[2]);
   if (rc) return warm_error_set(err, rc, "memory plot: cannot allocate");
   for (uint32_t d = 0; d < n_devices; d++)
     draw_panel(out, (int)d * PANEL_H, &devices[d]);

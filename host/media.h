@@ -36,11 +36,18 @@ int wh_contact_sheet(const float *frames, int64_t F, int64_t H, int64_t W,
                      int max_tiles, int tile, wh_image *out, warm_error *err);
 
 /* One sample of the memory timeline: bytes booked per component on one device
- * at time t (seconds since the job started). */
+ * at time t (seconds since the job started), by ledger class. */
+enum { WH_MEM_RESIDENT = 0, WH_MEM_WINDOW, WH_MEM_WORKSPACE, WH_MEM_CLASSES };
 typedef struct wh_mem_sample {
   double t;
-  uint64_t *bytes; /* [n_components] */
+  uint64_t *bytes; /* [n_components][WH_MEM_CLASSES] */
 } wh_mem_sample;
+
+/* A moment worth a line on the plot: a stage of the job starting. */
+typedef struct wh_mem_mark {
+  double t;
+  const char *label; /* "encode", "denoise.stage1", "decode" */
+} wh_mem_mark;
 
 /* The timeline of one device for the memory plot. */
 typedef struct wh_mem_series {
@@ -50,10 +57,15 @@ typedef struct wh_mem_series {
   const char *const *components;
   uint32_t n_samples;
   const wh_mem_sample *samples;
+  uint32_t n_marks;
+  const wh_mem_mark *marks; /* may be NULL */
 } wh_mem_series;
 
-/* Draws one panel per device: stacked bytes per component over the job's
- * time, the budget as a line, a legend with names and peaks. */
+/* Draws one panel per device: bytes per component over the job's time,
+ * stacked, each component's resident bytes solid and its window and
+ * workspace bytes in lighter shades of its colour; the budget as a dashed
+ * line; the stages as dotted vertical lines with their names; labelled
+ * axes with ticks; a legend with names, peaks and the shading key. */
 int wh_memory_plot(const wh_mem_series *devices, uint32_t n_devices,
                    wh_image *out, warm_error *err);
 

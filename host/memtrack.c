@@ -28,8 +28,12 @@ typedef struct fill_ctx {
 static void fill_row(void *user, const warm_ledger_entry *e) {
   fill_ctx *f = user;
   for (uint32_t i = 0; i < f->d->n_names; i++)
-    if (!strcmp(f->d->names[i], e->component))
-      f->row[i] = e->persistent + e->window + e->workspace;
+    if (!strcmp(f->d->names[i], e->component)) {
+      uint64_t *b = f->row + (size_t)i * WH_MEM_CLASSES;
+      b[WH_MEM_RESIDENT] = e->persistent;
+      b[WH_MEM_WINDOW] = e->window;
+      b[WH_MEM_WORKSPACE] = e->workspace;
+    }
 }
 
 static void sample(wh_memtrack *m) {
@@ -38,16 +42,16 @@ static void sample(wh_memtrack *m) {
   for (size_t k = 0; k < m->n_devs; k++) {
     wh_devtrack *d = &m->devs[k];
     if (d->n == d->cap) { /* full: keep every other sample */
+      size_t w = (size_t)d->n_names * WH_MEM_CLASSES;
       for (uint32_t i = 0; i < d->n / 2; i++) {
         d->t[i] = d->t[2 * i];
-        memcpy(d->bytes + (size_t)i * d->n_names,
-               d->bytes + (size_t)2 * i * d->n_names,
-               sizeof *d->bytes * d->n_names);
+        memcpy(d->bytes + i * w, d->bytes + 2 * i * w, sizeof *d->bytes * w);
       }
       d->n /= 2;
     }
-    uint64_t *row = d->bytes + (size_t)d->n * d->n_names;
-    memset(row, 0, sizeof *row * d->n_names);
+    size_t w = (size_t)d->n_names * WH_MEM_CLASSES;
+    uint64_t *row = d->bytes + (size_t)d->n * w;
+    memset(row, 0, sizeof *row * w);
     fill_ctx f = {d, row};
     warm_ledger_foreach(d->dev->ledger, fill_row, &f);
     d->t[d->n++] = t;
@@ -74,7 +78,22 @@ void wh_memtrack_free(wh_memtrack *m) {
     free(m->devs[k].t);
   }
   free(m->devs);
+  for (uint32_t i = 0; i < m->n_marks; i++)
+    free(m->mark_label[i]);
+  m->n_marks = 0;
   pthread_mutex_destroy(&m->mu);
+}
+
+void wh_memtrack_mark(wh_memtrack *m, const char *label) {
+  pthread_mutex_lock(&m->mu);
+  if (m->n_marks < WH_MEMTRACK_MARKS) {
+    char *l = strdup(label);
+    if (l) {
+      m->mark_t[m->n_marks] = now_s() - m->t0;
+      m->mark_label[m->n_marks++] = l;
+    }
+  }
+  pthread_mutex_unlock(&m->mu);
 }
 
 int wh_memtrack_start(wh_memtrack *m, wh_runtime *rt) {
@@ -94,7 +113,8 @@ int wh_memtrack_start(wh_memtrack *m, wh_runtime *rt) {
         d->names[d->n_names++] = strdup(rt->components[i]->name);
     d->cap = MAX_SAMPLES;
     d->t = malloc(sizeof *d->t * d->cap);
-    d->bytes = malloc(sizeof *d->bytes * d->cap * (d->n_names + 1));
+    d->bytes = malloc(sizeof *d->bytes * d->cap * (d->n_names + 1) *
+                      WH_MEM_CLASSES);
     if (!d->names || !d->t || !d->bytes) rc = WARM_ENOMEM;
   }
   pthread_mutex_unlock(&rt->lock);
@@ -118,6 +138,9 @@ void wh_memtrack_stop(wh_memtrack *m) {
 int wh_memtrack_plot(wh_memtrack *m, const char *path, warm_error *err) {
   wh_mem_series *series = calloc(m->n_devs, sizeof *series);
   wh_mem_sample **samples = calloc(m->n_devs, sizeof *samples);
+  wh_mem_mark marks[WH_MEMTRACK_MARKS];
+  for (uint32_t i = 0; i < m->n_marks; i++)
+    marks[i] = (wh_mem_mark){m->mark_t[i], m->mark_label[i]};
   int rc = series && samples ? 0 : WARM_ENOMEM;
   for (size_t k = 0; rc == 0 && k < m->n_devs; k++) {
     wh_devtrack *d = &m->devs[k];
@@ -127,11 +150,18 @@ int wh_memtrack_plot(wh_memtrack *m, const char *path, warm_error *err) {
       break;
     }
     for (uint32_t i = 0; i < d->n; i++)
-      samples[k][i] = (wh_mem_sample){d->t[i], d->bytes + (size_t)i * d->n_names};
+      samples[k][i] = (wh_mem_sample){
+          d->t[i], d->bytes + (size_t)i * d->n_names * WH_MEM_CLASSES};
     warm_ledger_stats st;
     warm_ledger_stats_get(d->dev->ledger, &st);
-    series[k] = (wh_mem_series){d->dev->name, st.budget, d->n_names,
-                                (const char *const *)d->names, d->n, samples[k]};
+    series[k] = (wh_mem_series){d->dev->name,
+                                st.budget,
+                                d->n_names,
+                                (const char *const *)d->names,
+                                d->n,
+                                samples[k],
+                                m->n_marks,
+                                marks};
   }
   wh_image im = {0};
   if (rc == 0) rc = wh_memory_plot(series, (uint32_t)m->n_devs, &im, err);

@@ -27,7 +27,7 @@ static int load(const char *path, wh_config **cfg_out, wh_runtime **rt_out) {
   wh_runtime *rt = NULL;
   wh_plan *plan = NULL;
   warm_error err = {0};
-  char summary[256];
+  char summary[2048];
   if (wh_config_load(path, &cfg)) {
     fprintf(stderr, "%s: out of memory\n", path);
     return 1;
@@ -51,14 +51,23 @@ static int load(const char *path, wh_config **cfg_out, wh_runtime **rt_out) {
 
 typedef struct peak_ctx {
   json_t *components; /* result.json's "components" */
+  wh_runtime *rt;
 } peak_ctx;
 
+/* One line per component: the placement the job actually ran it in (from
+ * result.json), with the configured one beside it when that was `auto`. */
 static void print_peak(void *user, const warm_ledger_entry *e) {
   peak_ctx *p = user;
-  char a[32];
+  char a[32], pl[40];
   const char *used = json_string_value(json_object_get(
       json_object_get(p->components, e->component), "placement"));
-  printf("  %-22s %-9s peak %10s\n", e->component, used ? used : "-",
+  warm_placement conf = WARM_PLACE_RESIDENT;
+  for (size_t i = 0; i < p->rt->n_components; i++)
+    if (!strcmp(p->rt->components[i]->name, e->component))
+      conf = p->rt->components[i]->placement;
+  snprintf(pl, sizeof pl, "%s%s", used ? used : "-",
+           conf == WARM_PLACE_AUTO ? " (auto)" : "");
+  printf("  %-22s %-16s peak %10s\n", e->component, pl,
          warm_format_size(e->peak, a, sizeof a));
 }
 
@@ -80,7 +89,7 @@ static void print_summary(wh_runtime *rt, const char *result_json,
   printf("time per stage:\n");
   json_object_foreach(json_object_get(r, "timings"), k, v)
       printf("  %-32s %8.3f s\n", k, json_real_value(v));
-  peak_ctx p = {json_object_get(r, "components")};
+  peak_ctx p = {json_object_get(r, "components"), rt};
   for (size_t d = 0; d < rt->n_devices; d++) {
     warm_ledger_stats st;
     char a[32], b[32];

@@ -563,6 +563,7 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
 
   /* 1. Encode. */
   t = now_s();
+  wh_memtrack_mark(&mt, "encode");
   uint64_t s0 = ctl->streamed_bytes;
   rc = wh_pipeline_encode(rt, cache, w.enc->name, p->prompt, cond, &enc_used,
                           fp, &hit, ctl, err);
@@ -603,6 +604,9 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     warm_placement su = 0;
     uint64_t s1 = ctl->streamed_bytes;
     t = now_s();
+    char mark[96];
+    snprintf(mark, sizeof mark, "denoise.%s", w.stages[s]->name);
+    wh_memtrack_mark(&mt, mark);
     for (; step < end; step++) {
       if (cancelled(ctl)) {
         rc = warm_error_set(err, WARM_ECANCELED, "cancelled at step %d", step);
@@ -644,6 +648,7 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
 
   /* 3. Decode. */
   t = now_s();
+  wh_memtrack_mark(&mt, "decode");
   {
     int64_t dshape[4] = {C, Fl, Hl, Wl};
     warm_tensor dl = {0};

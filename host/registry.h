@@ -22,8 +22,9 @@ int wh_registry_create(wh_registry **out);
 void wh_registry_destroy(wh_registry *r);
 
 /* The path policy alone: fills `out` (PATH_MAX bytes) with the real path of
- * NAME under plugin_dir, or fails with WARM_EIO (missing) / WARM_EINVAL
- * (outside plugin_dir, bad name) and a message naming both paths. */
+ * NAME under plugin_dir, or fails with WARM_EIO (missing) / WARM_EINVAL (a
+ * name holding '/': names are files in plugin_dir, never paths). A symbolic
+ * link in plugin_dir is followed wherever it points. */
 int wh_registry_resolve(const char *plugin_dir, const char *name, char *out,
                         warm_error *err);
 

@@ -479,6 +479,31 @@ static void remove_from_rt(wh_runtime *rt, wh_component *c) {
   pthread_mutex_unlock(&rt->lock);
 }
 
+/* The names of one kind of change, for the reply: " (a, b)". Past the
+ * buffer the list ends in ", ...". */
+typedef struct name_list {
+  char s[400];
+  size_t len;
+  int full;
+} name_list;
+
+static void name_add(name_list *l, const char *name) {
+  size_t need = strlen(name) + 2;
+  if (l->full || l->len + need + 8 > sizeof l->s) {
+    l->full = 1;
+    return;
+  }
+  l->len += (size_t)snprintf(l->s + l->len, sizeof l->s - l->len, "%s%s",
+                             l->len ? ", " : " (", name);
+}
+
+static const char *name_end(name_list *l) {
+  if (l->len)
+    snprintf(l->s + l->len, sizeof l->s - l->len, "%s)",
+             l->full ? ", ..." : "");
+  return l->s;
+}
+
 static void note_failure(warm_error *first, const warm_error *e, int *rc) {
   wh_log(WARM_LOG_ERROR, "reload", "%s", e->msg);
   if (!*rc) {
@@ -492,6 +517,7 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
   int rc = 0;
   warm_error first = {0};
   unsigned n_add = 0, n_rep = 0, n_place = 0, n_rem = 0, n_keep = 0;
+  name_list l_add = {0}, l_rep = {0}, l_place = {0}, l_rem = {0};
   wh_config *cfg = pl->cfg;
 
   /* 1. New devices join; old instances that go away leave first, so their
@@ -514,6 +540,7 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
   for (size_t i = 0; i < pl->n_items; i++) {
     plan_item *it = &pl->items[i];
     if (it->action != IT_REMOVE && it->action != IT_REPLACE) continue;
+    name_add(it->action == IT_REMOVE ? &l_rem : &l_rep, it->old->name);
     remove_from_rt(rt, it->old);
     do_destroy(rt, it->old);
     it->old = NULL;
@@ -551,11 +578,15 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
         it->old->priority = it->cc->priority;
         pthread_mutex_unlock(&rt->lock);
         n_place++;
+        name_add(&l_place, it->cc->name);
       } else if (it->fresh && pass == 2) {
         if (do_place(rt, it->fresh, it->concrete, it->cc->stream_window,
                      it->cc->stream_source, &e))
           note_failure(&first, &e, &rc);
-        if (it->action == IT_ADD) n_add++;
+        if (it->action == IT_ADD) {
+          n_add++;
+          name_add(&l_add, it->cc->name);
+        }
       }
     }
   /* 5. The component list in file order, and the new running config. */
@@ -579,8 +610,10 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
   if (!list)
     note_failure(&first, &(warm_error){WARM_ENOMEM, "out of memory"}, &rc);
   snprintf(summary, summary_len,
-           "%u added, %u replaced, %u re-placed, %u removed, %u unchanged",
-           n_add, n_rep, n_place, n_rem, n_keep);
+           "%u added%s, %u replaced%s, %u re-placed%s, %u removed%s, %u "
+           "unchanged",
+           n_add, name_end(&l_add), n_rep, name_end(&l_rep), n_place,
+           name_end(&l_place), n_rem, name_end(&l_rem), n_keep);
   wh_plan_free(rt, pl);
   if (rc && err) *err = first;
   return rc;
@@ -617,11 +650,15 @@ static int set_run(void *arg) {
     uint64_t need = est.persistent + est.window;
     if (o->want == WARM_PLACE_AUTO)
       o->concrete = need <= room ? WARM_PLACE_RESIDENT : WARM_PLACE_STREAM;
-    else if (need > room)
-      return warm_error_set(&o->err, WARM_ENOSPACE,
-                            "%s: resident needs %llu bytes, %s has %llu free",
-                            c->name, (unsigned long long)need, c->dev->name,
-                            (unsigned long long)room);
+    else if (need > room) {
+      char hn[32], hr[32];
+      return warm_error_set(
+          &o->err, WARM_ENOSPACE,
+          "%s: resident needs %s (%llu bytes), %s has %s (%llu bytes) free",
+          c->name, warm_format_size(need, hn, sizeof hn),
+          (unsigned long long)need, c->dev->name,
+          warm_format_size(room, hr, sizeof hr), (unsigned long long)room);
+    }
   }
   int rc = wh_component_place(o->rt, c, o->concrete, o->window,
                               c->stream_source, &o->err);

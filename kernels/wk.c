@@ -26,12 +26,9 @@ int wk_backend_available(wk_backend b) {
 }
 
 int wk_cuda_device_count(void) {
-#ifdef WK_HAVE_CUDA
-  int n = wkcu_device_count();
+  const wk__cuda_table *t = wk__cuda(NULL);
+  int n = t ? t->device_count() : 0;
   return n > 0 ? n : 0;
-#else
-  return 0;
-#endif
 }
 
 /* The context is heap-allocated and owned by the caller until
@@ -43,11 +40,12 @@ int wk_ctx_create(wk_backend b, int device_index, int threads, wk_ctx **out) {
     return create_fail(WK_EINVAL, "wk_ctx_create: threads must be >= 0");
   if (b != WK_BACKEND_CPU && b != WK_BACKEND_CUDA)
     return create_fail(WK_EINVAL, "wk_ctx_create: unknown backend");
-#ifndef WK_HAVE_CUDA
-  if (b == WK_BACKEND_CUDA)
-    return create_fail(WK_EUNSUPPORTED,
-                       "wk_ctx_create: built without the CUDA backend");
-#endif
+  const char *why = NULL;
+  if (b == WK_BACKEND_CUDA && !wk__cuda(&why)) {
+    char msg[WK_ERR_MAX];
+    snprintf(msg, sizeof msg, "wk_ctx_create: no CUDA backend: %s", why);
+    return create_fail(WK_EUNSUPPORTED, msg);
+  }
   if (b == WK_BACKEND_CUDA) {
     int n = wk_cuda_device_count();
     if (device_index < 0 || device_index >= n) {
@@ -65,13 +63,7 @@ int wk_ctx_create(wk_backend b, int device_index, int threads, wk_ctx **out) {
   c->backend = b;
   c->device = device_index;
   c->threads = threads;
-  int rc;
-#ifdef WK_HAVE_CUDA
-  if (b == WK_BACKEND_CUDA)
-    rc = wkcu_ctx_init(c);
-  else
-#endif
-    rc = wkcpu_ctx_init(c);
+  int rc = b == WK_BACKEND_CUDA ? wk__cuda(NULL)->ctx_init(c) : wkcpu_ctx_init(c);
   if (rc != 0) {
     create_fail(rc, c->err[0] ? c->err : "wk_ctx_create: backend init failed");
     free(c);
@@ -85,11 +77,9 @@ int wk_ctx_create(wk_backend b, int device_index, int threads, wk_ctx **out) {
  * device buffers and events first. NULL is a no-op. */
 void wk_ctx_destroy(wk_ctx *c) {
   if (!c) return;
-#ifdef WK_HAVE_CUDA
   if (c->backend == WK_BACKEND_CUDA)
-    wkcu_ctx_fini(c);
+    wk__cuda(NULL)->ctx_fini(c);
   else
-#endif
     wkcpu_ctx_fini(c);
   free(c);
 }
@@ -106,18 +96,6 @@ void wk_set_workspace(wk_ctx *c, void *ptr, size_t bytes) {
   if (!c) return;
   c->ws = ptr;
   c->ws_bytes = ptr ? bytes : 0;
-}
-
-size_t wk__dtype_size(wk_dtype dt) {
-  switch (dt) {
-  case WK_F32:
-    return 4;
-  case WK_BF16:
-    return 2;
-  case WK_FP8_E4M3:
-    return 1;
-  }
-  return 0;
 }
 
 /* ---- memory -------------------------------------------------------------- */

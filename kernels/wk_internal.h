@@ -12,8 +12,8 @@
  *   - pointers an op reads or writes are non-NULL when their size is > 0;
  *   - sizes are >= 0 and the shape rules written in wk.h hold;
  *   - the workspace is at least the backend's own *_workspace() answer.
- * The cuda twins exist only when WK_HAVE_CUDA is defined (the toolkit was
- * found at build time and kernels/cuda/ has sources).
+ * The cuda twins live in libwarm_cuda.so.1 (built when the toolkit is
+ * found), reached through the table below.
  *
  * The host-side scalar helpers (wk_f32_to_bf16, wk_bf16_to_f32,
  * wk_f32_to_fp8, wk_fp8_to_f32, wk_rope_table_1d) are backend-independent
@@ -49,7 +49,9 @@ int wk__fail(wk_ctx *c, int code, const char *fmt, ...)
     ;
 
 /* Bytes per element of a weight dtype (0 for an unknown dtype). */
-size_t wk__dtype_size(wk_dtype dt);
+static inline size_t wk__dtype_size(wk_dtype dt) {
+  return dt == WK_F32 ? 4 : dt == WK_BF16 ? 2 : dt == WK_FP8_E4M3 ? 1 : 0;
+}
 
 /*
  * Scalar dtype conversions: the rounding both backends reproduce bit for bit.
@@ -117,98 +119,129 @@ static inline float wk__fp8_to_f32(uint8_t x) {
 /* Backend lifecycle: fill c->cpu / c->cu; fini frees them. */
 int wkcpu_ctx_init(wk_ctx *c);
 void wkcpu_ctx_fini(wk_ctx *c);
-#ifdef WK_HAVE_CUDA
+
+/* The backend twins of every device-facing function in wk.h. F maps an op
+ * name to the declarator: the prefixed function (wkcpu_X, wkcu_X) or a
+ * member of the cuda table ((*X)). Signatures are exactly wk.h's. */
+#define WK__BACKEND_FNS(F)                                                     \
+  int F(dev_alloc)(wk_ctx *c, size_t bytes, void **out);                      \
+  int F(dev_mem_info)(wk_ctx *c, size_t *free_bytes, size_t *total_bytes);    \
+  void F(dev_free)(wk_ctx *c, void *ptr);                                     \
+  int F(host_alloc_pinned)(wk_ctx *c, size_t bytes, void **out);              \
+  void F(host_free_pinned)(wk_ctx *c, void *ptr);                             \
+  int F(host_register)(wk_ctx *c, void *ptr, size_t bytes);                   \
+  int F(host_unregister)(wk_ctx *c, void *ptr);                               \
+  int F(copy_h2d)(wk_ctx *c, void *dst, const void *src, size_t n);           \
+  int F(copy_d2h)(wk_ctx *c, void *dst, const void *src, size_t n);           \
+  int F(copy_d2d)(wk_ctx *c, void *dst, const void *src, size_t n);           \
+  int F(memset)(wk_ctx *c, void *dst, int value, size_t n);                   \
+  int F(copy_h2d_async)(wk_ctx *c, void *dst, const void *src, size_t n);     \
+  int F(event_create)(wk_ctx *c, wk_event **out);                             \
+  void F(event_destroy)(wk_ctx *c, wk_event *e);                              \
+  int F(event_record_copy)(wk_ctx *c, wk_event *e);                           \
+  int F(event_record_compute)(wk_ctx *c, wk_event *e);                        \
+  int F(compute_wait)(wk_ctx *c, wk_event *e);                                \
+  int F(copy_wait)(wk_ctx *c, wk_event *e);                                   \
+  int F(event_sync)(wk_ctx *c, wk_event *e);                                  \
+  int F(sync)(wk_ctx *c);                                                     \
+  int F(convert)(wk_ctx *c, void *dst, wk_dtype dst_dt, const void *src,      \
+                 wk_dtype src_dt, size_t n, float scale);                     \
+  int F(linear)(wk_ctx *c, const float *x, int64_t M, int64_t K, wk_w W,      \
+                wk_w bias, int64_t N, float *y);                              \
+  size_t F(linear_workspace)(wk_ctx *c, int64_t M, int64_t K, int64_t N,      \
+                             wk_dtype wdt);                                   \
+  int F(gemm)(wk_ctx *c, int trans_a, int trans_b, int64_t M, int64_t N,      \
+              int64_t K, float alpha, const float *A, int64_t lda, int64_t sA, \
+              const float *B, int64_t ldb, int64_t sB, float beta, float *C,  \
+              int64_t ldc, int64_t sC, int64_t batch);                        \
+  int F(rmsnorm)(wk_ctx *c, const float *x, wk_w w, int64_t rows, int64_t dim, \
+                 float eps, int plus_one, float *y);                          \
+  int F(layernorm)(wk_ctx *c, const float *x, wk_w w, wk_w b, int64_t rows,   \
+                   int64_t dim, float eps, float *y);                         \
+  int F(softmax)(wk_ctx *c, const float *x, int64_t rows, int64_t cols,       \
+                 float *y);                                                   \
+  int F(gelu_tanh)(wk_ctx *c, const float *x, int64_t n, float *y);           \
+  int F(silu)(wk_ctx *c, const float *x, int64_t n, float *y);                \
+  int F(add)(wk_ctx *c, const float *a, const float *b, int64_t n, float *y); \
+  int F(mul)(wk_ctx *c, const float *a, const float *b, int64_t n, float *y); \
+  int F(scale)(wk_ctx *c, const float *x, float s, int64_t n, float *y);      \
+  int F(add_row)(wk_ctx *c, const float *x, const float *v, int64_t rows,     \
+                 int64_t cols, float *y);                                     \
+  int F(modulate)(wk_ctx *c, const float *x, const float *scale,              \
+                  const float *shift, int64_t rows, int64_t cols, float *y);  \
+  int F(gate_add)(wk_ctx *c, const float *res, const float *gate,             \
+                  const float *h, int64_t rows, int64_t cols, float *y);      \
+  int F(transpose)(wk_ctx *c, const float *x, int64_t rows, int64_t cols,     \
+                   float *y);                                                 \
+  int F(embed_gather)(wk_ctx *c, wk_w table, int64_t V, int64_t C,            \
+                      const int32_t *ids, int64_t T, float mult, float *out); \
+  int F(embed_gather_host)(wk_ctx *c, wk_w table, int64_t V, int64_t C,       \
+                           const int32_t *ids, int64_t T, float mult,         \
+                           float *out);                                       \
+  int F(rope)(wk_ctx *c, float *x, int64_t T, int64_t H, int64_t D,           \
+              const float *cos, const float *sin, int mode);                  \
+  int F(attention)(wk_ctx *c, const wk_attn *a, const float *q,               \
+                   const float *k, const float *v, float *out);               \
+  size_t F(attention_workspace)(wk_ctx *c, const wk_attn *a);                 \
+  int F(conv3d_fwd)(wk_ctx *c, const wk_conv3d *p, const float *x,            \
+                    wk_w weight, wk_w bias, float *y);                        \
+  size_t F(conv3d_workspace)(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);    \
+  int F(depth_to_space3d)(wk_ctx *c, const float *x, int64_t C, int64_t T,    \
+                          int64_t H, int64_t W, int pt, int ph, int pw,       \
+                          float *y);                                           \
+  int F(range_norm)(wk_ctx *c, const float *x, int64_t rows, int64_t cols,    \
+                    int64_t row0, float eps, float *y);                        \
+  int F(head_gate)(wk_ctx *c, const float *x, const float *g, int64_t rows,   \
+                   int64_t H, int64_t D, float *y);
+
+/* The same names, for filling the table. */
+#define WK__BACKEND_NAMES(X) X(dev_alloc) X(dev_mem_info) X(dev_free)         \
+  X(host_alloc_pinned) X(host_free_pinned) X(host_register)                   \
+  X(host_unregister) X(copy_h2d) X(copy_d2h) X(copy_d2d) X(memset)            \
+  X(copy_h2d_async) X(event_create) X(event_destroy) X(event_record_copy)     \
+  X(event_record_compute) X(compute_wait) X(copy_wait) X(event_sync) X(sync)  \
+  X(convert) X(linear) X(linear_workspace) X(gemm) X(rmsnorm) X(layernorm)    \
+  X(softmax) X(gelu_tanh) X(silu) X(add) X(mul) X(scale) X(add_row)           \
+  X(modulate) X(gate_add) X(transpose) X(embed_gather) X(embed_gather_host)   \
+  X(rope) X(attention) X(attention_workspace) X(conv3d_fwd)                   \
+  X(conv3d_workspace) X(depth_to_space3d) \
+  X(range_norm) X(head_gate)
+#define WK__N_BACKEND_FNS 46
+
+#define WK__CPU_FN(n) wkcpu_##n
+WK__BACKEND_FNS(WK__CPU_FN)
+
+/* The CUDA backend is its own library, libwarm_cuda.so.1 (cuda/), loaded
+ * on demand the first time a CUDA device is asked about, so a cpu-only
+ * machine, and a plugin that never touches CUDA, need no CUDA runtime.
+ * It exports one function, wkcu_backend_table, returning this table. */
+#define WK__PTR_FN(n) (*n)
+typedef struct wk__cuda_table {
+  int abi; /* WK__CUDA_TABLE_ABI: front and library built together */
+  int (*device_count)(void);
+  int (*ctx_init)(wk_ctx *c);
+  void (*ctx_fini)(wk_ctx *c);
+  WK__BACKEND_FNS(WK__PTR_FN)
+} wk__cuda_table;
+#define WK__CUDA_TABLE_ABI (1000 + WK__N_BACKEND_FNS)
+
+/* The loaded table, or NULL (no library, or no CUDA runtime behind it; the
+ * reason is then in *why). Thread-safe; loads once. */
+const wk__cuda_table *wk__cuda(const char **why);
+
+#ifdef WK_HAVE_CUDA /* compiling the CUDA library itself */
 int wkcu_device_count(void);
 int wkcu_ctx_init(wk_ctx *c);
 void wkcu_ctx_fini(wk_ctx *c);
+#define WK__CU_FN(n) wkcu_##n
+WK__BACKEND_FNS(WK__CU_FN)
 #endif
 
-/* The backend twins of every device-facing function in wk.h. P is the
- * prefix (wkcpu_ or wkcu_). Signatures are exactly wk.h's. */
-#define WK__BACKEND_DECLS(P)                                                   \
-  int P##dev_alloc(wk_ctx *c, size_t bytes, void **out);                       \
-  int P##dev_mem_info(wk_ctx *c, size_t *free_bytes, size_t *total_bytes);     \
-  void P##dev_free(wk_ctx *c, void *ptr);                                      \
-  int P##host_alloc_pinned(wk_ctx *c, size_t bytes, void **out);               \
-  void P##host_free_pinned(wk_ctx *c, void *ptr);                              \
-  int P##host_register(wk_ctx *c, void *ptr, size_t bytes);                    \
-  int P##host_unregister(wk_ctx *c, void *ptr);                                \
-  int P##copy_h2d(wk_ctx *c, void *dst, const void *src, size_t n);            \
-  int P##copy_d2h(wk_ctx *c, void *dst, const void *src, size_t n);            \
-  int P##copy_d2d(wk_ctx *c, void *dst, const void *src, size_t n);            \
-  int P##memset(wk_ctx *c, void *dst, int value, size_t n);                    \
-  int P##copy_h2d_async(wk_ctx *c, void *dst, const void *src, size_t n);      \
-  int P##event_create(wk_ctx *c, wk_event **out);                              \
-  void P##event_destroy(wk_ctx *c, wk_event *e);                               \
-  int P##event_record_copy(wk_ctx *c, wk_event *e);                            \
-  int P##event_record_compute(wk_ctx *c, wk_event *e);                         \
-  int P##compute_wait(wk_ctx *c, wk_event *e);                                 \
-  int P##copy_wait(wk_ctx *c, wk_event *e);                                    \
-  int P##event_sync(wk_ctx *c, wk_event *e);                                   \
-  int P##sync(wk_ctx *c);                                                      \
-  int P##convert(wk_ctx *c, void *dst, wk_dtype dst_dt, const void *src,       \
-                 wk_dtype src_dt, size_t n, float scale);                      \
-  int P##linear(wk_ctx *c, const float *x, int64_t M, int64_t K, wk_w W,       \
-                wk_w bias, int64_t N, float *y);                               \
-  size_t P##linear_workspace(wk_ctx *c, int64_t M, int64_t K, int64_t N,       \
-                             wk_dtype wdt);                                    \
-  int P##gemm(wk_ctx *c, int trans_a, int trans_b, int64_t M, int64_t N,       \
-              int64_t K, float alpha, const float *A, int64_t lda, int64_t sA, \
-              const float *B, int64_t ldb, int64_t sB, float beta, float *C,   \
-              int64_t ldc, int64_t sC, int64_t batch);                         \
-  int P##rmsnorm(wk_ctx *c, const float *x, wk_w w, int64_t rows, int64_t dim, \
-                 float eps, int plus_one, float *y);                           \
-  int P##layernorm(wk_ctx *c, const float *x, wk_w w, wk_w b, int64_t rows,    \
-                   int64_t dim, float eps, float *y);                          \
-  int P##softmax(wk_ctx *c, const float *x, int64_t rows, int64_t cols,        \
-                 float *y);                                                    \
-  int P##gelu_tanh(wk_ctx *c, const float *x, int64_t n, float *y);            \
-  int P##silu(wk_ctx *c, const float *x, int64_t n, float *y);                 \
-  int P##add(wk_ctx *c, const float *a, const float *b, int64_t n, float *y);  \
-  int P##mul(wk_ctx *c, const float *a, const float *b, int64_t n, float *y);  \
-  int P##scale(wk_ctx *c, const float *x, float s, int64_t n, float *y);       \
-  int P##add_row(wk_ctx *c, const float *x, const float *v, int64_t rows,      \
-                 int64_t cols, float *y);                                      \
-  int P##modulate(wk_ctx *c, const float *x, const float *scale,               \
-                  const float *shift, int64_t rows, int64_t cols, float *y);   \
-  int P##gate_add(wk_ctx *c, const float *res, const float *gate,              \
-                  const float *h, int64_t rows, int64_t cols, float *y);       \
-  int P##transpose(wk_ctx *c, const float *x, int64_t rows, int64_t cols,      \
-                   float *y);                                                  \
-  int P##embed_gather(wk_ctx *c, wk_w table, int64_t V, int64_t C,             \
-                      const int32_t *ids, int64_t T, float mult, float *out);  \
-  int P##embed_gather_host(wk_ctx *c, wk_w table, int64_t V, int64_t C,        \
-                           const int32_t *ids, int64_t T, float mult,          \
-                           float *out);                                        \
-  int P##rope(wk_ctx *c, float *x, int64_t T, int64_t H, int64_t D,            \
-              const float *cos, const float *sin, int mode);                   \
-  int P##attention(wk_ctx *c, const wk_attn *a, const float *q,                \
-                   const float *k, const float *v, float *out);                \
-  size_t P##attention_workspace(wk_ctx *c, const wk_attn *a);                  \
-  int P##conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x,             \
-                    wk_w weight, wk_w bias, float *y);                         \
-  size_t P##conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);     \
-  int P##depth_to_space3d(wk_ctx *c, const float *x, int64_t C, int64_t T,     \
-                          int64_t H, int64_t W, int pt, int ph, int pw,        \
-                          float *y);                                           \
-  int P##range_norm(wk_ctx *c, const float *x, int64_t rows, int64_t cols,     \
-                    int64_t row0, float eps, float *y);                        \
-  int P##head_gate(wk_ctx *c, const float *x, const float *g, int64_t rows,    \
-                   int64_t H, int64_t D, float *y);
-
-WK__BACKEND_DECLS(wkcpu_)
-#ifdef WK_HAVE_CUDA
-WK__BACKEND_DECLS(wkcu_)
-#endif
-
-/* Front dispatch: calls the twin of the context's backend. */
-#ifdef WK_HAVE_CUDA
+/* Front dispatch: calls the twin of the context's backend. A cuda context
+ * exists only once the table has loaded. */
 #define WK__CALL(c, name, ...)                                                 \
-  ((c)->backend == WK_BACKEND_CUDA ? wkcu_##name(__VA_ARGS__)                  \
+  ((c)->backend == WK_BACKEND_CUDA ? wk__cuda(NULL)->name(__VA_ARGS__)         \
                                    : wkcpu_##name(__VA_ARGS__))
-#else
-#define WK__CALL(c, name, ...) wkcpu_##name(__VA_ARGS__)
-#endif
 
 #ifdef __cplusplus
 }

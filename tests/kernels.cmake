@@ -17,3 +17,13 @@ foreach(b gemm ops)
   target_include_directories(bench_${b} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
   target_link_libraries(bench_${b} PRIVATE wk PkgConfig::OPENBLAS Threads::Threads m)
 endforeach()
+
+# The CUDA backend loaded on demand from libwarm_cuda.so.1 (issue 15).
+warm_add_test(test_cuda_load SOURCES unit/test_cuda_load.c LIBS wk
+              LABELS kernels unit)
+target_include_directories(test_cuda_load PRIVATE
+                           ${CMAKE_CURRENT_SOURCE_DIR}/integration
+                           ${PROJECT_SOURCE_DIR}/kernels)
+if(TARGET warm_cuda)
+  target_compile_definitions(test_cuda_load PRIVATE WARM_TEST_CUDA_LIB=1)
+endif()

@@ -36,8 +36,14 @@ warm_check_test(sdk_check_fails_leaky 1
                 "FAIL create_destroy\\[f32\\]: after destroy #4 the plugin still holds 8.00 KiB"
                 ${_fx}/leaky.so)
 warm_check_test(sdk_check_survives_aborting_plugin 1
-                "FAIL create_destroy: the plugin crashed: signal 6"
+                "FAIL create_destroy: the plugin crashed: signal 6 .* in run\\(\\) \\[dtype f32, placement resident\\]"
                 ${_fx}/aborts.so)
+warm_check_test(sdk_check_times_out_spinning_plugin 1
+                "FAIL create_destroy: timed out after 1 s in run\\(\\) \\[dtype f32, placement resident\\]: killed"
+                ${_fx}/spins.so --timeout 1)
+warm_check_test(sdk_check_prints_the_code_returned 1
+                "FAIL estimate\\[resident/f32\\]: place failed: fx_place_eio: the weights went away \\(last call: place\\(\\) \\[dtype f32, placement resident\\] returned -4"
+                ${_fx}/place_eio.so)
 warm_check_test(sdk_check_refuses_not_elf 2 "cannot load as a shared object"
                 ${_fx}/not_elf.so)
 warm_check_test(sdk_check_refuses_abi_major2 2
@@ -83,3 +89,10 @@ endforeach()
 warm_add_test(test_sdk_hello_encoder SOURCES unit/test_sdk_hello_encoder.c
               LIBS warm::sdk LABELS sdk unit)
 add_dependencies(test_sdk_hello_encoder hello_encoder)
+
+# libwarm's exports are the public API only; no CUDA runtime in libwarm or
+# in cpu plugins (issue 15).
+add_test(NAME sdk_exports_public_only
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/sdk/exports_test.sh
+                 ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+set_tests_properties(sdk_exports_public_only PROPERTIES LABELS sdk)

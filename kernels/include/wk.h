@@ -36,6 +36,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* What libwarm exports (it builds with hidden visibility by default). */
+#pragma GCC visibility push(default)
 
 enum {
   WK_OK = 0,
@@ -286,6 +288,7 @@ size_t wk_conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);
 int wk_depth_to_space3d(wk_ctx *c, const float *x, int64_t C, int64_t T,
                         int64_t H, int64_t W, int pt, int ph, int pw, float *y);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

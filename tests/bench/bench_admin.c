@@ -170,7 +170,7 @@ int main(void) {
     fprintf(stderr, "bench_admin: %s\n", err.msg);
     return 1;
   }
-  char id[WH_JOB_ID_LEN + 1];
+  char id[WH_JOB_ID_MAX];
   for (int i = 0; i < 32; i++) {
     wh_job_params p = {.prompt = "load", .steps = 100000};
     wh_jobs_submit(jobs, &p, id, &err);

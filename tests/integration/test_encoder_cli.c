@@ -114,6 +114,24 @@ static void test_bad_prompts_and_options_exit_with_a_reason(void) {
         "absurd height: %s", out);
 }
 
+/* The --once summary names the placement each component actually ran in,
+ * with "(auto)" beside the one configured auto. */
+static void test_once_summary_shows_the_placement_used(void) {
+  char cmd[2400], out[8192];
+  snprintf(cmd, sizeof cmd,
+           "sed '0,/placement = resident/s//placement = auto/' %s > %s.auto && "
+           "%s/bin/warmd -c %s.auto --once --prompt fox --out %s/once",
+           ini, ini, WARM_BUILD_DIR, ini, dir);
+  CHECK(wt_run(cmd, out, sizeof out) == 0, "--once: %s", out);
+  const char *enc = strstr(out, "  text_encoder ");
+  const char *dit = strstr(out, "  transformer ");
+  CHECK(enc && !strncmp(enc + 25, "resident (auto)", 15),
+        "the auto encoder ran resident: %s", out);
+  CHECK(dit && !strncmp(dit + 25, "resident ", 9) &&
+            strncmp(dit + 25, "resident (", 10),
+        "the transformer as configured: %s", out);
+}
+
 /* Ledger bytes (resident + window + workspace) of a component in `show
  * memory json`. */
 static long long bytes_of(const char *reply, const char *name) {
@@ -179,6 +197,7 @@ int main(int argc, char **argv) {
   write_config();
   RUN(test_encode_writes_embeddings_mask_and_metadata);
   RUN(test_bad_prompts_and_options_exit_with_a_reason);
+  RUN(test_once_summary_shows_the_placement_used);
   RUN(test_live_switch_over_the_socket_drops_encoder_bytes);
   if (!wt_failures) wt_rmtree(dir);
   return wt_failures ? 1 : 0;

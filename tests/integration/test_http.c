@@ -453,8 +453,23 @@ static void test_http_delete_cancels_queued_and_running_jobs(void) {
   CHECK(j && !strcmp(jstr(j, "state"), "cancelled"), "running job cancelled");
   CHECK(j && jstr(j, "error"), "with a reason");
   json_decref(j);
+  /* A finished job: DELETE removes its folder and forgets it. */
+  char folder[1200];
+  snprintf(folder, sizeof folder, "%s/out/%s/status.json", S.dir, run);
+  CHECK(access(folder, F_OK) == 0, "the cancelled job left %s", folder);
   ht_request(port, "DELETE", path, NULL, &r);
-  CHECK(r.status == 409, "cancelling a finished job: %d", r.status);
+  j = body_json(&r);
+  CHECK(r.status == 200 && j && !strcmp(jstr(j, "state"), "deleted"),
+        "deleting a finished job: %d %s", r.status, r.body);
+  json_decref(j);
+  ht_free(&r);
+  snprintf(folder, sizeof folder, "%s/out/%s", S.dir, run);
+  CHECK(access(folder, F_OK) != 0, "its folder is gone");
+  ht_request(port, "DELETE", path, NULL, &r);
+  CHECK(r.status == 404, "a second DELETE: %d", r.status);
+  ht_free(&r);
+  ht_request(port, "GET", path, NULL, &r);
+  CHECK(r.status == 404, "GET after DELETE: %d", r.status);
   ht_free(&r);
   CHECK(metric(port, "warmd_jobs_finished_total{state=\"cancelled\"}") == 2,
         "2 cancelled");

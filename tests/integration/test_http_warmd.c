@@ -117,6 +117,11 @@ static void test_warmd_http_jobs_drain_and_admin(void) {
   CHECK(post("{\"prompt\": \"a heron at dawn\", \"seed\": 4}", b) == 202,
         "POST after resume");
   CHECK(wait_done(b, 60), "second job done");
+  rep = wt_cmd(sock, "show cache");
+  CHECK(rep && strstr(rep, "budget: 16.00 MiB (16777216 bytes)") &&
+            strstr(rep, "hits: 1"),
+        "show cache in human units: %s", rep);
+  free(rep);
   rep = wt_cmd(sock, "show cache json");
   json_t *cj = rep ? json_loads(rep, 0, NULL) : NULL;
   CHECK(cj && json_integer_value(json_object_get(cj, "hits")) == 1,

@@ -264,8 +264,9 @@ static void test_resident_past_budget_is_refused_and_auto_streams(void) {
   int64_t win = comp_bytes(e.sock, "text_encoder", "window");
   CHECK(win == 2 * 64 * 4, "streams with 2 slots: %lld", (long long)win);
   char *r = wt_cmd(e.sock, "set component text_encoder placement resident");
-  CHECK(r && !strncmp(r, "ERR 507 ", 8) && strstr(r, "text_encoder"), "%s",
-        r ? r : "(none)");
+  CHECK(r && !strncmp(r, "ERR 507 ", 8) && strstr(r, "text_encoder") &&
+            strstr(r, "needs 256.00 KiB (262144 bytes)") && strstr(r, "KiB ("),
+        "507 in human units with the bytes: %s", r ? r : "(none)");
   free(r);
   CHECK(comp_bytes(e.sock, "text_encoder", "window") == win &&
             comp_bytes(e.sock, "text_encoder", "resident") == 0,
@@ -304,8 +305,8 @@ static void test_reload_good_applies_only_differences(void) {
                "[component extra]\nplugin = hello_encoder\ndim = 4\n");
   char *r = wt_cmd(e.sock, "reload");
   CHECK(r && strstr(r, "reloaded") &&
-            strstr(r, "1 added, 1 replaced, 0 re-placed, 0 removed, 1 "
-                      "unchanged"),
+            strstr(r, "1 added (extra), 1 replaced (draft), 0 re-placed, 0 "
+                      "removed, 1 unchanged"),
         "reply %s", r ? r : "(none)");
   free(r);
   CHECK(comp_bytes(e.sock, "extra", "resident") == 4 * 4096 * 4,
@@ -324,7 +325,7 @@ static void test_reload_good_applies_only_differences(void) {
            "placement = stream\ndim = 16\nbuckets = 256\n",
            PLUGINS, e.sock, e.stats);
   r = wt_cmd(e.sock, "reload");
-  CHECK(r && strstr(r, "0 added, 0 replaced, 1 re-placed, 2 removed"),
+  CHECK(r && strstr(r, "0 added, 0 replaced, 1 re-placed (text_encoder), 2 removed (draft, extra)"),
         "reply %s", r ? r : "(none)");
   free(r);
   CHECK(comp_bytes(e.sock, "text_encoder", "resident") == 0, "streamed now");
@@ -522,6 +523,9 @@ static void test_stats_socket_is_read_only(void) {
   env_init(&e, "stats");
   write_config(&e, "resident", 16, 256, "64MiB", NULL);
   CHECK(start(&e) == 0, "start");
+  /* The stats socket opens just after the admin one: wait for it too (a
+   * slow, sanitized warmd showed the gap). */
+  CHECK(wt_wait_socket(&e.proc, e.stats, 20) == 0, "stats socket accepts");
   char *r = wt_cmd(e.stats, "show memory");
   CHECK(r && strstr(r, "device cpu"), "show on stats: %s", r ? r : "(none)");
   free(r);

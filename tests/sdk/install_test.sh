@@ -19,7 +19,9 @@ cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1 ||
 step "installed layout"
 for f in include/warm/warm.h include/warm/plugin.h include/warm/tensor.h \
          include/warm/ledger.h include/warm/loader.h include/warm/version.h \
-         include/wk.h lib/libwarm.so lib/pkgconfig/warm.pc \
+         include/warm/wk.h lib/libwarm.so lib/pkgconfig/warm.pc \
+         lib/systemd/system/warmd.service share/doc/warmd/operations.md \
+         share/doc/warmd/deploy.md \
          lib/cmake/warm/warmConfig.cmake lib/cmake/warm/warmConfigVersion.cmake \
          lib/cmake/warm/warmTargets.cmake bin/warm-plugin-check \
          lib/warmd/plugins/hello_encoder.so \
@@ -27,6 +29,20 @@ for f in include/warm/warm.h include/warm/plugin.h include/warm/tensor.h \
          share/warmd/examples/hello_encoder/hello_encoder.c; do
   [ -e "$prefix/$f" ] || fail "missing $f"
 done
+[ ! -e "$prefix/include/wk.h" ] || fail "wk.h belongs under include/warm/"
+grep -q "^ExecStart=$prefix/bin/warmd " "$prefix/lib/systemd/system/warmd.service" ||
+  fail "warmd.service does not start $prefix/bin/warmd"
+if grep -q -- "-rpath" "$prefix/lib/pkgconfig/warm.pc"; then
+  fail "warm.pc carries an rpath"
+fi
+# The installed example configs load the installed plugins.
+conf=$prefix/share/warmd/conf
+pd=$(sed -n 's/^plugin_dir = \([^ ;]*\).*/\1/p' "$conf/demo.ini")
+case $pd in /*) fail "demo.ini's plugin_dir is absolute ($pd): not relocatable" ;; esac
+[ -e "$conf/$pd/vae_ltxv.so" ] || fail "demo.ini's plugin_dir $pd has no vae_ltxv.so"
+grep -q "^plugin_dir = $prefix/lib/warmd/plugins" "$conf/warmd.ini" ||
+  fail "warmd.ini's plugin_dir is not $prefix/lib/warmd/plugins"
+echo "demo.ini: plugin_dir = $pd"
 soname=$(readelf -d "$prefix/lib/libwarm.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ "$soname" = libwarm.so.1 ] || fail "libwarm soname is '$soname', want libwarm.so.1"
 [ -e "$prefix/lib/$soname" ] || fail "missing lib/$soname"
@@ -57,6 +73,9 @@ for so in "$tmp/with-cmake/hello_encoder.so" "$tmp/with-pc/hello_encoder.so"; do
   step "warm-plugin-check $so"
   "$prefix/bin/warm-plugin-check" "$so" || fail "checker failed on $so"
 done
+if ldd "$tmp/with-pc/hello_encoder.so" | grep -q "libcudart"; then
+  fail "a cpu-only plugin pulls in the CUDA runtime"
+fi
 if ldd "$tmp/with-pc/hello_encoder.so" | grep -q "libwarm.so.1 => $build"; then
   fail "the pkg-config build resolved libwarm from the build folder"
 fi

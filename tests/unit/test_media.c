@@ -119,22 +119,37 @@ static void test_contact_sheet_tiles_evenly_spaced_frames(void) {
 
 static void test_memory_plot_draws_stacks_and_budget(void) {
   const char *names[2] = {"transformer", "text_encoder"};
-  uint64_t b0[2] = {600, 0}, b1[2] = {600, 300}, b2[2] = {600, 0};
+  /* [component][resident, window, workspace]: the transformer resident,
+   * the encoder streaming (a window) with a workspace while it runs. */
+  uint64_t b0[6] = {600, 0, 0, 0, 0, 0}, b1[6] = {600, 0, 0, 0, 200, 100},
+           b2[6] = {600, 0, 0, 0, 0, 0};
   wh_mem_sample s[3] = {{0.0, b0}, {1.0, b1}, {2.0, b2}};
-  wh_mem_series dev = {"cpu", 1000, 2, names, 3, s};
+  wh_mem_mark marks[2] = {{1.0, "encode"}, {2.0, "decode"}};
+  wh_mem_series dev = {"cpu", 1000, 2, names, 3, s, 2, marks};
   wh_image im;
   warm_error err = {0};
   CHECK(wh_memory_plot(&dev, 1, &im, &err) == 0);
   CHECK(im.w > 0 && im.h > 0);
-  /* Count pixels of the first two palette colours: the encoder's (red-ish)
-   * area must be about half the transformer's over a third of the time. */
-  long blue = 0, red = 0;
+  /* Count pixels: the transformer's resident colour (blue), the encoder's
+   * window shade (red at 55 %) and workspace shade (red at 30 %), and the
+   * stage marks' colour. The window area is about twice the workspace's,
+   * both far below the transformer's over a third of the time. */
+  long blue = 0, win = 0, ws = 0, mark = 0, red_solid = 0;
   for (int i = 0; i < im.w * im.h; i++) {
     const uint8_t *p = im.rgb + 3 * i;
     if (p[0] == 66 && p[1] == 133 && p[2] == 244) blue++;
-    if (p[0] == 234 && p[1] == 67 && p[2] == 53) red++;
+    if (p[0] == 234 && p[1] == 67 && p[2] == 53) red_solid++;
+    if (p[0] == 138 && p[1] == 46 && p[2] == 41) win++;
+    if (p[0] == 84 && p[1] == 34 && p[2] == 34) ws++;
+    if (p[0] == 200 && p[1] == 200 && p[2] == 120) mark++;
   }
-  CHECK(blue > 1000 && red > 0 && red < blue);
+  printf("memory plot: resident %ld, window %ld, workspace %ld, marks %ld, "
+         "encoder solid %ld pixels\n",
+         blue, win, ws, mark, red_solid);
+  CHECK(blue > 1000);
+  CHECK(win > 0 && ws > 0 && win > ws && win < blue); /* split by class */
+  CHECK(red_solid <= 100); /* the encoder had no resident bytes: swatch only */
+  CHECK(mark > 50);        /* stage lines and their names */
   CHECK(wh_write_png(path_in("mem.png"), &im, &err) == 0);
   wh_image_free(&im);
   CHECK(wh_memory_plot(NULL, 0, &im, &err) == WARM_EINVAL);

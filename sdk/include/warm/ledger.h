@@ -20,6 +20,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* What libwarm exports (it builds with hidden visibility by default). */
+#pragma GCC visibility push(default)
 
 typedef struct warm_ledger warm_ledger;
 
@@ -85,6 +87,7 @@ uint64_t warm_ledger_component_peak(const warm_ledger *l,
 /* The device name given at create; lives as long as the ledger. */
 const char *warm_ledger_device(const warm_ledger *l);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

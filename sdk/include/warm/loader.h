@@ -11,6 +11,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* What libwarm exports (it builds with hidden visibility by default). */
+#pragma GCC visibility push(default)
 
 typedef struct warm_plugin warm_plugin;
 
@@ -36,6 +38,7 @@ int warm_plugin_check_desc(const warm_plugin_desc *d, const char *where,
   (WARM_HAS_FIELD((d)->struct_size, warm_plugin_desc, field) ? (d)->field      \
                                                               : NULL)
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

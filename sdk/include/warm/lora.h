@@ -30,6 +30,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* What libwarm exports (it builds with hidden visibility by default). */
+#pragma GCC visibility push(default)
 
 typedef struct warm_lora warm_lora;
 
@@ -83,6 +85,7 @@ int warm_lora_fuse(const warm_lora *l, const warm_lora_pair *p, float strength,
 /* Host scratch bytes warm_lora_fuse uses for pair p. */
 size_t warm_lora_fuse_scratch(const warm_lora_pair *p);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

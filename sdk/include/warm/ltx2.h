@@ -37,6 +37,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* What libwarm exports (it builds with hidden visibility by default). */
+#pragma GCC visibility push(default)
 
 #define WARM_LTX2_DIT "model.diffusion_model."
 #define WARM_LTX2_VIDEO_CONNECTOR                                              \
@@ -128,6 +130,7 @@ int warm_ltx2_get(const warm_ltx2 *f, const char *prefix, const char *name,
 uint64_t warm_ltx2_prefix_bytes(const warm_ltx2 *f, const char *prefix,
                                 size_t *count);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -31,6 +31,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* What libwarm exports (it builds with hidden visibility by default). */
+#pragma GCC visibility push(default)
 
 typedef struct warm_config warm_config;
 
@@ -97,6 +99,7 @@ size_t warm_weight_bytes(warm_dtype dt, uint64_t n);
 int warm_weight_convert(const warm_tensor *src, warm_dtype dst_dtype, void *dst,
                         float *scale_out, warm_error *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -46,6 +46,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* What libwarm exports (it builds with hidden visibility by default). */
+#pragma GCC visibility push(default)
 
 #define WARM_ABI_MAJOR 1
 #define WARM_ABI_MINOR 2
@@ -401,6 +403,7 @@ typedef struct warm_plugin_desc {
 
 typedef const warm_plugin_desc *(*warm_plugin_entry_fn)(void);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -34,6 +34,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* What libwarm exports (it builds with hidden visibility by default). */
+#pragma GCC visibility push(default)
 
 /* The safetensors dtype strings. Those with a warm_dtype equivalent map to
  * it (warm_st_entry.dtype); the others (BOOL, I8, ...) can be listed and read
@@ -181,6 +183,7 @@ int warm_st_write_file(const char *path, const warm_tensor *tensors,
                        size_t n_tensors, const warm_kv *meta, size_t n_meta,
                        warm_error *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

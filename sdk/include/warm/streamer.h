@@ -64,6 +64,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* What libwarm exports (it builds with hidden visibility by default). */
+#pragma GCC visibility push(default)
 
 /* Offset alignment of tensors packed into a slot / pinned buffer. */
 #define WARM_STREAM_ALIGN 256
@@ -153,6 +155,7 @@ void warm_streamer_stats_reset(warm_streamer *s);
 uint32_t warm_streamer_window(const warm_streamer *s);
 uint64_t warm_streamer_slot_bytes(const warm_streamer *s);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* What libwarm exports (it builds with hidden visibility by default). */
+#pragma GCC visibility push(default)
 
 typedef enum warm_dtype {
   WARM_DTYPE_NONE = 0,
@@ -79,6 +81,7 @@ const char *warm_device_name(warm_device d, char *buf, size_t n);
 /* Parses "cpu" / "cuda" / "cuda:N". Returns 0 or WARM_EINVAL. */
 int warm_device_parse(const char *s, warm_device *out);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

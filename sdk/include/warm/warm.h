@@ -12,6 +12,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* What libwarm exports (it builds with hidden visibility by default). */
+#pragma GCC visibility push(default)
 
 /* The SDK's own version, "MAJOR.MINOR.PATCH". */
 const char *warm_sdk_version(void);
@@ -51,6 +53,7 @@ int warm_parse_size(const char *s, uint64_t *out);
 /* Formats bytes as "1.50 GiB" into buf; returns buf. */
 const char *warm_format_size(uint64_t bytes, char *buf, size_t n);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

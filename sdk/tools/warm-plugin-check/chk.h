@@ -37,6 +37,7 @@ typedef struct chk_opts {
   int perturb_pass1;
   int verbose;
   int no_fork; /* run checks in this process (debugging) */
+  double timeout_s; /* per check; a check still running is killed */
 } chk_opts;
 
 /* One device allocation handed to the plugin. */
@@ -85,6 +86,7 @@ typedef struct chk_inst {
   warm_component_config cfg;
   warm_instance *inst;
   warm_stream_source source; /* for STREAM places; pinned unless changed */
+  warm_placement placed;     /* the last placement place() accepted */
 } chk_inst;
 
 /* create() with dtype (and extra keys appended to the command line's). */
@@ -121,6 +123,17 @@ int chk_can_run(const warm_plugin_desc *d, const chk_opts *o, const char **why);
 int chk_run(chk_inst *ci, chk_out *out, warm_run_args *args_out,
             warm_error *err);
 void chk_out_free(chk_out *o);
+
+/* Where the checker is inside the plugin (where.c): a page shared with
+ * the forked checks, so the parent can name the entry point, dtype and
+ * placement of a crash, an exit or a hang, and the code a call returned. */
+void chk_where_init(void);
+void chk_where_reset(void);
+/* dtype -1 / placement 0: not part of the call. */
+void chk_call_begin(const char *entry, int dtype, int placement);
+int chk_call_end(int rc); /* returns rc */
+const char *chk_where_text(char *buf, size_t n);
+const char *chk_last_rc_text(char *buf, size_t n);
 
 /* Fills o from argv (strings point into argv, which it may modify). Returns
  * 0, or 2 after printing why to stderr; exits 0 itself for --help and

@@ -13,7 +13,8 @@ static void usage(FILE *f) {
              "KEY=VALUE ...]\n"
              "         [--device cpu|cuda:N] [--prompt TEXT] [--max-tokens N]\n"
              "         [--shape frames=F,height=H,width=W,batch=B]\n"
-             "         [--input NAME=AxBx...] [--seed N] [--no-fork] [-v]\n"
+             "         [--input NAME=AxBx...] [--seed N] [--timeout SECONDS]\n"
+             "         [--no-fork] [-v]\n"
              "Loads PLUGIN.so as warmd does and checks every capability it "
              "declares.\n"
              "Prints one PASS|FAIL|SKIP line per check; exit 0 all passed, 1 a "
@@ -68,6 +69,7 @@ int chk_parse_args(int argc, char **argv, chk_opts *o) {
   o->prompt = "warm-plugin-check: a red fox jumps over the lazy dog";
   o->shape.max_tokens = 32;
   o->seed = 1234;
+  o->timeout_s = 120;
   int have_device = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -92,6 +94,16 @@ int chk_parse_args(int argc, char **argv, chk_opts *o) {
     }
     if (!strcmp(a, "--weights")) {
       o->weights = v;
+    } else if (!strcmp(a, "--timeout")) {
+      char *end;
+      double t = strtod(v, &end);
+      if (end == v || *end || !(t > 0 && t <= 86400)) {
+        fprintf(stderr,
+                "warm-plugin-check: --timeout '%s': seconds, 0 < t <= 86400\n",
+                v);
+        return 2;
+      }
+      o->timeout_s = t;
     } else if (!strcmp(a, "--config")) {
       char *eq = strchr(argv[i + 1], '=');
       if (!eq || eq == v || o->n_keys == CHK_MAX_KEYS) {

@@ -254,7 +254,8 @@ int chk_create(chk_inst *ci, const warm_plugin_desc *d, const chk_opts *o,
   c->dtype = dtype;
   c->keys = ci->keys;
   c->n_keys = n;
-  rc = d->create(&ci->host.svc, c, &ci->inst, err);
+  chk_call_begin("create", (int)dtype, 0);
+  rc = chk_call_end(d->create(&ci->host.svc, c, &ci->inst, err));
   if (rc == WARM_OK && !ci->inst)
     rc = warm_error_set(err, WARM_EINTERNAL,
                         "create returned 0 but no instance");
@@ -269,7 +270,11 @@ int chk_create(chk_inst *ci, const warm_plugin_desc *d, const chk_opts *o,
 }
 
 void chk_destroy(chk_inst *ci) {
-  if (ci->inst) ci->d->destroy(ci->inst);
+  if (ci->inst) {
+    chk_call_begin("destroy", (int)ci->cfg.dtype, (int)ci->placed);
+    ci->d->destroy(ci->inst);
+    chk_call_end(0);
+  }
   ci->inst = NULL;
   chk_host_fini(&ci->host);
 }
@@ -283,12 +288,17 @@ int chk_estimate(chk_inst *ci, warm_placement p, warm_estimate *est,
                  warm_error *err) {
   warm_place_req r = chk_req(p, ci->source);
   memset(est, 0, sizeof *est);
-  return ci->d->estimate(ci->inst, &r, &ci->host.opts->shape, est, err);
+  chk_call_begin("estimate", (int)ci->cfg.dtype, (int)p);
+  return chk_call_end(
+      ci->d->estimate(ci->inst, &r, &ci->host.opts->shape, est, err));
 }
 
 int chk_place(chk_inst *ci, warm_placement p, warm_error *err) {
   warm_place_req r = chk_req(p, ci->source);
-  return ci->d->place(ci->inst, &r, err);
+  chk_call_begin("place", (int)ci->cfg.dtype, (int)p);
+  int rc = chk_call_end(ci->d->place(ci->inst, &r, err));
+  if (rc == 0) ci->placed = p;
+  return rc;
 }
 
 static void add_input(chk_opts *o, const char *name, int32_t ndim,
@@ -511,7 +521,8 @@ int chk_run(chk_inst *ci, chk_out *out, warm_run_args *args_out,
     a.perturbations = &pt;
     a.n_perturbations = 1;
   }
-  int rc = ci->d->run(ci->inst, &a, err);
+  chk_call_begin("run", (int)ci->cfg.dtype, (int)ci->placed);
+  int rc = chk_call_end(ci->d->run(ci->inst, &a, err));
   for (uint32_t i = 0; i < CHK_MAX_INPUTS; i++)
     warm_tensor_free(&in[i]);
   if (rc > 0)

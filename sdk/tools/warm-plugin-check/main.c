@@ -8,12 +8,15 @@
  * loaded as a plugin or the command line is wrong.
  */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chk.h"
@@ -22,12 +25,17 @@
 static int n_pass, n_fail, n_skip;
 static int g_bad_free, g_bad_progress; /* misuse of services, all checks */
 
+/* A FAIL line ends with what the plugin's last failed call returned (its
+ * actual code, which the message alone may not show). */
 static void report(const char *status, const char *name, const char *fmt, ...) {
   printf("%s %s: ", status, name);
   va_list ap;
   va_start(ap, fmt);
   vprintf(fmt, ap);
   va_end(ap);
+  char rc[192];
+  if (!strcmp(status, "FAIL") && *chk_last_rc_text(rc, sizeof rc))
+    printf(" (%s)", rc);
   putchar('\n');
   fflush(stdout);
   if (!strcmp(status, "PASS"))
@@ -43,7 +51,35 @@ static void report(const char *status, const char *name, const char *fmt, ...) {
  * back through a pipe. Returns 1 in the process that must run the check
  * (the child, or this one with --no-fork), 0 in the parent once done. */
 static int iso_fd = -1;
+
+static double mono_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Reads the child's counters, waiting at most timeout_s. Returns the bytes
+ * read, or -2 on timeout. */
+static ssize_t read_counts(int fd, int *counts, size_t n, double timeout_s) {
+  size_t got = 0;
+  double end = mono_now() + timeout_s;
+  while (got < n) {
+    int left = (int)((end - mono_now()) * 1000);
+    if (left <= 0) return -2;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r = poll(&p, 1, left);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) return -2;
+    ssize_t k = read(fd, (char *)counts + got, n - got);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break; /* the child is gone */
+    got += (size_t)k;
+  }
+  return (ssize_t)got;
+}
+
 static int isolate_begin(const chk_opts *o, const char *name) {
+  chk_where_reset();
   if (o->no_fork) return 1;
   int fds[2];
   fflush(NULL);
@@ -65,8 +101,18 @@ static int isolate_begin(const chk_opts *o, const char *name) {
   }
   close(fds[1]);
   int counts[5] = {0}, st = 0;
-  ssize_t got = read(fds[0], counts, sizeof counts);
+  ssize_t got = read_counts(fds[0], counts, sizeof counts, o->timeout_s);
   close(fds[0]);
+  char where[192];
+  chk_where_text(where, sizeof where);
+  if (got == -2) { /* a plugin that never returns */
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+      ;
+    report("FAIL", name, "timed out after %g s%s%s: killed (--timeout)",
+           o->timeout_s, *where ? " " : "", where);
+    return 0;
+  }
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
     ;
   if (got == (ssize_t)sizeof counts) {
@@ -77,11 +123,11 @@ static int isolate_begin(const chk_opts *o, const char *name) {
     g_bad_progress += counts[4];
   }
   if (WIFSIGNALED(st))
-    report("FAIL", name, "the plugin crashed: signal %d (%s)", WTERMSIG(st),
-           strsignal(WTERMSIG(st)));
+    report("FAIL", name, "the plugin crashed: signal %d (%s)%s%s",
+           WTERMSIG(st), strsignal(WTERMSIG(st)), *where ? " " : "", where);
   else if (got != (ssize_t)sizeof counts)
-    report("FAIL", name, "the plugin ended the process (exit status %d)",
-           WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    report("FAIL", name, "the plugin ended the process (exit status %d)%s%s",
+           WIFEXITED(st) ? WEXITSTATUS(st) : -1, *where ? " " : "", where);
   return 0;
 }
 
@@ -166,14 +212,17 @@ static void check_validate(const warm_plugin_desc *d, const chk_opts *o,
     finish(&good);
     return;
   }
-  int rc = validate(&good.host.svc, &good.cfg, &e);
+  chk_call_begin("validate", (int)dt, 0);
+  int rc = chk_call_end(validate(&good.host.svc, &good.cfg, &e));
   if (rc)
     report("FAIL", "validate", "refused the configuration create accepts: %s",
            e.msg);
   finish(&good);
   if (rc) return;
   chk_create(&bad, d, o, "validate", dt, &bogus, 1, &e);
+  chk_call_begin("validate", (int)dt, 0);
   rc = validate(&bad.host.svc, &bad.cfg, &e);
+  chk_call_end(0); /* the refusal wanted here is not a failure to report */
   if (rc == WARM_OK)
     report("FAIL", "validate",
            "accepted the unknown key "
@@ -213,7 +262,9 @@ static void check_create_destroy(const warm_plugin_desc *d, const chk_opts *o,
       finish(&ci);
       return;
     }
+    chk_call_begin("destroy", (int)dt, (int)ci.placed);
     d->destroy(ci.inst);
+    chk_call_end(0);
     ci.inst = NULL;
     uint64_t dev = chk_host_device_bytes(&ci.host);
     uint64_t pin = ci.host.pinned_now;
@@ -718,6 +769,7 @@ int main(int argc, char **argv) {
   chk_opts o;
   int rc = chk_parse_args(argc, argv, &o);
   if (rc) return rc;
+  chk_where_init();
   if (access(o.plugin_path, R_OK) != 0) {
     fprintf(stderr, "warm-plugin-check: %s: %s\n", o.plugin_path,
             strerror(errno));

@@ -1,0 +1,23 @@
+#!/bin/sh
+# readme_samples.sh BUILD_DIR SOURCE_DIR: the README's `warmd -t` sample is
+# what warmd -t really prints for conf/warmd.ini (paths under /src/warmd).
+# The sample is from a machine without a GPU; with one the output differs
+# and the test skips.
+set -eu
+build=$1
+src=$(cd "$2" && pwd)
+got=$("$build/bin/warmd" -t -c "$src/conf/warmd.ini" 2>&1 || true)
+case $got in
+  *"no CUDA device"*) ;;
+  *) echo "SKIP: this machine has a GPU; the README sample is for one without"
+     exit 77 ;;
+esac
+got=$(printf '%s\n' "$got" | sed "s|$src/|/src/warmd/|g")
+want=$(sed -n '/^\$ build\/bin\/warmd -t -c conf\/warmd.ini/,/^```/p' \
+         "$src/README.md" | sed '1d;$d')
+if [ "$got" != "$want" ]; then
+  echo "README's warmd -t sample:"; printf '%s\n' "$want"
+  echo "warmd -t prints:"; printf '%s\n' "$got"
+  exit 1
+fi
+echo "readme_samples: the -t sample matches"
