@@ -4,7 +4,8 @@
  * a prompt submitted through its form runs on the real pipeline (tiny
  * models), the page's progress reaches 100%, the memory bars move while the
  * job runs, the <video> element loads and decodes the job's MP4, the job
- * list's cancel button cancels a queued job, and a screenshot is saved
+ * list's cancel button cancels a queued job, with API keys the page asks
+ * for one and then works, and a screenshot is saved
  * (<build>/web-screenshot.png, and web-screenshot-running.png while the job
  * runs). No network: everything is on loopback.
  */
@@ -38,9 +39,9 @@ static int logged_port(double secs) {
   return -1;
 }
 
-static void write_config(void) {
+static void write_config(const char *extra) {
   wt_write(cfg,
-           "[host]\nplugin_dir = %s/plugins\nadmin_socket = %s\n"
+           "[host]\n%splugin_dir = %s/plugins\nadmin_socket = %s\n"
            "output_dir = %s/out\nhttp_listen = 127.0.0.1:0\nmax_queue = 8\n"
            "shutdown_timeout = 1\n"
            "[device cpu]\nbudget = 8MiB\n[cache]\nembeddings = 16MiB\n"
@@ -55,7 +56,7 @@ static void write_config(void) {
            "[pipeline]\nencoder = text_encoder\nstages = transformer\n"
            "decoder = vae\nframes = 9\nheight = 32\nwidth = 32\nsteps = 2\n"
            "guidance = 1\n",
-           WARM_BUILD_DIR, sock, dir, WARM_BUILD_DIR, WARM_BUILD_DIR);
+           extra, WARM_BUILD_DIR, sock, dir, WARM_BUILD_DIR, WARM_BUILD_DIR);
 }
 
 static char *eval_str(const char *js) {
@@ -208,6 +209,42 @@ static void test_web_status_and_routes(void) {
   ht_free(&r);
 }
 
+/* With api_keys_file (added by a reload), /v1/status answers 401, the page
+ * shows its key field, and once the key is entered it shows warmd ready
+ * again and its calls carry the token. */
+static void test_web_page_asks_for_the_api_key(void) {
+  char keys[700], extra[800];
+  snprintf(keys, sizeof keys, "%s/keys", dir);
+  wt_write(keys, "web 0123456789abcdef0123456789abcdef\n");
+  chmod(keys, 0600);
+  snprintf(extra, sizeof extra, "api_keys_file = %s\n", keys);
+  write_config(extra);
+  char *rep = wt_cmd(sock, "reload");
+  CHECK(rep && !strncmp(rep, "reloaded", 8), "reload with keys: %s", rep);
+  free(rep);
+  ht_resp r;
+  ht_request(port, "GET", "/v1/status", NULL, &r);
+  CHECK(r.status == 401, "status without a token: %d", r.status);
+  ht_free(&r);
+  ht_request(port, "GET", "/", NULL, &r);
+  CHECK(r.status == 200, "the page itself needs no token: %d", r.status);
+  ht_free(&r);
+  CHECK(cdp_wait_true(&br, "!document.getElementById('auth').hidden && "
+                           "document.getElementById('ready').textContent !== 'ready'",
+                      10),
+        "the page shows the key field");
+  CHECK(cdp_wait_true(&br,
+                      "(() => { document.getElementById('key').value ="
+                      " '0123456789abcdef0123456789abcdef';"
+                      " document.querySelector('#auth button').click(); return true; })()",
+                      5),
+        "enter the key");
+  CHECK(cdp_wait_true(&br, "document.getElementById('auth').hidden && "
+                           "document.getElementById('ready').textContent === 'ready'",
+                      10),
+        "with the key the page shows warmd ready");
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const char *browser = cdp_browser();
@@ -229,7 +266,7 @@ int main(void) {
   snprintf(sock, sizeof sock, "%s/admin.sock", dir);
   snprintf(cfg, sizeof cfg, "%s/warmd.ini", dir);
   snprintf(logpath, sizeof logpath, "%s/warmd.log", dir);
-  write_config();
+  write_config("");
   char bin[1024], prof[700], blog[700];
   snprintf(bin, sizeof bin, "%s/bin/warmd", WARM_BUILD_DIR);
   char *argv[] = {bin, "-c", cfg, NULL};
@@ -242,6 +279,7 @@ int main(void) {
     RUN(test_web_status_and_routes);
     RUN(test_web_page_submits_watches_and_plays);
     RUN(test_web_page_cancels_a_queued_job);
+    RUN(test_web_page_asks_for_the_api_key);
   } else {
     CHECK(0, "start %s: %s", browser, br.err);
   }
