@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "wk_internal.h"
+#include "wk_pad.h"
 
 /* Sizes beyond this are refused outright: keeps every product of two sizes
  * far from int64 overflow and catches garbage (uninitialised) arguments. */
@@ -386,14 +387,42 @@ int wk_attention(wk_ctx *c, const wk_attn *a, const float *q, const float *k,
 
 /* ---- video --------------------------------------------------------------- */
 
+int64_t wk_conv3d_out_t(const wk_conv3d *p) {
+  return p->T + p->pt_front + p->pt_back - p->kt + 1;
+}
+int64_t wk_conv3d_out_h(const wk_conv3d *p) {
+  return p->H + p->ph + wk__ph_back(p) - p->kh + 1;
+}
+int64_t wk_conv3d_out_w(const wk_conv3d *p) {
+  return p->W + p->pw + wk__pw_back(p) - p->kw + 1;
+}
+
+static int pad_mode_ok(wk_ctx *c, const char *op, const char *what, int mode,
+                       int64_t pad0, int64_t pad1, int64_t n) {
+  if (mode < WK_PAD_DEFAULT || mode > WK_PAD_REPLICATE)
+    return wk__fail(c, WK_EINVAL, "%s: %s padding mode %d is unknown", op,
+                    what, mode);
+  if (mode == WK_PAD_REFLECT && (pad0 >= n || pad1 >= n))
+    return wk__fail(c, WK_EINVAL,
+                    "%s: reflect padding %lld/%lld needs an axis longer than "
+                    "the pad (%s is %lld)",
+                    op, (long long)pad0, (long long)pad1, what, (long long)n);
+  return 0;
+}
+
 static int conv_ok(wk_ctx *c, const char *op, const wk_conv3d *p) {
   if (!p) return wk__fail(c, WK_EINVAL, "%s: NULL descriptor", op);
   WK__TRY(WK__DIMS(c, op, p->Ci, p->T, p->H, p->W, p->Co, p->kt, p->kh, p->kw,
-                   p->pt_front, p->pt_back, p->ph, p->pw));
+                   p->pt_front, p->pt_back, p->ph, p->pw, p->ph_back,
+                   p->pw_back));
   if (!p->Ci || !p->T || !p->H || !p->W || !p->Co || !p->kt || !p->kh || !p->kw)
     return wk__fail(c, WK_EINVAL, "%s: a size or kernel extent is 0", op);
-  if (p->T + p->pt_front + p->pt_back < p->kt || p->H + 2 * p->ph < p->kh ||
-      p->W + 2 * p->pw < p->kw)
+  WK__TRY(pad_mode_ok(c, op, "temporal", p->tpad, p->pt_front, p->pt_back,
+                      p->T));
+  WK__TRY(pad_mode_ok(c, op, "height", p->spad, p->ph, wk__ph_back(p), p->H));
+  WK__TRY(pad_mode_ok(c, op, "width", p->spad, p->pw, wk__pw_back(p), p->W));
+  if (wk_conv3d_out_t(p) < 1 || wk_conv3d_out_h(p) < 1 ||
+      wk_conv3d_out_w(p) < 1)
     return wk__fail(c, WK_EINVAL, "%s: kernel larger than the padded input",
                     op);
   return 0;
@@ -410,8 +439,8 @@ int wk_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
   const char *op = "wk_conv3d_fwd";
   if (!c) return WK_EINVAL;
   WK__TRY(conv_ok(c, op, p));
-  int64_t To = p->T + p->pt_front + p->pt_back - p->kt + 1;
-  int64_t Ho = p->H + 2 * p->ph - p->kh + 1, Wo = p->W + 2 * p->pw - p->kw + 1;
+  int64_t To = wk_conv3d_out_t(p), Ho = wk_conv3d_out_h(p),
+          Wo = wk_conv3d_out_w(p);
   int64_t nx = mul2(mul2(p->Ci, p->T), mul2(p->H, p->W));
   int64_t ny = mul2(mul2(p->Co, To), mul2(Ho, Wo));
   int64_t nw = mul2(mul2(p->Co, p->Ci), mul2(p->kt, mul2(p->kh, p->kw)));

@@ -250,17 +250,38 @@ size_t wk_attention_workspace(wk_ctx *c, const wk_attn *a);
 
 /* ---- video --------------------------------------------------------------- */
 
+/* Padding modes of the convolutions. WK_PAD_DEFAULT (0) keeps an op's
+ * historical behaviour, so a zero-initialised descriptor means what it
+ * always meant. REFLECT mirrors without repeating the edge (torch's
+ * "reflect": a pad must be smaller than the axis); REPLICATE repeats it. */
+enum {
+  WK_PAD_DEFAULT = 0,
+  WK_PAD_ZEROS = 1,
+  WK_PAD_REFLECT = 2,
+  WK_PAD_REPLICATE = 3,
+};
+
 /*
  * 3-D convolution, stride 1 (dilation 1), x [Ci, T, H, W] -> y [Co, T', H',
  * W'], weight [Co, Ci, kt, kh, kw] in any weight dtype, bias [Co] or NULL.
- * Spatial padding: ph, pw zeros each side. Temporal padding by replicating
- * edge frames: pt_front copies of frame 0 and pt_back copies of the last
- * frame (causal: pt_front = kt - 1, pt_back = 0).
+ * Temporal padding: pt_front before frame 0 and pt_back after the last, in
+ * mode tpad (DEFAULT: replicate the edge frames; causal: pt_front = kt - 1,
+ * pt_back = 0). Spatial padding: ph rows above and pw columns left, and the
+ * same below/right unless `asym` is set, then ph_back / pw_back; mode spad
+ * (DEFAULT: zeros). 2-D convs are kt = T = 1; asymmetric padding serves
+ * causal 2-D convs (the LTX-2 audio VAE).
  */
 typedef struct wk_conv3d {
   int64_t Ci, T, H, W, Co, kt, kh, kw;
   int64_t pt_front, pt_back, ph, pw;
+  int tpad, spad; /* WK_PAD_* */
+  int asym;
+  int64_t ph_back, pw_back;
 } wk_conv3d;
+/* Output extents of a wk_conv3d (for callers sizing buffers). */
+int64_t wk_conv3d_out_t(const wk_conv3d *p);
+int64_t wk_conv3d_out_h(const wk_conv3d *p);
+int64_t wk_conv3d_out_w(const wk_conv3d *p);
 int wk_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
                   wk_w bias, float *y);
 size_t wk_conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);

@@ -555,39 +555,56 @@ static void test_attention_matches_cpu(void) {
 static void test_conv3d_matches_cpu(void) {
   printf("conv3d\n");
   const wk_dtype dts[] = {WK_F32, WK_BF16, WK_FP8_E4M3};
-  for (int i = 0; i < 3; i++) {
+  /* Cases 3..6 add the padding modes: reflect / replicate / zeros in space
+   * and time, and an asymmetric causal 2-D conv. */
+  for (int i = 0; i < 7; i++) {
     wk_conv3d p;
-    p.Ci = gt_int(1, 6), p.T = gt_int(1, 5), p.H = gt_int(1, 12);
-    p.W = gt_int(1, 12), p.Co = gt_int(1, 20);
+    memset(&p, 0, sizeof p);
+    p.Ci = gt_int(1, 6), p.T = gt_int(1, 5), p.H = gt_int(3, 12);
+    p.W = gt_int(3, 12), p.Co = gt_int(1, 20);
     p.kt = gt_int(1, 3), p.kh = gt_int(1, 3), p.kw = gt_int(1, 3);
     p.pt_front = i == 0 ? p.kt - 1 : gt_int(0, 2);
     p.pt_back = i == 0 ? 0 : gt_int(0, 2);
     p.ph = p.kh / 2, p.pw = p.kw / 2;
+    if (i == 3) p.spad = WK_PAD_REFLECT, p.tpad = WK_PAD_ZEROS;
+    if (i == 4) p.spad = WK_PAD_REPLICATE, p.tpad = WK_PAD_REPLICATE;
+    if (i == 5) {
+      p.spad = WK_PAD_REFLECT, p.tpad = WK_PAD_REFLECT;
+      p.T = gt_int(3, 5), p.pt_front = gt_int(0, 2), p.pt_back = gt_int(0, 2);
+    }
+    if (i == 6) {
+      p.T = 1, p.kt = 1, p.pt_front = p.pt_back = 0, p.kh = 3, p.kw = 3;
+      p.asym = 1, p.ph = 2, p.ph_back = 0, p.pw = 1, p.pw_back = 1;
+    }
     if (p.T + p.pt_front + p.pt_back < p.kt) p.pt_front = p.kt - 1;
-    int64_t To = p.T + p.pt_front + p.pt_back - p.kt + 1;
-    int64_t Ho = p.H + 2 * p.ph - p.kh + 1, Wo = p.W + 2 * p.pw - p.kw + 1;
+    if (p.tpad == WK_PAD_REFLECT && p.pt_front >= p.T) p.pt_front = p.T - 1;
+    int64_t To = wk_conv3d_out_t(&p), Ho = wk_conv3d_out_h(&p),
+            Wo = wk_conv3d_out_w(&p);
     int64_t nx = p.Ci * p.T * p.H * p.W, nw = p.Co * p.Ci * p.kt * p.kh * p.kw;
     int64_t ny = p.Co * To * Ho * Wo;
     float *x = gt_rand(nx, -1, 1), *w = gt_rand(nw, -1, 1);
     float *b = gt_rand(p.Co, -1, 1), *ref = (float *)gt_xmalloc((size_t)ny * 4);
-    void *hw = encode(w, nw, dts[i], 1.0f / 448);
-    wk_w Wc = {hw, dts[i], 1.0f / 448}, Bc = {b, WK_F32, 1};
-    gt_ws(&CPU, wk_conv3d_workspace(CPU.c, &p, dts[i]));
+    wk_dtype dt = dts[i % 3];
+    void *hw = encode(w, nw, dt, 1.0f / 448);
+    wk_w Wc = {hw, dt, 1.0f / 448}, Bc = {b, WK_F32, 1};
+    gt_ws(&CPU, wk_conv3d_workspace(CPU.c, &p, dt));
     gt_must(CPU.c, wk_conv3d_fwd(CPU.c, &p, x, Wc, Bc, ref), "cpu conv3d");
     void *dx = gt_dev(CU.c, x, (size_t)nx * 4);
-    void *dw = gt_dev(CU.c, hw, (size_t)nw * dsize(dts[i]));
+    void *dw = gt_dev(CU.c, hw, (size_t)nw * dsize(dt));
     void *db = gt_dev(CU.c, b, (size_t)p.Co * 4);
     void *dy = gt_dev(CU.c, NULL, (size_t)ny * 4);
-    wk_w Wd = {dw, dts[i], 1.0f / 448}, Bd = {db, WK_F32, 1};
-    gt_ws(&CU, wk_conv3d_workspace(CU.c, &p, dts[i]));
+    wk_w Wd = {dw, dt, 1.0f / 448}, Bd = {db, WK_F32, 1};
+    gt_ws(&CU, wk_conv3d_workspace(CU.c, &p, dt));
     TWICE("conv3d", dy, (size_t)ny * 4,
           wk_conv3d_fwd(CU.c, &p, (const float *)dx, Wd, Bd, (float *)dy));
-    char name[128];
+    char name[160];
     snprintf(name, sizeof name,
-             "conv3d %lld->%lld %lldx%lldx%lld k%lld%lld%lld pt%lld/%lld w=%s",
+             "conv3d %lld->%lld %lldx%lldx%lld k%lld%lld%lld pt%lld/%lld "
+             "pad t%d s%d asym%d w=%s",
              (long long)p.Ci, (long long)p.Co, (long long)p.T, (long long)p.H,
              (long long)p.W, (long long)p.kt, (long long)p.kh, (long long)p.kw,
-             (long long)p.pt_front, (long long)p.pt_back, dname(dts[i]));
+             (long long)p.pt_front, (long long)p.pt_back, p.tpad, p.spad,
+             p.asym, dname(dts[i % 3]));
     close_to(name, dy, ref, ny, 2e-5);
     wk_dev_free(CU.c, dx), wk_dev_free(CU.c, dw), wk_dev_free(CU.c, db);
     wk_dev_free(CU.c, dy);

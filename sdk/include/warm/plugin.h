@@ -1,5 +1,5 @@
 /*
- * warm/plugin.h — the warmd plugin ABI, version 1.
+ * warm/plugin.h — the warmd plugin ABI, version 1 (minor 2).
  *
  * A plugin is a shared object that implements one component kind (a text
  * encoder, a diffusion transformer stage, a VAE decoder). warmd opens it with
@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 #define WARM_ABI_MAJOR 1
-#define WARM_ABI_MINOR 1
+#define WARM_ABI_MINOR 2
 
 /* The one symbol the host looks up. Define it with WARM_PLUGIN_EXPORT. */
 #define WARM_PLUGIN_ENTRY_NAME "warm_plugin_entry"
@@ -94,6 +94,9 @@ typedef enum warm_kind {
   WARM_KIND_TEXT_ENCODER = 1,
   WARM_KIND_TRANSFORMER = 2,
   WARM_KIND_VAE = 3,
+  /* ABI 1.2: a plugin declaring these must be built with minor >= 2. */
+  WARM_KIND_UPSAMPLER = 4,     /* latent upsampler (LTX-2 x2 spatial) */
+  WARM_KIND_AUDIO_DECODER = 5, /* audio latents -> waveform */
 } warm_kind;
 
 /* Capability bit sets. */
@@ -237,7 +240,16 @@ typedef struct warm_estimate {
  *   transformer:  inputs "latents" f32, "timestep" f32 [B], "embeddings" f32
  *                 [B, T, C], "mask" i32 [B, T] -> "velocity" like "latents".
  *   vae:          inputs "latents" f32 [C, F, H, W] -> "frames" f32
- *                 [3, F', H', W'] in [-1, 1].
+ *                 [3, F', H', W'] in [-1, 1]. A vae with an encoder also
+ *                 takes "frames" f32 [3, F, H, W] in [-1, 1] instead ->
+ *                 "latents" f32 [C, F', H', W'] (normalised).
+ *   upsampler:    (ABI 1.2) inputs "latents" f32 [C, F, H, W] (normalised),
+ *                 "latent_mean" and "latent_std" f32 [C] (the video VAE's
+ *                 per-channel statistics, from its info()) -> "latents" f32
+ *                 [C, F, 2H, 2W] (normalised).
+ *   audio_decoder: (ABI 1.2) inputs "latents" f32 [C, T, M] -> "waveform"
+ *                 f32 [channels, samples] in [-1, 1] and "sample_rate" i32
+ *                 [1] (Hz).
  */
 #define WARM_MAX_IO 8
 
@@ -267,6 +279,16 @@ typedef struct warm_model_info {
   uint32_t temporal_compression; /* vae: frames = (F_latent - 1) * tc + 1 */
   uint32_t spatial_compression;  /* vae: pixels per latent cell, each axis */
   uint32_t max_tokens;           /* text encoder: its padded prompt length */
+  /* ---- ABI 1.2 ---- */
+  /* vae: the per-channel latent statistics [latent_channels] the VAE
+   * normalises with (host memory owned by the instance, valid until
+   * destroy; NULL when the model has none). The host hands them to the
+   * upsampler, so the statistics are read from one file once. */
+  const float *latent_mean;
+  const float *latent_std;
+  /* audio_decoder: output sample rate (Hz) and channels. */
+  uint32_t sample_rate;
+  uint32_t audio_channels;
 } warm_model_info;
 
 /* ---- the descriptor --------------------------------------------------------- */
