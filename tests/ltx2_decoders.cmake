@@ -1,0 +1,39 @@
+# LTX-2 decoder plugins (vae_ltx2, upsampler_ltx2, audio_ltx2), label
+# ltx2_dec. The model files are made by the ltx2_dec_models fixture with
+# warm-mkmodel under <build>/ltx2-dec-ckpt, with the variants and seeds that
+# tests/parity/ltx2_decoders.py used for the goldens in data/ltx2.
+set(LTX2_DEC_CKPT_DIR ${CMAKE_BINARY_DIR}/ltx2-dec-ckpt)
+
+function(ltx2_dec_model name arch variant seed)
+  add_test(NAME ltx2_dec_model_${name}
+           COMMAND warm-mkmodel --arch ${arch} --variant ${variant}
+                   --preset tiny --seed ${seed}
+                   --out ${LTX2_DEC_CKPT_DIR}/${name}.safetensors ${ARGN})
+  set_tests_properties(ltx2_dec_model_${name} PROPERTIES
+                       FIXTURES_SETUP ltx2_dec_models LABELS ltx2_dec)
+endfunction()
+
+ltx2_dec_model(ltx2_20 ltx2 2.0 20)
+ltx2_dec_model(ltx2_23 ltx2 2.3 23)
+
+warm_add_test(test_ltx2_decoders SOURCES unit/test_ltx2_decoders.c
+              LIBS warm::sdk LABELS ltx2_dec
+              ARGS ltx2_20_vae_decode ltx2_20_vae_decode_tiled
+                   ltx2_23_vae_decode --tiled-memory ltx2_20)
+set_tests_properties(test_ltx2_decoders PROPERTIES
+                     FIXTURES_REQUIRED ltx2_dec_models)
+add_dependencies(test_ltx2_decoders vae_ltx2 warm-mkmodel)
+
+# The SDK's conformance checker (estimates vs ledger peaks, allocation
+# failures, cancellation, placements agreeing, fingerprints, info).
+if(TARGET warm-plugin-check)
+  add_test(NAME ltx2_dec_plugin_check_vae
+           COMMAND warm-plugin-check $<TARGET_FILE:vae_ltx2>
+                   --weights ${LTX2_DEC_CKPT_DIR}/ltx2_20.safetensors
+                   --config tile_size=64 --config tile_overlap=32
+                   --config tile_frames=16 --config tile_frames_overlap=8
+                   --shape frames=17,height=96,width=64,batch=1
+                   --input latents=8x3x3x2)
+  set_tests_properties(ltx2_dec_plugin_check_vae PROPERTIES
+                       FIXTURES_REQUIRED ltx2_dec_models LABELS ltx2_dec)
+endif()

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Golden outputs for the LTX-2 decoder plugins (vae_ltx2, upsampler_ltx2,
+audio_ltx2), computed by Lightricks' ltx-core 1.0.0 itself.
+
+For each case this script
+  1. makes a tiny combined checkpoint (or upsampler file) with warmd's own
+     model maker (`warm-mkmodel --arch ltx2|ltx2-upsampler --variant V
+     --preset tiny --seed S`),
+  2. loads it into ltx-core with the reference's own loader
+     (SingleGPUModelBuilder with the component's configurator and key
+     filter: proving the key names), in f32,
+  3. runs the reference on seeded random inputs, and
+  4. writes inputs + outputs to tests/data/ltx2/<case>.safetensors; the
+     metadata names the model (variant, seed) and the parameters.
+
+ctest regenerates the same files with warm-mkmodel (same seed, same bytes)
+and compares the plugins' f32 cpu output with these goldens, so CI needs no
+Python. Run it again only when a case changes:
+
+    PYTHONPATH=/opt/pystub python3 tests/parity/ltx2_decoders.py \
+        --mkmodel build/bin/warm-mkmodel
+"""
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+
+import torch
+from safetensors.torch import save_file
+
+from ltx_core.loader.single_gpu_model_builder import SingleGPUModelBuilder
+from ltx_core.model.video_vae.model_configurator import (
+    VAE_DECODER_COMFY_KEYS_FILTER,
+    VideoDecoderConfigurator,
+)
+from ltx_core.model.video_vae.tiling import (
+    SpatialTilingConfig,
+    TemporalTilingConfig,
+    TilingConfig,
+)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OUT = os.path.join(ROOT, "tests", "data", "ltx2")
+
+# Model files: name -> (arch, variant, seed). ctest makes the same ones
+# (tests/ltx2_decoders.cmake).
+MODELS = {
+    "ltx2_20": ("ltx2", "2.0", 20),
+    "ltx2_23": ("ltx2", "2.3", 23),
+}
+
+
+def mkmodel(binary, work, name):
+    arch, variant, seed = MODELS[name]
+    out = os.path.join(work, name + ".safetensors")
+    if not os.path.exists(out):
+        subprocess.run([binary, "--arch", arch, "--variant", variant, "--preset",
+                        "tiny", "--seed", str(seed), "--out", out], check=True)
+    return out
+
+
+def build(path, configurator, sd_ops):
+    return SingleGPUModelBuilder(
+        model_class_configurator=configurator,
+        model_path=path,
+        model_sd_ops=sd_ops,
+    ).build(device=torch.device("cpu"), dtype=torch.float32).eval()
+
+
+def save_case(name, model, tensors, meta):
+    out = os.path.join(OUT, name + ".safetensors")
+    meta = dict(meta, model=model)
+    meta = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in meta.items()}
+    save_file({k: v.contiguous().float() for k, v in tensors.items()}, out, metadata=meta)
+    print("wrote", out, {k: list(v.shape) for k, v in tensors.items()})
+
+
+def video_decoder_cases(binary, work):
+    for name in ("ltx2_20", "ltx2_23"):
+        dec = build(mkmodel(binary, work, name), VideoDecoderConfigurator,
+                    VAE_DECODER_COMFY_KEYS_FILTER)
+        assert not dec.timestep_conditioning
+        gen = torch.Generator().manual_seed(MODELS[name][2])
+        with torch.no_grad():
+            z = torch.randn(1, 8, 2, 2, 3, generator=gen)
+            y = dec(z)
+            save_case(name + "_vae_decode", name, {"latents": z[0], "frames": y[0]}, {})
+            if name != "ltx2_20":
+                continue
+            # Tiled: overlapping spatial and temporal tiles (64 px / 32 px
+            # overlap, 16 frames / 8 overlap -> latent tiles of 2 with an
+            # overlap of 1: two in time, two by two in space).
+            z = torch.randn(1, 8, 3, 3, 3, generator=gen)
+            tiling = TilingConfig(spatial_config=SpatialTilingConfig(64, 32),
+                                  temporal_config=TemporalTilingConfig(16, 8))
+            chunks = list(dec.tiled_decode(z, tiling))
+            y = torch.cat(chunks, dim=2)
+            save_case(name + "_vae_decode_tiled", name, {"latents": z[0], "frames": y[0]},
+                      {"tile_size": 64, "tile_overlap": 32, "tile_frames": 16,
+                       "tile_frames_overlap": 8, "chunks": len(chunks)})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mkmodel", default=os.path.join(ROOT, "build", "bin", "warm-mkmodel"))
+    ap.add_argument("--only", default="", help="comma-separated case groups")
+    a = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    groups = {"video": video_decoder_cases}
+    with tempfile.TemporaryDirectory() as work:
+        for g, fn in groups.items():
+            if not a.only or g in a.only.split(","):
+                fn(a.mkmodel, work)
+
+
+if __name__ == "__main__":
+    main()

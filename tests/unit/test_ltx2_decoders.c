@@ -1,0 +1,286 @@
+/*
+ * Parity of the LTX-2 decoder plugins with ltx-core 1.0.0: each golden file
+ * in tests/data/ltx2 (written by tests/parity/ltx2_decoders.py from ltx-core
+ * itself) holds the inputs and the reference output for a model file that
+ * ctest regenerates with warm-mkmodel (tests/ltx2_decoders.cmake; same
+ * variant and seed -> same bytes). Every case runs f32 on the cpu resident
+ * (<= 1e-5 relative to the golden), streamed (the same bytes as resident)
+ * and with bf16 weights (close to the golden); the ledger's peak stays
+ * within the plugin's estimate each time.
+ *
+ *   test_ltx2_decoders CASE...   (e.g. ltx2_20_vae_decode)
+ *   test_ltx2_decoders --tiled-memory MODEL
+ */
+#include "test_ltxv_host.h"
+
+#define TOL 1e-5
+#define BF16_TOL 5e-2
+
+static const char *ckpt_root(void) {
+  const char *e = getenv("LTX2_DEC_CKPT");
+  return e ? e : WARM_BUILD_DIR "/ltx2-dec-ckpt";
+}
+
+static const char *meta(const warm_st *g, const char *k, const char *def) {
+  const char *v = warm_st_metadata(g, k);
+  return v ? v : def;
+}
+
+typedef struct outcome {
+  int ok;
+  warm_tensor out;
+  uint64_t peak, bound;
+} outcome;
+
+/* Creates, places, runs once; the output named `out_name` stays in o->out
+ * (the caller frees it). */
+static void run_once(lt_host *h, const char *ckpt, const warm_job_shape *js,
+                     const warm_tensor *in, uint32_t n_in, const char *out_name,
+                     warm_dtype dt, warm_placement pl, const char *label,
+                     outcome *o) {
+  memset(o, 0, sizeof *o);
+  warm_error err = {0};
+  warm_component_config cfg = lt_config(h, ckpt, dt);
+  cfg.placement = pl;
+  warm_instance *inst = NULL;
+  if (h->desc->create(&h->svc, &cfg, &inst, &err)) {
+    LT_CHECK(0, "%s: create: %s", label, err.msg);
+    return;
+  }
+  warm_place_req req = {pl, 2, WARM_SOURCE_PINNED};
+  warm_estimate est;
+  LT_CHECK(h->desc->estimate(inst, &req, js, &est, &err) == 0, "%s: %s", label,
+           err.msg);
+  warm_ledger_mark_reset(h->ledger);
+  int rc = h->desc->place(inst, &req, &err);
+  LT_CHECK(rc == 0, "%s: place: %s", label, err.msg);
+  warm_run_args a;
+  memset(&a, 0, sizeof a);
+  a.struct_size = sizeof a;
+  a.n_inputs = n_in;
+  a.inputs = in;
+  if (!rc) rc = h->desc->run(inst, &a, &err);
+  LT_CHECK(rc == 0, "%s: run: %s", label, err.msg);
+  if (!rc) {
+    LT_CHECK(a.used_placement == pl, "%s: used placement %d", label,
+             (int)a.used_placement);
+    LT_CHECK(pl != WARM_PLACE_STREAM || a.streamed_bytes > 0,
+             "%s: streamed run moved no bytes", label);
+    for (uint32_t i = 0; i < a.n_outputs; i++) {
+      if (!o->ok && a.outputs[i].name && !strcmp(a.outputs[i].name, out_name)) {
+        o->out = a.outputs[i];
+        o->ok = 1;
+      } else {
+        warm_tensor_free(&a.outputs[i]);
+      }
+    }
+    LT_CHECK(o->ok, "%s: no output \"%s\"", label, out_name);
+    o->peak = lt_peak(h);
+    o->bound = est.persistent + est.window + est.workspace;
+    LT_CHECK(o->peak <= o->bound,
+             "%s: ledger peak %llu exceeds the estimate %llu", label,
+             (unsigned long long)o->peak, (unsigned long long)o->bound);
+  }
+  h->desc->destroy(inst);
+}
+
+static double compare(const warm_tensor *o, const warm_tensor *ref,
+                      const char *label, double tol) {
+  LT_CHECK(o->ndim == ref->ndim &&
+               !memcmp(o->shape, ref->shape, sizeof(int64_t) * ref->ndim),
+           "%s: output shape differs from the golden", label);
+  size_t n = (size_t)warm_tensor_numel(ref);
+  if ((size_t)warm_tensor_numel(o) != n) return INFINITY;
+  double mref = 0, e = lt_rel_err(o->data, ref->data, n, &mref);
+  printf("%-34s max|ref| %.4g  rel err %.3g (tol %.0e)\n", label, mref, e,
+         tol);
+  LT_CHECK(e <= tol, "%s: relative error %.3g > %.0e", label, e, tol);
+  return e;
+}
+
+/* One golden: f32 resident against the golden, f32 streamed bitwise equal
+ * to it, bf16 close to the golden. */
+static void run_case(const char *plugin, const char *name, const warm_st *g,
+                     const warm_job_shape *js, const warm_tensor *in,
+                     uint32_t n_in, const char *out_name,
+                     const warm_tensor *ref, const char *const *keys) {
+  char ckpt[1024], label[128];
+  snprintf(ckpt, sizeof ckpt, "%s/%s.safetensors", ckpt_root(),
+           meta(g, "model", "?"));
+  outcome res = {0};
+  static const struct {
+    warm_dtype dt;
+    warm_placement pl;
+    const char *tag;
+  } runs[] = {{WARM_F32, WARM_PLACE_RESIDENT, "f32 resident"},
+              {WARM_F32, WARM_PLACE_STREAM, "f32 stream"},
+              {WARM_BF16, WARM_PLACE_RESIDENT, "bf16 resident"}};
+  for (int k = 0; k < 3; k++) {
+    lt_host h;
+    if (lt_host_init(&h, plugin, 1ull << 32)) {
+      lt_failures++;
+      return;
+    }
+    for (int i = 0; keys && keys[i]; i += 2)
+      lt_key(&h, keys[i], keys[i + 1]);
+    snprintf(label, sizeof label, "%s %s", name, runs[k].tag);
+    outcome o;
+    run_once(&h, ckpt, js, in, n_in, out_name, runs[k].dt, runs[k].pl, label,
+             &o);
+    if (o.ok) {
+      if (k == 0) {
+        compare(&o.out, ref, label, TOL);
+        res = o;
+      } else if (k == 1) {
+        LT_CHECK(res.ok && warm_tensor_bytes(&res.out) ==
+                                   warm_tensor_bytes(&o.out) &&
+                     !memcmp(res.out.data, o.out.data,
+                             warm_tensor_bytes(&o.out)),
+                 "%s: streamed output differs from resident", label);
+        printf("%-34s same bytes as resident\n", label);
+      } else {
+        compare(&o.out, ref, label, BF16_TOL);
+      }
+      if (k) warm_tensor_free(&o.out);
+    }
+    lt_host_fini(&h);
+  }
+  if (res.ok) warm_tensor_free(&res.out);
+}
+
+static int get(const warm_st *g, const char *name, warm_tensor *t) {
+  warm_error err = {0};
+  if (warm_st_get(g, name, t, &err)) {
+    fprintf(stderr, "golden: %s\n", err.msg);
+    return -1;
+  }
+  return 0;
+}
+
+static void vae_decode(const char *name, const warm_st *g) {
+  warm_tensor in[1], ref;
+  if (get(g, "latents", &in[0]) || get(g, "frames", &ref)) {
+    lt_failures++;
+    return;
+  }
+  const char *keys[16] = {"tiling", "false", NULL};
+  if (warm_st_metadata(g, "tile_size")) {
+    const char *k[] = {"tile_size",   meta(g, "tile_size", ""),
+                       "tile_overlap", meta(g, "tile_overlap", ""),
+                       "tile_frames", meta(g, "tile_frames", ""),
+                       "tile_frames_overlap",
+                       meta(g, "tile_frames_overlap", ""), NULL};
+    memcpy(keys, k, sizeof k);
+  }
+  warm_job_shape js = {0, (uint32_t)ref.shape[1], (uint32_t)ref.shape[2],
+                       (uint32_t)ref.shape[3], 1};
+  run_case("vae_ltx2", name, g, &js, in, 1, "frames", &ref, keys);
+}
+
+/* A tiled decode of a latent too large for one tile: its ledger peak stays
+ * within its estimate and far below the untiled decode's estimate. */
+static void tiled_memory(const char *model) {
+  char ckpt[1024];
+  snprintf(ckpt, sizeof ckpt, "%s/%s.safetensors", ckpt_root(), model);
+  const int64_t C = 8, F = 5, H = 6, W = 6;
+  warm_tensor in;
+  int64_t shape[4] = {C, F, H, W};
+  if (warm_tensor_alloc(&in, "latents", WARM_F32, 4, shape)) {
+    lt_failures++;
+    return;
+  }
+  uint64_t s = lt_seed();
+  printf("tiled_memory: seed %llu\n", (unsigned long long)s);
+  for (int64_t i = 0; i < warm_tensor_numel(&in); i++)
+    ((float *)in.data)[i] = lt_randn(&s);
+  warm_job_shape js = {0, (uint32_t)((F - 1) * 8 + 1), (uint32_t)(H * 32),
+                       (uint32_t)(W * 32), 1};
+  uint64_t untiled_est = 0;
+  {
+    lt_host h;
+    if (lt_host_init(&h, "vae_ltx2", 1ull << 33)) {
+      lt_failures++;
+      warm_tensor_free(&in);
+      return;
+    }
+    lt_key(&h, "tiling", "false");
+    warm_component_config cfg = lt_config(&h, ckpt, WARM_F32);
+    warm_instance *inst = NULL;
+    warm_error err = {0};
+    warm_place_req req = {WARM_PLACE_RESIDENT, 2, WARM_SOURCE_PINNED};
+    warm_estimate est;
+    if (h.desc->create(&h.svc, &cfg, &inst, &err) ||
+        h.desc->estimate(inst, &req, &js, &est, &err)) {
+      LT_CHECK(0, "untiled estimate: %s", err.msg);
+    } else {
+      untiled_est = est.persistent + est.workspace;
+    }
+    if (inst) h.desc->destroy(inst);
+    lt_host_fini(&h);
+  }
+  lt_host h;
+  if (lt_host_init(&h, "vae_ltx2", 1ull << 33)) {
+    lt_failures++;
+    warm_tensor_free(&in);
+    return;
+  }
+  lt_key(&h, "tile_size", "64");
+  lt_key(&h, "tile_overlap", "32");
+  lt_key(&h, "tile_frames", "16");
+  lt_key(&h, "tile_frames_overlap", "8");
+  outcome o;
+  run_once(&h, ckpt, &js, &in, 1, "frames", WARM_F32, WARM_PLACE_RESIDENT,
+           "tiled decode", &o);
+  if (o.ok) {
+    printf("tiled decode [8,%lld,%lld,%lld] -> [3,%lld,%lld,%lld]: ledger "
+           "peak %llu B, its estimate %llu B, untiled estimate %llu B "
+           "(%.1fx the tiled peak)\n",
+           (long long)F, (long long)H, (long long)W, (long long)o.out.shape[1],
+           (long long)o.out.shape[2], (long long)o.out.shape[3],
+           (unsigned long long)o.peak, (unsigned long long)o.bound,
+           (unsigned long long)untiled_est,
+           (double)untiled_est / (double)(o.peak ? o.peak : 1));
+    LT_CHECK(o.peak * 4 < untiled_est,
+             "tiled peak %llu is not far below the untiled estimate %llu",
+             (unsigned long long)o.peak, (unsigned long long)untiled_est);
+    int finite = 1;
+    for (int64_t i = 0; i < warm_tensor_numel(&o.out); i++)
+      finite &= isfinite(((float *)o.out.data)[i]) != 0;
+    LT_CHECK(finite, "tiled decode produced NaN/Inf");
+    warm_tensor_free(&o.out);
+  }
+  lt_host_fini(&h);
+  warm_tensor_free(&in);
+}
+
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--tiled-memory") && i + 1 < argc) {
+      tiled_memory(argv[++i]);
+      continue;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/ltx2/%s.safetensors", WARM_TEST_DATA,
+             argv[i]);
+    warm_st *g = NULL;
+    warm_error err = {0};
+    if (warm_st_open(path, &g, &err)) {
+      fprintf(stderr, "FAIL: %s\n", err.msg);
+      lt_failures++;
+      continue;
+    }
+    if (warm_st_find(g, "frames") && warm_st_find(g, "latents"))
+      vae_decode(argv[i], g);
+    else {
+      fprintf(stderr, "FAIL: %s: unknown case\n", argv[i]);
+      lt_failures++;
+    }
+    warm_st_close(g);
+  }
+  if (lt_failures) {
+    fprintf(stderr, "%d failure(s)\n", lt_failures);
+    return 1;
+  }
+  printf("all passed\n");
+  return 0;
+}
