@@ -190,7 +190,22 @@ void wkcu_ctx_fini(wk_ctx *c);
   size_t P##conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);     \
   int P##depth_to_space3d(wk_ctx *c, const float *x, int64_t C, int64_t T,     \
                           int64_t H, int64_t W, int pt, int ph, int pw,        \
-                          float *y);
+                          float *y);                                           \
+  int P##conv1d_fwd(wk_ctx *c, const wk_conv1d *p, const float *x,             \
+                    wk_w weight, wk_w bias, float *y);                         \
+  size_t P##conv1d_workspace(wk_ctx *c, const wk_conv1d *p, wk_dtype wdt);     \
+  int P##conv_transpose1d(wk_ctx *c, const wk_convt1d *p, const float *x,      \
+                          wk_w weight, wk_w bias, float *y);                   \
+  int P##upsample_nearest(wk_ctx *c, const float *x, int64_t C, int64_t T,     \
+                          int64_t H, int64_t W, int ft, int fh, int fw,        \
+                          float *y);                                           \
+  int P##group_norm(wk_ctx *c, const float *x, int64_t C, int64_t S,           \
+                    int64_t groups, wk_w w, wk_w b, float eps, float *y);      \
+  int P##leaky_relu(wk_ctx *c, const float *x, int64_t n, float slope,         \
+                    float *y);                                                 \
+  int P##tanh(wk_ctx *c, const float *x, int64_t n, float *y);                 \
+  int P##snake(wk_ctx *c, const float *x, int64_t C, int64_t L, wk_w alpha,    \
+               wk_w beta, int logscale, float *y);
 
 WK__BACKEND_DECLS(wkcpu_)
 #ifdef WK_HAVE_CUDA

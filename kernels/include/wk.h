@@ -292,6 +292,58 @@ size_t wk_conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);
 int wk_depth_to_space3d(wk_ctx *c, const float *x, int64_t C, int64_t T,
                         int64_t H, int64_t W, int pt, int ph, int pw, float *y);
 
+/* ---- audio and signal ------------------------------------------------------ */
+
+/*
+ * 1-D convolution (torch Conv1d): x [Ci, L] -> y [Co, Lo], weight
+ * [Co, Ci/groups, k] in any weight dtype, bias [Co] or NULL. The input is
+ * padded by pad_front / pad_back samples in mode `pad` (DEFAULT: zeros);
+ * Lo = (L + pad_front + pad_back - dilation*(k-1) - 1) / stride + 1.
+ */
+typedef struct wk_conv1d {
+  int64_t Ci, L, Co, k, stride, dilation, groups, pad_front, pad_back;
+  int pad; /* WK_PAD_* */
+} wk_conv1d;
+int64_t wk_conv1d_out_len(const wk_conv1d *p);
+int wk_conv1d_fwd(wk_ctx *c, const wk_conv1d *p, const float *x, wk_w weight,
+                  wk_w bias, float *y);
+size_t wk_conv1d_workspace(wk_ctx *c, const wk_conv1d *p, wk_dtype wdt);
+
+/*
+ * Transposed 1-D convolution (torch ConvTranspose1d, output_padding 0):
+ * x [Ci, L] -> y [Co, Lo], weight [Ci, Co/groups, k], bias [Co] or NULL;
+ * Lo = (L - 1)*stride - 2*padding + k.
+ */
+typedef struct wk_convt1d {
+  int64_t Ci, L, Co, k, stride, padding, groups;
+} wk_convt1d;
+int64_t wk_convt1d_out_len(const wk_convt1d *p);
+int wk_conv_transpose1d(wk_ctx *c, const wk_convt1d *p, const float *x,
+                        wk_w weight, wk_w bias, float *y);
+
+/* Nearest-neighbour upsampling: x [C, T, H, W] -> y [C, T*ft, H*fh, W*fw]
+ * (torch interpolate mode "nearest" with integer factors). */
+int wk_upsample_nearest(wk_ctx *c, const float *x, int64_t C, int64_t T,
+                        int64_t H, int64_t W, int ft, int fh, int fw,
+                        float *y);
+
+/* GroupNorm over x [C, S] (S positions per channel): each of `groups`
+ * groups of C/groups channels is normalised over all its (C/groups)*S
+ * values (biased variance), then * w[c] + b[c] (w/b may be NULL). y may
+ * alias x. */
+int wk_group_norm(wk_ctx *c, const float *x, int64_t C, int64_t S,
+                  int64_t groups, wk_w w, wk_w b, float eps, float *y);
+
+/* y = x >= 0 ? x : slope * x;  y = tanh(x). y may alias x. */
+int wk_leaky_relu(wk_ctx *c, const float *x, int64_t n, float slope, float *y);
+int wk_tanh(wk_ctx *c, const float *x, int64_t n, float *y);
+
+/* Snake / SnakeBeta over x [C, L] (BigVGAN): y = x + sin(a x)^2 / (b + 1e-9)
+ * with a = alpha[c], b = beta[c] (beta.data NULL: b = a), both exp()'d
+ * first when `logscale`. alpha/beta f32 [C]. y may alias x. */
+int wk_snake(wk_ctx *c, const float *x, int64_t C, int64_t L, wk_w alpha,
+             wk_w beta, int logscale, float *y);
+
 #ifdef __cplusplus
 }
 #endif
