@@ -34,6 +34,12 @@ from ltx_core.model.video_vae.model_configurator import (
     VAE_DECODER_COMFY_KEYS_FILTER,
     VideoDecoderConfigurator,
 )
+from ltx_core.model.audio_vae.model_configurator import (
+    AUDIO_VAE_DECODER_COMFY_KEYS_FILTER,
+    VOCODER_COMFY_KEYS_FILTER,
+    AudioDecoderConfigurator,
+    VocoderConfigurator,
+)
 from ltx_core.model.video_vae.tiling import (
     SpatialTilingConfig,
     TemporalTilingConfig,
@@ -102,6 +108,27 @@ def video_decoder_cases(binary, work):
                        "tile_frames_overlap": 8, "chunks": len(chunks)})
 
 
+def audio_cases(binary, work):
+    for name in ("ltx2_20",):
+        path = mkmodel(binary, work, name)
+        dec = build(path, AudioDecoderConfigurator, AUDIO_VAE_DECODER_COMFY_KEYS_FILTER)
+        voc = build(path, VocoderConfigurator, VOCODER_COMFY_KEYS_FILTER)
+        gen = torch.Generator().manual_seed(100 + MODELS[name][2])
+        with torch.no_grad():
+            # latent [1, z, T, ch/z]: statistics are per (channel, latent bin)
+            z = torch.randn(1, dec.z_channels, 5, dec.ch // dec.z_channels, generator=gen)
+            mel = dec(z)
+            wave = voc(mel)
+            save_case(name + "_audio_decode", name,
+                      {"latents": z[0], "mel": mel[0], "waveform": wave[0]},
+                      {"sample_rate": voc.output_sampling_rate})
+            # log-mel magnitudes span several units
+            mel = torch.randn(1, 2, 9, 64, generator=gen) * 4.0
+            wave = voc(mel)
+            save_case(name + "_vocoder", name, {"mel": mel[0], "waveform": wave[0]},
+                      {"sample_rate": voc.output_sampling_rate})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -109,7 +136,7 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated case groups")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
-    groups = {"video": video_decoder_cases}
+    groups = {"video": video_decoder_cases, "audio": audio_cases}
     with tempfile.TemporaryDirectory() as work:
         for g, fn in groups.items():
             if not a.only or g in a.only.split(","):

@@ -286,9 +286,11 @@ typedef struct warm_model_info {
    * upsampler, so the statistics are read from one file once. */
   const float *latent_mean;
   const float *latent_std;
-  /* audio_decoder: output sample rate (Hz) and channels. */
+  /* audio_decoder: output sample rate (Hz) and channels, and the mel
+   * width M of its input latents [latent_channels, T, M]. */
   uint32_t sample_rate;
   uint32_t audio_channels;
+  uint32_t audio_latent_bins;
 } warm_model_info;
 
 /* ---- the descriptor --------------------------------------------------------- */

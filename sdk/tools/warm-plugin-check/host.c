@@ -345,12 +345,11 @@ int chk_inputs_from_info(const warm_plugin_desc *d, chk_opts *o, char *what,
     return 1;
   }
   if (d->kind == WARM_KIND_AUDIO_DECODER) {
-    /* info() gives the latent channels; the latent mel width is the
-     * plugin's to check, so it is asked with --input when it differs. */
-    int64_t lat[3] = {C, T, 4};
+    if (!mi.audio_latent_bins) return 0;
+    int64_t lat[3] = {C, T, mi.audio_latent_bins};
     add_input(o, "latents", 3, lat);
-    snprintf(what, n, "inputs from info(): latents [%u,8,4]",
-             mi.latent_channels);
+    snprintf(what, n, "inputs from info(): latents [%u,8,%u]",
+             mi.latent_channels, mi.audio_latent_bins);
     return 1;
   }
   int64_t lat[4] = {C, F, H, W};
