@@ -30,9 +30,13 @@ import torch
 from safetensors.torch import save_file
 
 from ltx_core.loader.single_gpu_model_builder import SingleGPUModelBuilder
+from ltx_core.model.upsampler.model import upsample_video
+from ltx_core.model.upsampler.model_configurator import LatentUpsamplerConfigurator
 from ltx_core.model.video_vae.model_configurator import (
     VAE_DECODER_COMFY_KEYS_FILTER,
+    VAE_ENCODER_COMFY_KEYS_FILTER,
     VideoDecoderConfigurator,
+    VideoEncoderConfigurator,
 )
 from ltx_core.model.audio_vae.model_configurator import (
     AUDIO_VAE_DECODER_COMFY_KEYS_FILTER,
@@ -55,6 +59,8 @@ OUT = os.path.join(ROOT, "tests", "data", "ltx2")
 MODELS = {
     "ltx2_20": ("ltx2", "2.0", 20),
     "ltx2_23": ("ltx2", "2.3", 23),
+    "up_20": ("ltx2-upsampler", "2.0", 30),
+    "up_23": ("ltx2-upsampler", "2.3", 33),
 }
 
 
@@ -129,6 +135,22 @@ def audio_cases(binary, work):
                       {"sample_rate": voc.output_sampling_rate})
 
 
+def upsampler_cases(binary, work):
+    # upsample_video un-normalises / normalises with the video encoder's
+    # statistics: the 2.0 file's (the plugin gets them from vae_ltx2).
+    enc = build(mkmodel(binary, work, "ltx2_20"), VideoEncoderConfigurator,
+                VAE_ENCODER_COMFY_KEYS_FILTER)
+    for name in ("up_20", "up_23"):
+        up = build(mkmodel(binary, work, name), LatentUpsamplerConfigurator, None)
+        assert up.rational_resampler == (name == "up_20")
+        gen = torch.Generator().manual_seed(MODELS[name][2])
+        with torch.no_grad():
+            z = torch.randn(1, 8, 2, 3, 4, generator=gen)
+            y = upsample_video(z, enc, up)
+            save_case(name + "_upsample", name, {"latents": z[0], "upsampled": y[0]},
+                      {"vae_model": "ltx2_20", "rational_resampler": up.rational_resampler})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -136,7 +158,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated case groups")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
-    groups = {"video": video_decoder_cases, "audio": audio_cases}
+    groups = {"video": video_decoder_cases, "audio": audio_cases,
+              "upsampler": upsampler_cases}
     with tempfile.TemporaryDirectory() as work:
         for g, fn in groups.items():
             if not a.only or g in a.only.split(","):

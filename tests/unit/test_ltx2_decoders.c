@@ -238,6 +238,53 @@ static void audio(const char *name, const warm_st *g) {
   lt_host_fini(&h);
 }
 
+/* upsampler_ltx2 with the statistics the host takes from the video VAE's
+ * info() (vae_ltx2 on the combined file named by "vae_model"). */
+static void upsample(const char *name, const warm_st *g) {
+  warm_tensor in[3], ref;
+  if (get(g, "latents", &in[0]) || get(g, "upsampled", &ref)) {
+    lt_failures++;
+    return;
+  }
+  char ckpt[1024];
+  snprintf(ckpt, sizeof ckpt, "%s/%s.safetensors", ckpt_root(),
+           meta(g, "vae_model", "?"));
+  lt_host h;
+  if (lt_host_init(&h, "vae_ltx2", 1ull << 32)) {
+    lt_failures++;
+    return;
+  }
+  warm_component_config cfg = lt_config(&h, ckpt, WARM_F32);
+  warm_instance *vae = NULL;
+  warm_error err = {0};
+  warm_model_info mi;
+  memset(&mi, 0, sizeof mi);
+  mi.struct_size = sizeof mi;
+  const warm_plugin_desc *d = h.desc;
+  if (d->create(&h.svc, &cfg, &vae, &err) || d->info(vae, &mi, &err)) {
+    LT_CHECK(0, "%s: vae info: %s", name, err.msg);
+    if (vae) d->destroy(vae);
+    lt_host_fini(&h);
+    return;
+  }
+  LT_CHECK(mi.latent_mean && mi.latent_std &&
+               mi.latent_channels == (uint32_t)in[0].shape[0],
+           "%s: vae info gives no statistics", name);
+  int64_t cshape[1] = {mi.latent_channels};
+  in[1] = (warm_tensor){.name = "latent_mean", .dtype = WARM_F32, .ndim = 1,
+                        .shape = {cshape[0]}, .data = (void *)mi.latent_mean,
+                        .scale = 1};
+  in[2] = (warm_tensor){.name = "latent_std", .dtype = WARM_F32, .ndim = 1,
+                        .shape = {cshape[0]}, .data = (void *)mi.latent_std,
+                        .scale = 1};
+  warm_job_shape js = {0, (uint32_t)((in[0].shape[1] - 1) * 8 + 1),
+                       (uint32_t)(ref.shape[2] * 32),
+                       (uint32_t)(ref.shape[3] * 32), 1};
+  run_case("upsampler_ltx2", name, g, &js, in, 3, "latents", &ref, NULL, NULL);
+  d->destroy(vae);
+  lt_host_fini(&h);
+}
+
 /* A tiled decode of a latent too large for one tile: its ledger peak stays
  * within its estimate and far below the untiled decode's estimate. */
 static void tiled_memory(const char *model) {
@@ -334,6 +381,8 @@ int main(int argc, char **argv) {
       vae_decode(argv[i], g);
     else if (warm_st_find(g, "waveform"))
       audio(argv[i], g);
+    else if (warm_st_find(g, "upsampled"))
+      upsample(argv[i], g);
     else {
       fprintf(stderr, "FAIL: %s: unknown case\n", argv[i]);
       lt_failures++;
