@@ -205,7 +205,10 @@ void wkcu_ctx_fini(wk_ctx *c);
                     float *y);                                                 \
   int P##tanh(wk_ctx *c, const float *x, int64_t n, float *y);                 \
   int P##snake(wk_ctx *c, const float *x, int64_t C, int64_t L, wk_w alpha,    \
-               wk_w beta, int logscale, float *y);
+               wk_w beta, int logscale, float *y);                             \
+  int P##space_to_depth3d(wk_ctx *c, const float *x, int64_t C, int64_t T,     \
+                          int64_t H, int64_t W, int pt, int ph, int pw,        \
+                          int64_t group, float *y);
 
 WK__BACKEND_DECLS(wkcpu_)
 #ifdef WK_HAVE_CUDA

@@ -106,6 +106,29 @@ int wk_conv_transpose1d(wk_ctx *c, const wk_convt1d *p, const float *x,
 
 /* ---- resampling and normalisation ---------------------------------------- */
 
+int wk_space_to_depth3d(wk_ctx *c, const float *x, int64_t C, int64_t T,
+                        int64_t H, int64_t W, int pt, int ph, int pw,
+                        int64_t group, float *y) {
+  const char *op = "wk_space_to_depth3d";
+  if (!c) return WK_EINVAL;
+  WK__TRY(WK__DIMS(c, op, C, T, H, W, group));
+  if (pt < 1 || ph < 1 || pw < 1)
+    return wk__fail(c, WK_EINVAL, "%s: factors must be >= 1 (%d, %d, %d)", op,
+                    pt, ph, pw);
+  int64_t cs = mul2(C, (int64_t)pt * ph * pw);
+  if (group < 1 || cs < 0 || cs % group)
+    return wk__fail(c, WK_EINVAL, "%s: group %lld does not divide %lld "
+                                  "channels", op, (long long)group,
+                    (long long)cs);
+  int64_t n = mul2(cs, mul2(T, mul2(H, W)));
+  WK__TRY(ptr_ok(c, op, "x", x, n));
+  WK__TRY(ptr_ok(c, op, "y", y, n < 0 ? n : n / group));
+  if (overlap(x, n * 4, y, n / group * 4))
+    return wk__fail(c, WK_EINVAL, "%s: y overlaps x", op);
+  if (n == 0) return 0;
+  return WK__CALL(c, space_to_depth3d, c, x, C, T, H, W, pt, ph, pw, group, y);
+}
+
 int wk_upsample_nearest(wk_ctx *c, const float *x, int64_t C, int64_t T,
                         int64_t H, int64_t W, int ft, int fh, int fw,
                         float *y) {

@@ -292,6 +292,16 @@ size_t wk_conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);
 int wk_depth_to_space3d(wk_ctx *c, const float *x, int64_t C, int64_t T,
                         int64_t H, int64_t W, int pt, int ph, int pw, float *y);
 
+/* Space to depth with a channel-group mean (the LTX-2 encoder's
+ * SpaceToDepthDownsample): x [C, T*pt, H*ph, W*pw] -> y [C*pt*ph*pw/group,
+ * T, H, W], where the space-to-depth channel c*pt*ph*pw + it*ph*pw + ih*pw
+ * + iw holds x[c, t*pt+it, h*ph+ih, w*pw+iw] and y[o] is the mean of its
+ * channels o*group .. o*group+group-1 (summed in order, then divided).
+ * group must divide C*pt*ph*pw; group 1 is a plain space to depth. */
+int wk_space_to_depth3d(wk_ctx *c, const float *x, int64_t C, int64_t T,
+                        int64_t H, int64_t W, int pt, int ph, int pw,
+                        int64_t group, float *y);
+
 /* ---- audio and signal ------------------------------------------------------ */
 
 /*

@@ -693,6 +693,17 @@ static void test_signal_matches_cpu(void) {
   TWICE("upsample_nearest", dy, (size_t)n * 32,
         wk_upsample_nearest(CU.c, X, C, T, H, Wd, 2, 2, 2, Y));
   close_to("upsample_nearest", dy, ref, n * 8, 0);
+  /* x read as [C/8, 2T, 2H, 2W]: space to depth back with a group mean. */
+  gt_must(CPU.c, wk_space_to_depth3d(CPU.c, x, C / 8, T, H / 2 ? H / 2 : 1,
+                                     Wd / 2 ? Wd / 2 : 1, 1, 1, 1, 2, ref),
+          "cpu space_to_depth");
+  {
+    int64_t Hs = H / 2 ? H / 2 : 1, Ws = Wd / 2 ? Wd / 2 : 1;
+    int64_t ns = C / 8 * T * Hs * Ws / 2;
+    TWICE("space_to_depth3d", dy, (size_t)ns * 4,
+          wk_space_to_depth3d(CU.c, X, C / 8, T, Hs, Ws, 1, 1, 1, 2, Y));
+    close_to("space_to_depth3d", dy, ref, ns, 0);
+  }
   wk_w GW = {gw, WK_F32, 1}, GB = {gb, WK_F32, 1};
   wk_w GWd = {dgw, WK_F32, 1}, GBd = {dgb, WK_F32, 1};
   gt_must(CPU.c, wk_group_norm(CPU.c, x, C, T * H * Wd, 32, GW, GB, 1e-5f, ref),

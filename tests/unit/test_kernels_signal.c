@@ -175,6 +175,38 @@ static void test_upsample_nearest(wt_env *e) {
   free(x), free(y);
 }
 
+static void test_space_to_depth(wt_env *e) {
+  int64_t C = 3, T = 2, H = 3, W = 2;
+  int pt = 2, ph = 2, pw = 2;
+  int64_t prod = pt * ph * pw, n = C * prod * T * H * W;
+  float *x = wt_randn(n, -1, 1), *y = malloc(n * 4);
+  for (int64_t group = 1; group <= 4; group *= 2) {
+    int64_t Co = C * prod / group;
+    WT_RC(wk_space_to_depth3d(e->c, x, C, T, H, W, pt, ph, pw, group, y), 0);
+    double worst = 0;
+    for (int64_t o = 0; o < Co; o++)
+      for (int64_t t = 0; t < T; t++)
+        for (int64_t h = 0; h < H; h++)
+          for (int64_t w = 0; w < W; w++) {
+            double s = 0;
+            for (int64_t j = 0; j < group; j++) {
+              /* einops "(c p1 p2 p3)" then "(c g)" */
+              int64_t cs = o * group + j, c = cs / prod, r = cs % prod;
+              int64_t it = r / (ph * pw), ih = (r / pw) % ph, iw = r % pw;
+              s += x[((c * T * pt + t * pt + it) * H * ph + h * ph + ih) * W *
+                         pw +
+                     w * pw + iw];
+            }
+            double d = fabs(y[((o * T + t) * H + h) * W + w] - s / group);
+            if (d > worst) worst = d;
+          }
+    WT_CHECK(worst <= 1e-6, "space_to_depth group %lld: %.3g", (long long)group,
+             worst);
+  }
+  WT_RC(wk_space_to_depth3d(e->c, x, C, T, H, W, pt, ph, pw, 5, y), WK_EINVAL);
+  free(x), free(y);
+}
+
 static void test_group_norm(wt_env *e) {
   int64_t C = 12, S = 37, G = 3, cg = C / G;
   float *x = wt_randn(C * S, -2, 3), *w = wt_randn(C, -1, 1);
@@ -248,6 +280,7 @@ int main(void) {
   test_conv1d(&e);
   test_conv_transpose1d(&e);
   test_upsample_nearest(&e);
+  test_space_to_depth(&e);
   test_group_norm(&e);
   test_activations(&e);
   wt_env_fini(&e);
