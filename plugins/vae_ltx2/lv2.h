@@ -19,7 +19,7 @@
 #define LV2_MAX_BLOCKS 16
 #define LV2_MAX_RES 16
 
-enum { LV2_RES = 1, LV2_D2S = 2 };
+enum { LV2_RES = 1, LV2_D2S = 2, LV2_S2D = 3 };
 
 /* A conv with kernel k^3 (causal-capable, spatial padding per config). */
 typedef struct lv2_conv {
@@ -46,8 +46,10 @@ typedef struct lv2_block {
   int n_res;
   lv2_res res[LV2_MAX_RES];
   lv2_temb temb;
-  /* compress_* */
+  /* compress_* (decoder: depth to space; encoder: space to depth with a
+   * channel-group mean of `group` on the skip path) */
   int st, sh, sw, mult, residual;
+  int64_t group;
   lv2_conv conv;
 } lv2_block;
 
@@ -64,6 +66,18 @@ typedef struct lv2_dec {
   int mean, std;        /* per_channel_statistics */
 } lv2_dec;
 
+/* VideoEncoder: patchify, causal convs, compress_*_res blocks, PixelNorm,
+ * SiLU, conv_out; the means normalised with the statistics. */
+typedef struct lv2_enc {
+  int present;
+  int64_t in_channels, patch_size, latent_channels, out_channels;
+  int spad;
+  lv2_conv conv_in, conv_out;
+  int n_blocks;
+  lv2_block blocks[LV2_MAX_BLOCKS];
+  int64_t final_channels, tcomp, scomp;
+} lv2_enc;
+
 /* Plugin keys (docs/ltx2.md "Decoders"). */
 typedef struct lv2_opts {
   int tiling;
@@ -71,6 +85,7 @@ typedef struct lv2_opts {
   int64_t tile_frames, tile_frames_overlap;
   int64_t threads, noise_seed;
   double decode_timestep;
+  int encoder; /* load the encoder's weights (when the file has them) */
 } lv2_opts;
 
 typedef struct lv2 {
@@ -79,6 +94,7 @@ typedef struct lv2 {
   warm_dtype dtype;
   lv2_opts opts;
   lv2_dec dec;
+  lv2_enc enc;
   lxc_tab tab;
   lxc_weights w;
   warm_ltx2 *f;
@@ -91,6 +107,8 @@ typedef struct lv2 {
 /* lv2_net.c */
 int lv2_dec_build(const warm_ltx2 *f, warm_dtype dt,
                   lv2_dec *d, lxc_tab *tb, warm_error *err);
+int lv2_enc_build(const warm_ltx2 *f, warm_dtype dt, int want, lv2_enc *e,
+                  lxc_tab *tb, warm_error *err);
 int lv2_parse_opts(const warm_component_config *cfg, lv2_opts *o,
                    warm_error *err);
 /* Output extent of a latent tile of F frames: (F-1)*tcomp + 1. */
@@ -101,6 +119,12 @@ int64_t lv2_frames_of(const lv2_dec *d, int64_t F);
 size_t lv2_decode_workspace(const lv2 *v, int64_t F, int64_t H, int64_t W);
 int lv2_decode_tile(lv2 *v, const float *z, const float *noise, int64_t F,
                     int64_t H, int64_t W, float *out, warm_error *err);
+
+/* lv2_encode.c: frames [3, F, H, W] (host, [-1, 1], F = 1 + tcomp*k, H and
+ * W multiples of scomp) -> normalised latent means [C, F', H', W'] (host). */
+size_t lv2_encode_workspace(const lv2 *v, int64_t F, int64_t H, int64_t W);
+int lv2_encode(lv2 *v, const float *px, int64_t F, int64_t H, int64_t W,
+               float *out, warm_error *err);
 
 /* lv2_tiles.c: the whole latent [C, F, H, W] through ltx-core's tiled
  * decode into out [3, F', H*s, W*s]; and the largest latent tile it uses. */

@@ -14,12 +14,19 @@
 static void lv2_destroy(warm_instance *inst);
 
 static int open_model(const warm_component_config *cfg, warm_dtype *dt,
-                      lv2_opts *o, warm_ltx2 **f, lv2_dec *d, lxc_tab *tb,
-                      warm_error *err) {
+                      lv2_opts *o, warm_ltx2 **f, lv2_dec *d, lv2_enc *e,
+                      lxc_tab *tb, warm_error *err) {
   int rc = lxc_check_caps(cfg, LV2_NAME, dt, err);
   if (!rc) rc = lv2_parse_opts(cfg, o, err);
   if (!rc) rc = warm_ltx2_open(cfg->weights, f, err);
   if (!rc) rc = lv2_dec_build(*f, *dt, d, tb, err);
+  if (!rc) rc = lv2_enc_build(*f, *dt, o->encoder, e, tb, err);
+  if (!rc && e->present && e->latent_channels != d->latent_channels)
+    rc = warm_error_set(err, WARM_EFORMAT,
+                        "%s: the encoder has %lld latent channels, the "
+                        "decoder %lld",
+                        warm_ltx2_path(*f), (long long)e->latent_channels,
+                        (long long)d->latent_channels);
   return rc;
 }
 
@@ -30,11 +37,14 @@ static int lv2_validate(const warm_services *svc,
   lv2_opts o;
   warm_ltx2 *f = NULL;
   lv2_dec *d = calloc(1, sizeof *d);
+  lv2_enc *e = calloc(1, sizeof *e);
   lxc_tab tb = {0};
-  int rc = d ? open_model(cfg, &dt, &o, &f, d, &tb, err)
-             : warm_error_set(err, WARM_ENOMEM, LV2_NAME ": out of memory");
+  int rc = d && e
+               ? open_model(cfg, &dt, &o, &f, d, e, &tb, err)
+               : warm_error_set(err, WARM_ENOMEM, LV2_NAME ": out of memory");
   lxc_tab_free(&tb);
   free(d);
+  free(e);
   warm_ltx2_close(f);
   return rc;
 }
@@ -56,7 +66,8 @@ static int lv2_create(const warm_services *svc,
   if (!v) return warm_error_set(err, WARM_ENOMEM, LV2_NAME ": out of memory");
   v->svc = svc;
   v->tsm = 1.0f;
-  int rc = open_model(cfg, &v->dtype, &v->opts, &v->f, &v->dec, &v->tab, err);
+  int rc = open_model(cfg, &v->dtype, &v->opts, &v->f, &v->dec, &v->enc,
+                      &v->tab, err);
   if (!rc) {
     v->st = warm_ltx2_st(v->f);
     v->name = strdup(cfg->name ? cfg->name : LV2_NAME);
@@ -120,6 +131,12 @@ static int lv2_estimate(warm_instance *inst, const warm_place_req *req,
   lxc_estimate_weights(&v->tab, req, out);
   lv2_tile_extent(v, F, H, W, &tf, &th, &tw);
   out->workspace = lv2_decode_workspace(v, tf, th, tw);
+  if (v->enc.present) {
+    /* An encode of the job's video (image conditioning) runs untiled. */
+    size_t e = lv2_encode_workspace(v, (F - 1) * v->enc.tcomp + 1,
+                                    H * v->enc.scomp, W * v->enc.scomp);
+    if (e > out->workspace) out->workspace = e;
+  }
   return 0;
 }
 
@@ -206,6 +223,59 @@ static int decode(lv2 *v, warm_run_args *a, warm_error *err) {
   return 0;
 }
 
+/* "frames" [3, F, H, W] in [-1, 1] -> "latents" (normalised means). Like
+ * the reference, frames past the last 1 + tcomp*k are dropped. */
+static int encode(lv2 *v, warm_run_args *a, warm_error *err) {
+  const lv2_enc *e = &v->enc;
+  if (!e->present)
+    return warm_error_set(err, WARM_EUNSUPPORTED,
+                          "%s: no encoder (the file has no vae.encoder.* "
+                          "tensors, or the key encoder = false)",
+                          v->name);
+  int64_t d[4];
+  const float *px;
+  int rc = lxc_input_f32(a, "frames", 4, d, &px, v->name, err);
+  if (rc) return rc;
+  if (d[0] != e->in_channels || d[2] % e->scomp || d[3] % e->scomp ||
+      d[1] > 100000)
+    return warm_error_set(err, WARM_EINVAL,
+                          "%s: frames [%lld, %lld, %lld, %lld]: need %lld "
+                          "channels and a height and width divisible by %lld",
+                          v->name, (long long)d[0], (long long)d[1],
+                          (long long)d[2], (long long)d[3],
+                          (long long)e->in_channels, (long long)e->scomp);
+  int64_t F = (d[1] - 1) / e->tcomp * e->tcomp + 1, H = d[2], W = d[3];
+  const float *src = px;
+  float *crop = NULL;
+  if (F != d[1]) {
+    crop = malloc((size_t)(d[0] * F * H * W) * sizeof *crop);
+    if (!crop)
+      return warm_error_set(err, WARM_ENOMEM, "%s: out of host memory",
+                            v->name);
+    for (int64_t c = 0; c < d[0]; c++)
+      memcpy(crop + c * F * H * W, px + c * d[1] * H * W,
+             (size_t)(F * H * W) * sizeof *crop);
+    src = crop;
+  }
+  int64_t shape[4] = {e->latent_channels, (F - 1) / e->tcomp + 1,
+                      H / e->scomp, W / e->scomp};
+  warm_tensor o;
+  if (warm_tensor_alloc(&o, "latents", WARM_F32, 4, shape)) {
+    free(crop);
+    return warm_error_set(err, WARM_ENOMEM, "%s: out of host memory", v->name);
+  }
+  v->w.streamed = 0;
+  rc = lv2_encode(v, src, F, H, W, o.data, err);
+  free(crop);
+  if (rc) {
+    warm_tensor_free(&o);
+    return rc;
+  }
+  a->n_outputs = 1;
+  a->outputs[0] = o;
+  return 0;
+}
+
 static int lv2_run(warm_instance *inst, warm_run_args *a, warm_error *err) {
   lv2 *v = (lv2 *)inst;
   if (!v->w.placement)
@@ -214,13 +284,12 @@ static int lv2_run(warm_instance *inst, warm_run_args *a, warm_error *err) {
   if (lxc_input(a, "latents"))
     rc = decode(v, a, err);
   else if (lxc_input(a, "frames"))
-    rc = warm_error_set(err, WARM_EUNSUPPORTED,
-                        "%s: encoding (input \"frames\") is not available in "
-                        "this version",
-                        v->name);
+    rc = encode(v, a, err);
   else
     rc = warm_error_set(err, WARM_EINVAL,
-                        "%s: input \"latents\" (decode) is missing", v->name);
+                        "%s: input \"latents\" (decode) or \"frames\" "
+                        "(encode) is missing",
+                        v->name);
   if (!rc) {
     a->used_placement = v->w.placement;
     a->streamed_bytes = v->w.streamed;

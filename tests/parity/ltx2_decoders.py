@@ -114,6 +114,18 @@ def video_decoder_cases(binary, work):
                        "tile_frames_overlap": 8, "chunks": len(chunks)})
 
 
+def encoder_cases(binary, work):
+    for name in ("ltx2_20", "ltx2_23"):
+        enc = build(mkmodel(binary, work, name), VideoEncoderConfigurator,
+                    VAE_ENCODER_COMFY_KEYS_FILTER)
+        gen = torch.Generator().manual_seed(200 + MODELS[name][2])
+        with torch.no_grad():
+            # 10 frames: the reference drops the last to keep 1 + 8k.
+            x = torch.rand(1, 3, 10, 64, 96, generator=gen) * 2 - 1
+            z = enc(x)
+            save_case(name + "_vae_encode", name, {"frames": x[0], "encoded": z[0]}, {})
+
+
 def audio_cases(binary, work):
     for name in ("ltx2_20",):
         path = mkmodel(binary, work, name)
@@ -158,7 +170,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated case groups")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
-    groups = {"video": video_decoder_cases, "audio": audio_cases,
+    groups = {"video": video_decoder_cases, "encoder": encoder_cases,
+              "audio": audio_cases,
               "upsampler": upsampler_cases}
     with tempfile.TemporaryDirectory() as work:
         for g, fn in groups.items():

@@ -203,6 +203,18 @@ static void vae_decode(const char *name, const warm_st *g) {
   run_case("vae_ltx2", name, g, &js, in, 1, "frames", &ref, keys, NULL);
 }
 
+/* vae_ltx2 encoding: "frames" -> "latents". */
+static void vae_encode(const char *name, const warm_st *g) {
+  warm_tensor in[1], ref;
+  if (get(g, "frames", &in[0]) || get(g, "encoded", &ref)) {
+    lt_failures++;
+    return;
+  }
+  warm_job_shape js = {0, (uint32_t)in[0].shape[1], (uint32_t)in[0].shape[2],
+                       (uint32_t)in[0].shape[3], 1};
+  run_case("vae_ltx2", name, g, &js, in, 1, "latents", &ref, NULL, NULL);
+}
+
 /* audio_ltx2: "latents" -> "waveform" (+ "mel", "sample_rate"), or "mel"
  * -> "waveform". */
 static void audio(const char *name, const warm_st *g) {
@@ -381,6 +393,8 @@ int main(int argc, char **argv) {
       vae_decode(argv[i], g);
     else if (warm_st_find(g, "waveform"))
       audio(argv[i], g);
+    else if (warm_st_find(g, "encoded"))
+      vae_encode(argv[i], g);
     else if (warm_st_find(g, "upsampled"))
       upsample(argv[i], g);
     else {
