@@ -208,7 +208,13 @@ void wkcu_ctx_fini(wk_ctx *c);
                wk_w beta, int logscale, float *y);                             \
   int P##space_to_depth3d(wk_ctx *c, const float *x, int64_t C, int64_t T,     \
                           int64_t H, int64_t W, int pt, int ph, int pw,        \
-                          int64_t group, float *y);
+                          int64_t group, float *y);                            \
+  int P##pad1d(wk_ctx *c, const float *x, int64_t C, int64_t L, int64_t front, \
+               int64_t back, int mode, float *y);                              \
+  int P##complex_abs(wk_ctx *c, const float *x, int64_t N, int64_t T,          \
+                     float *y);                                                \
+  int P##clamp(wk_ctx *c, const float *x, int64_t n, float lo, float hi,       \
+               int take_log, float *y);
 
 WK__BACKEND_DECLS(wkcpu_)
 #ifdef WK_HAVE_CUDA

@@ -207,3 +207,65 @@ int wk_snake(wk_ctx *c, const float *x, int64_t C, int64_t L, wk_w alpha,
   if (n == 0) return 0;
   return WK__CALL(c, snake, c, x, C, L, alpha, beta, logscale, y);
 }
+
+/* ---- STFT pieces and clamps ---------------------------------------------- */
+
+int wk_pad1d(wk_ctx *c, const float *x, int64_t C, int64_t L, int64_t front,
+             int64_t back, int mode, float *y) {
+  const char *op = "wk_pad1d";
+  if (!c) return WK_EINVAL;
+  WK__TRY(WK__DIMS(c, op, C, L, front, back));
+  if (mode < WK_PAD_DEFAULT || mode > WK_PAD_REPLICATE)
+    return wk__fail(c, WK_EINVAL, "%s: padding mode %d is unknown", op, mode);
+  if (C > 0 && L == 0 && (front || back) && mode != WK_PAD_ZEROS &&
+      mode != WK_PAD_DEFAULT)
+    return wk__fail(c, WK_EINVAL, "%s: cannot replicate or reflect an empty "
+                                  "row", op);
+  if (mode == WK_PAD_REFLECT && (front >= L || back >= L))
+    return wk__fail(c, WK_EINVAL,
+                    "%s: reflect padding %lld/%lld needs rows longer than the "
+                    "pad (L is %lld)",
+                    op, (long long)front, (long long)back, (long long)L);
+  int64_t nx = mul2(C, L), ny = mul2(C, L + front + back);
+  WK__TRY(ptr_ok(c, op, "x", x, nx));
+  WK__TRY(ptr_ok(c, op, "y", y, ny));
+  if (overlap(x, nx * 4, y, ny * 4))
+    return wk__fail(c, WK_EINVAL, "%s: y overlaps x", op);
+  if (ny == 0) return 0;
+  return WK__CALL(c, pad1d, c, x, C, L, front, back, mode, y);
+}
+
+int wk_complex_abs(wk_ctx *c, const float *x, int64_t N, int64_t T, float *y) {
+  const char *op = "wk_complex_abs";
+  if (!c) return WK_EINVAL;
+  WK__TRY(WK__DIMS(c, op, N, T));
+  int64_t n = mul2(N, T);
+  WK__TRY(ptr_ok(c, op, "x", x, mul2(2, n)));
+  WK__TRY(ptr_ok(c, op, "y", y, n));
+  if (overlap(x, 2 * n * 4, y, n * 4))
+    return wk__fail(c, WK_EINVAL, "%s: y overlaps x", op);
+  if (n == 0) return 0;
+  return WK__CALL(c, complex_abs, c, x, N, T, y);
+}
+
+static int clamp_front(wk_ctx *c, const char *op, const float *x, int64_t n,
+                       float lo, float hi, int take_log, float *y) {
+  if (!c) return WK_EINVAL;
+  WK__TRY(WK__DIMS(c, op, n));
+  WK__TRY(ptr_ok(c, op, "x", x, n));
+  WK__TRY(ptr_ok(c, op, "y", y, n));
+  if (isnan(lo) || isnan(hi) || lo > hi)
+    return wk__fail(c, WK_EINVAL, "%s: bounds [%g, %g]", op, (double)lo,
+                    (double)hi);
+  if (n == 0) return 0;
+  return WK__CALL(c, clamp, c, x, n, lo, hi, take_log, y);
+}
+
+int wk_log_clamp(wk_ctx *c, const float *x, int64_t n, float lo, float *y) {
+  return clamp_front(c, "wk_log_clamp", x, n, lo, INFINITY, 1, y);
+}
+
+int wk_clamp(wk_ctx *c, const float *x, int64_t n, float lo, float hi,
+             float *y) {
+  return clamp_front(c, "wk_clamp", x, n, lo, hi, 0, y);
+}

@@ -1,4 +1,5 @@
-/* activation.c — LeakyReLU, tanh and Snake/SnakeBeta (BigVGAN). */
+/* activation.c — LeakyReLU, tanh, Snake/SnakeBeta (BigVGAN), clamps (and
+ * log-clamp) and the STFT magnitude: elementwise ops. */
 #include <math.h>
 
 #include "cpu.h"
@@ -45,6 +46,46 @@ static void snake_rows(void *v, int64_t c0, int64_t c1, int tid) {
       y[i] = x[i] + inv * (s * s);
     }
   }
+}
+
+typedef struct cl_job {
+  const float *x;
+  float *y;
+  int64_t n;
+  float lo, hi;
+  int take_log;
+} cl_job;
+
+static void clamp_range(void *v, int64_t b, int64_t e, int tid) {
+  const cl_job *J = v;
+  for (int64_t i = b; i < e; i++) {
+    float x = J->x[i];
+    x = x < J->lo ? J->lo : x > J->hi ? J->hi : x;
+    J->y[i] = J->take_log ? logf(x) : x;
+  }
+}
+
+/* re rows [0, N), im rows [N, 2N): one contiguous range of N*T outputs. */
+static void cabs_range(void *v, int64_t b, int64_t e, int tid) {
+  const cl_job *J = v;
+  for (int64_t i = b; i < e; i++) {
+    float re = J->x[i], im = J->x[J->n + i];
+    J->y[i] = sqrtf(re * re + im * im);
+  }
+}
+
+int wkcpu_clamp(wk_ctx *c, const float *x, int64_t n, float lo, float hi,
+                int take_log, float *y) {
+  cl_job J = {x, y, n, lo, hi, take_log};
+  wkcpu__parallel(c, n, GRAIN / 4, clamp_range, &J);
+  return 0;
+}
+
+int wkcpu_complex_abs(wk_ctx *c, const float *x, int64_t N, int64_t T,
+                      float *y) {
+  cl_job J = {x, y, N * T, 0, 0, 0};
+  wkcpu__parallel(c, N * T, GRAIN, cabs_range, &J);
+  return 0;
 }
 
 int wkcpu_leaky_relu(wk_ctx *c, const float *x, int64_t n, float slope,

@@ -354,6 +354,21 @@ int wk_tanh(wk_ctx *c, const float *x, int64_t n, float *y);
 int wk_snake(wk_ctx *c, const float *x, int64_t C, int64_t L, wk_w alpha,
              wk_w beta, int logscale, float *y);
 
+/* Pads each row of x [C, L] to y [C, front + L + back] in mode `mode`
+ * (DEFAULT: zeros; reflect needs front and back below L). */
+int wk_pad1d(wk_ctx *c, const float *x, int64_t C, int64_t L, int64_t front,
+             int64_t back, int mode, float *y);
+
+/* STFT magnitude: x [2N, T] (the real rows, then the imaginary rows, as a
+ * conv1d with stacked DFT bases gives them) -> y [N, T] = sqrt(re^2 + im^2).
+ * y must not overlap x. */
+int wk_complex_abs(wk_ctx *c, const float *x, int64_t N, int64_t T, float *y);
+
+/* y = log(max(x, lo));  y = min(max(x, lo), hi). y may alias x. */
+int wk_log_clamp(wk_ctx *c, const float *x, int64_t n, float lo, float *y);
+int wk_clamp(wk_ctx *c, const float *x, int64_t n, float lo, float hi,
+             float *y);
+
 #ifdef __cplusplus
 }
 #endif

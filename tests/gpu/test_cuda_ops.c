@@ -722,6 +722,23 @@ static void test_signal_matches_cpu(void) {
   gt_must(CPU.c, wk_snake(CPU.c, x, C, n / C, A, B, 1, ref), "cpu snake");
   TWICE("snakebeta", dy, (size_t)n * 4, wk_snake(CU.c, X, C, n / C, Ad, Bd, 1, Y));
   close_to("snakebeta", dy, ref, n, 2e-5);
+  int64_t half = n / 2;
+  gt_must(CPU.c, wk_complex_abs(CPU.c, x, half / T ? half / T : 1, T, ref),
+          "cpu complex_abs");
+  {
+    int64_t N2 = half / T ? half / T : 1;
+    TWICE("complex_abs", dy, (size_t)(N2 * T) * 4,
+          wk_complex_abs(CU.c, X, N2, T, Y));
+    close_to("complex_abs", dy, ref, N2 * T, 2e-6);
+  }
+  gt_must(CPU.c, wk_log_clamp(CPU.c, x, n, 1e-5f, ref), "cpu log_clamp");
+  TWICE("log_clamp", dy, (size_t)n * 4, wk_log_clamp(CU.c, X, n, 1e-5f, Y));
+  close_to("log_clamp", dy, ref, n, 2e-6);
+  gt_must(CPU.c, wk_pad1d(CPU.c, x, C, n / C, 5, 6, WK_PAD_REPLICATE, ref),
+          "cpu pad1d");
+  TWICE("pad1d", dy, (size_t)(n + 11 * C) * 4,
+        wk_pad1d(CU.c, X, C, n / C, 5, 6, WK_PAD_REPLICATE, Y));
+  close_to("pad1d", dy, ref, n + 11 * C, 0);
   wk_dev_free(CU.c, dx), wk_dev_free(CU.c, dal), wk_dev_free(CU.c, dbe);
   wk_dev_free(CU.c, dgw), wk_dev_free(CU.c, dgb), wk_dev_free(CU.c, dy);
   free(x), free(al), free(be), free(gw), free(gb), free(ref);

@@ -273,6 +273,41 @@ static void test_activations(wt_env *e) {
   free(x), free(y), free(al), free(be), free(want);
 }
 
+static void test_stft_pieces(wt_env *e) {
+  int64_t C = 3, L = 11, N = 7, T = 9;
+  float *x = wt_randn(C * L, -2, 2), *y = malloc((C * (L + 12) + 2 * N * T) * 4);
+  for (int mode = 0; mode <= WK_PAD_REPLICATE; mode++) {
+    int64_t f = 4, b = 5, Lo = L + f + b;
+    WT_RC(wk_pad1d(e->c, x, C, L, f, b, mode, y), 0);
+    int ok = 1;
+    for (int64_t r = 0; r < C; r++)
+      for (int64_t i = 0; i < Lo; i++) {
+        int64_t s = ref_src(i - f, L, mode ? mode : WK_PAD_ZEROS);
+        ok &= y[r * Lo + i] == (s < 0 ? 0.0f : x[r * L + s]);
+      }
+    WT_CHECK(ok, "pad1d mode %d", mode);
+  }
+  WT_RC(wk_pad1d(e->c, x, C, L, L, 0, WK_PAD_REFLECT, y), WK_EINVAL);
+  float *z = wt_randn(2 * N * T, -3, 3), *m = malloc(N * T * 4);
+  double *want = wt_dalloc(N * T);
+  for (int64_t i = 0; i < N * T; i++)
+    want[i] = sqrt((double)z[i] * z[i] + (double)z[N * T + i] * z[N * T + i]);
+  WT_RC(wk_complex_abs(e->c, z, N, T, m), 0);
+  WT_CHECK(wt_max_rel(m, want, N * T, 1e-3) <= 1e-6, "complex_abs");
+  for (int64_t i = 0; i < N * T; i++)
+    want[i] = log(m[i] * 0.01 > 1e-5 ? m[i] * 0.01 : 1e-5);
+  WT_RC(wk_scale(e->c, m, 0.01f, N * T, m), 0);
+  WT_RC(wk_log_clamp(e->c, m, N * T, 1e-5f, m), 0);
+  WT_CHECK(wt_max_rel(m, want, N * T, 1.0) <= 1e-6, "log_clamp");
+  WT_RC(wk_clamp(e->c, z, 2 * N * T, -1.0f, 1.0f, y), 0);
+  int ok = 1;
+  for (int64_t i = 0; i < 2 * N * T; i++)
+    ok &= y[i] == (z[i] < -1 ? -1.0f : z[i] > 1 ? 1.0f : z[i]);
+  WT_CHECK(ok, "clamp");
+  WT_RC(wk_clamp(e->c, z, 4, 1.0f, -1.0f, y), WK_EINVAL);
+  free(x), free(y), free(z), free(m), free(want);
+}
+
 int main(void) {
   wt_seed("test_kernels_signal");
   wt_env e;
@@ -283,6 +318,7 @@ int main(void) {
   test_space_to_depth(&e);
   test_group_norm(&e);
   test_activations(&e);
+  test_stft_pieces(&e);
   wt_env_fini(&e);
   return wt_finish("test_kernels_signal");
 }
