@@ -58,7 +58,9 @@ int wk_conv1d_fwd(wk_ctx *c, const wk_conv1d *p, const float *x, wk_w weight,
   if (!c) return WK_EINVAL;
   WK__TRY(conv1d_ok(c, op, p));
   int64_t nx = mul2(p->Ci, p->L), ny = mul2(p->Co, wk_conv1d_out_len(p));
-  int64_t nw = mul2(mul2(p->Co, p->Ci / p->groups), p->k);
+  int64_t nw = mul2(mul2(p->shared ? p->Co / p->groups : p->Co,
+                         p->Ci / p->groups),
+                    p->k);
   WK__TRY(ptr_ok(c, op, "x", x, nx));
   WK__TRY(ptr_ok(c, op, "y", y, ny));
   WK__TRY(w_ok(c, op, "weight", weight, nw, 0));
@@ -94,7 +96,9 @@ int wk_conv_transpose1d(wk_ctx *c, const wk_convt1d *p, const float *x,
     return wk__fail(c, WK_EINVAL, "%s: padding %lld leaves no output", op,
                     (long long)p->padding);
   int64_t nx = mul2(p->Ci, p->L), ny = mul2(p->Co, Lo);
-  int64_t nw = mul2(mul2(p->Ci, p->Co / p->groups), p->k);
+  int64_t nw = mul2(mul2(p->shared ? p->Ci / p->groups : p->Ci,
+                         p->Co / p->groups),
+                    p->k);
   WK__TRY(ptr_ok(c, op, "x", x, nx));
   WK__TRY(ptr_ok(c, op, "y", y, ny));
   WK__TRY(w_ok(c, op, "weight", weight, nw, 0));

@@ -23,7 +23,8 @@ static int64_t chunk_of(const wk_conv1d *p, int64_t Lo) {
 
 size_t wkcpu_conv1d_workspace(wk_ctx *c, const wk_conv1d *p, wk_dtype wdt) {
   int64_t Lo = wk_conv1d_out_len(p), Kc = p->Ci / p->groups * p->k;
-  size_t wbytes = wdt == WK_F32 ? 0 : wkcpu__align((size_t)(p->Co * Kc) * 4);
+  int64_t wrows = p->shared ? p->Co / p->groups : p->Co;
+  size_t wbytes = wdt == WK_F32 ? 0 : wkcpu__align((size_t)(wrows * Kc) * 4);
   return wbytes + wkcpu__align((size_t)(Kc * chunk_of(p, Lo)) * 4) +
          WKCPU_WS_SLACK;
 }
@@ -65,10 +66,11 @@ int wkcpu_conv1d_fwd(wk_ctx *c, const wk_conv1d *p, const float *x,
                     "wk_conv1d_fwd: a GEMM dimension exceeds the BLAS range");
   char *ws = wkcpu__ws(c);
   const float *wf = weight.data;
+  int64_t wrows = p->shared ? Cog : p->Co;
   if (weight.dtype != WK_F32) {
-    wkcpu__decode_rows(c, (float *)ws, weight, Kc, 0, p->Co);
+    wkcpu__decode_rows(c, (float *)ws, weight, Kc, 0, wrows);
     wf = (const float *)ws;
-    ws += wkcpu__align((size_t)(p->Co * Kc) * 4);
+    ws += wkcpu__align((size_t)(wrows * Kc) * 4);
   }
   float *col = (float *)ws;
   for (int64_t co = 0; co < p->Co; co++) {
@@ -85,7 +87,8 @@ int wkcpu_conv1d_fwd(wk_ctx *c, const wk_conv1d *p, const float *x,
       int64_t grain = ((int64_t)1 << 14) / (l1 - l0) + 1;
       wkcpu__parallel(c, Kc, grain, col_rows, &J);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Cog,
-                  (int)(l1 - l0), (int)Kc, 1.0f, wf + g * Cog * Kc, (int)Kc,
+                  (int)(l1 - l0), (int)Kc, 1.0f,
+                  wf + (p->shared ? 0 : g) * Cog * Kc, (int)Kc,
                   col, (int)(l1 - l0), 1.0f, y + g * Cog * Lo + l0, (int)Lo);
     }
   return 0;

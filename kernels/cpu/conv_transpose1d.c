@@ -30,16 +30,17 @@ static void ct_rows(void *v, int64_t c0, int64_t c1, int tid) {
     for (int64_t i = 0; i < J->Lo; i++)
       yr[i] = 0.0f;
     for (int64_t ci = g * Cig; ci < (g + 1) * Cig; ci++) {
-      /* weight [Ci, Co/g, k]: row (ci, oc). */
+      /* weight [Ci, Co/g, k]: row (ci, oc); shared: row (ci - g*Cig, oc). */
+      int64_t wr = p->shared ? ci - g * Cig : ci;
       if (wrow)
-        wkcpu__decode(wrow, J->w, (ci * Cog + oc) * p->k, p->k);
+        wkcpu__decode(wrow, J->w, (wr * Cog + oc) * p->k, p->k);
       const float *xr = J->x + ci * p->L;
       for (int64_t kk = 0; kk < p->k; kk++) {
         float wv;
         if (wrow)
           wv = wrow[kk];
         else
-          wkcpu__decode(&wv, J->w, (ci * Cog + oc) * p->k + kk, 1);
+          wkcpu__decode(&wv, J->w, (wr * Cog + oc) * p->k + kk, 1);
         /* output o = l*stride + kk - padding */
         for (int64_t l = 0; l < p->L; l++) {
           int64_t o = l * p->stride + kk - p->padding;

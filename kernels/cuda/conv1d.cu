@@ -23,8 +23,9 @@ __global__ void wkcu_conv1d_k(wk_conv1d p, int64_t Lo,
         int64_t pos = wk__pad_src(lo * p.stride + kk * p.dilation - p.pad_front,
                                   p.L, mode);
         if (pos < 0) continue;
+        int64_t wc = p.shared ? co % Cog : co;
         acc += xr[pos] *
-               wkcu_w_at(w, (wk_dtype)wdt, wscale, (co * Cig + ci) * p.k + kk);
+               wkcu_w_at(w, (wk_dtype)wdt, wscale, (wc * Cig + ci) * p.k + kk);
       }
     }
     if (bias) acc += wkcu_w_at(bias, (wk_dtype)bdt, bscale, co);

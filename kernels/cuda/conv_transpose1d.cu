@@ -20,7 +20,8 @@ __global__ void wkcu_convt1d_k(wk_convt1d p, int64_t Lo,
         if (t < 0 || t % p.stride) continue;
         int64_t l = t / p.stride;
         if (l >= p.L) continue;
-        acc += wkcu_w_at(w, (wk_dtype)wdt, wscale, (ci * Cog + oc) * p.k + kk) *
+        int64_t wr = p.shared ? ci - g * Cig : ci;
+        acc += wkcu_w_at(w, (wk_dtype)wdt, wscale, (wr * Cog + oc) * p.k + kk) *
                x[ci * p.L + l];
       }
     if (bias) acc += wkcu_w_at(bias, (wk_dtype)bdt, bscale, co);

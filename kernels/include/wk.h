@@ -313,6 +313,9 @@ int wk_space_to_depth3d(wk_ctx *c, const float *x, int64_t C, int64_t T,
 typedef struct wk_conv1d {
   int64_t Ci, L, Co, k, stride, dilation, groups, pad_front, pad_back;
   int pad; /* WK_PAD_* */
+  /* The weight holds one group's slice [Co/groups, Ci/groups, k], used by
+   * every group (a depthwise filter shared by all channels). */
+  int shared;
 } wk_conv1d;
 int64_t wk_conv1d_out_len(const wk_conv1d *p);
 int wk_conv1d_fwd(wk_ctx *c, const wk_conv1d *p, const float *x, wk_w weight,
@@ -326,6 +329,7 @@ size_t wk_conv1d_workspace(wk_ctx *c, const wk_conv1d *p, wk_dtype wdt);
  */
 typedef struct wk_convt1d {
   int64_t Ci, L, Co, k, stride, padding, groups;
+  int shared; /* weight [Ci/groups, Co/groups, k] shared by every group */
 } wk_convt1d;
 int64_t wk_convt1d_out_len(const wk_convt1d *p);
 int wk_conv_transpose1d(wk_ctx *c, const wk_convt1d *p, const float *x,

@@ -627,10 +627,12 @@ static void test_signal_matches_cpu(void) {
     p.L = gt_int(8, 300), p.k = gt_int(1, 9), p.stride = gt_int(1, 3);
     p.dilation = gt_int(1, 3), p.pad = (int)gt_int(0, 3);
     p.pad_front = gt_int(0, 5), p.pad_back = gt_int(0, 5);
+    p.shared = (int)(i & 1);
     if (wk_conv1d_out_len(&p) < 1) p.pad_back += p.dilation * p.k;
     if (p.pad == WK_PAD_REFLECT && p.pad_back >= p.L) p.pad = WK_PAD_ZEROS;
     int64_t Lo = wk_conv1d_out_len(&p), nx = p.Ci * p.L;
-    int64_t nw = p.Co * (p.Ci / p.groups) * p.k, ny = p.Co * Lo;
+    int64_t nw = (p.shared ? p.Co / p.groups : p.Co) * (p.Ci / p.groups) * p.k;
+    int64_t ny = p.Co * Lo;
     float *x = gt_rand(nx, -1, 1), *w = gt_rand(nw, -1, 1);
     float *b = gt_rand(p.Co, -1, 1), *ref = (float *)gt_xmalloc((size_t)ny * 4);
     void *hw = encode(w, nw, dt, 1.0f / 448);
@@ -651,12 +653,14 @@ static void test_signal_matches_cpu(void) {
     free(x), free(w), free(b), free(ref), free(hw);
 
     wk_convt1d q;
+    q.shared = (int)(i & 1);
     q.groups = gt_int(1, 2);
     q.Ci = q.groups * gt_int(1, 8), q.Co = q.groups * gt_int(1, 8);
     q.L = gt_int(1, 100), q.k = gt_int(1, 16), q.stride = gt_int(1, 6);
     q.padding = gt_int(0, (q.k - 1) / 2);
     Lo = wk_convt1d_out_len(&q), nx = q.Ci * q.L;
-    nw = q.Ci * (q.Co / q.groups) * q.k, ny = q.Co * Lo;
+    nw = (q.shared ? q.Ci / q.groups : q.Ci) * (q.Co / q.groups) * q.k;
+    ny = q.Co * Lo;
     x = gt_rand(nx, -1, 1), w = gt_rand(nw, -1, 1), b = gt_rand(q.Co, -1, 1);
     ref = (float *)gt_xmalloc((size_t)ny * 4);
     hw = encode(w, nw, dt, 1.0f / 448);

@@ -16,7 +16,8 @@ static int64_t ref_src(int64_t i, int64_t n, int mode) {
 static void check_conv1d(wt_env *e, wk_conv1d p, wk_dtype wdt, int with_bias) {
   int64_t Cig = p.Ci / p.groups, Cog = p.Co / p.groups;
   int64_t Lo = wk_conv1d_out_len(&p);
-  int64_t nx = p.Ci * p.L, nw = p.Co * Cig * p.k, ny = p.Co * Lo;
+  int64_t nx = p.Ci * p.L, nw = (p.shared ? Cog : p.Co) * Cig * p.k,
+          ny = p.Co * Lo;
   float *x = wt_randn(nx, -1, 1), *w = wt_randn(nw, -1, 1);
   float *b = with_bias ? wt_randn(p.Co, -1, 1) : NULL;
   float *deq = malloc(nw * 4), scale;
@@ -31,9 +32,10 @@ static void check_conv1d(wt_env *e, wk_conv1d p, wk_dtype wdt, int with_bias) {
         for (int64_t kk = 0; kk < p.k; kk++) {
           int64_t src = ref_src(lo * p.stride + kk * p.dilation - p.pad_front,
                                 p.L, mode);
+          int64_t wc = p.shared ? co % Cog : co;
           if (src >= 0)
             s += (double)x[(g * Cig + ci) * p.L + src] *
-                 deq[(co * Cig + ci) * p.k + kk];
+                 deq[(wc * Cig + ci) * p.k + kk];
         }
       want[co * Lo + lo] = s;
     }
@@ -54,16 +56,19 @@ static void check_conv1d(wt_env *e, wk_conv1d p, wk_dtype wdt, int with_bias) {
 static void test_conv1d(wt_env *e) {
   /* HiFi-GAN 'same' dilated convs, a strided STFT-like conv, depthwise FIR
    * with replicate padding (BigVGAN's anti-alias filter), reflect. */
-  wk_conv1d same = {6, 40, 5, 3, 1, 3, 1, 3, 3, 0};
+  wk_conv1d same = {6, 40, 5, 3, 1, 3, 1, 3, 3, 0, 0};
   check_conv1d(e, same, WK_F32, 1);
-  wk_conv1d pre = {8, 30, 4, 7, 1, 1, 1, 3, 3, 0};
+  wk_conv1d pre = {8, 30, 4, 7, 1, 1, 1, 3, 3, 0, 0};
   check_conv1d(e, pre, WK_BF16, 1);
-  wk_conv1d stft = {1, 100, 10, 16, 4, 1, 1, 12, 0, 0};
+  wk_conv1d stft = {1, 100, 10, 16, 4, 1, 1, 12, 0, 0, 0};
   check_conv1d(e, stft, WK_F32, 0);
-  wk_conv1d dw = {6, 33, 6, 12, 2, 1, 6, 5, 6, WK_PAD_REPLICATE};
+  wk_conv1d dw = {6, 33, 6, 12, 2, 1, 6, 5, 6, WK_PAD_REPLICATE, 0};
   check_conv1d(e, dw, WK_F32, 0);
-  wk_conv1d grp = {6, 20, 9, 3, 1, 2, 3, 2, 2, WK_PAD_REFLECT};
+  wk_conv1d grp = {6, 20, 9, 3, 1, 2, 3, 2, 2, WK_PAD_REFLECT, 0};
   check_conv1d(e, grp, WK_F32, 1);
+  /* BigVGAN's low-pass: one [1, 1, 12] filter shared by every channel. */
+  wk_conv1d lp = {5, 24, 5, 12, 2, 1, 5, 5, 6, WK_PAD_REPLICATE, 1};
+  check_conv1d(e, lp, WK_F32, 0);
   for (int r = 0; r < 4; r++) {
     wk_conv1d q = {0};
     q.groups = wt_int(1, 3);
@@ -82,12 +87,12 @@ static void test_conv1d(wt_env *e) {
   }
   /* Bad arguments name the op. */
   float buf[64] = {0};
-  wk_conv1d bad = {3, 8, 4, 3, 1, 1, 2, 1, 1, 0}; /* groups 2 vs Ci 3 */
+  wk_conv1d bad = {3, 8, 4, 3, 1, 1, 2, 1, 1, 0, 0}; /* groups 2 vs Ci 3 */
   WT_RC(wk_conv1d_fwd(e->c, &bad, buf, wt_f32(buf), wt_none(), buf + 32),
         WK_EINVAL);
   WT_CHECK(strstr(wk_last_error(e->c), "wk_conv1d_fwd") != NULL, "%s",
            wk_last_error(e->c));
-  wk_conv1d refl = {1, 4, 1, 3, 1, 1, 1, 4, 0, WK_PAD_REFLECT};
+  wk_conv1d refl = {1, 4, 1, 3, 1, 1, 1, 4, 0, WK_PAD_REFLECT, 0};
   WT_RC(wk_conv1d_fwd(e->c, &refl, buf, wt_f32(buf), wt_none(), buf + 32),
         WK_EINVAL);
 }
@@ -95,7 +100,8 @@ static void test_conv1d(wt_env *e) {
 static void check_convt1d(wt_env *e, wk_convt1d p, wk_dtype wdt, int with_b) {
   int64_t Cig = p.Ci / p.groups, Cog = p.Co / p.groups;
   int64_t Lo = wk_convt1d_out_len(&p);
-  int64_t nx = p.Ci * p.L, nw = p.Ci * Cog * p.k, ny = p.Co * Lo;
+  int64_t nx = p.Ci * p.L, nw = (p.shared ? Cig : p.Ci) * Cog * p.k,
+          ny = p.Co * Lo;
   float *x = wt_randn(nx, -1, 1), *w = wt_randn(nw, -1, 1);
   float *b = with_b ? wt_randn(p.Co, -1, 1) : NULL;
   float *deq = malloc(nw * 4), scale;
@@ -112,8 +118,9 @@ static void check_convt1d(wt_env *e, wk_convt1d p, wk_dtype wdt, int with_b) {
         for (int64_t kk = 0; kk < p.k; kk++) {
           int64_t o = l * p.stride + kk - p.padding;
           if (o < 0 || o >= Lo) continue;
+          int64_t wr = p.shared ? ci % Cig : ci;
           want[(g * Cog + oc) * Lo + o] +=
-              (double)x[ci * p.L + l] * deq[(ci * Cog + oc) * p.k + kk];
+              (double)x[ci * p.L + l] * deq[(wr * Cog + oc) * p.k + kk];
         }
   }
   float *y = malloc((ny + 1) * 4);
@@ -132,16 +139,19 @@ static void check_convt1d(wt_env *e, wk_convt1d p, wk_dtype wdt, int with_b) {
 static void test_conv_transpose1d(wt_env *e) {
   /* HiFi-GAN ups (k 16 s 6 p 5, k 15 s 5 p 5, k 4 s 2 p 1) and a depthwise
    * x2 upsampling filter. */
-  wk_convt1d a = {8, 9, 4, 16, 6, 5, 1};
+  wk_convt1d a = {8, 9, 4, 16, 6, 5, 1, 0};
   check_convt1d(e, a, WK_F32, 1);
-  wk_convt1d b = {6, 7, 3, 15, 5, 5, 1};
+  wk_convt1d b = {6, 7, 3, 15, 5, 5, 1, 0};
   check_convt1d(e, b, WK_BF16, 1);
-  wk_convt1d c = {4, 11, 2, 4, 2, 1, 1};
+  wk_convt1d c = {4, 11, 2, 4, 2, 1, 1, 0};
   check_convt1d(e, c, WK_F32, 0);
-  wk_convt1d d = {5, 13, 5, 12, 2, 0, 5};
+  wk_convt1d d = {5, 13, 5, 12, 2, 0, 5, 0};
   check_convt1d(e, d, WK_F32, 0);
+  wk_convt1d sh = {4, 13, 4, 12, 2, 15, 4, 1}; /* BigVGAN x2 upsampling */
+  check_convt1d(e, sh, WK_F32, 0);
   for (int r = 0; r < 3; r++) {
     wk_convt1d q;
+    q.shared = 0;
     q.groups = wt_int(1, 2);
     q.Ci = q.groups * wt_int(1, 4);
     q.Co = q.groups * wt_int(1, 4);
@@ -152,7 +162,7 @@ static void test_conv_transpose1d(wt_env *e) {
     check_convt1d(e, q, WK_F32, r & 1);
   }
   float buf[64] = {0};
-  wk_convt1d bad = {2, 1, 2, 2, 1, 3, 1}; /* padding leaves nothing */
+  wk_convt1d bad = {2, 1, 2, 2, 1, 3, 1, 0}; /* padding leaves nothing */
   WT_RC(wk_conv_transpose1d(e->c, &bad, buf, wt_f32(buf), wt_none(), buf + 32),
         WK_EINVAL);
 }
