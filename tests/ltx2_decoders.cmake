@@ -22,7 +22,8 @@ warm_add_test(test_ltx2_decoders SOURCES unit/test_ltx2_decoders.c
               LIBS warm::sdk LABELS ltx2_dec
               ARGS ltx2_20_vae_decode ltx2_20_vae_decode_tiled
                    ltx2_23_vae_decode ltx2_20_vae_encode ltx2_23_vae_encode
-                   ltx2_20_audio_decode ltx2_20_vocoder
+                   ltx2_20_audio_decode ltx2_20_vocoder ltx2_23_audio_decode
+                   ltx2_23_vocoder
                    up_20_upsample up_23_upsample
                    --tiled-memory ltx2_20)
 set_tests_properties(test_ltx2_decoders PROPERTIES
@@ -44,11 +45,16 @@ if(TARGET warm-plugin-check)
            COMMAND warm-plugin-check $<TARGET_FILE:audio_ltx2>
                    --weights ${LTX2_DEC_CKPT_DIR}/ltx2_20.safetensors
                    --shape frames=9,height=32,width=32,batch=1)
+  add_test(NAME ltx2_dec_plugin_check_audio23
+           COMMAND warm-plugin-check $<TARGET_FILE:audio_ltx2>
+                   --weights ${LTX2_DEC_CKPT_DIR}/ltx2_23.safetensors
+                   --shape frames=9,height=32,width=32,batch=1)
   add_test(NAME ltx2_dec_plugin_check_upsampler
            COMMAND warm-plugin-check $<TARGET_FILE:upsampler_ltx2>
                    --weights ${LTX2_DEC_CKPT_DIR}/up_23.safetensors
                    --shape frames=9,height=256,width=256,batch=1)
   set_tests_properties(ltx2_dec_plugin_check_vae ltx2_dec_plugin_check_audio
+                       ltx2_dec_plugin_check_audio23
                        ltx2_dec_plugin_check_upsampler PROPERTIES
                        FIXTURES_REQUIRED ltx2_dec_models LABELS ltx2_dec)
 endif()

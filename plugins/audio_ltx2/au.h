@@ -55,14 +55,41 @@ typedef struct au_conv1 {
   int64_t ci, co, k, dilation;
 } au_conv1;
 
-typedef struct au_voc {
+/* BigVGAN's anti-aliased activation (Activation1d): x2 upsampling with a
+ * stored kaiser-sinc filter, SnakeBeta (log-scale alpha, beta), low-pass
+ * x2 downsampling with a stored filter. */
+typedef struct au_act {
+  int alpha, beta, up, down; /* tensor indices */
+} au_act;
+
+/* One ltx-core Vocoder: HiFi-GAN ("1": LeakyReLU, ResBlock1) or BigVGAN-v2
+ * ("AMP1": Activation1d(SnakeBeta), AMPBlock1). */
+typedef struct au_gen {
+  int amp;
   int64_t in_channels, c0, n_ups, n_kernels, out_channels, sample_rate;
   int64_t rates[AU_MAX_UPS], up_k[AU_MAX_UPS], res_k[AU_MAX_KERNELS];
   int64_t dil[AU_MAX_KERNELS][3];
   au_conv1 conv_pre, conv_post;
   int ups_w[AU_MAX_UPS], ups_b[AU_MAX_UPS];
   au_conv1 c1[AU_MAX_UPS][AU_MAX_KERNELS][3], c2[AU_MAX_UPS][AU_MAX_KERNELS][3];
+  au_act a1[AU_MAX_UPS][AU_MAX_KERNELS][3], a2[AU_MAX_UPS][AU_MAX_KERNELS][3];
+  au_act act_post;
+  int final_act; /* tanh, or clamp [-1, 1] when !tanh_out */
   int tanh_out;
+} au_gen;
+
+/* The vocoder: 2.0 one HiFi-GAN; 2.3 (VocoderWithBWE) a BigVGAN at 16 kHz,
+ * a causal log-mel STFT of its output (stored bases), a second BigVGAN
+ * predicting a residual, plus the 16 kHz signal resampled x3 (hann-windowed
+ * sinc, computed), clamped to [-1, 1]. */
+typedef struct au_voc {
+  au_gen main, bwe;
+  int has_bwe;
+  int64_t in_channels, out_channels, sample_rate;
+  int64_t n_fft, hop, n_mels, ratio;
+  int fwd_basis, mel_basis;
+  float resample[64]; /* the x3 resampler's filter */
+  int64_t rs_k, rs_pad, rs_left, rs_right;
 } au_voc;
 
 typedef struct au {

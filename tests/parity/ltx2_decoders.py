@@ -127,7 +127,7 @@ def encoder_cases(binary, work):
 
 
 def audio_cases(binary, work):
-    for name in ("ltx2_20",):
+    for name in ("ltx2_20", "ltx2_23"):
         path = mkmodel(binary, work, name)
         dec = build(path, AudioDecoderConfigurator, AUDIO_VAE_DECODER_COMFY_KEYS_FILTER)
         voc = build(path, VocoderConfigurator, VOCODER_COMFY_KEYS_FILTER)
