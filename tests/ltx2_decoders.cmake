@@ -25,7 +25,7 @@ warm_add_test(test_ltx2_decoders SOURCES unit/test_ltx2_decoders.c
                    ltx2_20_audio_decode ltx2_20_vocoder ltx2_23_audio_decode
                    ltx2_23_vocoder
                    up_20_upsample up_23_upsample
-                   --tiled-memory ltx2_20)
+                   --tiled-memory ltx2_20 --errors)
 set_tests_properties(test_ltx2_decoders PROPERTIES
                      FIXTURES_REQUIRED ltx2_dec_models)
 add_dependencies(test_ltx2_decoders vae_ltx2 audio_ltx2 upsampler_ltx2

@@ -10,6 +10,7 @@
  *
  *   test_ltx2_decoders CASE...   (e.g. ltx2_20_vae_decode)
  *   test_ltx2_decoders --tiled-memory MODEL
+ *   test_ltx2_decoders --errors
  */
 #include "test_ltxv_host.h"
 
@@ -373,8 +374,117 @@ static void tiled_memory(const char *model) {
   warm_tensor_free(&in);
 }
 
+/* Bad configuration, files and inputs are refused with a message naming
+ * what is wrong, and the instance keeps working. */
+static void expect_err(int rc, int want, const warm_error *e, const char *needle,
+                       const char *what) {
+  LT_CHECK(rc == want && strstr(e->msg, needle),
+           "%s: got %d \"%s\", want %d with \"%s\"", what, rc, e->msg, want,
+           needle);
+}
+
+static void validate_case(const char *plugin, const char *model,
+                          const char *key, const char *value, warm_dtype dt,
+                          int want, const char *needle) {
+  lt_host h;
+  if (lt_host_init(&h, plugin, 1ull << 32)) {
+    lt_failures++;
+    return;
+  }
+  if (key) lt_key(&h, key, value);
+  char ckpt[1024];
+  snprintf(ckpt, sizeof ckpt, "%s/%s.safetensors", ckpt_root(), model);
+  warm_component_config cfg = lt_config(&h, ckpt, dt);
+  warm_error e = {0};
+  int rc = h.desc->validate(&h.svc, &cfg, &e);
+  char what[160];
+  snprintf(what, sizeof what, "%s on %s with %s=%s", plugin, model,
+           key ? key : "-", value ? value : "-");
+  expect_err(rc, want, &e, needle, what);
+  lt_host_fini(&h);
+}
+
+static void run_bad(const char *plugin, const char *model, warm_tensor *in,
+                    uint32_t n, int want, const char *needle) {
+  lt_host h;
+  if (lt_host_init(&h, plugin, 1ull << 32)) {
+    lt_failures++;
+    return;
+  }
+  char ckpt[1024];
+  snprintf(ckpt, sizeof ckpt, "%s/%s.safetensors", ckpt_root(), model);
+  warm_component_config cfg = lt_config(&h, ckpt, WARM_F32);
+  warm_instance *inst = NULL;
+  warm_error e = {0};
+  if (h.desc->create(&h.svc, &cfg, &inst, &e)) {
+    LT_CHECK(0, "%s: create: %s", plugin, e.msg);
+    lt_host_fini(&h);
+    return;
+  }
+  warm_place_req mm = {WARM_PLACE_STREAM, 2, WARM_SOURCE_MMAP};
+  expect_err(h.desc->place(inst, &mm, &e), WARM_EUNSUPPORTED, &e, "mmap",
+             "stream from mmap");
+  warm_place_req req = {WARM_PLACE_RESIDENT, 2, WARM_SOURCE_PINNED};
+  LT_CHECK(h.desc->place(inst, &req, &e) == 0, "place: %s", e.msg);
+  warm_run_args a;
+  memset(&a, 0, sizeof a);
+  a.struct_size = sizeof a;
+  a.n_inputs = n;
+  a.inputs = in;
+  expect_err(h.desc->run(inst, &a, &e), want, &e, needle, plugin);
+  LT_CHECK(a.n_outputs == 0, "%s: a failed run left outputs", plugin);
+  h.desc->destroy(inst);
+  lt_host_fini(&h);
+}
+
+static void errors(void) {
+  validate_case("vae_ltx2", "ltx2_20", "tile_sise", "512", WARM_F32,
+                WARM_EINVAL, "unknown key \"tile_sise\"");
+  validate_case("vae_ltx2", "ltx2_20", "tile_size", "100", WARM_F32,
+                WARM_EINVAL, "multiples of 32");
+  validate_case("vae_ltx2", "ltx2_20", "tile_frames_overlap", "64", WARM_F32,
+                WARM_EINVAL, "below tile_frames");
+  validate_case("vae_ltx2", "up_20", NULL, NULL, WARM_F32, WARM_EFORMAT,
+                "vae");
+  validate_case("upsampler_ltx2", "ltx2_20", NULL, NULL, WARM_F32,
+                WARM_EFORMAT, "initial_conv.weight");
+  validate_case("audio_ltx2", "ltx2_20", NULL, NULL, WARM_FP8_E4M3,
+                WARM_EUNSUPPORTED, "fp8");
+  validate_case("audio_ltx2", "ltx2_20", "min_fps", "0", WARM_F32,
+                WARM_EINVAL, "min_fps");
+  validate_case("audio_ltx2", "up_23", NULL, NULL, WARM_F32, WARM_EFORMAT,
+                "audio_vae");
+  float buf[8 * 2 * 4 * 4] = {0}, stat[8] = {0};
+  warm_tensor lat = {.name = "latents", .dtype = WARM_F32, .ndim = 4,
+                     .shape = {4, 2, 2, 2}, .data = buf, .scale = 1};
+  run_bad("vae_ltx2", "ltx2_20", &lat, 1, WARM_EINVAL, "latent_channels");
+  warm_tensor px = {.name = "frames", .dtype = WARM_F32, .ndim = 4,
+                    .shape = {3, 1, 8, 8}, .data = buf, .scale = 1};
+  run_bad("vae_ltx2", "ltx2_20", &px, 1, WARM_EINVAL, "divisible by 32");
+  warm_tensor up[3] = {
+      {.name = "latents", .dtype = WARM_F32, .ndim = 4, .shape = {8, 2, 2, 2},
+       .data = buf, .scale = 1},
+      {.name = "latent_mean", .dtype = WARM_F32, .ndim = 1, .shape = {8},
+       .data = stat, .scale = 1},
+      {.name = "latent_std", .dtype = WARM_F32, .ndim = 1, .shape = {8},
+       .data = stat, .scale = 1}};
+  run_bad("upsampler_ltx2", "up_20", up, 3, WARM_EINVAL, "std positive");
+  run_bad("upsampler_ltx2", "up_20", up, 2, WARM_EINVAL, "latent_std");
+  warm_tensor mel = {.name = "mel", .dtype = WARM_F32, .ndim = 3,
+                     .shape = {2, 4, 32}, .data = buf, .scale = 1};
+  run_bad("audio_ltx2", "ltx2_20", &mel, 1, WARM_EINVAL, "vocoder takes");
+  warm_tensor al = {.name = "latents", .dtype = WARM_F32, .ndim = 3,
+                    .shape = {2, 4, 8}, .data = buf, .scale = 1};
+  run_bad("audio_ltx2", "ltx2_20", &al, 1, WARM_EINVAL, "audio VAE takes");
+  printf("errors: refusals name the key, tensor or input\n");
+}
+
 int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--errors")) {
+      errors();
+      continue;
+    }
     if (!strcmp(argv[i], "--tiled-memory") && i + 1 < argc) {
       tiled_memory(argv[++i]);
       continue;
