@@ -20,7 +20,7 @@ ltx2_dec_model(up_23 ltx2-upsampler 2.3 33)
 
 warm_add_test(test_ltx2_decoders SOURCES unit/test_ltx2_decoders.c
               LIBS warm::sdk LABELS ltx2_dec
-              ARGS ltx2_20_vae_decode ltx2_20_vae_decode_tiled
+              ARGS ltx2_20_vae_decode ltx2_20_vae_decode_tiled vae_tc_decode
                    ltx2_23_vae_decode ltx2_20_vae_encode ltx2_23_vae_encode
                    ltx2_20_audio_decode ltx2_20_vocoder ltx2_23_audio_decode
                    ltx2_23_vocoder

@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ltx_core.loader.single_gpu_model_builder import SingleGPUModelBuilder
@@ -114,6 +115,54 @@ def video_decoder_cases(binary, work):
                        "tile_frames_overlap": 8, "chunks": len(chunks)})
 
 
+def timestep_conditioned_case(binary, work):
+    """LTX-2 files have no timestep conditioning (warm-mkmodel refuses it), so
+    this case writes its own small file: the decoder of a 2.0 tiny file with
+    decoder_base_channels 4, plus the time embedders and scale/shift tables,
+    seeded. The file is committed (tests/data/ltx2/vae_tc.safetensors)."""
+    out = os.path.join(work, "ltx2_tc_base.safetensors")
+    subprocess.run([binary, "--arch", "ltx2", "--variant", "2.0", "--preset", "tiny",
+                    "--seed", "40", "--set", "vae.decoder_base_channels=4",
+                    "--out", out], check=True)
+    with safe_open(out, "pt") as f:
+        cfg = json.loads(f.metadata()["config"])["vae"]
+        base = {k: f.get_tensor(k) for k in f.keys()
+                if k.startswith("vae.decoder.") or k.startswith("vae.per_channel_statistics.")}
+    cfg["timestep_conditioning"] = True
+    dec = VideoDecoderConfigurator.from_config({"vae": cfg})
+    gen = torch.Generator().manual_seed(41)
+    tensors = {}
+    for k, v in dec.state_dict().items():
+        key = ("vae." + k) if k.startswith("per_channel_statistics.") else "vae.decoder." + k
+        if key in base:
+            tensors[key] = base[key]
+        elif k.endswith("timestep_scale_multiplier"):
+            tensors[key] = torch.tensor(1000.0)
+        elif "scale_shift_table" in k:
+            tensors[key] = torch.randn(v.shape, generator=gen) * 0.1
+        elif k.endswith(".bias"):
+            tensors[key] = torch.randn(v.shape, generator=gen) * 0.02
+        else:
+            tensors[key] = torch.randn(v.shape, generator=gen) * (0.5 / v.shape[1] ** 0.5)
+    path = os.path.join(OUT, "vae_tc.safetensors")
+    # Stored as bf16 to keep the committed file small.
+    save_file({k: t.to(torch.bfloat16).contiguous() for k, t in tensors.items()}, path,
+              metadata={"config": json.dumps({"vae": cfg}), "model_version": "2.0.0"})
+    dec = build(path, VideoDecoderConfigurator, VAE_DECODER_COMFY_KEYS_FILTER)
+    assert dec.timestep_conditioning
+    g = torch.Generator().manual_seed(42)
+    with torch.no_grad():
+        z = torch.randn(1, 8, 2, 2, 3, generator=g)
+        # The decoder's first draw from its generator is the noise.
+        noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(7))
+        y = dec(z, generator=torch.Generator().manual_seed(7))
+    out = os.path.join(OUT, "vae_tc_decode.safetensors")
+    save_file({"latents": z[0].contiguous(), "noise": noise[0].contiguous(),
+               "frames": y[0].contiguous()}, out,
+              metadata={"model_file": "vae_tc.safetensors", "decode_timestep": "0.05"})
+    print("wrote", path, out)
+
+
 def encoder_cases(binary, work):
     for name in ("ltx2_20", "ltx2_23"):
         enc = build(mkmodel(binary, work, name), VideoEncoderConfigurator,
@@ -170,7 +219,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated case groups")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
-    groups = {"video": video_decoder_cases, "encoder": encoder_cases,
+    groups = {"video": video_decoder_cases, "tc": timestep_conditioned_case,
+              "encoder": encoder_cases,
               "audio": audio_cases,
               "upsampler": upsampler_cases}
     with tempfile.TemporaryDirectory() as work:

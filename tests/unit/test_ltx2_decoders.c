@@ -122,8 +122,13 @@ static void run_case(const char *plugin, const char *name, const warm_st *g,
                      const warm_tensor *ref, const char *const *keys,
                      const char *const *also) {
   char ckpt[1024], label[128];
-  snprintf(ckpt, sizeof ckpt, "%s/%s.safetensors", ckpt_root(),
-           meta(g, "model", "?"));
+  /* A model made by warm-mkmodel, or one committed beside the golden. */
+  if (warm_st_metadata(g, "model_file"))
+    snprintf(ckpt, sizeof ckpt, "%s/ltx2/%s", WARM_TEST_DATA,
+             meta(g, "model_file", "?"));
+  else
+    snprintf(ckpt, sizeof ckpt, "%s/%s.safetensors", ckpt_root(),
+             meta(g, "model", "?"));
   outcome res = {0};
   static const struct {
     warm_dtype dt;
@@ -185,11 +190,14 @@ static int get(const warm_st *g, const char *name, warm_tensor *t) {
 }
 
 static void vae_decode(const char *name, const warm_st *g) {
-  warm_tensor in[1], ref;
+  warm_tensor in[2], ref;
+  uint32_t n_in = 1;
   if (get(g, "latents", &in[0]) || get(g, "frames", &ref)) {
     lt_failures++;
     return;
   }
+  /* A timestep-conditioned decoder's noise, as the reference drew it. */
+  if (warm_st_find(g, "noise") && !get(g, "noise", &in[1])) n_in = 2;
   const char *keys[16] = {"tiling", "false", NULL};
   if (warm_st_metadata(g, "tile_size")) {
     const char *k[] = {"tile_size",   meta(g, "tile_size", ""),
@@ -201,7 +209,7 @@ static void vae_decode(const char *name, const warm_st *g) {
   }
   warm_job_shape js = {0, (uint32_t)ref.shape[1], (uint32_t)ref.shape[2],
                        (uint32_t)ref.shape[3], 1};
-  run_case("vae_ltx2", name, g, &js, in, 1, "frames", &ref, keys, NULL);
+  run_case("vae_ltx2", name, g, &js, in, n_in, "frames", &ref, keys, NULL);
 }
 
 /* vae_ltx2 encoding: "frames" -> "latents". */
