@@ -8,9 +8,9 @@
 #include "warm/ltx2.h"
 #include "warm/warm.h"
 
-const char *const warm_ltx2_dit_required[] = {
-    "rope_type", "av_ca_timestep_scale_multiplier", "frequencies_precision",
-    NULL};
+const char *const warm_ltx2_dit_required[] = {"rope_type",
+                                              "av_ca_timestep_scale_multiplier",
+                                              "frequencies_precision", NULL};
 const char *const warm_ltx2_connector_required[] = {
     "rope_type", "frequencies_precision",
     "connector_positional_embedding_max_pos", NULL};
@@ -77,21 +77,19 @@ static int ltx2_parse_config(warm_ltx2 *f, const char *text, warm_error *err) {
   return rc;
 }
 
-int warm_ltx2_open(const char *path, warm_ltx2 **out, warm_error *err) {
+int warm_ltx2_from_st(warm_st *st, warm_ltx2 **out, warm_error *err) {
   *out = NULL;
   warm_ltx2 *f = calloc(1, sizeof *f);
-  if (!f) return warm_error_set(err, WARM_ENOMEM, "out of memory");
-  f->path = strdup(path);
-  if (!f->path) {
+  if (!f || !(f->path = strdup(warm_st_path(st)))) {
     free(f);
+    warm_st_close(st);
     return warm_error_set(err, WARM_ENOMEM, "out of memory");
   }
-  int rc = warm_st_open(path, &f->st, err);
-  if (!rc) {
-    const char *v = warm_st_metadata(f->st, "model_version");
-    if (v && !(f->version = strdup(v)))
-      rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
-  }
+  f->st = st;
+  int rc = 0;
+  const char *v = warm_st_metadata(f->st, "model_version");
+  if (v && !(f->version = strdup(v)))
+    rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
   const char *cfg = rc ? NULL : warm_st_metadata(f->st, "config");
   if (cfg) rc = ltx2_parse_config(f, cfg, err);
   if (rc) {
@@ -100,6 +98,13 @@ int warm_ltx2_open(const char *path, warm_ltx2 **out, warm_error *err) {
   }
   *out = f;
   return 0;
+}
+
+int warm_ltx2_open(const char *path, warm_ltx2 **out, warm_error *err) {
+  *out = NULL;
+  warm_st *st;
+  int rc = warm_st_open(path, &st, err);
+  return rc ? rc : warm_ltx2_from_st(st, out, err);
 }
 
 const warm_st *warm_ltx2_st(const warm_ltx2 *f) {
@@ -122,6 +127,14 @@ static const ltx2_comp *ltx2_comp_find(const warm_ltx2 *f, const char *name) {
 
 int warm_ltx2_has_config(const warm_ltx2 *f, const char *component) {
   return ltx2_comp_find(f, component) != NULL;
+}
+
+size_t warm_ltx2_config_count(const warm_ltx2 *f) {
+  return f->n_comp;
+}
+
+const char *warm_ltx2_config_name(const warm_ltx2 *f, size_t i) {
+  return i < f->n_comp ? f->comp[i].name : NULL;
 }
 
 int warm_ltx2_config_root(const warm_ltx2 *f, const warm_config **out,
@@ -211,4 +224,30 @@ uint64_t warm_ltx2_prefix_bytes(const warm_ltx2 *f, const char *prefix,
   }
   if (count) *count = n;
   return bytes;
+}
+
+const warm_ltx2_part warm_ltx2_parts[] = {
+    {WARM_LTX2_DIT, "transformer"},
+    {WARM_LTX2_VIDEO_CONNECTOR, "video text connector"},
+    {WARM_LTX2_AUDIO_CONNECTOR, "audio text connector"},
+    {WARM_LTX2_TEXT_PROJ, "text projection"},
+    {WARM_LTX2_VAE_DEC, "video VAE decoder"},
+    {WARM_LTX2_VAE_ENC, "video VAE encoder"},
+    {WARM_LTX2_VAE_STATS, "video latent statistics"},
+    {"audio_vae.decoder.", "audio VAE decoder"},
+    {"audio_vae.encoder.", "audio VAE encoder"},
+    {"audio_vae.per_channel_statistics.", "audio latent statistics"},
+    {WARM_LTX2_VOCODER, "vocoder"},
+    {NULL, NULL},
+};
+
+uint64_t warm_ltx2_part_bytes(const warm_ltx2 *f, size_t i, size_t *count) {
+  uint64_t b = warm_ltx2_prefix_bytes(f, warm_ltx2_parts[i].prefix, count);
+  if (i == 0) { /* the transformer row leaves the connectors out */
+    size_t nv, na;
+    b -= warm_ltx2_prefix_bytes(f, WARM_LTX2_VIDEO_CONNECTOR, &nv);
+    b -= warm_ltx2_prefix_bytes(f, WARM_LTX2_AUDIO_CONNECTOR, &na);
+    if (count) *count -= nv + na;
+  }
+  return b;
 }

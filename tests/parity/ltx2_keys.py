@@ -186,13 +186,6 @@ def set_gemma_dims(hidden, layers):
     tc.hidden_size, tc.num_hidden_layers = hidden, layers
 
 
-def prefixed_keys(sdops, module_sd, file_keys):
-    """Module key -> file key by inverting the SDOps renaming on the file's
-    own keys (golden: synthesised)."""
-    return {sdops.apply_to_key(k): k for k in file_keys
-            if sdops.apply_to_key(k) is not None}
-
-
 def file_prefix(name, key):
     """The file key of module key `key` of component `name`."""
     if name == "transformer":

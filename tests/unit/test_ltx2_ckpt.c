@@ -26,12 +26,21 @@ static void write_file(const char *path, const char *cfg, const char *version) {
   for (int i = 0; i < 32; i++)
     a[i] = (float)i;
   warm_tensor t[3] = {
-      {.name = "model.diffusion_model.patchify_proj.weight", .dtype = WARM_F32,
-       .ndim = 2, .shape = {8, 4}, .data = a},
-      {.name = "model.diffusion_model.patchify_proj.bias", .dtype = WARM_F32,
-       .ndim = 1, .shape = {4}, .data = b},
-      {.name = "vae.per_channel_statistics.std-of-means", .dtype = WARM_F32,
-       .ndim = 1, .shape = {3}, .data = c},
+      {.name = "model.diffusion_model.patchify_proj.weight",
+       .dtype = WARM_F32,
+       .ndim = 2,
+       .shape = {8, 4},
+       .data = a},
+      {.name = "model.diffusion_model.patchify_proj.bias",
+       .dtype = WARM_F32,
+       .ndim = 1,
+       .shape = {4},
+       .data = b},
+      {.name = "vae.per_channel_statistics.std-of-means",
+       .dtype = WARM_F32,
+       .ndim = 1,
+       .shape = {3},
+       .data = c},
   };
   warm_kv meta[2];
   size_t nm = 0;

@@ -353,6 +353,53 @@ static void test_writer_refuses_misuse_and_leaves_no_file(void) {
   CHECK(access(path, F_OK) != 0);
 }
 
+static void test_writer_skip_leaves_zero_holes(void) {
+  char path[512];
+  path_in(path, sizeof path, "holes.safetensors");
+  warm_st_writer *w;
+  warm_error err;
+  int64_t big[1] = {1 << 20}, small[1] = {3};
+  float v[3] = {1, 2, 3};
+  CHECK(warm_st_writer_open(path, &w, &err) == 0);
+  CHECK(warm_st_writer_declare(w, "hole0", WARM_F32, 1, big, &err) == 0);
+  CHECK(warm_st_writer_declare(w, "data", WARM_F32, 1, small, &err) == 0);
+  CHECK(warm_st_writer_declare(w, "hole1", WARM_F32, 1, big, &err) == 0);
+  CHECK(warm_st_writer_begin(w, &err) == 0);
+  CHECK(warm_st_writer_skip(w, 4u << 20, &err) == 0);
+  CHECK(warm_st_writer_write(w, v, sizeof v, &err) == 0);
+  /* A trailing hole: the file must still get its full length. */
+  CHECK(warm_st_writer_skip(w, 4u << 20, &err) == 0);
+  CHECK(warm_st_writer_skip(w, 1, &err) == WARM_EINVAL);
+  warm_st_writer_abort(w);
+  CHECK(access(path, F_OK) != 0);
+  CHECK(warm_st_writer_open(path, &w, &err) == 0);
+  CHECK(warm_st_writer_declare(w, "hole0", WARM_F32, 1, big, &err) == 0);
+  CHECK(warm_st_writer_declare(w, "data", WARM_F32, 1, small, &err) == 0);
+  CHECK(warm_st_writer_declare(w, "hole1", WARM_F32, 1, big, &err) == 0);
+  CHECK(warm_st_writer_begin(w, &err) == 0);
+  CHECK(warm_st_writer_skip(w, 4u << 20, &err) == 0);
+  CHECK(warm_st_writer_write(w, v, sizeof v, &err) == 0);
+  CHECK(warm_st_writer_skip(w, 4u << 20, &err) == 0);
+  CHECK(warm_st_writer_close(w, &err) == 0);
+  warm_st *st = NULL;
+  CHECK(warm_st_open(path, &st, &err) == 0);
+  if (!st) return;
+  const warm_st_entry *h0 = warm_st_find(st, "hole0"),
+                      *d = warm_st_find(st, "data"),
+                      *h1 = warm_st_find(st, "hole1");
+  CHECK(h0 && d && h1);
+  int zero = 1;
+  for (size_t i = 0; h0 && h1 && i < (1u << 20); i++)
+    zero &= ((const float *)h0->data)[i] == 0.0f &&
+            ((const float *)h1->data)[i] == 0.0f;
+  CHECK(zero);
+  CHECK(d && memcmp(d->data, v, sizeof v) == 0);
+  struct stat sb;
+  CHECK(stat(path, &sb) == 0);
+  CHECK((uint64_t)sb.st_size == h1->file_offset + h1->nbytes);
+  warm_st_close(st);
+}
+
 static void test_config_getters_name_file_and_key(void) {
   static const char text[] =
       "{\"model_type\": \"gemma3\", \"torch_dtype\": \"bfloat16\","
@@ -503,6 +550,7 @@ int main(void) {
   RUN(test_roundtrip_preserves_names_shapes_bytes_metadata);
   RUN(test_refuses_malformed_headers_naming_file_and_tensor);
   RUN(test_writer_refuses_misuse_and_leaves_no_file);
+  RUN(test_writer_skip_leaves_zero_holes);
   RUN(test_config_getters_name_file_and_key);
   RUN(test_weight_convert_matches_kernel_rounding);
   char base[256];

@@ -39,8 +39,10 @@ extern "C" {
 #endif
 
 #define WARM_LTX2_DIT "model.diffusion_model."
-#define WARM_LTX2_VIDEO_CONNECTOR "model.diffusion_model.video_embeddings_connector."
-#define WARM_LTX2_AUDIO_CONNECTOR "model.diffusion_model.audio_embeddings_connector."
+#define WARM_LTX2_VIDEO_CONNECTOR                                              \
+  "model.diffusion_model.video_embeddings_connector."
+#define WARM_LTX2_AUDIO_CONNECTOR                                              \
+  "model.diffusion_model.audio_embeddings_connector."
 #define WARM_LTX2_TEXT_PROJ "text_embedding_projection."
 #define WARM_LTX2_VAE "vae."
 #define WARM_LTX2_VAE_DEC "vae.decoder."
@@ -66,7 +68,10 @@ typedef struct warm_ltx2 warm_ltx2;
  * without "config" opens (warm_ltx2_config then says what is missing); a
  * "config" that is not a JSON object is refused. The caller owns *out. */
 int warm_ltx2_open(const char *path, warm_ltx2 **out, warm_error *err);
-void warm_ltx2_close(warm_ltx2 *f); /* NULL-safe */
+/* The same over an already open checkpoint; takes ownership of st (closed
+ * by warm_ltx2_close, or here on failure). Messages name warm_st_path(st). */
+int warm_ltx2_from_st(warm_st *st, warm_ltx2 **out, warm_error *err);
+void warm_ltx2_close(warm_ltx2 *f);              /* NULL-safe */
 const warm_st *warm_ltx2_st(const warm_ltx2 *f); /* the mapped file */
 const char *warm_ltx2_path(const warm_ltx2 *f);
 /* "2.3.0", or NULL when absent. */
@@ -83,6 +88,21 @@ int warm_ltx2_config_root(const warm_ltx2 *f, const warm_config **out,
                           warm_error *err);
 /* 1 when the config has the sub-object `component`, else 0. */
 int warm_ltx2_has_config(const warm_ltx2 *f, const char *component);
+/* The config's sub-objects, in file order: count and i-th name. */
+size_t warm_ltx2_config_count(const warm_ltx2 *f);
+const char *warm_ltx2_config_name(const warm_ltx2 *f, size_t i);
+
+/* The components of a combined file, for listings: prefix and a short
+ * description, NULL-terminated pairs. The transformer row counts the
+ * tensors under WARM_LTX2_DIT that are not the connectors'. */
+typedef struct warm_ltx2_part {
+  const char *prefix;
+  const char *what;
+} warm_ltx2_part;
+extern const warm_ltx2_part warm_ltx2_parts[];
+/* Tensor count and bytes of part i of warm_ltx2_parts (the transformer
+ * row without its connectors). */
+uint64_t warm_ltx2_part_bytes(const warm_ltx2 *f, size_t i, size_t *count);
 
 /* Refuses a config that lacks any of `keys` (NULL-terminated; dotted paths
  * allowed) with WARM_EFORMAT: "FILE: config.transformer.rope_type is

@@ -51,11 +51,12 @@ static int make(const mk_ctx *c, warm_error *err) {
   int64_t layers = 0;
   char names[LX_MAX_BLOCK_LINEARS][48];
   int64_t shape[LX_MAX_BLOCK_LINEARS][2];
+  int nl = 0;
   rc = lx_int(tr, "num_layers", &layers, err);
-  int nl = rc ? rc : lx_block_linears(tr, names, shape, err);
+  rc = rc ? rc : lx_block_linears(tr, names, shape, &nl, err);
   unsigned char *on = malloc(layers > 0 ? (size_t)layers : 1);
-  rc = nl < 0 ? nl : !on ? warm_error_set(err, WARM_ENOMEM, "out of memory")
-                         : parse_blocks(c->blocks, layers, on, err);
+  if (!rc && !on) rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
+  if (!rc) rc = parse_blocks(c->blocks, layers, on, err);
   mk_plan p = {0};
   for (int64_t b = 0; !rc && b < layers; b++) {
     if (!on[b]) continue;
@@ -65,10 +66,11 @@ static int make(const mk_ctx *c, warm_error *err) {
                        "diffusion_model.transformer_blocks.%lld.%s.lora_A."
                        "weight",
                        (long long)b, names[i]);
-      rc = rc ? rc : mk_plan_add(&p, MK_NORMAL, 0, 0.05f, 2, bb, err,
-                                 "diffusion_model.transformer_blocks.%lld.%s."
-                                 "lora_B.weight",
-                                 (long long)b, names[i]);
+      rc = rc ? rc
+              : mk_plan_add(&p, MK_NORMAL, 0, 0.05f, 2, bb, err,
+                            "diffusion_model.transformer_blocks.%lld.%s."
+                            "lora_B.weight",
+                            (long long)b, names[i]);
     }
   }
   if (!rc && p.n == 0)

@@ -28,8 +28,8 @@ static int group_norm(mk_plan *p, const char *name, int64_t ch,
                       warm_error *err) {
   int64_t s[1] = {ch};
   int rc = mk_plan_add(p, MK_NORMAL, 1.0f, 0.05f, 1, s, err, "%s.weight", name);
-  return rc ? rc : mk_plan_add(p, MK_NORMAL, 0, 0.02f, 1, s, err, "%s.bias",
-                               name);
+  return rc ? rc
+            : mk_plan_add(p, MK_NORMAL, 0, 0.02f, 1, s, err, "%s.bias", name);
 }
 
 static int res_block(mk_plan *p, const char *pre, int64_t mid,
@@ -70,8 +70,9 @@ int lx_plan_upsampler(mk_plan *p, const json_t *cfg, warm_error *err) {
   if (!rc && lx_bool(cfg, "rational_resampler", 0)) {
     int64_t kb[4] = {1, 1, 5, 5};
     rc = lx_conv(p, "upsampler.conv", 4 * mid, mid, 2, k2, 1, err);
-    rc = rc ? rc : mk_plan_add_func(p, binomial_fill, NULL, 0, 4, kb, err,
-                                    "upsampler.blur_down.kernel");
+    rc = rc ? rc
+            : mk_plan_add_func(p, binomial_fill, NULL, 0, 4, kb, err,
+                               "upsampler.blur_down.kernel");
   } else if (!rc) {
     rc = lx_conv(p, "upsampler.0", 4 * mid, mid, 2, k2, 1, err);
   }

@@ -226,8 +226,11 @@ static int write_tensor(const mk_ctx *c, warm_st_writer *w, const mk_tensor *t,
   uint64_t s0 = c->seed ^ name_hash(t->name);
   uint64_t total = numel(t), done = 0;
   int bf = c->dtype == WARM_BF16;
-  if (c->sparse &&
-      (t->init == MK_NORMAL || (t->init == MK_CONST && t->mean == 0.0f)))
+  /* --sparse: zero-mean tensors (weights, biases, tables) become holes;
+   * the others (norm weights ~ 1, positive statistics) and the computed
+   * constants are still written, so a sparse model is all-zero weights
+   * with meaningful buffers. */
+  if (c->sparse && t->init != MK_FUNC && t->mean == 0.0f)
     return warm_st_writer_skip(w, total * (bf ? 2 : 4), err);
   if (t->init == MK_FUNC) { /* small: MK_FUNC_MAX <= MK_CHUNK */
     t->fill(t, fbuf);

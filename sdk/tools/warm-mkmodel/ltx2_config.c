@@ -39,8 +39,8 @@ void lx_gemma_dims(int preset, int64_t *hidden, int64_t *states) {
 int lx_int(const json_t *o, const char *key, int64_t *out, warm_error *err) {
   json_t *v = json_object_get(o, key);
   if (!json_is_integer(v))
-    return warm_error_set(err, WARM_EINVAL,
-                          "config key %s must be an integer", key);
+    return warm_error_set(err, WARM_EINVAL, "config key %s must be an integer",
+                          key);
   *out = json_integer_value(v);
   return 0;
 }
@@ -72,14 +72,13 @@ static json_t *transformer_config(int v23, int preset) {
   json_t *o = json_pack(
       "{s:f, s:b, s:n, s:s, s:i, s:b, s:b, s:b, s:b, s:b, s:s, s:b, s:s, "
       "s:s, s:b, s:b, s:b, s:b}",
-      "dropout", 0.0, "attention_bias", 1, "num_vector_embeds",
-      "activation_fn", "gelu-approximate", "num_embeds_ada_norm", 1000,
-      "use_linear_projection", 0, "only_cross_attention", 0,
-      "cross_attention_norm", 1, "double_self_attention", 0,
-      "upcast_attention", 0, "standardization_norm", "rms_norm",
-      "norm_elementwise_affine", 0, "qk_norm", "rms_norm",
-      "positional_embedding_type", "rope", "use_audio_video_cross_attention",
-      1, "share_ff", 0, "av_cross_ada_norm", 1, "use_middle_indices_grid", 1);
+      "dropout", 0.0, "attention_bias", 1, "num_vector_embeds", "activation_fn",
+      "gelu-approximate", "num_embeds_ada_norm", 1000, "use_linear_projection",
+      0, "only_cross_attention", 0, "cross_attention_norm", 1,
+      "double_self_attention", 0, "upcast_attention", 0, "standardization_norm",
+      "rms_norm", "norm_elementwise_affine", 0, "qk_norm", "rms_norm",
+      "positional_embedding_type", "rope", "use_audio_video_cross_attention", 1,
+      "share_ff", 0, "av_cross_ada_norm", 1, "use_middle_indices_grid", 1);
   json_t *dims = json_pack(
       "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, "
       "s:f, s:[i,i,i], s:[i], s:i, s:I, s:s, s:s, s:I, s:[i]}",
@@ -91,8 +90,8 @@ static json_t *transformer_config(int v23, int preset) {
       (json_int_t)t[6], "audio_out_channels", (json_int_t)t[6],
       "audio_cross_attention_dim", (json_int_t)(t[2] * t[3]),
       "caption_channels", (json_int_t)hidden, "norm_eps", 1e-6,
-      "positional_embedding_theta", 10000.0, "positional_embedding_max_pos",
-      20, 2048, 2048, "audio_positional_embedding_max_pos", 20,
+      "positional_embedding_theta", 10000.0, "positional_embedding_max_pos", 20,
+      2048, 2048, "audio_positional_embedding_max_pos", 20,
       "timestep_scale_multiplier", 1000, "av_ca_timestep_scale_multiplier",
       (json_int_t)1000, "rope_type", "split", "frequencies_precision",
       "float64", "connector_num_layers",
@@ -166,13 +165,13 @@ static json_t *vae_config(int v23, int preset, int64_t latent) {
     json_array_append_new(dec, blk("res_x", full ? dl[4] : 1));
   }
   static const int base[3] = {8, 32, 128};
-  return json_pack(
-      "{s:i, s:I, s:i, s:s, s:s, s:s, s:b, s:b, s:i, s:o, s:o}", "dims", 3,
-      "latent_channels", (json_int_t)latent, "patch_size", 4, "norm_layer",
-      "pixel_norm", "latent_log_var", "uniform", "spatial_padding_mode",
-      v23 ? "zeros" : "reflect", "causal_decoder", 0, "timestep_conditioning",
-      0, "decoder_base_channels", base[preset], "encoder_blocks", enc,
-      "decoder_blocks", dec);
+  return json_pack("{s:i, s:I, s:i, s:s, s:s, s:s, s:b, s:b, s:i, s:o, s:o}",
+                   "dims", 3, "latent_channels", (json_int_t)latent,
+                   "patch_size", 4, "norm_layer", "pixel_norm",
+                   "latent_log_var", "uniform", "spatial_padding_mode",
+                   v23 ? "zeros" : "reflect", "causal_decoder", 0,
+                   "timestep_conditioning", 0, "decoder_base_channels",
+                   base[preset], "encoder_blocks", enc, "decoder_blocks", dec);
 }
 
 static json_t *audio_vae_config(int preset) {
@@ -209,10 +208,10 @@ static json_t *gen_config(int amp, int init, const int *rates,
     json_array_append_new(dil, json_pack("[i,i,i]", 1, 3, 5));
   }
   json_t *o = json_pack("{s:s, s:b, s:o, s:o, s:o, s:o, s:i}", "resblock",
-                        amp ? "AMP1" : "1", "stereo", 1, "resblock_kernel_sizes",
-                        rk, "upsample_rates", r, "upsample_kernel_sizes", k,
-                        "resblock_dilation_sizes", dil,
-                        "upsample_initial_channel", init);
+                        amp ? "AMP1" : "1", "stereo", 1,
+                        "resblock_kernel_sizes", rk, "upsample_rates", r,
+                        "upsample_kernel_sizes", k, "resblock_dilation_sizes",
+                        dil, "upsample_initial_channel", init);
   if (amp) {
     json_object_set_new(o, "activation", json_string("snakebeta"));
     json_object_set_new(o, "use_tanh_at_final", json_false());
@@ -267,11 +266,11 @@ int lx_upsampler_config(const mk_ctx *c, int v23, int preset, json_t **out,
                         warm_error *err) {
   static const int in[3] = {8, 32, 128}, mid[3] = {32, 128, 1024},
                    nb[3] = {1, 2, 4};
-  json_t *cfg = json_pack(
-      "{s:i, s:i, s:i, s:i, s:b, s:b, s:f, s:b}", "in_channels", in[preset],
-      "mid_channels", mid[preset], "num_blocks_per_stage", nb[preset], "dims",
-      3, "spatial_upsample", 1, "temporal_upsample", 0, "spatial_scale", 2.0,
-      "rational_resampler", !v23);
+  json_t *cfg = json_pack("{s:i, s:i, s:i, s:i, s:b, s:b, s:f, s:b}",
+                          "in_channels", in[preset], "mid_channels",
+                          mid[preset], "num_blocks_per_stage", nb[preset],
+                          "dims", 3, "spatial_upsample", 1, "temporal_upsample",
+                          0, "spatial_scale", 2.0, "rational_resampler", !v23);
   if (!cfg) return warm_error_set(err, WARM_ENOMEM, "cannot build the config");
   int rc = mk_config_apply_sets(cfg, c, NULL, err);
   if (rc) {

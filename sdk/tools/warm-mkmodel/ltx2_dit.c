@@ -12,8 +12,8 @@ int lx_linear(mk_plan *p, const char *name, int64_t out, int64_t in, int bias,
   int64_t w[2] = {out, in}, b[1] = {out};
   int rc = mk_plan_add(p, MK_NORMAL, 0, 0.5f / sqrtf((float)in), 2, w, err,
                        "%s.weight", name);
-  if (!rc && bias) rc = mk_plan_add(p, MK_NORMAL, 0, 0.02f, 1, b, err,
-                                    "%s.bias", name);
+  if (!rc && bias)
+    rc = mk_plan_add(p, MK_NORMAL, 0, 0.02f, 1, b, err, "%s.bias", name);
   return rc;
 }
 
@@ -38,8 +38,8 @@ int lx_conv(mk_plan *p, const char *name, int64_t out, int64_t in, int nk,
   int64_t b[1] = {out};
   int rc = mk_plan_add(p, MK_NORMAL, 0, 0.5f / sqrtf((float)fan), 2 + nk, w,
                        err, "%s.weight", name);
-  if (!rc && bias) rc = mk_plan_add(p, MK_NORMAL, 0, 0.02f, 1, b, err,
-                                    "%s.bias", name);
+  if (!rc && bias)
+    rc = mk_plan_add(p, MK_NORMAL, 0, 0.02f, 1, b, err, "%s.bias", name);
   return rc;
 }
 
@@ -137,69 +137,84 @@ int lx_plan_transformer(mk_plan *p, const json_t *tr, warm_error *err) {
   char n[200];
 #define NAME(...) (snprintf(n, sizeof n, __VA_ARGS__), n)
   rc = lx_linear(p, NAME("%spatchify_proj", P), t.d, t.in, 1, err);
-  rc = rc ? rc : lx_linear(p, NAME("%saudio_patchify_proj", P), t.ad, t.ain, 1,
-                           err);
+  rc = rc ? rc
+          : lx_linear(p, NAME("%saudio_patchify_proj", P), t.ad, t.ain, 1, err);
   if (!t.v23) {
-    rc = rc ? rc : lx_linear(p, NAME("%scaption_projection.linear_1", P), t.d,
-                             t.cap, 1, err);
-    rc = rc ? rc : lx_linear(p, NAME("%scaption_projection.linear_2", P), t.d,
-                             t.d, 1, err);
-    rc = rc ? rc : lx_linear(p, NAME("%saudio_caption_projection.linear_1", P),
-                             t.ad, t.cap, 1, err);
-    rc = rc ? rc : lx_linear(p, NAME("%saudio_caption_projection.linear_2", P),
-                             t.ad, t.ad, 1, err);
+    rc = rc ? rc
+            : lx_linear(p, NAME("%scaption_projection.linear_1", P), t.d, t.cap,
+                        1, err);
+    rc = rc ? rc
+            : lx_linear(p, NAME("%scaption_projection.linear_2", P), t.d, t.d,
+                        1, err);
+    rc = rc ? rc
+            : lx_linear(p, NAME("%saudio_caption_projection.linear_1", P), t.ad,
+                        t.cap, 1, err);
+    rc = rc ? rc
+            : lx_linear(p, NAME("%saudio_caption_projection.linear_2", P), t.ad,
+                        t.ad, 1, err);
   }
   rc = rc ? rc : adaln(p, NAME("%sadaln_single", P), t.d, k, err);
   rc = rc ? rc : adaln(p, NAME("%saudio_adaln_single", P), t.ad, k, err);
   if (xadaln) {
     rc = rc ? rc : adaln(p, NAME("%sprompt_adaln_single", P), t.d, 2, err);
-    rc = rc ? rc : adaln(p, NAME("%saudio_prompt_adaln_single", P), t.ad, 2,
-                         err);
+    rc = rc ? rc
+            : adaln(p, NAME("%saudio_prompt_adaln_single", P), t.ad, 2, err);
   }
-  rc = rc ? rc : adaln(p, NAME("%sav_ca_video_scale_shift_adaln_single", P),
-                       t.d, 4, err);
-  rc = rc ? rc : adaln(p, NAME("%sav_ca_audio_scale_shift_adaln_single", P),
-                       t.ad, 4, err);
-  rc = rc ? rc : adaln(p, NAME("%sav_ca_a2v_gate_adaln_single", P), t.d, 1,
-                       err);
-  rc = rc ? rc : adaln(p, NAME("%sav_ca_v2a_gate_adaln_single", P), t.ad, 1,
-                       err);
+  rc = rc ? rc
+          : adaln(p, NAME("%sav_ca_video_scale_shift_adaln_single", P), t.d, 4,
+                  err);
+  rc = rc ? rc
+          : adaln(p, NAME("%sav_ca_audio_scale_shift_adaln_single", P), t.ad, 4,
+                  err);
+  rc =
+      rc ? rc : adaln(p, NAME("%sav_ca_a2v_gate_adaln_single", P), t.d, 1, err);
+  rc = rc ? rc
+          : adaln(p, NAME("%sav_ca_v2a_gate_adaln_single", P), t.ad, 1, err);
   for (int64_t b = 0; !rc && b < t.layers; b++) {
     char B[120];
     snprintf(B, sizeof B, "%stransformer_blocks.%lld", P, (long long)b);
     rc = attention(p, NAME("%s.attn1", B), t.d, t.d, t.h, t.hd, gated, err);
-    rc = rc ? rc : attention(p, NAME("%s.attn2", B), t.d, t.ctx, t.h, t.hd,
-                             gated, err);
-    rc = rc ? rc : attention(p, NAME("%s.audio_attn1", B), t.ad, t.ad, t.ah,
-                             t.ahd, gated, err);
-    rc = rc ? rc : attention(p, NAME("%s.audio_attn2", B), t.ad, t.actx, t.ah,
-                             t.ahd, gated, err);
-    rc = rc ? rc : attention(p, NAME("%s.audio_to_video_attn", B), t.d, t.ad,
-                             t.ah, t.ahd, gated, err);
-    rc = rc ? rc : attention(p, NAME("%s.video_to_audio_attn", B), t.ad, t.d,
-                             t.ah, t.ahd, gated, err);
+    rc = rc ? rc
+            : attention(p, NAME("%s.attn2", B), t.d, t.ctx, t.h, t.hd, gated,
+                        err);
+    rc = rc ? rc
+            : attention(p, NAME("%s.audio_attn1", B), t.ad, t.ad, t.ah, t.ahd,
+                        gated, err);
+    rc = rc ? rc
+            : attention(p, NAME("%s.audio_attn2", B), t.ad, t.actx, t.ah, t.ahd,
+                        gated, err);
+    rc = rc ? rc
+            : attention(p, NAME("%s.audio_to_video_attn", B), t.d, t.ad, t.ah,
+                        t.ahd, gated, err);
+    rc = rc ? rc
+            : attention(p, NAME("%s.video_to_audio_attn", B), t.ad, t.d, t.ah,
+                        t.ahd, gated, err);
     rc = rc ? rc : feed_forward(p, NAME("%s.ff", B), t.d, err);
     rc = rc ? rc : feed_forward(p, NAME("%s.audio_ff", B), t.ad, err);
     rc = rc ? rc : lx_table(p, NAME("%s.scale_shift_table", B), k, t.d, err);
-    rc = rc ? rc : lx_table(p, NAME("%s.audio_scale_shift_table", B), k, t.ad,
-                            err);
-    rc = rc ? rc : lx_table(p, NAME("%s.scale_shift_table_a2v_ca_video", B), 5,
-                            t.d, err);
-    rc = rc ? rc : lx_table(p, NAME("%s.scale_shift_table_a2v_ca_audio", B), 5,
-                            t.ad, err);
+    rc = rc ? rc
+            : lx_table(p, NAME("%s.audio_scale_shift_table", B), k, t.ad, err);
+    rc = rc ? rc
+            : lx_table(p, NAME("%s.scale_shift_table_a2v_ca_video", B), 5, t.d,
+                       err);
+    rc = rc ? rc
+            : lx_table(p, NAME("%s.scale_shift_table_a2v_ca_audio", B), 5, t.ad,
+                       err);
     if (xadaln) {
-      rc = rc ? rc : lx_table(p, NAME("%s.prompt_scale_shift_table", B), 2,
-                              t.d, err);
-      rc = rc ? rc : lx_table(p, NAME("%s.audio_prompt_scale_shift_table", B),
-                              2, t.ad, err);
+      rc =
+          rc ? rc
+             : lx_table(p, NAME("%s.prompt_scale_shift_table", B), 2, t.d, err);
+      rc = rc ? rc
+              : lx_table(p, NAME("%s.audio_prompt_scale_shift_table", B), 2,
+                         t.ad, err);
     }
   }
   rc = rc ? rc : lx_table(p, NAME("%sscale_shift_table", P), 2, t.d, err);
-  rc = rc ? rc : lx_table(p, NAME("%saudio_scale_shift_table", P), 2, t.ad,
-                          err);
+  rc =
+      rc ? rc : lx_table(p, NAME("%saudio_scale_shift_table", P), 2, t.ad, err);
   rc = rc ? rc : lx_linear(p, NAME("%sproj_out", P), t.out, t.d, 1, err);
-  rc = rc ? rc : lx_linear(p, NAME("%saudio_proj_out", P), t.aout, t.ad, 1,
-                           err);
+  rc =
+      rc ? rc : lx_linear(p, NAME("%saudio_proj_out", P), t.aout, t.ad, 1, err);
 #undef NAME
   return rc;
 }
@@ -215,8 +230,7 @@ static int connector(mk_plan *p, const char *pre, int64_t heads, int64_t dim,
     snprintf(n, sizeof n, "%stransformer_1d_blocks.%lld.attn1", pre,
              (long long)b);
     rc = attention(p, n, c, c, heads, dim, gated, err);
-    snprintf(n, sizeof n, "%stransformer_1d_blocks.%lld.ff", pre,
-             (long long)b);
+    snprintf(n, sizeof n, "%stransformer_1d_blocks.%lld.ff", pre, (long long)b);
     rc = rc ? rc : feed_forward(p, n, c, err);
   }
   return rc;
@@ -249,8 +263,8 @@ int lx_plan_text(mk_plan *p, const json_t *tr, int preset, warm_error *err) {
                             "2.0 connectors are %lld wide; the Gemma width is "
                             "%lld",
                             (long long)(ch * cd), (long long)hidden);
-    rc = lx_linear(p, "text_embedding_projection.aggregate_embed", hidden,
-                   flat, 0, err);
+    rc = lx_linear(p, "text_embedding_projection.aggregate_embed", hidden, flat,
+                   0, err);
   } else {
     if (ch * cd != t.d || ach * acd != t.ad)
       return warm_error_set(err, WARM_EINVAL,
@@ -260,24 +274,28 @@ int lx_plan_text(mk_plan *p, const json_t *tr, int preset, warm_error *err) {
                             (long long)t.d, (long long)t.ad);
     rc = lx_linear(p, "text_embedding_projection.video_aggregate_embed", t.d,
                    flat, 1, err);
-    rc = rc ? rc : lx_linear(p,
-                             "text_embedding_projection.audio_aggregate_embed",
-                             t.ad, flat, 1, err);
+    rc = rc ? rc
+            : lx_linear(p, "text_embedding_projection.audio_aggregate_embed",
+                        t.ad, flat, 1, err);
   }
-  rc = rc ? rc : connector(p, "model.diffusion_model.video_embeddings_connector.",
-                           ch, cd, layers, gated, err);
-  rc = rc ? rc : connector(p, "model.diffusion_model.audio_embeddings_connector.",
-                           ach, acd, layers, gated, err);
+  rc = rc ? rc
+          : connector(p, "model.diffusion_model.video_embeddings_connector.",
+                      ch, cd, layers, gated, err);
+  rc = rc ? rc
+          : connector(p, "model.diffusion_model.audio_embeddings_connector.",
+                      ach, acd, layers, gated, err);
   return rc;
 }
 
 int lx_block_linears(const json_t *tr, char names[][48], int64_t (*shape)[2],
-                     warm_error *err) {
+                     int *count, warm_error *err) {
   lx_tdims t;
   int rc = tdims(tr, &t, err);
   if (rc) return rc;
-  static const char *const att[6] = {"attn1",       "attn2",
-                                     "audio_attn1", "audio_attn2",
+  static const char *const att[6] = {"attn1",
+                                     "attn2",
+                                     "audio_attn1",
+                                     "audio_attn2",
                                      "audio_to_video_attn",
                                      "video_to_audio_attn"};
   /* query width, context width, inner width per attention */
@@ -303,5 +321,6 @@ int lx_block_linears(const json_t *tr, char names[][48], int64_t (*shape)[2],
   ADD(4 * t.ad, t.ad, "audio_ff.net.0.proj");
   ADD(t.ad, 4 * t.ad, "audio_ff.net.2");
 #undef ADD
-  return n;
+  *count = n;
+  return 0;
 }

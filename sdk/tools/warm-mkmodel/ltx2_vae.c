@@ -20,13 +20,16 @@ static int stats(mk_plan *p, const char *pre, int64_t n, int video,
   int rc = 0;
   if (video) {
     rc = mk_plan_add_func(p, iota_fill, NULL, 0, 1, s, err, "%schannel", pre);
-    rc = rc ? rc : mk_plan_add(p, MK_NORMAL, 1.0f, 0.1f, 1, s, err,
-                               "%smean-of-stds", pre);
+    rc = rc ? rc
+            : mk_plan_add(p, MK_NORMAL, 1.0f, 0.1f, 1, s, err, "%smean-of-stds",
+                          pre);
   }
-  rc = rc ? rc : mk_plan_add(p, MK_NORMAL, 0.0f, 0.2f, 1, s, err,
-                             "%smean-of-means", pre);
-  rc = rc ? rc : mk_plan_add(p, MK_NORMAL, 1.0f, 0.1f, 1, s, err,
-                             "%sstd-of-means", pre);
+  rc = rc ? rc
+          : mk_plan_add(p, MK_NORMAL, 0.0f, 0.2f, 1, s, err, "%smean-of-means",
+                        pre);
+  rc = rc ? rc
+          : mk_plan_add(p, MK_NORMAL, 1.0f, 0.1f, 1, s, err, "%sstd-of-means",
+                        pre);
   return rc;
 }
 
@@ -39,8 +42,8 @@ static int block_at(const json_t *list, size_t i, const char **name,
     return warm_error_set(err, WARM_EINVAL,
                           "vae block %zu: expected [name, {...}]", i);
   *name = json_string_value(n);
-  json_t *l = json_object_get(o, "num_layers"), *m = json_object_get(o,
-                                                                   "multiplier");
+  json_t *l = json_object_get(o, "num_layers"),
+         *m = json_object_get(o, "multiplier");
   *layers = json_is_integer(l) ? json_integer_value(l) : 0;
   *mult = json_is_integer(m) ? json_integer_value(m) : 0;
   return 0;
@@ -89,19 +92,22 @@ int lx_plan_video_vae(mk_plan *p, const json_t *vae, warm_error *err) {
     if (strcmp(bn, "res_x") == 0) {
       rc = res_blocks(p, name, ch, layers, err);
     } else if (strncmp(bn, "compress_", 9) == 0) {
-      int64_t prod = strcmp(bn, "compress_all") == 0 ? 8
-                     : strcmp(bn, "compress_time") == 0 ? 2 : 4;
+      int64_t prod = strcmp(bn, "compress_all") == 0    ? 8
+                     : strcmp(bn, "compress_time") == 0 ? 2
+                                                        : 4;
       if (mult <= 0) mult = 1;
       strncat(name, ".conv.conv", sizeof name - strlen(name) - 1);
       rc = lx_conv(p, name, prod * ch / mult, ch, 3, k3, 1, err);
       ch /= mult;
     } else {
-      rc = warm_error_set(err, WARM_EINVAL, "vae.decoder_blocks[%zu]: %s is "
-                          "not an LTX-2 block", i, bn);
+      rc = warm_error_set(err, WARM_EINVAL,
+                          "vae.decoder_blocks[%zu]: %s is "
+                          "not an LTX-2 block",
+                          i, bn);
     }
   }
-  rc = rc ? rc : lx_conv(p, "vae.decoder.conv_out.conv", pix, ch, 3, k3, 1,
-                         err);
+  rc =
+      rc ? rc : lx_conv(p, "vae.decoder.conv_out.conv", pix, ch, 3, k3, 1, err);
   /* Encoder: conv_in pixels -> latent, the blocks, conv_out -> latent + 1
    * (uniform log-variance). */
   ch = latent;
@@ -122,12 +128,15 @@ int lx_plan_video_vae(mk_plan *p, const json_t *vae, warm_error *err) {
       rc = lx_conv(p, name, out / prod, ch, 3, k3, 1, err);
       ch = out;
     } else {
-      rc = warm_error_set(err, WARM_EINVAL, "vae.encoder_blocks[%zu]: %s is "
-                          "not an LTX-2 block", i, bn);
+      rc = warm_error_set(err, WARM_EINVAL,
+                          "vae.encoder_blocks[%zu]: %s is "
+                          "not an LTX-2 block",
+                          i, bn);
     }
   }
-  rc = rc ? rc : lx_conv(p, "vae.encoder.conv_out.conv", latent + 1, ch, 3, k3,
-                         1, err);
+  rc = rc ? rc
+          : lx_conv(p, "vae.encoder.conv_out.conv", latent + 1, ch, 3, k3, 1,
+                    err);
   rc = rc ? rc : stats(p, "vae.per_channel_statistics.", latent, 1, err);
   return rc;
 }
@@ -196,12 +205,14 @@ int lx_plan_audio_vae(mk_plan *p, const json_t *avae, warm_error *err) {
       rc = lx_conv(p, n, bin, bin, 2, k3, 1, err);
     }
   }
-  rc = rc ? rc : lx_conv(p, "audio_vae.decoder.conv_out.conv", out_ch, bin, 2,
-                         k3, 1, err);
+  rc = rc ? rc
+          : lx_conv(p, "audio_vae.decoder.conv_out.conv", out_ch, bin, 2, k3, 1,
+                    err);
   /* Encoder: conv_in -> ch, down levels 0..top, mid, conv_out -> 2z. */
   bin = ch;
-  rc = rc ? rc : lx_conv(p, "audio_vae.encoder.conv_in.conv", ch, in_ch, 2, k3,
-                         1, err);
+  rc = rc ? rc
+          : lx_conv(p, "audio_vae.encoder.conv_in.conv", ch, in_ch, 2, k3, 1,
+                    err);
   for (size_t l = 0; !rc && l < nl; l++) {
     int64_t bout = ch * mult[l];
     for (int64_t j = 0; !rc && j < nres; j++) {
@@ -218,8 +229,9 @@ int lx_plan_audio_vae(mk_plan *p, const json_t *avae, warm_error *err) {
   rc = rc ? rc : audio_res(p, "audio_vae.encoder.mid.block_1", bin, bin, err);
   rc = rc ? rc : audio_res(p, "audio_vae.encoder.mid.block_2", bin, bin, err);
   int64_t zo = lx_bool(dd, "double_z", 1) ? 2 * z : z;
-  rc = rc ? rc : lx_conv(p, "audio_vae.encoder.conv_out.conv", zo, bin, 2, k3,
-                         1, err);
+  rc = rc ? rc
+          : lx_conv(p, "audio_vae.encoder.conv_out.conv", zo, bin, 2, k3, 1,
+                    err);
   rc = rc ? rc : stats(p, "audio_vae.per_channel_statistics.", ch, 0, err);
   return rc;
 }

@@ -109,12 +109,14 @@ static int act1d(mk_plan *p, const char *pre, int64_t ch, warm_error *err) {
   static const double arg[2] = {0.25, 0.3};
   int64_t s[1] = {ch}, f[3] = {1, 1, 12};
   int rc = mk_plan_add(p, MK_NORMAL, 0, 0.05f, 1, s, err, "%s.act.alpha", pre);
-  rc = rc ? rc : mk_plan_add(p, MK_NORMAL, 0, 0.05f, 1, s, err, "%s.act.beta",
-                             pre);
-  rc = rc ? rc : mk_plan_add_func(p, kaiser_fill, arg, 2, 3, f, err,
-                                  "%s.downsample.lowpass.filter", pre);
-  rc = rc ? rc : mk_plan_add_func(p, kaiser_fill, arg, 2, 3, f, err,
-                                  "%s.upsample.filter", pre);
+  rc = rc ? rc
+          : mk_plan_add(p, MK_NORMAL, 0, 0.05f, 1, s, err, "%s.act.beta", pre);
+  rc = rc ? rc
+          : mk_plan_add_func(p, kaiser_fill, arg, 2, 3, f, err,
+                             "%s.downsample.lowpass.filter", pre);
+  rc = rc ? rc
+          : mk_plan_add_func(p, kaiser_fill, arg, 2, 3, f, err,
+                             "%s.upsample.filter", pre);
   return rc;
 }
 
@@ -150,8 +152,9 @@ static int generator(mk_plan *p, const char *pre, const json_t *g,
     int64_t b[1] = {cout};
     rc = mk_plan_add(p, MK_NORMAL, 0, 0.5f / sqrtf((float)(cin * w[2])), 3, w,
                      err, "%sups.%zu.weight", pre, i);
-    rc = rc ? rc : mk_plan_add(p, MK_NORMAL, 0, 0.02f, 1, b, err,
-                               "%sups.%zu.bias", pre, i);
+    rc = rc ? rc
+            : mk_plan_add(p, MK_NORMAL, 0, 0.02f, 1, b, err, "%sups.%zu.bias",
+                          pre, i);
   }
   for (size_t i = 0; !rc && i < nu; i++) {
     int64_t ch = init >> (i + 1);
@@ -185,8 +188,8 @@ static int generator(mk_plan *p, const char *pre, const json_t *g,
 int lx_plan_vocoder(mk_plan *p, const json_t *voc, warm_error *err) {
   const json_t *bwe = json_object_get(voc, "bwe");
   if (!bwe) return generator(p, "vocoder.", voc, err);
-  int rc = generator(p, "vocoder.vocoder.", json_object_get(voc, "vocoder"),
-                     err);
+  int rc =
+      generator(p, "vocoder.vocoder.", json_object_get(voc, "vocoder"), err);
   rc = rc ? rc : generator(p, "vocoder.bwe_generator.", bwe, err);
   int64_t nfft, hop, mels, sr;
   rc = rc ? rc : lx_int(bwe, "n_fft", &nfft, err);
@@ -204,9 +207,11 @@ int lx_plan_vocoder(mk_plan *p, const json_t *voc, warm_error *err) {
          ia[3] = {(double)nfft, (double)hop, 1};
   rc = mk_plan_add_func(p, mel_fill, ma, 1, 2, mb, err,
                         "vocoder.mel_stft.mel_basis");
-  rc = rc ? rc : mk_plan_add_func(p, stft_fill, fa, 3, 3, fb, err,
-                                  "vocoder.mel_stft.stft_fn.forward_basis");
-  rc = rc ? rc : mk_plan_add_func(p, stft_fill, ia, 3, 3, fb, err,
-                                  "vocoder.mel_stft.stft_fn.inverse_basis");
+  rc = rc ? rc
+          : mk_plan_add_func(p, stft_fill, fa, 3, 3, fb, err,
+                             "vocoder.mel_stft.stft_fn.forward_basis");
+  rc = rc ? rc
+          : mk_plan_add_func(p, stft_fill, ia, 3, 3, fb, err,
+                             "vocoder.mel_stft.stft_fn.inverse_basis");
   return rc;
 }

@@ -57,7 +57,7 @@ static void usage(FILE *f) {
              "                    [--max-shard-bytes SIZE]\n"
              "       warm-mkmodel --arch ltx2|ltx2-upsampler --variant 2.0|2.3 "
              "[--preset P]\n"
-             "                    [--sparse] --seed N --out FILE.safetensors\n"
+             "                    [--sparse] [--seed N] --out FILE.safetensors\n"
              "       warm-mkmodel --arch ltx2-lora --variant 2.0|2.3 [--preset "
              "P] --rank R\n"
              "                    [--blocks 0,3-5] --seed N --out "
@@ -162,6 +162,11 @@ int main(int argc, char **argv) {
     }
   }
   c.sets = sets;
+  const mk_arch *a = NULL;
+  for (size_t i = 0; arch && i < MK_N_ARCHS; i++)
+    if (strcmp(mk_archs[i]->name, arch) == 0) a = mk_archs[i];
+  /* The file-writing (LTX-2) arches default to seed 0. */
+  if (!seed_s && a && a->out_file) seed_s = "0";
   char *end = NULL;
   if (seed_s) {
     errno = 0;
@@ -180,12 +185,21 @@ int main(int argc, char **argv) {
     free(sets);
     return 2;
   }
-  const mk_arch *a = NULL;
-  for (size_t i = 0; i < MK_N_ARCHS; i++)
-    if (strcmp(mk_archs[i]->name, arch) == 0) a = mk_archs[i];
   if (!a) {
     fprintf(stderr, "warm-mkmodel: unknown arch '%s'\n", arch);
     usage(stderr);
+    free(sets);
+    return 2;
+  }
+  /* Options of other arches are refused, not ignored. */
+  const char *foreign = NULL;
+  if (!a->out_file && (c.variant || c.sparse))
+    foreign = c.variant ? "--variant" : "--sparse";
+  if (strcmp(a->name, "ltx2-lora") != 0 && (c.rank || c.blocks))
+    foreign = c.rank ? "--rank" : "--blocks";
+  if (foreign) {
+    fprintf(stderr, "warm-mkmodel: %s does not apply to --arch %s\n", foreign,
+            a->name);
     free(sets);
     return 2;
   }

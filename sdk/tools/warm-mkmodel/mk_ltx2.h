@@ -65,10 +65,10 @@ int lx_conv(mk_plan *p, const char *name, int64_t out, int64_t in, int nk,
 
 /* The linears of one transformer block a LoRA covers (q/k/v/out of the six
  * attentions and the two feed-forwards), in file order: fills names (e.g.
- * "attn1.to_q") and their [out, in]; returns the count (at most
- * LX_MAX_BLOCK_LINEARS) or a negative error. */
+ * "attn1.to_q"), their [out, in] and *count (at most
+ * LX_MAX_BLOCK_LINEARS). */
 #define LX_MAX_BLOCK_LINEARS 40
 int lx_block_linears(const json_t *tr, char names[][48], int64_t (*shape)[2],
-                     warm_error *err);
+                     int *count, warm_error *err);
 
 #endif /* WARM_MK_LTX2_H */

@@ -135,8 +135,8 @@ int mk_plan_add_func(mk_plan *p, mk_fill_fn fill, const double *arg, int n_arg,
 
 /* Writes the planned tensors as the one file `path` in c->dtype, with the
  * metadata pairs meta[0..n_meta) after "format": "pt". With c->sparse every
- * random or all-zero tensor becomes a file hole; constants and MK_FUNC
- * tensors are written. */
+ * zero-mean tensor (random or constant) becomes a file hole; the others
+ * and the MK_FUNC tensors are written. */
 int mk_write_file(const mk_ctx *c, const mk_plan *p, const char *path,
                   const warm_kv *meta, size_t n_meta, warm_error *err);
 
