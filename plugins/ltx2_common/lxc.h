@@ -115,7 +115,8 @@ int lxc_keys_known(const warm_component_config *cfg, const char *const *known,
 /* ---- network pieces ------------------------------------------------------ */
 
 /* Sinusoidal timestep projection, 256 wide, [cos | sin] (diffusers'
- * Timesteps(256, flip_sin_to_cos=True, shift 0), ltx-core's too). */
+ * Timesteps(256, flip_sin_to_cos=True, shift 0), ltx-core's too; vae_ltxv
+ * uses it as well). */
 #define LXC_TPROJ 256
 void lxc_timestep_proj(float t, float *out);
 
