@@ -25,15 +25,16 @@ static int conv1d_ok(wk_ctx *c, const char *op, const wk_conv1d *p) {
                    p->groups, p->pad_front, p->pad_back));
   if (!p->Ci || !p->L || !p->Co || !p->k || !p->stride || !p->dilation ||
       !p->groups)
-    return wk__fail(c, WK_EINVAL, "%s: a size, kernel, stride, dilation or "
-                                  "group count is 0", op);
+    return wk__fail(c, WK_EINVAL,
+                    "%s: a size, kernel, stride, dilation or "
+                    "group count is 0",
+                    op);
   if (p->Ci % p->groups || p->Co % p->groups)
     return wk__fail(c, WK_EINVAL,
                     "%s: groups %lld does not divide Ci %lld and Co %lld", op,
                     (long long)p->groups, (long long)p->Ci, (long long)p->Co);
   if (p->pad < WK_PAD_DEFAULT || p->pad > WK_PAD_REPLICATE)
-    return wk__fail(c, WK_EINVAL, "%s: padding mode %d is unknown", op,
-                    p->pad);
+    return wk__fail(c, WK_EINVAL, "%s: padding mode %d is unknown", op, p->pad);
   if (p->pad == WK_PAD_REFLECT && (p->pad_front >= p->L || p->pad_back >= p->L))
     return wk__fail(c, WK_EINVAL,
                     "%s: reflect padding %lld/%lld needs an input longer than "
@@ -41,8 +42,10 @@ static int conv1d_ok(wk_ctx *c, const char *op, const wk_conv1d *p) {
                     op, (long long)p->pad_front, (long long)p->pad_back,
                     (long long)p->L);
   if (wk_conv1d_out_len(p) < 1)
-    return wk__fail(c, WK_EINVAL, "%s: kernel span larger than the padded "
-                                  "input", op);
+    return wk__fail(c, WK_EINVAL,
+                    "%s: kernel span larger than the padded "
+                    "input",
+                    op);
   return 0;
 }
 
@@ -58,9 +61,8 @@ int wk_conv1d_fwd(wk_ctx *c, const wk_conv1d *p, const float *x, wk_w weight,
   if (!c) return WK_EINVAL;
   WK__TRY(conv1d_ok(c, op, p));
   int64_t nx = mul2(p->Ci, p->L), ny = mul2(p->Co, wk_conv1d_out_len(p));
-  int64_t nw = mul2(mul2(p->shared ? p->Co / p->groups : p->Co,
-                         p->Ci / p->groups),
-                    p->k);
+  int64_t nw = mul2(
+      mul2(p->shared ? p->Co / p->groups : p->Co, p->Ci / p->groups), p->k);
   WK__TRY(ptr_ok(c, op, "x", x, nx));
   WK__TRY(ptr_ok(c, op, "y", y, ny));
   WK__TRY(w_ok(c, op, "weight", weight, nw, 0));
@@ -85,8 +87,10 @@ int wk_conv_transpose1d(wk_ctx *c, const wk_convt1d *p, const float *x,
   WK__TRY(WK__DIMS(c, op, p->Ci, p->L, p->Co, p->k, p->stride, p->padding,
                    p->groups));
   if (!p->Ci || !p->L || !p->Co || !p->k || !p->stride || !p->groups)
-    return wk__fail(c, WK_EINVAL, "%s: a size, kernel, stride or group count "
-                                  "is 0", op);
+    return wk__fail(c, WK_EINVAL,
+                    "%s: a size, kernel, stride or group count "
+                    "is 0",
+                    op);
   if (p->Ci % p->groups || p->Co % p->groups)
     return wk__fail(c, WK_EINVAL,
                     "%s: groups %lld does not divide Ci %lld and Co %lld", op,
@@ -96,9 +100,8 @@ int wk_conv_transpose1d(wk_ctx *c, const wk_convt1d *p, const float *x,
     return wk__fail(c, WK_EINVAL, "%s: padding %lld leaves no output", op,
                     (long long)p->padding);
   int64_t nx = mul2(p->Ci, p->L), ny = mul2(p->Co, Lo);
-  int64_t nw = mul2(mul2(p->shared ? p->Ci / p->groups : p->Ci,
-                         p->Co / p->groups),
-                    p->k);
+  int64_t nw = mul2(
+      mul2(p->shared ? p->Ci / p->groups : p->Ci, p->Co / p->groups), p->k);
   WK__TRY(ptr_ok(c, op, "x", x, nx));
   WK__TRY(ptr_ok(c, op, "y", y, ny));
   WK__TRY(w_ok(c, op, "weight", weight, nw, 0));
@@ -121,9 +124,10 @@ int wk_space_to_depth3d(wk_ctx *c, const float *x, int64_t C, int64_t T,
                     pt, ph, pw);
   int64_t cs = mul2(C, (int64_t)pt * ph * pw);
   if (group < 1 || cs < 0 || cs % group)
-    return wk__fail(c, WK_EINVAL, "%s: group %lld does not divide %lld "
-                                  "channels", op, (long long)group,
-                    (long long)cs);
+    return wk__fail(c, WK_EINVAL,
+                    "%s: group %lld does not divide %lld "
+                    "channels",
+                    op, (long long)group, (long long)cs);
   int64_t n = mul2(cs, mul2(T, mul2(H, W)));
   WK__TRY(ptr_ok(c, op, "x", x, n));
   WK__TRY(ptr_ok(c, op, "y", y, n < 0 ? n : n / group));
@@ -160,8 +164,7 @@ int wk_group_norm(wk_ctx *c, const float *x, int64_t C, int64_t S,
   if (!groups || C % groups)
     return wk__fail(c, WK_EINVAL, "%s: groups %lld does not divide C %lld", op,
                     (long long)groups, (long long)C);
-  if (!(eps >= 0.0f))
-    return wk__fail(c, WK_EINVAL, "%s: eps must be >= 0", op);
+  if (!(eps >= 0.0f)) return wk__fail(c, WK_EINVAL, "%s: eps must be >= 0", op);
   int64_t n = mul2(C, S);
   WK__TRY(ptr_ok(c, op, "x", x, n));
   WK__TRY(ptr_ok(c, op, "y", y, n));
@@ -173,8 +176,7 @@ int wk_group_norm(wk_ctx *c, const float *x, int64_t C, int64_t S,
 
 /* ---- activations --------------------------------------------------------- */
 
-int wk_leaky_relu(wk_ctx *c, const float *x, int64_t n, float slope,
-                  float *y) {
+int wk_leaky_relu(wk_ctx *c, const float *x, int64_t n, float slope, float *y) {
   const char *op = "wk_leaky_relu";
   if (!c) return WK_EINVAL;
   WK__TRY(WK__DIMS(c, op, n));
@@ -223,8 +225,10 @@ int wk_pad1d(wk_ctx *c, const float *x, int64_t C, int64_t L, int64_t front,
     return wk__fail(c, WK_EINVAL, "%s: padding mode %d is unknown", op, mode);
   if (C > 0 && L == 0 && (front || back) && mode != WK_PAD_ZEROS &&
       mode != WK_PAD_DEFAULT)
-    return wk__fail(c, WK_EINVAL, "%s: cannot replicate or reflect an empty "
-                                  "row", op);
+    return wk__fail(c, WK_EINVAL,
+                    "%s: cannot replicate or reflect an empty "
+                    "row",
+                    op);
   if (mode == WK_PAD_REFLECT && (front >= L || back >= L))
     return wk__fail(c, WK_EINVAL,
                     "%s: reflect padding %lld/%lld needs rows longer than the "

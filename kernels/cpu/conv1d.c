@@ -57,8 +57,8 @@ static void col_rows(void *v, int64_t r0, int64_t r1, int tid) {
   }
 }
 
-int wkcpu_conv1d_fwd(wk_ctx *c, const wk_conv1d *p, const float *x,
-                     wk_w weight, wk_w bias, float *y) {
+int wkcpu_conv1d_fwd(wk_ctx *c, const wk_conv1d *p, const float *x, wk_w weight,
+                     wk_w bias, float *y) {
   int64_t Lo = wk_conv1d_out_len(p), G = p->groups;
   int64_t Cig = p->Ci / G, Cog = p->Co / G, Kc = Cig * p->k;
   if (Kc > INT_MAX || Cog > INT_MAX || Lo > INT_MAX)
@@ -88,8 +88,8 @@ int wkcpu_conv1d_fwd(wk_ctx *c, const wk_conv1d *p, const float *x,
       wkcpu__parallel(c, Kc, grain, col_rows, &J);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Cog,
                   (int)(l1 - l0), (int)Kc, 1.0f,
-                  wf + (p->shared ? 0 : g) * Cog * Kc, (int)Kc,
-                  col, (int)(l1 - l0), 1.0f, y + g * Cog * Lo + l0, (int)Lo);
+                  wf + (p->shared ? 0 : g) * Cog * Kc, (int)Kc, col,
+                  (int)(l1 - l0), 1.0f, y + g * Cog * Lo + l0, (int)Lo);
     }
   return 0;
 }

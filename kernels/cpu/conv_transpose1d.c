@@ -32,8 +32,7 @@ static void ct_rows(void *v, int64_t c0, int64_t c1, int tid) {
     for (int64_t ci = g * Cig; ci < (g + 1) * Cig; ci++) {
       /* weight [Ci, Co/g, k]: row (ci, oc); shared: row (ci - g*Cig, oc). */
       int64_t wr = p->shared ? ci - g * Cig : ci;
-      if (wrow)
-        wkcpu__decode(wrow, J->w, (wr * Cog + oc) * p->k, p->k);
+      if (wrow) wkcpu__decode(wrow, J->w, (wr * Cog + oc) * p->k, p->k);
       const float *xr = J->x + ci * p->L;
       for (int64_t kk = 0; kk < p->k; kk++) {
         float wv;

@@ -59,8 +59,8 @@ extern "C" int wkcu_clamp(wk_ctx *c, const float *x, int64_t n, float lo,
   return wkcu__launched(c, W);
 }
 
-extern "C" int wkcu_complex_abs(wk_ctx *c, const float *x, int64_t N,
-                                int64_t T, float *y) {
+extern "C" int wkcu_complex_abs(wk_ctx *c, const float *x, int64_t N, int64_t T,
+                                float *y) {
   static const char *W = "wk_complex_abs(cuda)";
   int rc = wkcu__enter(c, W);
   if (rc) return rc;
@@ -73,8 +73,8 @@ static int act(wk_ctx *c, const char *W, int op, const float *x, int64_t n,
                float slope, float *y) {
   int rc = wkcu__enter(c, W);
   if (rc) return rc;
-  wkcu_act_k<<<wkcu__blocks(n, 256), 256, 0, wkcu__st(c)->compute>>>(
-      op, x, n, slope, y);
+  wkcu_act_k<<<wkcu__blocks(n, 256), 256, 0, wkcu__st(c)->compute>>>(op, x, n,
+                                                                     slope, y);
   return wkcu__launched(c, W);
 }
 

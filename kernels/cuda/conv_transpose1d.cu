@@ -7,8 +7,8 @@
 
 __global__ void wkcu_convt1d_k(wk_convt1d p, int64_t Lo,
                                const float *__restrict__ x, const void *w,
-                               int wdt, float wscale, const void *bias,
-                               int bdt, float bscale, float *__restrict__ y) {
+                               int wdt, float wscale, const void *bias, int bdt,
+                               float bscale, float *__restrict__ y) {
   const int64_t n = p.Co * Lo, Cig = p.Ci / p.groups, Cog = p.Co / p.groups;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
        i += (int64_t)gridDim.x * blockDim.x) {

@@ -27,9 +27,9 @@ __global__ void wkcu_group_norm_k(const float *__restrict__ x, int64_t C,
   }
 }
 
-extern "C" int wkcu_group_norm(wk_ctx *c, const float *x, int64_t C,
-                               int64_t S, int64_t groups, wk_w w, wk_w b,
-                               float eps, float *y) {
+extern "C" int wkcu_group_norm(wk_ctx *c, const float *x, int64_t C, int64_t S,
+                               int64_t groups, wk_w w, wk_w b, float eps,
+                               float *y) {
   static const char *W = "wk_group_norm(cuda)";
   if (groups > 0x7fffffff)
     return wk__fail(c, WK_EUNSUPPORTED, "%s: too many groups", W);

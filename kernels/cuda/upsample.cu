@@ -3,8 +3,8 @@
 #include "wkcu_internal.cuh"
 
 __global__ void wkcu_upsample_k(const float *__restrict__ x, int64_t C,
-                                int64_t T, int64_t H, int64_t W, int ft,
-                                int fh, int fw, float *__restrict__ y) {
+                                int64_t T, int64_t H, int64_t W, int ft, int fh,
+                                int fw, float *__restrict__ y) {
   const int64_t To = T * ft, Ho = H * fh, Wo = W * fw, n = C * To * Ho * Wo;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
        i += (int64_t)gridDim.x * blockDim.x) {

@@ -52,9 +52,8 @@ static int au_validate(const warm_services *svc,
   return rc;
 }
 
-static int au_create(const warm_services *svc,
-                     const warm_component_config *cfg, warm_instance **out,
-                     warm_error *err) {
+static int au_create(const warm_services *svc, const warm_component_config *cfg,
+                     warm_instance **out, warm_error *err) {
   au *a = calloc(1, sizeof *a);
   if (!a) return warm_error_set(err, WARM_ENOMEM, AU_NAME ": out of memory");
   a->svc = svc;
@@ -156,8 +155,10 @@ static int au_run(warm_instance *inst, warm_run_args *args, warm_error *err) {
                             (long long)d[2], (long long)a->vae.z_channels,
                             (long long)(a->vae.stats / a->vae.z_channels));
     if (d[1] > 100000)
-      return warm_error_set(err, WARM_EINVAL, "%s: %lld latent frames is too "
-                                              "many", a->name, (long long)d[1]);
+      return warm_error_set(err, WARM_EINVAL,
+                            "%s: %lld latent frames is too "
+                            "many",
+                            a->name, (long long)d[1]);
     int64_t frames = au_vae_frames(&a->vae, d[1]);
     int64_t shape[3] = {a->vae.out_ch, frames, a->vae.mel_bins};
     warm_tensor mel;
@@ -209,8 +210,7 @@ static int au_fingerprint(warm_instance *inst, char out[65], warm_error *err) {
                          a->name, err);
 }
 
-static int au_info(warm_instance *inst, warm_model_info *out,
-                   warm_error *err) {
+static int au_info(warm_instance *inst, warm_model_info *out, warm_error *err) {
   au *a = (au *)inst;
   if (!out || out->struct_size < sizeof(uint32_t))
     return warm_error_set(err, WARM_EINVAL, "%s: info: bad struct", a->name);

@@ -107,13 +107,13 @@ int au_vae_build(const warm_ltx2 *f, warm_dtype dt, au_vae *v, lxc_tab *tb,
   if (nl < 1 || nl > AU_MAX_LEVELS || nres < 0 || nres + 1 > AU_MAX_BLOCKS ||
       v->ch < 1 || v->ch > 4096 || v->z_channels < 1 || v->out_ch < 1 ||
       v->out_ch > 16 || mel < 1 || mel > 4096)
-    return warm_error_set(err, WARM_EFORMAT,
-                          "%s: config.audio_vae.%s sizes out of range (ch %lld, "
-                          "levels %zu, res blocks %lld, z %lld, out %lld, mel "
-                          "%lld)",
-                          file, DD, (long long)v->ch, nl, (long long)nres,
-                          (long long)v->z_channels, (long long)v->out_ch,
-                          (long long)mel);
+    return warm_error_set(
+        err, WARM_EFORMAT,
+        "%s: config.audio_vae.%s sizes out of range (ch %lld, "
+        "levels %zu, res blocks %lld, z %lld, out %lld, mel "
+        "%lld)",
+        file, DD, (long long)v->ch, nl, (long long)nres,
+        (long long)v->z_channels, (long long)v->out_ch, (long long)mel);
   int64_t mult[AU_MAX_LEVELS];
   for (size_t i = 0; i < nl; i++) {
     mult[i] = (int64_t)1 << i;

@@ -50,8 +50,8 @@ static void c1_add(lxc_tab *tb, warm_dtype dt, const char *P, const char *name,
   c->dilation = dil;
 }
 
-static void act_add(lxc_tab *tb, warm_dtype dt, const char *P,
-                    const char *name, int64_t C, au_act *a) {
+static void act_add(lxc_tab *tb, warm_dtype dt, const char *P, const char *name,
+                    int64_t C, au_act *a) {
   char n[128];
   snprintf(n, sizeof n, "%s.act.alpha", name);
   a->alpha = lxc_tab_add(tb, dt, 0, P, n, 1, C);
@@ -76,14 +76,15 @@ static int gen_build(const warm_config *c, const char *file, const char *where,
   if ((rc = warm_config_string_or(c, "resblock", "1", &rb, err)) ||
       (rc = warm_config_bool_or(c, "stereo", 1, &stereo, err)) ||
       (rc = warm_config_string_or(c, "activation", "snake", &act, err)) ||
-      (rc = warm_config_bool_or(c, "use_tanh_at_final", 1, &g->tanh_out,
-                                err)) ||
+      (rc =
+           warm_config_bool_or(c, "use_tanh_at_final", 1, &g->tanh_out, err)) ||
       (rc = warm_config_bool_or(c, "use_bias_at_final", 1, &bias_final, err)) ||
       (rc = warm_config_int_or(c, "upsample_initial_channel", 1024, &g->c0,
                                err)))
     return rc;
   g->amp = !strcmp(rb, "AMP1");
-  if ((!g->amp && strcmp(rb, "1")) || !stereo || (g->amp && strcmp(act, "snakebeta")))
+  if ((!g->amp && strcmp(rb, "1")) || !stereo ||
+      (g->amp && strcmp(act, "snakebeta")))
     return warm_error_set(err, WARM_EFORMAT,
                           "%s: config.%s: resblock \"%s\", activation \"%s\", "
                           "stereo %s; ltx-core needs resblock \"1\" (2.0) or "
@@ -227,9 +228,9 @@ int au_voc_build(const warm_ltx2 *f, warm_dtype dt, au_voc *v, lxc_tab *tb,
                             "%s: config.vocoder.bwe: rates %lld -> %lld Hz, "
                             "n_fft %lld, hop %lld, %lld mels (the generator "
                             "takes %lld channels)",
-                            file, (long long)in_rate,
-                            (long long)v->sample_rate, (long long)v->n_fft,
-                            (long long)v->hop, (long long)v->n_mels,
+                            file, (long long)in_rate, (long long)v->sample_rate,
+                            (long long)v->n_fft, (long long)v->hop,
+                            (long long)v->n_mels,
                             (long long)v->bwe.in_channels);
     v->ratio = v->sample_rate / in_rate;
     if (2 * (2 * (int64_t)ceil(6 / 0.99) * v->ratio + 1) > 128)
@@ -247,8 +248,9 @@ int au_voc_build(const warm_ltx2 *f, warm_dtype dt, au_voc *v, lxc_tab *tb,
                             file, (long long)prod,
                             (long long)(v->ratio * v->hop));
     int64_t nf = v->n_fft / 2 + 1;
-    v->fwd_basis = lxc_tab_add(tb, dt, 0, "vocoder.", "mel_stft.stft_fn.forward_basis",
-                               3, 2 * nf, (int64_t)1, v->n_fft);
+    v->fwd_basis =
+        lxc_tab_add(tb, dt, 0, "vocoder.", "mel_stft.stft_fn.forward_basis", 3,
+                    2 * nf, (int64_t)1, v->n_fft);
     v->mel_basis = lxc_tab_add(tb, dt, 0, "vocoder.", "mel_stft.mel_basis", 2,
                                v->n_mels, nf);
     hann_filter(v);
@@ -258,8 +260,8 @@ int au_voc_build(const warm_ltx2 *f, warm_dtype dt, au_voc *v, lxc_tab *tb,
   v->out_channels = v->main.out_channels;
   if (v->sample_rate < 1)
     return warm_error_set(err, WARM_EFORMAT,
-                          "%s: config.vocoder: output_sampling_rate %lld",
-                          file, (long long)v->sample_rate);
+                          "%s: config.vocoder: output_sampling_rate %lld", file,
+                          (long long)v->sample_rate);
   return lxc_tab_check(tb, warm_ltx2_st(f), file, err);
 }
 
@@ -324,8 +326,8 @@ typedef struct sizer {
 static void see_conv(const au *a, sizer *z, const au_conv1 *c, int64_t L,
                      int64_t f, int64_t b) {
   wk_conv1d p = desc1(c, L, f, b);
-  size_t s = wk_conv1d_workspace(a->wk, &p,
-                                 a->dtype == WARM_BF16 ? WK_BF16 : WK_F32);
+  size_t s =
+      wk_conv1d_workspace(a->wk, &p, a->dtype == WARM_BF16 ? WK_BF16 : WK_F32);
   if (s > z->ws) z->ws = s;
 }
 
@@ -420,7 +422,9 @@ typedef struct run {
     if (rc_) return rc_;                                                       \
   } while (0)
 
-static wk_w W_(run *r, int i) { return lxc_get(&r->a->w, &r->a->tab, i); }
+static wk_w W_(run *r, int i) {
+  return lxc_get(&r->a->w, &r->a->tab, i);
+}
 
 static int conv1(run *r, const au_conv1 *c, int64_t pf, int64_t pb,
                  const float *x, float *y) {
@@ -447,8 +451,7 @@ static int act1d(run *r, const au_act *ac, int64_t C, const float *x,
 }
 
 /* Residual block j of stage i on x (B_X, read only) -> B_R. */
-static int resblock(run *r, const au_gen *g, int64_t i, int64_t j,
-                    int64_t C) {
+static int resblock(run *r, const au_gen *g, int64_t i, int64_t j, int64_t C) {
   wk_ctx *k = r->a->wk;
   float *x = BUF(r, B_X), *xr = BUF(r, B_R), *t = BUF(r, B_A), *u = BUF(r, B_B);
   int64_t n = C * r->L, f, b;
@@ -490,8 +493,9 @@ static int gen_run(run *r, const au_gen *g, int64_t frames) {
                      (size_t)(ci * r->L) * sizeof(float)));
       in = BUF(r, B_A);
     }
-    wk_convt1d q = {ci, r->L, co, g->up_k[i], g->rates[i],
-                    (g->up_k[i] - g->rates[i]) / 2, 1, 0};
+    wk_convt1d q = {
+        ci, r->L, co, g->up_k[i], g->rates[i], (g->up_k[i] - g->rates[i]) / 2,
+        1,  0};
     CK(wk_conv_transpose1d(k, &q, in, W_(r, g->ups_w[i]), W_(r, g->ups_b[i]),
                            BUF(r, B_X)));
     r->L = wk_convt1d_out_len(&q);
@@ -544,8 +548,8 @@ static int bwe_run(run *r, int64_t Lm) {
                      (wk_w){0}, spec));
     CK(wk_complex_abs(k, spec, nf, T, mag));
     wk_w mb = W_(r, v->mel_basis);
-    CK(wk_gemm(k, 0, 0, v->n_mels, T, nf, 1.0f, mb.data, nf, 0, mag, T, 0,
-               0.0f, BUF(r, B_M) + s * v->n_mels * T, T, 0, 1));
+    CK(wk_gemm(k, 0, 0, v->n_mels, T, nf, 1.0f, mb.data, nf, 0, mag, T, 0, 0.0f,
+               BUF(r, B_M) + s * v->n_mels * T, T, 0, 1));
   }
   CK(wk_log_clamp(k, BUF(r, B_M), C * v->n_mels * T, 1e-5f, BUF(r, B_A)));
   /* The residual from the BWE generator (its input is [2*mels, T]). */

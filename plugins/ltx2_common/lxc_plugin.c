@@ -138,8 +138,8 @@ int lxc_key_bool(const warm_component_config *cfg, const char *key, int *out,
   if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcmp(v, "1") ||
       !strcasecmp(v, "on"))
     *out = 1;
-  else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") ||
-           !strcmp(v, "0") || !strcasecmp(v, "off"))
+  else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcmp(v, "0") ||
+           !strcasecmp(v, "off"))
     *out = 0;
   else
     return warm_error_set(err, WARM_EINVAL,
@@ -164,8 +164,7 @@ int lxc_keys_known(const warm_component_config *cfg, const char *const *known,
       return warm_error_set(err, WARM_EINVAL,
                             "%s: unknown key \"%s\" in [component %s] "
                             "(known: %s)",
-                            who, k ? k : "", cfg->name ? cfg->name : "?",
-                            list);
+                            who, k ? k : "", cfg->name ? cfg->name : "?", list);
     }
   }
   return 0;

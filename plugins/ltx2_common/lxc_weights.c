@@ -120,9 +120,9 @@ int lxc_place(lxc_weights *w, lxc_tab *tb, const warm_st *st,
     lxc_t *s = &tb->t[i];
     warm_tensor t;
     if ((rc = warm_st_expect(st, s->name, s->ndim, s->shape, &t, err))) break;
-    void *h = req->placement == WARM_PLACE_STREAM ? (char *)blob + s->offset
-                                                  : malloc(s->bytes ? s->bytes
-                                                                    : 1);
+    void *h = req->placement == WARM_PLACE_STREAM
+                  ? (char *)blob + s->offset
+                  : malloc(s->bytes ? s->bytes : 1);
     if (!h) {
       rc = warm_error_set(err, WARM_ENOMEM, "%s: out of host memory", who);
       break;
@@ -170,8 +170,8 @@ wk_w lxc_get(lxc_weights *w, const lxc_tab *tb, int i) {
   wk_w r = {NULL, WK_F32, 1.0f};
   if (i < 0 || !w->placement) return r;
   const lxc_t *s = &tb->t[i];
-  r.dtype = !s->matrix          ? WK_F32
-            : w->dtype == WARM_BF16 ? WK_BF16
+  r.dtype = !s->matrix                  ? WK_F32
+            : w->dtype == WARM_BF16     ? WK_BF16
             : w->dtype == WARM_FP8_E4M3 ? WK_FP8_E4M3
                                         : WK_F32;
   r.scale = s->scale;

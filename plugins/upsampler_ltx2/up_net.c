@@ -16,10 +16,10 @@ static void conv_add(lxc_tab *tb, warm_dtype dt, const char *name, int64_t ci,
                      int64_t co, int64_t kt, up_conv *c) {
   char n[128];
   snprintf(n, sizeof n, "%s.weight", name);
-  c->w = kt == 3 ? lxc_tab_add(tb, dt, 1, "", n, 5, co, ci, kt, (int64_t)3,
-                               (int64_t)3)
-                 : lxc_tab_add(tb, dt, 1, "", n, 4, co, ci, (int64_t)3,
-                               (int64_t)3);
+  c->w =
+      kt == 3
+          ? lxc_tab_add(tb, dt, 1, "", n, 5, co, ci, kt, (int64_t)3, (int64_t)3)
+          : lxc_tab_add(tb, dt, 1, "", n, 4, co, ci, (int64_t)3, (int64_t)3);
   snprintf(n, sizeof n, "%s.bias", name);
   c->b = lxc_tab_add(tb, dt, 0, "", n, 1, co);
   c->ci = ci;
@@ -124,8 +124,7 @@ static wk_conv3d desc(const up_conv *c, int64_t F, int64_t H, int64_t W) {
   return p;
 }
 
-static void make_plan(const ups *u, int64_t F, int64_t H, int64_t W,
-                      plan *p) {
+static void make_plan(const ups *u, int64_t F, int64_t H, int64_t W, plan *p) {
   const up_net *n = &u->net;
   wk_dtype wd = u->dtype == WARM_BF16 ? WK_BF16 : WK_F32;
   int64_t act = 4 * n->mid * F * H * W;
@@ -174,7 +173,9 @@ typedef struct run {
     if (rc_) return rc_;                                                       \
   } while (0)
 
-static wk_w W_(run *r, int i) { return lxc_get(&r->u->w, &r->u->tab, i); }
+static wk_w W_(run *r, int i) {
+  return lxc_get(&r->u->w, &r->u->tab, i);
+}
 
 static int conv(run *r, const up_conv *c, const float *x, float *y) {
   wk_conv3d p = desc(c, r->F, r->H, r->W);
@@ -185,8 +186,7 @@ static int conv(run *r, const up_conv *c, const float *x, float *y) {
 static int gnorm(run *r, const float *x, int wi, int bi, float *y) {
   int64_t C = r->u->net.mid;
   wk_w w = W_(r, wi), b = W_(r, bi);
-  return wk_group_norm(r->u->wk, x, C, r->F * r->H * r->W, 32, w, b, GN_EPS,
-                       y);
+  return wk_group_norm(r->u->wk, x, C, r->F * r->H * r->W, 32, w, b, GN_EPS, y);
 }
 
 /* ResBlock on B_X in place: conv1 GN SiLU conv2 GN, SiLU(x + residual). */

@@ -44,9 +44,8 @@ static int up_validate(const warm_services *svc,
   return rc;
 }
 
-static int up_create(const warm_services *svc,
-                     const warm_component_config *cfg, warm_instance **out,
-                     warm_error *err) {
+static int up_create(const warm_services *svc, const warm_component_config *cfg,
+                     warm_instance **out, warm_error *err) {
   ups *u = calloc(1, sizeof *u);
   if (!u) return warm_error_set(err, WARM_ENOMEM, UP_NAME ": out of memory");
   u->svc = svc;
@@ -170,8 +169,7 @@ static int up_fingerprint(warm_instance *inst, char out[65], warm_error *err) {
                          u->name, err);
 }
 
-static int up_info(warm_instance *inst, warm_model_info *out,
-                   warm_error *err) {
+static int up_info(warm_instance *inst, warm_model_info *out, warm_error *err) {
   ups *u = (ups *)inst;
   if (!out || out->struct_size < sizeof(uint32_t))
     return warm_error_set(err, WARM_EINVAL, "%s: info: bad struct", u->name);

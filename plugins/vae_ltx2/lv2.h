@@ -60,7 +60,7 @@ typedef struct lv2_dec {
   int n_blocks;
   lv2_block blocks[LV2_MAX_BLOCKS];
   lv2_temb last_temb;
-  int last_sst, tsm;   /* [2, C]; timestep_scale_multiplier */
+  int last_sst, tsm; /* [2, C]; timestep_scale_multiplier */
   int64_t final_channels;
   int64_t tcomp, scomp; /* frames = (F-1)*tcomp + 1, pixels = scomp * cells */
   int mean, std;        /* per_channel_statistics */
@@ -81,7 +81,7 @@ typedef struct lv2_enc {
 /* Plugin keys (docs/ltx2.md "Decoders"). */
 typedef struct lv2_opts {
   int tiling;
-  int64_t tile_size, tile_overlap;       /* pixels */
+  int64_t tile_size, tile_overlap; /* pixels */
   int64_t tile_frames, tile_frames_overlap;
   int64_t threads, noise_seed;
   double decode_timestep;
@@ -105,8 +105,8 @@ typedef struct lv2 {
 } lv2;
 
 /* lv2_net.c */
-int lv2_dec_build(const warm_ltx2 *f, warm_dtype dt,
-                  lv2_dec *d, lxc_tab *tb, warm_error *err);
+int lv2_dec_build(const warm_ltx2 *f, warm_dtype dt, lv2_dec *d, lxc_tab *tb,
+                  warm_error *err);
 int lv2_enc_build(const warm_ltx2 *f, warm_dtype dt, int want, lv2_enc *e,
                   lxc_tab *tb, warm_error *err);
 int lv2_parse_opts(const warm_component_config *cfg, lv2_opts *o,
@@ -130,7 +130,7 @@ int lv2_encode(lv2 *v, const float *px, int64_t F, int64_t H, int64_t W,
  * decode into out [3, F', H*s, W*s]; and the largest latent tile it uses. */
 int lv2_decode_tiled(lv2 *v, const float *z, const float *noise, int64_t F,
                      int64_t H, int64_t W, float *out, warm_error *err);
-void lv2_tile_extent(const lv2 *v, int64_t F, int64_t H, int64_t W,
-                     int64_t *tf, int64_t *th, int64_t *tw);
+void lv2_tile_extent(const lv2 *v, int64_t F, int64_t H, int64_t W, int64_t *tf,
+                     int64_t *th, int64_t *tw);
 
 #endif /* LV2_H */

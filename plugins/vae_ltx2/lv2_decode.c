@@ -88,8 +88,7 @@ static void walk(const lv2 *v, int64_t F, int64_t H, int64_t W, sizes *z) {
   upd_conv(v, z, &d->conv_out, F, H, W);
 }
 
-static void make_plan(const lv2 *v, int64_t F, int64_t H, int64_t W,
-                      plan *p) {
+static void make_plan(const lv2 *v, int64_t F, int64_t H, int64_t W, plan *p) {
   sizes z;
   walk(v, F, H, W, &z);
   memset(p, 0, sizeof *p);
@@ -127,7 +126,9 @@ typedef struct run {
     if (rc_) return rc_;                                                       \
   } while (0)
 
-static wk_w W_(run *r, int i) { return lxc_get(&r->v->w, &r->v->tab, i); }
+static wk_w W_(run *r, int i) {
+  return lxc_get(&r->v->w, &r->v->tab, i);
+}
 
 static int conv(run *r, const lv2_conv *c, const float *x, float *y) {
   wk_conv3d p = conv_desc(&r->v->dec, c, r->F, r->H, r->W);

@@ -15,8 +15,8 @@ typedef struct plan {
   size_t off[B_COUNT], size[B_COUNT], total;
 } plan;
 
-static wk_conv3d desc(const lv2_enc *e, const lv2_conv *c, int64_t F,
-                      int64_t H, int64_t W) {
+static wk_conv3d desc(const lv2_enc *e, const lv2_conv *c, int64_t F, int64_t H,
+                      int64_t W) {
   wk_conv3d p;
   memset(&p, 0, sizeof p);
   p.Ci = c->ci;
@@ -42,8 +42,7 @@ static void see(const lv2 *v, int64_t *act, size_t *ws, const lv2_conv *c,
   if (m > *act) *act = m;
 }
 
-static void make_plan(const lv2 *v, int64_t F, int64_t H, int64_t W,
-                      plan *p) {
+static void make_plan(const lv2 *v, int64_t F, int64_t H, int64_t W, plan *p) {
   const lv2_enc *e = &v->enc;
   int64_t act = e->conv_in.ci * F * H * W;
   size_t ws = 0;
@@ -106,8 +105,8 @@ static int conv(run *r, const lv2_conv *c, int64_t F, const float *x,
 }
 
 static int pixnorm(run *r, const float *x, int64_t C, float *tmp, float *y) {
-  return lxc_pixelnorm(r->v->wk, x, C, r->F * r->H * r->W, 1e-8f, NULL, NULL,
-                       1, tmp, y);
+  return lxc_pixelnorm(r->v->wk, x, C, r->F * r->H * r->W, 1e-8f, NULL, NULL, 1,
+                       tmp, y);
 }
 
 /* ResnetBlock3D (no timestep conditioning) on B_X in place. */
@@ -150,8 +149,8 @@ static int downsample(run *r, const lv2_block *b) {
   return wk_add(k, x, u, b->co * Fo * Ho * Wo, x);
 }
 
-static int run_net(run *r, const float *px, int64_t Fi, int64_t Hi,
-                   int64_t Wi, float *out) {
+static int run_net(run *r, const float *px, int64_t Fi, int64_t Hi, int64_t Wi,
+                   float *out) {
   lv2 *v = r->v;
   const lv2_enc *e = &v->enc;
   wk_ctx *k = v->wk;

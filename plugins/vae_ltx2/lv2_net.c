@@ -53,10 +53,9 @@ int64_t lv2_frames_of(const lv2_dec *d, int64_t F) {
 
 /* One decoder_blocks entry: [name, int | {num_layers, multiplier,
  * residual}] (the reference accepts both forms for res_x). */
-static int block_parse(const warm_config *c, const char *file,
-                       const char *list, size_t i, const char **name,
-                       int64_t *layers, int64_t *mult, int *residual,
-                       warm_error *err) {
+static int block_parse(const warm_config *c, const char *file, const char *list,
+                       size_t i, const char **name, int64_t *layers,
+                       int64_t *mult, int *residual, warm_error *err) {
   char key[64];
   snprintf(key, sizeof key, "%s.%zu.0", list, i);
   int rc = warm_config_string(c, key, name, err);
@@ -161,8 +160,8 @@ int lv2_dec_build(const warm_ltx2 *f, warm_dtype dt, lv2_dec *d, lxc_tab *tb,
     int64_t layers, mult;
     int residual;
     size_t src = nb - 1 - i; /* the reference builds them reversed */
-    if ((rc = block_parse(c, file, "decoder_blocks", src, &name, &layers,
-                          &mult, &residual, err)))
+    if ((rc = block_parse(c, file, "decoder_blocks", src, &name, &layers, &mult,
+                          &residual, err)))
       return rc;
     lv2_block *b = &d->blocks[i];
     char pre[64];
@@ -266,8 +265,8 @@ int lv2_enc_build(const warm_ltx2 *f, warm_dtype dt, int want, lv2_enc *e,
       (rc = warm_config_int_or(c, "patch_size", 4, &e->patch_size, err)) ||
       (rc = warm_config_string_or(c, "spatial_padding_mode", "zeros", &pad,
                                   err)) ||
-      (rc = warm_config_string_or(c, "latent_log_var", "uniform", &logvar,
-                                  err)))
+      (rc =
+           warm_config_string_or(c, "latent_log_var", "uniform", &logvar, err)))
     return rc;
   e->spad = !strcmp(pad, "reflect")     ? WK_PAD_REFLECT
             : !strcmp(pad, "replicate") ? WK_PAD_REPLICATE
@@ -299,8 +298,9 @@ int lv2_enc_build(const warm_ltx2 *f, warm_dtype dt, int want, lv2_enc *e,
                           "most %d)",
                           file, nb, LV2_MAX_BLOCKS);
   int64_t ch = L;
-  conv_add_at(tb, dt, EP, "conv_in", e->in_channels * e->patch_size *
-                                         e->patch_size, ch, 3, &e->conv_in);
+  conv_add_at(tb, dt, EP, "conv_in",
+              e->in_channels * e->patch_size * e->patch_size, ch, 3,
+              &e->conv_in);
   e->tcomp = 1;
   e->scomp = e->patch_size;
   for (size_t i = 0; i < nb; i++) {
@@ -374,9 +374,10 @@ int lv2_enc_build(const warm_ltx2 *f, warm_dtype dt, int want, lv2_enc *e,
 int lv2_parse_opts(const warm_component_config *cfg, lv2_opts *o,
                    warm_error *err) {
   static const char *const known[] = {
-      "tiling",      "tile_size",  "tile_overlap",    "tile_frames",
-      "tile_frames_overlap", "threads", "noise_seed", "decode_timestep",
-      "encoder", NULL};
+      "tiling",      "tile_size",           "tile_overlap",
+      "tile_frames", "tile_frames_overlap", "threads",
+      "noise_seed",  "decode_timestep",     "encoder",
+      NULL};
   o->tiling = 1;
   o->tile_size = 512;
   o->tile_overlap = 64;
@@ -410,8 +411,7 @@ int lv2_parse_opts(const warm_component_config *cfg, lv2_opts *o,
         return warm_error_set(err, WARM_EINVAL,
                               "[component %s] decode_timestep = \"%s\": "
                               "expected a number in [0, 10000]",
-                              cfg->name ? cfg->name : "?",
-                              cfg->keys[i].value);
+                              cfg->name ? cfg->name : "?", cfg->keys[i].value);
       o->decode_timestep = x;
     }
   /* The reference's TilingConfig rules. */

@@ -89,8 +89,8 @@ static int lv2_create(const warm_services *svc,
       int i = k ? v->dec.std : v->dec.mean;
       rc = warm_st_expect(v->st, v->tab.t[i].name, 1, v->tab.t[i].shape, &t,
                           err);
-      if (!rc) rc = warm_weight_convert(&t, WARM_F32, k ? v->std : v->mean,
-                                        NULL, err);
+      if (!rc)
+        rc = warm_weight_convert(&t, WARM_F32, k ? v->std : v->mean, NULL, err);
     }
     for (int64_t c = 0; c < v->dec.latent_channels && !rc; c++)
       if (!(v->std[c] > 0.0f) || !isfinite(v->mean[c]))
@@ -257,8 +257,8 @@ static int encode(lv2 *v, warm_run_args *a, warm_error *err) {
              (size_t)(F * H * W) * sizeof *crop);
     src = crop;
   }
-  int64_t shape[4] = {e->latent_channels, (F - 1) / e->tcomp + 1,
-                      H / e->scomp, W / e->scomp};
+  int64_t shape[4] = {e->latent_channels, (F - 1) / e->tcomp + 1, H / e->scomp,
+                      W / e->scomp};
   warm_tensor o;
   if (warm_tensor_alloc(&o, "latents", WARM_F32, 4, shape)) {
     free(crop);
@@ -309,8 +309,7 @@ static void lv2_destroy(warm_instance *inst) {
   free(v);
 }
 
-static int lv2_fingerprint(warm_instance *inst, char out[65],
-                           warm_error *err) {
+static int lv2_fingerprint(warm_instance *inst, char out[65], warm_error *err) {
   lv2 *v = (lv2 *)inst;
   return lxc_fingerprint(v->st, &v->tab, LV2_NAME, LV2_VERSION, v->dtype, out,
                          v->name, err);

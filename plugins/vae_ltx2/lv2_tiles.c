@@ -77,8 +77,8 @@ static void plan_axes(const lv2 *v, int64_t F, int64_t H, int64_t W, axis *at,
   split_time(at, F, o->tile_frames / tc, o->tile_frames_overlap / tc);
 }
 
-void lv2_tile_extent(const lv2 *v, int64_t F, int64_t H, int64_t W,
-                     int64_t *tf, int64_t *th, int64_t *tw) {
+void lv2_tile_extent(const lv2 *v, int64_t F, int64_t H, int64_t W, int64_t *tf,
+                     int64_t *th, int64_t *tw) {
   *tf = F, *th = H, *tw = W; /* without memory for the plan: untiled */
   axis *ax = malloc(3 * sizeof *ax);
   if (!ax) return;
@@ -148,8 +148,8 @@ int lv2_decode_tiled(lv2 *v, const float *z, const float *noise, int64_t F,
   for (int it = 0; it < at->n && !rc; it++)
     for (int ih = 0; ih < ah->n && !rc; ih++)
       for (int iw = 0; iw < aw->n && !rc; iw++) {
-        int64_t f0 = at->s[it], f1 = at->e[it], y0 = ah->s[ih],
-                y1 = ah->e[ih], x0 = aw->s[iw], x1 = aw->e[iw];
+        int64_t f0 = at->s[it], f1 = at->e[it], y0 = ah->s[ih], y1 = ah->e[ih],
+                x0 = aw->s[iw], x1 = aw->e[iw];
         int64_t tf = f1 - f0, th = y1 - y0, tw = x1 - x0;
         /* Output placement and masks (map_temporal_interval_to_frame,
          * map_spatial_interval_to_pixel). */

@@ -30,8 +30,8 @@ static void check_conv1d(wt_env *e, wk_conv1d p, wk_dtype wdt, int with_bias) {
       int64_t g = co / Cog;
       for (int64_t ci = 0; ci < Cig; ci++)
         for (int64_t kk = 0; kk < p.k; kk++) {
-          int64_t src = ref_src(lo * p.stride + kk * p.dilation - p.pad_front,
-                                p.L, mode);
+          int64_t src =
+              ref_src(lo * p.stride + kk * p.dilation - p.pad_front, p.L, mode);
           int64_t wc = p.shared ? co % Cog : co;
           if (src >= 0)
             s += (double)x[(g * Cig + ci) * p.L + src] *
@@ -131,8 +131,7 @@ static void check_convt1d(wt_env *e, wk_convt1d p, wk_dtype wdt, int with_b) {
            "conv_transpose1d Ci%lld L%lld Co%lld k%lld s%lld p%lld g%lld: "
            "err %.3g",
            (long long)p.Ci, (long long)p.L, (long long)p.Co, (long long)p.k,
-           (long long)p.stride, (long long)p.padding, (long long)p.groups,
-           err);
+           (long long)p.stride, (long long)p.padding, (long long)p.groups, err);
   free(x), free(w), free(b), free(deq), free(wq), free(want), free(y);
 }
 
@@ -285,7 +284,8 @@ static void test_activations(wt_env *e) {
 
 static void test_stft_pieces(wt_env *e) {
   int64_t C = 3, L = 11, N = 7, T = 9;
-  float *x = wt_randn(C * L, -2, 2), *y = malloc((C * (L + 12) + 2 * N * T) * 4);
+  float *x = wt_randn(C * L, -2, 2),
+        *y = malloc((C * (L + 12) + 2 * N * T) * 4);
   for (int mode = 0; mode <= WK_PAD_REPLICATE; mode++) {
     int64_t f = 4, b = 5, Lo = L + f + b;
     WT_RC(wk_pad1d(e->c, x, C, L, f, b, mode, y), 0);

@@ -107,8 +107,7 @@ static double compare(const warm_tensor *o, const warm_tensor *ref,
   size_t n = (size_t)warm_tensor_numel(ref);
   if ((size_t)warm_tensor_numel(o) != n) return INFINITY;
   double mref = 0, e = lt_rel_err(o->data, ref->data, n, &mref);
-  printf("%-34s max|ref| %.4g  rel err %.3g (tol %.0e)\n", label, mref, e,
-         tol);
+  printf("%-34s max|ref| %.4g  rel err %.3g (tol %.0e)\n", label, mref, e, tol);
   LT_CHECK(e <= tol, "%s: relative error %.3g > %.0e", label, e, tol);
   return e;
 }
@@ -164,11 +163,11 @@ static void run_case(const char *plugin, const char *name, const warm_st *g,
         }
         res = o;
       } else if (k == 1) {
-        LT_CHECK(res.ok && warm_tensor_bytes(&res.out) ==
-                                   warm_tensor_bytes(&o.out) &&
-                     !memcmp(res.out.data, o.out.data,
-                             warm_tensor_bytes(&o.out)),
-                 "%s: streamed output differs from resident", label);
+        LT_CHECK(
+            res.ok &&
+                warm_tensor_bytes(&res.out) == warm_tensor_bytes(&o.out) &&
+                !memcmp(res.out.data, o.out.data, warm_tensor_bytes(&o.out)),
+            "%s: streamed output differs from resident", label);
         printf("%-34s same bytes as resident\n", label);
       } else {
         compare(&o.out, ref, label, BF16_TOL);
@@ -200,11 +199,15 @@ static void vae_decode(const char *name, const warm_st *g) {
   if (warm_st_find(g, "noise") && !get(g, "noise", &in[1])) n_in = 2;
   const char *keys[16] = {"tiling", "false", NULL};
   if (warm_st_metadata(g, "tile_size")) {
-    const char *k[] = {"tile_size",   meta(g, "tile_size", ""),
-                       "tile_overlap", meta(g, "tile_overlap", ""),
-                       "tile_frames", meta(g, "tile_frames", ""),
+    const char *k[] = {"tile_size",
+                       meta(g, "tile_size", ""),
+                       "tile_overlap",
+                       meta(g, "tile_overlap", ""),
+                       "tile_frames",
+                       meta(g, "tile_frames", ""),
                        "tile_frames_overlap",
-                       meta(g, "tile_frames_overlap", ""), NULL};
+                       meta(g, "tile_frames_overlap", ""),
+                       NULL};
     memcpy(keys, k, sizeof k);
   }
   warm_job_shape js = {0, (uint32_t)ref.shape[1], (uint32_t)ref.shape[2],
@@ -252,8 +255,8 @@ static void audio(const char *name, const warm_st *g) {
   run_once(&h, ckpt, &js, in, 1, "sample_rate", WARM_F32, WARM_PLACE_RESIDENT,
            name, &o);
   if (o.ok)
-    LT_CHECK(o.out.dtype == WARM_I32 &&
-                 ((int32_t *)o.out.data)[0] == atoi(meta(g, "sample_rate", "0")),
+    LT_CHECK(o.out.dtype == WARM_I32 && ((int32_t *)o.out.data)[0] ==
+                                            atoi(meta(g, "sample_rate", "0")),
              "%s: sample_rate", name);
   outcome_free(&o);
   lt_host_fini(&h);
@@ -292,11 +295,17 @@ static void upsample(const char *name, const warm_st *g) {
                mi.latent_channels == (uint32_t)in[0].shape[0],
            "%s: vae info gives no statistics", name);
   int64_t cshape[1] = {mi.latent_channels};
-  in[1] = (warm_tensor){.name = "latent_mean", .dtype = WARM_F32, .ndim = 1,
-                        .shape = {cshape[0]}, .data = (void *)mi.latent_mean,
+  in[1] = (warm_tensor){.name = "latent_mean",
+                        .dtype = WARM_F32,
+                        .ndim = 1,
+                        .shape = {cshape[0]},
+                        .data = (void *)mi.latent_mean,
                         .scale = 1};
-  in[2] = (warm_tensor){.name = "latent_std", .dtype = WARM_F32, .ndim = 1,
-                        .shape = {cshape[0]}, .data = (void *)mi.latent_std,
+  in[2] = (warm_tensor){.name = "latent_std",
+                        .dtype = WARM_F32,
+                        .ndim = 1,
+                        .shape = {cshape[0]},
+                        .data = (void *)mi.latent_std,
                         .scale = 1};
   warm_job_shape js = {0, (uint32_t)((in[0].shape[1] - 1) * 8 + 1),
                        (uint32_t)(ref.shape[2] * 32),
@@ -384,8 +393,8 @@ static void tiled_memory(const char *model) {
 
 /* Bad configuration, files and inputs are refused with a message naming
  * what is wrong, and the instance keeps working. */
-static void expect_err(int rc, int want, const warm_error *e, const char *needle,
-                       const char *what) {
+static void expect_err(int rc, int want, const warm_error *e,
+                       const char *needle, const char *what) {
   LT_CHECK(rc == want && strstr(e->msg, needle),
            "%s: got %d \"%s\", want %d with \"%s\"", what, rc, e->msg, want,
            needle);
@@ -452,37 +461,63 @@ static void errors(void) {
                 WARM_EINVAL, "multiples of 32");
   validate_case("vae_ltx2", "ltx2_20", "tile_frames_overlap", "64", WARM_F32,
                 WARM_EINVAL, "below tile_frames");
-  validate_case("vae_ltx2", "up_20", NULL, NULL, WARM_F32, WARM_EFORMAT,
-                "vae");
-  validate_case("upsampler_ltx2", "ltx2_20", NULL, NULL, WARM_F32,
-                WARM_EFORMAT, "initial_conv.weight");
+  validate_case("vae_ltx2", "up_20", NULL, NULL, WARM_F32, WARM_EFORMAT, "vae");
+  validate_case("upsampler_ltx2", "ltx2_20", NULL, NULL, WARM_F32, WARM_EFORMAT,
+                "initial_conv.weight");
   validate_case("audio_ltx2", "ltx2_20", NULL, NULL, WARM_FP8_E4M3,
                 WARM_EUNSUPPORTED, "fp8");
-  validate_case("audio_ltx2", "ltx2_20", "min_fps", "0", WARM_F32,
-                WARM_EINVAL, "min_fps");
+  validate_case("audio_ltx2", "ltx2_20", "min_fps", "0", WARM_F32, WARM_EINVAL,
+                "min_fps");
   validate_case("audio_ltx2", "up_23", NULL, NULL, WARM_F32, WARM_EFORMAT,
                 "audio_vae");
   float buf[8 * 2 * 4 * 4] = {0}, stat[8] = {0};
-  warm_tensor lat = {.name = "latents", .dtype = WARM_F32, .ndim = 4,
-                     .shape = {4, 2, 2, 2}, .data = buf, .scale = 1};
+  warm_tensor lat = {.name = "latents",
+                     .dtype = WARM_F32,
+                     .ndim = 4,
+                     .shape = {4, 2, 2, 2},
+                     .data = buf,
+                     .scale = 1};
   run_bad("vae_ltx2", "ltx2_20", &lat, 1, WARM_EINVAL, "latent_channels");
-  warm_tensor px = {.name = "frames", .dtype = WARM_F32, .ndim = 4,
-                    .shape = {3, 1, 8, 8}, .data = buf, .scale = 1};
+  warm_tensor px = {.name = "frames",
+                    .dtype = WARM_F32,
+                    .ndim = 4,
+                    .shape = {3, 1, 8, 8},
+                    .data = buf,
+                    .scale = 1};
   run_bad("vae_ltx2", "ltx2_20", &px, 1, WARM_EINVAL, "divisible by 32");
-  warm_tensor up[3] = {
-      {.name = "latents", .dtype = WARM_F32, .ndim = 4, .shape = {8, 2, 2, 2},
-       .data = buf, .scale = 1},
-      {.name = "latent_mean", .dtype = WARM_F32, .ndim = 1, .shape = {8},
-       .data = stat, .scale = 1},
-      {.name = "latent_std", .dtype = WARM_F32, .ndim = 1, .shape = {8},
-       .data = stat, .scale = 1}};
+  warm_tensor up[3] = {{.name = "latents",
+                        .dtype = WARM_F32,
+                        .ndim = 4,
+                        .shape = {8, 2, 2, 2},
+                        .data = buf,
+                        .scale = 1},
+                       {.name = "latent_mean",
+                        .dtype = WARM_F32,
+                        .ndim = 1,
+                        .shape = {8},
+                        .data = stat,
+                        .scale = 1},
+                       {.name = "latent_std",
+                        .dtype = WARM_F32,
+                        .ndim = 1,
+                        .shape = {8},
+                        .data = stat,
+                        .scale = 1}};
   run_bad("upsampler_ltx2", "up_20", up, 3, WARM_EINVAL, "std positive");
   run_bad("upsampler_ltx2", "up_20", up, 2, WARM_EINVAL, "latent_std");
-  warm_tensor mel = {.name = "mel", .dtype = WARM_F32, .ndim = 3,
-                     .shape = {2, 4, 32}, .data = buf, .scale = 1};
+  warm_tensor mel = {.name = "mel",
+                     .dtype = WARM_F32,
+                     .ndim = 3,
+                     .shape = {2, 4, 32},
+                     .data = buf,
+                     .scale = 1};
   run_bad("audio_ltx2", "ltx2_20", &mel, 1, WARM_EINVAL, "vocoder takes");
-  warm_tensor al = {.name = "latents", .dtype = WARM_F32, .ndim = 3,
-                    .shape = {2, 4, 8}, .data = buf, .scale = 1};
+  warm_tensor al = {.name = "latents",
+                    .dtype = WARM_F32,
+                    .ndim = 3,
+                    .shape = {2, 4, 8},
+                    .data = buf,
+                    .scale = 1};
   run_bad("audio_ltx2", "ltx2_20", &al, 1, WARM_EINVAL, "audio VAE takes");
   printf("errors: refusals name the key, tensor or input\n");
 }
