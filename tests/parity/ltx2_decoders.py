@@ -97,7 +97,7 @@ def video_decoder_cases(binary, work):
         assert not dec.timestep_conditioning
         gen = torch.Generator().manual_seed(MODELS[name][2])
         with torch.no_grad():
-            z = torch.randn(1, 8, 2, 2, 3, generator=gen)
+            z = torch.randn(1, 8, 2, 2, 2, generator=gen)
             y = dec(z)
             save_case(name + "_vae_decode", name, {"latents": z[0], "frames": y[0]}, {})
             if name != "ltx2_20":
@@ -152,7 +152,7 @@ def timestep_conditioned_case(binary, work):
     assert dec.timestep_conditioning
     g = torch.Generator().manual_seed(42)
     with torch.no_grad():
-        z = torch.randn(1, 8, 2, 2, 3, generator=g)
+        z = torch.randn(1, 8, 2, 2, 2, generator=g)
         # The decoder's first draw from its generator is the noise.
         noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(7))
         y = dec(z, generator=torch.Generator().manual_seed(7))
@@ -170,7 +170,7 @@ def encoder_cases(binary, work):
         gen = torch.Generator().manual_seed(200 + MODELS[name][2])
         with torch.no_grad():
             # 10 frames: the reference drops the last to keep 1 + 8k.
-            x = torch.rand(1, 3, 10, 64, 96, generator=gen) * 2 - 1
+            x = torch.rand(1, 3, 10, 64, 64, generator=gen) * 2 - 1
             z = enc(x)
             save_case(name + "_vae_encode", name, {"frames": x[0], "encoded": z[0]}, {})
 
