@@ -31,6 +31,17 @@ set_tests_properties(test_ltx2_decoders PROPERTIES
 add_dependencies(test_ltx2_decoders vae_ltx2 audio_ltx2 upsampler_ltx2
                  warm-mkmodel)
 
+# The same parity cases on cuda:0 (label gpu; exits 77 without a GPU).
+add_test(NAME test_ltx2_decoders_cuda
+         COMMAND test_ltx2_decoders --cuda ltx2_20_vae_decode
+                 ltx2_20_vae_decode_tiled vae_tc_decode ltx2_23_vae_decode
+                 ltx2_20_vae_encode ltx2_23_vae_encode ltx2_20_audio_decode
+                 ltx2_20_vocoder ltx2_23_audio_decode ltx2_23_vocoder
+                 up_20_upsample up_23_upsample --tiled-memory ltx2_20)
+set_tests_properties(test_ltx2_decoders_cuda PROPERTIES LABELS gpu
+                     FIXTURES_REQUIRED ltx2_dec_models SKIP_RETURN_CODE 77
+                     TIMEOUT 600)
+
 # The SDK's conformance checker (estimates vs ledger peaks, allocation
 # failures, cancellation, placements agreeing, fingerprints, info).
 if(TARGET warm-plugin-check)

@@ -11,11 +11,29 @@
  *   test_ltx2_decoders CASE...   (e.g. ltx2_20_vae_decode)
  *   test_ltx2_decoders --tiled-memory MODEL
  *   test_ltx2_decoders --errors
+ *   test_ltx2_decoders --cuda CASE...   (on cuda:0, <= 1e-4; exits 77
+ *                                        without a GPU)
  */
 #include "test_ltxv_host.h"
 
 #define TOL 1e-5
+#define CUDA_TOL 1e-4 /* another summation order */
 #define BF16_TOL 5e-2
+
+/* --cuda: every case on cuda:0 instead of the cpu (label gpu). */
+static int g_cuda;
+
+static int host_init(lt_host *h, const char *plugin, uint64_t budget) {
+  return lt_host_init_on(h, plugin, budget,
+                         g_cuda ? WK_BACKEND_CUDA : WK_BACKEND_CPU);
+}
+
+static warm_component_config host_config(lt_host *h, const char *w,
+                                         warm_dtype dt) {
+  warm_component_config c = lt_config(h, w, dt);
+  if (g_cuda) c.device.type = WARM_DEVICE_CUDA, c.device.index = 0;
+  return c;
+}
 
 static const char *ckpt_root(void) {
   const char *e = getenv("LTX2_DEC_CKPT");
@@ -56,7 +74,7 @@ static void run_once(lt_host *h, const char *ckpt, const warm_job_shape *js,
                      outcome *o) {
   memset(o, 0, sizeof *o);
   warm_error err = {0};
-  warm_component_config cfg = lt_config(h, ckpt, dt);
+  warm_component_config cfg = host_config(h, ckpt, dt);
   cfg.placement = pl;
   warm_instance *inst = NULL;
   if (h->desc->create(&h->svc, &cfg, &inst, &err)) {
@@ -138,7 +156,7 @@ static void run_case(const char *plugin, const char *name, const warm_st *g,
               {WARM_BF16, WARM_PLACE_RESIDENT, "bf16 resident"}};
   for (int k = 0; k < 3; k++) {
     lt_host h;
-    if (lt_host_init(&h, plugin, 1ull << 32)) {
+    if (host_init(&h, plugin, 1ull << 32)) {
       lt_failures++;
       return;
     }
@@ -150,7 +168,7 @@ static void run_case(const char *plugin, const char *name, const warm_st *g,
              &o);
     if (o.ok) {
       if (k == 0) {
-        compare(&o.out, ref, label, TOL);
+        compare(&o.out, ref, label, g_cuda ? CUDA_TOL : TOL);
         for (int j = 0; also && also[j]; j++) {
           warm_tensor gr;
           warm_error e2;
@@ -159,7 +177,7 @@ static void run_case(const char *plugin, const char *name, const warm_st *g,
           snprintf(l2, sizeof l2, "%s %s", label, also[j]);
           if (warm_st_get(g, also[j], &gr, &e2)) continue;
           LT_CHECK(got != NULL, "%s: no output \"%s\"", label, also[j]);
-          if (got) compare(got, &gr, l2, TOL);
+          if (got) compare(got, &gr, l2, g_cuda ? CUDA_TOL : TOL);
         }
         res = o;
       } else if (k == 1) {
@@ -247,7 +265,7 @@ static void audio(const char *name, const warm_st *g) {
            from_latents ? also : NULL);
   /* The sample rate output. */
   lt_host h;
-  if (lt_host_init(&h, "audio_ltx2", 1ull << 32)) return;
+  if (host_init(&h, "audio_ltx2", 1ull << 32)) return;
   char ckpt[1024];
   snprintf(ckpt, sizeof ckpt, "%s/%s.safetensors", ckpt_root(),
            meta(g, "model", "?"));
@@ -274,11 +292,11 @@ static void upsample(const char *name, const warm_st *g) {
   snprintf(ckpt, sizeof ckpt, "%s/%s.safetensors", ckpt_root(),
            meta(g, "vae_model", "?"));
   lt_host h;
-  if (lt_host_init(&h, "vae_ltx2", 1ull << 32)) {
+  if (host_init(&h, "vae_ltx2", 1ull << 32)) {
     lt_failures++;
     return;
   }
-  warm_component_config cfg = lt_config(&h, ckpt, WARM_F32);
+  warm_component_config cfg = host_config(&h, ckpt, WARM_F32);
   warm_instance *vae = NULL;
   warm_error err = {0};
   warm_model_info mi;
@@ -336,13 +354,13 @@ static void tiled_memory(const char *model) {
   uint64_t untiled_est = 0;
   {
     lt_host h;
-    if (lt_host_init(&h, "vae_ltx2", 1ull << 33)) {
+    if (host_init(&h, "vae_ltx2", 1ull << 33)) {
       lt_failures++;
       warm_tensor_free(&in);
       return;
     }
     lt_key(&h, "tiling", "false");
-    warm_component_config cfg = lt_config(&h, ckpt, WARM_F32);
+    warm_component_config cfg = host_config(&h, ckpt, WARM_F32);
     warm_instance *inst = NULL;
     warm_error err = {0};
     warm_place_req req = {WARM_PLACE_RESIDENT, 2, WARM_SOURCE_PINNED};
@@ -357,7 +375,7 @@ static void tiled_memory(const char *model) {
     lt_host_fini(&h);
   }
   lt_host h;
-  if (lt_host_init(&h, "vae_ltx2", 1ull << 33)) {
+  if (host_init(&h, "vae_ltx2", 1ull << 33)) {
     lt_failures++;
     warm_tensor_free(&in);
     return;
@@ -404,14 +422,14 @@ static void validate_case(const char *plugin, const char *model,
                           const char *key, const char *value, warm_dtype dt,
                           int want, const char *needle) {
   lt_host h;
-  if (lt_host_init(&h, plugin, 1ull << 32)) {
+  if (host_init(&h, plugin, 1ull << 32)) {
     lt_failures++;
     return;
   }
   if (key) lt_key(&h, key, value);
   char ckpt[1024];
   snprintf(ckpt, sizeof ckpt, "%s/%s.safetensors", ckpt_root(), model);
-  warm_component_config cfg = lt_config(&h, ckpt, dt);
+  warm_component_config cfg = host_config(&h, ckpt, dt);
   warm_error e = {0};
   int rc = h.desc->validate(&h.svc, &cfg, &e);
   char what[160];
@@ -424,13 +442,13 @@ static void validate_case(const char *plugin, const char *model,
 static void run_bad(const char *plugin, const char *model, warm_tensor *in,
                     uint32_t n, int want, const char *needle) {
   lt_host h;
-  if (lt_host_init(&h, plugin, 1ull << 32)) {
+  if (host_init(&h, plugin, 1ull << 32)) {
     lt_failures++;
     return;
   }
   char ckpt[1024];
   snprintf(ckpt, sizeof ckpt, "%s/%s.safetensors", ckpt_root(), model);
-  warm_component_config cfg = lt_config(&h, ckpt, WARM_F32);
+  warm_component_config cfg = host_config(&h, ckpt, WARM_F32);
   warm_instance *inst = NULL;
   warm_error e = {0};
   if (h.desc->create(&h.svc, &cfg, &inst, &e)) {
@@ -523,6 +541,14 @@ static void errors(void) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "--cuda")) {
+    if (wk_cuda_device_count() == 0) {
+      printf("SKIP: no CUDA device\n");
+      return 77;
+    }
+    g_cuda = 1;
+    argv++, argc--;
+  }
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--errors")) {
       errors();
