@@ -69,3 +69,48 @@ if(TARGET warm-plugin-check)
                        ltx2_dec_plugin_check_upsampler PROPERTIES
                        FIXTURES_REQUIRED ltx2_dec_models LABELS ltx2_dec)
 endif()
+
+# `warmd -t` validates the three plugins (every tensor and key checked, no
+# device touched), and names a bad plugin key with its file and line.
+if(TARGET warmd)
+  foreach(variant good bad)
+    if(variant STREQUAL "good")
+      set(tile "tile_size = 64\ntile_overlap = 32")
+    else()
+      set(tile "tile_size = 70")
+    endif()
+    file(WRITE ${CMAKE_BINARY_DIR}/ltx2-dec-${variant}.ini
+"[host]
+plugin_dir = ${WARM_PLUGIN_OUTPUT_DIR}
+admin_socket = ${CMAKE_BINARY_DIR}/ltx2-dec-check.sock
+output_dir = ${CMAKE_BINARY_DIR}/ltx2-dec-out
+[device cpu]
+budget = 2GiB
+[component vae]
+plugin = vae_ltx2
+weights = ${LTX2_DEC_CKPT_DIR}/ltx2_20.safetensors
+device = cpu
+placement = auto
+${tile}
+[component upsampler]
+plugin = upsampler_ltx2
+weights = ${LTX2_DEC_CKPT_DIR}/up_20.safetensors
+device = cpu
+placement = resident
+[component audio]
+plugin = audio_ltx2
+weights = ${LTX2_DEC_CKPT_DIR}/ltx2_23.safetensors
+device = cpu
+placement = stream
+")
+    add_test(NAME ltx2_dec_warmd_check_${variant}
+             COMMAND warmd -t -c ${CMAKE_BINARY_DIR}/ltx2-dec-${variant}.ini)
+    set_tests_properties(ltx2_dec_warmd_check_${variant} PROPERTIES
+                         FIXTURES_REQUIRED ltx2_dec_models LABELS ltx2_dec)
+  endforeach()
+  set_tests_properties(ltx2_dec_warmd_check_good PROPERTIES
+                       PASS_REGULAR_EXPRESSION "configuration OK \\(3 components")
+  set_tests_properties(ltx2_dec_warmd_check_bad PROPERTIES
+                       PASS_REGULAR_EXPRESSION
+                       "ltx2-dec-bad.ini:7: vae \\(vae_ltx2\\): validate: .*multiples of 32")
+endif()
