@@ -49,13 +49,11 @@ static int lv2_validate(const warm_services *svc,
   return rc;
 }
 
-/* Keeps the statistics and the timestep multiplier on the host as the
- * weights are converted (so they are read from the file once). */
+/* Keeps the timestep multiplier on the host as the weights are converted.
+ * The statistics were read at create and are not written again: the host
+ * may be reading them (info()) from another thread. */
 static void keep_host(void *arg, int i, const void *h) {
   lv2 *v = arg;
-  size_t C = (size_t)v->dec.latent_channels;
-  if (i == v->dec.mean) memcpy(v->mean, h, C * sizeof(float));
-  if (i == v->dec.std) memcpy(v->std, h, C * sizeof(float));
   if (i == v->dec.tsm) memcpy(&v->tsm, h, sizeof v->tsm);
 }
 
