@@ -192,7 +192,31 @@ void wkcpu_ctx_fini(wk_ctx *c);
   int F(range_norm)(wk_ctx *c, const float *x, int64_t rows, int64_t cols,    \
                     int64_t row0, float eps, float *y);                        \
   int F(head_gate)(wk_ctx *c, const float *x, const float *g, int64_t rows,   \
-                   int64_t H, int64_t D, float *y);
+                   int64_t H, int64_t D, float *y);                            \
+  int F(conv1d_fwd)(wk_ctx *c, const wk_conv1d *p, const float *x,            \
+                    wk_w weight, wk_w bias, float *y);                         \
+  size_t F(conv1d_workspace)(wk_ctx *c, const wk_conv1d *p, wk_dtype wdt);    \
+  int F(conv_transpose1d)(wk_ctx *c, const wk_convt1d *p, const float *x,     \
+                          wk_w weight, wk_w bias, float *y);                   \
+  int F(upsample_nearest)(wk_ctx *c, const float *x, int64_t C, int64_t T,    \
+                          int64_t H, int64_t W, int ft, int fh, int fw,        \
+                          float *y);                                           \
+  int F(group_norm)(wk_ctx *c, const float *x, int64_t C, int64_t S,          \
+                    int64_t groups, wk_w w, wk_w b, float eps, float *y);      \
+  int F(leaky_relu)(wk_ctx *c, const float *x, int64_t n, float slope,        \
+                    float *y);                                                 \
+  int F(tanh)(wk_ctx *c, const float *x, int64_t n, float *y);                \
+  int F(snake)(wk_ctx *c, const float *x, int64_t C, int64_t L, wk_w alpha,   \
+               wk_w beta, int logscale, float *y);                             \
+  int F(space_to_depth3d)(wk_ctx *c, const float *x, int64_t C, int64_t T,    \
+                          int64_t H, int64_t W, int pt, int ph, int pw,        \
+                          int64_t group, float *y);                            \
+  int F(pad1d)(wk_ctx *c, const float *x, int64_t C, int64_t L, int64_t front, \
+               int64_t back, int mode, float *y);                              \
+  int F(complex_abs)(wk_ctx *c, const float *x, int64_t N, int64_t T,         \
+                     float *y);                                                \
+  int F(clamp)(wk_ctx *c, const float *x, int64_t n, float lo, float hi,      \
+               int take_log, float *y);
 
 /* The same names, for filling the table. */
 #define WK__BACKEND_NAMES(X) X(dev_alloc) X(dev_mem_info) X(dev_free)         \
@@ -205,8 +229,10 @@ void wkcpu_ctx_fini(wk_ctx *c);
   X(modulate) X(gate_add) X(transpose) X(embed_gather) X(embed_gather_host)   \
   X(rope) X(attention) X(attention_workspace) X(conv3d_fwd)                   \
   X(conv3d_workspace) X(depth_to_space3d) \
-  X(range_norm) X(head_gate)
-#define WK__N_BACKEND_FNS 46
+  X(range_norm) X(head_gate) X(conv1d_fwd) X(conv1d_workspace)               \
+  X(conv_transpose1d) X(upsample_nearest) X(group_norm) X(leaky_relu)         \
+  X(tanh) X(snake) X(space_to_depth3d) X(pad1d) X(complex_abs) X(clamp)
+#define WK__N_BACKEND_FNS 58
 
 #define WK__CPU_FN(n) wkcpu_##n
 WK__BACKEND_FNS(WK__CPU_FN)

@@ -9,74 +9,9 @@
 #include <string.h>
 
 #include "wk_internal.h"
+#include "wk_pad.h"
 
-/* Sizes beyond this are refused outright: keeps every product of two sizes
- * far from int64 overflow and catches garbage (uninitialised) arguments. */
-#define WK__DIM_MAX ((int64_t)1 << 40)
-
-static int dims_ok(wk_ctx *c, const char *op, const char *names,
-                   const int64_t *v, int n) {
-  for (int i = 0; i < n; i++)
-    if (v[i] < 0 || v[i] > WK__DIM_MAX)
-      return wk__fail(c, WK_EINVAL, "%s: size %d of (%s) is %lld", op, i, names,
-                      (long long)v[i]);
-  return 0;
-}
-#define WK__DIMS(c, op, ...)                                                   \
-  dims_ok((c), (op), #__VA_ARGS__, (const int64_t[]){__VA_ARGS__},             \
-          (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
-
-/* a * b, or -1 when it would pass WK__DIM_MAX^1.5 (never a valid buffer). */
-static int64_t mul2(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_mul_overflow(a, b, &r) || r > ((int64_t)1 << 60)) return -1;
-  return r;
-}
-
-static int ptr_ok(wk_ctx *c, const char *op, const char *name, const void *p,
-                  int64_t elems) {
-  if (elems < 0)
-    return wk__fail(c, WK_EINVAL, "%s: %s size overflows", op, name);
-  if (elems > 0 && !p)
-    return wk__fail(c, WK_EINVAL, "%s: %s is NULL", op, name);
-  return 0;
-}
-
-/* A weight operand: a known dtype, data present when `elems` > 0 (or
- * optional == 1 and data NULL), a finite fp8 scale. */
-static int w_ok(wk_ctx *c, const char *op, const char *name, wk_w w,
-                int64_t elems, int optional) {
-  if (optional && !w.data) return 0;
-  if (wk__dtype_size(w.dtype) == 0)
-    return wk__fail(c, WK_EINVAL, "%s: %s has unknown dtype %d", op, name,
-                    (int)w.dtype);
-  if (w.dtype == WK_FP8_E4M3 && !isfinite(w.scale))
-    return wk__fail(c, WK_EINVAL, "%s: %s fp8 scale is not finite", op, name);
-  return ptr_ok(c, op, name, w.data, elems);
-}
-
-static int ws_ok(wk_ctx *c, const char *op, size_t need) {
-  if (need > c->ws_bytes)
-    return wk__fail(c, WK_ESPACE, "%s: workspace is %zu bytes, needs %zu", op,
-                    c->ws_bytes, need);
-  if (need > 0 && !c->ws)
-    return wk__fail(c, WK_ESPACE, "%s: no workspace set, needs %zu bytes", op,
-                    need);
-  return 0;
-}
-
-static int overlap(const void *a, int64_t abytes, const void *b,
-                   int64_t bbytes) {
-  uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
-  if (!a || !b || abytes <= 0 || bbytes <= 0) return 0;
-  return pa < pb + (uintptr_t)bbytes && pb < pa + (uintptr_t)abytes;
-}
-
-#define WK__TRY(x)                                                             \
-  do {                                                                         \
-    int rc_ = (x);                                                             \
-    if (rc_) return rc_;                                                       \
-  } while (0)
+#include "wk_check.h"
 
 /* ---- dtypes -------------------------------------------------------------- */
 
@@ -412,14 +347,32 @@ int wk_attention(wk_ctx *c, const wk_attn *a, const float *q, const float *k,
 
 /* ---- video --------------------------------------------------------------- */
 
+static int pad_mode_ok(wk_ctx *c, const char *op, const char *what, int mode,
+                       int64_t pad0, int64_t pad1, int64_t n) {
+  if (mode < WK_PAD_DEFAULT || mode > WK_PAD_REPLICATE)
+    return wk__fail(c, WK_EINVAL, "%s: %s padding mode %d is unknown", op,
+                    what, mode);
+  if (mode == WK_PAD_REFLECT && (pad0 >= n || pad1 >= n))
+    return wk__fail(c, WK_EINVAL,
+                    "%s: reflect padding %lld/%lld needs an axis longer than "
+                    "the pad (%s is %lld)",
+                    op, (long long)pad0, (long long)pad1, what, (long long)n);
+  return 0;
+}
+
 static int conv_ok(wk_ctx *c, const char *op, const wk_conv3d *p) {
   if (!p) return wk__fail(c, WK_EINVAL, "%s: NULL descriptor", op);
   WK__TRY(WK__DIMS(c, op, p->Ci, p->T, p->H, p->W, p->Co, p->kt, p->kh, p->kw,
-                   p->pt_front, p->pt_back, p->ph, p->pw));
+                   p->pt_front, p->pt_back, p->ph, p->pw, p->ph_back,
+                   p->pw_back));
   if (!p->Ci || !p->T || !p->H || !p->W || !p->Co || !p->kt || !p->kh || !p->kw)
     return wk__fail(c, WK_EINVAL, "%s: a size or kernel extent is 0", op);
-  if (p->T + p->pt_front + p->pt_back < p->kt || p->H + 2 * p->ph < p->kh ||
-      p->W + 2 * p->pw < p->kw)
+  WK__TRY(pad_mode_ok(c, op, "temporal", p->tpad, p->pt_front, p->pt_back,
+                      p->T));
+  WK__TRY(pad_mode_ok(c, op, "height", p->spad, p->ph, wk__ph_back(p), p->H));
+  WK__TRY(pad_mode_ok(c, op, "width", p->spad, p->pw, wk__pw_back(p), p->W));
+  if (wk_conv3d_out_t(p) < 1 || wk_conv3d_out_h(p) < 1 ||
+      wk_conv3d_out_w(p) < 1)
     return wk__fail(c, WK_EINVAL, "%s: kernel larger than the padded input",
                     op);
   return 0;
@@ -436,8 +389,8 @@ int wk_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
   const char *op = "wk_conv3d_fwd";
   if (!c) return WK_EINVAL;
   WK__TRY(conv_ok(c, op, p));
-  int64_t To = p->T + p->pt_front + p->pt_back - p->kt + 1;
-  int64_t Ho = p->H + 2 * p->ph - p->kh + 1, Wo = p->W + 2 * p->pw - p->kw + 1;
+  int64_t To = wk_conv3d_out_t(p), Ho = wk_conv3d_out_h(p),
+          Wo = wk_conv3d_out_w(p);
   int64_t nx = mul2(mul2(p->Ci, p->T), mul2(p->H, p->W));
   int64_t ny = mul2(mul2(p->Co, To), mul2(Ho, Wo));
   int64_t nw = mul2(mul2(p->Co, p->Ci), mul2(p->kt, mul2(p->kh, p->kw)));

@@ -1,7 +1,7 @@
 # Kernel op tests (label `kernels`): every op against a float64 reference
 # written in the test, on fresh random inputs (the seed is printed; replay
 # with WK_TEST_SEED=N).
-foreach(t dtype linear ops attention conv args textfeat)
+foreach(t dtype linear ops attention conv signal args textfeat)
   warm_add_test(test_kernels_${t} SOURCES unit/test_kernels_${t}.c LIBS wk
                 LABELS kernels)
 endforeach()

@@ -3,14 +3,16 @@
  * space. For each output frame the input patches of a chunk of output
  * positions are unrolled into the workspace ([Ci*kt*kh*kw, chunk]) and one
  * GEMM with the [Co, Ci*kt*kh*kw] weight writes that chunk of every output
- * channel. Temporal padding replicates the edge frames, spatial padding is
- * zeros. The chunk size depends only on the shape (deterministic).
+ * channel. Padding follows the descriptor's modes (wk_pad.h maps a padded
+ * coordinate to its source). The chunk size depends only on the shape
+ * (deterministic).
  */
 #include <cblas.h>
 #include <limits.h>
 #include <string.h>
 
 #include "cpu.h"
+#include "wk_pad.h"
 
 /* f32 elements of unrolled patches per chunk (16 MiB). */
 #define WKCPU_COL_ELEMS ((int64_t)4 << 20)
@@ -21,9 +23,9 @@ typedef struct conv_geom {
 
 static conv_geom geom(const wk_conv3d *p) {
   conv_geom g;
-  g.To = p->T + p->pt_front + p->pt_back - p->kt + 1;
-  g.Ho = p->H + 2 * p->ph - p->kh + 1;
-  g.Wo = p->W + 2 * p->pw - p->kw + 1;
+  g.To = wk_conv3d_out_t(p);
+  g.Ho = wk_conv3d_out_h(p);
+  g.Wo = wk_conv3d_out_w(p);
   g.P = g.Ho * g.Wo;
   g.Kc = p->Ci * p->kt * p->kh * p->kw;
   g.np = WKCPU_COL_ELEMS / g.Kc;
@@ -50,25 +52,34 @@ static void im2col_rows(void *v, int64_t k0, int64_t k1, int tid) {
   const im2col_job *J = v;
   const wk_conv3d *p = J->p;
   int64_t khw = p->kh * p->kw, n = J->p1 - J->p0;
+  int tm = wk__tmode(p), sm = wk__smode(p);
   for (int64_t kr = k0; kr < k1; kr++) {
     int64_t ci = kr / (p->kt * khw), rem = kr % (p->kt * khw);
     int64_t dt = rem / khw, dh = (rem % khw) / p->kw, dw = rem % p->kw;
-    int64_t ti = J->t + dt - p->pt_front;
-    ti = ti < 0 ? 0 : (ti >= p->T ? p->T - 1 : ti);
-    const float *frame = J->x + (ci * p->T + ti) * p->H * p->W;
+    int64_t ti = wk__pad_src(J->t + dt - p->pt_front, p->T, tm);
     float *dst = J->col + kr * n;
+    if (ti < 0) {
+      memset(dst, 0, (size_t)n * 4);
+      continue;
+    }
+    const float *frame = J->x + (ci * p->T + ti) * p->H * p->W;
     for (int64_t q = J->p0; q < J->p1;) {
       int64_t oh = q / J->g.Wo, ow = q % J->g.Wo;
       int64_t run = J->g.Wo - ow < J->p1 - q ? J->g.Wo - ow : J->p1 - q;
-      int64_t ih = oh + dh - p->ph;
+      int64_t ih = wk__pad_src(oh + dh - p->ph, p->H, sm);
       float *d = dst + (q - J->p0);
-      if (ih < 0 || ih >= p->H) {
+      if (ih < 0) {
         memset(d, 0, (size_t)run * 4);
       } else {
         const float *row = frame + ih * p->W;
         for (int64_t i = 0; i < run; i++) {
           int64_t iw = ow + i + dw - p->pw;
-          d[i] = (iw >= 0 && iw < p->W) ? row[iw] : 0.0f;
+          if (iw >= 0 && iw < p->W) {
+            d[i] = row[iw];
+          } else {
+            int64_t s2 = wk__pad_src(iw, p->W, sm);
+            d[i] = s2 < 0 ? 0.0f : row[s2];
+          }
         }
       }
       q += run;

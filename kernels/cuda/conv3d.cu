@@ -1,7 +1,7 @@
 /*
  * conv3d.cu — direct 3-D convolution, stride 1: x [Ci, T, H, W] -> y [Co,
- * T', H', W'], replicate padding in time (pt_front copies of frame 0,
- * pt_back of the last), zero padding in space. f32 accumulate; the weight
+ * T', H', W'], padded per the descriptor's modes (wk_pad.h, shared with the
+ * cpu backend). f32 accumulate; the weight
  * is decoded at use from its stored dtype, so no workspace is needed.
  *
  * Each thread computes WKCU_COB output channels at one output position, so
@@ -11,6 +11,7 @@
  * (ci, then kt, kh, kw) rather than fast.
  */
 #include "wkcu_internal.cuh"
+#include "wk_pad.h"
 
 #define WKCU_COB 8
 
@@ -19,8 +20,9 @@ __global__ void wkcu_conv3d_k(wk_conv3d p, const float *__restrict__ x,
                               const void *bias, int bdt, float bscale,
                               float *__restrict__ y) {
   const int64_t To = p.T + p.pt_front + p.pt_back - p.kt + 1;
-  const int64_t Ho = p.H + 2 * p.ph - p.kh + 1;
-  const int64_t Wo = p.W + 2 * p.pw - p.kw + 1;
+  const int64_t Ho = p.H + p.ph + wk__ph_back(&p) - p.kh + 1;
+  const int64_t Wo = p.W + p.pw + wk__pw_back(&p) - p.kw + 1;
+  const int tm = wk__tmode(&p), sm = wk__smode(&p);
   const int64_t P = To * Ho * Wo, HW = p.H * p.W;
   const int64_t co0 = (int64_t)blockIdx.y * WKCU_COB;
   const int64_t taps = p.kt * p.kh * p.kw;
@@ -35,14 +37,14 @@ __global__ void wkcu_conv3d_k(wk_conv3d p, const float *__restrict__ x,
     for (int64_t ci = 0; ci < p.Ci; ci++) {
       const float *xc = x + ci * p.T * HW;
       for (int64_t a = 0; a < p.kt; a++) {
-        int64_t t = to + a - p.pt_front; /* replicate the edge frames */
-        t = t < 0 ? 0 : (t >= p.T ? p.T - 1 : t);
+        int64_t t = wk__pad_src(to + a - p.pt_front, p.T, tm);
+        if (t < 0) continue;
         for (int64_t bb = 0; bb < p.kh; bb++) {
-          int64_t hh = ho + bb - p.ph;
-          if (hh < 0 || hh >= p.H) continue;
+          int64_t hh = wk__pad_src(ho + bb - p.ph, p.H, sm);
+          if (hh < 0) continue;
           for (int64_t cc = 0; cc < p.kw; cc++) {
-            int64_t ww = wo + cc - p.pw;
-            if (ww < 0 || ww >= p.W) continue;
+            int64_t ww = wk__pad_src(wo + cc - p.pw, p.W, sm);
+            if (ww < 0) continue;
             float xv = xc[t * HW + hh * p.W + ww];
             int64_t wi = (co0 * p.Ci + ci) * taps + (a * p.kh + bb) * p.kw + cc;
 #pragma unroll
@@ -76,9 +78,8 @@ extern "C" size_t wkcu_conv3d_workspace(wk_ctx *c, const wk_conv3d *p,
 extern "C" int wkcu_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x,
                                wk_w weight, wk_w bias, float *y) {
   static const char *W = "wk_conv3d_fwd(cuda)";
-  int64_t To = p->T + p->pt_front + p->pt_back - p->kt + 1;
-  int64_t Ho = p->H + 2 * p->ph - p->kh + 1;
-  int64_t Wo = p->W + 2 * p->pw - p->kw + 1;
+  int64_t To = wk_conv3d_out_t(p), Ho = wk_conv3d_out_h(p),
+          Wo = wk_conv3d_out_w(p);
   if (p->T < 1 || To < 1 || Ho < 1 || Wo < 1 || p->kt < 1 || p->kh < 1 ||
       p->kw < 1)
     return wk__fail(c, WK_EINVAL,

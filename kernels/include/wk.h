@@ -267,17 +267,38 @@ size_t wk_attention_workspace(wk_ctx *c, const wk_attn *a);
 
 /* ---- video --------------------------------------------------------------- */
 
+/* Padding modes of the convolutions. WK_PAD_DEFAULT (0) keeps an op's
+ * historical behaviour, so a zero-initialised descriptor means what it
+ * always meant. REFLECT mirrors without repeating the edge (torch's
+ * "reflect": a pad must be smaller than the axis); REPLICATE repeats it. */
+enum {
+  WK_PAD_DEFAULT = 0,
+  WK_PAD_ZEROS = 1,
+  WK_PAD_REFLECT = 2,
+  WK_PAD_REPLICATE = 3,
+};
+
 /*
  * 3-D convolution, stride 1 (dilation 1), x [Ci, T, H, W] -> y [Co, T', H',
  * W'], weight [Co, Ci, kt, kh, kw] in any weight dtype, bias [Co] or NULL.
- * Spatial padding: ph, pw zeros each side. Temporal padding by replicating
- * edge frames: pt_front copies of frame 0 and pt_back copies of the last
- * frame (causal: pt_front = kt - 1, pt_back = 0).
+ * Temporal padding: pt_front before frame 0 and pt_back after the last, in
+ * mode tpad (DEFAULT: replicate the edge frames; causal: pt_front = kt - 1,
+ * pt_back = 0). Spatial padding: ph rows above and pw columns left, and the
+ * same below/right unless `asym` is set, then ph_back / pw_back; mode spad
+ * (DEFAULT: zeros). 2-D convs are kt = T = 1; asymmetric padding serves
+ * causal 2-D convs (the LTX-2 audio VAE).
  */
 typedef struct wk_conv3d {
   int64_t Ci, T, H, W, Co, kt, kh, kw;
   int64_t pt_front, pt_back, ph, pw;
+  int tpad, spad; /* WK_PAD_* */
+  int asym;
+  int64_t ph_back, pw_back;
 } wk_conv3d;
+/* Output extents of a wk_conv3d (for callers sizing buffers). */
+int64_t wk_conv3d_out_t(const wk_conv3d *p);
+int64_t wk_conv3d_out_h(const wk_conv3d *p);
+int64_t wk_conv3d_out_w(const wk_conv3d *p);
 int wk_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
                   wk_w bias, float *y);
 size_t wk_conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);
@@ -287,6 +308,87 @@ size_t wk_conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);
  * LTX-Video upsampler order). */
 int wk_depth_to_space3d(wk_ctx *c, const float *x, int64_t C, int64_t T,
                         int64_t H, int64_t W, int pt, int ph, int pw, float *y);
+
+/* Space to depth with a channel-group mean (the LTX-2 encoder's
+ * SpaceToDepthDownsample): x [C, T*pt, H*ph, W*pw] -> y [C*pt*ph*pw/group,
+ * T, H, W], where the space-to-depth channel c*pt*ph*pw + it*ph*pw + ih*pw
+ * + iw holds x[c, t*pt+it, h*ph+ih, w*pw+iw] and y[o] is the mean of its
+ * channels o*group .. o*group+group-1 (summed in order, then divided).
+ * group must divide C*pt*ph*pw; group 1 is a plain space to depth. */
+int wk_space_to_depth3d(wk_ctx *c, const float *x, int64_t C, int64_t T,
+                        int64_t H, int64_t W, int pt, int ph, int pw,
+                        int64_t group, float *y);
+
+/* ---- audio and signal ------------------------------------------------------ */
+
+/*
+ * 1-D convolution (torch Conv1d): x [Ci, L] -> y [Co, Lo], weight
+ * [Co, Ci/groups, k] in any weight dtype, bias [Co] or NULL. The input is
+ * padded by pad_front / pad_back samples in mode `pad` (DEFAULT: zeros);
+ * Lo = (L + pad_front + pad_back - dilation*(k-1) - 1) / stride + 1.
+ */
+typedef struct wk_conv1d {
+  int64_t Ci, L, Co, k, stride, dilation, groups, pad_front, pad_back;
+  int pad; /* WK_PAD_* */
+  /* The weight holds one group's slice [Co/groups, Ci/groups, k], used by
+   * every group (a depthwise filter shared by all channels). */
+  int shared;
+} wk_conv1d;
+int64_t wk_conv1d_out_len(const wk_conv1d *p);
+int wk_conv1d_fwd(wk_ctx *c, const wk_conv1d *p, const float *x, wk_w weight,
+                  wk_w bias, float *y);
+size_t wk_conv1d_workspace(wk_ctx *c, const wk_conv1d *p, wk_dtype wdt);
+
+/*
+ * Transposed 1-D convolution (torch ConvTranspose1d, output_padding 0):
+ * x [Ci, L] -> y [Co, Lo], weight [Ci, Co/groups, k], bias [Co] or NULL;
+ * Lo = (L - 1)*stride - 2*padding + k.
+ */
+typedef struct wk_convt1d {
+  int64_t Ci, L, Co, k, stride, padding, groups;
+  int shared; /* weight [Ci/groups, Co/groups, k] shared by every group */
+} wk_convt1d;
+int64_t wk_convt1d_out_len(const wk_convt1d *p);
+int wk_conv_transpose1d(wk_ctx *c, const wk_convt1d *p, const float *x,
+                        wk_w weight, wk_w bias, float *y);
+
+/* Nearest-neighbour upsampling: x [C, T, H, W] -> y [C, T*ft, H*fh, W*fw]
+ * (torch interpolate mode "nearest" with integer factors). */
+int wk_upsample_nearest(wk_ctx *c, const float *x, int64_t C, int64_t T,
+                        int64_t H, int64_t W, int ft, int fh, int fw,
+                        float *y);
+
+/* GroupNorm over x [C, S] (S positions per channel): each of `groups`
+ * groups of C/groups channels is normalised over all its (C/groups)*S
+ * values (biased variance), then * w[c] + b[c] (w/b may be NULL). y may
+ * alias x. */
+int wk_group_norm(wk_ctx *c, const float *x, int64_t C, int64_t S,
+                  int64_t groups, wk_w w, wk_w b, float eps, float *y);
+
+/* y = x >= 0 ? x : slope * x;  y = tanh(x). y may alias x. */
+int wk_leaky_relu(wk_ctx *c, const float *x, int64_t n, float slope, float *y);
+int wk_tanh(wk_ctx *c, const float *x, int64_t n, float *y);
+
+/* Snake / SnakeBeta over x [C, L] (BigVGAN): y = x + sin(a x)^2 / (b + 1e-9)
+ * with a = alpha[c], b = beta[c] (beta.data NULL: b = a), both exp()'d
+ * first when `logscale`. alpha/beta f32 [C]. y may alias x. */
+int wk_snake(wk_ctx *c, const float *x, int64_t C, int64_t L, wk_w alpha,
+             wk_w beta, int logscale, float *y);
+
+/* Pads each row of x [C, L] to y [C, front + L + back] in mode `mode`
+ * (DEFAULT: zeros; reflect needs front and back below L). */
+int wk_pad1d(wk_ctx *c, const float *x, int64_t C, int64_t L, int64_t front,
+             int64_t back, int mode, float *y);
+
+/* STFT magnitude: x [2N, T] (the real rows, then the imaginary rows, as a
+ * conv1d with stacked DFT bases gives them) -> y [N, T] = sqrt(re^2 + im^2).
+ * y must not overlap x. */
+int wk_complex_abs(wk_ctx *c, const float *x, int64_t N, int64_t T, float *y);
+
+/* y = log(max(x, lo));  y = min(max(x, lo), hi). y may alias x. */
+int wk_log_clamp(wk_ctx *c, const float *x, int64_t n, float lo, float *y);
+int wk_clamp(wk_ctx *c, const float *x, int64_t n, float lo, float hi,
+             float *y);
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

@@ -20,7 +20,7 @@
 #define LVAE_VERSION "1.0.0"
 #define LVAE_MAX_BLOCKS 8
 #define LVAE_MAX_RES 16
-#define LVAE_TPROJ 256
+#define LVAE_TPROJ 256 /* = LXC_TPROJ (ltx2_common's timestep projection) */
 
 /* One weight tensor: diffusers name, shape, stored dtype class and place in
  * the device blob. Convolution and linear weights are stored in the
@@ -128,6 +128,5 @@ void lvae_dims_of(const lvae_net *n, int64_t F, int64_t H, int64_t W,
 size_t lvae_workspace_bytes(const lvae *v, int64_t F, int64_t H, int64_t W);
 int lvae_decode_tile(lvae *v, const float *z, int64_t F, int64_t H, int64_t W,
                      float temb, float *out, warm_error *err);
-void lvae_timestep_proj(float t, float *out);
 
 #endif /* LVAE_H */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lvae.h"
+#include "lxc.h"
 
 #define ALIGN_UP(x) (((x) + 255) / 256 * 256)
 
@@ -142,19 +143,6 @@ size_t lvae_workspace_bytes(const lvae *v, int64_t F, int64_t H, int64_t W) {
   return p.total;
 }
 
-/* diffusers Timesteps(256, flip_sin_to_cos=True, shift 0): [cos | sin]. */
-void lvae_timestep_proj(float t, float *out) {
-  const int half = LVAE_TPROJ / 2;
-  const float nl = (float)(-log(10000.0));
-  for (int i = 0; i < half; i++) {
-    float e = nl * (float)i;
-    e = e / (float)half;
-    float a = t * expf(e);
-    out[i] = cosf(a);
-    out[half + i] = sinf(a);
-  }
-}
-
 typedef struct dec {
   lvae *v;
   char *ws;
@@ -288,7 +276,7 @@ static int run_net(dec *d, const float *z, float temb, float *out) {
   CK(wk_copy_h2d(k, BUF(d, B_H), z, zin * sizeof(float)));
   if (n->timestep_conditioning) {
     float tp[LVAE_TPROJ];
-    lvae_timestep_proj(temb * v->tsm, tp);
+    lxc_timestep_proj(temb * v->tsm, tp);
     CK(wk_copy_h2d(k, BUF(d, B_TPROJ), tp, sizeof tp));
     CK(wk_sync(k)); /* tp lives on this stack frame */
   }

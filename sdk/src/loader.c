@@ -62,9 +62,17 @@ int warm_plugin_check_desc(const warm_plugin_desc *d, const char *where,
     return warm_error_set(err, WARM_EABI,
                           "%s: plugin '%s' has no version string", w, d->name);
   if (d->kind != WARM_KIND_TEXT_ENCODER && d->kind != WARM_KIND_TRANSFORMER &&
-      d->kind != WARM_KIND_VAE)
+      d->kind != WARM_KIND_VAE && d->kind != WARM_KIND_UPSAMPLER &&
+      d->kind != WARM_KIND_AUDIO_DECODER)
     return warm_error_set(err, WARM_EABI, "%s: plugin '%s' has unknown kind %d",
                           w, d->name, (int)d->kind);
+  if ((d->kind == WARM_KIND_UPSAMPLER || d->kind == WARM_KIND_AUDIO_DECODER) &&
+      d->abi_minor < 2)
+    return warm_error_set(err, WARM_EABI,
+                          "%s: plugin '%s' declares kind %s, which ABI %u.%u "
+                          "does not have (added in 1.2)",
+                          w, d->name, warm_kind_name(d->kind), d->abi_major,
+                          d->abi_minor);
   const uint32_t devs = WARM_DEVCAP_CPU | WARM_DEVCAP_CUDA;
   const uint32_t places =
       WARM_PLACE_RESIDENT | WARM_PLACE_STREAM | WARM_PLACE_AUTO;

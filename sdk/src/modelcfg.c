@@ -100,13 +100,20 @@ int warm_config_open(const char *path, warm_config **out, warm_error *err) {
   return rc;
 }
 
-/* Follows a dotted path from root; NULL when some part is absent. */
+/* Follows a dotted path from root; NULL when some part is absent. A part
+ * of digits indexes an array ("decoder_blocks.2.1.num_layers"). */
 static json_t *cfg_lookup(const warm_config *c, const char *key) {
   json_t *j = c->root;
   const char *p = key;
   while (j && *p) {
     const char *dot = strchr(p, '.');
     size_t n = dot ? (size_t)(dot - p) : strlen(p);
+    if (json_is_array(j) && n > 0 && n < 10 && strspn(p, "0123456789") >= n) {
+      j = json_array_get(j, (size_t)strtoul(p, NULL, 10));
+      p += n;
+      if (*p == '.') p++;
+      continue;
+    }
     if (!json_is_object(j)) return NULL;
     j = json_object_getn(j, p, n);
     p += n;

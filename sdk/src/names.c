@@ -54,6 +54,10 @@ const char *warm_kind_name(warm_kind k) {
     return "transformer";
   case WARM_KIND_VAE:
     return "vae";
+  case WARM_KIND_UPSAMPLER:
+    return "upsampler";
+  case WARM_KIND_AUDIO_DECODER:
+    return "audio_decoder";
   }
   return "unknown";
 }
@@ -63,6 +67,8 @@ warm_kind warm_kind_parse(const char *s) {
   if (!strcasecmp(s, "text_encoder")) return WARM_KIND_TEXT_ENCODER;
   if (!strcasecmp(s, "transformer")) return WARM_KIND_TRANSFORMER;
   if (!strcasecmp(s, "vae")) return WARM_KIND_VAE;
+  if (!strcasecmp(s, "upsampler")) return WARM_KIND_UPSAMPLER;
+  if (!strcasecmp(s, "audio_decoder")) return WARM_KIND_AUDIO_DECODER;
   return (warm_kind)0;
 }
 

@@ -576,44 +576,197 @@ static void test_attention_matches_cpu(void) {
 static void test_conv3d_matches_cpu(void) {
   printf("conv3d\n");
   const wk_dtype dts[] = {WK_F32, WK_BF16, WK_FP8_E4M3};
-  for (int i = 0; i < 3; i++) {
+  /* Cases 3..6 add the padding modes: reflect / replicate / zeros in space
+   * and time, and an asymmetric causal 2-D conv. */
+  for (int i = 0; i < 7; i++) {
     wk_conv3d p;
-    p.Ci = gt_int(1, 6), p.T = gt_int(1, 5), p.H = gt_int(1, 12);
-    p.W = gt_int(1, 12), p.Co = gt_int(1, 20);
+    memset(&p, 0, sizeof p);
+    p.Ci = gt_int(1, 6), p.T = gt_int(1, 5), p.H = gt_int(3, 12);
+    p.W = gt_int(3, 12), p.Co = gt_int(1, 20);
     p.kt = gt_int(1, 3), p.kh = gt_int(1, 3), p.kw = gt_int(1, 3);
     p.pt_front = i == 0 ? p.kt - 1 : gt_int(0, 2);
     p.pt_back = i == 0 ? 0 : gt_int(0, 2);
     p.ph = p.kh / 2, p.pw = p.kw / 2;
+    if (i == 3) p.spad = WK_PAD_REFLECT, p.tpad = WK_PAD_ZEROS;
+    if (i == 4) p.spad = WK_PAD_REPLICATE, p.tpad = WK_PAD_REPLICATE;
+    if (i == 5) {
+      p.spad = WK_PAD_REFLECT, p.tpad = WK_PAD_REFLECT;
+      p.T = gt_int(3, 5), p.pt_front = gt_int(0, 2), p.pt_back = gt_int(0, 2);
+    }
+    if (i == 6) {
+      p.T = 1, p.kt = 1, p.pt_front = p.pt_back = 0, p.kh = 3, p.kw = 3;
+      p.asym = 1, p.ph = 2, p.ph_back = 0, p.pw = 1, p.pw_back = 1;
+    }
     if (p.T + p.pt_front + p.pt_back < p.kt) p.pt_front = p.kt - 1;
-    int64_t To = p.T + p.pt_front + p.pt_back - p.kt + 1;
-    int64_t Ho = p.H + 2 * p.ph - p.kh + 1, Wo = p.W + 2 * p.pw - p.kw + 1;
+    if (p.tpad == WK_PAD_REFLECT && p.pt_front >= p.T) p.pt_front = p.T - 1;
+    int64_t To = wk_conv3d_out_t(&p), Ho = wk_conv3d_out_h(&p),
+            Wo = wk_conv3d_out_w(&p);
     int64_t nx = p.Ci * p.T * p.H * p.W, nw = p.Co * p.Ci * p.kt * p.kh * p.kw;
     int64_t ny = p.Co * To * Ho * Wo;
     float *x = gt_rand(nx, -1, 1), *w = gt_rand(nw, -1, 1);
     float *b = gt_rand(p.Co, -1, 1), *ref = (float *)gt_xmalloc((size_t)ny * 4);
-    void *hw = encode(w, nw, dts[i], 1.0f / 448);
-    wk_w Wc = {hw, dts[i], 1.0f / 448}, Bc = {b, WK_F32, 1};
-    gt_ws(&CPU, wk_conv3d_workspace(CPU.c, &p, dts[i]));
+    wk_dtype dt = dts[i % 3];
+    void *hw = encode(w, nw, dt, 1.0f / 448);
+    wk_w Wc = {hw, dt, 1.0f / 448}, Bc = {b, WK_F32, 1};
+    gt_ws(&CPU, wk_conv3d_workspace(CPU.c, &p, dt));
     gt_must(CPU.c, wk_conv3d_fwd(CPU.c, &p, x, Wc, Bc, ref), "cpu conv3d");
     void *dx = gt_dev(CU.c, x, (size_t)nx * 4);
-    void *dw = gt_dev(CU.c, hw, (size_t)nw * dsize(dts[i]));
+    void *dw = gt_dev(CU.c, hw, (size_t)nw * dsize(dt));
     void *db = gt_dev(CU.c, b, (size_t)p.Co * 4);
     void *dy = gt_dev(CU.c, NULL, (size_t)ny * 4);
-    wk_w Wd = {dw, dts[i], 1.0f / 448}, Bd = {db, WK_F32, 1};
-    gt_ws(&CU, wk_conv3d_workspace(CU.c, &p, dts[i]));
+    wk_w Wd = {dw, dt, 1.0f / 448}, Bd = {db, WK_F32, 1};
+    gt_ws(&CU, wk_conv3d_workspace(CU.c, &p, dt));
     TWICE("conv3d", dy, (size_t)ny * 4,
           wk_conv3d_fwd(CU.c, &p, (const float *)dx, Wd, Bd, (float *)dy));
-    char name[128];
+    char name[160];
     snprintf(name, sizeof name,
-             "conv3d %lld->%lld %lldx%lldx%lld k%lld%lld%lld pt%lld/%lld w=%s",
+             "conv3d %lld->%lld %lldx%lldx%lld k%lld%lld%lld pt%lld/%lld "
+             "pad t%d s%d asym%d w=%s",
              (long long)p.Ci, (long long)p.Co, (long long)p.T, (long long)p.H,
              (long long)p.W, (long long)p.kt, (long long)p.kh, (long long)p.kw,
-             (long long)p.pt_front, (long long)p.pt_back, dname(dts[i]));
+             (long long)p.pt_front, (long long)p.pt_back, p.tpad, p.spad,
+             p.asym, dname(dts[i % 3]));
     close_to(name, dy, ref, ny, 2e-5);
     wk_dev_free(CU.c, dx), wk_dev_free(CU.c, dw), wk_dev_free(CU.c, db);
     wk_dev_free(CU.c, dy);
     free(x), free(w), free(b), free(ref), free(hw);
   }
+}
+
+/* ---- audio and signal ops
+ * ------------------------------------------------------------------ */
+
+static void test_signal_matches_cpu(void) {
+  printf("signal\n");
+  const wk_dtype dts[] = {WK_F32, WK_BF16, WK_FP8_E4M3};
+  for (int i = 0; i < 6; i++) {
+    wk_dtype dt = dts[i % 3];
+    wk_conv1d p;
+    memset(&p, 0, sizeof p);
+    p.groups = gt_int(1, 3);
+    p.Ci = p.groups * gt_int(1, 8), p.Co = p.groups * gt_int(1, 8);
+    p.L = gt_int(8, 300), p.k = gt_int(1, 9), p.stride = gt_int(1, 3);
+    p.dilation = gt_int(1, 3), p.pad = (int)gt_int(0, 3);
+    p.pad_front = gt_int(0, 5), p.pad_back = gt_int(0, 5);
+    p.shared = (int)(i & 1);
+    if (wk_conv1d_out_len(&p) < 1) p.pad_back += p.dilation * p.k;
+    if (p.pad == WK_PAD_REFLECT && p.pad_back >= p.L) p.pad = WK_PAD_ZEROS;
+    int64_t Lo = wk_conv1d_out_len(&p), nx = p.Ci * p.L;
+    int64_t nw = (p.shared ? p.Co / p.groups : p.Co) * (p.Ci / p.groups) * p.k;
+    int64_t ny = p.Co * Lo;
+    float *x = gt_rand(nx, -1, 1), *w = gt_rand(nw, -1, 1);
+    float *b = gt_rand(p.Co, -1, 1), *ref = (float *)gt_xmalloc((size_t)ny * 4);
+    void *hw = encode(w, nw, dt, 1.0f / 448);
+    wk_w Wc = {hw, dt, 1.0f / 448}, Bc = {b, WK_F32, 1};
+    gt_ws(&CPU, wk_conv1d_workspace(CPU.c, &p, dt));
+    gt_must(CPU.c, wk_conv1d_fwd(CPU.c, &p, x, Wc, Bc, ref), "cpu conv1d");
+    void *dx = gt_dev(CU.c, x, (size_t)nx * 4);
+    void *dw = gt_dev(CU.c, hw, (size_t)nw * dsize(dt));
+    void *db = gt_dev(CU.c, b, (size_t)p.Co * 4);
+    void *dy = gt_dev(CU.c, NULL, (size_t)ny * 4);
+    wk_w Wd = {dw, dt, 1.0f / 448}, Bd = {db, WK_F32, 1};
+    gt_ws(&CU, wk_conv1d_workspace(CU.c, &p, dt));
+    TWICE("conv1d", dy, (size_t)ny * 4,
+          wk_conv1d_fwd(CU.c, &p, (const float *)dx, Wd, Bd, (float *)dy));
+    close_to("conv1d", dy, ref, ny, 2e-5);
+    wk_dev_free(CU.c, dx), wk_dev_free(CU.c, dw), wk_dev_free(CU.c, db);
+    wk_dev_free(CU.c, dy);
+    free(x), free(w), free(b), free(ref), free(hw);
+
+    wk_convt1d q;
+    q.shared = (int)(i & 1);
+    q.groups = gt_int(1, 2);
+    q.Ci = q.groups * gt_int(1, 8), q.Co = q.groups * gt_int(1, 8);
+    q.L = gt_int(1, 100), q.k = gt_int(1, 16), q.stride = gt_int(1, 6);
+    q.padding = gt_int(0, (q.k - 1) / 2);
+    Lo = wk_convt1d_out_len(&q), nx = q.Ci * q.L;
+    nw = (q.shared ? q.Ci / q.groups : q.Ci) * (q.Co / q.groups) * q.k;
+    ny = q.Co * Lo;
+    x = gt_rand(nx, -1, 1), w = gt_rand(nw, -1, 1), b = gt_rand(q.Co, -1, 1);
+    ref = (float *)gt_xmalloc((size_t)ny * 4);
+    hw = encode(w, nw, dt, 1.0f / 448);
+    wk_w Wq = {hw, dt, 1.0f / 448}, Bq = {b, WK_F32, 1};
+    gt_must(CPU.c, wk_conv_transpose1d(CPU.c, &q, x, Wq, Bq, ref),
+            "cpu conv_transpose1d");
+    dx = gt_dev(CU.c, x, (size_t)nx * 4);
+    dw = gt_dev(CU.c, hw, (size_t)nw * dsize(dt));
+    db = gt_dev(CU.c, b, (size_t)q.Co * 4);
+    dy = gt_dev(CU.c, NULL, (size_t)ny * 4);
+    wk_w Wqd = {dw, dt, 1.0f / 448}, Bqd = {db, WK_F32, 1};
+    TWICE("conv_transpose1d", dy, (size_t)ny * 4,
+          wk_conv_transpose1d(CU.c, &q, (const float *)dx, Wqd, Bqd,
+                              (float *)dy));
+    close_to("conv_transpose1d", dy, ref, ny, 2e-5);
+    wk_dev_free(CU.c, dx), wk_dev_free(CU.c, dw), wk_dev_free(CU.c, db);
+    wk_dev_free(CU.c, dy);
+    free(x), free(w), free(b), free(ref), free(hw);
+  }
+  /* Nearest upsampling, GroupNorm, LeakyReLU, tanh, Snake. */
+  int64_t C = 32 * gt_int(1, 3), T = gt_int(1, 3), H = gt_int(1, 20),
+          Wd = gt_int(1, 20), n = C * T * H * Wd;
+  float *x = gt_rand(n, -3, 3), *al = gt_rand(C, -1, 1), *be = gt_rand(C, -1, 1);
+  float *gw = gt_rand(C, -1, 1), *gb = gt_rand(C, -1, 1);
+  float *ref = (float *)gt_xmalloc((size_t)n * 8 * 4);
+  void *dx = gt_dev(CU.c, x, (size_t)n * 4), *dal = gt_dev(CU.c, al, C * 4);
+  void *dbe = gt_dev(CU.c, be, C * 4), *dgw = gt_dev(CU.c, gw, C * 4);
+  void *dgb = gt_dev(CU.c, gb, C * 4);
+  void *dy = gt_dev(CU.c, NULL, (size_t)n * 8 * 4);
+  const float *X = (const float *)dx;
+  float *Y = (float *)dy;
+  gt_must(CPU.c, wk_upsample_nearest(CPU.c, x, C, T, H, Wd, 2, 2, 2, ref),
+          "cpu upsample");
+  TWICE("upsample_nearest", dy, (size_t)n * 32,
+        wk_upsample_nearest(CU.c, X, C, T, H, Wd, 2, 2, 2, Y));
+  close_to("upsample_nearest", dy, ref, n * 8, 0);
+  /* x read as [C/8, 2T, 2H, 2W]: space to depth back with a group mean. */
+  gt_must(CPU.c, wk_space_to_depth3d(CPU.c, x, C / 8, T, H / 2 ? H / 2 : 1,
+                                     Wd / 2 ? Wd / 2 : 1, 1, 1, 1, 2, ref),
+          "cpu space_to_depth");
+  {
+    int64_t Hs = H / 2 ? H / 2 : 1, Ws = Wd / 2 ? Wd / 2 : 1;
+    int64_t ns = C / 8 * T * Hs * Ws / 2;
+    TWICE("space_to_depth3d", dy, (size_t)ns * 4,
+          wk_space_to_depth3d(CU.c, X, C / 8, T, Hs, Ws, 1, 1, 1, 2, Y));
+    close_to("space_to_depth3d", dy, ref, ns, 0);
+  }
+  wk_w GW = {gw, WK_F32, 1}, GB = {gb, WK_F32, 1};
+  wk_w GWd = {dgw, WK_F32, 1}, GBd = {dgb, WK_F32, 1};
+  gt_must(CPU.c, wk_group_norm(CPU.c, x, C, T * H * Wd, 32, GW, GB, 1e-5f, ref),
+          "cpu group_norm");
+  TWICE("group_norm", dy, (size_t)n * 4,
+        wk_group_norm(CU.c, X, C, T * H * Wd, 32, GWd, GBd, 1e-5f, Y));
+  close_to("group_norm", dy, ref, n, 2e-5);
+  gt_must(CPU.c, wk_leaky_relu(CPU.c, x, n, 0.1f, ref), "cpu leaky_relu");
+  TWICE("leaky_relu", dy, (size_t)n * 4, wk_leaky_relu(CU.c, X, n, 0.1f, Y));
+  close_to("leaky_relu", dy, ref, n, 0);
+  gt_must(CPU.c, wk_tanh(CPU.c, x, n, ref), "cpu tanh");
+  TWICE("tanh", dy, (size_t)n * 4, wk_tanh(CU.c, X, n, Y));
+  close_to("tanh", dy, ref, n, 2e-6);
+  wk_w A = {al, WK_F32, 1}, B = {be, WK_F32, 1};
+  wk_w Ad = {dal, WK_F32, 1}, Bd = {dbe, WK_F32, 1};
+  gt_must(CPU.c, wk_snake(CPU.c, x, C, n / C, A, B, 1, ref), "cpu snake");
+  TWICE("snakebeta", dy, (size_t)n * 4, wk_snake(CU.c, X, C, n / C, Ad, Bd, 1, Y));
+  close_to("snakebeta", dy, ref, n, 2e-5);
+  int64_t half = n / 2;
+  gt_must(CPU.c, wk_complex_abs(CPU.c, x, half / T ? half / T : 1, T, ref),
+          "cpu complex_abs");
+  {
+    int64_t N2 = half / T ? half / T : 1;
+    TWICE("complex_abs", dy, (size_t)(N2 * T) * 4,
+          wk_complex_abs(CU.c, X, N2, T, Y));
+    close_to("complex_abs", dy, ref, N2 * T, 2e-6);
+  }
+  gt_must(CPU.c, wk_log_clamp(CPU.c, x, n, 1e-5f, ref), "cpu log_clamp");
+  TWICE("log_clamp", dy, (size_t)n * 4, wk_log_clamp(CU.c, X, n, 1e-5f, Y));
+  close_to("log_clamp", dy, ref, n, 2e-6);
+  gt_must(CPU.c, wk_pad1d(CPU.c, x, C, n / C, 5, 6, WK_PAD_REPLICATE, ref),
+          "cpu pad1d");
+  TWICE("pad1d", dy, (size_t)(n + 11 * C) * 4,
+        wk_pad1d(CU.c, X, C, n / C, 5, 6, WK_PAD_REPLICATE, Y));
+  close_to("pad1d", dy, ref, n + 11 * C, 0);
+  wk_dev_free(CU.c, dx), wk_dev_free(CU.c, dal), wk_dev_free(CU.c, dbe);
+  wk_dev_free(CU.c, dgw), wk_dev_free(CU.c, dgb), wk_dev_free(CU.c, dy);
+  free(x), free(al), free(be), free(gw), free(gb), free(ref);
 }
 
 /* ---- copies and events
@@ -697,6 +850,7 @@ int main(void) {
   test_embed_and_rope_match_cpu();
   test_attention_matches_cpu();
   test_conv3d_matches_cpu();
+  test_signal_matches_cpu();
   test_async_copy_ordered_by_events();
   gt_must(CU.c, wk_sync(CU.c), "final sync");
   gt_env_fini(&CU);

@@ -4,10 +4,46 @@
  */
 #include "wk_testutil.h"
 
+/* A descriptor from the 12 classic fields; the padding modes default. */
+#define CV(...) {__VA_ARGS__, 0, 0, 0, 0, 0}
+
+/* Index of padded coordinate i on an axis of n (torch's pad semantics,
+ * written out case by case): -1 for a zero. */
+static int64_t ref_src(int64_t i, int64_t n, int mode) {
+  if (i >= 0 && i < n) return i;
+  switch (mode) {
+  case WK_PAD_ZEROS:
+    return -1;
+  case WK_PAD_REPLICATE:
+    return i < 0 ? 0 : n - 1;
+  default: /* reflect, pad < n: one bounce */
+    return i < 0 ? -i : 2 * (n - 1) - i;
+  }
+}
+
+/* Pads x explicitly into a [Ci, Tp, Hp, Wp] double array, then runs a valid
+ * convolution over it. */
 static double *ref_conv(const wk_conv3d *p, const float *x, const float *w,
                         const float *bias, int64_t *n_out) {
-  int64_t To = p->T + p->pt_front + p->pt_back - p->kt + 1;
-  int64_t Ho = p->H + 2 * p->ph - p->kh + 1, Wo = p->W + 2 * p->pw - p->kw + 1;
+  int tm = p->tpad ? p->tpad : WK_PAD_REPLICATE;
+  int sm = p->spad ? p->spad : WK_PAD_ZEROS;
+  int64_t hb = p->asym ? p->ph_back : p->ph, wb = p->asym ? p->pw_back : p->pw;
+  int64_t Tp = p->T + p->pt_front + p->pt_back, Hp = p->H + p->ph + hb,
+          Wp = p->W + p->pw + wb;
+  double *xp = wt_dalloc(p->Ci * Tp * Hp * Wp);
+  for (int64_t ci = 0; ci < p->Ci; ci++)
+    for (int64_t t = 0; t < Tp; t++)
+      for (int64_t h = 0; h < Hp; h++)
+        for (int64_t ww = 0; ww < Wp; ww++) {
+          int64_t st = ref_src(t - p->pt_front, p->T, tm);
+          int64_t sh = ref_src(h - p->ph, p->H, sm);
+          int64_t sw = ref_src(ww - p->pw, p->W, sm);
+          xp[((ci * Tp + t) * Hp + h) * Wp + ww] =
+              (st < 0 || sh < 0 || sw < 0)
+                  ? 0.0
+                  : x[((ci * p->T + st) * p->H + sh) * p->W + sw];
+        }
+  int64_t To = Tp - p->kt + 1, Ho = Hp - p->kh + 1, Wo = Wp - p->kw + 1;
   *n_out = p->Co * To * Ho * Wo;
   double *y = wt_dalloc(*n_out);
   for (int64_t co = 0; co < p->Co; co++)
@@ -16,21 +52,16 @@ static double *ref_conv(const wk_conv3d *p, const float *x, const float *w,
         for (int64_t ow = 0; ow < Wo; ow++) {
           double s = bias ? bias[co] : 0.0;
           for (int64_t ci = 0; ci < p->Ci; ci++)
-            for (int64_t dt = 0; dt < p->kt; dt++) {
-              int64_t ti = t + dt - p->pt_front;
-              ti = ti < 0 ? 0 : ti >= p->T ? p->T - 1 : ti;
+            for (int64_t dt = 0; dt < p->kt; dt++)
               for (int64_t dh = 0; dh < p->kh; dh++)
-                for (int64_t dw = 0; dw < p->kw; dw++) {
-                  int64_t ih = oh + dh - p->ph, iw = ow + dw - p->pw;
-                  if (ih < 0 || ih >= p->H || iw < 0 || iw >= p->W) continue;
-                  s += (double)x[((ci * p->T + ti) * p->H + ih) * p->W + iw] *
+                for (int64_t dw = 0; dw < p->kw; dw++)
+                  s += xp[((ci * Tp + t + dt) * Hp + oh + dh) * Wp + ow + dw] *
                        w[(((co * p->Ci + ci) * p->kt + dt) * p->kh + dh) *
                              p->kw +
                          dw];
-                }
-            }
           y[((co * To + t) * Ho + oh) * Wo + ow] = s;
         }
+  free(xp);
   return y;
 }
 
@@ -60,32 +91,84 @@ static void check_conv(wt_env *e, wk_conv3d p, wk_dtype wdt, int with_bias) {
 }
 
 static void test_conv3d_causal_and_symmetric_padding(wt_env *e) {
-  wk_conv3d causal = {3, 4, 7, 6, 5, 3, 3, 3, 2, 0, 1, 1};
+  wk_conv3d causal = CV(3, 4, 7, 6, 5, 3, 3, 3, 2, 0, 1, 1);
   check_conv(e, causal, WK_F32, 1);
-  wk_conv3d sym = {2, 3, 5, 9, 4, 3, 3, 3, 1, 1, 1, 1};
+  wk_conv3d sym = CV(2, 3, 5, 9, 4, 3, 3, 3, 1, 1, 1, 1);
   check_conv(e, sym, WK_F32, 0);
-  wk_conv3d pointwise = {8, 2, 3, 3, 6, 1, 1, 1, 0, 0, 0, 0};
+  wk_conv3d pointwise = CV(8, 2, 3, 3, 6, 1, 1, 1, 0, 0, 0, 0);
   check_conv(e, pointwise, WK_F32, 1);
-  wk_conv3d uneven = {3, 5, 6, 8, 2, 2, 3, 1, 1, 0, 2, 0}; /* kh != kw */
+  wk_conv3d uneven = CV(3, 5, 6, 8, 2, 2, 3, 1, 1, 0, 2, 0); /* kh != kw */
   check_conv(e, uneven, WK_F32, 1);
-  wk_conv3d replicate = {1, 1, 4, 4, 1, 3, 1, 1, 1, 1, 0, 0}; /* T = 1 */
+  wk_conv3d replicate = CV(1, 1, 4, 4, 1, 3, 1, 1, 1, 1, 0, 0); /* T = 1 */
   check_conv(e, replicate, WK_F32, 0);
 }
 
+static void test_conv3d_padding_modes(wt_env *e) {
+  /* reflect in space (the LTX-2 video VAE), replicate time */
+  wk_conv3d refl = CV(3, 4, 5, 6, 4, 3, 3, 3, 1, 1, 1, 1);
+  refl.spad = WK_PAD_REFLECT;
+  check_conv(e, refl, WK_F32, 1);
+  /* reflect with a pad of 2 on a short axis */
+  wk_conv3d refl2 = CV(2, 2, 3, 7, 3, 1, 5, 5, 0, 0, 2, 2);
+  refl2.spad = WK_PAD_REFLECT;
+  check_conv(e, refl2, WK_F32, 0);
+  /* zeros in time too (the latent upsampler's plain Conv3d) */
+  wk_conv3d zt = CV(3, 3, 4, 5, 2, 3, 3, 3, 1, 1, 1, 1);
+  zt.tpad = WK_PAD_ZEROS;
+  check_conv(e, zt, WK_F32, 1);
+  /* replicate in space, reflect in time */
+  wk_conv3d rep = CV(2, 4, 4, 4, 3, 3, 3, 3, 1, 1, 1, 1);
+  rep.spad = WK_PAD_REPLICATE;
+  rep.tpad = WK_PAD_REFLECT;
+  check_conv(e, rep, WK_F32, 1);
+  /* a causal 2-D conv: H padded 2 above and 0 below, W 1/1 */
+  wk_conv3d c2d = CV(4, 1, 7, 6, 5, 1, 3, 3, 0, 0, 2, 1);
+  c2d.asym = 1;
+  c2d.ph_back = 0;
+  c2d.pw_back = 1;
+  check_conv(e, c2d, WK_F32, 1);
+  /* asymmetric width, reflect, bf16 weights */
+  wk_conv3d aw = CV(3, 2, 5, 8, 2, 1, 3, 4, 0, 0, 1, 2);
+  aw.asym = 1;
+  aw.ph_back = 1;
+  aw.pw_back = 1;
+  aw.spad = WK_PAD_REFLECT;
+  check_conv(e, aw, WK_BF16, 1);
+}
+
+static void test_conv3d_bad_padding(wt_env *e) {
+  float buf[256] = {0};
+  wk_conv3d p = CV(1, 1, 2, 8, 1, 1, 3, 3, 0, 0, 2, 1);
+  p.spad = WK_PAD_REFLECT; /* pad 2 on an axis of 2 */
+  WT_RC(wk_conv3d_fwd(e->c, &p, buf, wt_f32(buf), wt_none(), buf + 64),
+        WK_EINVAL);
+  WT_CHECK(strstr(wk_last_error(e->c), "reflect") != NULL, "message: %s",
+           wk_last_error(e->c));
+  wk_conv3d q = CV(1, 1, 4, 4, 1, 1, 3, 3, 0, 0, 1, 1);
+  q.spad = 9;
+  WT_RC(wk_conv3d_fwd(e->c, &q, buf, wt_f32(buf), wt_none(), buf + 64),
+        WK_EINVAL);
+  wk_conv3d r = CV(1, 1, 4, 4, 1, 1, 3, 3, 0, 0, 1, 1);
+  r.asym = 1;
+  r.ph_back = -1;
+  WT_RC(wk_conv3d_fwd(e->c, &r, buf, wt_f32(buf), wt_none(), buf + 64),
+        WK_EINVAL);
+}
+
 static void test_conv3d_low_precision_weights(wt_env *e) {
-  wk_conv3d p = {4, 3, 6, 5, 3, 3, 3, 3, 2, 0, 1, 1};
+  wk_conv3d p = CV(4, 3, 6, 5, 3, 3, 3, 3, 2, 0, 1, 1);
   check_conv(e, p, WK_BF16, 1);
   check_conv(e, p, WK_FP8_E4M3, 1);
 }
 
 static void test_conv3d_chunked_positions(wt_env *e) {
   /* Ci*27 = 1728 patch rows x 2500 positions > one 4 Mi-element chunk. */
-  wk_conv3d p = {64, 2, 50, 50, 2, 3, 3, 3, 2, 0, 1, 1};
+  wk_conv3d p = CV(64, 2, 50, 50, 2, 3, 3, 3, 2, 0, 1, 1);
   check_conv(e, p, WK_BF16, 1);
 }
 
 static void test_conv3d_deterministic_across_threads(wt_env *e) {
-  wk_conv3d p = {5, 3, 9, 11, 4, 3, 3, 3, 2, 0, 1, 1};
+  wk_conv3d p = CV(5, 3, 9, 11, 4, 3, 3, 3, 2, 0, 1, 1);
   int64_t nx = 5 * 3 * 9 * 11, nw = 4 * 5 * 27, ny = 4 * 3 * 9 * 11;
   float *x = wt_randn(nx, -1, 1), *w = wt_randn(nw, -1, 1);
   float *deq = malloc(nw * 4), scale;
@@ -107,17 +190,17 @@ static void test_conv3d_deterministic_across_threads(wt_env *e) {
 
 static void test_conv3d_bad_geometry(wt_env *e) {
   float buf[64] = {0};
-  wk_conv3d p = {1, 1, 2, 2, 1, 3, 3, 3, 0, 0, 0, 0}; /* kernel > input */
+  wk_conv3d p = CV(1, 1, 2, 2, 1, 3, 3, 3, 0, 0, 0, 0); /* kernel > input */
   WT_RC(wk_conv3d_fwd(e->c, &p, buf, wt_f32(buf), wt_none(), buf + 32),
         WK_EINVAL);
-  wk_conv3d q = {1, 2, 2, 2, 0, 1, 1, 1, 0, 0, 0, 0}; /* Co = 0 */
+  wk_conv3d q = CV(1, 2, 2, 2, 0, 1, 1, 1, 0, 0, 0, 0); /* Co = 0 */
   WT_RC(wk_conv3d_fwd(e->c, &q, buf, wt_f32(buf), wt_none(), buf + 32),
         WK_EINVAL);
-  wk_conv3d r = {1, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0};
+  wk_conv3d r = CV(1, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
   WT_RC(wk_conv3d_fwd(e->c, &r, buf, wt_f32(buf), wt_none(), buf + 2),
         WK_EINVAL); /* y overlaps x */
   uint16_t wb[27] = {0};
-  wk_conv3d s = {1, 3, 3, 3, 1, 3, 3, 3, 0, 0, 0, 0};
+  wk_conv3d s = CV(1, 3, 3, 3, 1, 3, 3, 3, 0, 0, 0, 0);
   wk_w W = {wb, WK_BF16, 1.0f};
   size_t need = wk_conv3d_workspace(e->c, &s, WK_BF16);
   char *ws = malloc(need);
@@ -153,6 +236,8 @@ int main(void) {
   wt_env e;
   if (wt_env_init(&e, 3)) return 1;
   test_conv3d_causal_and_symmetric_padding(&e);
+  test_conv3d_padding_modes(&e);
+  test_conv3d_bad_padding(&e);
   test_conv3d_low_precision_weights(&e);
   test_conv3d_chunked_positions(&e);
   test_conv3d_deterministic_across_threads(&e);

@@ -233,6 +233,15 @@ static void test_check_desc_refuses_each_broken_field(void) {
   d = good_desc(), d.name = "Bad-Name", expect_bad(d, "[a-z0-9_]");
   d = good_desc(), d.version = "", expect_bad(d, "version");
   d = good_desc(), d.kind = (warm_kind)7, expect_bad(d, "unknown kind 7");
+  /* The ABI 1.2 kinds load at minor 2 and are refused below it. */
+  d = good_desc(), d.kind = WARM_KIND_UPSAMPLER;
+  CHECK(warm_plugin_check_desc(&d, "x.so", &e) == 0);
+  d = good_desc(), d.kind = WARM_KIND_AUDIO_DECODER;
+  CHECK(warm_plugin_check_desc(&d, "x.so", &e) == 0);
+  d = good_desc(), d.kind = WARM_KIND_UPSAMPLER, d.abi_minor = 1,
+  expect_bad(d, "kind upsampler, which ABI 1.1");
+  d = good_desc(), d.kind = WARM_KIND_AUDIO_DECODER, d.abi_minor = 0,
+  expect_bad(d, "kind audio_decoder, which ABI 1.0");
   d = good_desc(), d.devices = 0, expect_bad(d, "devices");
   d = good_desc(), d.devices = 0x8, expect_bad(d, "devices 0x8");
   d = good_desc(), d.placements = 0, expect_bad(d, "placements");

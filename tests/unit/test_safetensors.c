@@ -435,6 +435,11 @@ static void test_config_getters_name_file_and_key(void) {
   CHECK(warm_config_string_at(t, "layer_types", 1, &s, &err) == 0 &&
         strcmp(s, "full_attention") == 0);
   CHECK(warm_config_float_at(t, "sizes", 1, &d, &err) == 0 && d == 2.5);
+  /* A part of digits indexes an array; past the end is absent. */
+  CHECK(warm_config_float(t, "sizes.1", &d, &err) == 0 && d == 2.5);
+  CHECK(warm_config_string(t, "layer_types.0", &s, &err) == 0);
+  CHECK(!warm_config_has(t, "sizes.2"));
+  CHECK(!warm_config_has(t, "hidden_size.0"));
   /* Errors name the file and the full key path. */
   CHECK(warm_config_int(t, "vocab_size", &i, &err) == WARM_EFORMAT);
   CHECK_HAS(err.msg, "cfg/config.json: text_config.vocab_size: missing");

@@ -23,11 +23,13 @@ static void test_placement_source_kind_names_round_trip(void) {
   CHECK(strcmp(warm_source_name(WARM_SOURCE_MMAP), "mmap") == 0);
 
   warm_kind ks[] = {WARM_KIND_TEXT_ENCODER, WARM_KIND_TRANSFORMER,
-                    WARM_KIND_VAE};
-  for (int i = 0; i < 3; i++)
+                    WARM_KIND_VAE, WARM_KIND_UPSAMPLER,
+                    WARM_KIND_AUDIO_DECODER};
+  for (int i = 0; i < 5; i++)
     CHECK(warm_kind_parse(warm_kind_name(ks[i])) == ks[i]);
   CHECK(strcmp(warm_kind_name(WARM_KIND_TEXT_ENCODER), "text_encoder") == 0);
   CHECK(warm_kind_parse("encoder") == 0);
+  CHECK(strcmp(warm_kind_name(WARM_KIND_AUDIO_DECODER), "audio_decoder") == 0);
 }
 
 static void test_dtype_names_sizes_and_caps(void) {

@@ -5,7 +5,8 @@
  * Config. warm_config_open() parses a config.json (given as the file or as
  * its folder) with jansson. Getters take a dotted key path relative to the
  * handle's root ("hidden_size", "rope_scaling.factor",
- * "text_config.num_hidden_layers"). Every failure is WARM_EFORMAT (WARM_EIO
+ * "text_config.num_hidden_layers"; a part of digits indexes an array,
+ * "decoder_blocks.0.1.num_layers"). Every failure is WARM_EFORMAT (WARM_EIO
  * for an unreadable file) with a message naming the file and the full key
  * ("ckpt/config.json: text_config.hidden_size: expected an integer, found
  * string"). `_or` getters return the default when the key is absent or JSON

@@ -96,6 +96,9 @@ typedef enum warm_kind {
   WARM_KIND_TEXT_ENCODER = 1,
   WARM_KIND_TRANSFORMER = 2,
   WARM_KIND_VAE = 3,
+  /* ABI 1.2: a plugin declaring these must be built with minor >= 2. */
+  WARM_KIND_UPSAMPLER = 4,     /* latent upsampler (LTX-2 x2 spatial) */
+  WARM_KIND_AUDIO_DECODER = 5, /* audio latents -> waveform */
 } warm_kind;
 
 /* Capability bit sets. */
@@ -239,7 +242,16 @@ typedef struct warm_estimate {
  *   transformer:  inputs "latents" f32, "timestep" f32 [B], "embeddings" f32
  *                 [B, T, C], "mask" i32 [B, T] -> "velocity" like "latents".
  *   vae:          inputs "latents" f32 [C, F, H, W] -> "frames" f32
- *                 [3, F', H', W'] in [-1, 1].
+ *                 [3, F', H', W'] in [-1, 1]. A vae with an encoder also
+ *                 takes "frames" f32 [3, F, H, W] in [-1, 1] instead ->
+ *                 "latents" f32 [C, F', H', W'] (normalised).
+ *   upsampler:    (ABI 1.2) inputs "latents" f32 [C, F, H, W] (normalised),
+ *                 "latent_mean" and "latent_std" f32 [C] (the video VAE's
+ *                 per-channel statistics, from its info()) -> "latents" f32
+ *                 [C, F, 2H, 2W] (normalised).
+ *   audio_decoder: (ABI 1.2) inputs "latents" f32 [C, T, M] -> "waveform"
+ *                 f32 [channels, samples] in [-1, 1] and "sample_rate" i32
+ *                 [1] (Hz).
  *   transformer with run_inputs WARM_RUN_AV_TOKENS (ABI 1.2, LTX-2): see
  *                 "two-modality token runs" below.
  */
@@ -329,6 +341,17 @@ typedef struct warm_model_info {
                                      0 for a video-only model */
   uint32_t audio_embed_dim;       /* WARM_RUN_AV_TOKENS: audio context width */
   uint32_t layers;                /* transformer blocks (perturbation range) */
+  /* vae: the per-channel latent statistics [latent_channels] the VAE
+   * normalises with (host memory owned by the instance, valid until
+   * destroy; NULL when the model has none). The host hands them to the
+   * upsampler, so the statistics are read from one file once. */
+  const float *latent_mean;
+  const float *latent_std;
+  /* audio_decoder: output sample rate (Hz) and channels, and the mel
+   * width M of its input latents [latent_channels, T, M]. */
+  uint32_t sample_rate;
+  uint32_t audio_channels;
+  uint32_t audio_latent_bins;
 } warm_model_info;
 
 /* warm_model_info.run_inputs of a transformer. */

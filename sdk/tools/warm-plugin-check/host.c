@@ -389,6 +389,25 @@ int chk_inputs_from_info(const warm_plugin_desc *d, chk_opts *o, char *what,
              mi.latent_channels, mi.embed_dim);
     return 1;
   }
+  if (d->kind == WARM_KIND_UPSAMPLER) {
+    int64_t lat[4] = {C, F, H, W}, stat[1] = {C};
+    add_input(o, "latents", 4, lat);
+    add_input(o, "latent_mean", 1, stat);
+    add_input(o, "latent_std", 1, stat);
+    snprintf(what, n,
+             "inputs from info(): latents [%u,2,4,4], latent_mean and "
+             "latent_std [%u]",
+             mi.latent_channels, mi.latent_channels);
+    return 1;
+  }
+  if (d->kind == WARM_KIND_AUDIO_DECODER) {
+    if (!mi.audio_latent_bins) return 0;
+    int64_t lat[3] = {C, T, mi.audio_latent_bins};
+    add_input(o, "latents", 3, lat);
+    snprintf(what, n, "inputs from info(): latents [%u,8,%u]",
+             mi.latent_channels, mi.audio_latent_bins);
+    return 1;
+  }
   int64_t lat[4] = {C, F, H, W};
   add_input(o, "latents", 4, lat);
   if (!o->shape.frames && !o->shape.height && !o->shape.width &&
@@ -411,6 +430,11 @@ int chk_can_run(const warm_plugin_desc *d, const chk_opts *o,
                ? "no inputs for a transformer: pass --input latents=DIMS "
                  "--input timestep=B --input embeddings=BxTxC --input "
                  "mask=BxT"
+           : d->kind == WARM_KIND_UPSAMPLER
+               ? "no inputs for an upsampler: pass --input latents=CxFxHxW "
+                 "--input latent_mean=C --input latent_std=C"
+           : d->kind == WARM_KIND_AUDIO_DECODER
+               ? "no inputs for an audio decoder: pass --input latents=CxTxM"
                : "no inputs for a vae: pass --input latents=CxFxHxW";
     return 0;
   }
@@ -424,7 +448,7 @@ static int ends_with(const char *s, const char *suffix) {
 
 /* Inputs are the same every call (seeded by --seed): f32 uniform in
  * [-1, 1), "mask" i32 ones, "timestep", "*_timesteps" and "*_sigma" f32
- * 0.5. */
+ * 0.5, "latent_std" in [0.5, 1.5] (a divisor). */
 static int make_inputs(const chk_opts *o, warm_tensor *in) {
   unsigned s = o->seed;
   for (uint32_t i = 0; i < o->n_inputs; i++) {
@@ -440,6 +464,8 @@ static int make_inputs(const chk_opts *o, warm_tensor *in) {
       else if (!strcmp(name, "timestep") || ends_with(name, "_timesteps") ||
                ends_with(name, "_sigma"))
         ((float *)in[i].data)[k] = 0.5f;
+      else if (!strcmp(name, "latent_std"))
+        ((float *)in[i].data)[k] = (float)(0.5 + rand_r(&s) / (double)RAND_MAX);
       else
         ((float *)in[i].data)[k] =
             (float)(rand_r(&s) / (double)RAND_MAX * 2.0 - 1.0);

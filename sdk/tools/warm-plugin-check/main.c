@@ -389,6 +389,23 @@ static void check_outputs_and_determinism(const warm_plugin_desc *d,
   if (a.nonfinite) {
     snprintf(why, sizeof why, "%d NaN/Inf values", a.nonfinite);
     bad = why;
+  } else if (d->kind == WARM_KIND_UPSAMPLER) {
+    /* latents [C, F, H, W] in -> latents [C, F, 2H, 2W] out. */
+    char want[96];
+    const int64_t *s = o->input_shape[0];
+    snprintf(want, sizeof want, "latents f32 [%lld,%lld,%lld,%lld]",
+             (long long)s[0], (long long)s[1], (long long)(2 * s[2]),
+             (long long)(2 * s[3]));
+    if (o->n_inputs < 1 || o->input_ndim[0] != 4 ||
+        strncmp(a.desc, want, strlen(want)) != 0) {
+      snprintf(why, sizeof why, "expected \"%s\" first", want);
+      bad = why;
+    }
+  } else if (d->kind == WARM_KIND_AUDIO_DECODER) {
+    if (strncmp(a.desc, "waveform f32 [", 14) != 0)
+      bad = "first output is not \"waveform\" f32 [channels, samples]";
+    else if (!strstr(a.desc, "; sample_rate i32 [1]"))
+      bad = "no \"sample_rate\" i32 [1] output";
   } else if (d->kind == WARM_KIND_TEXT_ENCODER) {
     char want[64];
     uint32_t T = o->shape.max_tokens;
