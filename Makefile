@@ -73,14 +73,21 @@ TSAN_TARGETS = warmd warmctl warm-mkmodel text_encoder_gemma3 transformer_ltxv \
                test_kernels_conv test_kernels_args test_gemma3_checkpoints \
                test_gemma3_parity test_gemma3_placement test_gemma3_errors \
                test_ltxv_parity test_ltxv_placement test_ltxv_errors \
-               test_ops_warmd
+               test_ops_warmd \
+               transformer_ltx2 text_encoder_ltx2 vae_ltx2 upsampler_ltx2 \
+               audio_ltx2 test_ltx2_parity test_ltx2_memory test_ltx2_check \
+               test_ltx2_text test_ltx2_text_checkpoints test_ltx2_encode_cli \
+               test_ltx2_decoders \
+               test_kernels_textfeat test_kernels_signal test_web
 
 tsan: deps
 	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DWARM_TSAN=ON -DWARM_CUDA=OFF $(CMAKE_ARGS)
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TARGETS)
+	# OpenBLAS's own worker threads synchronise in uninstrumented code that
+	# TSan cannot see, so they run single-threaded here.
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	  ctest --output-on-failure -j $(JOBS) -L tsan
+	  OPENBLAS_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS) -L tsan
 
 bench: build
 	@tests/bench/run.sh $(BUILD)
