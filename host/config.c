@@ -532,6 +532,10 @@ static void pipeline_key(parse_state *s, const char *k, const char *v) {
                     : k[0] == 'h' ? &p->height
                     : k[0] == 'w' ? &p->width
                                   : &p->steps;
+    *(k[0] == 'f'   ? &p->frames_line
+      : k[0] == 'h' ? &p->height_line
+      : k[0] == 'w' ? &p->width_line
+                    : &p->steps_line) = L;
     if (parse_u32(v, 1, 65536, dst))
       wh_config_error(c, L, "bad %s '%s' (an integer 1..65536)", k, v);
   } else if (!strcmp(k, "fps")) {

@@ -67,6 +67,7 @@ typedef struct wh_cfg_pipeline {
   uint32_t frames, height, width, steps;
   double fps, guidance;
   int line, encoder_line, stages_line, decoder_line;
+  int frames_line, height_line, width_line, steps_line; /* 0 = default */
 } wh_cfg_pipeline;
 
 typedef struct wh_config {

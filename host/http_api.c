@@ -15,6 +15,9 @@
 #include "sampler.h"
 
 #define MAX_PROMPT_BYTES 16384
+/* Failed run() calls in a row after which a component makes /readyz say
+ * not ready (a success or a new instance clears it). */
+#define WH_READY_MAX_RUN_FAILURES 3
 
 struct wh_api {
   uv_loop_t *loop;
@@ -237,13 +240,25 @@ static int ready(wh_api *a, char *why, size_t n) {
     snprintf(why, n, "no [pipeline] configured");
     ok = 0;
   }
-  for (size_t i = 0; ok && i < rt->n_components; i++)
-    if (rt->components[i]->state != WH_COMP_PLACED &&
-        rt->components[i]->placement != WARM_PLACE_AUTO) {
-      snprintf(why, n, "component %s is %s", rt->components[i]->name,
-               wh_comp_state_name(rt->components[i]->state));
+  /* A custom resolver (an embedding of the API) has its own wiring. */
+  if (ok && !a->o.resolve && !rt->facts.valid) {
+    snprintf(why, n, "%.900s", rt->facts.why);
+    ok = 0;
+  }
+  for (size_t i = 0; ok && i < rt->n_components; i++) {
+    wh_component *c = rt->components[i];
+    uint32_t fails = __atomic_load_n(&c->run_failures, __ATOMIC_RELAXED);
+    if (c->state != WH_COMP_PLACED && c->placement != WARM_PLACE_AUTO) {
+      snprintf(why, n, "component %.64s is %s%s%.800s", c->name,
+               wh_comp_state_name(c->state), c->last_error[0] ? ": " : "",
+               c->last_error);
+      ok = 0;
+    } else if (fails >= WH_READY_MAX_RUN_FAILURES) {
+      snprintf(why, n, "component %.64s failed its last %u runs: %.800s",
+               c->name, fails, c->run_error);
       ok = 0;
     }
+  }
   pthread_mutex_unlock(&rt->lock);
   return ok;
 }
@@ -302,7 +317,7 @@ static void post_generation(wh_api *a, wh_http_req *r) {
 }
 
 static void get_metrics(wh_api *a, wh_http_req *r) {
-  char why[256];
+  char why[1024];
   wh_metrics_src src = {.rt = a->o.rt,
                         .cache = a->o.cache,
                         .jobs = a->jobs,
@@ -387,7 +402,7 @@ static void handle(wh_http_req *r) {
     } else if (path[1] == 'h') {
       reply_json(r, 200, json_pack("{s:s}", "status", "ok"), NULL);
     } else if (path[1] == 'r') {
-      char why[256];
+      char why[1024];
       if (ready(a, why, sizeof why))
         reply_json(r, 200, json_pack("{s:s}", "status", "ready"), NULL);
       else

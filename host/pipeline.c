@@ -18,6 +18,7 @@
 #include "media.h"
 #include "memtrack.h"
 #include "sampler.h"
+#include "wiring.h"
 #include "warm/safetensors.h"
 
 
@@ -122,6 +123,21 @@ static int demote_autos(wh_runtime *rt, wh_component *c) {
   return moved;
 }
 
+/* Counts run() failures in a row for /readyz: a cancelled call or one
+ * refused for memory says nothing about the component's health. */
+static void note_run(wh_runtime *rt, wh_component *c, int rc,
+                     const warm_error *err) {
+  if (rc == WARM_ECANCELED || rc == WARM_ENOSPACE || rc == WARM_ENOMEM) return;
+  if (rc == 0) {
+    __atomic_store_n(&c->run_failures, 0, __ATOMIC_RELAXED);
+    return;
+  }
+  pthread_mutex_lock(&rt->lock);
+  snprintf(c->run_error, sizeof c->run_error, "%s", err->msg);
+  pthread_mutex_unlock(&rt->lock);
+  __atomic_add_fetch(&c->run_failures, 1, __ATOMIC_RELAXED);
+}
+
 /* On the component's executor: resolve the placement, reserve, place if it
  * changed, run, drop the reservation. */
 static int do_call(void *arg) {
@@ -174,6 +190,7 @@ static int do_call(void *arg) {
   const warm_plugin_desc *d = wh_plugin_desc(c->plugin);
   x->args->struct_size = sizeof *x->args;
   rc = d->run(c->inst, x->args, x->err);
+  note_run(x->rt, c, rc, x->err);
   if (rc == 0 && x->args->used_placement == 0) x->args->used_placement = want;
   x->used = rc == 0 ? x->args->used_placement : want;
   warm_ledger_reserve(c->dev->ledger, c->name, 0, NULL);
@@ -381,45 +398,14 @@ static int wire(wh_runtime *rt, wiring *w, warm_error *err) {
 }
 
 int wh_pipeline_resolve(wh_runtime *rt, wh_job_params *p, warm_error *err) {
-  wiring w;
-  int rc = wire(rt, &w, err);
-  if (rc) return rc;
+  /* The facts the last commit installed, not the components themselves: a
+   * commit in progress (a swap between its old and new instance) must not
+   * refuse a job, which runs after the commit anyway. */
   pthread_mutex_lock(&rt->lock);
-  const wh_cfg_pipeline pl = rt->config->pipeline;
+  wh_pipe_facts f = rt->facts;
+  wh_cfg_pipeline pl = rt->config ? rt->config->pipeline : (wh_cfg_pipeline){0};
   pthread_mutex_unlock(&rt->lock);
-  if (!p->frames) p->frames = pl.frames;
-  if (!p->height) p->height = pl.height;
-  if (!p->width) p->width = pl.width;
-  if (!p->steps) p->steps = pl.steps;
-  if (!p->fps) p->fps = pl.fps > 0 ? (uint32_t)lround(pl.fps) : 24;
-  if (!(p->guidance > 0)) p->guidance = pl.guidance > 0 ? pl.guidance : 1.0;
-  const uint32_t tc = w.vae.temporal_compression, sc = w.vae.spatial_compression;
-  if (!p->prompt || !*p->prompt)
-    return warm_error_set(err, WARM_EINVAL, "prompt: must not be empty");
-  if (p->frames < 1 || p->frames > 1025 || (p->frames - 1) % tc)
-    return warm_error_set(err, WARM_EINVAL,
-                          "frames = %u: must be 1 + a multiple of %u (the "
-                          "decoder's temporal compression), at most 1025",
-                          p->frames, tc);
-  if (p->height < sc || p->height > 4096 || p->height % sc)
-    return warm_error_set(err, WARM_EINVAL,
-                          "height = %u: must be a multiple of %u (the decoder's "
-                          "spatial compression), %u..4096",
-                          p->height, sc, sc);
-  if (p->width < sc || p->width > 4096 || p->width % sc)
-    return warm_error_set(err, WARM_EINVAL,
-                          "width = %u: must be a multiple of %u (the decoder's "
-                          "spatial compression), %u..4096",
-                          p->width, sc, sc);
-  if (p->steps < 1 || p->steps > WH_SAMPLER_MAX_STEPS)
-    return warm_error_set(err, WARM_EINVAL, "steps = %u: must be 1..%d",
-                          p->steps, WH_SAMPLER_MAX_STEPS);
-  if (p->fps < 1 || p->fps > 240)
-    return warm_error_set(err, WARM_EINVAL, "fps = %u: must be 1..240", p->fps);
-  if (!(p->guidance >= 1.0 && p->guidance <= 30.0))
-    return warm_error_set(err, WARM_EINVAL,
-                          "guidance = %g: must be 1 (off) .. 30", p->guidance);
-  return 0;
+  return wh_wiring_check_job(&f, &pl, p, err);
 }
 
 static int mkdir_p(const char *dir, warm_error *err) {

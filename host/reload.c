@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "warm/loader.h"
+#include "wiring.h"
 #include "wk.h"
 
 typedef enum item_action {
@@ -37,6 +38,7 @@ struct wh_plan {
   size_t n_items;
   wh_device **new_devices; /* created by prepare, not yet in rt */
   size_t n_new_devices;
+  wh_pipe_facts facts; /* the new pipeline's wiring */
 };
 
 /* ---- helpers
@@ -357,8 +359,19 @@ static void prepare_estimates(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
   }
 }
 
+/* The instance the plan gives component `name`, or NULL. */
+static wh_component *plan_instance(wh_plan *pl, const char *name) {
+  for (size_t i = 0; name && i < pl->n_items; i++) {
+    plan_item *it = &pl->items[i];
+    if (!it->skip && it->action != IT_REMOVE && !strcmp(it->cc->name, name))
+      return item_instance(it);
+  }
+  return NULL;
+}
+
 static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
   const wh_cfg_pipeline *p = &cfg->pipeline;
+  snprintf(pl->facts.why, sizeof pl->facts.why, "no [pipeline] configured");
   if (!p->present) return;
   struct role {
     const char *name;
@@ -387,6 +400,13 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
                         roles[r].name, warm_kind_name(d->kind), d->name,
                         warm_kind_name(roles[r].kind));
     }
+  if (cfg->n_errors) return;
+  wh_component *stages[WH_PIPELINE_MAX_STAGES];
+  for (size_t i = 0; i < p->n_stages; i++)
+    stages[i] = plan_instance(pl, p->stages[i]);
+  wh_wiring_facts(cfg, plan_instance(pl, p->encoder), stages, p->n_stages,
+                  plan_instance(pl, p->decoder), &pl->facts);
+  wh_wiring_check_defaults(cfg, &pl->facts);
 }
 
 int wh_reload_prepare(wh_runtime *rt, wh_config *cfg, wh_plan **out) {
@@ -574,6 +594,7 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
     rt->n_components = n;
     wh_config_free(rt->config);
     rt->config = wh_config_ref(cfg);
+    rt->facts = pl->facts;
   }
   pthread_mutex_unlock(&rt->lock);
   if (!list)

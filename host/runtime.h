@@ -65,7 +65,20 @@ typedef struct wh_component {
   uint64_t host_pinned;
   int cancelled; /* atomic */
   float progress;
+  /* Atomic: run() calls that failed in a row (not cancelled, not for
+   * memory), and the last such error under rt->lock; /readyz reads them. */
+  uint32_t run_failures;
+  char run_error[WARM_ERROR_MAX];
 } wh_component;
+
+/* The pipeline's wiring as the last commit found it (reload.c): what a
+ * job is checked against at POST, so a commit in progress (a component
+ * between its old and new instance) never refuses one. */
+typedef struct wh_pipe_facts {
+  int valid; /* a complete [pipeline] whose components agree */
+  uint32_t latent_channels, temporal_compression, spatial_compression;
+  char why[WARM_ERROR_MAX]; /* when not valid */
+} wh_pipe_facts;
 
 typedef struct wh_runtime {
   pthread_mutex_t lock;
@@ -76,6 +89,7 @@ typedef struct wh_runtime {
   wh_component **components;
   size_t n_components;
   int live; /* executors are running: estimate/place go through them */
+  wh_pipe_facts facts; /* under lock */
 } wh_runtime;
 
 int wh_runtime_create(wh_runtime **out);

@@ -1,0 +1,174 @@
+/*
+ * warmd_harness.h — the real warmd binary for the fault and load tests: a
+ * config over the ltxv_checkpoints fixture (hello_encoder -> transformer_ltxv
+ * -> vae_ltxv), starting and stopping warmd, and HTTP job helpers over
+ * http_testutil.h. One translation unit includes it.
+ */
+#ifndef WARMD_HARNESS_H
+#define WARMD_HARNESS_H
+
+#include <jansson.h>
+#include <sys/resource.h>
+
+#include "http_testutil.h"
+#include "wh_testutil.h"
+
+static char wd_dir[512], wd_sock[700], wd_cfg[700], wd_log[700];
+static wt_proc wd_proc;
+static int wd_port;
+
+static json_t *wd_body(const ht_resp *r) {
+  return json_loadb(r->body, r->body_len, 0, NULL);
+}
+
+/* POSTs a job; returns the status, the id in id (32 bytes) when given, the
+ * error message in msg (n bytes) when given. */
+static int wd_post(const char *body, char *id, char *msg, size_t n) {
+  ht_resp r;
+  ht_request(wd_port, "POST", "/v1/generations", body, &r);
+  json_t *j = wd_body(&r);
+  const char *s = j ? json_string_value(json_object_get(j, "id")) : NULL;
+  const char *e = j ? json_string_value(json_object_get(j, "error")) : NULL;
+  if (id) snprintf(id, 32, "%s", s ? s : "");
+  if (msg) snprintf(msg, n, "%s", e ? e : r.body);
+  int st = r.status;
+  json_decref(j);
+  ht_free(&r);
+  return st;
+}
+
+/* The job's JSON (NULL when not 200). */
+static json_t *wd_job(const char *id) {
+  char path[128];
+  snprintf(path, sizeof path, "/v1/generations/%s", id);
+  ht_resp r;
+  ht_request(wd_port, "GET", path, NULL, &r);
+  json_t *j = r.status == 200 ? wd_body(&r) : NULL;
+  ht_free(&r);
+  return j;
+}
+
+static const char *wd_state(const char *id, char *buf, size_t n) {
+  json_t *j = wd_job(id);
+  const char *s = j ? json_string_value(json_object_get(j, "state")) : NULL;
+  snprintf(buf, n, "%s", s ? s : "?");
+  json_decref(j);
+  return buf;
+}
+
+/* Waits until the job leaves queued/running; returns its final state in
+ * buf ("?" when it vanished or the wait timed out). */
+static const char *wd_wait(const char *id, double secs, char *buf, size_t n) {
+  double end = wt_now() + secs;
+  while (wt_now() < end) {
+    wd_state(id, buf, n);
+    if (strcmp(buf, "queued") && strcmp(buf, "running")) return buf;
+    poll(NULL, 0, 5); /* a client's polling interval */
+  }
+  snprintf(buf, n, "?");
+  return buf;
+}
+
+/* The port warmd logged ("HTTP data plane on ... (port N)"). */
+static int wd_logged_port(double secs) {
+  double end = wt_now() + secs;
+  while (wt_now() < end) {
+    FILE *f = fopen(wd_log, "r");
+    char line[1024];
+    while (f && fgets(line, sizeof line, f)) {
+      const char *p = strstr(line, "(port ");
+      if (p && strstr(line, "HTTP data plane")) {
+        fclose(f);
+        return atoi(p + 6);
+      }
+    }
+    if (f) fclose(f);
+    poll(NULL, 0, 10);
+  }
+  return -1;
+}
+
+/* 1 when warmd's log holds a line with `needle`. */
+static int wd_logged(const char *needle) {
+  FILE *f = fopen(wd_log, "r");
+  char line[4096];
+  int found = 0;
+  while (f && !found && fgets(line, sizeof line, f))
+    found = strstr(line, needle) != NULL;
+  if (f) fclose(f);
+  return found;
+}
+
+/* Starts warmd on wd_cfg; with http, waits for its port. */
+static int wd_start(int http) {
+  char bin[1024];
+  snprintf(bin, sizeof bin, "%s/bin/warmd", WARM_BUILD_DIR);
+  char *argv[] = {bin, "-c", wd_cfg, NULL};
+  if (wt_spawn(&wd_proc, wd_log, argv) ||
+      wt_wait_socket(&wd_proc, wd_sock, 30))
+    return -1;
+  if (!http) return 0;
+  wd_port = wd_logged_port(10);
+  return wd_port > 0 ? 0 : -1;
+}
+
+static int wd_stop(void) {
+  if (wd_proc.pid <= 0) return -1;
+  kill(wd_proc.pid, SIGTERM);
+  return wt_wait_exit(&wd_proc, 30);
+}
+
+/* The standard config; `extra_host` and `extra` are appended to [host]
+ * and after the pipeline (may be ""); dit is the transformer's weights
+ * under the build folder (NULL: ltxv-ckpt/dit_tiny). */
+static void wd_config(const char *extra_host, const char *budget,
+                      const char *dit, const char *extra) {
+  wt_write(wd_cfg,
+           "[host]\nplugin_dir = %s/plugins\nadmin_socket = %s\n"
+           "output_dir = %s/out\nhttp_listen = 127.0.0.1:0\n"
+           "max_queue = 10000\nshutdown_timeout = 5\n%s"
+           "[device cpu]\nbudget = %s\n[cache]\nembeddings = 16MiB\n"
+           "[component text_encoder]\nplugin = hello_encoder\ndevice = cpu\n"
+           "placement = resident\ndim = 24\nbuckets = 512\n"
+           "[component transformer]\nplugin = transformer_ltxv\n"
+           "weights = %s/%s\ndevice = cpu\n"
+           "placement = resident\n"
+           "[component vae]\nplugin = vae_ltxv\n"
+           "weights = %s/ltxv-ckpt/vae_tiny\ndevice = cpu\n"
+           "placement = resident\n"
+           "[pipeline]\nencoder = text_encoder\nstages = transformer\n"
+           "decoder = vae\nframes = 9\nheight = 32\nwidth = 32\nsteps = 2\n"
+           "guidance = 1\n%s",
+           WARM_BUILD_DIR, wd_sock, wd_dir, extra_host, budget, WARM_BUILD_DIR,
+           dit ? dit : "ltxv-ckpt/dit_tiny", WARM_BUILD_DIR, extra);
+}
+
+/* SKIP (77) when the binaries are not built; else makes the temp folder. */
+static int wd_setup(const char *tag) {
+  signal(SIGPIPE, SIG_IGN);
+  const char *need[4] = {"bin/warmd", "plugins/hello_encoder.so",
+                         "plugins/transformer_ltxv.so", "plugins/vae_ltxv.so"};
+  for (int i = 0; i < 4; i++) {
+    char f[1024];
+    snprintf(f, sizeof f, "%s/%s", WARM_BUILD_DIR, need[i]);
+    if (access(f, R_OK)) {
+      printf("SKIP: %s is not built\n", f);
+      return 77;
+    }
+  }
+  wt_tempdir(wd_dir, sizeof wd_dir, tag);
+  snprintf(wd_sock, sizeof wd_sock, "%s/admin.sock", wd_dir);
+  snprintf(wd_cfg, sizeof wd_cfg, "%s/warmd.ini", wd_dir);
+  snprintf(wd_log, sizeof wd_log, "%s/warmd.log", wd_dir);
+  return 0;
+}
+
+static void wd_teardown(void) {
+  if (wd_proc.pid > 0) {
+    kill(wd_proc.pid, SIGKILL);
+    waitpid(wd_proc.pid, NULL, 0);
+  }
+  wt_rmtree(wd_dir);
+}
+
+#endif /* WARMD_HARNESS_H */
