@@ -271,6 +271,7 @@ static const char *known_fields[] = {"prompt", "frames", "height", "width",
 
 static void post_generation(wh_api *a, wh_http_req *r) {
   if (a->draining || a->shutting) {
+    wh_jobs_note_draining(a->jobs);
     reply_error(r, 503, NULL, NULL, "warmd is draining: not taking new jobs");
     return;
   }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "fsio.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -129,11 +130,18 @@ static void write_status(const char *id, const char *dir, wh_job_state st,
                          const char *error) {
   char path[4200];
   mkdir(dir, 0755); /* absent for a job cancelled while queued */
+  /* A job that did not finish leaves no video beside its status. */
+  wh_job_outputs_remove(dir);
   snprintf(path, sizeof path, "%s/status.json", dir);
   json_t *o = json_pack("{s:s, s:s, s:s}", "id", id, "state",
                         wh_job_state_name(st), "error", error);
-  if (!o || json_dump_file(o, path, JSON_INDENT(2)) != 0)
-    wh_warn("job %s: cannot write %s", id, path);
+  char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+  warm_error e = {0};
+  if (!text)
+    wh_warn("job %s: cannot write %s: out of memory", id, path);
+  else if (wh_write_atomic(path, text, strlen(text), &e))
+    wh_warn("job %s: %s", id, e.msg);
+  free(text);
   json_decref(o);
 }
 
@@ -191,6 +199,9 @@ static void *job_thread(void *arg) {
       wh_info("job %s: %s: %s", jb->id, wh_job_state_name(st), err.msg);
 
     pthread_mutex_lock(&j->mu);
+    /* One terminal state: a cancel that arrived after the last step found
+     * the job finished; it is done and carries no error. */
+    if (st == WH_JOB_DONE) jb->error[0] = '\0';
     if (st != WH_JOB_DONE && !jb->error[0])
       snprintf(jb->error, sizeof jb->error, "%s",
                err.msg[0] ? err.msg : "the job failed");
@@ -400,6 +411,12 @@ void wh_jobs_release(wh_jobs *j) {
   pthread_mutex_lock(&j->mu);
   j->holds--;
   pthread_cond_broadcast(&j->cv);
+  pthread_mutex_unlock(&j->mu);
+}
+
+void wh_jobs_note_draining(wh_jobs *j) {
+  pthread_mutex_lock(&j->mu);
+  j->rejected_draining++;
   pthread_mutex_unlock(&j->mu);
 }
 

@@ -98,6 +98,9 @@ void wh_jobs_cancel_all(wh_jobs *j, const char *reason);
 void wh_jobs_hold(wh_jobs *j);
 void wh_jobs_release(wh_jobs *j);
 
+/* Counts a job refused because warmd drains, when the caller refused it
+ * before wh_jobs_submit (warmd_jobs_rejected_total{reason="draining"}). */
+void wh_jobs_note_draining(wh_jobs *j);
 /* Stop / start taking new jobs; queued and running ones carry on. */
 void wh_jobs_drain(wh_jobs *j);
 void wh_jobs_resume(wh_jobs *j);

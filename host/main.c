@@ -203,6 +203,8 @@ int main(int argc, char **argv) {
   }
 
   signal(SIGPIPE, SIG_IGN); /* a client that hangs up is not fatal */
+  /* A file size limit makes a write fail (EFBIG), like a full disk. */
+  signal(SIGXFSZ, SIG_IGN);
   wh_daemon d;
   warm_error err = {0};
   if (wh_daemon_init(&d, real, &err) != 0) {

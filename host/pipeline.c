@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "fsio.h"
 #include "log.h"
 #include "media.h"
 #include "memtrack.h"
@@ -424,13 +425,6 @@ fail:
                         strerror(errno));
 }
 
-static int write_text(const char *path, const char *text, warm_error *err) {
-  FILE *f = fopen(path, "w");
-  if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-    return warm_error_set(err, WARM_EIO, "%s: cannot write: %s", path,
-                          strerror(errno));
-  return 0;
-}
 
 /* Per-device peak and budget objects for result.json. */
 static void ledger_json(wh_runtime *rt, json_t *peak, json_t *budget) {
@@ -649,13 +643,15 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   json_decref(r);
   char path[4096];
   snprintf(path, sizeof path, "%s/result.json", out_dir);
-  rc = text ? write_text(path, text, err)
+  rc = text ? wh_write_atomic(path, text, strlen(text), err)
             : warm_error_set(err, WARM_ENOMEM, "out of memory");
   if (rc == 0 && result_json) *result_json = text;
   else free(text);
   set_progress(ctl, rc ? 0.95f : 1.0f);
 
 out:
+  /* A job that fails after its video was written keeps none of it. */
+  if (rc) wh_job_outputs_remove(out_dir);
   wh_memtrack_stop(&mt);
   wh_memtrack_free(&mt);
   free_outputs(&da);

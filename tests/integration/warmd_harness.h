@@ -16,6 +16,8 @@
 static char wd_dir[512], wd_sock[700], wd_cfg[700], wd_log[700];
 static wt_proc wd_proc;
 static int wd_port;
+/* The text_encoder section's plugin and keys (tests change it). */
+static const char *wd_encoder = "plugin = hello_encoder\ndim = 24\n";
 
 static json_t *wd_body(const ht_resp *r) {
   return json_loadb(r->body, r->body_len, 0, NULL);
@@ -128,8 +130,8 @@ static void wd_config(const char *extra_host, const char *budget,
            "output_dir = %s/out\nhttp_listen = 127.0.0.1:0\n"
            "max_queue = 10000\nshutdown_timeout = 5\n%s"
            "[device cpu]\nbudget = %s\n[cache]\nembeddings = 16MiB\n"
-           "[component text_encoder]\nplugin = hello_encoder\ndevice = cpu\n"
-           "placement = resident\ndim = 24\nbuckets = 512\n"
+           "[component text_encoder]\n%sdevice = cpu\n"
+           "placement = resident\nbuckets = 512\n"
            "[component transformer]\nplugin = transformer_ltxv\n"
            "weights = %s/%s\ndevice = cpu\n"
            "placement = resident\n"
@@ -139,7 +141,8 @@ static void wd_config(const char *extra_host, const char *budget,
            "[pipeline]\nencoder = text_encoder\nstages = transformer\n"
            "decoder = vae\nframes = 9\nheight = 32\nwidth = 32\nsteps = 2\n"
            "guidance = 1\n%s",
-           WARM_BUILD_DIR, wd_sock, wd_dir, extra_host, budget, WARM_BUILD_DIR,
+           wd_dir, wd_sock, wd_dir, extra_host, budget, wd_encoder,
+           WARM_BUILD_DIR,
            dit ? dit : "ltxv-ckpt/dit_tiny", WARM_BUILD_DIR, extra);
 }
 
@@ -157,6 +160,17 @@ static int wd_setup(const char *tag) {
     }
   }
   wt_tempdir(wd_dir, sizeof wd_dir, tag);
+  /* The build's plugins and the fault_encoder fixture in one plugin_dir
+   * (copies: warmd refuses a plugin that resolves outside it). */
+  char cmd[2400];
+  snprintf(cmd, sizeof cmd,
+           "mkdir -p '%s/plugins' && cp %s/plugins/*.so '%s/plugins/' && "
+           "cp %s/tests/fixtures/fault_encoder.so '%s/plugins/'",
+           wd_dir, WARM_BUILD_DIR, wd_dir, WARM_BUILD_DIR, wd_dir);
+  if (system(cmd) != 0) {
+    fprintf(stderr, "cannot make the plugin folder\n");
+    return 1;
+  }
   snprintf(wd_sock, sizeof wd_sock, "%s/admin.sock", wd_dir);
   snprintf(wd_cfg, sizeof wd_cfg, "%s/warmd.ini", wd_dir);
   snprintf(wd_log, sizeof wd_log, "%s/warmd.log", wd_dir);

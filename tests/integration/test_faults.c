@@ -1,0 +1,268 @@
+/*
+ * test_faults.c — faults found when warmd was attacked from outside (issue
+ * 14), each reproduced against the real warmd binary over its real sockets
+ * (label faults). The item of the issue each test covers is in its name's
+ * comment.
+ */
+#include <dirent.h>
+#include <sys/resource.h>
+
+#include "fsio.h"
+#include "warmd_harness.h"
+
+static double metric(const char *name) {
+  ht_resp r;
+  ht_request(wd_port, "GET", "/metrics", NULL, &r);
+  char key[300];
+  snprintf(key, sizeof key, "\n%s ", name);
+  const char *p = r.body ? strstr(r.body, key) : NULL;
+  double v = p ? atof(p + strlen(key)) : -1;
+  ht_free(&r);
+  return v;
+}
+
+static int file_exists(const char *dir, const char *id, const char *name) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/out/%s/%s", dir, id, name);
+  return access(path, F_OK) == 0;
+}
+
+/* Files in the job's folder whose name ends with `suffix`. */
+static int count_suffix(const char *id, const char *suffix) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/out/%s", wd_dir, id);
+  DIR *d = opendir(path);
+  int n = 0;
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    size_t a = strlen(e->d_name), b = strlen(suffix);
+    if (a >= b && !strcmp(e->d_name + a - b, suffix)) n++;
+  }
+  if (d) closedir(d);
+  return n;
+}
+
+static json_t *status_json(const char *id) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/out/%s/status.json", wd_dir, id);
+  return json_load_file(path, 0, NULL);
+}
+
+/* Item 15: a POST refused while draining is counted. */
+static void test_draining_refusals_are_counted(void) {
+  wd_config("", "1GiB", NULL, "");
+  CHECK(wd_start(1) == 0, "warmd starts");
+  char *rep = wt_cmd(wd_sock, "drain");
+  CHECK(rep && !strncmp(rep, "OK draining", 11), "drain: %s", rep);
+  free(rep);
+  for (int i = 0; i < 3; i++)
+    CHECK(wd_post("{\"prompt\": \"refused\"}", NULL, NULL, 0) == 503,
+          "POST while draining");
+  CHECK(metric("warmd_jobs_rejected_total{reason=\"draining\"}") == 3,
+        "3 draining refusals counted: %g",
+        metric("warmd_jobs_rejected_total{reason=\"draining\"}"));
+  CHECK(wd_stop() == 0, "exit 0");
+}
+
+/* Item 11: a job cancelled while it runs ends in one consistent state:
+ * done without an error (the cancel came after its last step), or
+ * cancelled with the reason and no result, on the API and on disk. */
+static void test_cancel_racing_the_end_gives_one_terminal_state(void) {
+  wd_config("", "1GiB", NULL, "");
+  CHECK(wd_start(1) == 0, "warmd starts");
+  int n_done = 0, n_cancelled = 0, bad = 0;
+  srand((unsigned)time(NULL));
+  for (int i = 0; i < 40; i++) {
+    char id[32], st[32], body[128], path[128];
+    snprintf(body, sizeof body, "{\"prompt\": \"race %d\", \"steps\": 1}", i);
+    if (wd_post(body, id, NULL, 0) != 202) {
+      bad++;
+      continue;
+    }
+    double end = wt_now() + 10;
+    while (!strcmp(wd_state(id, st, sizeof st), "queued") && wt_now() < end)
+      ;
+    poll(NULL, 0, rand() % 25); /* land anywhere in the running job */
+    snprintf(path, sizeof path, "/v1/generations/%s", id);
+    ht_resp r;
+    ht_request(wd_port, "DELETE", path, NULL, &r);
+    ht_free(&r);
+    wd_wait(id, 30, st, sizeof st);
+    json_t *j = wd_job(id), *s = status_json(id);
+    json_t *err = json_object_get(j, "error"), *res = json_object_get(j, "result");
+    const char *disk = json_string_value(json_object_get(s, "state"));
+    if (!strcmp(st, "done")) {
+      n_done++;
+      int ok = json_is_null(err) && json_is_object(res) && !s &&
+               file_exists(wd_dir, id, "result.json");
+      CHECK(ok, "done job %s has no error, a result, no status.json", id);
+      bad += !ok;
+    } else if (!strcmp(st, "cancelled")) {
+      n_cancelled++;
+      int ok = json_is_string(err) && json_is_null(res) && disk &&
+               !strcmp(disk, "cancelled") &&
+               !file_exists(wd_dir, id, "video.y4m");
+      CHECK(ok, "cancelled job %s has the reason, no result, no video", id);
+      bad += !ok;
+    } else {
+      CHECK(0, "job %s ended %s", id, st);
+      bad++;
+    }
+    json_decref(j);
+    json_decref(s);
+  }
+  fprintf(stderr, "  %d done, %d cancelled\n", n_done, n_cancelled);
+  CHECK(bad == 0, "%d inconsistent jobs", bad);
+  CHECK(n_cancelled > 0, "some cancels landed");
+  CHECK(wd_stop() == 0, "exit 0");
+}
+
+/* Item 10: a write that fails (here a file size limit, as a full disk)
+ * fails the job naming the file; its folder keeps a complete status.json
+ * and no video or temporary beside "failed". */
+static void test_failed_writes_leave_a_whole_status_and_no_video(void) {
+  wd_config("", "1GiB", NULL, "");
+  char bin[1024];
+  snprintf(bin, sizeof bin, "%s/bin/warmd", WARM_BUILD_DIR);
+  snprintf(wd_proc.log, sizeof wd_proc.log, "%s", wd_log);
+  wd_proc.pid = fork();
+  if (wd_proc.pid == 0) {
+    /* The video (14 KB) fits, the preview (45 KB) does not. */
+    struct rlimit rl = {20000, 20000};
+    setrlimit(RLIMIT_FSIZE, &rl);
+    if (!freopen(wd_log, "w", stderr)) _exit(127);
+    execl(bin, bin, "-c", wd_cfg, (char *)NULL);
+    _exit(127);
+  }
+  CHECK(wt_wait_socket(&wd_proc, wd_sock, 30) == 0 &&
+            (wd_port = wd_logged_port(10)) > 0,
+        "warmd starts");
+  for (int i = 0; i < 3; i++) {
+    char id[32], st[32];
+    CHECK(wd_post("{\"prompt\": \"disk full\"}", id, NULL, 0) == 202, "POST");
+    CHECK(!strcmp(wd_wait(id, 30, st, sizeof st), "failed"), "failed: %s", st);
+    json_t *j = wd_job(id), *s = status_json(id);
+    const char *e = json_string_value(json_object_get(j, "error"));
+    CHECK(e && strstr(e, "preview.png"), "the error names the file: %s", e);
+    CHECK(s && !strcmp(json_string_value(json_object_get(s, "state")), "failed"),
+          "status.json is whole and says failed");
+    CHECK(!file_exists(wd_dir, id, "video.y4m") && count_suffix(id, ".tmp") == 0,
+          "no video and no temporary beside failed");
+    json_decref(j);
+    json_decref(s);
+  }
+  CHECK(wd_stop() == 0, "exit 0");
+}
+
+/* Item 10, the writer itself: a write that cannot complete leaves the
+ * previous file whole and no temporary. */
+static void test_atomic_write_keeps_the_old_file_on_failure(void) {
+  char path[1024], tmp[1100], buf[64] = "";
+  snprintf(path, sizeof path, "%s/status.json", wd_dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  warm_error e = {0};
+  CHECK(wh_write_atomic(path, "{\"state\":\"done\"}", 16, &e) == 0, "%s", e.msg);
+  pid_t pid = fork();
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {8, 8};
+    setrlimit(RLIMIT_FSIZE, &rl);
+    char big[256];
+    memset(big, 'x', sizeof big);
+    _exit(wh_write_atomic(path, big, sizeof big, &e) == WARM_EIO ? 0 : 1);
+  }
+  int st = -1;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the write failed with EIO");
+  FILE *f = fopen(path, "r");
+  size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+  if (f) fclose(f);
+  buf[n] = '\0';
+  CHECK(!strcmp(buf, "{\"state\":\"done\"}"), "old content kept: '%s'", buf);
+  CHECK(access(tmp, F_OK) != 0, "no temporary left");
+}
+
+/* Item 12: an encoder whose width does not match the transformer's is
+ * refused by warmd -t, by reload and by swap; a component whose run()
+ * always fails makes /readyz say so. */
+static void test_width_mismatch_refused_and_readiness_means_it(void) {
+  char cmd[2400], out[8192];
+  wd_encoder = "plugin = hello_encoder\ndim = 64\n";
+  wd_config("", "1GiB", NULL, "");
+  snprintf(cmd, sizeof cmd, "%s/bin/warmd -t -c %s", WARM_BUILD_DIR, wd_cfg);
+  CHECK(wt_run(cmd, out, sizeof out) == 1 && strstr(out, "width 64") &&
+            strstr(out, "caption_channels 24"),
+        "warmd -t refuses the widths: %s", out);
+
+  wd_encoder = "plugin = hello_encoder\ndim = 24\n";
+  wd_config("", "1GiB", NULL, "");
+  CHECK(wd_start(1) == 0, "warmd starts");
+  wd_encoder = "plugin = hello_encoder\ndim = 64\n";
+  wd_config("", "1GiB", NULL, "");
+  char *rep = wt_cmd(wd_sock, "reload");
+  CHECK(rep && strstr(rep, "reload failed") && strstr(rep, "caption_channels"),
+        "reload refused: %s", rep);
+  free(rep);
+  /* A transformer with 64 caption channels against the 24-wide encoder. */
+  snprintf(cmd, sizeof cmd,
+           "%s/bin/warm-mkmodel --arch ltxv --preset tiny --seed 5 --out "
+           "%s/dit64 --set caption_channels=64",
+           WARM_BUILD_DIR, wd_dir);
+  CHECK(wt_run(cmd, out, sizeof out) == 0, "mkmodel: %s", out);
+  snprintf(cmd, sizeof cmd,
+           "swap component transformer plugin transformer_ltxv weights "
+           "%s/dit64",
+           wd_dir);
+  rep = wt_cmd(wd_sock, cmd);
+  CHECK(rep && !strncmp(rep, "ERR 400 swap failed", 19) &&
+            strstr(rep, "caption_channels 64"),
+        "swap refused: %s", rep);
+  free(rep);
+  char id[32], st[32];
+  CHECK(wd_post("{\"prompt\": \"still fine\"}", id, NULL, 0) == 202 &&
+            !strcmp(wd_wait(id, 30, st, sizeof st), "done"),
+        "the old pipeline still serves: %s", st);
+  CHECK(wd_stop() == 0, "exit 0");
+
+  wd_encoder = "plugin = fault_encoder\ndim = 24\nfault = fail\n";
+  wd_config("", "1GiB", NULL, "");
+  CHECK(wd_start(1) == 0, "warmd starts with a failing encoder");
+  ht_resp r;
+  ht_request(wd_port, "GET", "/readyz", NULL, &r);
+  CHECK(r.status == 200, "ready before any run: %d %s", r.status, r.body);
+  ht_free(&r);
+  for (int i = 0; i < 3; i++) {
+    CHECK(wd_post("{\"prompt\": \"fails\"}", id, NULL, 0) == 202, "POST");
+    CHECK(!strcmp(wd_wait(id, 30, st, sizeof st), "failed"), "failed: %s", st);
+  }
+  ht_request(wd_port, "GET", "/readyz", NULL, &r);
+  CHECK(r.status == 503 && strstr(r.body, "text_encoder failed its last 3"),
+        "not ready: %d %s", r.status, r.body);
+  ht_free(&r);
+  CHECK(wd_stop() == 0, "exit 0");
+  wd_encoder = "plugin = hello_encoder\ndim = 24\n";
+}
+
+int main(void) {
+  int rc = wd_setup("faults");
+  if (rc) return rc;
+  mkdir(wd_dir, 0755);
+#define T(fn)                                                                  \
+  do {                                                                         \
+    int before = wt_failures;                                                  \
+    RUN(fn);                                                                   \
+    if (wt_failures != before) wt_dump_log(&wd_proc);                          \
+    if (wd_proc.pid > 0) {                                                     \
+      kill(wd_proc.pid, SIGKILL);                                              \
+      waitpid(wd_proc.pid, NULL, 0);                                           \
+      wd_proc.pid = -1;                                                        \
+    }                                                                          \
+  } while (0)
+  T(test_draining_refusals_are_counted);
+  T(test_cancel_racing_the_end_gives_one_terminal_state);
+  T(test_failed_writes_leave_a_whole_status_and_no_video);
+  T(test_atomic_write_keeps_the_old_file_on_failure);
+  T(test_width_mismatch_refused_and_readiness_means_it);
+  wd_teardown();
+  return wt_failures ? 1 : 0;
+}
