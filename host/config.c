@@ -45,6 +45,7 @@ static const char *const host_keys[] = {"plugin_dir",
                                         "admin_socket",
                                         "admin_socket_mode",
                                         "stats_socket",
+                                        "stats_socket_mode",
                                         "output_dir",
                                         "log_level",
                                         "http_listen",
@@ -363,7 +364,19 @@ static void host_key(parse_state *s, const char *k, const char *v) {
     http_key(s, k, v);
     return;
   }
-  if (!strcmp(k, "admin_socket_mode")) {
+  if (!strcmp(k, "stats_socket_mode")) {
+    char *end;
+    errno = 0;
+    unsigned long m = strtoul(v, &end, 8);
+    if (!*v || *end || errno || m > 0777 || (m & 0600) != 0600)
+      wh_config_error(c, L,
+                      "bad stats_socket_mode '%s' (octal, at most 0777, and "
+                      "the owner needs rw: 0600..0777)",
+                      v);
+    else
+      c->stats_socket_mode = (unsigned)m;
+    c->stats_socket_mode_line = L;
+  } else if (!strcmp(k, "admin_socket_mode")) {
     char *end;
     errno = 0;
     unsigned long m = strtoul(v, &end, 8);
@@ -669,6 +682,7 @@ int wh_config_parse(const char *path, const char *buf, size_t len,
   }
   if (!c->dir) s.oom = 1;
   c->admin_socket_mode = 0600;
+  c->stats_socket_mode = 0660;
   c->log_level = WARM_LOG_INFO;
   c->max_body = 1u << 20;
   c->max_queue = 64;

@@ -79,10 +79,12 @@ typedef struct wh_config {
   char *admin_socket;
   unsigned admin_socket_mode;
   char *stats_socket; /* NULL = none */
+  unsigned stats_socket_mode; /* default 0660: owner and group */
   char *output_dir;
   int log_level; /* WARM_LOG_* */
   int plugin_dir_line, admin_socket_line, admin_socket_mode_line,
-      stats_socket_line, output_dir_line, log_level_line;
+      stats_socket_line, output_dir_line, log_level_line,
+      stats_socket_mode_line;
   /* [host] HTTP data plane (read when warmd starts; see docs/http.md). */
   char *http_listen;       /* "ADDR:PORT", NULL = no HTTP */
   uint64_t max_body;       /* request body limit, bytes */

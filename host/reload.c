@@ -135,6 +135,10 @@ static void check_host_keys(wh_runtime *rt, wh_config *cfg) {
     wh_config_error(cfg, cfg->admin_socket_mode_line,
                     "admin_socket_mode cannot change on reload (restart "
                     "warmd)");
+  if (old->stats_socket_mode != cfg->stats_socket_mode)
+    wh_config_error(cfg, cfg->stats_socket_mode_line,
+                    "stats_socket_mode cannot change on reload (restart "
+                    "warmd)");
   if (!same_str(old->stats_socket, cfg->stats_socket))
     wh_config_error(cfg, cfg->stats_socket_line,
                     "stats_socket cannot change on reload (restart warmd)");

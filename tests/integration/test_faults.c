@@ -5,6 +5,7 @@
  * comment.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 
 #include "fsio.h"
@@ -243,6 +244,144 @@ static void test_width_mismatch_refused_and_readiness_means_it(void) {
   wd_encoder = "plugin = hello_encoder\ndim = 24\n";
 }
 
+
+/* VmRSS of a process in bytes (0 when unknown). */
+static uint64_t rss_of(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  uint64_t kb = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmRSS:", 6)) kb = strtoull(line + 6, NULL, 10);
+  if (f) fclose(f);
+  return kb * 1024;
+}
+
+/* Item 3: an admin client that pipelines commands and never reads costs a
+ * bounded amount of memory and does not stall other admin clients; the
+ * stats socket is not open to every local user by default. */
+static void test_admin_client_that_never_reads_is_bounded(void) {
+  char host[1200];
+  snprintf(host, sizeof host, "stats_socket = %s/stats.sock\n", wd_dir);
+  wd_config(host, "1GiB", NULL, "");
+  CHECK(wd_start(1) == 0, "warmd starts");
+  char stats[1200];
+  snprintf(stats, sizeof stats, "%s/stats.sock", wd_dir);
+  struct stat st;
+  CHECK(stat(stats, &st) == 0 && (st.st_mode & 0777) == 0660,
+        "stats socket mode %o (0660 by default)", st.st_mode & 0777);
+  uint64_t rss0 = rss_of(wd_proc.pid);
+  const char *paths[2] = {wd_sock, stats};
+  int fds[2];
+  for (int k = 0; k < 2; k++) {
+    fds[k] = wt_connect(paths[k]);
+    fcntl(fds[k], F_SETFL, O_NONBLOCK);
+  }
+  static const char line[] = "show config json\nshow components json\n";
+  double end = wt_now() + 2.0, worst = 0;
+  size_t sent = 0;
+  while (wt_now() < end) {
+    for (int k = 0; k < 2; k++) {
+      ssize_t w = send(fds[k], line, sizeof line - 1, MSG_NOSIGNAL);
+      if (w > 0) sent += (size_t)w;
+    }
+    static unsigned n;
+    if (++n % 512 == 0) { /* another operator meanwhile */
+      double t0 = wt_now();
+      char *rep = wt_cmd(wd_sock, "show info");
+      double dt = wt_now() - t0;
+      if (dt > worst) worst = dt;
+      CHECK(rep != NULL, "another admin client is answered");
+      free(rep);
+    }
+  }
+  uint64_t rss1 = rss_of(wd_proc.pid);
+  fprintf(stderr, "  %zu bytes of commands sent; RSS %llu -> %llu KiB; "
+                  "slowest other admin reply %.3f s\n",
+          sent, (unsigned long long)rss0 >> 10, (unsigned long long)rss1 >> 10,
+          worst);
+  CHECK(rss1 < rss0 + (32u << 20), "RSS grew by %lld KiB",
+        (long long)(rss1 - rss0) >> 10);
+  CHECK(worst < 1.0, "other admin clients not stalled: %.3f s", worst);
+  for (int k = 0; k < 2; k++)
+    close(fds[k]);
+  CHECK(wd_stop() == 0, "exit 0");
+}
+
+/* The "HTTP connections at most N" line warmd logs. */
+static long logged_cap(void) {
+  FILE *f = fopen(wd_log, "r");
+  char line[1024];
+  long cap = -1;
+  while (f && fgets(line, sizeof line, f)) {
+    const char *p = strstr(line, "HTTP connections at most ");
+    if (p) cap = atol(p + 25);
+  }
+  if (f) fclose(f);
+  return cap;
+}
+
+/* Item 4: with a low RLIMIT_NOFILE, the HTTP cap comes from it, clients
+ * past it get a 503 whose Content-Length is its body's, the refusals are
+ * logged, and the admin socket still answers. */
+static void test_fd_limit_sizes_the_http_cap_and_keeps_admin(void) {
+  wd_config("", "1GiB", NULL, "");
+  char bin[1024];
+  snprintf(bin, sizeof bin, "%s/bin/warmd", WARM_BUILD_DIR);
+  snprintf(wd_proc.log, sizeof wd_proc.log, "%s", wd_log);
+  wd_proc.pid = fork();
+  if (wd_proc.pid == 0) {
+    struct rlimit rl = {160, 160};
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (!freopen(wd_log, "w", stderr)) _exit(127);
+    execl(bin, bin, "-c", wd_cfg, (char *)NULL);
+    _exit(127);
+  }
+  CHECK(wt_wait_socket(&wd_proc, wd_sock, 30) == 0 &&
+            (wd_port = wd_logged_port(10)) > 0,
+        "warmd starts");
+  long cap = logged_cap();
+  CHECK(cap >= 8 && cap < 160 - 64, "the cap comes from the limit: %ld", cap);
+  enum { N = 200 };
+  int fds[N], n503 = 0, bad = 0;
+  for (int i = 0; i < N; i++)
+    fds[i] = ht_connect(wd_port);
+  poll(NULL, 0, 500); /* let warmd accept and answer what it refuses */
+  for (int i = 0; i < N; i++) {
+    struct pollfd p = {.fd = fds[i], .events = POLLIN};
+    if (fds[i] < 0 || poll(&p, 1, 0) != 1) continue;
+    ht_resp r;
+    int rc = ht_read(fds[i], &r, 1.0);
+    if (r.status == 503) {
+      n503++;
+      if (rc || r.body_len != strlen(r.body) ||
+          !strstr(r.body, "too many connections"))
+        bad++;
+    }
+    ht_free(&r);
+  }
+  char *rep = wt_cmd(wd_sock, "show info");
+  CHECK(rep && strstr(rep, "version"), "the admin socket answers: %s",
+        rep ? rep : "(nothing)");
+  free(rep);
+  fprintf(stderr, "  cap %ld: %d of %d answered 503\n", cap, n503, N);
+  CHECK(n503 >= N - cap - 8, "refused with 503: %d", n503);
+  CHECK(bad == 0, "%d 503 replies with a wrong length or body", bad);
+  for (int i = 0; i < N; i++)
+    if (fds[i] >= 0) close(fds[i]);
+  CHECK(wd_logged("refused: at the cap of"), "the refusals are logged");
+  /* The closed connections leave warmd's count as their EOFs arrive. */
+  char id[32], s[32] = "?";
+  int st = 0;
+  for (double end = wt_now() + 10; st != 202 && wt_now() < end;)
+    if ((st = wd_post("{\"prompt\": \"after the flood\"}", id, NULL, 0)) !=
+        202)
+      poll(NULL, 0, 20);
+  CHECK(st == 202 && !strcmp(wd_wait(id, 30, s, sizeof s), "done"),
+        "jobs still run: %d %s", st, s);
+  CHECK(wd_stop() == 0, "exit 0");
+}
+
 int main(void) {
   int rc = wd_setup("faults");
   if (rc) return rc;
@@ -263,6 +402,8 @@ int main(void) {
   T(test_failed_writes_leave_a_whole_status_and_no_video);
   T(test_atomic_write_keeps_the_old_file_on_failure);
   T(test_width_mismatch_refused_and_readiness_means_it);
+  T(test_admin_client_that_never_reads_is_bounded);
+  T(test_fd_limit_sizes_the_http_cap_and_keeps_admin);
   wd_teardown();
   return wt_failures ? 1 : 0;
 }
