@@ -348,6 +348,18 @@ static void prepare_estimates(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
         best->est = best->est_str;
       }
       fixed += best->est.persistent + best->est.window;
+      /* A running `auto` component resident now but streamed by this plan
+       * is demoted by the commit before the budget applies, so a lower
+       * budget never finds it in the way. */
+      if (best->action == IT_KEEP && best->concrete == WARM_PLACE_STREAM) {
+        pthread_mutex_lock(&rt->lock);
+        int resident = best->old->active == WARM_PLACE_RESIDENT &&
+                       best->old->state == WH_COMP_PLACED;
+        pthread_mutex_unlock(&rt->lock);
+        const warm_plugin_desc *d = wh_plugin_desc(best->old->plugin);
+        if (resident && (d->flags & WARM_FLAG_LIVE_PLACEMENT))
+          best->action = IT_REPLACE_PLACEMENT;
+      }
     }
     if (fixed > cd->budget) {
       char need[32], bud[32];
@@ -546,16 +558,17 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
     else
       n_rep++;
   }
-  /* 2. Budgets. */
-  for (size_t i = 0; i < cfg->n_devices; i++) {
-    wh_device *d = wh_runtime_device(rt, cfg->devices[i].name);
-    warm_error e = {0};
-    if (d && warm_ledger_set_budget(d->ledger, cfg->devices[i].budget, &e))
-      note_failure(&first, &e, &rc);
-  }
-  /* 3. Live placement changes: demotions (freeing bytes) before
-   *    promotions. 4. New instances. */
-  for (int pass = 0; pass < 3; pass++)
+  /* 2. Live placement changes: demotions (freeing bytes) first, then the
+   *    budgets (a lower one finds the demoted bytes gone), then
+   *    promotions. 3. New instances. */
+  for (int pass = 0; pass < 3; pass++) {
+    if (pass == 1)
+      for (size_t i = 0; i < cfg->n_devices; i++) {
+        wh_device *d = wh_runtime_device(rt, cfg->devices[i].name);
+        warm_error e = {0};
+        if (d && warm_ledger_set_budget(d->ledger, cfg->devices[i].budget, &e))
+          note_failure(&first, &e, &rc);
+      }
     for (size_t i = 0; i < pl->n_items; i++) {
       plan_item *it = &pl->items[i];
       warm_error e = {0};
@@ -582,6 +595,7 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
         if (it->action == IT_ADD) n_add++;
       }
     }
+  }
   /* 5. The component list in file order, and the new running config. */
   pthread_mutex_lock(&rt->lock);
   wh_component **list = calloc(cfg->n_components + 1, sizeof *list);

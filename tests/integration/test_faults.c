@@ -75,7 +75,7 @@ static void test_cancel_racing_the_end_gives_one_terminal_state(void) {
   srand((unsigned)time(NULL));
   for (int i = 0; i < 40; i++) {
     char id[32], st[32], body[128], path[128];
-    snprintf(body, sizeof body, "{\"prompt\": \"race %d\", \"steps\": 1}", i);
+    snprintf(body, sizeof body, "{\"prompt\": \"race %d\", \"steps\": 4}", i);
     if (wd_post(body, id, NULL, 0) != 202) {
       bad++;
       continue;
@@ -83,7 +83,9 @@ static void test_cancel_racing_the_end_gives_one_terminal_state(void) {
     double end = wt_now() + 10;
     while (!strcmp(wd_state(id, st, sizeof st), "queued") && wt_now() < end)
       ;
-    poll(NULL, 0, rand() % 25); /* land anywhere in the running job */
+    /* Even jobs: at once (cancelled between steps); odd: anywhere in the
+     * job, often around its end. */
+    if (i % 2) poll(NULL, 0, rand() % 60);
     snprintf(path, sizeof path, "/v1/generations/%s", id);
     ht_resp r;
     ht_request(wd_port, "DELETE", path, NULL, &r);
@@ -188,17 +190,17 @@ static void test_atomic_write_keeps_the_old_file_on_failure(void) {
  * always fails makes /readyz say so. */
 static void test_width_mismatch_refused_and_readiness_means_it(void) {
   char cmd[2400], out[8192];
-  wd_encoder = "plugin = hello_encoder\ndim = 64\n";
+  wd_encoder = "plugin = hello_encoder\ndim = 64\nbuckets = 512\n";
   wd_config("", "1GiB", NULL, "");
   snprintf(cmd, sizeof cmd, "%s/bin/warmd -t -c %s", WARM_BUILD_DIR, wd_cfg);
   CHECK(wt_run(cmd, out, sizeof out) == 1 && strstr(out, "width 64") &&
             strstr(out, "caption_channels 24"),
         "warmd -t refuses the widths: %s", out);
 
-  wd_encoder = "plugin = hello_encoder\ndim = 24\n";
+  wd_encoder = WD_ENCODER;
   wd_config("", "1GiB", NULL, "");
   CHECK(wd_start(1) == 0, "warmd starts");
-  wd_encoder = "plugin = hello_encoder\ndim = 64\n";
+  wd_encoder = "plugin = hello_encoder\ndim = 64\nbuckets = 512\n";
   wd_config("", "1GiB", NULL, "");
   char *rep = wt_cmd(wd_sock, "reload");
   CHECK(rep && strstr(rep, "reload failed") && strstr(rep, "caption_channels"),
@@ -225,7 +227,7 @@ static void test_width_mismatch_refused_and_readiness_means_it(void) {
         "the old pipeline still serves: %s", st);
   CHECK(wd_stop() == 0, "exit 0");
 
-  wd_encoder = "plugin = fault_encoder\ndim = 24\nfault = fail\n";
+  wd_encoder = "plugin = fault_encoder\ndim = 24\nbuckets = 512\nfault = fail\n";
   wd_config("", "1GiB", NULL, "");
   CHECK(wd_start(1) == 0, "warmd starts with a failing encoder");
   ht_resp r;
@@ -241,7 +243,7 @@ static void test_width_mismatch_refused_and_readiness_means_it(void) {
         "not ready: %d %s", r.status, r.body);
   ht_free(&r);
   CHECK(wd_stop() == 0, "exit 0");
-  wd_encoder = "plugin = hello_encoder\ndim = 24\n";
+  wd_encoder = WD_ENCODER;
 }
 
 
@@ -382,6 +384,69 @@ static void test_fd_limit_sizes_the_http_cap_and_keeps_admin(void) {
   CHECK(wd_stop() == 0, "exit 0");
 }
 
+/* The budget of device cpu in `show memory json` and `show config json`. */
+static void budgets(double *mem, double *conf) {
+  *mem = *conf = -1;
+  char *rep = wt_cmd(wd_sock, "show memory json");
+  json_t *j = rep ? json_loads(rep, 0, NULL) : NULL;
+  json_t *d0 = json_array_get(json_object_get(j, "devices"), 0);
+  if (d0) *mem = (double)json_integer_value(json_object_get(d0, "budget"));
+  json_decref(j);
+  free(rep);
+  rep = wt_cmd(wd_sock, "show config json");
+  j = rep ? json_loads(rep, 0, NULL) : NULL;
+  json_t *devs = json_object_get(j, "devices");
+  size_t i;
+  json_t *d;
+  json_array_foreach(devs, i, d) {
+    if (!strcmp(json_string_value(json_object_get(d, "name")) ?: "", "cpu"))
+      *conf = (double)json_integer_value(json_object_get(d, "budget"));
+  }
+  json_decref(j);
+  free(rep);
+}
+
+/* Item 7: raise the budget, let an `auto` encoder go resident, put the old
+ * budget back and reload: the encoder is demoted first, the reload applies
+ * whole, show memory and show config agree, and later reloads work. */
+static void test_lower_budget_demotes_auto_and_reload_applies(void) {
+  wd_encoder = "plugin = hello_encoder\ndim = 24\nbuckets = 131072\n"
+               "placement = auto\n";
+  wd_config("", "8MiB", NULL, "");
+  CHECK(wd_start(1) == 0, "warmd starts");
+  char id[32], st[32];
+  CHECK(wd_post("{\"prompt\": \"low\"}", id, NULL, 0) == 202 &&
+            !strcmp(wd_wait(id, 30, st, sizeof st), "done"),
+        "a job at the low budget: %s", st);
+  wd_config("", "64MiB", NULL, "");
+  char *rep = wt_cmd(wd_sock, "reload");
+  CHECK(rep && !strncmp(rep, "reloaded", 8), "raise: %s", rep);
+  free(rep);
+  CHECK(wd_post("{\"prompt\": \"high\"}", id, NULL, 0) == 202 &&
+            !strcmp(wd_wait(id, 30, st, sizeof st), "done"),
+        "a job at the high budget: %s", st);
+  rep = wt_cmd(wd_sock, "show components");
+  CHECK(rep && strstr(rep, "auto(resident)"), "the encoder went resident: %s",
+        rep);
+  free(rep);
+  wd_config("", "8MiB", NULL, "");
+  rep = wt_cmd(wd_sock, "reload");
+  CHECK(rep && !strncmp(rep, "reloaded", 8), "lower again: %s", rep);
+  free(rep);
+  double mem, conf;
+  budgets(&mem, &conf);
+  CHECK(mem == 8 << 20 && conf == 8 << 20,
+        "show memory %.0f and show config %.0f agree", mem, conf);
+  rep = wt_cmd(wd_sock, "reload");
+  CHECK(rep && !strncmp(rep, "reloaded", 8), "a later reload: %s", rep);
+  free(rep);
+  CHECK(wd_post("{\"prompt\": \"low again\"}", id, NULL, 0) == 202 &&
+            !strcmp(wd_wait(id, 30, st, sizeof st), "done"),
+        "a job at the low budget again: %s", st);
+  CHECK(wd_stop() == 0, "exit 0");
+  wd_encoder = WD_ENCODER;
+}
+
 int main(void) {
   int rc = wd_setup("faults");
   if (rc) return rc;
@@ -404,6 +469,7 @@ int main(void) {
   T(test_width_mismatch_refused_and_readiness_means_it);
   T(test_admin_client_that_never_reads_is_bounded);
   T(test_fd_limit_sizes_the_http_cap_and_keeps_admin);
+  T(test_lower_budget_demotes_auto_and_reload_applies);
   wd_teardown();
   return wt_failures ? 1 : 0;
 }

@@ -17,7 +17,8 @@ static char wd_dir[512], wd_sock[700], wd_cfg[700], wd_log[700];
 static wt_proc wd_proc;
 static int wd_port;
 /* The text_encoder section's plugin and keys (tests change it). */
-static const char *wd_encoder = "plugin = hello_encoder\ndim = 24\n";
+#define WD_ENCODER "plugin = hello_encoder\ndim = 24\nbuckets = 512\n"
+static const char *wd_encoder = WD_ENCODER "placement = resident\n";
 
 static json_t *wd_body(const ht_resp *r) {
   return json_loadb(r->body, r->body_len, 0, NULL);
@@ -131,7 +132,6 @@ static void wd_config(const char *extra_host, const char *budget,
            "max_queue = 10000\nshutdown_timeout = 5\n%s"
            "[device cpu]\nbudget = %s\n[cache]\nembeddings = 16MiB\n"
            "[component text_encoder]\n%sdevice = cpu\n"
-           "placement = resident\nbuckets = 512\n"
            "[component transformer]\nplugin = transformer_ltxv\n"
            "weights = %s/%s\ndevice = cpu\n"
            "placement = resident\n"
