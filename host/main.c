@@ -45,7 +45,7 @@ static int check_config(const char *path) {
   wh_runtime *rt = NULL;
   wh_plan *plan = NULL;
   int rc = 1;
-  if (!cfg->n_errors && wh_runtime_create(&rt) == 0 &&
+  if (wh_runtime_create(&rt) == 0 && (rt->check_only = 1) &&
       wh_reload_prepare(rt, cfg, &plan) == 0) {
     printf("%s: configuration OK (%zu component%s, %zu device%s)\n", path,
            cfg->n_components, cfg->n_components == 1 ? "" : "s", cfg->n_devices,

@@ -49,8 +49,12 @@ static int key_line(int specific, const wh_cfg_component *cc) {
 }
 
 /* A plugin's message about one of its keys ("unknown key 'colour'") is
- * reported at that key's line; anything else at the section header. */
+ * reported at that key's line, one naming the weights path at `weights`;
+ * anything else at the section header. */
 static int plugin_error_line(const wh_cfg_component *cc, const char *msg) {
+  /* A message about the weights (a missing file) points at their key. */
+  if (cc->weights && cc->weights_line && strstr(msg, cc->weights))
+    return cc->weights_line;
   for (size_t i = 0; i < cc->n_all; i++) {
     char quoted[128];
     snprintf(quoted, sizeof quoted, "'%s'", cc->all[i].key);
@@ -165,6 +169,25 @@ static void resolve_cuda_budget(wh_config *cfg, wh_cfg_device *cd,
   cd->budget = total - cd->reserve;
 }
 
+/* A budget larger than the memory behind it is allowed (overcommit is the
+ * operator's call) but said: the ledger would promise what is not there. */
+static void warn_budget(wh_config *cfg, const wh_cfg_device *cd,
+                        const wh_device *d) {
+  uint64_t have = 0;
+  size_t free_b = 0, total = 0;
+  if (cd->dev.type == WARM_DEVICE_CPU)
+    have = wh_physical_ram();
+  else if (d->wk && wk_dev_mem_info(d->wk, &free_b, &total) == 0)
+    have = total;
+  if (!cd->budget_set || !have || cd->budget <= have) return;
+  char b[32], h[32];
+  wh_warn("%s:%d: device %s: budget %s is more than the %s this machine "
+          "has",
+          cfg->path, cd->budget_line ? cd->budget_line : cd->line, cd->name,
+          warm_format_size(cd->budget, b, sizeof b),
+          warm_format_size(have, h, sizeof h));
+}
+
 static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
   for (size_t i = 0; i < cfg->n_devices; i++) {
     wh_cfg_device *cd = &cfg->devices[i];
@@ -175,11 +198,14 @@ static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
     }
     warm_error e = {0};
     wh_device *d = NULL;
+    if (!cd->name) continue;
     if (wh_device_create(cd, rt->live, &d, &e)) {
       /* A component's device key gets the message (implicit devices carry
        * its line); a declared section gets it at its header. */
       wh_config_error(cfg, cd->line, "%s", e.msg);
-      continue;
+      /* warmd -t goes on without the device: its components are still
+       * opened, validated, created and estimated. */
+      if (!rt->check_only || wh_device_create_paper(cd, &d, &e)) continue;
     }
     wh_device **nd =
         realloc(pl->new_devices, (pl->n_new_devices + 1) * sizeof *nd);
@@ -193,6 +219,7 @@ static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
     resolve_cuda_budget(cfg, cd, d);
     if (!cd->budget_set && cd->budget)
       warm_ledger_set_budget(d->ledger, cd->budget, NULL);
+    warn_budget(cfg, cd, d);
   }
 }
 
@@ -200,6 +227,10 @@ static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
 static void prepare_component(wh_runtime *rt, wh_config *cfg, wh_plan *pl,
                               const wh_cfg_component *cc, plan_item *it) {
   it->cc = cc;
+  if (!cc->name || !cc->device_name) { /* already an error at parse */
+    it->skip = 1;
+    return;
+  }
   it->dev = plan_device(rt, pl, cc->device_name);
   if (!it->dev) {
     /* The device failed above; say so at this component's device key too
@@ -319,6 +350,7 @@ static void prepare_estimates(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
   for (size_t di = 0; di < cfg->n_devices; di++) {
     const wh_cfg_device *cd = &cfg->devices[di];
     uint64_t fixed = 0;
+    if (!cd->name) continue;
     for (size_t i = 0; i < pl->n_items; i++) {
       plan_item *it = &pl->items[i];
       if (it->skip || it->action == IT_REMOVE ||
@@ -361,6 +393,14 @@ static void prepare_estimates(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
           best->action = IT_REPLACE_PLACEMENT;
       }
     }
+    /* A cuda device checked on paper has no capacity to default to. */
+    wh_device *d = plan_device(rt, pl, cd->name);
+    if (!cd->budget_set && cd->dev.type == WARM_DEVICE_CUDA && d && !d->wk) {
+      wh_warn("%s:%d: device %s: budget not checked (no device here to read "
+              "its capacity from)",
+              cfg->path, cd->line, cd->name);
+      continue;
+    }
     if (fixed > cd->budget) {
       char need[32], bud[32];
       int line = cd->budget_line ? cd->budget_line : cd->line;
@@ -389,6 +429,7 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
   const wh_cfg_pipeline *p = &cfg->pipeline;
   snprintf(pl->facts.why, sizeof pl->facts.why, "no [pipeline] configured");
   if (!p->present) return;
+  size_t errors = cfg->n_errors;
   struct role {
     const char *name;
     int line;
@@ -416,7 +457,7 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
                         roles[r].name, warm_kind_name(d->kind), d->name,
                         warm_kind_name(roles[r].kind));
     }
-  if (cfg->n_errors) return;
+  if (cfg->n_errors != errors) return;
   wh_component *stages[WH_PIPELINE_MAX_STAGES];
   for (size_t i = 0; i < p->n_stages; i++)
     stages[i] = plan_instance(pl, p->stages[i]);
@@ -427,7 +468,7 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
 
 int wh_reload_prepare(wh_runtime *rt, wh_config *cfg, wh_plan **out) {
   *out = NULL;
-  if (cfg->n_errors) return WARM_EINVAL;
+  if (cfg->n_errors && !rt->check_only) return WARM_EINVAL;
   wh_plan *pl = calloc(1, sizeof *pl);
   size_t cap = cfg->n_components + rt->n_components + 1;
   if (!pl || !(pl->items = calloc(cap, sizeof *pl->items))) {
@@ -448,8 +489,10 @@ int wh_reload_prepare(wh_runtime *rt, wh_config *cfg, wh_plan **out) {
       it->old = rt->components[i];
       it->dev = it->old->dev;
     }
-  if (!cfg->n_errors) prepare_estimates(rt, cfg, pl);
-  if (!cfg->n_errors) prepare_pipeline(cfg, pl);
+  /* Every item that could be checked so far is checked further: one run
+   * of warmd -t reports everything it can find. */
+  prepare_estimates(rt, cfg, pl);
+  prepare_pipeline(cfg, pl);
   if (cfg->n_errors) {
     wh_config_sort_errors(cfg);
     wh_plan_free(rt, pl);

@@ -90,6 +90,9 @@ typedef struct wh_runtime {
   size_t n_components;
   int live; /* executors are running: estimate/place go through them */
   wh_pipe_facts facts; /* under lock */
+  /* warmd -t: prepare checks everything it can, even past parse errors,
+   * and a device that cannot open is checked on paper (ledger only). */
+  int check_only;
 } wh_runtime;
 
 int wh_runtime_create(wh_runtime **out);
@@ -104,6 +107,10 @@ void wh_runtime_destroy(wh_runtime *rt);
 int wh_device_create(const wh_cfg_device *cd, int with_executor,
                      wh_device **out, warm_error *err);
 void wh_device_destroy(wh_device *d);
+/* A device on paper for warmd -t: a ledger with cd's budget, no executor,
+ * no device context. Plugins are created and estimated against it. */
+int wh_device_create_paper(const wh_cfg_device *cd, wh_device **out,
+                           warm_error *err);
 wh_device *wh_runtime_device(wh_runtime *rt, const char *name);
 /* Number of CUDA devices usable here. */
 int wh_cuda_devices(void);

@@ -29,15 +29,24 @@ void wh_wiring_facts(wh_config *cfg, wh_component *enc,
                      wh_component *dec, wh_pipe_facts *out) {
   const wh_cfg_pipeline *pl = &cfg->pipeline;
   memset(out, 0, sizeof *out);
-  if (!enc || !dec || !n_stages) {
+  size_t errors = cfg->n_errors;
+  warm_model_info ei, vi, si;
+  warm_error e = {0};
+  /* The decoder's compression alone lets the job defaults be checked even
+   * when another role is missing (warmd -t reports both). */
+  if (dec && info_of(dec, &vi, &e) == 0) {
+    out->temporal_compression = vi.temporal_compression;
+    out->spatial_compression = vi.spatial_compression;
+  }
+  int missing = !enc || !dec || !n_stages;
+  for (size_t i = 0; i < n_stages; i++)
+    missing |= !stages[i];
+  if (missing) {
     snprintf(out->why, sizeof out->why,
              "the configuration has no complete [pipeline] (encoder, "
              "stages, decoder)");
     return;
   }
-  size_t errors = cfg->n_errors;
-  warm_model_info ei, vi, si;
-  warm_error e = {0};
   if (info_of(enc, &ei, &e)) wh_config_error(cfg, pl->encoder_line, "%s", e.msg);
   if (info_of(dec, &vi, &e)) wh_config_error(cfg, pl->decoder_line, "%s", e.msg);
   if (cfg->n_errors != errors) goto out;
@@ -68,6 +77,7 @@ out:
   if (cfg->n_errors != errors) {
     snprintf(out->why, sizeof out->why, "the [pipeline] does not wire: %s",
              cfg->errors[errors]);
+    out->temporal_compression = out->spatial_compression = 0;
     return;
   }
   out->valid = 1;
@@ -107,7 +117,7 @@ static int check_steps(uint32_t steps, warm_error *err) {
 
 void wh_wiring_check_defaults(wh_config *cfg, const wh_pipe_facts *f) {
   const wh_cfg_pipeline *pl = &cfg->pipeline;
-  if (!f->valid) return;
+  if (!f->temporal_compression || !f->spatial_compression) return;
   int line = pl->line;
   warm_error e = {0};
   if (check_frames(f, pl->frames, &e))

@@ -22,7 +22,8 @@ void wh_wiring_facts(wh_config *cfg, wh_component *enc,
                      wh_component *dec, wh_pipe_facts *out);
 
 /* Checks the [pipeline] defaults (frames, height, width, steps) against
- * the facts; errors at the keys' lines. */
+ * the decoder's compression (known even when the facts are not valid
+ * because another role is missing); errors at the keys' lines. */
 void wh_wiring_check_defaults(wh_config *cfg, const wh_pipe_facts *f);
 
 /* Fills p's zero fields from pl and checks them against the rules; the

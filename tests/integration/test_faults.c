@@ -447,6 +447,58 @@ static void test_lower_budget_demotes_auto_and_reload_applies(void) {
   wd_encoder = WD_ENCODER;
 }
 
+/* Item 13: warmd -t reports every problem of a file in one run (parse
+ * errors, plugins, weights, job defaults), checks what it can of a
+ * component whose GPU is absent, and warns of a budget larger than the
+ * machine. */
+static void test_check_reports_everything_at_once(void) {
+  char out[16384], cmd[2400];
+  wt_write(wd_cfg,
+           "[host]\nplugin_dir = %s/plugins\nadmin_socket = %s\n" /* 1-3 */
+           "colour = blue\n"                                       /* 4 */
+           "[device cpu]\nbudget = 512TiB\n"                       /* 5-6 */
+           "[component text_encoder]\nplugin = hello_encoder\n"    /* 7-8 */
+           "dim = 24\n"                                            /* 9 */
+           "[component transformer]\nplugin = transformer_ltxv\n"  /* 10-11 */
+           "weights = %s/no_such_dit\n"                            /* 12 */
+           "[component gpu_dit]\nplugin = transformer_ltxv\n"      /* 13-14 */
+           "device = cuda:7\nweights = %s/no_such_gpu_dit\n"       /* 15-16 */
+           "[component extra]\nplugin = hello_encodr\n"            /* 17-18 */
+           "[component vae]\nplugin = vae_ltxv\n"                  /* 19-20 */
+           "weights = %s/ltxv-ckpt/vae_tiny\n"                     /* 21 */
+           "[pipeline]\nencoder = text_encoder\nstages = transformer\n"
+           "decoder = vae\n"                                       /* 22-25 */
+           "frames = 10\n",                                        /* 26 */
+           wd_dir, wd_sock, wd_dir, wd_dir, WARM_BUILD_DIR);
+  snprintf(cmd, sizeof cmd, "%s/bin/warmd -t -c %s", WARM_BUILD_DIR, wd_cfg);
+  int rc = wt_run(cmd, out, sizeof out);
+  struct {
+    int line;
+    const char *text;
+  } want[] = {{4, "unknown key 'colour'"},
+              {12, "no_such_dit"},
+              {16, "no_such_gpu_dit"},
+              {15, "no CUDA device"},
+              {18, "hello_encodr"},
+              {26, "frames = 10"},
+              {6, "more than the"}};
+  CHECK(rc == 1, "exit 1: %s", out);
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+    char needle[64];
+    snprintf(needle, sizeof needle, "warmd.ini:%d: ", want[i].line);
+    const char *p = strstr(out, needle);
+    int found = 0;
+    while (p && !found) {
+      const char *e = strchr(p, '\n');
+      found = e && memmem(p, (size_t)(e - p), want[i].text,
+                          strlen(want[i].text)) != NULL;
+      p = strstr(p + 1, needle);
+    }
+    CHECK(found, "line %d: %s reported", want[i].line, want[i].text);
+  }
+  if (wt_failures) fprintf(stderr, "%s\n", out);
+}
+
 int main(void) {
   int rc = wd_setup("faults");
   if (rc) return rc;
@@ -470,6 +522,7 @@ int main(void) {
   T(test_admin_client_that_never_reads_is_bounded);
   T(test_fd_limit_sizes_the_http_cap_and_keeps_admin);
   T(test_lower_budget_demotes_auto_and_reload_applies);
+  T(test_check_reports_everything_at_once);
   wd_teardown();
   return wt_failures ? 1 : 0;
 }
