@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "crash.h"
 #include "runtime.h"
 #include "warm/loader.h"
 #include "wk.h"
@@ -320,13 +321,35 @@ int wh_component_estimate(wh_component *c, const wh_config *cfg,
   return 0;
 }
 
+typedef struct place_args {
+  wh_component *c;
+  const warm_place_req *req;
+  warm_error *e;
+} place_args;
+
+static int place_run(void *arg) {
+  place_args *a = arg;
+  return wh_plugin_desc(a->c->plugin)->place(a->c->inst, a->req, a->e);
+}
+
+/* place() under a SIGBUS guard: a resident placement reads the mapped
+ * weights, which a truncated file turns into a fault. */
 int wh_component_place(wh_runtime *rt, wh_component *c, warm_placement p,
                        uint32_t window, warm_stream_source src,
                        warm_error *err) {
   warm_place_req req = {p, window, src};
   warm_error e = {0};
-  int rc = wh_plugin_desc(c->plugin)->place(c->inst, &req, &e);
+  if (__atomic_load_n(&c->broken, __ATOMIC_ACQUIRE))
+    return warm_error_set(err, WARM_EINVAL, "%s: failed earlier: %s", c->name,
+                          c->last_error);
+  place_args a = {c, &req, &e};
+  int faulted = 0;
+  wh_crash_set_component(c->name);
+  int rc = wh_guarded_call(place_run, &a, c->name, &e, &faulted);
+  wh_crash_set_component(NULL);
+  if (faulted) __atomic_store_n(&c->broken, 1, __ATOMIC_RELEASE);
   pthread_mutex_lock(&rt->lock);
+  if (faulted) c->state = WH_COMP_FAILED;
   if (rc == 0) {
     c->active = p;
     c->stream_window = window;

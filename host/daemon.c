@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crash.h"
 #include "fdlimit.h"
 #include "http_api.h"
 #include "log.h"
@@ -427,6 +428,7 @@ int wh_daemon_init(wh_daemon *d, const char *path, warm_error *err) {
                                   err)))
     goto fail;
   if ((rc = start_data_plane(d, cfg, err))) goto fail;
+  wh_crash_set_sockets(cfg->admin_socket, cfg->stats_socket);
   wh_info("warmd %s ready: admin socket %s%s%s", WARMD_VERSION,
           cfg->admin_socket, cfg->stats_socket ? ", stats socket " : "",
           cfg->stats_socket ? cfg->stats_socket : "");

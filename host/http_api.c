@@ -248,7 +248,8 @@ static int ready(wh_api *a, char *why, size_t n) {
   for (size_t i = 0; ok && i < rt->n_components; i++) {
     wh_component *c = rt->components[i];
     uint32_t fails = __atomic_load_n(&c->run_failures, __ATOMIC_RELAXED);
-    if (c->state != WH_COMP_PLACED && c->placement != WARM_PLACE_AUTO) {
+    if (__atomic_load_n(&c->broken, __ATOMIC_ACQUIRE) ||
+        (c->state != WH_COMP_PLACED && c->placement != WARM_PLACE_AUTO)) {
       snprintf(why, n, "component %.64s is %s%s%.800s", c->name,
                wh_comp_state_name(c->state), c->last_error[0] ? ": " : "",
                c->last_error);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "crash.h"
 #include "fsio.h"
 #include "log.h"
 #include "metrics.h"
@@ -185,8 +186,10 @@ static void *job_thread(void *arg) {
     warm_error err = {0};
     char *result = NULL;
     wh_info("job %s: running", jb->id);
+    wh_crash_set_job(jb->id, jb->dir);
     int rc = j->o.run(j->o.run_user, jb->id, &jb->p, jb->dir, &jb->ctl, &result,
                       &err);
+    wh_crash_set_job(NULL, NULL);
     int cancelled = __atomic_load_n(&jb->ctl.cancel, __ATOMIC_ACQUIRE);
     wh_job_state st = rc == 0                               ? WH_JOB_DONE
                       : (rc == WARM_ECANCELED || cancelled) ? WH_JOB_CANCELLED

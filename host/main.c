@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "crash.h"
 #include "daemon.h"
 #include "log.h"
 #include "oneshot.h"
@@ -205,6 +206,7 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN); /* a client that hangs up is not fatal */
   /* A file size limit makes a write fail (EFBIG), like a full disk. */
   signal(SIGXFSZ, SIG_IGN);
+  wh_crash_install();
   wh_daemon d;
   warm_error err = {0};
   if (wh_daemon_init(&d, real, &err) != 0) {

@@ -14,12 +14,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "crash.h"
 #include "fsio.h"
 #include "log.h"
 #include "media.h"
 #include "memtrack.h"
 #include "sampler.h"
 #include "wiring.h"
+#include "warm/fault.h"
 #include "warm/safetensors.h"
 
 
@@ -139,6 +141,23 @@ static void note_run(wh_runtime *rt, wh_component *c, int rc,
   __atomic_add_fetch(&c->run_failures, 1, __ATOMIC_RELAXED);
 }
 
+static int run_plugin(void *arg) {
+  call_ctx *x = arg;
+  const warm_plugin_desc *d = wh_plugin_desc(x->c->plugin);
+  return d->run(x->c->inst, x->args, x->err);
+}
+
+/* The component faulted on its weights: it serves no more calls and
+ * /readyz says so, until a reload or swap gives it a new instance. */
+static void mark_broken(wh_runtime *rt, wh_component *c, const char *why) {
+  pthread_mutex_lock(&rt->lock);
+  c->state = WH_COMP_FAILED;
+  snprintf(c->last_error, sizeof c->last_error, "%s", why);
+  pthread_mutex_unlock(&rt->lock);
+  __atomic_store_n(&c->broken, 1, __ATOMIC_RELEASE);
+  wh_error("component %s failed: %s", c->name, why);
+}
+
 /* On the component's executor: resolve the placement, reserve, place if it
  * changed, run, drop the reservation. */
 static int do_call(void *arg) {
@@ -148,7 +167,8 @@ static int do_call(void *arg) {
   wh_comp_state state = c->state;
   warm_placement conf = c->placement, active = c->active;
   pthread_mutex_unlock(&x->rt->lock);
-  if (state != WH_COMP_PLACED && conf != WARM_PLACE_AUTO)
+  if (__atomic_load_n(&c->broken, __ATOMIC_ACQUIRE) ||
+      (state != WH_COMP_PLACED && conf != WARM_PLACE_AUTO))
     return warm_error_set(x->err, WARM_EINVAL,
                           "component %s is not serving (state %s): %s",
                           c->name, wh_comp_state_name(state), c->last_error);
@@ -188,9 +208,15 @@ static int do_call(void *arg) {
     }
   }
   __atomic_store_n(&c->cancelled, 0, __ATOMIC_RELAXED);
-  const warm_plugin_desc *d = wh_plugin_desc(c->plugin);
   x->args->struct_size = sizeof *x->args;
-  rc = d->run(c->inst, x->args, x->err);
+  uint64_t faults = warm_fault_count();
+  int faulted = 0;
+  wh_crash_set_component(c->name);
+  rc = wh_guarded_call(run_plugin, x, c->name, x->err, &faulted);
+  wh_crash_set_component(NULL);
+  /* A SIGBUS here or in the streamer's copy thread during this call. */
+  if (rc && (faulted || warm_fault_count() != faults))
+    mark_broken(x->rt, c, x->err->msg);
   note_run(x->rt, c, rc, x->err);
   if (rc == 0 && x->args->used_placement == 0) x->args->used_placement = want;
   x->used = rc == 0 ? x->args->used_placement : want;

@@ -302,7 +302,10 @@ static void prepare_component(wh_runtime *rt, wh_config *cfg, wh_plan *pl,
     pthread_mutex_lock(&rt->lock);
     int serving = old->state == WH_COMP_PLACED;
     pthread_mutex_unlock(&rt->lock);
-    if ((same_place && serving) || (d->flags & WARM_FLAG_LIVE_PLACEMENT)) {
+    /* A faulted instance is never placed again: it gets a new one. */
+    int broken = __atomic_load_n(&old->broken, __ATOMIC_ACQUIRE);
+    if (!broken &&
+        ((same_place && serving) || (d->flags & WARM_FLAG_LIVE_PLACEMENT))) {
       wh_registry_release(rt->registry, ref); /* old holds its own */
       it->action = same_place && serving ? IT_KEEP : IT_REPLACE_PLACEMENT;
       return;

@@ -69,6 +69,10 @@ typedef struct wh_component {
    * memory), and the last such error under rt->lock; /readyz reads them. */
   uint32_t run_failures;
   char run_error[WARM_ERROR_MAX];
+  /* Atomic: a fault (SIGBUS on its mapped weights) left the instance in an
+   * unknown state: it is never called again, and a reload or swap
+   * replaces it with a new one. */
+  int broken;
 } wh_component;
 
 /* The pipeline's wiring as the last commit found it (reload.c): what a

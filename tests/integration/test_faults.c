@@ -499,6 +499,107 @@ static void test_check_reports_everything_at_once(void) {
   if (wt_failures) fprintf(stderr, "%s\n", out);
 }
 
+static int readyz(char *body, size_t n) {
+  ht_resp r;
+  ht_request(wd_port, "GET", "/readyz", NULL, &r);
+  snprintf(body, n, "%s", r.body ? r.body : "");
+  int st = r.status;
+  ht_free(&r);
+  return st;
+}
+
+/* Item 2: a weights file streamed from its mapping (stream_source = mmap)
+ * and truncated in place fails the job with the file named, marks the
+ * component failed (/readyz says so), and warmd keeps serving; a reload
+ * after the file is put back brings the component back. */
+static void test_truncated_mapped_weights_fail_the_job_not_warmd(void) {
+  char cmd[2400], out[4096], dit[1200], file[1300], rb[1024];
+  snprintf(dit, sizeof dit, "%s/dit", wd_dir);
+  snprintf(file, sizeof file, "%s/diffusion_pytorch_model.safetensors", dit);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r %s/ltxv-ckpt/dit_tiny '%s'",
+           dit, WARM_BUILD_DIR, dit);
+  CHECK(wt_run(cmd, out, sizeof out) == 0, "copy: %s", out);
+  wd_config("", "1GiB", dit,
+            "");
+  /* The transformer streams from the file's pages. */
+  char text[8192];
+  FILE *f = fopen(wd_cfg, "r");
+  size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+  if (f) fclose(f);
+  text[n] = '\0';
+  char *p = strstr(text, "[component transformer]");
+  char *q = p ? strstr(p, "placement = resident") : NULL;
+  if (q) {
+    f = fopen(wd_cfg, "w");
+    fprintf(f, "%.*splacement = stream\nstream_window = 1\nstream_source = mmap%s",
+            (int)(q - text),
+            text, q + strlen("placement = resident"));
+    fclose(f);
+  }
+  CHECK(wd_start(1) == 0, "warmd starts");
+  char id[32], st[32];
+  CHECK(wd_post("{\"prompt\": \"before\"}", id, NULL, 0) == 202 &&
+            !strcmp(wd_wait(id, 30, st, sizeof st), "done"),
+        "a job before the truncation: %s", st);
+  CHECK(truncate(file, 2048) == 0, "truncate %s", file);
+  CHECK(wd_post("{\"prompt\": \"after\"}", id, NULL, 0) == 202 &&
+            !strcmp(wd_wait(id, 30, st, sizeof st), "failed"),
+        "the job fails: %s", st);
+  json_t *j = wd_job(id);
+  const char *e = json_string_value(json_object_get(j, "error"));
+  CHECK(e && strstr(e, "SIGBUS") && strstr(e, file), "names the file: %s", e);
+  json_decref(j);
+  CHECK(readyz(rb, sizeof rb) == 503 && strstr(rb, "transformer"),
+        "/readyz: %s", rb);
+  char *rep = wt_cmd(wd_sock, "show components");
+  CHECK(rep && strstr(rep, "failed"), "shown failed: %s", rep);
+  free(rep);
+  CHECK(wd_post("{\"prompt\": \"again\"}", id, NULL, 0) == 202 &&
+            !strcmp(wd_wait(id, 30, st, sizeof st), "failed"),
+        "later jobs fail cleanly: %s", st);
+  snprintf(cmd, sizeof cmd,
+           "cp %s/ltxv-ckpt/dit_tiny/diffusion_pytorch_model.safetensors "
+           "'%s.new' && mv '%s.new' '%s'",
+           WARM_BUILD_DIR, file, file, file);
+  CHECK(wt_run(cmd, out, sizeof out) == 0, "restore: %s", out);
+  rep = wt_cmd(wd_sock, "reload");
+  CHECK(rep && !strncmp(rep, "reloaded", 8) && strstr(rep, "1 replaced"),
+        "reload replaces the failed instance: %s", rep);
+  free(rep);
+  CHECK(readyz(rb, sizeof rb) == 200, "ready again: %s", rb);
+  CHECK(wd_post("{\"prompt\": \"restored\"}", id, NULL, 0) == 202 &&
+            !strcmp(wd_wait(id, 30, st, sizeof st), "done"),
+        "jobs run again: %s", st);
+  CHECK(wd_stop() == 0, "exit 0");
+}
+
+/* Item 8: a plugin that crashes in run() takes warmd down loudly: the log
+ * names the signal, the component and the job, the job's status.json says
+ * failed, the socket file is gone, and the exit is not 0. */
+static void test_plugin_crash_is_logged_and_marks_the_job(void) {
+  wd_encoder = "plugin = fault_encoder\ndim = 24\nbuckets = 512\n"
+               "fault = crash\n";
+  wd_config("", "1GiB", NULL, "");
+  CHECK(wd_start(1) == 0, "warmd starts");
+  char id[32];
+  CHECK(wd_post("{\"prompt\": \"boom\"}", id, NULL, 0) == 202, "POST");
+  int rc = wt_wait_exit(&wd_proc, 30);
+  CHECK(rc != 0, "exit status not 0: %d", rc);
+  char line[256];
+  snprintf(line, sizeof line, "SIGSEGV (signal 11) in component text_encoder, "
+                              "job %s",
+           id);
+  CHECK(wd_logged(line), "the log says: %s", line);
+  json_t *s = status_json(id);
+  const char *st = json_string_value(json_object_get(s, "state"));
+  const char *e = json_string_value(json_object_get(s, "error"));
+  CHECK(st && !strcmp(st, "failed") && e && strstr(e, "SIGSEGV"),
+        "status.json marks the job failed: %s %s", st, e);
+  json_decref(s);
+  CHECK(access(wd_sock, F_OK) != 0, "the admin socket file is removed");
+  wd_encoder = WD_ENCODER;
+}
+
 int main(void) {
   int rc = wd_setup("faults");
   if (rc) return rc;
@@ -523,6 +624,8 @@ int main(void) {
   T(test_fd_limit_sizes_the_http_cap_and_keeps_admin);
   T(test_lower_budget_demotes_auto_and_reload_applies);
   T(test_check_reports_everything_at_once);
+  T(test_truncated_mapped_weights_fail_the_job_not_warmd);
+  T(test_plugin_crash_is_logged_and_marks_the_job);
   wd_teardown();
   return wt_failures ? 1 : 0;
 }

@@ -123,7 +123,7 @@ static int wd_stop(void) {
 
 /* The standard config; `extra_host` and `extra` are appended to [host]
  * and after the pipeline (may be ""); dit is the transformer's weights
- * under the build folder (NULL: ltxv-ckpt/dit_tiny). */
+ * under the build folder, or absolute (NULL: ltxv-ckpt/dit_tiny). */
 static void wd_config(const char *extra_host, const char *budget,
                       const char *dit, const char *extra) {
   wt_write(wd_cfg,
@@ -133,7 +133,7 @@ static void wd_config(const char *extra_host, const char *budget,
            "[device cpu]\nbudget = %s\n[cache]\nembeddings = 16MiB\n"
            "[component text_encoder]\n%sdevice = cpu\n"
            "[component transformer]\nplugin = transformer_ltxv\n"
-           "weights = %s/%s\ndevice = cpu\n"
+           "weights = %s%s\ndevice = cpu\n"
            "placement = resident\n"
            "[component vae]\nplugin = vae_ltxv\n"
            "weights = %s/ltxv-ckpt/vae_tiny\ndevice = cpu\n"
@@ -142,7 +142,7 @@ static void wd_config(const char *extra_host, const char *budget,
            "decoder = vae\nframes = 9\nheight = 32\nwidth = 32\nsteps = 2\n"
            "guidance = 1\n%s",
            wd_dir, wd_sock, wd_dir, extra_host, budget, wd_encoder,
-           WARM_BUILD_DIR,
+           dit && dit[0] == '/' ? "" : WARM_BUILD_DIR "/",
            dit ? dit : "ltxv-ckpt/dit_tiny", WARM_BUILD_DIR, extra);
 }
 
