@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int wh_write_atomic(const char *path, const void *data, size_t n,
@@ -57,4 +58,21 @@ void wh_job_outputs_remove(const char *dir) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     unlink(path);
   }
+}
+
+int wh_mkdir_p(const char *dir, warm_error *err) {
+  char buf[4096];
+  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+    return warm_error_set(err, WARM_EIO, "%s: path too long", dir);
+  for (char *s = buf + 1; *s; s++)
+    if (*s == '/') {
+      *s = 0;
+      if (mkdir(buf, 0755) && errno != EEXIST) goto fail;
+      *s = '/';
+    }
+  if (mkdir(buf, 0755) && errno != EEXIST) goto fail;
+  return 0;
+fail:
+  return warm_error_set(err, WARM_EIO, "%s: cannot create: %s", buf,
+                        strerror(errno));
 }

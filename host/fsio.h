@@ -17,6 +17,9 @@
 int wh_write_atomic(const char *path, const void *data, size_t n,
                     warm_error *err);
 
+/* mkdir -p: creates dir and its missing parents (0755). */
+int wh_mkdir_p(const char *dir, warm_error *err);
+
 /* Removes what a job that did not finish may have left in dir: the video,
  * the previews, result.json and temporaries. Best effort. */
 void wh_job_outputs_remove(const char *dir);

@@ -16,6 +16,7 @@
 
 #include "crash.h"
 #include "fsio.h"
+#include "journal.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -52,8 +53,8 @@ struct wh_jobs {
   uint64_t submitted, rejected_full, rejected_draining;
 };
 
-static const char *state_names[WH_JOB_NSTATES] = {"queued", "running", "done",
-                                                  "failed", "cancelled"};
+static const char *state_names[WH_JOB_NSTATES] = {
+    "queued", "running", "done", "failed", "cancelled", "interrupted"};
 
 const char *wh_job_state_name(wh_job_state s) {
   return (unsigned)s < WH_JOB_NSTATES ? state_names[s] : "unknown";
@@ -225,6 +226,84 @@ static void *job_thread(void *arg) {
   return NULL;
 }
 
+/* The folder jobs go under: the table's, else the running config's, else
+ * "out". Malloc'd. */
+static char *base_dir(wh_jobs *j) {
+  if (j->output_dir) return strdup(j->output_dir);
+  pthread_mutex_lock(&j->o.rt->lock);
+  const char *d = j->o.rt->config ? j->o.rt->config->output_dir : NULL;
+  char *r = strdup(d ? d : "out");
+  pthread_mutex_unlock(&j->o.rt->lock);
+  return r;
+}
+
+typedef struct loaded {
+  job **v;
+  size_t n, cap;
+} loaded;
+
+static void on_record(void *user, const wh_journal_entry *e) {
+  loaded *l = user;
+  wh_job_state st = WH_JOB_INTERRUPTED;
+  for (int s = WH_JOB_DONE; s < WH_JOB_NSTATES; s++)
+    if (!strcmp(e->state, state_names[s])) st = (wh_job_state)s;
+  job *jb = calloc(1, sizeof *jb);
+  if (!jb || (l->n == l->cap &&
+              !(l->v = realloc(l->v, (l->cap = l->cap * 2 + 64) * sizeof *l->v)))) {
+    free(jb);
+    return;
+  }
+  snprintf(jb->id, sizeof jb->id, "%s", e->id);
+  jb->p = e->p;
+  jb->prompt = strdup(e->p.prompt ? e->p.prompt : "");
+  jb->p.prompt = jb->prompt;
+  jb->dir = strdup(e->dir);
+  jb->result = e->result ? strdup(e->result) : NULL;
+  if (e->error) snprintf(jb->error, sizeof jb->error, "%s", e->error);
+  jb->state = st;
+  jb->created = e->created;
+  jb->finished = e->finished;
+  jb->started = 0;
+  if (!jb->prompt || !jb->dir) {
+    job_free(jb);
+    return;
+  }
+  l->v[l->n++] = jb;
+}
+
+static int by_created(const void *a, const void *b) {
+  double x = (*(job *const *)a)->created, y = (*(job *const *)b)->created;
+  return (x > y) - (x < y);
+}
+
+/* Before the job thread starts: the records of an earlier run, oldest
+ * first, the newest keep_finished of them. */
+static void load_records(wh_jobs *j) {
+  char *base = base_dir(j);
+  loaded l = {0};
+  if (base) wh_journal_load(base, on_record, &l);
+  qsort(l.v, l.n, sizeof *l.v, by_created);
+  size_t skip = l.n > j->o.keep_finished ? l.n - j->o.keep_finished : 0;
+  for (size_t i = 0; i < l.n; i++) {
+    job *jb = l.v[i];
+    if (i < skip) {
+      job_free(jb);
+      continue;
+    }
+    jb->prev = j->tail;
+    if (j->tail)
+      j->tail->next = jb;
+    else
+      j->head = jb;
+    j->tail = jb;
+    j->n_finished++;
+  }
+  if (l.n)
+    wh_info("%zu job records from %s (%zu kept)", l.n, base, l.n - skip);
+  free(l.v);
+  free(base);
+}
+
 int wh_jobs_create(const wh_jobs_opts *o, wh_jobs **out, warm_error *err) {
   wh_jobs *j = calloc(1, sizeof *j);
   if (!j) return warm_error_set(err, WARM_ENOMEM, "out of memory");
@@ -241,6 +320,7 @@ int wh_jobs_create(const wh_jobs_opts *o, wh_jobs **out, warm_error *err) {
   }
   pthread_mutex_init(&j->mu, NULL);
   pthread_cond_init(&j->cv, NULL);
+  if (j->o.restore) load_records(j);
   if (pthread_create(&j->th, NULL, job_thread, j) != 0) {
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
@@ -337,10 +417,21 @@ int wh_jobs_submit(wh_jobs *j, const wh_job_params *p, char *id,
       pthread_cond_broadcast(&j->cv);
     }
   }
+  char *dir = rc ? NULL : strdup(jb->dir);
+  double created = jb->created;
   pthread_mutex_unlock(&j->mu);
   free(cfg_dir);
-  if (rc) job_free(jb);
-  return rc;
+  if (rc) {
+    job_free(jb);
+    return rc;
+  }
+  /* The record that lets the job survive a restart (journal.h). */
+  warm_error je = {0};
+  if (!dir || wh_journal_write(dir, id, p, created, &je))
+    wh_warn("job %s: no record on disk: %s", id,
+            dir ? je.msg : "out of memory");
+  free(dir);
+  return 0;
 }
 
 /* Under j->mu: removes a queued job from the queue. */

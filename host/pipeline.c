@@ -435,23 +435,6 @@ int wh_pipeline_resolve(wh_runtime *rt, wh_job_params *p, warm_error *err) {
   return wh_wiring_check_job(&f, &pl, p, err);
 }
 
-static int mkdir_p(const char *dir, warm_error *err) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", dir);
-  for (char *s = buf + 1; *s; s++)
-    if (*s == '/') {
-      *s = 0;
-      if (mkdir(buf, 0755) && errno != EEXIST) goto fail;
-      *s = '/';
-    }
-  if (mkdir(buf, 0755) && errno != EEXIST) goto fail;
-  return 0;
-fail:
-  return warm_error_set(err, WARM_EIO, "%s: cannot create: %s", buf,
-                        strerror(errno));
-}
-
-
 /* Per-device peak and budget objects for result.json. */
 static void ledger_json(wh_runtime *rt, json_t *peak, json_t *budget) {
   pthread_mutex_lock(&rt->lock);
@@ -493,7 +476,7 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   if (!ctl) ctl = &own_ctl;
   int rc = wire(rt, &w, err);
   if (rc) return rc;
-  if ((rc = mkdir_p(out_dir, err))) return rc;
+  if ((rc = wh_mkdir_p(out_dir, err))) return rc;
   const uint32_t tc = w.vae.temporal_compression, sc = w.vae.spatial_compression;
   const int64_t C = w.vae.latent_channels, Fl = (p->frames - 1) / tc + 1,
                 Hl = p->height / sc, Wl = p->width / sc;

@@ -513,7 +513,7 @@ static int readyz(char *body, size_t n) {
  * component failed (/readyz says so), and warmd keeps serving; a reload
  * after the file is put back brings the component back. */
 static void test_truncated_mapped_weights_fail_the_job_not_warmd(void) {
-  char cmd[2400], out[4096], dit[1200], file[1300], rb[1024];
+  char cmd[6000], out[4096], dit[600], file[700], rb[1024];
   snprintf(dit, sizeof dit, "%s/dit", wd_dir);
   snprintf(file, sizeof file, "%s/diffusion_pytorch_model.safetensors", dit);
   snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r %s/ltxv-ckpt/dit_tiny '%s'",
@@ -580,10 +580,20 @@ static void test_plugin_crash_is_logged_and_marks_the_job(void) {
   wd_encoder = "plugin = fault_encoder\ndim = 24\nbuckets = 512\n"
                "fault = crash\n";
   wd_config("", "1GiB", NULL, "");
+  char out[1200];
+  snprintf(out, sizeof out, "%s/out", wd_dir);
+  wt_rmtree(out); /* the crashing job's folder is the only one */
   CHECK(wd_start(1) == 0, "warmd starts");
-  char id[32];
-  CHECK(wd_post("{\"prompt\": \"boom\"}", id, NULL, 0) == 202, "POST");
+  char id[32] = "";
+  /* The 202 may or may not leave before the job thread crashes warmd. */
+  wd_post("{\"prompt\": \"boom\"}", NULL, NULL, 0);
   int rc = wt_wait_exit(&wd_proc, 30);
+  DIR *d = opendir(out);
+  struct dirent *de;
+  while (d && (de = readdir(d)))
+    if (strlen(de->d_name) == 16) snprintf(id, sizeof id, "%s", de->d_name);
+  if (d) closedir(d);
+  CHECK(id[0], "the job has a folder");
   CHECK(rc != 0, "exit status not 0: %d", rc);
   char line[256];
   snprintf(line, sizeof line, "SIGSEGV (signal 11) in component text_encoder, "
@@ -598,6 +608,66 @@ static void test_plugin_crash_is_logged_and_marks_the_job(void) {
   json_decref(s);
   CHECK(access(wd_sock, F_OK) != 0, "the admin socket file is removed");
   wd_encoder = WD_ENCODER;
+}
+
+/* Item 9: after kill -9, a restart serves the finished job's record and
+ * video from output_dir, and marks the running and the queued job
+ * interrupted (on the API and in their status.json). */
+static void test_jobs_survive_a_restart_as_records(void) {
+  wd_config("", "1GiB", NULL, "");
+  CHECK(wd_start(1) == 0, "warmd starts");
+  char done[32], running[32], queued[32], st[32];
+  CHECK(wd_post("{\"prompt\": \"finished\"}", done, NULL, 0) == 202 &&
+            !strcmp(wd_wait(done, 30, st, sizeof st), "done"),
+        "a finished job: %s", st);
+  CHECK(wd_post("{\"prompt\": \"long\", \"steps\": 1000, \"frames\": 33, "
+                "\"height\": 128, \"width\": 128}",
+                running, NULL, 0) == 202,
+        "a long job");
+  CHECK(wd_post("{\"prompt\": \"behind\"}", queued, NULL, 0) == 202,
+        "a queued job");
+  double end = wt_now() + 10;
+  while (strcmp(wd_state(running, st, sizeof st), "running") && wt_now() < end)
+    poll(NULL, 0, 2);
+  kill(wd_proc.pid, SIGKILL);
+  waitpid(wd_proc.pid, NULL, 0);
+  wd_proc.pid = -1;
+  unlink(wd_sock); /* what kill -9 leaves behind */
+  CHECK(wd_start(1) == 0, "warmd restarts");
+  json_t *j = wd_job(done);
+  CHECK(j && !strcmp(json_string_value(json_object_get(j, "state")), "done") &&
+            json_is_object(json_object_get(j, "result")),
+        "the finished job is served after the restart");
+  json_decref(j);
+  char path[128];
+  snprintf(path, sizeof path, "/v1/generations/%s/video", done);
+  ht_resp r;
+  ht_request(wd_port, "GET", path, NULL, &r);
+  CHECK(r.status == 200 && !strncmp(r.body, "YUV4MPEG2", 9), "its video: %d",
+        r.status);
+  ht_free(&r);
+  const char *ids[2] = {running, queued};
+  for (int i = 0; i < 2; i++) {
+    j = wd_job(ids[i]);
+    const char *s = j ? json_string_value(json_object_get(j, "state")) : NULL;
+    CHECK(s && !strcmp(s, "interrupted") &&
+              json_is_string(json_object_get(j, "error")),
+          "job %s is interrupted after the restart: %s", ids[i], s ? s : "-");
+    json_decref(j);
+    json_t *d = status_json(ids[i]);
+    s = json_string_value(json_object_get(d, "state"));
+    CHECK(s && !strcmp(s, "interrupted"), "and on disk: %s", s ? s : "-");
+    json_decref(d);
+  }
+  char id[32];
+  CHECK(wd_post("{\"prompt\": \"new life\"}", id, NULL, 0) == 202 &&
+            !strcmp(wd_wait(id, 30, st, sizeof st), "done"),
+        "new jobs run: %s", st);
+  char *rep = wt_cmd(wd_sock, "show jobs");
+  CHECK(rep && strstr(rep, done) && strstr(rep, running) && strstr(rep, id),
+        "show jobs lists the records: %s", rep);
+  free(rep);
+  CHECK(wd_stop() == 0, "exit 0");
 }
 
 int main(void) {
@@ -626,6 +696,7 @@ int main(void) {
   T(test_check_reports_everything_at_once);
   T(test_truncated_mapped_weights_fail_the_job_not_warmd);
   T(test_plugin_crash_is_logged_and_marks_the_job);
+  T(test_jobs_survive_a_restart_as_records);
   wd_teardown();
   return wt_failures ? 1 : 0;
 }
