@@ -230,7 +230,18 @@ static void set_component(wh_daemon *d, wh_admin_req *req) {
   const char **a = req->cmd.argv;
   char reply[512];
   warm_error e = {0};
+  /* A plugin without live placement is re-created: between jobs. */
+  int live = 1;
+  pthread_mutex_lock(&d->rt->lock);
+  for (size_t i = 0; i < d->rt->n_components; i++)
+    if (!strcmp(d->rt->components[i]->name, a[0]))
+      live = (wh_plugin_desc(d->rt->components[i]->plugin)->flags &
+              WARM_FLAG_LIVE_PLACEMENT) != 0;
+  pthread_mutex_unlock(&d->rt->lock);
+  wh_jobs *jobs = !live && d->api ? wh_api_jobs(d->api) : NULL;
+  if (jobs) wh_jobs_hold(jobs);
   int rc = wh_runtime_set(d->rt, a[0], a[1], a[2], reply, sizeof reply, &e);
+  if (jobs) wh_jobs_release(jobs);
   if (rc == 0) {
     wh_log(WARM_LOG_INFO, "admin", "set %s", reply);
     wh_sb_printf(&req->out, "%s", reply);

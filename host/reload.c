@@ -755,15 +755,24 @@ int wh_runtime_set(wh_runtime *rt, const char *component, const char *key,
                           "unknown setting '%s' (placement, stream_window)",
                           key);
   }
-  if (placed && !(d->flags & WARM_FLAG_LIVE_PLACEMENT))
-    return warm_error_set(err, WARM_EUNSUPPORTED,
-                          "plugin %s cannot change placement live; change "
-                          "the config and reload",
-                          d->name);
-  int rc = rt->live ? wh_executor_call(c->dev->exec, set_run, &o) : set_run(&o);
-  if (rc) {
-    if (err) *err = o.err;
-    return rc;
+  int rc;
+  if (placed && !(d->flags & WARM_FLAG_LIVE_PLACEMENT)) {
+    /* The plugin cannot move a placed instance: a new one is made. */
+    char name[128];
+    snprintf(name, sizeof name, "%s", c->name);
+    rc = wh_runtime_recreate(rt, c, o.want, o.window, &o.concrete, &o.before,
+                             &o.after, err);
+    if (rc) return rc;
+    pthread_mutex_lock(&rt->lock);
+    c = find_running(rt, name);
+    pthread_mutex_unlock(&rt->lock);
+    if (!c) return warm_error_set(err, WARM_EINTERNAL, "%s vanished", name);
+  } else {
+    rc = rt->live ? wh_executor_call(c->dev->exec, set_run, &o) : set_run(&o);
+    if (rc) {
+      if (err) *err = o.err;
+      return rc;
+    }
   }
   pthread_mutex_lock(&rt->lock);
   c->placement = o.want;

@@ -670,6 +670,37 @@ static void test_jobs_survive_a_restart_as_records(void) {
   CHECK(wd_stop() == 0, "exit 0");
 }
 
+/* Item 14: a plugin without WARM_FLAG_LIVE_PLACEMENT moves live: the host
+ * re-creates the instance (also to the placement it has now). */
+static void test_set_placement_recreates_a_plugin_without_live_placement(void) {
+  wd_encoder = "plugin = fault_encoder\ndim = 24\nbuckets = 512\n";
+  wd_config("", "1GiB", NULL, "");
+  CHECK(wd_start(1) == 0, "warmd starts");
+  const char *steps[3] = {"resident", "stream", "auto"};
+  for (int i = 0; i < 3; i++) {
+    char cmd[128], id[32], st[32];
+    snprintf(cmd, sizeof cmd, "set component text_encoder placement %s",
+             steps[i]);
+    char *rep = wt_cmd(wd_sock, cmd);
+    CHECK(rep && !strncmp(rep, "text_encoder: placement", 23), "%s: %s", cmd,
+          rep);
+    free(rep);
+    rep = wt_cmd(wd_sock, "show components json");
+    json_t *j = rep ? json_loads(rep, 0, NULL) : NULL;
+    json_t *c0 = json_array_get(json_object_get(j, "components"), 0);
+    const char *pl = json_string_value(json_object_get(c0, "placement"));
+    CHECK(pl && !strcmp(pl, steps[i]), "shown %s: %s", steps[i], rep);
+    json_decref(j);
+    free(rep);
+    snprintf(cmd, sizeof cmd, "{\"prompt\": \"moved %d\"}", i);
+    CHECK(wd_post(cmd, id, NULL, 0) == 202 &&
+              !strcmp(wd_wait(id, 30, st, sizeof st), "done"),
+          "a job after the move: %s", st);
+  }
+  CHECK(wd_stop() == 0, "exit 0");
+  wd_encoder = WD_ENCODER;
+}
+
 int main(void) {
   int rc = wd_setup("faults");
   if (rc) return rc;
@@ -697,6 +728,7 @@ int main(void) {
   T(test_truncated_mapped_weights_fail_the_job_not_warmd);
   T(test_plugin_crash_is_logged_and_marks_the_job);
   T(test_jobs_survive_a_restart_as_records);
+  T(test_set_placement_recreates_a_plugin_without_live_placement);
   wd_teardown();
   return wt_failures ? 1 : 0;
 }
