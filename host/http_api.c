@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admission.h"
 #include "log.h"
 #include "sampler.h"
 
@@ -19,9 +20,25 @@
  * not ready (a success or a new instance clears it). */
 #define WH_READY_MAX_RUN_FAILURES 3
 
+/* A POST between its parse and its reply: the admission check runs on the
+ * admission thread, the reply on the loop. */
+typedef struct admit {
+  wh_api *a;
+  wh_http_req *r;
+  wh_job_params p;
+  json_t *doc; /* owns p.prompt */
+  int rc;
+  warm_error err;
+  struct admit *next;
+} admit;
+
 struct wh_api {
   uv_loop_t *loop;
   wh_api_opts o;
+  wh_executor *admit_ex; /* NULL: no admission (a custom resolver) */
+  pthread_mutex_t admit_mu;
+  admit *admitted; /* checked, waiting for the loop; under admit_mu */
+  size_t admitting; /* loop thread: POSTs between parse and reply */
   wh_http_server *http;
   wh_jobs *jobs;
   wh_metrics *metrics;
@@ -270,6 +287,48 @@ static int ready(wh_api *a, char *why, size_t n) {
 static const char *known_fields[] = {"prompt", "frames", "height", "width",
                                      "steps",  "seed",   "fps",    "guidance"};
 
+static void submit_job(wh_api *a, wh_http_req *r, const wh_job_params *p);
+
+/* Admission thread. */
+static int admit_run(void *arg) {
+  admit *ad = arg;
+  ad->rc = wh_admission_check(ad->a->o.rt, &ad->p, &ad->err);
+  return ad->rc;
+}
+
+static void admit_done(void *arg, int rc) {
+  admit *ad = arg;
+  wh_api *a = ad->a;
+  (void)rc;
+  pthread_mutex_lock(&a->admit_mu);
+  ad->next = a->admitted;
+  a->admitted = ad;
+  pthread_mutex_unlock(&a->admit_mu);
+  uv_async_send(&a->wake);
+}
+
+/* Loop thread: answers the POSTs whose check finished. */
+static void finish_admissions(wh_api *a) {
+  pthread_mutex_lock(&a->admit_mu);
+  admit *ad = a->admitted;
+  a->admitted = NULL;
+  pthread_mutex_unlock(&a->admit_mu);
+  while (ad) {
+    admit *next = ad->next;
+    if (ad->rc == WARM_ENOSPACE)
+      reply_error(ad->r, 507, NULL, NULL, "%s", ad->err.msg);
+    else if (ad->rc)
+      reply_error(ad->r, 500, NULL, NULL, "cannot check the job's memory: %s",
+                  ad->err.msg);
+    else
+      submit_job(a, ad->r, &ad->p);
+    json_decref(ad->doc);
+    free(ad);
+    a->admitting--;
+    ad = next;
+  }
+}
+
 static void post_generation(wh_api *a, wh_http_req *r) {
   if (a->draining || a->shutting) {
     wh_jobs_note_draining(a->jobs);
@@ -305,9 +364,32 @@ static void post_generation(wh_api *a, wh_http_req *r) {
     json_decref(doc);
     return;
   }
-  char id[WH_JOB_ID_LEN + 1];
-  rc = wh_jobs_submit(a->jobs, &p, id, &err);
+  if (a->admit_ex) {
+    admit *ad = calloc(1, sizeof *ad);
+    if (ad) *ad = (admit){.a = a, .r = r, .p = p, .doc = doc};
+    if (ad && wh_executor_submit(a->admit_ex, admit_run, admit_done, ad) == 0) {
+      a->admitting++;
+      return; /* answered from on_wake */
+    }
+    free(ad);
+    json_decref(doc);
+    reply_error(r, 500, NULL, NULL, "cannot check the job's memory");
+    return;
+  }
+  submit_job(a, r, &p);
   json_decref(doc);
+}
+
+/* Queues a checked job and answers the POST. Loop thread. */
+static void submit_job(wh_api *a, wh_http_req *r, const wh_job_params *p) {
+  if (a->draining || a->shutting) {
+    wh_jobs_note_draining(a->jobs);
+    reply_error(r, 503, NULL, NULL, "warmd is draining: not taking new jobs");
+    return;
+  }
+  warm_error err = {0};
+  char id[WH_JOB_ID_LEN + 1];
+  int rc = wh_jobs_submit(a->jobs, p, id, &err);
   if (rc == WH_JOBS_EFULL)
     reply_error(r, 503, NULL, "Retry-After: 5\r\n", "%s", err.msg);
   else if (rc)
@@ -439,6 +521,7 @@ static void notify(void *user) {
 
 static void on_wake(uv_async_t *h) {
   wh_api *a = h->data;
+  finish_admissions(a);
   if (a->shutting) shutdown_step(a);
 }
 
@@ -453,6 +536,14 @@ int wh_api_start(uv_loop_t *loop, const wh_api_opts *o, wh_api **out,
   if (rc) {
     free(a);
     return warm_error_set(err, rc, "out of memory");
+  }
+  pthread_mutex_init(&a->admit_mu, NULL);
+  /* A custom resolver has its own idea of a job: no admission then. */
+  if (!o->resolve && (rc = wh_executor_create("admit", &a->admit_ex))) {
+    wh_metrics_destroy(a->metrics);
+    pthread_mutex_destroy(&a->admit_mu);
+    free(a);
+    return warm_error_set(err, rc, "cannot start the admission thread");
   }
   uv_async_init(loop, &a->wake, on_wake);
   a->wake.data = a;
@@ -571,6 +662,7 @@ static void on_timeout(uv_timer_t *t) {
 /* Advances the stop as far as it can; called from every event that might
  * let it move (job finished, timer, handle closed). */
 static void shutdown_step(wh_api *a) {
+  if (a->admitting) return; /* their replies come back through on_wake */
   if (a->jobs && !wh_jobs_idle(a->jobs)) return; /* a job notify returns */
   if (a->jobs) {
     wh_jobs_destroy(a->jobs); /* idle: joins at once */
@@ -591,6 +683,8 @@ static void shutdown_step(wh_api *a) {
   if (a->handles_open || a->http_open) return;
   void (*done)(void *) = a->done;
   void *arg = a->done_arg;
+  wh_executor_destroy(a->admit_ex);
+  pthread_mutex_destroy(&a->admit_mu);
   wh_metrics_destroy(a->metrics);
   free(a);
   if (done) done(arg);

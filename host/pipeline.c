@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "admission.h"
 #include "crash.h"
 #include "fsio.h"
 #include "log.h"
@@ -73,6 +74,7 @@ typedef struct call_ctx {
   warm_run_args *args;
   warm_error *err;
   warm_placement used;
+  wh_job_ctl *ctl; /* may be NULL */
 } call_ctx;
 
 static int estimate_total(wh_component *c, warm_placement p,
@@ -207,7 +209,12 @@ static int do_call(void *arg) {
       return rc;
     }
   }
-  __atomic_store_n(&c->cancelled, 0, __ATOMIC_RELAXED);
+  /* The job's cancel flag, not 0: a cancel that came before this call
+   * stops it at its first check. */
+  __atomic_store_n(&c->cancelled,
+                   x->ctl ? __atomic_load_n(&x->ctl->cancel, __ATOMIC_ACQUIRE)
+                          : 0,
+                   __ATOMIC_RELEASE);
   x->args->struct_size = sizeof *x->args;
   uint64_t faults = warm_fault_count();
   int faulted = 0;
@@ -228,7 +235,7 @@ static int call_component(wh_runtime *rt, wh_component *c,
                           const warm_job_shape *shape, warm_run_args *args,
                           wh_job_ctl *ctl, warm_placement *used,
                           warm_error *err) {
-  call_ctx x = {rt, c, shape, args, err, 0};
+  call_ctx x = {rt, c, shape, args, err, 0, ctl};
   if (ctl) __atomic_store_n(&ctl->current, c, __ATOMIC_RELEASE);
   int rc = rt->live && c->dev->exec ? wh_executor_call(c->dev->exec, do_call, &x)
                                     : do_call(&x);
@@ -476,6 +483,9 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   if (!ctl) ctl = &own_ctl;
   int rc = wire(rt, &w, err);
   if (rc) return rc;
+  /* Checked again now: a set or reload since the POST may have taken the
+   * room; a job that cannot fit fails here, before any work. */
+  if ((rc = wh_admission_check(rt, p, err))) return rc;
   if ((rc = wh_mkdir_p(out_dir, err))) return rc;
   const uint32_t tc = w.vae.temporal_compression, sc = w.vae.spatial_compression;
   const int64_t C = w.vae.latent_channels, Fl = (p->frames - 1) / tc + 1,
@@ -583,6 +593,10 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   if (rc) goto out;
 
   /* 3. Decode. */
+  if (cancelled(ctl)) {
+    rc = warm_error_set(err, WARM_ECANCELED, "cancelled before decode");
+    goto out;
+  }
   t = now_s();
   {
     int64_t dshape[4] = {C, Fl, Hl, Wl};
@@ -613,6 +627,10 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   set_progress(ctl, 0.95f);
 
   /* 4. Files. */
+  if (cancelled(ctl)) {
+    rc = warm_error_set(err, WARM_ECANCELED, "cancelled before the files");
+    goto out;
+  }
   wh_memtrack_stop(&mt);
   {
     char path[4096];

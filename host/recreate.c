@@ -92,6 +92,7 @@ int wh_runtime_recreate(wh_runtime *rt, wh_component *c, warm_placement want,
   }
   /* The new instance takes the old one's place in the list before the old
    * one is destroyed, so no reader finds a freed component. */
+  pthread_rwlock_wrlock(&rt->commit_lock);
   pthread_mutex_lock(&rt->lock);
   o.fresh->placement = want;
   for (size_t i = 0; i < rt->n_components; i++)
@@ -102,6 +103,7 @@ int wh_runtime_recreate(wh_runtime *rt, wh_component *c, warm_placement want,
   o.old_window = c->stream_window;
   pthread_mutex_unlock(&rt->lock);
   wh_component_destroy_ordered(rt, c);
+  pthread_rwlock_unlock(&rt->commit_lock);
   o.old = NULL;
   rc = on_exec(rt, o.fresh, rc_place, &o);
   if (rc && err) *err = o.err;

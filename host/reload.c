@@ -520,6 +520,9 @@ void wh_plan_free(wh_runtime *rt, wh_plan *pl) {
 /* ---- commit
  * --------------------------------------------------------------------- */
 
+static int commit(wh_runtime *rt, wh_plan *pl, char *summary,
+                  size_t summary_len, warm_error *err);
+
 typedef struct place_op {
   wh_runtime *rt;
   wh_component *c;
@@ -571,6 +574,14 @@ static void note_failure(warm_error *first, const warm_error *e, int *rc) {
 
 int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
                      size_t summary_len, warm_error *err) {
+  pthread_rwlock_wrlock(&rt->commit_lock);
+  int rc = commit(rt, pl, summary, summary_len, err);
+  pthread_rwlock_unlock(&rt->commit_lock);
+  return rc;
+}
+
+static int commit(wh_runtime *rt, wh_plan *pl, char *summary,
+                  size_t summary_len, warm_error *err) {
   int rc = 0;
   warm_error first = {0};
   unsigned n_add = 0, n_rep = 0, n_place = 0, n_rem = 0, n_keep = 0;
@@ -708,8 +719,21 @@ static int set_run(void *arg) {
                             c->name, (unsigned long long)need, c->dev->name,
                             (unsigned long long)room);
   }
-  int rc = wh_component_place(o->rt, c, o->concrete, o->window,
-                              c->stream_source, &o->err);
+  /* A job of the [pipeline] defaults must still fit in what it picked
+   * (window and workspace included), or later jobs would fail midway. */
+  int rc = wh_component_estimate(c, c->cfg, o->concrete, o->window,
+                                 c->stream_source, &est, &o->err);
+  if (rc) return rc;
+  uint64_t need = est.persistent + est.window + est.workspace;
+  if (need > room)
+    return warm_error_set(&o->err, WARM_ENOSPACE,
+                          "%s: %s with stream_window %u needs %llu bytes for "
+                          "a job of the [pipeline] defaults, %s has %llu free",
+                          c->name, warm_placement_name(o->concrete), o->window,
+                          (unsigned long long)need, c->dev->name,
+                          (unsigned long long)room);
+  rc = wh_component_place(o->rt, c, o->concrete, o->window, c->stream_source,
+                          &o->err);
   wh_component_bytes(c, &p, &w, &ws);
   o->after = p + w;
   return rc;

@@ -13,6 +13,7 @@ int wh_runtime_create(wh_runtime **out) {
     return WARM_ENOMEM;
   }
   pthread_mutex_init(&rt->lock, NULL);
+  pthread_rwlock_init(&rt->commit_lock, NULL);
   *out = rt;
   return 0;
 }
@@ -49,5 +50,6 @@ void wh_runtime_destroy(wh_runtime *rt) {
   wh_registry_destroy(rt->registry);
   wh_config_free(rt->config);
   pthread_mutex_destroy(&rt->lock);
+  pthread_rwlock_destroy(&rt->commit_lock);
   free(rt);
 }

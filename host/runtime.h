@@ -81,6 +81,7 @@ typedef struct wh_component {
 typedef struct wh_pipe_facts {
   int valid; /* a complete [pipeline] whose components agree */
   uint32_t latent_channels, temporal_compression, spatial_compression;
+  uint32_t max_tokens; /* the encoder's padded prompt length */
   char why[WARM_ERROR_MAX]; /* when not valid */
 } wh_pipe_facts;
 
@@ -94,6 +95,10 @@ typedef struct wh_runtime {
   size_t n_components;
   int live; /* executors are running: estimate/place go through them */
   wh_pipe_facts facts; /* under lock */
+  /* Written by a commit that replaces or removes components (reload,
+   * swap, re-creation); read by whoever holds component pointers across
+   * blocking calls outside the job thread (admission.c). */
+  pthread_rwlock_t commit_lock;
   /* warmd -t: prepare checks everything it can, even past parse errors,
    * and a device that cannot open is checked on paper (ledger only). */
   int check_only;

@@ -81,6 +81,7 @@ out:
     return;
   }
   out->valid = 1;
+  out->max_tokens = ei.max_tokens;
   out->latent_channels = vi.latent_channels;
   out->temporal_compression = vi.temporal_compression;
   out->spatial_compression = vi.spatial_compression;

@@ -701,6 +701,61 @@ static void test_set_placement_recreates_a_plugin_without_live_placement(void) {
   wd_encoder = WD_ENCODER;
 }
 
+/* Item 5: a job that can never fit is refused at POST with 507 naming the
+ * component, the device and the bytes, and nothing runs; what fits runs;
+ * a cancel stops a running job within a step. */
+static void test_admission_refuses_what_cannot_fit_and_cancel_is_prompt(void) {
+  wd_config("", "8MiB", NULL, "");
+  CHECK(wd_start(1) == 0, "warmd starts");
+  char id[32], st[32], msg[600];
+  CHECK(wd_post("{\"prompt\": \"fits\"}", id, NULL, 0) == 202 &&
+            !strcmp(wd_wait(id, 30, st, sizeof st), "done"),
+        "the default job fits: %s", st);
+  const char *huge[2] = {
+      "{\"prompt\": \"huge\", \"frames\": 1025, \"height\": 4096, "
+      "\"width\": 4096}",
+      "{\"prompt\": \"big\", \"frames\": 65, \"height\": 256, "
+      "\"width\": 256}"};
+  for (int i = 0; i < 2; i++) {
+    double t0 = wt_now();
+    int code = wd_post(huge[i], NULL, msg, sizeof msg);
+    CHECK(code == 507 && strstr(msg, "on device cpu for component") &&
+              strstr(msg, "budget 8.00 MiB"),
+          "refused at POST: %d %s", code, msg);
+    CHECK(wt_now() - t0 < 5, "at once: %.2f s", wt_now() - t0);
+    fprintf(stderr, "  %d: %s\n", code, msg);
+  }
+  char *rep = wt_cmd(wd_sock, "show jobs json");
+  json_t *j = rep ? json_loads(rep, 0, NULL) : NULL;
+  size_t n = 0, i;
+  json_t *e;
+  json_array_foreach(json_object_get(j, "jobs"), i, e) {
+    const char *p = json_string_value(json_object_get(e, "prompt"));
+    n += p && (!strcmp(p, "huge") || !strcmp(p, "big"));
+  }
+  CHECK(j && n == 0, "no refused job in the table: %s", rep);
+  json_decref(j);
+  free(rep);
+  CHECK(wd_post("{\"prompt\": \"long\", \"steps\": 1000, \"frames\": 17}",
+                id, NULL, 0) == 202,
+        "a long job");
+  double end = wt_now() + 10;
+  while (strcmp(wd_state(id, st, sizeof st), "running") && wt_now() < end)
+    poll(NULL, 0, 2);
+  poll(NULL, 0, 50); /* into its steps */
+  char path[128];
+  snprintf(path, sizeof path, "/v1/generations/%s", id);
+  ht_resp r;
+  double t0 = wt_now();
+  ht_request(wd_port, "DELETE", path, NULL, &r);
+  ht_free(&r);
+  wd_wait(id, 30, st, sizeof st);
+  double dt = wt_now() - t0;
+  CHECK(!strcmp(st, "cancelled") && dt < 1.0, "cancelled in %.3f s: %s", dt,
+        st);
+  CHECK(wd_stop() == 0, "exit 0");
+}
+
 int main(void) {
   int rc = wd_setup("faults");
   if (rc) return rc;
@@ -729,6 +784,7 @@ int main(void) {
   T(test_plugin_crash_is_logged_and_marks_the_job);
   T(test_jobs_survive_a_restart_as_records);
   T(test_set_placement_recreates_a_plugin_without_live_placement);
+  T(test_admission_refuses_what_cannot_fit_and_cancel_is_prompt);
   wd_teardown();
   return wt_failures ? 1 : 0;
 }
