@@ -150,40 +150,50 @@ static void mem_entry(void *user, const warm_ledger_entry *e) {
   }
 }
 
-/* Ledger figures per device; the ledgers lock themselves. */
+/* One ledger as `show memory` prints it: a JSON object, or text lines. */
+static json_t *ledger_show(wh_admin_req *req, const wh_device *dv, int json,
+                           const char *label) {
+  warm_ledger_stats st;
+  warm_ledger_stats_get(dv->ledger, &st);
+  mem_walk w = {req, NULL};
+  if (json) {
+    w.arr = json_array();
+    warm_ledger_foreach(dv->ledger, mem_entry, &w);
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "name", dv->name,
+                     "budget", (json_int_t)st.budget, "used",
+                     (json_int_t)st.used, "booked", (json_int_t)st.booked,
+                     "peak", (json_int_t)st.peak, "available",
+                     (json_int_t)warm_ledger_available(dv->ledger),
+                     "components", w.arr);
+  }
+  char b[32], u[32], p[32], a[32];
+  wh_sb_printf(&req->out, "%s %s: budget %s, used %s, peak %s, available %s\n",
+               label, dv->name, warm_format_size(st.budget, b, sizeof b),
+               warm_format_size(st.used, u, sizeof u),
+               warm_format_size(st.peak, p, sizeof p),
+               warm_format_size(warm_ledger_available(dv->ledger), a, sizeof a));
+  warm_ledger_foreach(dv->ledger, mem_entry, &w);
+  return NULL;
+}
+
+/* Ledger figures per device, then the host ledger (the jobs' buffers under
+ * "jobs", pinned host copies under their components); the ledgers lock
+ * themselves. */
 static int cmd_show_memory(wh_admin_req *req) {
   wh_daemon *d = req->app;
   wh_runtime *rt = d->rt;
-  json_t *devs = req->cmd.json ? json_array() : NULL;
+  int json = req->cmd.json;
+  json_t *devs = json ? json_array() : NULL;
   pthread_mutex_lock(&rt->lock);
   for (size_t i = 0; i < rt->n_devices; i++) {
-    const wh_device *dv = rt->devices[i];
-    warm_ledger_stats st;
-    warm_ledger_stats_get(dv->ledger, &st);
-    mem_walk w = {req, NULL};
-    if (devs) {
-      w.arr = json_array();
-      warm_ledger_foreach(dv->ledger, mem_entry, &w);
-      json_array_append_new(
-          devs, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "name",
-                          dv->name, "budget", (json_int_t)st.budget, "used",
-                          (json_int_t)st.used, "booked", (json_int_t)st.booked,
-                          "peak", (json_int_t)st.peak, "available",
-                          (json_int_t)warm_ledger_available(dv->ledger),
-                          "components", w.arr));
-    } else {
-      char b[32], u[32], p[32], a[32];
-      wh_sb_printf(
-          &req->out, "device %s: budget %s, used %s, peak %s, available %s\n",
-          dv->name, warm_format_size(st.budget, b, sizeof b),
-          warm_format_size(st.used, u, sizeof u),
-          warm_format_size(st.peak, p, sizeof p),
-          warm_format_size(warm_ledger_available(dv->ledger), a, sizeof a));
-      warm_ledger_foreach(dv->ledger, mem_entry, &w);
-    }
+    json_t *o = ledger_show(req, rt->devices[i], json, "device");
+    if (devs) json_array_append_new(devs, o);
   }
+  json_t *host = ledger_show(req, rt->host, json, "memory");
   pthread_mutex_unlock(&rt->lock);
-  if (devs) return reply_json(req, json_pack("{s:o}", "devices", devs));
+  if (json)
+    return reply_json(req, json_pack("{s:o, s:o}", "devices", devs, "host",
+                                     host ? host : json_null()));
   return WH_REPLY_DONE;
 }
 

@@ -111,6 +111,31 @@ static int check_call(wh_runtime *rt, wh_component *c, const warm_job_shape *s,
       warm_format_size(held, h, sizeof h));
 }
 
+static void jobs_entry(void *user, const warm_ledger_entry *e) {
+  if (!strcmp(e->component, "jobs")) *(uint64_t *)user = e->workspace;
+}
+
+/* The job's host buffers against the host ledger; the bytes a running job
+ * holds now are free again when this one runs. */
+static int check_host(wh_runtime *rt, const wh_pipe_facts *f,
+                      const wh_job_params *p, warm_error *err) {
+  uint64_t need = wh_pipeline_host_bytes(f, p), jobs = 0;
+  warm_ledger_stats st;
+  warm_ledger_stats_get(rt->host->ledger, &st);
+  warm_ledger_foreach(rt->host->ledger, jobs_entry, &jobs);
+  uint64_t held = st.used > jobs ? st.used - jobs : 0;
+  uint64_t room = st.budget > held ? st.budget - held : 0;
+  if (need <= room) return 0;
+  char n[32], r[32], b[32];
+  return warm_error_set(err, WARM_ENOSPACE,
+                        "the job needs %s of host memory for its buffers and "
+                        "frames but at most %s can be free for it "
+                        "([host] memory_budget %s)",
+                        warm_format_size(need, n, sizeof n),
+                        warm_format_size(room, r, sizeof r),
+                        warm_format_size(st.budget, b, sizeof b));
+}
+
 int wh_admission_check(wh_runtime *rt, const wh_job_params *p,
                        warm_error *err) {
   pthread_rwlock_rdlock(&rt->commit_lock);
@@ -122,9 +147,10 @@ int wh_admission_check(wh_runtime *rt, const wh_job_params *p,
   for (size_t i = 0; i < pl.n_stages; i++)
     missing |= !(stages[i] = named(rt, pl.stages[i]));
   uint32_t T = rt->facts.max_tokens;
+  wh_pipe_facts f = rt->facts;
   pthread_mutex_unlock(&rt->lock);
-  int rc = 0;
-  if (!missing) {
+  int rc = check_host(rt, &f, p, err);
+  if (!rc && !missing) {
     const uint32_t B = p->guidance > 1.0 ? 2 : 1;
     warm_job_shape es = {T, 0, 0, 0, 1},
                    js = {T, p->frames, p->height, p->width, B};

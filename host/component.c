@@ -62,6 +62,9 @@ static int untrack(wh_component *c, void *ptr, wh_alloc *rec) {
 
 static void raw_free(wh_component *c, const wh_alloc *a) {
   if (a->cls == 0) {
+    if (c->host_ledger)
+      warm_ledger_release(c->host_ledger, c->name, WARM_MEM_PERSISTENT,
+                          a->bytes);
     if (c->dev->wk)
       wk_host_free_pinned(c->dev->wk, a->ptr);
     else
@@ -137,18 +140,26 @@ static int svc_pinned_alloc(void *ctx, size_t bytes, void **out,
   if (bytes == 0)
     return warm_error_set(err, WARM_EINVAL, "%s: pinned_alloc of 0 bytes",
                           c->name);
+  /* A pinned host copy is host memory: the host ledger books it first. */
+  int rc = c->host_ledger ? warm_ledger_book(c->host_ledger, c->name,
+                                             WARM_MEM_PERSISTENT, bytes, err)
+                          : 0;
+  if (rc) return rc;
   if (c->dev->wk) {
     if (wk_host_alloc_pinned(c->dev->wk, bytes, &p)) p = NULL;
   } else if (posix_memalign(&p, 64, (bytes + 63) & ~(size_t)63) != 0) {
     p = NULL;
   }
-  if (!p)
+  if (!p) {
+    if (c->host_ledger)
+      warm_ledger_release(c->host_ledger, c->name, WARM_MEM_PERSISTENT, bytes);
     return warm_error_set(err, WARM_ENOMEM,
                           "%s: pinned_alloc of %zu bytes failed", c->name,
                           bytes);
+  }
   if (track(c, p, bytes, 0)) {
     wh_alloc a = {p, bytes, 0};
-    raw_free(c, &a);
+    raw_free(c, &a); /* releases the booking too */
     return warm_error_set(err, WARM_ENOMEM, "%s: out of memory", c->name);
   }
   *out = p;
@@ -219,6 +230,7 @@ int wh_component_create(wh_runtime *rt, wh_config *cfg,
   c->cc = cc;
   c->plugin = plugin;
   c->dev = dev;
+  c->host_ledger = rt && rt->host ? rt->host->ledger : NULL;
   c->placement = cc->placement;
   c->stream_window = cc->stream_window;
   c->stream_source = cc->stream_source;
@@ -289,6 +301,7 @@ void wh_component_destroy(wh_runtime *rt, wh_component *c) {
   }
   free(c->allocs);
   warm_ledger_forget(c->dev->ledger, c->name);
+  if (c->host_ledger) warm_ledger_forget(c->host_ledger, c->name);
   wh_registry_release(rt->registry, c->plugin);
   wh_config_free(c->cfg);
   pthread_mutex_destroy(&c->alloc_lock);

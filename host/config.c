@@ -46,6 +46,7 @@ static const char *const host_keys[] = {"plugin_dir",
                                         "admin_socket_mode",
                                         "stats_socket",
                                         "stats_socket_mode",
+                                        "memory_budget",
                                         "output_dir",
                                         "log_level",
                                         "http_listen",
@@ -364,7 +365,14 @@ static void host_key(parse_state *s, const char *k, const char *v) {
     http_key(s, k, v);
     return;
   }
-  if (!strcmp(k, "stats_socket_mode")) {
+  if (!strcmp(k, "memory_budget")) {
+    if (c->memory_budget_line)
+      wh_config_error(c, L, "duplicate key '%s' (first at line %d)", k,
+                      c->memory_budget_line);
+    else if (warm_parse_size(v, &c->memory_budget) || !c->memory_budget)
+      wh_config_error(c, L, "bad memory_budget '%s' (a size above 0)", v);
+    c->memory_budget_line = L;
+  } else if (!strcmp(k, "stats_socket_mode")) {
     char *end;
     errno = 0;
     unsigned long m = strtoul(v, &end, 8);

@@ -80,6 +80,8 @@ typedef struct wh_config {
   unsigned admin_socket_mode;
   char *stats_socket; /* NULL = none */
   unsigned stats_socket_mode; /* default 0660: owner and group */
+  uint64_t memory_budget; /* host ledger budget; 0 = physical RAM */
+  int memory_budget_line;
   char *output_dir;
   int log_level; /* WARM_LOG_* */
   int plugin_dir_line, admin_socket_line, admin_socket_mode_line,

@@ -445,12 +445,12 @@ int wh_pipeline_resolve(wh_runtime *rt, wh_job_params *p, warm_error *err) {
 /* Per-device peak and budget objects for result.json. */
 static void ledger_json(wh_runtime *rt, json_t *peak, json_t *budget) {
   pthread_mutex_lock(&rt->lock);
-  for (size_t k = 0; k < rt->n_devices; k++) {
+  for (size_t k = 0; k <= rt->n_devices; k++) {
+    wh_device *d = k < rt->n_devices ? rt->devices[k] : rt->host;
     warm_ledger_stats st;
-    warm_ledger_stats_get(rt->devices[k]->ledger, &st);
-    json_object_set_new(peak, rt->devices[k]->name, json_integer((json_int_t)st.peak));
-    json_object_set_new(budget, rt->devices[k]->name,
-                        json_integer((json_int_t)st.budget));
+    warm_ledger_stats_get(d->ledger, &st);
+    json_object_set_new(peak, d->name, json_integer((json_int_t)st.peak));
+    json_object_set_new(budget, d->name, json_integer((json_int_t)st.budget));
   }
   pthread_mutex_unlock(&rt->lock);
 }
@@ -465,6 +465,53 @@ static void component_json(json_t *obj, wh_component *c, const char *used,
                       json_string(warm_device_name(c->dev->dev, dev, sizeof dev)));
   json_object_set_new(o, "dtype", json_string(warm_dtype_name(c->ccfg.dtype)));
   json_object_set_new(obj, c->name, o);
+}
+
+/* ---- the job's host memory ------------------------------------------------ */
+
+/* The contact sheet: at most 16 tiles of 192 px a side, with gaps. */
+#define SHEET_BOUND (16u * 196u * 196u * 3u + 4096u)
+
+/* The job's host buffers on the host ledger, under "jobs". */
+typedef struct hbook {
+  warm_ledger *l;
+  uint64_t n;
+} hbook;
+
+static int hb_add(hbook *h, uint64_t bytes, warm_error *err) {
+  if (!h->l || !bytes) return 0;
+  int rc = warm_ledger_book(h->l, "jobs", WARM_MEM_WORKSPACE, bytes, err);
+  if (rc == WARM_ENOSPACE) {
+    char tmp[WARM_ERROR_MAX];
+    snprintf(tmp, sizeof tmp, "%s", err->msg);
+    warm_error_set(err, rc, "host memory ([host] memory_budget): %s", tmp);
+  }
+  if (rc == 0) h->n += bytes;
+  return rc;
+}
+
+static void hb_sub(hbook *h, uint64_t bytes) {
+  if (!h->l || !bytes) return;
+  if (bytes > h->n) bytes = h->n;
+  warm_ledger_release(h->l, "jobs", WARM_MEM_WORKSPACE, bytes);
+  h->n -= bytes;
+}
+
+uint64_t wh_pipeline_host_bytes(const wh_pipe_facts *f, const wh_job_params *p) {
+  if (!f->temporal_compression || !f->spatial_compression) return 0;
+  const uint64_t C = f->latent_channels,
+                 Fl = (p->frames - 1) / f->temporal_compression + 1,
+                 Hl = p->height / f->spatial_compression,
+                 Wl = p->width / f->spatial_compression;
+  const uint64_t n = C * Fl * Hl * Wl, B = p->guidance > 1.0 ? 2 : 1,
+                 T = f->max_tokens, Ce = f->embed_dim,
+                 px = (uint64_t)p->height * p->width;
+  uint64_t cond = T * Ce * 4 + T * 4;
+  uint64_t denoise = n * 4 + B * n * 4 + B * T * Ce * 4 + B * T * 4 + 64 +
+                     B * n * 4; /* x, latents, embeddings, mask, velocity */
+  uint64_t decode = n * 4 + 3 * (uint64_t)p->frames * px * 4;
+  uint64_t files = 2 * px + SHEET_BOUND;
+  return cond + denoise + decode + files;
 }
 
 static int cancelled(wh_job_ctl *ctl) {
@@ -496,7 +543,11 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   pthread_mutex_lock(&rt->lock);
   for (size_t k = 0; k < rt->n_devices; k++)
     warm_ledger_mark_reset(rt->devices[k]->ledger);
+  warm_ledger_mark_reset(rt->host->ledger);
+  const uint32_t fT = rt->facts.max_tokens, fCe = rt->facts.embed_dim;
   pthread_mutex_unlock(&rt->lock);
+  /* Every large host buffer of the job is booked before it exists. */
+  hbook hb = {rt->host->ledger, 0};
   wh_memtrack mt;
   if ((rc = wh_memtrack_start(&mt, rt)))
     return warm_error_set(err, rc, "cannot start the memory timeline");
@@ -512,6 +563,8 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   double t0 = now_s(), t;
 
   /* 1. Encode. */
+  if ((rc = hb_add(&hb, (uint64_t)fT * fCe * 4 + (uint64_t)fT * 4, err)))
+    goto out;
   t = now_s();
   uint64_t s0 = ctl->streamed_bytes;
   rc = wh_pipeline_encode(rt, cache, w.enc->name, p->prompt, cond, &enc_used,
@@ -527,6 +580,13 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   const int64_t T = cond[0].shape[0], Ce = cond[0].shape[1];
   int64_t lshape[5] = {B, C, Fl, Hl, Wl}, eshape[3] = {B, T, Ce},
           mshape[2] = {B, T}, tshape[1] = {B}, one[1] = {1};
+  const uint64_t vel_bytes = sizeof(float) * (uint64_t)B * (uint64_t)n;
+  if ((rc = hb_add(&hb,
+                   sizeof(float) * (uint64_t)n + vel_bytes +
+                       (uint64_t)B * T * Ce * 4 + (uint64_t)B * T * 4 + 64 +
+                       vel_bytes,
+                   err)))
+    goto out;
   x = malloc(sizeof *x * n);
   if (!x || warm_tensor_alloc(&lat, "latents", WARM_F32, 5, lshape) ||
       warm_tensor_alloc(&emb, "embeddings", WARM_F32, 3, eshape) ||
@@ -591,6 +651,7 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
                      ctl->streamed_bytes - s1);
   }
   if (rc) goto out;
+  hb_sub(&hb, vel_bytes); /* the stages' outputs are gone */
 
   /* 3. Decode. */
   if (cancelled(ctl)) {
@@ -601,6 +662,11 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   {
     int64_t dshape[4] = {C, Fl, Hl, Wl};
     warm_tensor dl = {0};
+    if ((rc = hb_add(&hb,
+                     sizeof(float) * ((uint64_t)n + 3ull * p->frames *
+                                                        p->height * p->width),
+                     err)))
+      goto out;
     if (warm_tensor_alloc(&dl, "latents", WARM_F32, 4, dshape)) {
       rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
       goto out;
@@ -632,6 +698,8 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     goto out;
   }
   wh_memtrack_stop(&mt);
+  if ((rc = hb_add(&hb, 2ull * p->height * p->width + SHEET_BOUND, err)))
+    goto out;
   {
     char path[4096];
     wh_image sheet = {0};
@@ -679,6 +747,7 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
 out:
   /* A job that fails after its video was written keeps none of it. */
   if (rc) wh_job_outputs_remove(out_dir);
+  hb_sub(&hb, hb.n);
   wh_memtrack_stop(&mt);
   wh_memtrack_free(&mt);
   free_outputs(&da);

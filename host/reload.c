@@ -619,6 +619,12 @@ static int commit(wh_runtime *rt, wh_plan *pl, char *summary,
    *    budgets (a lower one finds the demoted bytes gone), then
    *    promotions. 3. New instances. */
   for (int pass = 0; pass < 3; pass++) {
+    if (pass == 1) {
+      warm_error he = {0};
+      uint64_t hb = cfg->memory_budget ? cfg->memory_budget : wh_physical_ram();
+      if (warm_ledger_set_budget(rt->host->ledger, hb, &he))
+        note_failure(&first, &he, &rc);
+    }
     if (pass == 1)
       for (size_t i = 0; i < cfg->n_devices; i++) {
         wh_device *d = wh_runtime_device(rt, cfg->devices[i].name);

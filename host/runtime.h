@@ -63,6 +63,7 @@ typedef struct wh_component {
   wh_alloc *allocs;
   size_t n_allocs, cap_allocs;
   uint64_t host_pinned;
+  warm_ledger *host_ledger; /* the runtime's host ledger: pinned copies */
   int cancelled; /* atomic */
   float progress;
   /* Atomic: run() calls that failed in a row (not cancelled, not for
@@ -82,6 +83,7 @@ typedef struct wh_pipe_facts {
   int valid; /* a complete [pipeline] whose components agree */
   uint32_t latent_channels, temporal_compression, spatial_compression;
   uint32_t max_tokens; /* the encoder's padded prompt length */
+  uint32_t embed_dim;  /* the encoder's output width */
   char why[WARM_ERROR_MAX]; /* when not valid */
 } wh_pipe_facts;
 
@@ -95,6 +97,10 @@ typedef struct wh_runtime {
   size_t n_components;
   int live; /* executors are running: estimate/place go through them */
   wh_pipe_facts facts; /* under lock */
+  /* Host memory outside every device ledger: the jobs' buffers (latents,
+   * embeddings, plugin outputs, frames) under "jobs", and the components'
+   * pinned host copies under their names. Budget [host] memory_budget. */
+  wh_device *host;
   /* Written by a commit that replaces or removes components (reload,
    * swap, re-creation); read by whoever holds component pointers across
    * blocking calls outside the job thread (admission.c). */

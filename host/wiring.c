@@ -82,6 +82,7 @@ out:
   }
   out->valid = 1;
   out->max_tokens = ei.max_tokens;
+  out->embed_dim = ei.embed_dim;
   out->latent_channels = vi.latent_channels;
   out->temporal_compression = vi.temporal_compression;
   out->spatial_compression = vi.spatial_compression;

@@ -719,8 +719,12 @@ static void test_admission_refuses_what_cannot_fit_and_cancel_is_prompt(void) {
   for (int i = 0; i < 2; i++) {
     double t0 = wt_now();
     int code = wd_post(huge[i], NULL, msg, sizeof msg);
-    CHECK(code == 507 && strstr(msg, "on device cpu for component") &&
-              strstr(msg, "budget 8.00 MiB"),
+    /* 200 GiB of frames: the host memory says no first; 65x256x256 fits
+     * the host but not the device. */
+    CHECK(code == 507 &&
+              (i == 0 ? strstr(msg, "of host memory for its buffers") != NULL
+                      : (strstr(msg, "on device cpu for component") &&
+                         strstr(msg, "budget 8.00 MiB"))),
           "refused at POST: %d %s", code, msg);
     CHECK(wt_now() - t0 < 5, "at once: %.2f s", wt_now() - t0);
     fprintf(stderr, "  %d: %s\n", code, msg);
@@ -756,6 +760,90 @@ static void test_admission_refuses_what_cannot_fit_and_cancel_is_prompt(void) {
   CHECK(wd_stop() == 0, "exit 0");
 }
 
+/* Peak RSS (VmHWM) of a process in bytes, and a reset of it. */
+static uint64_t hwm_of(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  uint64_t kb = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmHWM:", 6)) kb = strtoull(line + 6, NULL, 10);
+  if (f) fclose(f);
+  return kb * 1024;
+}
+
+static int reset_hwm(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/clear_refs", (int)pid);
+  FILE *f = fopen(path, "w");
+  if (!f) return -1;
+  int ok = fputs("5", f) >= 0;
+  return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* A ledger's "peak" and "used" from show memory json: the host ledger
+ * (host = 1) or the first device. */
+static void ledger_figures(int host, double *peak, double *used) {
+  char *rep = wt_cmd(wd_sock, "show memory json");
+  json_t *j = rep ? json_loads(rep, 0, NULL) : NULL;
+  json_t *l = host ? json_object_get(j, "host")
+                   : json_array_get(json_object_get(j, "devices"), 0);
+  *peak = (double)json_integer_value(json_object_get(l, "peak"));
+  *used = (double)json_integer_value(json_object_get(l, "used"));
+  json_decref(j);
+  free(rep);
+}
+
+/* Item 6: the host ledger sees the jobs' real memory: it is shown in show
+ * memory and /metrics, and a job's RSS growth stays within what the
+ * ledgers booked for it (the host ledger's peak, plus the cpu device's
+ * growth: on a cpu device, device memory is host memory) + 32 MiB. */
+static void test_host_ledger_books_what_a_job_really_uses(void) {
+  wd_config("memory_budget = 4GiB\n", "1GiB", NULL, "");
+  CHECK(wd_start(1) == 0, "warmd starts");
+  char id[32], st[32];
+  CHECK(wd_post("{\"prompt\": \"warm up\"}", id, NULL, 0) == 202 &&
+            !strcmp(wd_wait(id, 30, st, sizeof st), "done"),
+        "a first job: %s", st);
+  double p0, u0, hp, hu;
+  ledger_figures(0, &p0, &u0);
+  uint64_t rss0 = rss_of(wd_proc.pid);
+  int can_reset = reset_hwm(wd_proc.pid) == 0;
+  CHECK(wd_post("{\"prompt\": \"big\", \"frames\": 33, \"height\": 192, "
+                "\"width\": 192, \"steps\": 1}",
+                id, NULL, 0) == 202 &&
+            !strcmp(wd_wait(id, 120, st, sizeof st), "done"),
+        "a large job: %s", st);
+  uint64_t hwm = hwm_of(wd_proc.pid);
+  double dp, du;
+  ledger_figures(1, &hp, &hu);
+  ledger_figures(0, &dp, &du);
+  double booked = hp + (dp > u0 ? dp - u0 : 0);
+  double grew = (double)hwm - (double)rss0;
+  fprintf(stderr, "  RSS %.1f MiB -> peak %.1f MiB (+%.1f); host ledger peak "
+                  "%.1f MiB, cpu ledger growth %.1f MiB\n",
+          rss0 / 1048576.0, hwm / 1048576.0, grew / 1048576.0,
+          hp / 1048576.0, (dp - u0) / 1048576.0);
+  CHECK(hp >= 3.0 * 33 * 192 * 192 * 4, "the frames are booked: %.0f", hp);
+  if (can_reset)
+    CHECK(grew <= booked + 32.0 * 1048576, "RSS grew %.1f MiB, booked %.1f MiB",
+          grew / 1048576.0, booked / 1048576.0);
+  else
+    fprintf(stderr, "  (cannot reset the peak RSS here: not compared)\n");
+  ht_resp r;
+  ht_request(wd_port, "GET", "/metrics", NULL, &r);
+  CHECK(r.body && strstr(r.body, "warmd_device_budget_bytes{device=\"host\"} "
+                                 "4294967296") &&
+            strstr(r.body, "warmd_device_peak_bytes{device=\"host\"}"),
+        "the host ledger in /metrics");
+  ht_free(&r);
+  char *rep = wt_cmd(wd_sock, "show memory");
+  CHECK(rep && strstr(rep, "memory host: budget 4.00 GiB"), "show memory: %s",
+        rep);
+  free(rep);
+  CHECK(wd_stop() == 0, "exit 0");
+}
+
 int main(void) {
   int rc = wd_setup("faults");
   if (rc) return rc;
@@ -785,6 +873,7 @@ int main(void) {
   T(test_jobs_survive_a_restart_as_records);
   T(test_set_placement_recreates_a_plugin_without_live_placement);
   T(test_admission_refuses_what_cannot_fit_and_cancel_is_prompt);
+  T(test_host_ledger_books_what_a_job_really_uses);
   wd_teardown();
   return wt_failures ? 1 : 0;
 }
