@@ -13,9 +13,12 @@
 
 #include "warm/fault.h"
 
-/* What the handler reports; written by the job and executor threads with
- * plain stores (a torn name in a crash line is the worst outcome). */
-static char g_job_id[32], g_job_dir[4096], g_component[128];
+/* What the handler reports. The job is the job thread's, read by whichever
+ * thread crashes (plain stores: a torn name in a crash line is the worst
+ * outcome); the component is per thread: the one the crashing thread was
+ * calling. */
+static char g_job_id[32], g_job_dir[4096];
+static __thread char g_component[128];
 static char g_sock[2][108];
 
 static void copy_str(char *dst, size_t n, const char *src) {

@@ -2,7 +2,7 @@
 # malformed input, faults and load; one regression test per fault found
 # (issue 14). The tests that drive warmd from many threads carry the tsan
 # label too.
-foreach(t test_faults test_faults_load)
+foreach(t test_faults test_faults_host test_faults_load)
   if(NOT EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.c)
     continue()
   endif()
@@ -27,7 +27,7 @@ set_target_properties(fixture_fault_encoder PROPERTIES PREFIX ""
 target_include_directories(fixture_fault_encoder PRIVATE
                            ${PROJECT_SOURCE_DIR}/sdk/examples/hello_encoder)
 target_link_libraries(fixture_fault_encoder PRIVATE warm::sdk m)
-foreach(t test_faults test_faults_load)
+foreach(t test_faults test_faults_host test_faults_load)
   if(TARGET ${t})
     add_dependencies(${t} fixture_fault_encoder)
   endif()

@@ -7,6 +7,7 @@
 #ifndef WARMD_HARNESS_H
 #define WARMD_HARNESS_H
 
+#include <dirent.h>
 #include <jansson.h>
 #include <sys/resource.h>
 
@@ -20,13 +21,13 @@ static int wd_port;
 #define WD_ENCODER "plugin = hello_encoder\ndim = 24\nbuckets = 512\n"
 static const char *wd_encoder = WD_ENCODER "placement = resident\n";
 
-static json_t *wd_body(const ht_resp *r) {
+static inline json_t *wd_body(const ht_resp *r) {
   return json_loadb(r->body, r->body_len, 0, NULL);
 }
 
 /* POSTs a job; returns the status, the id in id (32 bytes) when given, the
  * error message in msg (n bytes) when given. */
-static int wd_post(const char *body, char *id, char *msg, size_t n) {
+static inline int wd_post(const char *body, char *id, char *msg, size_t n) {
   ht_resp r;
   ht_request(wd_port, "POST", "/v1/generations", body, &r);
   json_t *j = wd_body(&r);
@@ -41,7 +42,7 @@ static int wd_post(const char *body, char *id, char *msg, size_t n) {
 }
 
 /* The job's JSON (NULL when not 200). */
-static json_t *wd_job(const char *id) {
+static inline json_t *wd_job(const char *id) {
   char path[128];
   snprintf(path, sizeof path, "/v1/generations/%s", id);
   ht_resp r;
@@ -51,7 +52,7 @@ static json_t *wd_job(const char *id) {
   return j;
 }
 
-static const char *wd_state(const char *id, char *buf, size_t n) {
+static inline const char *wd_state(const char *id, char *buf, size_t n) {
   json_t *j = wd_job(id);
   const char *s = j ? json_string_value(json_object_get(j, "state")) : NULL;
   snprintf(buf, n, "%s", s ? s : "?");
@@ -61,7 +62,7 @@ static const char *wd_state(const char *id, char *buf, size_t n) {
 
 /* Waits until the job leaves queued/running; returns its final state in
  * buf ("?" when it vanished or the wait timed out). */
-static const char *wd_wait(const char *id, double secs, char *buf, size_t n) {
+static inline const char *wd_wait(const char *id, double secs, char *buf, size_t n) {
   double end = wt_now() + secs;
   while (wt_now() < end) {
     wd_state(id, buf, n);
@@ -73,7 +74,7 @@ static const char *wd_wait(const char *id, double secs, char *buf, size_t n) {
 }
 
 /* The port warmd logged ("HTTP data plane on ... (port N)"). */
-static int wd_logged_port(double secs) {
+static inline int wd_logged_port(double secs) {
   double end = wt_now() + secs;
   while (wt_now() < end) {
     FILE *f = fopen(wd_log, "r");
@@ -92,7 +93,7 @@ static int wd_logged_port(double secs) {
 }
 
 /* 1 when warmd's log holds a line with `needle`. */
-static int wd_logged(const char *needle) {
+static inline int wd_logged(const char *needle) {
   FILE *f = fopen(wd_log, "r");
   char line[4096];
   int found = 0;
@@ -103,7 +104,7 @@ static int wd_logged(const char *needle) {
 }
 
 /* Starts warmd on wd_cfg; with http, waits for its port. */
-static int wd_start(int http) {
+static inline int wd_start(int http) {
   char bin[1024];
   snprintf(bin, sizeof bin, "%s/bin/warmd", WARM_BUILD_DIR);
   char *argv[] = {bin, "-c", wd_cfg, NULL};
@@ -115,7 +116,7 @@ static int wd_start(int http) {
   return wd_port > 0 ? 0 : -1;
 }
 
-static int wd_stop(void) {
+static inline int wd_stop(void) {
   if (wd_proc.pid <= 0) return -1;
   kill(wd_proc.pid, SIGTERM);
   return wt_wait_exit(&wd_proc, 30);
@@ -124,7 +125,7 @@ static int wd_stop(void) {
 /* The standard config; `extra_host` and `extra` are appended to [host]
  * and after the pipeline (may be ""); dit is the transformer's weights
  * under the build folder, or absolute (NULL: ltxv-ckpt/dit_tiny). */
-static void wd_config(const char *extra_host, const char *budget,
+static inline void wd_config(const char *extra_host, const char *budget,
                       const char *dit, const char *extra) {
   wt_write(wd_cfg,
            "[host]\nplugin_dir = %s/plugins\nadmin_socket = %s\n"
@@ -147,7 +148,7 @@ static void wd_config(const char *extra_host, const char *budget,
 }
 
 /* SKIP (77) when the binaries are not built; else makes the temp folder. */
-static int wd_setup(const char *tag) {
+static inline int wd_setup(const char *tag) {
   signal(SIGPIPE, SIG_IGN);
   const char *need[4] = {"bin/warmd", "plugins/hello_encoder.so",
                          "plugins/transformer_ltxv.so", "plugins/vae_ltxv.so"};
@@ -177,12 +178,71 @@ static int wd_setup(const char *tag) {
   return 0;
 }
 
-static void wd_teardown(void) {
+static inline void wd_teardown(void) {
   if (wd_proc.pid > 0) {
     kill(wd_proc.pid, SIGKILL);
     waitpid(wd_proc.pid, NULL, 0);
   }
   wt_rmtree(wd_dir);
+}
+
+static inline double wd_metric(const char *name) {
+  ht_resp r;
+  ht_request(wd_port, "GET", "/metrics", NULL, &r);
+  char key[300];
+  snprintf(key, sizeof key, "\n%s ", name);
+  const char *p = r.body ? strstr(r.body, key) : NULL;
+  double v = p ? atof(p + strlen(key)) : -1;
+  ht_free(&r);
+  return v;
+}
+
+static inline int wd_file_exists(const char *dir, const char *id, const char *name) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/out/%s/%s", dir, id, name);
+  return access(path, F_OK) == 0;
+}
+
+/* Files in the job's folder whose name ends with `suffix`. */
+static inline int wd_count_suffix(const char *id, const char *suffix) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/out/%s", wd_dir, id);
+  DIR *d = opendir(path);
+  int n = 0;
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    size_t a = strlen(e->d_name), b = strlen(suffix);
+    if (a >= b && !strcmp(e->d_name + a - b, suffix)) n++;
+  }
+  if (d) closedir(d);
+  return n;
+}
+
+static inline json_t *wd_status_json(const char *id) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/out/%s/status.json", wd_dir, id);
+  return json_load_file(path, 0, NULL);
+}
+
+/* VmRSS of a process in bytes (0 when unknown). */
+static inline uint64_t wd_rss_of(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  uint64_t kb = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmRSS:", 6)) kb = strtoull(line + 6, NULL, 10);
+  if (f) fclose(f);
+  return kb * 1024;
+}
+
+static inline int wd_readyz(char *body, size_t n) {
+  ht_resp r;
+  ht_request(wd_port, "GET", "/readyz", NULL, &r);
+  snprintf(body, n, "%s", r.body ? r.body : "");
+  int st = r.status;
+  ht_free(&r);
+  return st;
 }
 
 #endif /* WARMD_HARNESS_H */
