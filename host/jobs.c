@@ -282,7 +282,7 @@ static void load_records(wh_jobs *j) {
   char *base = base_dir(j);
   loaded l = {0};
   if (base) wh_journal_load(base, on_record, &l);
-  qsort(l.v, l.n, sizeof *l.v, by_created);
+  if (l.n) qsort(l.v, l.n, sizeof *l.v, by_created);
   size_t skip = l.n > j->o.keep_finished ? l.n - j->o.keep_finished : 0;
   for (size_t i = 0; i < l.n; i++) {
     job *jb = l.v[i];
