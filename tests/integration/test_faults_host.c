@@ -131,8 +131,12 @@ static void test_admin_client_that_never_reads_is_bounded(void) {
                   "slowest other admin reply %.3f s\n",
           sent, (unsigned long long)rss0 >> 10, (unsigned long long)rss1 >> 10,
           worst);
-  CHECK(rss1 < rss0 + (32u << 20), "RSS grew by %lld KiB",
-        (long long)(rss1 - rss0) >> 10);
+  if (!WD_ASAN)
+    CHECK(rss1 < rss0 + (32u << 20), "RSS grew by %lld KiB",
+          (long long)(rss1 - rss0) >> 10);
+  /* Bounded replies show without RSS too: a client that never reads can
+   * only have sent what fits in the socket buffers plus one blocked batch. */
+  CHECK(sent < (512u << 10), "the flood was stopped: %zu bytes sent", sent);
   CHECK(unanswered == 0, "another admin client is answered (%d were not)",
         unanswered);
   CHECK(worst < 1.0, "other admin clients not stalled: %.3f s", worst);
