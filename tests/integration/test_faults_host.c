@@ -139,7 +139,11 @@ static void test_admin_client_that_never_reads_is_bounded(void) {
   CHECK(sent < (512u << 10), "the flood was stopped: %zu bytes sent", sent);
   CHECK(unanswered == 0, "another admin client is answered (%d were not)",
         unanswered);
-  CHECK(worst < 1.0, "other admin clients not stalled: %.3f s", worst);
+  /* A sanity bound for a loaded machine (4 s under AddressSanitizer);
+   * the flood's own bound is what the checks above measure. */
+  CHECK(worst < (WD_ASAN ? 4.0 : 1.0), "other admin clients not stalled: "
+                                       "%.3f s",
+        worst);
   for (int k = 0; k < 2; k++)
     close(fds[k]);
   CHECK(wd_stop() == 0, "exit 0");
