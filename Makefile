@@ -78,7 +78,8 @@ TSAN_TARGETS = warmd warmctl warm-mkmodel text_encoder_gemma3 transformer_ltxv \
                audio_ltx2 test_ltx2_parity test_ltx2_memory test_ltx2_check \
                test_ltx2_text test_ltx2_text_checkpoints test_ltx2_encode_cli \
                test_ltx2_decoders \
-               test_kernels_textfeat test_kernels_signal test_web
+               test_kernels_textfeat test_kernels_signal test_web \
+               test_faults_load fixture_fault_encoder
 
 tsan: deps
 	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \

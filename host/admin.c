@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fdlimit.h"
 #include "log.h"
 
 /* ---- parsing
@@ -126,6 +127,8 @@ struct wh_admin_server {
   int listener_closed;
   size_t n_clients;
   struct client *clients; /* doubly linked */
+  double refused_at; /* wh_fd_refusal_log's clock and count */
+  uint64_t refused;
 };
 
 typedef struct client {
@@ -138,11 +141,15 @@ typedef struct client {
   int closing;
   int eof;
   int paused; /* reading stopped while a reply is pending */
+  size_t queued; /* reply bytes handed to libuv and not yet written */
+  int blocked;   /* queued passed the high mark: no more commands run */
 } client;
 
 typedef struct write_req {
   uv_write_t w;
   char *data;
+  client *c;
+  size_t n;
 } write_req;
 
 /* The server outlives its listener until its last connection closed. */
@@ -176,11 +183,26 @@ static void client_close(client *c) {
   uv_close((uv_handle_t *)&c->pipe, client_closed);
 }
 
+static void process_input(client *c);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
+/* A client that stopped reading its replies: commands from it run again
+ * (and its input is read again) once its queue drained to the low mark.
+ * libuv runs write callbacks before the close callback, so c is valid. */
 static void write_done(uv_write_t *w, int status) {
   write_req *wr = (write_req *)w;
+  client *c = wr->c;
+  c->queued -= wr->n;
   free(wr->data);
   free(wr);
   (void)status; /* a client that went away: its close follows via read */
+  if (!c->blocked || c->closing || c->queued > WH_ADMIN_OUT_LOW) return;
+  c->blocked = 0;
+  process_input(c);
+  if (!c->blocked && !c->pending && !c->closing && !c->eof &&
+      uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb) != 0)
+    client_close(c);
 }
 
 static void shutdown_done(uv_shutdown_t *req, int status) {
@@ -218,6 +240,8 @@ static void send_reply(client *c, wh_admin_req *req) {
     return;
   }
   wr->data = b->p;
+  wr->c = c;
+  wr->n = b->len;
   b->p = NULL;
   uv_buf_t buf = uv_buf_init(wr->data, (unsigned)b->len);
   wh_sb_free(b);
@@ -225,7 +249,9 @@ static void send_reply(client *c, wh_admin_req *req) {
     free(wr->data);
     free(wr);
     client_close(c);
+    return;
   }
+  c->queued += wr->n;
 }
 
 int wh_admin_fail(wh_admin_req *req, int code, const char *fmt, ...) {
@@ -241,10 +267,6 @@ int wh_admin_fail(wh_admin_req *req, int code, const char *fmt, ...) {
   return WH_REPLY_DONE;
 }
 
-static void process_input(client *c);
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
-static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
-
 void wh_admin_finish(wh_admin_req *req) {
   client *c = req->client;
   c->pending = NULL;
@@ -258,7 +280,7 @@ void wh_admin_finish(wh_admin_req *req) {
   send_reply(c, req);
   free(req);
   process_input(c);
-  if (c->paused && !c->pending && !c->closing) {
+  if (c->paused && !c->pending && !c->closing && !c->blocked) {
     c->paused = 0;
     if (uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb) != 0)
       client_close(c);
@@ -297,9 +319,17 @@ static int run_line(client *c, const char *line, size_t len) {
   return 0;
 }
 
-/* Runs complete lines from the input buffer until one goes pending. */
+/* Runs complete lines from the input buffer until one goes pending, or
+ * until the replies waiting for the client to read them pass the high
+ * mark: then reading stops too, so a client that pipelines commands and
+ * never reads costs at most WH_ADMIN_OUT_HIGH plus one reply. */
 static void process_input(client *c) {
   while (!c->pending && !c->closing) {
+    if (c->queued > WH_ADMIN_OUT_HIGH) {
+      c->blocked = 1;
+      uv_read_stop((uv_stream_t *)&c->pipe);
+      return;
+    }
     char *nl = memchr(c->in, '\n', c->in_len);
     if (!nl) {
       if (c->in_len > WH_ADMIN_MAX_LINE + 1) {
@@ -369,6 +399,9 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
 /* A new client: tracked in the server's list until its close callback. */
 static void on_connection(uv_stream_t *server, int status) {
   wh_admin_server *s = server->data;
+  if (status < 0)
+    wh_fd_refusal_log(&s->refused_at, &s->refused, s->path,
+                      uv_strerror(status));
   if (status < 0 || s->stopping) return;
   client *c = calloc(1, sizeof *c);
   if (!c) return;

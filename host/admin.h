@@ -21,6 +21,11 @@
 #include "warm/warm.h"
 
 #define WH_ADMIN_MAX_LINE 4096
+/* Reply bytes queued for one admin/stats client before its commands stop
+ * running (and its input stops being read), and the mark below which they
+ * run again. */
+#define WH_ADMIN_OUT_HIGH (1u << 20)
+#define WH_ADMIN_OUT_LOW (256u << 10)
 #define WH_ADMIN_MAX_ARGS 8
 
 enum {

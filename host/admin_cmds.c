@@ -120,28 +120,36 @@ static void mem_line(void *user, const warm_ledger_entry *e) {
                warm_format_size(e->peak, p, sizeof p));
 }
 
-/* Ledger figures per device; the ledgers lock themselves. */
+/* One ledger as `show memory` prints it in text. */
+static void ledger_text(wh_admin_req *req, const wh_device *dv,
+                        const char *label) {
+  warm_ledger_stats st;
+  warm_ledger_stats_get(dv->ledger, &st);
+  char b[32], u[32], p[32], a[32];
+  wh_sb_printf(&req->out, "%s %s: budget %s, used %s, peak %s, available %s\n",
+               label, dv->name, warm_format_size(st.budget, b, sizeof b),
+               warm_format_size(st.used, u, sizeof u),
+               warm_format_size(st.peak, p, sizeof p),
+               warm_format_size(warm_ledger_available(dv->ledger), a, sizeof a));
+  warm_ledger_foreach(dv->ledger, mem_line, &req->out);
+}
+
+/* Ledger figures per device, then the host ledger (the jobs' buffers under
+ * "jobs", pinned host copies under their components); the ledgers lock
+ * themselves. */
 static int cmd_show_memory(wh_admin_req *req) {
   wh_daemon *d = req->app;
   wh_runtime *rt = d->rt;
   if (req->cmd.json) {
-    json_t *devs = wh_status_memory(rt);
-    return reply_json(req, devs ? json_pack("{s:o}", "devices", devs) : NULL);
+    json_t *devs = wh_status_memory(rt), *host = wh_status_host(rt);
+    return reply_json(req, devs && host ? json_pack("{s:o, s:o}", "devices",
+                                                    devs, "host", host)
+                                        : NULL);
   }
   pthread_mutex_lock(&rt->lock);
-  for (size_t i = 0; i < rt->n_devices; i++) {
-    const wh_device *dv = rt->devices[i];
-    warm_ledger_stats st;
-    warm_ledger_stats_get(dv->ledger, &st);
-    char b[32], u[32], p[32], a[32];
-    wh_sb_printf(
-        &req->out, "device %s: budget %s, used %s, peak %s, available %s\n",
-        dv->name, warm_format_size(st.budget, b, sizeof b),
-        warm_format_size(st.used, u, sizeof u),
-        warm_format_size(st.peak, p, sizeof p),
-        warm_format_size(warm_ledger_available(dv->ledger), a, sizeof a));
-    warm_ledger_foreach(dv->ledger, mem_line, &req->out);
-  }
+  for (size_t i = 0; i < rt->n_devices; i++)
+    ledger_text(req, rt->devices[i], "device");
+  ledger_text(req, rt->host, "memory");
   pthread_mutex_unlock(&rt->lock);
   return WH_REPLY_DONE;
 }
@@ -189,7 +197,18 @@ static void set_component(wh_daemon *d, wh_admin_req *req) {
   const char **a = req->cmd.argv;
   char reply[512];
   warm_error e = {0};
+  /* A plugin without live placement is re-created: between jobs. */
+  int live = 1;
+  pthread_mutex_lock(&d->rt->lock);
+  for (size_t i = 0; i < d->rt->n_components; i++)
+    if (!strcmp(d->rt->components[i]->name, a[0]))
+      live = (wh_plugin_desc(d->rt->components[i]->plugin)->flags &
+              WARM_FLAG_LIVE_PLACEMENT) != 0;
+  pthread_mutex_unlock(&d->rt->lock);
+  wh_jobs *jobs = !live && d->api ? wh_api_jobs(d->api) : NULL;
+  if (jobs) wh_jobs_hold(jobs);
   int rc = wh_runtime_set(d->rt, a[0], a[1], a[2], reply, sizeof reply, &e);
+  if (jobs) wh_jobs_release(jobs);
   if (rc == 0) {
     wh_log(WARM_LOG_INFO, "admin", "set %s", reply);
     wh_sb_printf(&req->out, "%s", reply);

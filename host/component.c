@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "crash.h"
 #include "runtime.h"
 #include "warm/loader.h"
 #include "wk.h"
@@ -61,6 +62,9 @@ static int untrack(wh_component *c, void *ptr, wh_alloc *rec) {
 
 static void raw_free(wh_component *c, const wh_alloc *a) {
   if (a->cls == 0) {
+    if (c->host_ledger)
+      warm_ledger_release(c->host_ledger, c->name, WARM_MEM_PERSISTENT,
+                          a->bytes);
     if (c->dev->wk)
       wk_host_free_pinned(c->dev->wk, a->ptr);
     else
@@ -136,18 +140,26 @@ static int svc_pinned_alloc(void *ctx, size_t bytes, void **out,
   if (bytes == 0)
     return warm_error_set(err, WARM_EINVAL, "%s: pinned_alloc of 0 bytes",
                           c->name);
+  /* A pinned host copy is host memory: the host ledger books it first. */
+  int rc = c->host_ledger ? warm_ledger_book(c->host_ledger, c->name,
+                                             WARM_MEM_PERSISTENT, bytes, err)
+                          : 0;
+  if (rc) return rc;
   if (c->dev->wk) {
     if (wk_host_alloc_pinned(c->dev->wk, bytes, &p)) p = NULL;
   } else if (posix_memalign(&p, 64, (bytes + 63) & ~(size_t)63) != 0) {
     p = NULL;
   }
-  if (!p)
+  if (!p) {
+    if (c->host_ledger)
+      warm_ledger_release(c->host_ledger, c->name, WARM_MEM_PERSISTENT, bytes);
     return warm_error_set(err, WARM_ENOMEM,
                           "%s: pinned_alloc of %zu bytes failed", c->name,
                           bytes);
+  }
   if (track(c, p, bytes, 0)) {
     wh_alloc a = {p, bytes, 0};
-    raw_free(c, &a);
+    raw_free(c, &a); /* releases the booking too */
     return warm_error_set(err, WARM_ENOMEM, "%s: out of memory", c->name);
   }
   *out = p;
@@ -218,6 +230,7 @@ int wh_component_create(wh_runtime *rt, wh_config *cfg,
   c->cc = cc;
   c->plugin = plugin;
   c->dev = dev;
+  c->host_ledger = rt && rt->host ? rt->host->ledger : NULL;
   c->placement = cc->placement;
   c->stream_window = cc->stream_window;
   c->stream_source = cc->stream_source;
@@ -288,6 +301,7 @@ void wh_component_destroy(wh_runtime *rt, wh_component *c) {
   }
   free(c->allocs);
   warm_ledger_forget(c->dev->ledger, c->name);
+  if (c->host_ledger) warm_ledger_forget(c->host_ledger, c->name);
   wh_registry_release(rt->registry, c->plugin);
   wh_config_free(c->cfg);
   pthread_mutex_destroy(&c->alloc_lock);
@@ -320,13 +334,35 @@ int wh_component_estimate(wh_component *c, const wh_config *cfg,
   return 0;
 }
 
+typedef struct place_args {
+  wh_component *c;
+  const warm_place_req *req;
+  warm_error *e;
+} place_args;
+
+static int place_run(void *arg) {
+  place_args *a = arg;
+  return wh_plugin_desc(a->c->plugin)->place(a->c->inst, a->req, a->e);
+}
+
+/* place() under a SIGBUS guard: a resident placement reads the mapped
+ * weights, which a truncated file turns into a fault. */
 int wh_component_place(wh_runtime *rt, wh_component *c, warm_placement p,
                        uint32_t window, warm_stream_source src,
                        warm_error *err) {
   warm_place_req req = {p, window, src};
   warm_error e = {0};
-  int rc = wh_plugin_desc(c->plugin)->place(c->inst, &req, &e);
+  if (__atomic_load_n(&c->broken, __ATOMIC_ACQUIRE))
+    return warm_error_set(err, WARM_EINVAL, "%s: failed earlier: %s", c->name,
+                          c->last_error);
+  place_args a = {c, &req, &e};
+  int faulted = 0;
+  wh_crash_set_component(c->name);
+  int rc = wh_guarded_call(place_run, &a, c->name, &e, &faulted);
+  wh_crash_set_component(NULL);
+  if (faulted) __atomic_store_n(&c->broken, 1, __ATOMIC_RELEASE);
   pthread_mutex_lock(&rt->lock);
+  if (faulted) c->state = WH_COMP_FAILED;
   if (rc == 0) {
     c->active = p;
     c->stream_window = window;

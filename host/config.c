@@ -45,6 +45,8 @@ static const char *const host_keys[] = {"plugin_dir",
                                         "admin_socket",
                                         "admin_socket_mode",
                                         "stats_socket",
+                                        "stats_socket_mode",
+                                        "memory_budget",
                                         "output_dir",
                                         "log_level",
                                         "http_listen",
@@ -364,7 +366,26 @@ static void host_key(parse_state *s, const char *k, const char *v) {
     http_key(s, k, v);
     return;
   }
-  if (!strcmp(k, "admin_socket_mode")) {
+  if (!strcmp(k, "memory_budget")) {
+    if (c->memory_budget_line)
+      wh_config_error(c, L, "duplicate key '%s' (first at line %d)", k,
+                      c->memory_budget_line);
+    else if (warm_parse_size(v, &c->memory_budget) || !c->memory_budget)
+      wh_config_error(c, L, "bad memory_budget '%s' (a size above 0)", v);
+    c->memory_budget_line = L;
+  } else if (!strcmp(k, "stats_socket_mode")) {
+    char *end;
+    errno = 0;
+    unsigned long m = strtoul(v, &end, 8);
+    if (!*v || *end || errno || m > 0777 || (m & 0600) != 0600)
+      wh_config_error(c, L,
+                      "bad stats_socket_mode '%s' (octal, at most 0777, and "
+                      "the owner needs rw: 0600..0777)",
+                      v);
+    else
+      c->stats_socket_mode = (unsigned)m;
+    c->stats_socket_mode_line = L;
+  } else if (!strcmp(k, "admin_socket_mode")) {
     char *end;
     errno = 0;
     unsigned long m = strtoul(v, &end, 8);
@@ -533,6 +554,10 @@ static void pipeline_key(parse_state *s, const char *k, const char *v) {
                     : k[0] == 'h' ? &p->height
                     : k[0] == 'w' ? &p->width
                                   : &p->steps;
+    *(k[0] == 'f'   ? &p->frames_line
+      : k[0] == 'h' ? &p->height_line
+      : k[0] == 'w' ? &p->width_line
+                    : &p->steps_line) = L;
     if (parse_u32(v, 1, 65536, dst))
       wh_config_error(c, L, "bad %s '%s' (an integer 1..65536)", k, v);
   } else if (!strcmp(k, "fps")) {
@@ -667,6 +692,7 @@ int wh_config_parse(const char *path, const char *buf, size_t len,
   }
   if (!c->dir) s.oom = 1;
   c->admin_socket_mode = 0600;
+  c->stats_socket_mode = 0660;
   c->log_level = WARM_LOG_INFO;
   c->max_body = 1u << 20;
   c->max_queue = 64;

@@ -67,6 +67,7 @@ typedef struct wh_cfg_pipeline {
   uint32_t frames, height, width, steps;
   double fps, guidance;
   int line, encoder_line, stages_line, decoder_line;
+  int frames_line, height_line, width_line, steps_line; /* 0 = default */
 } wh_cfg_pipeline;
 
 typedef struct wh_config {
@@ -78,10 +79,14 @@ typedef struct wh_config {
   char *admin_socket;
   unsigned admin_socket_mode;
   char *stats_socket; /* NULL = none */
+  unsigned stats_socket_mode; /* default 0660: owner and group */
+  uint64_t memory_budget; /* host ledger budget; 0 = physical RAM */
+  int memory_budget_line;
   char *output_dir;
   int log_level; /* WARM_LOG_* */
   int plugin_dir_line, admin_socket_line, admin_socket_mode_line,
-      stats_socket_line, output_dir_line, log_level_line;
+      stats_socket_line, output_dir_line, log_level_line,
+      stats_socket_mode_line;
   /* [host] HTTP data plane (read when warmd starts; see docs/http.md). */
   char *http_listen;       /* "ADDR:PORT", NULL = no HTTP */
   uint64_t max_body;       /* request body limit, bytes */

@@ -41,6 +41,10 @@ char *wh_config_render(const wh_config *c) {
   kv(&b, "admin_socket", c->admin_socket ? c->admin_socket : "");
   wh_sb_printf(&b, "admin_socket_mode = %04o\n", c->admin_socket_mode);
   if (c->stats_socket) kv(&b, "stats_socket", c->stats_socket);
+  wh_sb_printf(&b, "stats_socket_mode = %04o\n", c->stats_socket_mode);
+  if (c->memory_budget)
+    wh_sb_printf(&b, "memory_budget = %llu\n",
+                 (unsigned long long)c->memory_budget);
   if (c->output_dir) kv(&b, "output_dir", c->output_dir);
   wh_sb_printf(&b, "log_level = %s\n", level_name(c->log_level));
   if (c->http_listen) kv(&b, "http_listen", c->http_listen);
@@ -112,6 +116,10 @@ json_t *wh_config_json(const wh_config *c) {
     json_object_set_new(host, "http_listen",
                         c->http_listen ? json_string(c->http_listen)
                                        : json_null());
+    json_object_set_new(host, "memory_budget",
+                        json_integer((json_int_t)c->memory_budget));
+    json_object_set_new(host, "stats_socket_mode",
+                        json_integer((json_int_t)c->stats_socket_mode));
     json_object_set_new(host, "max_body",
                         json_integer((json_int_t)c->max_body));
     json_object_set_new(host, "max_queue",

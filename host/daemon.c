@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crash.h"
+#include "fdlimit.h"
 #include "http_api.h"
 #include "log.h"
 #include "notify.h"
@@ -362,10 +364,15 @@ static int start_data_plane(wh_daemon *d, const wh_config *cfg,
   int rc = wh_embcache_create(cfg->cache_embeddings, &d->cache);
   if (rc) return warm_error_set(err, rc, "cannot create the embedding cache");
   if (!cfg->http_listen) return 0;
+  size_t cap = wh_fdlimit_http_cap(d->nofile, wh_fd_count());
+  wh_info("HTTP connections at most %zu (RLIMIT_NOFILE %llu, %d kept for "
+          "the admin socket and files)",
+          cap, (unsigned long long)d->nofile, WH_FD_RESERVE);
   wh_api_opts o = {.listen = cfg->http_listen,
                    .instance_id = cfg->instance_id,
-                   .limits = {.max_body = cfg->max_body},
+                   .limits = {.max_body = cfg->max_body, .max_conns = cap},
                    .max_queue = cfg->max_queue,
+                   .restore_jobs = 1,
                    .shutdown_timeout_s = cfg->shutdown_timeout,
                    .rt = d->rt,
                    .cache = d->cache,
@@ -385,6 +392,7 @@ static int start_data_plane(wh_daemon *d, const wh_config *cfg,
 int wh_daemon_init(wh_daemon *d, const char *path, warm_error *err) {
   memset(d, 0, sizeof *d);
   d->started = time(NULL);
+  d->nofile = wh_fdlimit_raise();
   if (!(d->config_path = strdup(path)))
     return warm_error_set(err, WARM_ENOMEM, "out of memory");
   pthread_mutex_init(&d->post_lock, NULL);
@@ -425,10 +433,12 @@ int wh_daemon_init(wh_daemon *d, const char *path, warm_error *err) {
                                  cfg->admin_socket_mode, 0, d, &d->admin, err)))
     goto fail;
   if (cfg->stats_socket &&
-      (rc = wh_admin_server_start(&d->loop, cfg->stats_socket, 0666, 1, d,
-                                  &d->stats, err)))
+      (rc = wh_admin_server_start(&d->loop, cfg->stats_socket,
+                                  cfg->stats_socket_mode, 1, d, &d->stats,
+                                  err)))
     goto fail;
   if ((rc = start_data_plane(d, cfg, err))) goto fail;
+  wh_crash_set_sockets(cfg->admin_socket, cfg->stats_socket);
   wh_info("warmd %s ready: admin socket %s%s%s", WARMD_VERSION,
           cfg->admin_socket, cfg->stats_socket ? ", stats socket " : "",
           cfg->stats_socket ? cfg->stats_socket : "");

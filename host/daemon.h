@@ -56,6 +56,7 @@ typedef struct wh_daemon {
   wh_embcache *cache; /* embeddings, [cache] embeddings; jobs share it */
   char last_reload[1024];
   time_t started;
+  uint64_t nofile; /* RLIMIT_NOFILE soft limit after raising it */
 } wh_daemon;
 
 /* Loads and applies the config at `path` (absolute), opens the sockets and

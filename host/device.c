@@ -58,6 +58,24 @@ fail:
   return err ? err->code : rc;
 }
 
+int wh_device_create_paper(const wh_cfg_device *cd, wh_device **out,
+                           warm_error *err) {
+  *out = NULL;
+  wh_device *d = calloc(1, sizeof *d);
+  if (!d || !(d->name = strdup(cd->name))) {
+    free(d);
+    return warm_error_set(err, WARM_ENOMEM, "out of memory");
+  }
+  d->dev = cd->dev;
+  int rc = warm_ledger_create(cd->name, cd->budget, &d->ledger);
+  if (rc) {
+    wh_device_destroy(d);
+    return warm_error_set(err, rc, "%s: cannot create the ledger", cd->name);
+  }
+  *out = d;
+  return 0;
+}
+
 void wh_device_destroy(wh_device *d) {
   if (!d) return;
   wh_executor_destroy(d->exec);

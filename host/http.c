@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdlimit.h"
 #include "log.h"
 
 #define FILE_CHUNK (256 * 1024)
@@ -76,6 +77,8 @@ struct wh_http_server {
   size_t n_conns;
   int port;
   int stopping, lclosed;
+  double refused_at; /* wh_fd_refusal_log's clock and count */
+  uint64_t refused;
   char slab[64 * 1024]; /* read buffer: consumed within on_read */
   void (*done)(void *);
   void *done_arg;
@@ -771,6 +774,8 @@ static void conn_read_more(wh_http_conn *c) {
 
 static void on_connection(uv_stream_t *l, int status) {
   wh_http_server *s = l->data;
+  if (status < 0)
+    wh_fd_refusal_log(&s->refused_at, &s->refused, "HTTP", uv_strerror(status));
   if (status < 0 || s->stopping) return;
   wh_http_conn *c = calloc(1, sizeof *c);
   if (!c) return;
@@ -789,13 +794,19 @@ static void on_connection(uv_stream_t *l, int status) {
     return;
   }
   if (s->n_conns > s->lim.max_conns) {
+#define BUSY_BODY "{\"error\":\"too many connections\"}\n"
+    _Static_assert(sizeof BUSY_BODY - 1 == 33, "Content-Length below");
     static const char busy[] =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-        "Content-Length: 35\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
-        "{\"error\":\"too many connections\"}\r\n";
+        "Content-Length: 33\r\n"
+        "Retry-After: 1\r\nConnection: close\r\n\r\n" BUSY_BODY;
     uv_buf_t b = uv_buf_init((char *)busy, sizeof busy - 1);
     uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     conn_close(c);
+    char why[96];
+    snprintf(why, sizeof why, "at the cap of %zu open connections (503)",
+             s->lim.max_conns);
+    wh_fd_refusal_log(&s->refused_at, &s->refused, "HTTP", why);
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);

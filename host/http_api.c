@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "admission.h"
 #include "log.h"
 #include "retention.h"
 #include "sampler.h"
@@ -22,10 +23,29 @@ extern const unsigned char wh_web_index[];
 extern const size_t wh_web_index_len;
 
 #define MAX_PROMPT_BYTES 16384
+/* Failed run() calls in a row after which a component makes /readyz say
+ * not ready (a success or a new instance clears it). */
+#define WH_READY_MAX_RUN_FAILURES 3
+
+/* A POST between its parse and its reply: the admission check runs on the
+ * admission thread, the reply on the loop. */
+typedef struct admit {
+  wh_api *a;
+  wh_http_req *r;
+  wh_job_params p;
+  json_t *doc; /* owns p.prompt */
+  int rc;
+  warm_error err;
+  struct admit *next;
+} admit;
 
 struct wh_api {
   uv_loop_t *loop;
   wh_api_opts o;
+  wh_executor *admit_ex; /* NULL: no admission (a custom resolver) */
+  pthread_mutex_t admit_mu;
+  admit *admitted; /* checked, waiting for the loop; under admit_mu */
+  size_t admitting; /* loop thread: POSTs between parse and reply */
   wh_http_server *http;
   wh_jobs *jobs;
   wh_metrics *metrics;
@@ -247,13 +267,26 @@ static int ready(wh_api *a, char *why, size_t n) {
     snprintf(why, n, "no [pipeline] configured");
     ok = 0;
   }
-  for (size_t i = 0; ok && i < rt->n_components; i++)
-    if (rt->components[i]->state != WH_COMP_PLACED &&
-        rt->components[i]->placement != WARM_PLACE_AUTO) {
-      snprintf(why, n, "component %s is %s", rt->components[i]->name,
-               wh_comp_state_name(rt->components[i]->state));
+  /* A custom resolver (an embedding of the API) has its own wiring. */
+  if (ok && !a->o.resolve && !rt->facts.valid) {
+    snprintf(why, n, "%.900s", rt->facts.why);
+    ok = 0;
+  }
+  for (size_t i = 0; ok && i < rt->n_components; i++) {
+    wh_component *c = rt->components[i];
+    uint32_t fails = __atomic_load_n(&c->run_failures, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&c->broken, __ATOMIC_ACQUIRE) ||
+        (c->state != WH_COMP_PLACED && c->placement != WARM_PLACE_AUTO)) {
+      snprintf(why, n, "component %.64s is %s%s%.800s", c->name,
+               wh_comp_state_name(c->state), c->last_error[0] ? ": " : "",
+               c->last_error);
+      ok = 0;
+    } else if (fails >= WH_READY_MAX_RUN_FAILURES) {
+      snprintf(why, n, "component %.64s failed its last %u runs: %.800s",
+               c->name, fails, c->run_error);
       ok = 0;
     }
+  }
   pthread_mutex_unlock(&rt->lock);
   return ok;
 }
@@ -265,9 +298,51 @@ static const char *known_fields[] = {"prompt", "frames", "height", "width",
                                      "steps",  "seed",   "fps",    "guidance"};
 
 static int affinity_ok(const char *s);
+static void submit_job(wh_api *a, wh_http_req *r, const wh_job_params *p);
+
+/* Admission thread. */
+static int admit_run(void *arg) {
+  admit *ad = arg;
+  ad->rc = wh_admission_check(ad->a->o.rt, &ad->p, &ad->err);
+  return ad->rc;
+}
+
+static void admit_done(void *arg, int rc) {
+  admit *ad = arg;
+  wh_api *a = ad->a;
+  (void)rc;
+  pthread_mutex_lock(&a->admit_mu);
+  ad->next = a->admitted;
+  a->admitted = ad;
+  pthread_mutex_unlock(&a->admit_mu);
+  uv_async_send(&a->wake);
+}
+
+/* Loop thread: answers the POSTs whose check finished. */
+static void finish_admissions(wh_api *a) {
+  pthread_mutex_lock(&a->admit_mu);
+  admit *ad = a->admitted;
+  a->admitted = NULL;
+  pthread_mutex_unlock(&a->admit_mu);
+  while (ad) {
+    admit *next = ad->next;
+    if (ad->rc == WARM_ENOSPACE)
+      reply_error(ad->r, 507, NULL, NULL, "%s", ad->err.msg);
+    else if (ad->rc)
+      reply_error(ad->r, 500, NULL, NULL, "cannot check the job's memory: %s",
+                  ad->err.msg);
+    else
+      submit_job(a, ad->r, &ad->p);
+    json_decref(ad->doc);
+    free(ad);
+    a->admitting--;
+    ad = next;
+  }
+}
 
 static void post_generation(wh_api *a, wh_http_req *r) {
   if (a->draining || a->shutting) {
+    wh_jobs_note_draining(a->jobs);
     reply_error(r, 503, NULL, NULL, "warmd is draining: not taking new jobs");
     return;
   }
@@ -305,9 +380,32 @@ static void post_generation(wh_api *a, wh_http_req *r) {
     json_decref(doc);
     return;
   }
-  char id[WH_JOB_ID_MAX];
-  rc = wh_jobs_submit(a->jobs, &p, id, &err);
+  if (a->admit_ex) {
+    admit *ad = calloc(1, sizeof *ad);
+    if (ad) *ad = (admit){.a = a, .r = r, .p = p, .doc = doc};
+    if (ad && wh_executor_submit(a->admit_ex, admit_run, admit_done, ad) == 0) {
+      a->admitting++;
+      return; /* answered from on_wake */
+    }
+    free(ad);
+    json_decref(doc);
+    reply_error(r, 500, NULL, NULL, "cannot check the job's memory");
+    return;
+  }
+  submit_job(a, r, &p);
   json_decref(doc);
+}
+
+/* Queues a checked job and answers the POST. Loop thread. */
+static void submit_job(wh_api *a, wh_http_req *r, const wh_job_params *p) {
+  if (a->draining || a->shutting) {
+    wh_jobs_note_draining(a->jobs);
+    reply_error(r, 503, NULL, NULL, "warmd is draining: not taking new jobs");
+    return;
+  }
+  warm_error err = {0};
+  char id[WH_JOB_ID_MAX];
+  int rc = wh_jobs_submit(a->jobs, p, id, &err);
   if (rc == WH_JOBS_EFULL) {
     reply_error(r, 503, NULL, "Retry-After: 5\r\n", "%s", err.msg);
   } else if (rc) {
@@ -332,7 +430,7 @@ static int affinity_ok(const char *s) {
 }
 
 static void get_metrics(wh_api *a, wh_http_req *r) {
-  char why[256];
+  char why[1024];
   wh_metrics_src src = {.rt = a->o.rt,
                         .cache = a->o.cache,
                         .jobs = a->jobs,
@@ -497,7 +595,7 @@ static void handle(wh_http_req *r) {
     } else if (path[1] == 'h') {
       reply_json(r, 200, json_pack("{s:s}", "status", "ok"), NULL);
     } else if (path[1] == 'r') {
-      char why[256];
+      char why[1024];
       if (ready(a, why, sizeof why))
         reply_json(r, 200, json_pack("{s:s}", "status", "ready"), NULL);
       else
@@ -544,6 +642,7 @@ static void notify(void *user) {
 static void on_wake(uv_async_t *h) {
   wh_api *a = h->data;
   if (a->retention) wh_retention_kick(a->retention);
+  finish_admissions(a);
   if (a->shutting) shutdown_step(a);
 }
 
@@ -559,6 +658,14 @@ int wh_api_start(uv_loop_t *loop, const wh_api_opts *o, wh_api **out,
     free(a);
     return warm_error_set(err, rc, "out of memory");
   }
+  pthread_mutex_init(&a->admit_mu, NULL);
+  /* A custom resolver has its own idea of a job: no admission then. */
+  if (!o->resolve && (rc = wh_executor_create("admit", &a->admit_ex))) {
+    wh_metrics_destroy(a->metrics);
+    pthread_mutex_destroy(&a->admit_mu);
+    free(a);
+    return warm_error_set(err, rc, "cannot start the admission thread");
+  }
   uv_async_init(loop, &a->wake, on_wake);
   a->wake.data = a;
   uv_timer_init(loop, &a->timeout);
@@ -569,6 +676,7 @@ int wh_api_start(uv_loop_t *loop, const wh_api_opts *o, wh_api **out,
                      .output_dir = o->output_dir,
                      .instance_id = o->instance_id,
                      .max_queue = o->max_queue,
+                     .restore = o->restore_jobs,
                      .metrics = a->metrics,
                      .run = o->run,
                      .run_user = o->run_user,
@@ -697,6 +805,7 @@ static void on_timeout(uv_timer_t *t) {
 /* Advances the stop as far as it can; called from every event that might
  * let it move (job finished, timer, handle closed). */
 static void shutdown_step(wh_api *a) {
+  if (a->admitting) return; /* their replies come back through on_wake */
   if (a->jobs && !wh_jobs_idle(a->jobs)) return; /* a job notify returns */
   if (a->retention) { /* it uses the job table: it goes first */
     wh_retention *r = a->retention;
@@ -723,6 +832,8 @@ static void shutdown_step(wh_api *a) {
   if (a->handles_open || a->http_open) return;
   void (*done)(void *) = a->done;
   void *arg = a->done_arg;
+  wh_executor_destroy(a->admit_ex);
+  pthread_mutex_destroy(&a->admit_mu);
   wh_metrics_destroy(a->metrics);
   free(a);
   if (done) done(arg);

@@ -43,6 +43,7 @@ typedef struct wh_api_opts {
   double shutdown_timeout_s; /* 0: 30 s */
   const char *output_dir;    /* NULL: [host] output_dir, else "out" */
   const char *instance_id;   /* job ids "INSTANCE.HEX"; NULL: plain HEX */
+  int restore_jobs;          /* fill the job table from the records on disk */
   wh_runtime *rt;
   wh_embcache *cache; /* may be NULL */
   wh_job_run_fn run;  /* NULL: the pipeline (see wh_jobs_opts) */

@@ -15,6 +15,9 @@
 #include <time.h>
 
 #include "config.h"
+#include "crash.h"
+#include "fsio.h"
+#include "journal.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -52,8 +55,8 @@ struct wh_jobs {
   uint64_t submitted, rejected_full, rejected_draining;
 };
 
-static const char *state_names[WH_JOB_NSTATES] = {"queued", "running", "done",
-                                                  "failed", "cancelled"};
+static const char *state_names[WH_JOB_NSTATES] = {
+    "queued", "running", "done", "failed", "cancelled", "interrupted"};
 
 const char *wh_job_state_name(wh_job_state s) {
   return (unsigned)s < WH_JOB_NSTATES ? state_names[s] : "unknown";
@@ -141,11 +144,18 @@ static void write_status(const char *id, const char *dir, wh_job_state st,
                          const char *error) {
   char path[4200];
   mkdir(dir, 0755); /* absent for a job cancelled while queued */
+  /* A job that did not finish leaves no video beside its status. */
+  wh_job_outputs_remove(dir);
   snprintf(path, sizeof path, "%s/status.json", dir);
   json_t *o = json_pack("{s:s, s:s, s:s}", "id", id, "state",
                         wh_job_state_name(st), "error", error);
-  if (!o || json_dump_file(o, path, JSON_INDENT(2)) != 0)
-    wh_log_job(1, "jobs", id, "cannot write %s", path);
+  char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+  warm_error e = {0};
+  if (!text)
+    wh_log_job(1, "jobs", id, "cannot write %s: out of memory", path);
+  else if (wh_write_atomic(path, text, strlen(text), &e))
+    wh_log_job(1, "jobs", id, "%s", e.msg);
+  free(text);
   json_decref(o);
 }
 
@@ -189,8 +199,10 @@ static void *job_thread(void *arg) {
     warm_error err = {0};
     char *result = NULL;
     wh_log_job(2, "jobs", jb->id, "running");
+    wh_crash_set_job(jb->id, jb->dir);
     int rc = j->o.run(j->o.run_user, jb->id, &jb->p, jb->dir, &jb->ctl, &result,
                       &err);
+    wh_crash_set_job(NULL, NULL);
     int cancelled = __atomic_load_n(&jb->ctl.cancel, __ATOMIC_ACQUIRE);
     wh_job_state st = rc == 0                               ? WH_JOB_DONE
                       : (rc == WARM_ECANCELED || cancelled) ? WH_JOB_CANCELLED
@@ -203,6 +215,9 @@ static void *job_thread(void *arg) {
       wh_log_job(2, "jobs", jb->id, "%s: %s", wh_job_state_name(st), err.msg);
 
     pthread_mutex_lock(&j->mu);
+    /* One terminal state: a cancel that arrived after the last step found
+     * the job finished; it is done and carries no error. */
+    if (st == WH_JOB_DONE) jb->error[0] = '\0';
     if (st != WH_JOB_DONE && !jb->error[0])
       snprintf(jb->error, sizeof jb->error, "%s",
                err.msg[0] ? err.msg : "the job failed");
@@ -221,6 +236,84 @@ static void *job_thread(void *arg) {
   }
   pthread_mutex_unlock(&j->mu);
   return NULL;
+}
+
+/* The folder jobs go under: the table's, else the running config's, else
+ * "out". Malloc'd. */
+static char *base_dir(wh_jobs *j) {
+  if (j->output_dir) return strdup(j->output_dir);
+  pthread_mutex_lock(&j->o.rt->lock);
+  const char *d = j->o.rt->config ? j->o.rt->config->output_dir : NULL;
+  char *r = strdup(d ? d : "out");
+  pthread_mutex_unlock(&j->o.rt->lock);
+  return r;
+}
+
+typedef struct loaded {
+  job **v;
+  size_t n, cap;
+} loaded;
+
+static void on_record(void *user, const wh_journal_entry *e) {
+  loaded *l = user;
+  wh_job_state st = WH_JOB_INTERRUPTED;
+  for (int s = WH_JOB_DONE; s < WH_JOB_NSTATES; s++)
+    if (!strcmp(e->state, state_names[s])) st = (wh_job_state)s;
+  job *jb = calloc(1, sizeof *jb);
+  if (!jb || (l->n == l->cap &&
+              !(l->v = realloc(l->v, (l->cap = l->cap * 2 + 64) * sizeof *l->v)))) {
+    free(jb);
+    return;
+  }
+  snprintf(jb->id, sizeof jb->id, "%s", e->id);
+  jb->p = e->p;
+  jb->prompt = strdup(e->p.prompt ? e->p.prompt : "");
+  jb->p.prompt = jb->prompt;
+  jb->dir = strdup(e->dir);
+  jb->result = e->result ? strdup(e->result) : NULL;
+  if (e->error) snprintf(jb->error, sizeof jb->error, "%s", e->error);
+  jb->state = st;
+  jb->created = e->created;
+  jb->finished = e->finished;
+  jb->started = 0;
+  if (!jb->prompt || !jb->dir) {
+    job_free(jb);
+    return;
+  }
+  l->v[l->n++] = jb;
+}
+
+static int by_created(const void *a, const void *b) {
+  double x = (*(job *const *)a)->created, y = (*(job *const *)b)->created;
+  return (x > y) - (x < y);
+}
+
+/* Before the job thread starts: the records of an earlier run, oldest
+ * first, the newest keep_finished of them. */
+static void load_records(wh_jobs *j) {
+  char *base = base_dir(j);
+  loaded l = {0};
+  if (base) wh_journal_load(base, on_record, &l);
+  if (l.n) qsort(l.v, l.n, sizeof *l.v, by_created);
+  size_t skip = l.n > j->o.keep_finished ? l.n - j->o.keep_finished : 0;
+  for (size_t i = 0; i < l.n; i++) {
+    job *jb = l.v[i];
+    if (i < skip) {
+      job_free(jb);
+      continue;
+    }
+    jb->prev = j->tail;
+    if (j->tail)
+      j->tail->next = jb;
+    else
+      j->head = jb;
+    j->tail = jb;
+    j->n_finished++;
+  }
+  if (l.n)
+    wh_info("%zu job records from %s (%zu kept)", l.n, base, l.n - skip);
+  free(l.v);
+  free(base);
 }
 
 int wh_jobs_create(const wh_jobs_opts *o, wh_jobs **out, warm_error *err) {
@@ -243,6 +336,7 @@ int wh_jobs_create(const wh_jobs_opts *o, wh_jobs **out, warm_error *err) {
   j->o.instance_id = j->instance_id;
   pthread_mutex_init(&j->mu, NULL);
   pthread_cond_init(&j->cv, NULL);
+  if (j->o.restore) load_records(j);
   if (pthread_create(&j->th, NULL, job_thread, j) != 0) {
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
@@ -345,10 +439,21 @@ int wh_jobs_submit(wh_jobs *j, const wh_job_params *p, char *id,
       pthread_cond_broadcast(&j->cv);
     }
   }
+  char *dir = rc ? NULL : strdup(jb->dir);
+  double created = jb->created;
   pthread_mutex_unlock(&j->mu);
   free(cfg_dir);
-  if (rc) job_free(jb);
-  return rc;
+  if (rc) {
+    job_free(jb);
+    return rc;
+  }
+  /* The record that lets the job survive a restart (journal.h). */
+  warm_error je = {0};
+  if (!dir || wh_journal_write(dir, id, p, created, &je))
+    wh_warn("job %s: no record on disk: %s", id,
+            dir ? je.msg : "out of memory");
+  free(dir);
+  return 0;
 }
 
 /* Under j->mu: removes a queued job from the queue. */
@@ -422,6 +527,12 @@ void wh_jobs_release(wh_jobs *j) {
   pthread_mutex_lock(&j->mu);
   j->holds--;
   pthread_cond_broadcast(&j->cv);
+  pthread_mutex_unlock(&j->mu);
+}
+
+void wh_jobs_note_draining(wh_jobs *j) {
+  pthread_mutex_lock(&j->mu);
+  j->rejected_draining++;
   pthread_mutex_unlock(&j->mu);
 }
 

@@ -7,7 +7,10 @@
  *
  * States: queued -> running -> done | failed | cancelled; a queued job can
  * go straight to cancelled. Finished jobs are remembered (up to
- * keep_finished, oldest dropped first) so clients can fetch results.
+ * keep_finished, oldest dropped first) so clients can fetch results. Every
+ * accepted job is recorded on disk (journal.h); at create the table is
+ * filled from those records, so jobs survive a restart: finished ones as
+ * they ended, the ones that never finished as interrupted.
  *
  * Threads: every function is thread-safe. The job thread never touches
  * the loop; it calls `notify` after each state change so the owner can
@@ -45,6 +48,7 @@ typedef enum wh_job_state {
   WH_JOB_DONE,
   WH_JOB_FAILED,
   WH_JOB_CANCELLED,
+  WH_JOB_INTERRUPTED, /* queued or running when warmd stopped (journal.h) */
   WH_JOB_NSTATES
 } wh_job_state;
 
@@ -60,6 +64,7 @@ typedef struct wh_jobs_opts {
   const char *instance_id; /* ids start "INSTANCE." (copied); may be NULL */
   size_t max_queue;       /* queued jobs at most (default 64) */
   size_t keep_finished;   /* finished jobs remembered (default 1024) */
+  int restore;            /* start from the job records on disk */
   wh_metrics *metrics;    /* may be NULL: stage timings of done jobs */
   /* NULL: the pipeline. Another runner is for embedding the table in
    * something other than warmd's pipeline (and for tests of ordering). */
@@ -104,6 +109,9 @@ void wh_jobs_cancel_all(wh_jobs *j, const char *reason);
 void wh_jobs_hold(wh_jobs *j);
 void wh_jobs_release(wh_jobs *j);
 
+/* Counts a job refused because warmd drains, when the caller refused it
+ * before wh_jobs_submit (warmd_jobs_rejected_total{reason="draining"}). */
+void wh_jobs_note_draining(wh_jobs *j);
 /* Stop / start taking new jobs; queued and running ones carry on. */
 void wh_jobs_drain(wh_jobs *j);
 void wh_jobs_resume(wh_jobs *j);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "crash.h"
 #include "daemon.h"
 #include "log.h"
 #include "oneshot.h"
@@ -45,7 +46,7 @@ static int check_config(const char *path) {
   wh_runtime *rt = NULL;
   wh_plan *plan = NULL;
   int rc = 1;
-  if (!cfg->n_errors && wh_runtime_create(&rt) == 0 &&
+  if (wh_runtime_create(&rt) == 0 && (rt->check_only = 1) &&
       wh_reload_prepare(rt, cfg, &plan) == 0) {
     printf("%s: configuration OK (%zu component%s, %zu device%s)\n", path,
            cfg->n_components, cfg->n_components == 1 ? "" : "s", cfg->n_devices,
@@ -203,6 +204,9 @@ int main(int argc, char **argv) {
   }
 
   signal(SIGPIPE, SIG_IGN); /* a client that hangs up is not fatal */
+  /* A file size limit makes a write fail (EFBIG), like a full disk. */
+  signal(SIGXFSZ, SIG_IGN);
+  wh_crash_install();
   wh_daemon d;
   warm_error err = {0};
   if (wh_daemon_init(&d, real, &err) != 0) {

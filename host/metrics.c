@@ -184,9 +184,10 @@ static void render_ledgers(wh_strbuf *o, wh_runtime *rt) {
   pthread_mutex_lock(&rt->lock);
   for (int pass = 0; pass < 3; pass++) {
     head(o, names[pass], "gauge", helps[pass]);
-    for (size_t k = 0; k < rt->n_devices; k++) {
-      led_ctx x = {o, rt->devices[k]->name, pass};
-      warm_ledger_foreach(rt->devices[k]->ledger, led_row, &x);
+    for (size_t k = 0; k <= rt->n_devices; k++) {
+      wh_device *d = k < rt->n_devices ? rt->devices[k] : rt->host;
+      led_ctx x = {o, d->name, pass};
+      warm_ledger_foreach(d->ledger, led_row, &x);
     }
   }
   static const char *dn[4] = {
@@ -197,12 +198,13 @@ static void render_ledgers(wh_strbuf *o, wh_runtime *rt) {
       "High-water mark of booked bytes since the last job began."};
   for (int i = 0; i < 4; i++) {
     head(o, dn[i], "gauge", dh[i]);
-    for (size_t k = 0; k < rt->n_devices; k++) {
+    for (size_t k = 0; k <= rt->n_devices; k++) {
+      wh_device *d = k < rt->n_devices ? rt->devices[k] : rt->host;
       warm_ledger_stats st;
-      warm_ledger_stats_get(rt->devices[k]->ledger, &st);
+      warm_ledger_stats_get(d->ledger, &st);
       uint64_t v[4] = {st.budget, st.used, st.booked, st.peak};
       wh_sb_printf(o, "%s{device=\"", dn[i]);
-      esc(o, rt->devices[k]->name);
+      esc(o, d->name);
       wh_sb_printf(o, "\"} %llu\n", (unsigned long long)v[i]);
     }
   }

@@ -14,11 +14,16 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "admission.h"
+#include "crash.h"
+#include "fsio.h"
 #include "log.h"
 #include "media.h"
 #include "mp4.h"
 #include "memtrack.h"
 #include "sampler.h"
+#include "wiring.h"
+#include "warm/fault.h"
 #include "warm/safetensors.h"
 
 
@@ -70,6 +75,7 @@ typedef struct call_ctx {
   warm_run_args *args;
   warm_error *err;
   warm_placement used;
+  wh_job_ctl *ctl; /* may be NULL */
 } call_ctx;
 
 static int estimate_total(wh_component *c, warm_placement p,
@@ -123,6 +129,38 @@ static int demote_autos(wh_runtime *rt, wh_component *c) {
   return moved;
 }
 
+/* Counts run() failures in a row for /readyz: a cancelled call or one
+ * refused for memory says nothing about the component's health. */
+static void note_run(wh_runtime *rt, wh_component *c, int rc,
+                     const warm_error *err) {
+  if (rc == WARM_ECANCELED || rc == WARM_ENOSPACE || rc == WARM_ENOMEM) return;
+  if (rc == 0) {
+    __atomic_store_n(&c->run_failures, 0, __ATOMIC_RELAXED);
+    return;
+  }
+  pthread_mutex_lock(&rt->lock);
+  snprintf(c->run_error, sizeof c->run_error, "%s", err->msg);
+  pthread_mutex_unlock(&rt->lock);
+  __atomic_add_fetch(&c->run_failures, 1, __ATOMIC_RELAXED);
+}
+
+static int run_plugin(void *arg) {
+  call_ctx *x = arg;
+  const warm_plugin_desc *d = wh_plugin_desc(x->c->plugin);
+  return d->run(x->c->inst, x->args, x->err);
+}
+
+/* The component faulted on its weights: it serves no more calls and
+ * /readyz says so, until a reload or swap gives it a new instance. */
+static void mark_broken(wh_runtime *rt, wh_component *c, const char *why) {
+  pthread_mutex_lock(&rt->lock);
+  c->state = WH_COMP_FAILED;
+  snprintf(c->last_error, sizeof c->last_error, "%s", why);
+  pthread_mutex_unlock(&rt->lock);
+  __atomic_store_n(&c->broken, 1, __ATOMIC_RELEASE);
+  wh_error("component %s failed: %s", c->name, why);
+}
+
 /* On the component's executor: resolve the placement, reserve, place if it
  * changed, run, drop the reservation. */
 static int do_call(void *arg) {
@@ -132,7 +170,8 @@ static int do_call(void *arg) {
   wh_comp_state state = c->state;
   warm_placement conf = c->placement, active = c->active;
   pthread_mutex_unlock(&x->rt->lock);
-  if (state != WH_COMP_PLACED && conf != WARM_PLACE_AUTO)
+  if (__atomic_load_n(&c->broken, __ATOMIC_ACQUIRE) ||
+      (state != WH_COMP_PLACED && conf != WARM_PLACE_AUTO))
     return warm_error_set(x->err, WARM_EINVAL,
                           "component %s is not serving (state %s): %s",
                           c->name, wh_comp_state_name(state), c->last_error);
@@ -171,10 +210,22 @@ static int do_call(void *arg) {
       return rc;
     }
   }
-  __atomic_store_n(&c->cancelled, 0, __ATOMIC_RELAXED);
-  const warm_plugin_desc *d = wh_plugin_desc(c->plugin);
+  /* The job's cancel flag, not 0: a cancel that came before this call
+   * stops it at its first check. */
+  __atomic_store_n(&c->cancelled,
+                   x->ctl ? __atomic_load_n(&x->ctl->cancel, __ATOMIC_ACQUIRE)
+                          : 0,
+                   __ATOMIC_RELEASE);
   x->args->struct_size = sizeof *x->args;
-  rc = d->run(c->inst, x->args, x->err);
+  uint64_t faults = warm_fault_count();
+  int faulted = 0;
+  wh_crash_set_component(c->name);
+  rc = wh_guarded_call(run_plugin, x, c->name, x->err, &faulted);
+  wh_crash_set_component(NULL);
+  /* A SIGBUS here or in the streamer's copy thread during this call. */
+  if (rc && (faulted || warm_fault_count() != faults))
+    mark_broken(x->rt, c, x->err->msg);
+  note_run(x->rt, c, rc, x->err);
   if (rc == 0 && x->args->used_placement == 0) x->args->used_placement = want;
   x->used = rc == 0 ? x->args->used_placement : want;
   warm_ledger_reserve(c->dev->ledger, c->name, 0, NULL);
@@ -185,7 +236,7 @@ static int call_component(wh_runtime *rt, wh_component *c,
                           const warm_job_shape *shape, warm_run_args *args,
                           wh_job_ctl *ctl, warm_placement *used,
                           warm_error *err) {
-  call_ctx x = {rt, c, shape, args, err, 0};
+  call_ctx x = {rt, c, shape, args, err, 0, ctl};
   if (ctl) __atomic_store_n(&ctl->current, c, __ATOMIC_RELEASE);
   int rc = rt->live && c->dev->exec ? wh_executor_call(c->dev->exec, do_call, &x)
                                     : do_call(&x);
@@ -430,80 +481,25 @@ static int wire(wh_runtime *rt, wiring *w, warm_error *err) {
 }
 
 int wh_pipeline_resolve(wh_runtime *rt, wh_job_params *p, warm_error *err) {
-  wiring w;
-  int rc = wire(rt, &w, err);
-  if (rc) return rc;
+  /* The facts the last commit installed, not the components themselves: a
+   * commit in progress (a swap between its old and new instance) must not
+   * refuse a job, which runs after the commit anyway. */
   pthread_mutex_lock(&rt->lock);
-  const wh_cfg_pipeline pl = rt->config->pipeline;
+  wh_pipe_facts f = rt->facts;
+  wh_cfg_pipeline pl = rt->config ? rt->config->pipeline : (wh_cfg_pipeline){0};
   pthread_mutex_unlock(&rt->lock);
-  if (!p->frames) p->frames = pl.frames;
-  if (!p->height) p->height = pl.height;
-  if (!p->width) p->width = pl.width;
-  if (!p->steps) p->steps = pl.steps;
-  if (!p->fps) p->fps = pl.fps > 0 ? (uint32_t)lround(pl.fps) : 24;
-  if (!(p->guidance > 0)) p->guidance = pl.guidance > 0 ? pl.guidance : 1.0;
-  const uint32_t tc = w.vae.temporal_compression, sc = w.vae.spatial_compression;
-  if (!p->prompt || !*p->prompt)
-    return warm_error_set(err, WARM_EINVAL, "prompt: must not be empty");
-  if (p->frames < 1 || p->frames > 1025 || (p->frames - 1) % tc)
-    return warm_error_set(err, WARM_EINVAL,
-                          "frames = %u: must be 1 + a multiple of %u (the "
-                          "decoder's temporal compression), at most 1025",
-                          p->frames, tc);
-  if (p->height < sc || p->height > 4096 || p->height % sc)
-    return warm_error_set(err, WARM_EINVAL,
-                          "height = %u: must be a multiple of %u (the decoder's "
-                          "spatial compression), %u..4096",
-                          p->height, sc, sc);
-  if (p->width < sc || p->width > 4096 || p->width % sc)
-    return warm_error_set(err, WARM_EINVAL,
-                          "width = %u: must be a multiple of %u (the decoder's "
-                          "spatial compression), %u..4096",
-                          p->width, sc, sc);
-  if (p->steps < 1 || p->steps > WH_SAMPLER_MAX_STEPS)
-    return warm_error_set(err, WARM_EINVAL, "steps = %u: must be 1..%d",
-                          p->steps, WH_SAMPLER_MAX_STEPS);
-  if (p->fps < 1 || p->fps > 240)
-    return warm_error_set(err, WARM_EINVAL, "fps = %u: must be 1..240", p->fps);
-  if (!(p->guidance >= 1.0 && p->guidance <= 30.0))
-    return warm_error_set(err, WARM_EINVAL,
-                          "guidance = %g: must be 1 (off) .. 30", p->guidance);
-  return 0;
-}
-
-static int mkdir_p(const char *dir, warm_error *err) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", dir);
-  for (char *s = buf + 1; *s; s++)
-    if (*s == '/') {
-      *s = 0;
-      if (mkdir(buf, 0755) && errno != EEXIST) goto fail;
-      *s = '/';
-    }
-  if (mkdir(buf, 0755) && errno != EEXIST) goto fail;
-  return 0;
-fail:
-  return warm_error_set(err, WARM_EIO, "%s: cannot create: %s", buf,
-                        strerror(errno));
-}
-
-static int write_text(const char *path, const char *text, warm_error *err) {
-  FILE *f = fopen(path, "w");
-  if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-    return warm_error_set(err, WARM_EIO, "%s: cannot write: %s", path,
-                          strerror(errno));
-  return 0;
+  return wh_wiring_check_job(&f, &pl, p, err);
 }
 
 /* Per-device peak and budget objects for result.json. */
 static void ledger_json(wh_runtime *rt, json_t *peak, json_t *budget) {
   pthread_mutex_lock(&rt->lock);
-  for (size_t k = 0; k < rt->n_devices; k++) {
+  for (size_t k = 0; k <= rt->n_devices; k++) {
+    wh_device *d = k < rt->n_devices ? rt->devices[k] : rt->host;
     warm_ledger_stats st;
-    warm_ledger_stats_get(rt->devices[k]->ledger, &st);
-    json_object_set_new(peak, rt->devices[k]->name, json_integer((json_int_t)st.peak));
-    json_object_set_new(budget, rt->devices[k]->name,
-                        json_integer((json_int_t)st.budget));
+    warm_ledger_stats_get(d->ledger, &st);
+    json_object_set_new(peak, d->name, json_integer((json_int_t)st.peak));
+    json_object_set_new(budget, d->name, json_integer((json_int_t)st.budget));
   }
   pthread_mutex_unlock(&rt->lock);
 }
@@ -518,6 +514,53 @@ static void component_json(json_t *obj, wh_component *c, const char *used,
                       json_string(warm_device_name(c->dev->dev, dev, sizeof dev)));
   json_object_set_new(o, "dtype", json_string(warm_dtype_name(c->ccfg.dtype)));
   json_object_set_new(obj, c->name, o);
+}
+
+/* ---- the job's host memory ------------------------------------------------ */
+
+/* The contact sheet: at most 16 tiles of 192 px a side, with gaps. */
+#define SHEET_BOUND (16u * 196u * 196u * 3u + 4096u)
+
+/* The job's host buffers on the host ledger, under "jobs". */
+typedef struct hbook {
+  warm_ledger *l;
+  uint64_t n;
+} hbook;
+
+static int hb_add(hbook *h, uint64_t bytes, warm_error *err) {
+  if (!h->l || !bytes) return 0;
+  int rc = warm_ledger_book(h->l, "jobs", WARM_MEM_WORKSPACE, bytes, err);
+  if (rc == WARM_ENOSPACE) {
+    char tmp[WARM_ERROR_MAX];
+    snprintf(tmp, sizeof tmp, "%s", err->msg);
+    warm_error_set(err, rc, "host memory ([host] memory_budget): %s", tmp);
+  }
+  if (rc == 0) h->n += bytes;
+  return rc;
+}
+
+static void hb_sub(hbook *h, uint64_t bytes) {
+  if (!h->l || !bytes) return;
+  if (bytes > h->n) bytes = h->n;
+  warm_ledger_release(h->l, "jobs", WARM_MEM_WORKSPACE, bytes);
+  h->n -= bytes;
+}
+
+uint64_t wh_pipeline_host_bytes(const wh_pipe_facts *f, const wh_job_params *p) {
+  if (!f->temporal_compression || !f->spatial_compression) return 0;
+  const uint64_t C = f->latent_channels,
+                 Fl = (p->frames - 1) / f->temporal_compression + 1,
+                 Hl = p->height / f->spatial_compression,
+                 Wl = p->width / f->spatial_compression;
+  const uint64_t n = C * Fl * Hl * Wl, B = p->guidance > 1.0 ? 2 : 1,
+                 T = f->max_tokens, Ce = f->embed_dim,
+                 px = (uint64_t)p->height * p->width;
+  uint64_t cond = T * Ce * 4 + T * 4;
+  uint64_t denoise = n * 4 + B * n * 4 + B * T * Ce * 4 + B * T * 4 + 64 +
+                     B * n * 4; /* x, latents, embeddings, mask, velocity */
+  uint64_t decode = n * 4 + 3 * (uint64_t)p->frames * px * 4;
+  uint64_t files = 2 * px + SHEET_BOUND;
+  return cond + denoise + decode + files;
 }
 
 static int cancelled(wh_job_ctl *ctl) {
@@ -536,7 +579,10 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   if (!ctl) ctl = &own_ctl;
   int rc = wire(rt, &w, err);
   if (rc) return rc;
-  if ((rc = mkdir_p(out_dir, err))) return rc;
+  /* Checked again now: a set or reload since the POST may have taken the
+   * room; a job that cannot fit fails here, before any work. */
+  if ((rc = wh_admission_check(rt, p, err))) return rc;
+  if ((rc = wh_mkdir_p(out_dir, err))) return rc;
   const uint32_t tc = w.vae.temporal_compression, sc = w.vae.spatial_compression;
   const int64_t C = w.vae.latent_channels, Fl = (p->frames - 1) / tc + 1,
                 Hl = p->height / sc, Wl = p->width / sc;
@@ -546,7 +592,11 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   pthread_mutex_lock(&rt->lock);
   for (size_t k = 0; k < rt->n_devices; k++)
     warm_ledger_mark_reset(rt->devices[k]->ledger);
+  warm_ledger_mark_reset(rt->host->ledger);
+  const uint32_t fT = rt->facts.max_tokens, fCe = rt->facts.embed_dim;
   pthread_mutex_unlock(&rt->lock);
+  /* Every large host buffer of the job is booked before it exists. */
+  hbook hb = {rt->host->ledger, 0};
   wh_memtrack mt;
   if ((rc = wh_memtrack_start(&mt, rt)))
     return warm_error_set(err, rc, "cannot start the memory timeline");
@@ -562,6 +612,8 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   double t0 = now_s(), t;
 
   /* 1. Encode. */
+  if ((rc = hb_add(&hb, (uint64_t)fT * fCe * 4 + (uint64_t)fT * 4, err)))
+    goto out;
   t = now_s();
   wh_memtrack_mark(&mt, "encode");
   uint64_t s0 = ctl->streamed_bytes;
@@ -578,6 +630,13 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   const int64_t T = cond[0].shape[0], Ce = cond[0].shape[1];
   int64_t lshape[5] = {B, C, Fl, Hl, Wl}, eshape[3] = {B, T, Ce},
           mshape[2] = {B, T}, tshape[1] = {B}, one[1] = {1};
+  const uint64_t vel_bytes = sizeof(float) * (uint64_t)B * (uint64_t)n;
+  if ((rc = hb_add(&hb,
+                   sizeof(float) * (uint64_t)n + vel_bytes +
+                       (uint64_t)B * T * Ce * 4 + (uint64_t)B * T * 4 + 64 +
+                       vel_bytes,
+                   err)))
+    goto out;
   x = malloc(sizeof *x * n);
   if (!x || warm_tensor_alloc(&lat, "latents", WARM_F32, 5, lshape) ||
       warm_tensor_alloc(&emb, "embeddings", WARM_F32, 3, eshape) ||
@@ -645,13 +704,23 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
                      ctl->streamed_bytes - s1);
   }
   if (rc) goto out;
+  hb_sub(&hb, vel_bytes); /* the stages' outputs are gone */
 
   /* 3. Decode. */
+  if (cancelled(ctl)) {
+    rc = warm_error_set(err, WARM_ECANCELED, "cancelled before decode");
+    goto out;
+  }
   t = now_s();
   wh_memtrack_mark(&mt, "decode");
   {
     int64_t dshape[4] = {C, Fl, Hl, Wl};
     warm_tensor dl = {0};
+    if ((rc = hb_add(&hb,
+                     sizeof(float) * ((uint64_t)n + 3ull * p->frames *
+                                                        p->height * p->width),
+                     err)))
+      goto out;
     if (warm_tensor_alloc(&dl, "latents", WARM_F32, 4, dshape)) {
       rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
       goto out;
@@ -678,7 +747,13 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   set_progress(ctl, 0.95f);
 
   /* 4. Files. */
+  if (cancelled(ctl)) {
+    rc = warm_error_set(err, WARM_ECANCELED, "cancelled before the files");
+    goto out;
+  }
   wh_memtrack_stop(&mt);
+  if ((rc = hb_add(&hb, 2ull * p->height * p->width + SHEET_BOUND, err)))
+    goto out;
   {
     char path[4096];
     wh_image sheet = {0};
@@ -721,13 +796,16 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   json_decref(r);
   char path[4096];
   snprintf(path, sizeof path, "%s/result.json", out_dir);
-  rc = text ? write_text(path, text, err)
+  rc = text ? wh_write_atomic(path, text, strlen(text), err)
             : warm_error_set(err, WARM_ENOMEM, "out of memory");
   if (rc == 0 && result_json) *result_json = text;
   else free(text);
   set_progress(ctl, rc ? 0.95f : 1.0f);
 
 out:
+  /* A job that fails after its video was written keeps none of it. */
+  if (rc) wh_job_outputs_remove(out_dir);
+  hb_sub(&hb, hb.n);
   wh_memtrack_stop(&mt);
   wh_memtrack_free(&mt);
   free_outputs(&da);

@@ -47,6 +47,11 @@ typedef struct wh_job_ctl {
  * names the parameter and the rule. */
 int wh_pipeline_resolve(wh_runtime *rt, wh_job_params *p, warm_error *err);
 
+/* Host bytes a job of p needs at most (its buffers, the plugins' outputs,
+ * the frames and the files' buffers), as the job books them on the host
+ * ledger; 0 when f does not know the decoder. */
+uint64_t wh_pipeline_host_bytes(const wh_pipe_facts *f, const wh_job_params *p);
+
 /* Runs one job and writes its files into out_dir (created if missing).
  * On success *result_json (malloc'd, caller frees) holds result.json's
  * text. */

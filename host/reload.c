@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "warm/loader.h"
+#include "wiring.h"
 #include "wk.h"
 
 typedef enum item_action {
@@ -37,6 +38,7 @@ struct wh_plan {
   size_t n_items;
   wh_device **new_devices; /* created by prepare, not yet in rt */
   size_t n_new_devices;
+  wh_pipe_facts facts; /* the new pipeline's wiring */
 };
 
 /* ---- helpers
@@ -47,8 +49,12 @@ static int key_line(int specific, const wh_cfg_component *cc) {
 }
 
 /* A plugin's message about one of its keys ("unknown key 'colour'") is
- * reported at that key's line; anything else at the section header. */
+ * reported at that key's line, one naming the weights path at `weights`;
+ * anything else at the section header. */
 static int plugin_error_line(const wh_cfg_component *cc, const char *msg) {
+  /* A message about the weights (a missing file) points at their key. */
+  if (cc->weights && cc->weights_line && strstr(msg, cc->weights))
+    return cc->weights_line;
   for (size_t i = 0; i < cc->n_all; i++) {
     char quoted[128];
     snprintf(quoted, sizeof quoted, "'%s'", cc->all[i].key);
@@ -133,6 +139,10 @@ static void check_host_keys(wh_runtime *rt, wh_config *cfg) {
     wh_config_error(cfg, cfg->admin_socket_mode_line,
                     "admin_socket_mode cannot change on reload (restart "
                     "warmd)");
+  if (old->stats_socket_mode != cfg->stats_socket_mode)
+    wh_config_error(cfg, cfg->stats_socket_mode_line,
+                    "stats_socket_mode cannot change on reload (restart "
+                    "warmd)");
   if (!same_str(old->stats_socket, cfg->stats_socket))
     wh_config_error(cfg, cfg->stats_socket_line,
                     "stats_socket cannot change on reload (restart warmd)");
@@ -159,6 +169,25 @@ static void resolve_cuda_budget(wh_config *cfg, wh_cfg_device *cd,
   cd->budget = total - cd->reserve;
 }
 
+/* A budget larger than the memory behind it is allowed (overcommit is the
+ * operator's call) but said: the ledger would promise what is not there. */
+static void warn_budget(wh_config *cfg, const wh_cfg_device *cd,
+                        const wh_device *d) {
+  uint64_t have = 0;
+  size_t free_b = 0, total = 0;
+  if (cd->dev.type == WARM_DEVICE_CPU)
+    have = wh_physical_ram();
+  else if (d->wk && wk_dev_mem_info(d->wk, &free_b, &total) == 0)
+    have = total;
+  if (!cd->budget_set || !have || cd->budget <= have) return;
+  char b[32], h[32];
+  wh_warn("%s:%d: device %s: budget %s is more than the %s this machine "
+          "has",
+          cfg->path, cd->budget_line ? cd->budget_line : cd->line, cd->name,
+          warm_format_size(cd->budget, b, sizeof b),
+          warm_format_size(have, h, sizeof h));
+}
+
 static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
   for (size_t i = 0; i < cfg->n_devices; i++) {
     wh_cfg_device *cd = &cfg->devices[i];
@@ -169,11 +198,14 @@ static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
     }
     warm_error e = {0};
     wh_device *d = NULL;
+    if (!cd->name) continue;
     if (wh_device_create(cd, rt->live, &d, &e)) {
       /* A component's device key gets the message (implicit devices carry
        * its line); a declared section gets it at its header. */
       wh_config_error(cfg, cd->line, "%s", e.msg);
-      continue;
+      /* warmd -t goes on without the device: its components are still
+       * opened, validated, created and estimated. */
+      if (!rt->check_only || wh_device_create_paper(cd, &d, &e)) continue;
     }
     wh_device **nd =
         realloc(pl->new_devices, (pl->n_new_devices + 1) * sizeof *nd);
@@ -187,6 +219,7 @@ static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
     resolve_cuda_budget(cfg, cd, d);
     if (!cd->budget_set && cd->budget)
       warm_ledger_set_budget(d->ledger, cd->budget, NULL);
+    warn_budget(cfg, cd, d);
   }
 }
 
@@ -194,6 +227,10 @@ static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
 static void prepare_component(wh_runtime *rt, wh_config *cfg, wh_plan *pl,
                               const wh_cfg_component *cc, plan_item *it) {
   it->cc = cc;
+  if (!cc->name || !cc->device_name) { /* already an error at parse */
+    it->skip = 1;
+    return;
+  }
   it->dev = plan_device(rt, pl, cc->device_name);
   if (!it->dev) {
     /* The device failed above; say so at this component's device key too
@@ -265,7 +302,10 @@ static void prepare_component(wh_runtime *rt, wh_config *cfg, wh_plan *pl,
     pthread_mutex_lock(&rt->lock);
     int serving = old->state == WH_COMP_PLACED;
     pthread_mutex_unlock(&rt->lock);
-    if ((same_place && serving) || (d->flags & WARM_FLAG_LIVE_PLACEMENT)) {
+    /* A faulted instance is never placed again: it gets a new one. */
+    int broken = __atomic_load_n(&old->broken, __ATOMIC_ACQUIRE);
+    if (!broken &&
+        ((same_place && serving) || (d->flags & WARM_FLAG_LIVE_PLACEMENT))) {
       wh_registry_release(rt->registry, ref); /* old holds its own */
       it->action = same_place && serving ? IT_KEEP : IT_REPLACE_PLACEMENT;
       return;
@@ -313,6 +353,7 @@ static void prepare_estimates(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
   for (size_t di = 0; di < cfg->n_devices; di++) {
     const wh_cfg_device *cd = &cfg->devices[di];
     uint64_t fixed = 0;
+    if (!cd->name) continue;
     for (size_t i = 0; i < pl->n_items; i++) {
       plan_item *it = &pl->items[i];
       if (it->skip || it->action == IT_REMOVE ||
@@ -342,6 +383,26 @@ static void prepare_estimates(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
         best->est = best->est_str;
       }
       fixed += best->est.persistent + best->est.window;
+      /* A running `auto` component resident now but streamed by this plan
+       * is demoted by the commit before the budget applies, so a lower
+       * budget never finds it in the way. */
+      if (best->action == IT_KEEP && best->concrete == WARM_PLACE_STREAM) {
+        pthread_mutex_lock(&rt->lock);
+        int resident = best->old->active == WARM_PLACE_RESIDENT &&
+                       best->old->state == WH_COMP_PLACED;
+        pthread_mutex_unlock(&rt->lock);
+        const warm_plugin_desc *d = wh_plugin_desc(best->old->plugin);
+        if (resident && (d->flags & WARM_FLAG_LIVE_PLACEMENT))
+          best->action = IT_REPLACE_PLACEMENT;
+      }
+    }
+    /* A cuda device checked on paper has no capacity to default to. */
+    wh_device *d = plan_device(rt, pl, cd->name);
+    if (!cd->budget_set && cd->dev.type == WARM_DEVICE_CUDA && d && !d->wk) {
+      wh_warn("%s:%d: device %s: budget not checked (no device here to read "
+              "its capacity from)",
+              cfg->path, cd->line, cd->name);
+      continue;
     }
     if (fixed > cd->budget) {
       char need[32], bud[32];
@@ -357,9 +418,21 @@ static void prepare_estimates(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
   }
 }
 
+/* The instance the plan gives component `name`, or NULL. */
+static wh_component *plan_instance(wh_plan *pl, const char *name) {
+  for (size_t i = 0; name && i < pl->n_items; i++) {
+    plan_item *it = &pl->items[i];
+    if (!it->skip && it->action != IT_REMOVE && !strcmp(it->cc->name, name))
+      return item_instance(it);
+  }
+  return NULL;
+}
+
 static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
   const wh_cfg_pipeline *p = &cfg->pipeline;
+  snprintf(pl->facts.why, sizeof pl->facts.why, "no [pipeline] configured");
   if (!p->present) return;
+  size_t errors = cfg->n_errors;
   struct role {
     const char *name;
     int line;
@@ -387,11 +460,18 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
                         roles[r].name, warm_kind_name(d->kind), d->name,
                         warm_kind_name(roles[r].kind));
     }
+  if (cfg->n_errors != errors) return;
+  wh_component *stages[WH_PIPELINE_MAX_STAGES];
+  for (size_t i = 0; i < p->n_stages; i++)
+    stages[i] = plan_instance(pl, p->stages[i]);
+  wh_wiring_facts(cfg, plan_instance(pl, p->encoder), stages, p->n_stages,
+                  plan_instance(pl, p->decoder), &pl->facts);
+  wh_wiring_check_defaults(cfg, &pl->facts);
 }
 
 int wh_reload_prepare(wh_runtime *rt, wh_config *cfg, wh_plan **out) {
   *out = NULL;
-  if (cfg->n_errors) return WARM_EINVAL;
+  if (cfg->n_errors && !rt->check_only) return WARM_EINVAL;
   wh_plan *pl = calloc(1, sizeof *pl);
   size_t cap = cfg->n_components + rt->n_components + 1;
   if (!pl || !(pl->items = calloc(cap, sizeof *pl->items))) {
@@ -412,8 +492,10 @@ int wh_reload_prepare(wh_runtime *rt, wh_config *cfg, wh_plan **out) {
       it->old = rt->components[i];
       it->dev = it->old->dev;
     }
-  if (!cfg->n_errors) prepare_estimates(rt, cfg, pl);
-  if (!cfg->n_errors) prepare_pipeline(cfg, pl);
+  /* Every item that could be checked so far is checked further: one run
+   * of warmd -t reports everything it can find. */
+  prepare_estimates(rt, cfg, pl);
+  prepare_pipeline(cfg, pl);
   if (cfg->n_errors) {
     wh_config_sort_errors(cfg);
     wh_plan_free(rt, pl);
@@ -437,6 +519,9 @@ void wh_plan_free(wh_runtime *rt, wh_plan *pl) {
 
 /* ---- commit
  * --------------------------------------------------------------------- */
+
+static int commit(wh_runtime *rt, wh_plan *pl, char *summary,
+                  size_t summary_len, warm_error *err);
 
 typedef struct place_op {
   wh_runtime *rt;
@@ -514,6 +599,14 @@ static void note_failure(warm_error *first, const warm_error *e, int *rc) {
 
 int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
                      size_t summary_len, warm_error *err) {
+  pthread_rwlock_wrlock(&rt->commit_lock);
+  int rc = commit(rt, pl, summary, summary_len, err);
+  pthread_rwlock_unlock(&rt->commit_lock);
+  return rc;
+}
+
+static int commit(wh_runtime *rt, wh_plan *pl, char *summary,
+                  size_t summary_len, warm_error *err) {
   int rc = 0;
   warm_error first = {0};
   unsigned n_add = 0, n_rep = 0, n_place = 0, n_rem = 0, n_keep = 0;
@@ -549,16 +642,23 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
     else
       n_rep++;
   }
-  /* 2. Budgets. */
-  for (size_t i = 0; i < cfg->n_devices; i++) {
-    wh_device *d = wh_runtime_device(rt, cfg->devices[i].name);
-    warm_error e = {0};
-    if (d && warm_ledger_set_budget(d->ledger, cfg->devices[i].budget, &e))
-      note_failure(&first, &e, &rc);
-  }
-  /* 3. Live placement changes: demotions (freeing bytes) before
-   *    promotions. 4. New instances. */
-  for (int pass = 0; pass < 3; pass++)
+  /* 2. Live placement changes: demotions (freeing bytes) first, then the
+   *    budgets (a lower one finds the demoted bytes gone), then
+   *    promotions. 3. New instances. */
+  for (int pass = 0; pass < 3; pass++) {
+    if (pass == 1) {
+      warm_error he = {0};
+      uint64_t hb = cfg->memory_budget ? cfg->memory_budget : wh_physical_ram();
+      if (warm_ledger_set_budget(rt->host->ledger, hb, &he))
+        note_failure(&first, &he, &rc);
+    }
+    if (pass == 1)
+      for (size_t i = 0; i < cfg->n_devices; i++) {
+        wh_device *d = wh_runtime_device(rt, cfg->devices[i].name);
+        warm_error e = {0};
+        if (d && warm_ledger_set_budget(d->ledger, cfg->devices[i].budget, &e))
+          note_failure(&first, &e, &rc);
+      }
     for (size_t i = 0; i < pl->n_items; i++) {
       plan_item *it = &pl->items[i];
       warm_error e = {0};
@@ -589,6 +689,7 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
         }
       }
     }
+  }
   /* 5. The component list in file order, and the new running config. */
   pthread_mutex_lock(&rt->lock);
   wh_component **list = calloc(cfg->n_components + 1, sizeof *list);
@@ -605,6 +706,7 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
     rt->n_components = n;
     wh_config_free(rt->config);
     rt->config = wh_config_ref(cfg);
+    rt->facts = pl->facts;
   }
   pthread_mutex_unlock(&rt->lock);
   if (!list)
@@ -617,116 +719,4 @@ int wh_reload_commit(wh_runtime *rt, wh_plan *pl, char *summary,
   wh_plan_free(rt, pl);
   if (rc && err) *err = first;
   return rc;
-}
-
-/* ---- live settings (admin `set component`)
- * ------------------------------------ */
-
-typedef struct set_op {
-  wh_runtime *rt;
-  wh_component *c;
-  warm_placement want; /* as asked: may be AUTO */
-  uint32_t window;
-  warm_placement concrete;
-  uint64_t before, after;
-  warm_error err;
-} set_op;
-
-/* On the device executor: estimate, resolve AUTO against what the ledger
- * has left, refuse early when it cannot fit, then place(). */
-static int set_run(void *arg) {
-  set_op *o = arg;
-  wh_component *c = o->c;
-  uint64_t p, w, ws;
-  wh_component_bytes(c, &p, &w, &ws);
-  o->before = p + w;
-  uint64_t room = warm_ledger_available(c->dev->ledger) + p + w;
-  warm_estimate est;
-  o->concrete = o->want;
-  if (o->want == WARM_PLACE_AUTO || o->want == WARM_PLACE_RESIDENT) {
-    int rc = wh_component_estimate(c, c->cfg, WARM_PLACE_RESIDENT, o->window,
-                                   c->stream_source, &est, &o->err);
-    if (rc) return rc;
-    uint64_t need = est.persistent + est.window;
-    if (o->want == WARM_PLACE_AUTO)
-      o->concrete = need <= room ? WARM_PLACE_RESIDENT : WARM_PLACE_STREAM;
-    else if (need > room) {
-      char hn[32], hr[32];
-      return warm_error_set(
-          &o->err, WARM_ENOSPACE,
-          "%s: resident needs %s (%llu bytes), %s has %s (%llu bytes) free",
-          c->name, warm_format_size(need, hn, sizeof hn),
-          (unsigned long long)need, c->dev->name,
-          warm_format_size(room, hr, sizeof hr), (unsigned long long)room);
-    }
-  }
-  int rc = wh_component_place(o->rt, c, o->concrete, o->window,
-                              c->stream_source, &o->err);
-  wh_component_bytes(c, &p, &w, &ws);
-  o->after = p + w;
-  return rc;
-}
-
-int wh_runtime_set(wh_runtime *rt, const char *component, const char *key,
-                   const char *value, char *reply, size_t reply_len,
-                   warm_error *err) {
-  pthread_mutex_lock(&rt->lock);
-  wh_component *c = find_running(rt, component);
-  set_op o = {.rt = rt, .c = c};
-  if (c) {
-    o.want = c->placement;
-    o.window = c->stream_window;
-  }
-  int placed = c && c->state == WH_COMP_PLACED;
-  pthread_mutex_unlock(&rt->lock);
-  if (!c)
-    return warm_error_set(err, WARM_EINVAL, "no component '%s'", component);
-  const warm_plugin_desc *d = wh_plugin_desc(c->plugin);
-  if (!strcmp(key, "placement")) {
-    o.want = warm_placement_parse(value);
-    if (!o.want)
-      return warm_error_set(err, WARM_EINVAL,
-                            "bad placement '%s' (resident, stream, auto)",
-                            value);
-    uint32_t both = WARM_PLACE_RESIDENT | WARM_PLACE_STREAM;
-    if (!(d->placements & (uint32_t)o.want) ||
-        (o.want == WARM_PLACE_AUTO && (d->placements & both) != both))
-      return warm_error_set(err, WARM_EUNSUPPORTED,
-                            "plugin %s does not support placement %s", d->name,
-                            value);
-  } else if (!strcmp(key, "stream_window")) {
-    char *end;
-    unsigned long v = strtoul(value, &end, 10);
-    if (!*value || *end || *value == '-' || v < 1 || v > 1024)
-      return warm_error_set(err, WARM_EINVAL,
-                            "bad stream_window '%s' (an integer 1..1024)",
-                            value);
-    o.window = (uint32_t)v;
-  } else {
-    return warm_error_set(err, WARM_EINVAL,
-                          "unknown setting '%s' (placement, stream_window)",
-                          key);
-  }
-  if (placed && !(d->flags & WARM_FLAG_LIVE_PLACEMENT))
-    return warm_error_set(err, WARM_EUNSUPPORTED,
-                          "plugin %s cannot change placement live; change "
-                          "the config and reload",
-                          d->name);
-  int rc = rt->live ? wh_executor_call(c->dev->exec, set_run, &o) : set_run(&o);
-  if (rc) {
-    if (err) *err = o.err;
-    return rc;
-  }
-  pthread_mutex_lock(&rt->lock);
-  c->placement = o.want;
-  pthread_mutex_unlock(&rt->lock);
-  char b0[32], b1[32];
-  snprintf(reply, reply_len,
-           "%s: placement %s (%s), stream_window %u, %s "
-           "bytes %s -> %s",
-           c->name, warm_placement_name(o.want),
-           warm_placement_name(o.concrete), o.window, c->dev->name,
-           warm_format_size(o.before, b0, sizeof b0),
-           warm_format_size(o.after, b1, sizeof b1));
-  return 0;
 }

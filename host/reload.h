@@ -42,4 +42,14 @@ int wh_runtime_set(wh_runtime *rt, const char *component, const char *key,
                    const char *value, char *reply, size_t reply_len,
                    warm_error *err);
 
+/* Live placement for a plugin without WARM_FLAG_LIVE_PLACEMENT: a new
+ * instance of c is created (loader thread), the placement resolved against
+ * the room c leaves (refused, c untouched, when it cannot fit), c replaced
+ * in the component list and destroyed, and the new instance placed (or, if
+ * that fails, placed as c was). The caller keeps jobs from running
+ * meanwhile (wh_jobs_hold): c is freed. */
+int wh_runtime_recreate(wh_runtime *rt, wh_component *c, warm_placement want,
+                        uint32_t window, warm_placement *concrete,
+                        uint64_t *before, uint64_t *after, warm_error *err);
+
 #endif /* WH_RELOAD_H */

@@ -12,7 +12,17 @@ int wh_runtime_create(wh_runtime **out) {
     free(rt);
     return WARM_ENOMEM;
   }
+  wh_cfg_device hd = {.name = "host",
+                      .dev = {WARM_DEVICE_CPU, 0},
+                      .budget = wh_physical_ram()};
+  warm_error e = {0};
+  if (wh_device_create_paper(&hd, &rt->host, &e)) {
+    wh_registry_destroy(rt->registry);
+    free(rt);
+    return WARM_ENOMEM;
+  }
   pthread_mutex_init(&rt->lock, NULL);
+  pthread_rwlock_init(&rt->commit_lock, NULL);
   *out = rt;
   return 0;
 }
@@ -46,8 +56,10 @@ void wh_runtime_destroy(wh_runtime *rt) {
   for (size_t i = 0; i < rt->n_devices; i++)
     wh_device_destroy(rt->devices[i]);
   free(rt->devices);
+  wh_device_destroy(rt->host);
   wh_registry_destroy(rt->registry);
   wh_config_free(rt->config);
   pthread_mutex_destroy(&rt->lock);
+  pthread_rwlock_destroy(&rt->commit_lock);
   free(rt);
 }

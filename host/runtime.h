@@ -63,9 +63,29 @@ typedef struct wh_component {
   wh_alloc *allocs;
   size_t n_allocs, cap_allocs;
   uint64_t host_pinned;
+  warm_ledger *host_ledger; /* the runtime's host ledger: pinned copies */
   int cancelled; /* atomic */
   float progress;
+  /* Atomic: run() calls that failed in a row (not cancelled, not for
+   * memory), and the last such error under rt->lock; /readyz reads them. */
+  uint32_t run_failures;
+  char run_error[WARM_ERROR_MAX];
+  /* Atomic: a fault (SIGBUS on its mapped weights) left the instance in an
+   * unknown state: it is never called again, and a reload or swap
+   * replaces it with a new one. */
+  int broken;
 } wh_component;
+
+/* The pipeline's wiring as the last commit found it (reload.c): what a
+ * job is checked against at POST, so a commit in progress (a component
+ * between its old and new instance) never refuses one. */
+typedef struct wh_pipe_facts {
+  int valid; /* a complete [pipeline] whose components agree */
+  uint32_t latent_channels, temporal_compression, spatial_compression;
+  uint32_t max_tokens; /* the encoder's padded prompt length */
+  uint32_t embed_dim;  /* the encoder's output width */
+  char why[WARM_ERROR_MAX]; /* when not valid */
+} wh_pipe_facts;
 
 typedef struct wh_runtime {
   pthread_mutex_t lock;
@@ -76,6 +96,18 @@ typedef struct wh_runtime {
   wh_component **components;
   size_t n_components;
   int live; /* executors are running: estimate/place go through them */
+  wh_pipe_facts facts; /* under lock */
+  /* Host memory outside every device ledger: the jobs' buffers (latents,
+   * embeddings, plugin outputs, frames) under "jobs", and the components'
+   * pinned host copies under their names. Budget [host] memory_budget. */
+  wh_device *host;
+  /* Written by a commit that replaces or removes components (reload,
+   * swap, re-creation); read by whoever holds component pointers across
+   * blocking calls outside the job thread (admission.c). */
+  pthread_rwlock_t commit_lock;
+  /* warmd -t: prepare checks everything it can, even past parse errors,
+   * and a device that cannot open is checked on paper (ledger only). */
+  int check_only;
 } wh_runtime;
 
 int wh_runtime_create(wh_runtime **out);
@@ -90,6 +122,10 @@ void wh_runtime_destroy(wh_runtime *rt);
 int wh_device_create(const wh_cfg_device *cd, int with_executor,
                      wh_device **out, warm_error *err);
 void wh_device_destroy(wh_device *d);
+/* A device on paper for warmd -t: a ledger with cd's budget, no executor,
+ * no device context. Plugins are created and estimated against it. */
+int wh_device_create_paper(const wh_cfg_device *cd, wh_device **out,
+                           warm_error *err);
 wh_device *wh_runtime_device(wh_runtime *rt, const char *name);
 /* Number of CUDA devices usable here. */
 int wh_cuda_devices(void);

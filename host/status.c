@@ -43,26 +43,35 @@ static void mem_entry(void *user, const warm_ledger_entry *e) {
                       (json_int_t)e->reserved, "peak", (json_int_t)e->peak));
 }
 
+/* One ledger: {name, budget, used, booked, peak, available, components}. */
+static json_t *ledger_json(const wh_device *dv) {
+  warm_ledger_stats st;
+  warm_ledger_stats_get(dv->ledger, &st);
+  json_t *comps = json_array();
+  if (comps) warm_ledger_foreach(dv->ledger, mem_entry, comps);
+  return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o*}", "name", dv->name,
+                   "budget", (json_int_t)st.budget, "used",
+                   (json_int_t)st.used, "booked", (json_int_t)st.booked,
+                   "peak", (json_int_t)st.peak, "available",
+                   (json_int_t)warm_ledger_available(dv->ledger),
+                   "components", comps);
+}
+
 json_t *wh_status_memory(wh_runtime *rt) {
   json_t *devs = json_array();
   if (!devs) return NULL;
   pthread_mutex_lock(&rt->lock);
-  for (size_t i = 0; i < rt->n_devices; i++) {
-    const wh_device *dv = rt->devices[i];
-    warm_ledger_stats st;
-    warm_ledger_stats_get(dv->ledger, &st);
-    json_t *comps = json_array();
-    if (comps) warm_ledger_foreach(dv->ledger, mem_entry, comps);
-    json_array_append_new(
-        devs, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o*}", "name",
-                        dv->name, "budget", (json_int_t)st.budget, "used",
-                        (json_int_t)st.used, "booked", (json_int_t)st.booked,
-                        "peak", (json_int_t)st.peak, "available",
-                        (json_int_t)warm_ledger_available(dv->ledger),
-                        "components", comps));
-  }
+  for (size_t i = 0; i < rt->n_devices; i++)
+    json_array_append_new(devs, ledger_json(rt->devices[i]));
   pthread_mutex_unlock(&rt->lock);
   return devs;
+}
+
+json_t *wh_status_host(wh_runtime *rt) {
+  pthread_mutex_lock(&rt->lock);
+  json_t *o = rt->host ? ledger_json(rt->host) : json_null();
+  pthread_mutex_unlock(&rt->lock);
+  return o;
 }
 
 json_t *wh_status_cache(wh_embcache *cache) {

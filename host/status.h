@@ -22,6 +22,10 @@ json_t *wh_status_components(wh_runtime *rt);
  * per device, from the ledgers. Takes rt->lock. */
 json_t *wh_status_memory(wh_runtime *rt);
 
+/* The host ledger (job buffers, pinned host copies) in the same form as one
+ * device of wh_status_memory. Takes rt->lock. */
+json_t *wh_status_host(wh_runtime *rt);
+
 /* {budget, bytes, entries, hits, misses, inserts, evictions}; zeros when
  * cache is NULL. */
 json_t *wh_status_cache(wh_embcache *cache);

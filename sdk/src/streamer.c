@@ -2,16 +2,26 @@
  * (cpu) or the copy stream plus events (cuda) fill slots ahead of compute.
  * See warm/streamer.h for the contract. */
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "warm/fault.h"
 #include "warm/streamer.h"
 #include "warm/warm.h"
 
-enum { SLOT_FREE = 0, SLOT_QUEUED, SLOT_COPYING, SLOT_READY, SLOT_INUSE };
+/* SLOT_FAILED: the cpu copy hit SIGBUS (a mapped file that shrank). */
+enum {
+  SLOT_FREE = 0,
+  SLOT_QUEUED,
+  SLOT_COPYING,
+  SLOT_READY,
+  SLOT_INUSE,
+  SLOT_FAILED
+};
 
 typedef struct st_layer {
   uint32_t n;
@@ -65,6 +75,7 @@ struct warm_streamer {
   pthread_cond_t cv_work, cv_done;
   uint64_t seq;
   uint32_t next, n_inuse;
+  const void *fault_addr; /* the last SIGBUS of the copy thread */
   warm_stream_stats stats;
 };
 
@@ -231,6 +242,21 @@ static void cpu_fill(const st_layer *l, void *dev) {
     if (l->bytes[k]) memcpy((char *)dev + l->off[k], l->src[k], l->bytes[k]);
 }
 
+/* cpu_fill under a SIGBUS guard: a mapped source can fault (a truncated
+ * file); then the slot fails and the acquire that waits for it reports the
+ * file. Returns the faulting address, or NULL. */
+static const void *guarded_fill(const st_layer *l, void *dev) {
+  warm_fault_guard g;
+  const void *volatile fault = NULL;
+  warm_fault_push(&g);
+  if (sigsetjmp(g.jb, 0) == 0)
+    cpu_fill(l, dev);
+  else
+    fault = g.addr ? g.addr : (const void *)l;
+  warm_fault_pop(&g);
+  return fault;
+}
+
 static void *copy_thread(void *arg) {
   warm_streamer *s = arg;
   pthread_mutex_lock(&s->mu);
@@ -247,9 +273,10 @@ static void *copy_thread(void *arg) {
     pick->state = SLOT_COPYING;
     const st_layer *l = &s->layers[pick->layer];
     pthread_mutex_unlock(&s->mu);
-    cpu_fill(l, pick->dev);
+    const void *fault = guarded_fill(l, pick->dev);
     pthread_mutex_lock(&s->mu);
-    pick->state = SLOT_READY;
+    if (fault) s->fault_addr = fault;
+    pick->state = fault ? SLOT_FAILED : SLOT_READY;
     pthread_cond_broadcast(&s->cv_done);
   }
   pthread_mutex_unlock(&s->mu);
@@ -359,7 +386,7 @@ static void discard_prefetch(warm_streamer *s) {
   }
   for (uint32_t k = 0; k < s->W; k++) {
     st_slot *sl = &s->slots[k];
-    if (sl->state == SLOT_QUEUED) {
+    if (sl->state == SLOT_QUEUED || sl->state == SLOT_FAILED) {
       sl->layer = -1;
       sl->state = SLOT_FREE;
     } else if (sl->state == SLOT_READY) {
@@ -414,6 +441,17 @@ int warm_streamer_acquire(warm_streamer *s, uint32_t layer, void *const **ptrs,
     while (sl->state == SLOT_QUEUED || sl->state == SLOT_COPYING)
       pthread_cond_wait(&s->cv_done, &s->mu);
     s->stats.wait_ns += now_ns() - t0;
+  }
+  if (sl->state == SLOT_FAILED) {
+    char file[256];
+    warm_fault_describe(s->fault_addr, file, sizeof file);
+    sl->layer = -1;
+    sl->state = SLOT_FREE;
+    rc = warm_error_set(err, WARM_EIO,
+                        "%s: layer %u: SIGBUS reading %s (the file was "
+                        "truncated or rewritten while mapped)",
+                        s->name, layer, file);
+    goto out;
   }
   sl->state = SLOT_INUSE;
   s->n_inuse++;

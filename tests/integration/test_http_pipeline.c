@@ -313,8 +313,11 @@ int main(void) {
             !strcmp(field, "width"),
         "width 33: 422 width (%s)", field);
 
-  /* Cancel a long job. */
-  CHECK(post("{\"prompt\": \"long\", \"steps\": 1000}", id3, NULL) == 202,
+  /* Cancel a long job: long enough (larger steps) that a client thread
+   * descheduled on a loaded machine still cancels it mid-way. */
+  CHECK(post("{\"prompt\": \"long\", \"steps\": 1000, \"frames\": 33, "
+             "\"height\": 128, \"width\": 128}",
+             id3, NULL) == 202,
         "long job");
   char path[128];
   snprintf(path, sizeof path, "/v1/generations/%s", id3);

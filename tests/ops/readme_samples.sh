@@ -12,9 +12,16 @@ case $got in
   *) echo "SKIP: this machine has a GPU; the README sample is for one without"
      exit 77 ;;
 esac
-got=$(printf '%s\n' "$got" | sed "s|$src/|/src/warmd/|g")
+# What differs between machines and runs: the source path, the log lines'
+# timestamps and the machine's memory in the budget warning.
+norm() {
+  sed -e "s|$src/|/src/warmd/|g" \
+      -e 's|^[0-9][0-9T:.-]*Z ||' \
+      -e 's|than the [0-9.]* [KMGT]iB this machine has|than the N GiB this machine has|'
+}
+got=$(printf '%s\n' "$got" | norm)
 want=$(sed -n '/^\$ build\/bin\/warmd -t -c conf\/warmd.ini/,/^```/p' \
-         "$src/README.md" | sed '1d;$d')
+         "$src/README.md" | sed '1d;$d' | norm)
 if [ "$got" != "$want" ]; then
   echo "README's warmd -t sample:"; printf '%s\n' "$want"
   echo "warmd -t prints:"; printf '%s\n' "$got"
