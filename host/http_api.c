@@ -480,11 +480,13 @@ static void get_status(wh_api *a, wh_http_req *r) {
   wh_jobs_stats st;
   wh_jobs_stats_get(a->jobs, &st);
   json_t *o = json_pack(
-      "{s:s, s:b, s:s, s:b, s:I, s:I, s:o*, s:o*, s:o*, s:o*}", "version",
+      "{s:s, s:b, s:s, s:b, s:I, s:I, s:o*, s:o*, s:o*, s:o*, s:o*}",
+      "version",
       WARMD_VERSION, "ready", ok, "reason", why, "draining",
       a->draining || a->shutting, "queue_depth", (json_int_t)st.queue_depth,
       "max_queue", (json_int_t)st.max_queue, "components",
       wh_status_components(a->o.rt), "devices", wh_status_memory(a->o.rt),
+      "host", wh_status_host(a->o.rt),
       "cache", wh_status_cache(a->o.cache), "jobs",
       wh_jobs_list_json(a->jobs));
   reply_json(r, o ? 200 : 500, o, "Cache-Control: no-store\r\n");
