@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
-               libuv1-dev libinih-dev libjansson-dev libopenblas-dev \
+               libuv1-dev libinih-dev libjansson-dev libopenblas-dev libdnnl-dev \
                libsentencepiece-dev libpng-dev libhttp-parser-dev \
                libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
                chromium

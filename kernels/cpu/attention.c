@@ -17,8 +17,9 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "vmath.h"
 
-#define QB 128 /* query rows per block */
+#define QB 64 /* query rows per block (and per task) */
 #define KB 512 /* keys per block */
 
 typedef struct attn_scratch {
@@ -46,7 +47,7 @@ static attn_scratch scratch_at(void *ws, int64_t D) {
 }
 
 size_t wkcpu_attention_workspace(wk_ctx *c, const wk_attn *a) {
-  return scratch_bytes(a->D) + WKCPU_WS_SLACK;
+  return (size_t)wkcpu__threads(c) * scratch_bytes(a->D) + WKCPU_WS_SLACK;
 }
 
 /* One score block's softmax step, over the block's rows. */
@@ -57,8 +58,7 @@ typedef struct block_job {
   int64_t i0, j0, nk; /* first query, first key, keys in the block */
 } block_job;
 
-static void softmax_rows(void *v, int64_t r0, int64_t r1, int tid) {
-  const block_job *J = v;
+static void softmax_rows(const block_job *J, int64_t r0, int64_t r1) {
   const wk_attn *a = J->a;
   int64_t off = a->Tk - a->Tq; /* query i sits at key position i + off */
   for (int64_t r = r0; r < r1; r++) {
@@ -80,12 +80,7 @@ static void softmax_rows(void *v, int64_t r0, int64_t r1, int tid) {
     }
     float mnew = bm > m ? bm : m;
     float corr = m == -INFINITY ? 0.0f : expf(m - mnew);
-    float sum = 0.0f;
-    for (int64_t jj = 0; jj < J->nk; jj++) {
-      float p = s[jj] == -INFINITY ? 0.0f : expf(s[jj] - mnew);
-      s[jj] = p;
-      sum += p;
-    }
+    float sum = wkcpu__exp_shift_sum(s, J->nk, mnew);
     J->S.l[r] = J->S.l[r] * corr + sum;
     J->S.m[r] = mnew;
     if (corr != 1.0f) {
@@ -97,7 +92,7 @@ static void softmax_rows(void *v, int64_t r0, int64_t r1, int tid) {
 }
 
 /* Queries [i0, i0 + nr) of head h in batch b. */
-static void attn_block(wk_ctx *c, const wk_attn *a, attn_scratch S,
+static void attn_block(const wk_attn *a, attn_scratch S,
                        const float *q, const float *k, const float *v,
                        float *out, int64_t b, int64_t h, int64_t i0,
                        int64_t nr) {
@@ -127,7 +122,7 @@ static void attn_block(wk_ctx *c, const wk_attn *a, attn_scratch S,
                 (int)D, a->scale, qb, qs, kb + j0 * ks, ks, 0.0f, S.s, KB);
     J.j0 = j0;
     J.nk = nk;
-    wkcpu__parallel(c, nr, 16, softmax_rows, &J);
+    softmax_rows(&J, 0, nr);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)D,
                 (int)nk, 1.0f, S.s, KB, vb + j0 * ks, ks, 1.0f, S.o, (int)D);
   }
@@ -144,17 +139,33 @@ static void attn_block(wk_ctx *c, const wk_attn *a, attn_scratch S,
   }
 }
 
+typedef struct attn_job {
+  const wk_attn *a;
+  const float *q, *k, *v;
+  float *out;
+  char *ws;
+  int64_t qblocks;
+} attn_job;
+
+/* Task t: batch t / (Hq * qblocks), head, query block. */
+static void attn_tasks(void *v, int64_t t0, int64_t t1, int tid) {
+  const attn_job *j = v;
+  const wk_attn *a = j->a;
+  attn_scratch S = scratch_at(j->ws + (size_t)tid * scratch_bytes(a->D), a->D);
+  for (int64_t t = t0; t < t1; t++) {
+    int64_t b = t / (a->Hq * j->qblocks), r = t % (a->Hq * j->qblocks);
+    int64_t h = r / j->qblocks, i0 = r % j->qblocks * QB;
+    int64_t nr = a->Tq - i0 < QB ? a->Tq - i0 : QB;
+    attn_block(a, S, j->q, j->k, j->v, j->out, b, h, i0, nr);
+  }
+}
+
 int wkcpu_attention(wk_ctx *c, const wk_attn *a, const float *q, const float *k,
                     const float *v, float *out) {
   if (a->Hq * a->D > INT_MAX)
     return wk__fail(c, WK_EUNSUPPORTED,
                     "wk_attention: Hq * D exceeds the BLAS int range");
-  attn_scratch S = scratch_at(wkcpu__ws(c), a->D);
-  for (int64_t b = 0; b < a->B; b++)
-    for (int64_t h = 0; h < a->Hq; h++)
-      for (int64_t i0 = 0; i0 < a->Tq; i0 += QB) {
-        int64_t nr = a->Tq - i0 < QB ? a->Tq - i0 : QB;
-        attn_block(c, a, S, q, k, v, out, b, h, i0, nr);
-      }
+  attn_job j = {a, q, k, v, out, wkcpu__ws(c), (a->Tq + QB - 1) / QB};
+  wkcpu__parallel(c, a->B * a->Hq * j.qblocks, 1, attn_tasks, &j);
   return 0;
 }

@@ -1,0 +1,19 @@
+/*
+ * dnnl.h — the oneDNN calls the cpu backend makes (dnnl.c).
+ */
+#ifndef WKCPU_DNNL_H
+#define WKCPU_DNNL_H
+
+#include <stdint.h>
+
+/* 1 when oneDNN's bf16 matmul runs natively here (AVX512-BF16 or AMX) and
+ * WK_CPU_NO_DNNL is unset in the environment. */
+int wkcpu__dnnl_bf16(void);
+/* dst[M, N] = src[M, K] . wei[N, K]^T, bf16 inputs (row strides K), f32
+ * output (row stride N), on the calling thread. 0 or -1. */
+int wkcpu__dnnl_matmul_bf16(const uint16_t *src, int64_t M, int64_t K,
+                            const uint16_t *wei, int64_t N, float *dst);
+/* Frees the cached primitives (when the last cpu context goes). */
+void wkcpu__dnnl_release(void);
+
+#endif
