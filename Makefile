@@ -72,8 +72,10 @@ tsan: deps
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --output-on-failure -j $(JOBS) -L tsan
 
+# TORCH_PY=/path/to/python (with torch, transformers, diffusers) adds the
+# PyTorch side to bench_vs_torch: the same shapes in the same run.
 bench: build
-	@tests/bench/run.sh $(BUILD)
+	@TORCH_PY="$(TORCH_PY)" tests/bench/run.sh $(BUILD)
 
 gpu-check:
 	tests/gpu/check.sh

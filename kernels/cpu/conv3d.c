@@ -3,8 +3,10 @@
  * space. For each output frame the input patches of a chunk of output
  * positions are unrolled into the workspace ([Ci*kt*kh*kw, chunk]) and one
  * GEMM with the [Co, Ci*kt*kh*kw] weight writes that chunk of every output
- * channel. Temporal padding replicates the edge frames, spatial padding is
- * zeros. The chunk size depends only on the shape (deterministic).
+ * channel, cut into column tiles spread over the pool (OpenBLAS itself runs
+ * single-threaded). Temporal padding replicates the edge frames, spatial
+ * padding is zeros. Chunk and tile sizes depend only on the shape
+ * (deterministic whatever the thread count).
  */
 #include <cblas.h>
 #include <limits.h>
@@ -76,6 +78,27 @@ static void im2col_rows(void *v, int64_t k0, int64_t k1, int tid) {
   }
 }
 
+/* Output positions per GEMM tile: the chunk's GEMM is cut into column
+ * blocks of this width (a shape-only split) spread over the pool. */
+#define CONV_NB 256
+
+typedef struct conv_gemm_job {
+  const wk_conv3d *p;
+  const float *w, *col;
+  float *y;
+  int64_t n, Kc, ystride;
+} conv_gemm_job;
+
+static void conv_gemm(void *v, int64_t b0, int64_t b1, int tid) {
+  const conv_gemm_job *J = v;
+  for (int64_t b = b0; b < b1; b++) {
+    int64_t q0 = b * CONV_NB, nq = J->n - q0 < CONV_NB ? J->n - q0 : CONV_NB;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)J->p->Co,
+                (int)nq, (int)J->Kc, 1.0f, J->w, (int)J->Kc, J->col + q0,
+                (int)J->n, 1.0f, J->y + q0, (int)J->ystride);
+  }
+}
+
 int wkcpu_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
                      wk_w bias, float *y) {
   conv_geom g = geom(p);
@@ -105,9 +128,10 @@ int wkcpu_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
       im2col_job J = {p, g, x, col, t, p0, p1};
       int64_t grain = ((int64_t)1 << 14) / (p1 - p0) + 1;
       wkcpu__parallel(c, g.Kc, grain, im2col_rows, &J);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p->Co,
-                  (int)(p1 - p0), (int)g.Kc, 1.0f, wf, (int)g.Kc, col,
-                  (int)(p1 - p0), 1.0f, y + t * g.P + p0, (int)ystride);
+      conv_gemm_job G = {p, wf, col, y + t * g.P + p0, p1 - p0, g.Kc,
+                         ystride};
+      wkcpu__parallel(c, (p1 - p0 + CONV_NB - 1) / CONV_NB, 1, conv_gemm,
+                      &G);
     }
   }
   return 0;
