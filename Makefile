@@ -63,7 +63,7 @@ asan: deps
 	  ctest --output-on-failure -j $(JOBS) -LE bench
 
 TSAN_TARGETS = warmd warm-mkmodel text_encoder_gemma3 transformer_ltxv vae_ltxv \
-               hello_encoder test_http test_http_pipeline test_http_warmd
+               hello_encoder test_http test_http_pipeline test_http_warmd test_kernels_pool
 
 tsan: deps
 	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
