@@ -12,7 +12,8 @@
  *     weight tile gives both products, summed in f32: the result is within
  *     2^-17 of f32 activations times the bf16 weights, so it matches the
  *     f32-activation semantics of wk_linear while the weights are read as
- *     bf16, never widened.
+ *     bf16, never widened. With wk_set_bf16_activations on, only hi is
+ *     used (one product, half the work).
  *   fp8 weights, or bf16 without the instructions: each block of weight rows
  *     is decoded to f32 in the thread's slice of the workspace, then sgemm.
  */
@@ -174,6 +175,7 @@ typedef struct lin_job {
   char *scratch; /* per-thread slices of `slice` bytes */
   size_t slice;
   uint16_t *xs;  /* bf16 path: [hi; lo] per block of mb rows */
+  int lo;        /* 1: the lo half is used (f32 activations) */
   int failed;
 } lin_job;
 
@@ -203,6 +205,11 @@ static void lin_split(void *v, int64_t r0, int64_t r1, int tid) {
     int64_t mr = j->M - m0 < j->mb ? j->M - m0 : j->mb;
     uint16_t *hi = j->xs + (2 * m0 + (r - m0)) * K, *lo = hi + mr * K;
     const float *x = j->x + r * K;
+    if (!j->lo) {
+      for (int64_t k = 0; k < K; k++)
+        hi[k] = wk__f32_to_bf16(x[k]);
+      continue;
+    }
     for (int64_t k = 0; k < K; k++) {
       uint16_t h = wk__f32_to_bf16(x[k]);
       hi[k] = h;
@@ -219,9 +226,18 @@ static void lin_bf16_tiles(void *v, int64_t t0, int64_t t1, int tid) {
     int64_t mr = j->M - m0 < j->mb ? j->M - m0 : j->mb;
     int64_t nc = j->N - n0 < j->nb ? j->N - n0 : j->nb;
     const uint16_t *w = (const uint16_t *)j->W.data + n0 * j->K;
-    if (wkcpu__dnnl_matmul_bf16(j->xs + 2 * m0 * j->K, 2 * mr, j->K, w, nc,
-                                tmp)) {
+    if (wkcpu__dnnl_matmul_bf16(j->xs + 2 * m0 * j->K, (1 + j->lo) * mr,
+                                j->K, w, nc, tmp)) {
       j->failed = 1; /* each thread only ever sets it */
+      continue;
+    }
+    if (!j->lo) {
+      for (int64_t m = 0; m < mr; m++) {
+        float *y = j->y + (m0 + m) * j->N + n0;
+        const float *h = tmp + m * nc;
+        for (int64_t n = 0; n < nc; n++)
+          y[n] += h[n];
+      }
       continue;
     }
     for (int64_t m = 0; m < mr; m++) {
@@ -246,7 +262,8 @@ int wkcpu_linear(wk_ctx *c, const float *x, int64_t M, int64_t K, wk_w W,
     memset(y, 0, (size_t)(M * N) * 4);
   }
   if (K == 0) return 0;
-  lin_job j = {x, M, K, N, lin_nb(K, N), LIN_MB, 0, W, y, NULL, 0, NULL, 0};
+  lin_job j = {x, M, K, N, lin_nb(K, N), LIN_MB, 0, W, y, NULL, 0, NULL,
+               !c->bf16_act, 0};
   int64_t tiles = (N + j.nb - 1) / j.nb;
   if (use_dnnl(W.dtype)) {
     j.mb = M < LIN_MB ? M : LIN_MB;

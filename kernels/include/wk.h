@@ -153,6 +153,14 @@ int wk_linear(wk_ctx *c, const float *x, int64_t M, int64_t K, wk_w W,
 size_t wk_linear_workspace(wk_ctx *c, int64_t M, int64_t K, int64_t N,
                            wk_dtype wdt);
 
+/* Precision of wk_linear with bf16 weights. Off (the default): the result
+ * is that of f32 activations times the bf16 weights (on cpu the activations
+ * are split into two bf16 halves, two products). On: the activations are
+ * rounded to bf16 once, as frameworks run a bf16 model — half the work on
+ * cpu, relative error about 2^-9 per product. cuda always rounds them
+ * (cuBLAS bf16 GEMMs), so the switch only changes cpu contexts. */
+int wk_set_bf16_activations(wk_ctx *c, int on);
+
 /* Strided batched f32 GEMM, column-major-free row-major semantics:
  * C[b] = alpha * op(A[b]) . op(B[b]) + beta * C[b], with op(A) [M,K],
  * op(B) [K,N], C [M,N]; lda/ldb/ldc are row strides of the stored matrices,

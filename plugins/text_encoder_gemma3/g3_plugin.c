@@ -23,9 +23,10 @@
 /* ---- configuration ------------------------------------------------------ */
 
 static int parse_keys(const warm_component_config *cfg, uint32_t *max_tokens,
-                      int *output_all, warm_error *err) {
+                      int *output_all, int *bf16_act, warm_error *err) {
   *max_tokens = G3_DEFAULT_MAX_TOKENS;
   *output_all = 0;
+  *bf16_act = 0;
   for (uint32_t i = 0; i < cfg->n_keys; i++) {
     const char *k = cfg->keys[i].key, *v = cfg->keys[i].value;
     if (strcmp(k, "max_tokens") == 0) {
@@ -45,10 +46,20 @@ static int parse_keys(const warm_component_config *cfg, uint32_t *max_tokens,
       else
         return warm_error_set(err, WARM_EINVAL,
                               "key output: \"%s\" must be last or all", v);
+    } else if (strcmp(k, "bf16_activations") == 0) {
+      if (strcmp(v, "true") == 0)
+        *bf16_act = 1;
+      else if (strcmp(v, "false") == 0)
+        *bf16_act = 0;
+      else
+        return warm_error_set(err, WARM_EINVAL,
+                              "key bf16_activations: \"%s\" must be true or "
+                              "false",
+                              v);
     } else {
       return warm_error_set(err, WARM_EINVAL,
                             "unknown key \"%s\" for plugin " G3_NAME
-                            " (known: max_tokens, output)",
+                            " (known: max_tokens, output, bf16_activations)",
                             k);
     }
   }
@@ -141,7 +152,8 @@ static int g3_create(const warm_services *svc, const warm_component_config *cfg,
     rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
     goto fail;
   }
-  if ((rc = parse_keys(cfg, &g->max_tokens, &g->output_all, err)) ||
+  if ((rc = parse_keys(cfg, &g->max_tokens, &g->output_all, &g->bf16_act,
+                       err)) ||
       (rc = pick_dtype(cfg, &g->wdt, err)))
     goto fail;
   wk_backend be =
@@ -161,6 +173,7 @@ static int g3_create(const warm_services *svc, const warm_component_config *cfg,
                         be == WK_BACKEND_CUDA ? "cuda" : "cpu");
     goto fail;
   }
+  wk_set_bf16_activations(g->wk, g->bf16_act);
   if ((rc = g3_fingerprint_compute(g, err))) goto fail;
   *out = g;
   return 0;
@@ -190,10 +203,10 @@ void g3_destroy(warm_instance *g) {
 static int g3_validate(const warm_services *svc,
                        const warm_component_config *cfg, warm_error *err) {
   uint32_t mt;
-  int all;
+  int all, bact;
   wk_dtype wdt;
   int rc;
-  if ((rc = parse_keys(cfg, &mt, &all, err)) ||
+  if ((rc = parse_keys(cfg, &mt, &all, &bact, err)) ||
       (rc = pick_dtype(cfg, &wdt, err)))
     return rc;
   g3_config mc;
@@ -244,8 +257,8 @@ int g3_fingerprint_compute(warm_instance *g, warm_error *err) {
     fnv(h, canon, strlen(canon) + 1);
     fnv(h, ident, sizeof ident);
   }
-  int dt = (int)g->wdt;
-  fnv(h, &dt, sizeof dt);
+  int dt[2] = {(int)g->wdt, g->bf16_act}; /* both change the outputs */
+  fnv(h, dt, sizeof dt);
   snprintf(g->fp, sizeof g->fp, "%016" PRIx64 "%016" PRIx64, h[0], h[1]);
   return 0;
 }

@@ -28,6 +28,7 @@ struct warm_instance {
   warm_device dev;
   uint32_t max_tokens;
   int output_all;
+  int bf16_act; /* key bf16_activations (wk_set_bf16_activations) */
   wk_dtype wdt;
   g3_config mc;
   struct warm_st *st;

@@ -90,6 +90,8 @@ static int ltxv_create(const warm_services *svc,
     else if (wk_ctx_create(be, cfg->device.index, m->opts.threads, &m->wk))
       rc = warm_error_set(err, WARM_EDEVICE,
                           "%s: cannot create the compute context", m->name);
+    else
+      wk_set_bf16_activations(m->wk, m->opts.bf16_act);
   }
   if (rc) {
     ltxv_destroy((warm_instance *)m);
@@ -338,7 +340,7 @@ static void fnv_add(fnv4 *f, const void *p, size_t n) {
 /* Identity of the weights by FILE IDENTITY (not content, which would read
  * tens of GB): each checkpoint file's device, inode, size and mtime, the
  * tensor table (names, dtypes, shapes, offsets), the model config, plugin
- * name + version and the stored dtype. */
+ * name + version, the stored dtype and the bf16_activations key. */
 static int ltxv_fingerprint(warm_instance *inst, char out[65],
                             warm_error *err) {
   ltxv *m = (ltxv *)inst;
@@ -347,6 +349,7 @@ static int ltxv_fingerprint(warm_instance *inst, char out[65],
   fnv_add(&f, LTXV_NAME, sizeof LTXV_NAME);
   fnv_add(&f, LTXV_VERSION, sizeof LTXV_VERSION);
   fnv_add(&f, &m->dtype, sizeof m->dtype);
+  fnv_add(&f, &m->opts.bf16_act, sizeof m->opts.bf16_act);
   fnv_add(&f, &m->cfg, sizeof m->cfg);
   for (uint32_t i = 0; i < warm_st_file_count(m->st); i++) {
     struct stat sb;

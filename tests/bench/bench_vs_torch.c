@@ -14,7 +14,10 @@
  * so load from other processes hits both alike. Both sides use THREADS
  * threads (WARM_BENCH_THREADS, default 2). Printed per row: min and median
  * seconds of each side and warmd / torch for both (below 1: warmd faster).
- * Without TORCH_PY only warmd's times are printed.
+ * Without TORCH_PY only warmd's times are printed. Rows marked "act" run
+ * the component with bf16_activations = true (activations rounded to bf16
+ * before each GEMM, as torch computes a bf16 model); plain bf16 rows keep
+ * warmd's default f32-activation precision.
  */
 #include <errno.h>
 #include <signal.h>
@@ -34,36 +37,49 @@ typedef struct row {
   kind k;
   const char *ckpt; /* sub-folder of the bench dir */
   const char *dtype;
-  int t;         /* gemma3 tokens */
-  int f, h, w;   /* latent frames, height, width */
+  int t;       /* gemma3 tokens */
+  int f, h, w; /* latent frames, height, width */
   int reps;
+  int act; /* bf16_activations = true (torch's bf16 arithmetic) */
 } row;
 
 static const row ROWS[] = {
     {"g3_small_f32_128", "Gemma-3 small f32, 128 tokens", K_G3, "g3", "f32",
-     128, 0, 0, 0, 9},
+     128, 0, 0, 0, 9, 0},
     {"g3_small_f32_512", "Gemma-3 small f32, 512 tokens", K_G3, "g3", "f32",
-     512, 0, 0, 0, 7},
-    {"g3_small_bf16_128", "Gemma-3 small bf16, 128 tokens", K_G3, "g3",
-     "bf16", 128, 0, 0, 0, 9},
-    {"g3_small_bf16_512", "Gemma-3 small bf16, 512 tokens", K_G3, "g3",
-     "bf16", 512, 0, 0, 0, 7},
-    {"g3_wide_bf16_128", "Gemma-3 hidden 1152 bf16, 128 tokens", K_G3,
-     "g3wide", "bf16", 128, 0, 0, 0, 7},
-    {"g3_wide_bf16_512", "Gemma-3 hidden 1152 bf16, 512 tokens", K_G3,
-     "g3wide", "bf16", 512, 0, 0, 0, 5},
-    {"dit_288_f32", "LTX DiT small f32, 288 tokens", K_DIT, "dit", "f32", 0,
-     3, 8, 12, 9},
-    {"dit_288_bf16", "LTX DiT small bf16, 288 tokens", K_DIT, "dit", "bf16",
-     0, 3, 8, 12, 9},
+     512, 0, 0, 0, 7, 0},
+    {"g3_small_bf16_128", "Gemma-3 small bf16, 128 tokens", K_G3, "g3", "bf16",
+     128, 0, 0, 0, 9, 0},
+    {"g3_small_bf16act_128", "Gemma-3 small bf16 act, 128 tokens", K_G3, "g3",
+     "bf16", 128, 0, 0, 0, 9, 1},
+    {"g3_small_bf16_512", "Gemma-3 small bf16, 512 tokens", K_G3, "g3", "bf16",
+     512, 0, 0, 0, 7, 0},
+    {"g3_small_bf16act_512", "Gemma-3 small bf16 act, 512 tokens", K_G3, "g3",
+     "bf16", 512, 0, 0, 0, 7, 1},
+    {"g3_wide_bf16_128", "Gemma-3 hidden 1152 bf16, 128 tokens", K_G3, "g3wide",
+     "bf16", 128, 0, 0, 0, 7, 0},
+    {"g3_wide_bf16act_128", "Gemma-3 1152 bf16 act, 128 tokens", K_G3, "g3wide",
+     "bf16", 128, 0, 0, 0, 7, 1},
+    {"g3_wide_bf16_512", "Gemma-3 hidden 1152 bf16, 512 tokens", K_G3, "g3wide",
+     "bf16", 512, 0, 0, 0, 5, 0},
+    {"g3_wide_bf16act_512", "Gemma-3 1152 bf16 act, 512 tokens", K_G3, "g3wide",
+     "bf16", 512, 0, 0, 0, 5, 1},
+    {"dit_288_f32", "LTX DiT small f32, 288 tokens", K_DIT, "dit", "f32", 0, 3,
+     8, 12, 9, 0},
+    {"dit_288_bf16", "LTX DiT small bf16, 288 tokens", K_DIT, "dit", "bf16", 0,
+     3, 8, 12, 9, 0},
+    {"dit_288_bf16act", "LTX DiT small bf16 act, 288 tokens", K_DIT, "dit",
+     "bf16", 0, 3, 8, 12, 9, 1},
     {"dit_1920_f32", "LTX DiT small f32, 1920 tokens", K_DIT, "dit", "f32", 0,
-     5, 16, 24, 5},
+     5, 16, 24, 5, 0},
     {"dit_1920_bf16", "LTX DiT small bf16, 1920 tokens", K_DIT, "dit", "bf16",
-     0, 5, 16, 24, 5},
-    {"vae_9x128x192", "VAE decode 9 x 128 x 192", K_VAE, "vae", "f32", 0, 3,
-     8, 12, 5},
-    {"vae_17x256x384", "VAE decode 17 x 256 x 384", K_VAE, "vae", "f32", 0,
-     5, 16, 24, 3},
+     0, 5, 16, 24, 5, 0},
+    {"dit_1920_bf16act", "LTX DiT small bf16 act, 1920 tokens", K_DIT, "dit",
+     "bf16", 0, 5, 16, 24, 5, 1},
+    {"vae_9x128x192", "VAE decode 9 x 128 x 192", K_VAE, "vae", "f32", 0, 3, 8,
+     12, 5, 0},
+    {"vae_17x256x384", "VAE decode 17 x 256 x 384", K_VAE, "vae", "f32", 0, 5,
+     16, 24, 3, 0},
 };
 
 /* ---- the torch child ----------------------------------------------------- */
@@ -87,8 +103,7 @@ static int torch_start(torch_side *t, const char *py, int threads) {
     close(to[1]), close(from[0]);
     execl(py, py, WARM_SOURCE_DIR "/tests/bench/torch_side.py", th,
           (char *)NULL);
-    fprintf(stderr, "bench_vs_torch: cannot run %s: %s\n", py,
-            strerror(errno));
+    fprintf(stderr, "bench_vs_torch: cannot run %s: %s\n", py, strerror(errno));
     _exit(127);
   }
   close(to[0]), close(from[1]);
@@ -143,6 +158,7 @@ static int warm_load(warm_side *s, const row *r, const char *ck) {
                                        : "vae_ltxv";
   if (lt_host_init(&s->h, plugin, 16ull << 30)) return -1;
   uint64_t seed = 11;
+  if (r->act) lt_key(&s->h, "bf16_activations", "true");
   if (r->k == K_G3) {
     snprintf(s->tokens, sizeof s->tokens, "%d", r->t);
     lt_key(&s->h, "max_tokens", s->tokens);
@@ -275,8 +291,8 @@ static int bench_row(const row *r, const char *dir, torch_side *ts) {
 
 static int mkmodel(const char *dir, const char *sub, const char *args) {
   char cmd[1024];
-  snprintf(cmd, sizeof cmd, "'%s' %s --out '%s/%s' --quiet", MKMODEL, args,
-           dir, sub);
+  snprintf(cmd, sizeof cmd, "'%s' %s --out '%s/%s' --quiet", MKMODEL, args, dir,
+           sub);
   if (system(cmd) != 0) {
     fprintf(stderr, "warm-mkmodel failed: %s\n", cmd);
     return -1;
@@ -287,9 +303,8 @@ static int mkmodel(const char *dir, const char *sub, const char *args) {
 int main(void) {
   const char *py = getenv("TORCH_PY");
   const char *only = getenv("WARM_BENCH_ROWS"); /* substring filter */
-  int threads = getenv("WARM_BENCH_THREADS")
-                    ? atoi(getenv("WARM_BENCH_THREADS"))
-                    : 2;
+  int threads =
+      getenv("WARM_BENCH_THREADS") ? atoi(getenv("WARM_BENCH_THREADS")) : 2;
   if (threads < 1) threads = 2;
   wk_cpu_set_threads(threads);
   signal(SIGPIPE, SIG_IGN);
@@ -305,8 +320,7 @@ int main(void) {
                  "--arch gemma3 --preset small --seed 4 --set "
                  "hidden_size=1152 --set intermediate_size=6912");
   if (!rc) rc = mkmodel(dir, "dit", "--arch ltxv --preset small --seed 7");
-  if (!rc)
-    rc = mkmodel(dir, "vae", "--arch ltxv-vae --preset small --seed 8");
+  if (!rc) rc = mkmodel(dir, "vae", "--arch ltxv-vae --preset small --seed 8");
   torch_side ts;
   int have_torch = 0;
   if (!rc && py && *py) {
