@@ -19,7 +19,7 @@
 #include "cpu.h"
 #include "vmath.h"
 
-#define QB 64 /* query rows per block (and per task) */
+#define QB 64  /* query rows per block (and per task) */
 #define KB 512 /* keys per block */
 
 typedef struct attn_scratch {
@@ -92,10 +92,9 @@ static void softmax_rows(const block_job *J, int64_t r0, int64_t r1) {
 }
 
 /* Queries [i0, i0 + nr) of head h in batch b. */
-static void attn_block(const wk_attn *a, attn_scratch S,
-                       const float *q, const float *k, const float *v,
-                       float *out, int64_t b, int64_t h, int64_t i0,
-                       int64_t nr) {
+static void attn_block(const wk_attn *a, attn_scratch S, const float *q,
+                       const float *k, const float *v, float *out, int64_t b,
+                       int64_t h, int64_t i0, int64_t nr) {
   int64_t D = a->D, Hq = a->Hq, Hkv = a->Hkv, Tq = a->Tq, Tk = a->Tk;
   int64_t kvh = h / (Hq / Hkv), off = Tk - Tq;
   int qs = (int)(Hq * D), ks = (int)(Hkv * D);

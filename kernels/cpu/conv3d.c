@@ -128,10 +128,8 @@ int wkcpu_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
       im2col_job J = {p, g, x, col, t, p0, p1};
       int64_t grain = ((int64_t)1 << 14) / (p1 - p0) + 1;
       wkcpu__parallel(c, g.Kc, grain, im2col_rows, &J);
-      conv_gemm_job G = {p, wf, col, y + t * g.P + p0, p1 - p0, g.Kc,
-                         ystride};
-      wkcpu__parallel(c, (p1 - p0 + CONV_NB - 1) / CONV_NB, 1, conv_gemm,
-                      &G);
+      conv_gemm_job G = {p, wf, col, y + t * g.P + p0, p1 - p0, g.Kc, ystride};
+      wkcpu__parallel(c, (p1 - p0 + CONV_NB - 1) / CONV_NB, 1, conv_gemm, &G);
     }
   }
   return 0;

@@ -143,10 +143,20 @@ static int use_dnnl(wk_dtype wdt) {
   return wdt == WK_BF16 && wkcpu__dnnl_bf16();
 }
 
-/* Per-thread bytes of the bf16 tile output [2 * mb, nb]. */
-static size_t bf16_tile_bytes(int64_t M, int64_t K, int64_t N) {
-  int64_t mb = M < LIN_MB ? M : LIN_MB;
-  return wkcpu__align((size_t)(2 * mb * lin_nb(K, N)) * 4);
+/* Per-thread bytes of the bf16 path: the tile output [2 * mb, nb] and the
+ * largest oneDNN scratchpad among the tile shapes this GEMM runs. */
+static size_t bf16_tile_bytes(wk_ctx *c, int64_t M, int64_t K, int64_t N) {
+  int64_t mb = M < LIN_MB ? M : LIN_MB, nb = lin_nb(K, N);
+  int64_t ms[2] = {mb, M % mb ? M % mb : mb},
+          ns[2] = {nb, N % nb ? N % nb : nb};
+  size_t scratch = 0;
+  for (int a = 0; a < 2; a++)
+    for (int b = 0; b < 2; b++) {
+      size_t s =
+          wkcpu__dnnl_scratch_bytes((c->bf16_act ? 1 : 2) * ms[a], K, ns[b]);
+      scratch = s > scratch ? s : scratch;
+    }
+  return wkcpu__align((size_t)(2 * mb * nb) * 4) + wkcpu__align(scratch);
 }
 
 size_t wkcpu_linear_workspace(wk_ctx *c, int64_t M, int64_t K, int64_t N,
@@ -155,7 +165,7 @@ size_t wkcpu_linear_workspace(wk_ctx *c, int64_t M, int64_t K, int64_t N,
   size_t t = (size_t)wkcpu__threads(c);
   if (use_dnnl(wdt))
     return wkcpu__align((size_t)(2 * M * K) * 2) +
-           t * bf16_tile_bytes(M, K, N) + WKCPU_WS_SLACK;
+           t * bf16_tile_bytes(c, M, K, N) + WKCPU_WS_SLACK;
   return t * wkcpu__align((size_t)(lin_nb(K, N) * K) * 4) + WKCPU_WS_SLACK;
 }
 
@@ -174,8 +184,9 @@ typedef struct lin_job {
   float *y;
   char *scratch; /* per-thread slices of `slice` bytes */
   size_t slice;
-  uint16_t *xs;  /* bf16 path: [hi; lo] per block of mb rows */
-  int lo;        /* 1: the lo half is used (f32 activations) */
+  uint16_t *xs;    /* bf16 path: [hi; lo] per block of mb rows */
+  int lo;          /* 1: the lo half is used (f32 activations) */
+  size_t tile_out; /* bytes of a slice's tile output; scratchpad after */
   int failed;
 } lin_job;
 
@@ -226,8 +237,9 @@ static void lin_bf16_tiles(void *v, int64_t t0, int64_t t1, int tid) {
     int64_t mr = j->M - m0 < j->mb ? j->M - m0 : j->mb;
     int64_t nc = j->N - n0 < j->nb ? j->N - n0 : j->nb;
     const uint16_t *w = (const uint16_t *)j->W.data + n0 * j->K;
-    if (wkcpu__dnnl_matmul_bf16(j->xs + 2 * m0 * j->K, (1 + j->lo) * mr,
-                                j->K, w, nc, tmp)) {
+    if (wkcpu__dnnl_matmul_bf16(j->xs + 2 * m0 * j->K, (1 + j->lo) * mr, j->K,
+                                w, nc, tmp, (char *)tmp + j->tile_out,
+                                j->slice - j->tile_out)) {
       j->failed = 1; /* each thread only ever sets it */
       continue;
     }
@@ -262,18 +274,18 @@ int wkcpu_linear(wk_ctx *c, const float *x, int64_t M, int64_t K, wk_w W,
     memset(y, 0, (size_t)(M * N) * 4);
   }
   if (K == 0) return 0;
-  lin_job j = {x, M, K, N, lin_nb(K, N), LIN_MB, 0, W, y, NULL, 0, NULL,
-               !c->bf16_act, 0};
+  lin_job j = {x, M,    K, N,    lin_nb(K, N), LIN_MB, 0, W,
+               y, NULL, 0, NULL, !c->bf16_act, 0,      0};
   int64_t tiles = (N + j.nb - 1) / j.nb;
   if (use_dnnl(W.dtype)) {
     j.mb = M < LIN_MB ? M : LIN_MB;
     j.tiles_n = tiles;
     j.xs = wkcpu__ws(c);
     j.scratch = (char *)j.xs + wkcpu__align((size_t)(2 * M * K) * 2);
-    j.slice = bf16_tile_bytes(M, K, N);
+    j.slice = bf16_tile_bytes(c, M, K, N);
+    j.tile_out = wkcpu__align((size_t)(2 * j.mb * j.nb) * 4);
     wkcpu__parallel(c, M, 8, lin_split, &j);
-    wkcpu__parallel(c, tiles * ((M + j.mb - 1) / j.mb), 1, lin_bf16_tiles,
-                    &j);
+    wkcpu__parallel(c, tiles * ((M + j.mb - 1) / j.mb), 1, lin_bf16_tiles, &j);
     if (j.failed)
       return wk__fail(c, WK_EDEVICE, "wk_linear: oneDNN bf16 matmul failed");
     return 0;
@@ -324,8 +336,8 @@ int wkcpu_gemm(wk_ctx *c, int trans_a, int trans_b, int64_t M, int64_t N,
   int rc = blas_dims_ok(c, "wk_gemm", M, N, K);
   if (!rc) rc = blas_dims_ok(c, "wk_gemm", lda, ldb, ldc);
   if (rc) return rc;
-  gemm_job j = {trans_a, trans_b, M, N, K, lin_nb(K, N), 0, alpha, beta,
-                A, B, C, lda, sA, ldb, sB, ldc, sC};
+  gemm_job j = {trans_a, trans_b, M, N,   K,  lin_nb(K, N), 0,  alpha, beta,
+                A,       B,       C, lda, sA, ldb,          sB, ldc,   sC};
   j.tiles_n = (N + j.nb - 1) / j.nb;
   wkcpu__parallel(c, batch * j.tiles_n, 1, gemm_tiles, &j);
   return 0;

@@ -3,8 +3,7 @@
  */
 #include "vmath.h"
 
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__) &&                  \
-    !defined(__clang__)
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__) && !defined(__clang__)
 #define WK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define WK_CLONES

@@ -19,8 +19,8 @@ static inline float wkcpu__expf(float x) {
   float xc = x > hi ? hi : (x < lo ? lo : x);
   /* Round to nearest by the 1.5 * 2^23 trick (vectorises everywhere). */
   float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = xc - n * 0.693359375f;  /* ln 2, high part (exact in n) */
-  r = r - n * -2.12194440e-4f;      /* ln 2, low part */
+  float r = xc - n * 0.693359375f; /* ln 2, high part (exact in n) */
+  r = r - n * -2.12194440e-4f;     /* ln 2, low part */
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
