@@ -1,22 +1,23 @@
 /*
- * attention.c — blocked attention with an online softmax on the cpu. For
- * each (batch, head) and block of QB queries the key blocks its rows can
- * see are visited in order (causal and window limits skip whole blocks):
- *   S = scale * Q_blk K_blk^T      cblas_sgemm, [QB, KB]
- *   mask, online softmax per row   running max m, running sum l; rows split
- *                                  over the pool
- *   O = corr * O + P V_blk         cblas_sgemm, [QB, D]
+ * attention.c — blocked attention with an online softmax on the cpu. The
+ * tasks — (batch, head, block of QB queries) — are spread over the pool,
+ * each on one thread with its own scratch slot; a task visits the key
+ * blocks its rows can see in order (causal and window limits skip whole
+ * blocks):
+ *   S = scale * Q_blk K_blk^T      sgemm (dnnl.c), [QB, KB]
+ *   mask, online softmax per row   running max m, running sum l, vector exp
+ *   O = corr * O + P V_blk         sgemm, [QB, D]
  * and at the end out = O / l (zeros where l == 0: every key masked). Only a
- * QB x KB score block exists, never Tq x Tk. The block sequence depends on
- * the shape only and OpenBLAS splits GEMMs over M and N, never K, so the
- * result is bitwise stable run to run and whatever the thread counts.
+ * QB x KB score block per thread exists, never Tq x Tk. A task's work
+ * depends on the shape only, so the result is bitwise stable run to run and
+ * whatever the thread count.
  */
-#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
 
 #include "cpu.h"
+#include "dnnl.h"
 #include "vmath.h"
 
 #define QB 64  /* query rows per block (and per task) */
@@ -117,13 +118,13 @@ static void attn_block(const wk_attn *a, attn_scratch S, const float *q,
   block_job J = {a, S, a->kv_mask ? a->kv_mask + b * Tk : NULL, i0, 0, 0};
   for (int64_t j0 = jlo; j0 < jhi; j0 += KB) {
     int64_t nk = jhi - j0 < KB ? jhi - j0 : KB;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)nk,
-                (int)D, a->scale, qb, qs, kb + j0 * ks, ks, 0.0f, S.s, KB);
+    wkcpu__sgemm(0, 1, nr, nk, D, a->scale, qb, qs, kb + j0 * ks, ks, 0.0f, S.s,
+                 KB);
     J.j0 = j0;
     J.nk = nk;
     softmax_rows(&J, 0, nr);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)D,
-                (int)nk, 1.0f, S.s, KB, vb + j0 * ks, ks, 1.0f, S.o, (int)D);
+    wkcpu__sgemm(0, 0, nr, D, nk, 1.0f, S.s, KB, vb + j0 * ks, ks, 1.0f, S.o,
+                 D);
   }
   for (int64_t r = 0; r < nr; r++) {
     float *dst = out + ((b * Tq + i0 + r) * Hq + h) * D;

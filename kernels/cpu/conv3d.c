@@ -3,16 +3,16 @@
  * space. For each output frame the input patches of a chunk of output
  * positions are unrolled into the workspace ([Ci*kt*kh*kw, chunk]) and one
  * GEMM with the [Co, Ci*kt*kh*kw] weight writes that chunk of every output
- * channel, cut into column tiles spread over the pool (OpenBLAS itself runs
+ * channel, cut into column tiles spread over the pool (each GEMM
  * single-threaded). Temporal padding replicates the edge frames, spatial
  * padding is zeros. Chunk and tile sizes depend only on the shape
  * (deterministic whatever the thread count).
  */
-#include <cblas.h>
 #include <limits.h>
 #include <string.h>
 
 #include "cpu.h"
+#include "dnnl.h"
 
 /* f32 elements of unrolled patches per chunk (16 MiB). */
 #define WKCPU_COL_ELEMS ((int64_t)4 << 20)
@@ -93,9 +93,8 @@ static void conv_gemm(void *v, int64_t b0, int64_t b1, int tid) {
   const conv_gemm_job *J = v;
   for (int64_t b = b0; b < b1; b++) {
     int64_t q0 = b * CONV_NB, nq = J->n - q0 < CONV_NB ? J->n - q0 : CONV_NB;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)J->p->Co,
-                (int)nq, (int)J->Kc, 1.0f, J->w, (int)J->Kc, J->col + q0,
-                (int)J->n, 1.0f, J->y + q0, (int)J->ystride);
+    wkcpu__sgemm(0, 0, J->p->Co, nq, J->Kc, 1.0f, J->w, J->Kc, J->col + q0,
+                 J->n, 1.0f, J->y + q0, J->ystride);
   }
 }
 

@@ -5,7 +5,7 @@
  * tiles are spread over the compute pool, each run single-threaded (see
  * pool.c), so the same shape always runs the same tile GEMMs whatever the
  * thread count and the bytes never depend on it.
- *   f32 weights: OpenBLAS sgemm per block of output columns.
+ *   f32 weights: sgemm (oneDNN's, see dnnl.c) per block of output columns.
  *   bf16 weights, cpu with AVX512-BF16 (or AMX): oneDNN's bf16 matmul. The
  *     activations are split into x = hi + lo, both bf16 (lo = bf16(x - hi)
  *     carries the next 8 bits), and one matmul of [hi; lo] against the
@@ -16,8 +16,8 @@
  *     used (one product, half the work).
  *   fp8 weights, or bf16 without the instructions: each block of weight rows
  *     is decoded to f32 in the thread's slice of the workspace, then sgemm.
+ * wk_gemm tiles the same way over batches and column blocks.
  */
-#include <cblas.h>
 #include <limits.h>
 #include <pthread.h>
 #include <string.h>
@@ -201,9 +201,8 @@ static void lin_blas_tiles(void *v, int64_t t0, int64_t t1, int tid) {
       wkcpu__decode(wf, j->W, n0 * j->K, (n1 - n0) * j->K);
       w = wf;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->M,
-                (int)(n1 - n0), (int)j->K, 1.0f, j->x, (int)j->K, w, (int)j->K,
-                1.0f, j->y + n0, (int)j->N);
+    wkcpu__sgemm(0, 1, j->M, n1 - n0, j->K, 1.0f, j->x, j->K, w, j->K, 1.0f,
+                 j->y + n0, j->N);
   }
 }
 
@@ -322,10 +321,8 @@ static void gemm_tiles(void *v, int64_t t0, int64_t t1, int tid) {
       continue;
     }
     const float *Bb = j->B + b * j->sB + (j->tb ? n0 * j->ldb : n0);
-    cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans,
-                j->tb ? CblasTrans : CblasNoTrans, (int)j->M, (int)nc,
-                (int)j->K, j->alpha, j->A + b * j->sA, (int)j->lda, Bb,
-                (int)j->ldb, j->beta, Cb, (int)j->ldc);
+    wkcpu__sgemm(j->ta, j->tb, j->M, nc, j->K, j->alpha, j->A + b * j->sA,
+                 j->lda, Bb, j->ldb, j->beta, Cb, j->ldc);
   }
 }
 
