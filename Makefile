@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
-               libuv1-dev libinih-dev libjansson-dev libopenblas-dev \
+               libuv1-dev libinih-dev libjansson-dev libopenblas-dev libdnnl-dev \
                libsentencepiece-dev libpng-dev libhttp-parser-dev \
                libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
                chromium \
@@ -79,7 +79,7 @@ TSAN_TARGETS = warmd warmctl warm-mkmodel text_encoder_gemma3 transformer_ltxv \
                test_ltx2_text test_ltx2_text_checkpoints test_ltx2_encode_cli \
                test_ltx2_decoders \
                test_kernels_textfeat test_kernels_signal test_web \
-               test_faults_load fixture_fault_encoder
+               test_faults_load fixture_fault_encoder test_kernels_pool
 
 tsan: deps
 	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -90,8 +90,10 @@ tsan: deps
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  OPENBLAS_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS) -L tsan
 
+# TORCH_PY=/path/to/python (with torch, transformers, diffusers) adds the
+# PyTorch side to bench_vs_torch: the same shapes in the same run.
 bench: build
-	@tests/bench/run.sh $(BUILD)
+	@TORCH_PY="$(TORCH_PY)" tests/bench/run.sh $(BUILD)
 
 gpu-check:
 	tests/gpu/check.sh

@@ -407,15 +407,40 @@ static void host_key(parse_state *s, const char *k, const char *v) {
   }
 }
 
-/* budget / reserve of a [device NAME] section. */
+/* threads of [device cpu]: the compute pool's worker count, 0 = the cores
+ * the process may use. */
+static void device_threads(parse_state *s, wh_cfg_device *d, const char *v) {
+  int L = s->line;
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (d->dev.type != WARM_DEVICE_CPU)
+    wh_config_error(s->c, L, "threads is a key of [device cpu] only, not of "
+                    "[device %s]", d->name);
+  else if (d->threads_line)
+    wh_config_error(s->c, L, "duplicate key 'threads' (first at line %d)",
+                    d->threads_line);
+  else if (end == v || *end || n < 0 || n > 256)
+    wh_config_error(s->c, L, "bad threads '%s' (0 = all cores, or 1 to 256)",
+                    v);
+  else
+    d->threads = (int)n;
+  d->threads_line = L;
+}
+
+/* budget / reserve / threads of a [device NAME] section. */
 static void device_key(parse_state *s, const char *k, const char *v) {
   wh_cfg_device *d = s->cur_dev;
   int L = s->line;
   uint64_t x;
+  if (!strcmp(k, "threads")) {
+    device_threads(s, d, v);
+    return;
+  }
   if (strcmp(k, "budget") && strcmp(k, "reserve")) {
     wh_config_error(s->c, L,
-                    "unknown key '%s' in [device %s] (budget, reserve)", k,
-                    d->name);
+                    "unknown key '%s' in [device %s] (budget, reserve, "
+                    "threads)",
+                    k, d->name);
     return;
   }
   int *lp = !strcmp(k, "budget") ? &d->budget_line : &d->reserve_line;

@@ -35,6 +35,8 @@ typedef struct wh_cfg_device {
   int budget_set; /* 1 when the file gave budget */
   int line;       /* line of the section header */
   int budget_line, reserve_line;
+  int threads; /* cpu: compute pool workers, 0 = all usable cores */
+  int threads_line;
   int implicit; /* 1 when no section named it (a component did) */
 } wh_cfg_device;
 

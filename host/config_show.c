@@ -63,6 +63,8 @@ char *wh_config_render(const wh_config *c) {
     const wh_cfg_device *d = &c->devices[i];
     wh_sb_printf(&b, "[device %s]\nbudget = %llu\nreserve = %llu\n", d->name,
                  (unsigned long long)d->budget, (unsigned long long)d->reserve);
+    if (d->dev.type == WARM_DEVICE_CPU)
+      wh_sb_printf(&b, "threads = %d\n", d->threads);
   }
   wh_sb_printf(&b, "[cache]\nembeddings = %llu\n",
                (unsigned long long)c->cache_embeddings);

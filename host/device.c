@@ -34,6 +34,9 @@ int wh_device_create(const wh_cfg_device *cd, int with_executor,
     warm_error_set(err, rc, "%s: cannot create the ledger", cd->name);
     goto fail;
   }
+  /* The cpu compute pool's size for the contexts plugins create from now
+   * on (the pool grows to it; it never shrinks while contexts exist). */
+  if (cd->dev.type == WARM_DEVICE_CPU) wk_cpu_set_threads(cd->threads);
   if (cd->dev.type == WARM_DEVICE_CUDA) {
     rc = wk_ctx_create(WK_BACKEND_CUDA, cd->dev.index, 0, &d->wk);
     if (rc) {

@@ -92,6 +92,12 @@ const char *wk_last_error(const wk_ctx *c) {
   return c ? c->err : create_err;
 }
 
+int wk_set_bf16_activations(wk_ctx *c, int on) {
+  if (!c) return WK_EINVAL;
+  c->bf16_act = on != 0;
+  return 0;
+}
+
 void wk_set_workspace(wk_ctx *c, void *ptr, size_t bytes) {
   if (!c) return;
   c->ws = ptr;

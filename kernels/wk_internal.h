@@ -34,6 +34,7 @@ struct wk_ctx {
   wk_backend backend;
   int device;  /* cuda ordinal */
   int threads; /* cpu worker threads */
+  int bf16_act; /* wk_set_bf16_activations */
   void *ws;    /* caller-provided workspace */
   size_t ws_bytes;
   char err[WK_ERR_MAX];

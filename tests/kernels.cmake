@@ -1,10 +1,12 @@
 # Kernel op tests (label `kernels`): every op against a float64 reference
 # written in the test, on fresh random inputs (the seed is printed; replay
 # with WK_TEST_SEED=N).
-foreach(t dtype linear ops attention conv signal args textfeat)
+foreach(t dtype linear ops attention conv signal args textfeat pool)
   warm_add_test(test_kernels_${t} SOURCES unit/test_kernels_${t}.c LIBS wk
                 LABELS kernels)
 endforeach()
+# The shared pool under several host threads: also run under TSan.
+set_tests_properties(test_kernels_pool PROPERTIES LABELS "kernels;tsan")
 
 # Benchmarks: built into <build>/tests/ next to the tests but not registered
 # with ctest (the ASan run of `make test` runs every registered test), so no

@@ -61,6 +61,11 @@ endif()
 warm_add_test(bench_ltxv SOURCES bench/bench_ltxv.c LIBS warm::sdk
               LABELS bench)
 add_dependencies(bench_ltxv transformer_ltxv vae_ltxv warm-mkmodel)
+# warmd against PyTorch on the same shapes (torch only when TORCH_PY is set).
+warm_add_test(bench_vs_torch SOURCES bench/bench_vs_torch.c LIBS warm::sdk
+              LABELS bench)
+add_dependencies(bench_vs_torch text_encoder_gemma3 transformer_ltxv vae_ltxv
+                 warm-mkmodel)
 warm_add_test(gpubench_ltxv SOURCES gpu/gpubench_ltxv.c LIBS warm::sdk
               LABELS bench gpu)
 add_dependencies(gpubench_ltxv transformer_ltxv warm-mkmodel)

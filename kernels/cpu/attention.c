@@ -1,24 +1,26 @@
 /*
- * attention.c — blocked attention with an online softmax on the cpu. For
- * each (batch, head) and block of QB queries the key blocks its rows can
- * see are visited in order (causal and window limits skip whole blocks):
- *   S = scale * Q_blk K_blk^T      cblas_sgemm, [QB, KB]
- *   mask, online softmax per row   running max m, running sum l; rows split
- *                                  over the pool
- *   O = corr * O + P V_blk         cblas_sgemm, [QB, D]
+ * attention.c — blocked attention with an online softmax on the cpu. The
+ * tasks — (batch, head, block of QB queries) — are spread over the pool,
+ * each on one thread with its own scratch slot; a task visits the key
+ * blocks its rows can see in order (causal and window limits skip whole
+ * blocks):
+ *   S = scale * Q_blk K_blk^T      sgemm (dnnl.c), [QB, KB]
+ *   mask, online softmax per row   running max m, running sum l, vector exp
+ *   O = corr * O + P V_blk         sgemm, [QB, D]
  * and at the end out = O / l (zeros where l == 0: every key masked). Only a
- * QB x KB score block exists, never Tq x Tk. The block sequence depends on
- * the shape only and OpenBLAS splits GEMMs over M and N, never K, so the
- * result is bitwise stable run to run and whatever the thread counts.
+ * QB x KB score block per thread exists, never Tq x Tk. A task's work
+ * depends on the shape only, so the result is bitwise stable run to run and
+ * whatever the thread count.
  */
-#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
 
 #include "cpu.h"
+#include "dnnl.h"
+#include "vmath.h"
 
-#define QB 128 /* query rows per block */
+#define QB 64  /* query rows per block (and per task) */
 #define KB 512 /* keys per block */
 
 typedef struct attn_scratch {
@@ -46,7 +48,7 @@ static attn_scratch scratch_at(void *ws, int64_t D) {
 }
 
 size_t wkcpu_attention_workspace(wk_ctx *c, const wk_attn *a) {
-  return scratch_bytes(a->D) + WKCPU_WS_SLACK;
+  return (size_t)wkcpu__threads(c) * scratch_bytes(a->D) + WKCPU_WS_SLACK;
 }
 
 /* One score block's softmax step, over the block's rows. */
@@ -57,8 +59,7 @@ typedef struct block_job {
   int64_t i0, j0, nk; /* first query, first key, keys in the block */
 } block_job;
 
-static void softmax_rows(void *v, int64_t r0, int64_t r1, int tid) {
-  const block_job *J = v;
+static void softmax_rows(const block_job *J, int64_t r0, int64_t r1) {
   const wk_attn *a = J->a;
   int64_t off = a->Tk - a->Tq; /* query i sits at key position i + off */
   for (int64_t r = r0; r < r1; r++) {
@@ -80,12 +81,7 @@ static void softmax_rows(void *v, int64_t r0, int64_t r1, int tid) {
     }
     float mnew = bm > m ? bm : m;
     float corr = m == -INFINITY ? 0.0f : expf(m - mnew);
-    float sum = 0.0f;
-    for (int64_t jj = 0; jj < J->nk; jj++) {
-      float p = s[jj] == -INFINITY ? 0.0f : expf(s[jj] - mnew);
-      s[jj] = p;
-      sum += p;
-    }
+    float sum = wkcpu__exp_shift_sum(s, J->nk, mnew);
     J->S.l[r] = J->S.l[r] * corr + sum;
     J->S.m[r] = mnew;
     if (corr != 1.0f) {
@@ -97,10 +93,9 @@ static void softmax_rows(void *v, int64_t r0, int64_t r1, int tid) {
 }
 
 /* Queries [i0, i0 + nr) of head h in batch b. */
-static void attn_block(wk_ctx *c, const wk_attn *a, attn_scratch S,
-                       const float *q, const float *k, const float *v,
-                       float *out, int64_t b, int64_t h, int64_t i0,
-                       int64_t nr) {
+static void attn_block(const wk_attn *a, attn_scratch S, const float *q,
+                       const float *k, const float *v, float *out, int64_t b,
+                       int64_t h, int64_t i0, int64_t nr) {
   int64_t D = a->D, Hq = a->Hq, Hkv = a->Hkv, Tq = a->Tq, Tk = a->Tk;
   int64_t kvh = h / (Hq / Hkv), off = Tk - Tq;
   int qs = (int)(Hq * D), ks = (int)(Hkv * D);
@@ -123,13 +118,13 @@ static void attn_block(wk_ctx *c, const wk_attn *a, attn_scratch S,
   block_job J = {a, S, a->kv_mask ? a->kv_mask + b * Tk : NULL, i0, 0, 0};
   for (int64_t j0 = jlo; j0 < jhi; j0 += KB) {
     int64_t nk = jhi - j0 < KB ? jhi - j0 : KB;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)nk,
-                (int)D, a->scale, qb, qs, kb + j0 * ks, ks, 0.0f, S.s, KB);
+    wkcpu__sgemm(0, 1, nr, nk, D, a->scale, qb, qs, kb + j0 * ks, ks, 0.0f, S.s,
+                 KB);
     J.j0 = j0;
     J.nk = nk;
-    wkcpu__parallel(c, nr, 16, softmax_rows, &J);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)D,
-                (int)nk, 1.0f, S.s, KB, vb + j0 * ks, ks, 1.0f, S.o, (int)D);
+    softmax_rows(&J, 0, nr);
+    wkcpu__sgemm(0, 0, nr, D, nk, 1.0f, S.s, KB, vb + j0 * ks, ks, 1.0f, S.o,
+                 D);
   }
   for (int64_t r = 0; r < nr; r++) {
     float *dst = out + ((b * Tq + i0 + r) * Hq + h) * D;
@@ -144,17 +139,33 @@ static void attn_block(wk_ctx *c, const wk_attn *a, attn_scratch S,
   }
 }
 
+typedef struct attn_job {
+  const wk_attn *a;
+  const float *q, *k, *v;
+  float *out;
+  char *ws;
+  int64_t qblocks;
+} attn_job;
+
+/* Task t: batch t / (Hq * qblocks), head, query block. */
+static void attn_tasks(void *v, int64_t t0, int64_t t1, int tid) {
+  const attn_job *j = v;
+  const wk_attn *a = j->a;
+  attn_scratch S = scratch_at(j->ws + (size_t)tid * scratch_bytes(a->D), a->D);
+  for (int64_t t = t0; t < t1; t++) {
+    int64_t b = t / (a->Hq * j->qblocks), r = t % (a->Hq * j->qblocks);
+    int64_t h = r / j->qblocks, i0 = r % j->qblocks * QB;
+    int64_t nr = a->Tq - i0 < QB ? a->Tq - i0 : QB;
+    attn_block(a, S, j->q, j->k, j->v, j->out, b, h, i0, nr);
+  }
+}
+
 int wkcpu_attention(wk_ctx *c, const wk_attn *a, const float *q, const float *k,
                     const float *v, float *out) {
   if (a->Hq * a->D > INT_MAX)
     return wk__fail(c, WK_EUNSUPPORTED,
                     "wk_attention: Hq * D exceeds the BLAS int range");
-  attn_scratch S = scratch_at(wkcpu__ws(c), a->D);
-  for (int64_t b = 0; b < a->B; b++)
-    for (int64_t h = 0; h < a->Hq; h++)
-      for (int64_t i0 = 0; i0 < a->Tq; i0 += QB) {
-        int64_t nr = a->Tq - i0 < QB ? a->Tq - i0 : QB;
-        attn_block(c, a, S, q, k, v, out, b, h, i0, nr);
-      }
+  attn_job j = {a, q, k, v, out, wkcpu__ws(c), (a->Tq + QB - 1) / QB};
+  wkcpu__parallel(c, a->B * a->Hq * j.qblocks, 1, attn_tasks, &j);
   return 0;
 }

@@ -3,15 +3,16 @@
  * space. For each output frame the input patches of a chunk of output
  * positions are unrolled into the workspace ([Ci*kt*kh*kw, chunk]) and one
  * GEMM with the [Co, Ci*kt*kh*kw] weight writes that chunk of every output
- * channel. Padding follows the descriptor's modes (wk_pad.h maps a padded
- * coordinate to its source). The chunk size depends only on the shape
- * (deterministic).
+ * channel, cut into column tiles spread over the pool (each GEMM
+ * single-threaded). Padding follows the descriptor's modes (wk_pad.h maps a
+ * padded coordinate to its source). Chunk and tile sizes depend only on the
+ * shape (deterministic whatever the thread count).
  */
-#include <cblas.h>
 #include <limits.h>
 #include <string.h>
 
 #include "cpu.h"
+#include "dnnl.h"
 #include "wk_pad.h"
 
 /* f32 elements of unrolled patches per chunk (16 MiB). */
@@ -87,6 +88,26 @@ static void im2col_rows(void *v, int64_t k0, int64_t k1, int tid) {
   }
 }
 
+/* Output positions per GEMM tile: the chunk's GEMM is cut into column
+ * blocks of this width (a shape-only split) spread over the pool. */
+#define CONV_NB 256
+
+typedef struct conv_gemm_job {
+  const wk_conv3d *p;
+  const float *w, *col;
+  float *y;
+  int64_t n, Kc, ystride;
+} conv_gemm_job;
+
+static void conv_gemm(void *v, int64_t b0, int64_t b1, int tid) {
+  const conv_gemm_job *J = v;
+  for (int64_t b = b0; b < b1; b++) {
+    int64_t q0 = b * CONV_NB, nq = J->n - q0 < CONV_NB ? J->n - q0 : CONV_NB;
+    wkcpu__sgemm(0, 0, J->p->Co, nq, J->Kc, 1.0f, J->w, J->Kc, J->col + q0,
+                 J->n, 1.0f, J->y + q0, J->ystride);
+  }
+}
+
 int wkcpu_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
                      wk_w bias, float *y) {
   conv_geom g = geom(p);
@@ -116,9 +137,8 @@ int wkcpu_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
       im2col_job J = {p, g, x, col, t, p0, p1};
       int64_t grain = ((int64_t)1 << 14) / (p1 - p0) + 1;
       wkcpu__parallel(c, g.Kc, grain, im2col_rows, &J);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p->Co,
-                  (int)(p1 - p0), (int)g.Kc, 1.0f, wf, (int)g.Kc, col,
-                  (int)(p1 - p0), 1.0f, y + t * g.P + p0, (int)ystride);
+      conv_gemm_job G = {p, wf, col, y + t * g.P + p0, p1 - p0, g.Kc, ystride};
+      wkcpu__parallel(c, (p1 - p0 + CONV_NB - 1) / CONV_NB, 1, conv_gemm, &G);
     }
   }
   return 0;

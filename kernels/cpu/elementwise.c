@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "vmath.h"
 
 #define GRAIN_ELEMS ((int64_t)1 << 15) /* elements per task, at least */
 #define WCHUNK 256                     /* weight elements decoded at once */
@@ -58,9 +59,7 @@ static void rmsnorm_rows(void *v, int64_t r0, int64_t r1, int tid) {
   wk_w nob = {NULL, WK_F32, 1.0f};
   for (int64_t r = r0; r < r1; r++) {
     const float *x = j->x + r * j->dim;
-    double ss = 0.0;
-    for (int64_t i = 0; i < j->dim; i++)
-      ss += (double)x[i] * x[i];
+    double ss = wkcpu__sumsq(x, j->dim);
     float inv = (float)(1.0 / sqrt(ss / (double)j->dim + (double)j->eps));
     affine_row(x, j->y + r * j->dim, j->dim, 0.0f, inv, j->w, nob, j->plus_one);
   }
@@ -122,7 +121,7 @@ static void softmax_rows(void *v, int64_t r0, int64_t r1, int tid) {
     }
     double sum = 0.0;
     for (int64_t i = 0; i < j->cols; i++) {
-      float e = expf(x[i] - m);
+      float e = wkcpu__expf(x[i] - m);
       y[i] = e;
       sum += e;
     }
@@ -151,20 +150,12 @@ typedef struct flat_job {
  * without the cancellation of 1 + tanh(z) for negative x. */
 static void gelu_range(void *v, int64_t b, int64_t e, int tid) {
   flat_job *j = v;
-  const float k0 = 0.7978845608028654f, k1 = 0.044715f;
-  for (int64_t i = b; i < e; i++) {
-    float x = j->a[i];
-    float z = k0 * (x + k1 * x * x * x);
-    j->y[i] = x / (1.0f + expf(-2.0f * z));
-  }
+  wkcpu__gelu_tanh_v(j->a + b, j->y + b, e - b);
 }
 
 static void silu_range(void *v, int64_t b, int64_t e, int tid) {
   flat_job *j = v;
-  for (int64_t i = b; i < e; i++) {
-    float x = j->a[i];
-    j->y[i] = x / (1.0f + expf(-x));
-  }
+  wkcpu__silu_v(j->a + b, j->y + b, e - b);
 }
 
 static void add_range(void *v, int64_t b, int64_t e, int tid) {

@@ -1,19 +1,32 @@
 /*
- * linear.c — dtype conversion, wk_linear and wk_gemm on the cpu. GEMMs go to
- * OpenBLAS (cblas_sgemm, with OpenBLAS's own threading); bf16/fp8 weights are
- * decoded to f32 into the workspace a block of output columns at a time, so
- * the workspace stays bounded whatever N is. The block size depends only on
- * the shape, so the same shape always runs the same sequence of GEMMs.
+ * linear.c — dtype conversion, wk_linear and wk_gemm on the cpu.
+ *
+ * Every GEMM is cut into tiles whose sizes depend on the shape only, and the
+ * tiles are spread over the compute pool, each run single-threaded (see
+ * pool.c), so the same shape always runs the same tile GEMMs whatever the
+ * thread count and the bytes never depend on it.
+ *   f32 weights: sgemm (oneDNN's, see dnnl.c) per block of output columns.
+ *   bf16 weights, cpu with AVX512-BF16 (or AMX): oneDNN's bf16 matmul. The
+ *     activations are split into x = hi + lo, both bf16 (lo = bf16(x - hi)
+ *     carries the next 8 bits), and one matmul of [hi; lo] against the
+ *     weight tile gives both products, summed in f32: the result is within
+ *     2^-17 of f32 activations times the bf16 weights, so it matches the
+ *     f32-activation semantics of wk_linear while the weights are read as
+ *     bf16, never widened. With wk_set_bf16_activations on, only hi is
+ *     used (one product, half the work).
+ *   fp8 weights, or bf16 without the instructions: each block of weight rows
+ *     is decoded to f32 in the thread's slice of the workspace, then sgemm.
+ * wk_gemm tiles the same way over batches and column blocks.
  */
-#include <cblas.h>
 #include <limits.h>
 #include <pthread.h>
 #include <string.h>
 
 #include "cpu.h"
+#include "dnnl.h"
 
-/* f32 elements of decoded weight per block (16 MiB). */
-#define WKCPU_LINEAR_BLOCK_ELEMS ((int64_t)4 << 20)
+/* Rows of activations per bf16 tile. */
+#define LIN_MB 256
 
 static float fp8_lut[256];
 static pthread_once_t fp8_once = PTHREAD_ONCE_INIT;
@@ -114,17 +127,46 @@ int wkcpu_convert(wk_ctx *c, void *dst, wk_dtype dst_dt, const void *src,
 
 /* ---- wk_linear ----------------------------------------------------------- */
 
-static int64_t linear_block_rows(int64_t K, int64_t N) {
-  int64_t nb = K > 0 ? WKCPU_LINEAR_BLOCK_ELEMS / K : N;
-  if (nb < 64) nb = 64;
+/* Output columns per tile: about 8 tiles over N, 16-aligned, at most 256 and
+ * at most 1 MiB of decoded f32 weights. Depends on the shape only. */
+static int64_t lin_nb(int64_t K, int64_t N) {
+  int64_t nb = (N + 7) / 8;
   nb = (nb + 15) / 16 * 16;
+  if (nb > 256) nb = 256;
+  int64_t cap = K > 0 ? ((int64_t)1 << 18) / K : nb;
+  cap = cap < 16 ? 16 : cap / 16 * 16;
+  if (nb > cap) nb = cap;
   return nb < N ? nb : N;
+}
+
+static int use_dnnl(wk_dtype wdt) {
+  return wdt == WK_BF16 && wkcpu__dnnl_bf16();
+}
+
+/* Per-thread bytes of the bf16 path: the tile output [2 * mb, nb] and the
+ * largest oneDNN scratchpad among the tile shapes this GEMM runs. */
+static size_t bf16_tile_bytes(wk_ctx *c, int64_t M, int64_t K, int64_t N) {
+  int64_t mb = M < LIN_MB ? M : LIN_MB, nb = lin_nb(K, N);
+  int64_t ms[2] = {mb, M % mb ? M % mb : mb},
+          ns[2] = {nb, N % nb ? N % nb : nb};
+  size_t scratch = 0;
+  for (int a = 0; a < 2; a++)
+    for (int b = 0; b < 2; b++) {
+      size_t s =
+          wkcpu__dnnl_scratch_bytes((c->bf16_act ? 1 : 2) * ms[a], K, ns[b]);
+      scratch = s > scratch ? s : scratch;
+    }
+  return wkcpu__align((size_t)(2 * mb * nb) * 4) + wkcpu__align(scratch);
 }
 
 size_t wkcpu_linear_workspace(wk_ctx *c, int64_t M, int64_t K, int64_t N,
                               wk_dtype wdt) {
   if (wdt == WK_F32 || M == 0 || N == 0 || K == 0) return 0;
-  return (size_t)(linear_block_rows(K, N) * K) * 4 + WKCPU_WS_SLACK;
+  size_t t = (size_t)wkcpu__threads(c);
+  if (use_dnnl(wdt))
+    return wkcpu__align((size_t)(2 * M * K) * 2) +
+           t * bf16_tile_bytes(c, M, K, N) + WKCPU_WS_SLACK;
+  return t * wkcpu__align((size_t)(lin_nb(K, N) * K) * 4) + WKCPU_WS_SLACK;
 }
 
 static int blas_dims_ok(wk_ctx *c, const char *op, int64_t a, int64_t b,
@@ -133,6 +175,89 @@ static int blas_dims_ok(wk_ctx *c, const char *op, int64_t a, int64_t b,
     return wk__fail(c, WK_EUNSUPPORTED,
                     "%s: a dimension exceeds the BLAS int range", op);
   return 0;
+}
+
+typedef struct lin_job {
+  const float *x;
+  int64_t M, K, N, nb, mb, tiles_n;
+  wk_w W;
+  float *y;
+  char *scratch; /* per-thread slices of `slice` bytes */
+  size_t slice;
+  uint16_t *xs;    /* bf16 path: [hi; lo] per block of mb rows */
+  int lo;          /* 1: the lo half is used (f32 activations) */
+  size_t tile_out; /* bytes of a slice's tile output; scratchpad after */
+  int failed;
+} lin_job;
+
+/* f32 / decoded tiles: all M rows times one block of output columns. */
+static void lin_blas_tiles(void *v, int64_t t0, int64_t t1, int tid) {
+  lin_job *j = v;
+  for (int64_t t = t0; t < t1; t++) {
+    int64_t n0 = t * j->nb, n1 = n0 + j->nb < j->N ? n0 + j->nb : j->N;
+    const float *w = (const float *)j->W.data + n0 * j->K;
+    if (j->W.dtype != WK_F32) {
+      float *wf = (float *)(j->scratch + (size_t)tid * j->slice);
+      wkcpu__decode(wf, j->W, n0 * j->K, (n1 - n0) * j->K);
+      w = wf;
+    }
+    wkcpu__sgemm(0, 1, j->M, n1 - n0, j->K, 1.0f, j->x, j->K, w, j->K, 1.0f,
+                 j->y + n0, j->N);
+  }
+}
+
+/* Splits x rows into bf16 hi and lo halves, block by block. */
+static void lin_split(void *v, int64_t r0, int64_t r1, int tid) {
+  lin_job *j = v;
+  int64_t K = j->K;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t m0 = r / j->mb * j->mb;
+    int64_t mr = j->M - m0 < j->mb ? j->M - m0 : j->mb;
+    uint16_t *hi = j->xs + (2 * m0 + (r - m0)) * K, *lo = hi + mr * K;
+    const float *x = j->x + r * K;
+    if (!j->lo) {
+      for (int64_t k = 0; k < K; k++)
+        hi[k] = wk__f32_to_bf16(x[k]);
+      continue;
+    }
+    for (int64_t k = 0; k < K; k++) {
+      uint16_t h = wk__f32_to_bf16(x[k]);
+      hi[k] = h;
+      lo[k] = wk__f32_to_bf16(x[k] - wk__bf16_to_f32(h));
+    }
+  }
+}
+
+static void lin_bf16_tiles(void *v, int64_t t0, int64_t t1, int tid) {
+  lin_job *j = v;
+  float *tmp = (float *)(j->scratch + (size_t)tid * j->slice);
+  for (int64_t t = t0; t < t1; t++) {
+    int64_t m0 = t / j->tiles_n * j->mb, n0 = t % j->tiles_n * j->nb;
+    int64_t mr = j->M - m0 < j->mb ? j->M - m0 : j->mb;
+    int64_t nc = j->N - n0 < j->nb ? j->N - n0 : j->nb;
+    const uint16_t *w = (const uint16_t *)j->W.data + n0 * j->K;
+    if (wkcpu__dnnl_matmul_bf16(j->xs + 2 * m0 * j->K, (1 + j->lo) * mr, j->K,
+                                w, nc, tmp, (char *)tmp + j->tile_out,
+                                j->slice - j->tile_out)) {
+      j->failed = 1; /* each thread only ever sets it */
+      continue;
+    }
+    if (!j->lo) {
+      for (int64_t m = 0; m < mr; m++) {
+        float *y = j->y + (m0 + m) * j->N + n0;
+        const float *h = tmp + m * nc;
+        for (int64_t n = 0; n < nc; n++)
+          y[n] += h[n];
+      }
+      continue;
+    }
+    for (int64_t m = 0; m < mr; m++) {
+      float *y = j->y + (m0 + m) * j->N + n0;
+      const float *h = tmp + m * nc, *l = tmp + (mr + m) * nc;
+      for (int64_t n = 0; n < nc; n++)
+        y[n] += h[n] + l[n];
+    }
+  }
 }
 
 int wkcpu_linear(wk_ctx *c, const float *x, int64_t M, int64_t K, wk_w W,
@@ -148,24 +273,58 @@ int wkcpu_linear(wk_ctx *c, const float *x, int64_t M, int64_t K, wk_w W,
     memset(y, 0, (size_t)(M * N) * 4);
   }
   if (K == 0) return 0;
-  if (W.dtype == WK_F32) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K,
-                1.0f, x, (int)K, (const float *)W.data, (int)K, 1.0f, y,
-                (int)N);
+  lin_job j = {x, M,    K, N,    lin_nb(K, N), LIN_MB, 0, W,
+               y, NULL, 0, NULL, !c->bf16_act, 0,      0};
+  int64_t tiles = (N + j.nb - 1) / j.nb;
+  if (use_dnnl(W.dtype)) {
+    j.mb = M < LIN_MB ? M : LIN_MB;
+    j.tiles_n = tiles;
+    j.xs = wkcpu__ws(c);
+    j.scratch = (char *)j.xs + wkcpu__align((size_t)(2 * M * K) * 2);
+    j.slice = bf16_tile_bytes(c, M, K, N);
+    j.tile_out = wkcpu__align((size_t)(2 * j.mb * j.nb) * 4);
+    wkcpu__parallel(c, M, 8, lin_split, &j);
+    wkcpu__parallel(c, tiles * ((M + j.mb - 1) / j.mb), 1, lin_bf16_tiles, &j);
+    if (j.failed)
+      return wk__fail(c, WK_EDEVICE, "wk_linear: oneDNN bf16 matmul failed");
     return 0;
   }
-  int64_t nb = linear_block_rows(K, N);
-  float *wf = wkcpu__ws(c);
-  for (int64_t n0 = 0; n0 < N; n0 += nb) {
-    int64_t n1 = n0 + nb < N ? n0 + nb : N;
-    wkcpu__decode_rows(c, wf, W, K, n0, n1);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)(n1 - n0),
-                (int)K, 1.0f, x, (int)K, wf, (int)K, 1.0f, y + n0, (int)N);
-  }
+  j.scratch = wkcpu__ws(c);
+  j.slice = wkcpu__align((size_t)(j.nb * K) * 4);
+  wkcpu__parallel(c, tiles, 1, lin_blas_tiles, &j);
   return 0;
 }
 
 /* ---- wk_gemm ------------------------------------------------------------- */
+
+typedef struct gemm_job {
+  int ta, tb;
+  int64_t M, N, K, nb, tiles_n;
+  float alpha, beta;
+  const float *A, *B;
+  float *C;
+  int64_t lda, sA, ldb, sB, ldc, sC;
+} gemm_job;
+
+/* Tile t: batch t / tiles_n, output columns block t % tiles_n. */
+static void gemm_tiles(void *v, int64_t t0, int64_t t1, int tid) {
+  gemm_job *j = v;
+  for (int64_t t = t0; t < t1; t++) {
+    int64_t b = t / j->tiles_n, n0 = t % j->tiles_n * j->nb;
+    int64_t nc = j->N - n0 < j->nb ? j->N - n0 : j->nb;
+    float *Cb = j->C + b * j->sC + n0;
+    if (j->K == 0) { /* C = beta * C, with beta == 0 clearing NaNs too */
+      for (int64_t m = 0; m < j->M; m++)
+        for (int64_t n = 0; n < nc; n++)
+          Cb[m * j->ldc + n] =
+              j->beta == 0.0f ? 0.0f : j->beta * Cb[m * j->ldc + n];
+      continue;
+    }
+    const float *Bb = j->B + b * j->sB + (j->tb ? n0 * j->ldb : n0);
+    wkcpu__sgemm(j->ta, j->tb, j->M, nc, j->K, j->alpha, j->A + b * j->sA,
+                 j->lda, Bb, j->ldb, j->beta, Cb, j->ldc);
+  }
+}
 
 int wkcpu_gemm(wk_ctx *c, int trans_a, int trans_b, int64_t M, int64_t N,
                int64_t K, float alpha, const float *A, int64_t lda, int64_t sA,
@@ -174,18 +333,9 @@ int wkcpu_gemm(wk_ctx *c, int trans_a, int trans_b, int64_t M, int64_t N,
   int rc = blas_dims_ok(c, "wk_gemm", M, N, K);
   if (!rc) rc = blas_dims_ok(c, "wk_gemm", lda, ldb, ldc);
   if (rc) return rc;
-  for (int64_t b = 0; b < batch; b++) {
-    float *Cb = C + b * sC;
-    if (K == 0) { /* C = beta * C, with beta == 0 clearing NaNs too */
-      for (int64_t m = 0; m < M; m++)
-        for (int64_t n = 0; n < N; n++)
-          Cb[m * ldc + n] = beta == 0.0f ? 0.0f : beta * Cb[m * ldc + n];
-      continue;
-    }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
-                alpha, A + b * sA, (int)lda, B + b * sB, (int)ldb, beta, Cb,
-                (int)ldc);
-  }
+  gemm_job j = {trans_a, trans_b, M, N,   K,  lin_nb(K, N), 0,  alpha, beta,
+                A,       B,       C, lda, sA, ldb,          sB, ldc,   sC};
+  j.tiles_n = (N + j.nb - 1) / j.nb;
+  wkcpu__parallel(c, batch * j.tiles_n, 1, gemm_tiles, &j);
   return 0;
 }

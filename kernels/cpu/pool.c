@@ -1,7 +1,22 @@
 /*
- * pool.c — the cpu context: a persistent pthread pool used by the ops that
- * pay for threads (see cpu.h for the split rule and the thread contract).
+ * pool.c — the cpu compute pool and the cpu context.
+ *
+ * One pool per process (the cpu is device 0, the only one), shared by every
+ * context: contexts attach to it and the last one to go stops it. Workers
+ * sleep on a condition variable between jobs (no spinning), and BLAS is
+ * told to run single-threaded, since the GEMMs are split over this pool
+ * (see linear.c), so the process never runs more compute threads than the
+ * pool has. Jobs from different contexts (different host threads) take
+ * turns: a job holds the pool until its last chunk is done. A parallel call
+ * made from inside a job (a worker, or the submitter while its job runs)
+ * runs inline as one chunk.
+ *
+ * Size: a context asks for `threads` (0 = the process default: the value
+ * given to wk_cpu_set_threads, else the cores in the affinity mask); the
+ * pool grows to the largest request and never shrinks while attached, and
+ * each context splits its work over at most its own count.
  */
+#include <cblas.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -11,12 +26,14 @@
 #include <unistd.h>
 
 #include "cpu.h"
+#include "dnnl.h"
 
 #define WKCPU_MAX_THREADS 256
 
 typedef struct pool {
-  int n; /* workers including the caller */
-  pthread_t *th;
+  int n; /* workers including the submitting thread */
+  pthread_t th[WKCPU_MAX_THREADS];
+  pthread_mutex_t run; /* held by the submitter for a whole job */
   pthread_mutex_t mu;
   pthread_cond_t go, done;
   uint64_t gen; /* bumped per job */
@@ -28,9 +45,20 @@ typedef struct pool {
   int chunks;
 } pool;
 
+/* The process's pool, its attached contexts and the default size. */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pool *g_pool;
+static int g_refs;
+static int g_default;
+
+/* Set while this thread runs a chunk or submits a job: nested calls run
+ * inline instead of waiting on the pool they are part of. */
+static _Thread_local int in_job;
+
 typedef struct worker_arg {
   pool *p;
   int id;
+  uint64_t gen; /* the job generation when it was started */
 } worker_arg;
 
 static void run_chunk(pool *p, int id) {
@@ -43,7 +71,8 @@ static void *worker_main(void *v) {
   worker_arg wa = *(worker_arg *)v;
   free(v);
   pool *p = wa.p;
-  uint64_t seen = 0;
+  in_job = 1;
+  uint64_t seen = wa.gen;
   pthread_mutex_lock(&p->mu);
   for (;;) {
     while (!p->stop && p->gen == seen)
@@ -59,17 +88,18 @@ static void *worker_main(void *v) {
   return NULL;
 }
 
-static void pool_stop(pool *p, int started) {
+/* Stops and joins every worker; frees the pool. */
+static void pool_stop(pool *p) {
   pthread_mutex_lock(&p->mu);
   p->stop = 1;
   pthread_cond_broadcast(&p->go);
   pthread_mutex_unlock(&p->mu);
-  for (int i = 0; i < started; i++)
+  for (int i = 1; i < p->n; i++)
     pthread_join(p->th[i], NULL);
   pthread_cond_destroy(&p->go);
   pthread_cond_destroy(&p->done);
   pthread_mutex_destroy(&p->mu);
-  free(p->th);
+  pthread_mutex_destroy(&p->run);
   free(p);
 }
 
@@ -83,63 +113,112 @@ static int usable_cores(void) {
   return online > 0 ? (int)online : 1;
 }
 
-/* Starts threads-1 workers with every signal blocked, so signal delivery
- * stays with the host's own threads. */
-int wkcpu_ctx_init(wk_ctx *c) {
-  int n = c->threads;
-  if (n == 0) n = usable_cores();
-  if (n > WKCPU_MAX_THREADS) n = WKCPU_MAX_THREADS;
-  pool *p = calloc(1, sizeof *p);
-  if (!p) return wk__fail(c, WK_ENOMEM, "wkcpu: out of memory");
-  p->n = n;
-  p->th = calloc((size_t)n, sizeof *p->th);
-  if (!p->th) {
-    free(p);
-    return wk__fail(c, WK_ENOMEM, "wkcpu: out of memory");
-  }
-  pthread_mutex_init(&p->mu, NULL);
-  pthread_cond_init(&p->go, NULL);
-  pthread_cond_init(&p->done, NULL);
+/* Grows p to n workers with every signal blocked in the new threads, so
+ * signal delivery stays with the host's own threads. No job may run. On
+ * failure p keeps the workers it managed to start. */
+static int pool_grow(pool *p, int n) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int started = 0, err = 0;
-  for (int i = 1; i < n; i++) {
+  int err = 0;
+  while (p->n < n) {
     worker_arg *wa = malloc(sizeof *wa);
     if (!wa) {
       err = ENOMEM;
       break;
     }
     wa->p = p;
-    wa->id = i;
-    err = pthread_create(&p->th[started], NULL, worker_main, wa);
+    wa->id = p->n;
+    wa->gen = p->gen;
+    err = pthread_create(&p->th[p->n], NULL, worker_main, wa);
     if (err) {
       free(wa);
       break;
     }
-    started++;
+    p->n++;
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return err;
+}
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+/* The GEMMs are split over the pool; OpenBLAS's own threads would only
+ * compete with it (and its pthread build spins after each call). */
+static void blas_single(void) {
+  openblas_set_num_threads(1);
+}
+
+void wk_cpu_set_threads(int threads) {
+  if (threads < 0) threads = 0;
+  if (threads > WKCPU_MAX_THREADS) threads = WKCPU_MAX_THREADS;
+  pthread_mutex_lock(&g_mu);
+  g_default = threads;
+  pthread_mutex_unlock(&g_mu);
+}
+
+int wk_cpu_pool_threads(void) {
+  pthread_mutex_lock(&g_mu);
+  int n = g_pool ? g_pool->n : 0;
+  pthread_mutex_unlock(&g_mu);
+  return n;
+}
+
+int wkcpu_ctx_init(wk_ctx *c) {
+  pthread_once(&blas_once, blas_single);
+  pthread_mutex_lock(&g_mu);
+  int n = c->threads ? c->threads : g_default ? g_default : usable_cores();
+  if (n > WKCPU_MAX_THREADS) n = WKCPU_MAX_THREADS;
+  pool *p = g_pool;
+  if (!p) {
+    p = calloc(1, sizeof *p);
+    if (!p) {
+      pthread_mutex_unlock(&g_mu);
+      return wk__fail(c, WK_ENOMEM, "wkcpu: out of memory");
+    }
+    p->n = 1;
+    pthread_mutex_init(&p->run, NULL);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->go, NULL);
+    pthread_cond_init(&p->done, NULL);
+    g_pool = p;
+  }
+  int err = 0;
+  if (p->n < n) {
+    pthread_mutex_lock(&p->run); /* no job while workers are added */
+    err = pool_grow(p, n);
+    pthread_mutex_unlock(&p->run);
+  }
   if (err) {
-    pool_stop(p, started);
+    if (g_refs == 0) {
+      pool_stop(p);
+      g_pool = NULL;
+    }
+    pthread_mutex_unlock(&g_mu);
     return wk__fail(c, WK_ENOMEM, "wkcpu: cannot start worker thread: %s",
                     strerror(err));
   }
+  g_refs++;
+  pthread_mutex_unlock(&g_mu);
   c->threads = n;
   c->cpu = p;
   return 0;
 }
 
 void wkcpu_ctx_fini(wk_ctx *c) {
-  pool *p = c->cpu;
-  if (!p) return;
-  pool_stop(p, p->n - 1);
+  if (!c->cpu) return;
+  pthread_mutex_lock(&g_mu);
+  if (--g_refs == 0) {
+    pool_stop(g_pool);
+    g_pool = NULL;
+    wkcpu__dnnl_release();
+  }
+  pthread_mutex_unlock(&g_mu);
   c->cpu = NULL;
 }
 
 int wkcpu__threads(const wk_ctx *c) {
-  const pool *p = c->cpu;
-  return p ? p->n : 1;
+  return c->cpu ? c->threads : 1;
 }
 
 void wkcpu__parallel(wk_ctx *c, int64_t n, int64_t grain, wkcpu__range_fn fn,
@@ -148,11 +227,13 @@ void wkcpu__parallel(wk_ctx *c, int64_t n, int64_t grain, wkcpu__range_fn fn,
   if (n <= 0) return;
   if (grain < 1) grain = 1;
   int64_t want = (n + grain - 1) / grain;
-  int chunks = p ? (want < p->n ? (int)want : p->n) : 1;
-  if (chunks <= 1) {
+  int chunks = p ? (want < c->threads ? (int)want : c->threads) : 1;
+  if (chunks <= 1 || in_job) {
     fn(arg, 0, n, 0);
     return;
   }
+  pthread_mutex_lock(&p->run);
+  in_job = 1;
   pthread_mutex_lock(&p->mu);
   p->fn = fn;
   p->arg = arg;
@@ -167,4 +248,6 @@ void wkcpu__parallel(wk_ctx *c, int64_t n, int64_t grain, wkcpu__range_fn fn,
   while (p->pending > 0)
     pthread_cond_wait(&p->done, &p->mu);
   pthread_mutex_unlock(&p->mu);
+  in_job = 0;
+  pthread_mutex_unlock(&p->run);
 }

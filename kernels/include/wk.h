@@ -75,9 +75,17 @@ int wk_backend_available(wk_backend b);
 /* Number of CUDA devices (0 when none or when built without CUDA). */
 int wk_cuda_device_count(void);
 
-/* threads: cpu worker threads, the caller included (0 = the cores this
- * process may use: its affinity mask); ignored on cuda. */
+/* threads: cpu worker threads, the caller included (0 = the process
+ * default below); ignored on cuda. Every cpu context attaches to the one
+ * compute pool of the process (grown to the largest request, stopped with
+ * the last context) and splits its ops over at most `threads` of it; BLAS
+ * runs single-threaded inside the pool's workers. */
 int wk_ctx_create(wk_backend b, int device_index, int threads, wk_ctx **out);
+/* The default worker count of cpu contexts created with threads == 0 from
+ * now on: 0 = the cores this process may use (its affinity mask). */
+void wk_cpu_set_threads(int threads);
+/* Workers in the process's cpu pool now (0 when no cpu context exists). */
+int wk_cpu_pool_threads(void);
 void wk_ctx_destroy(wk_ctx *c);
 wk_backend wk_ctx_backend(const wk_ctx *c);
 /* Message of the context's last failure; with c == NULL, the message of the
@@ -146,6 +154,14 @@ int wk_linear(wk_ctx *c, const float *x, int64_t M, int64_t K, wk_w W,
               wk_w bias, int64_t N, float *y);
 size_t wk_linear_workspace(wk_ctx *c, int64_t M, int64_t K, int64_t N,
                            wk_dtype wdt);
+
+/* Precision of wk_linear with bf16 weights. Off (the default): the result
+ * is that of f32 activations times the bf16 weights (on cpu the activations
+ * are split into two bf16 halves, two products). On: the activations are
+ * rounded to bf16 once, as frameworks run a bf16 model — half the work on
+ * cpu, relative error about 2^-9 per product. cuda always rounds them
+ * (cuBLAS bf16 GEMMs), so the switch only changes cpu contexts. */
+int wk_set_bf16_activations(wk_ctx *c, int on);
 
 /* Strided batched f32 GEMM, column-major-free row-major semantics:
  * C[b] = alpha * op(A[b]) . op(B[b]) + beta * C[b], with op(A) [M,K],

@@ -23,9 +23,10 @@
 /* ---- configuration ------------------------------------------------------ */
 
 static int parse_keys(const warm_component_config *cfg, uint32_t *max_tokens,
-                      int *output_all, warm_error *err) {
+                      int *output_all, int *bf16_act, warm_error *err) {
   *max_tokens = G3_DEFAULT_MAX_TOKENS;
   *output_all = 0;
+  *bf16_act = 0;
   for (uint32_t i = 0; i < cfg->n_keys; i++) {
     const char *k = cfg->keys[i].key, *v = cfg->keys[i].value;
     if (strcmp(k, "max_tokens") == 0) {
@@ -45,10 +46,20 @@ static int parse_keys(const warm_component_config *cfg, uint32_t *max_tokens,
       else
         return warm_error_set(err, WARM_EINVAL,
                               "key output: \"%s\" must be last or all", v);
+    } else if (strcmp(k, "bf16_activations") == 0) {
+      if (strcmp(v, "true") == 0)
+        *bf16_act = 1;
+      else if (strcmp(v, "false") == 0)
+        *bf16_act = 0;
+      else
+        return warm_error_set(err, WARM_EINVAL,
+                              "key bf16_activations: \"%s\" must be true or "
+                              "false",
+                              v);
     } else {
       return warm_error_set(err, WARM_EINVAL,
                             "unknown key \"%s\" for plugin " G3_NAME
-                            " (known: max_tokens, output)",
+                            " (known: max_tokens, output, bf16_activations)",
                             k);
     }
   }
@@ -71,8 +82,8 @@ static int fingerprint_compute(warm_instance *g, warm_error *err) {
   g3_fnv(h, id, strlen(id) + 1);
   int rc = g3_model_hash_files(&g->m, h, err);
   if (rc) return rc;
-  int dt = (int)g->m.wdt;
-  g3_fnv(h, &dt, sizeof dt);
+  int dt[2] = {(int)g->m.wdt, g->bf16_act}; /* both change the outputs */
+  g3_fnv(h, dt, sizeof dt);
   snprintf(g->fp, sizeof g->fp, "%016" PRIx64 "%016" PRIx64, h[0], h[1]);
   return 0;
 }
@@ -89,11 +100,13 @@ static int g3_create(const warm_services *svc, const warm_component_config *cfg,
     rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
     goto fail;
   }
-  if ((rc = parse_keys(cfg, &g->max_tokens, &g->output_all, err)) ||
+  if ((rc = parse_keys(cfg, &g->max_tokens, &g->output_all, &g->bf16_act,
+                       err)) ||
       (rc = g3_model_pick_dtype(cfg, G3_NAME, &wdt, err)) ||
       (rc = g3_model_open(&g->m, svc, g->name, cfg, wdt, err)) ||
       (rc = fingerprint_compute(g, err)))
     goto fail;
+  wk_set_bf16_activations(g->m.wk, g->bf16_act);
   *out = g;
   return 0;
 fail:
@@ -107,10 +120,10 @@ static int g3_validate(const warm_services *svc,
                        const warm_component_config *cfg, warm_error *err) {
   (void)svc;
   uint32_t mt;
-  int all;
+  int all, bact;
   wk_dtype wdt;
   int rc;
-  if ((rc = parse_keys(cfg, &mt, &all, err)) ||
+  if ((rc = parse_keys(cfg, &mt, &all, &bact, err)) ||
       (rc = g3_model_pick_dtype(cfg, G3_NAME, &wdt, err)))
     return rc;
   return g3_model_check_folder(cfg, err);

@@ -13,6 +13,7 @@ struct warm_instance {
   char *name;
   uint32_t max_tokens;
   int output_all;
+  int bf16_act; /* key bf16_activations: activations rounded to bf16 once */
   char fp[65];
 };
 

@@ -92,6 +92,7 @@ typedef struct ltxv_opts {
   double fps;
   int64_t tcomp, scomp; /* the VAE's temporal / spatial compression */
   int threads;
+  int bf16_act; /* wk_set_bf16_activations */
 } ltxv_opts;
 
 typedef struct ltxv {

@@ -193,14 +193,16 @@ static int parse_num(const char *key, const char *v, double lo, double hi,
 
 /* Plugin keys: fps (default 25), temporal_compression (8),
  * spatial_compression (32) — the RoPE interpolation inputs diffusers'
- * LTXPipeline derives from the VAE and the frame rate — and threads (cpu
- * worker threads, 0 = all cores). Unknown keys are refused. */
+ * LTXPipeline derives from the VAE and the frame rate — threads (cpu
+ * worker threads, 0 = all cores) and bf16_activations (true / false, see
+ * wk_set_bf16_activations). Unknown keys are refused. */
 int ltxv_parse_opts(const warm_component_config *cfg, ltxv_opts *o,
                     warm_error *err) {
   o->fps = 25.0;
   o->tcomp = 8;
   o->scomp = 32;
   o->threads = 0;
+  o->bf16_act = 0;
   for (uint32_t i = 0; cfg && i < cfg->n_keys; i++) {
     const char *k = cfg->keys[i].key, *v = cfg->keys[i].value;
     double d = 0;
@@ -219,11 +221,19 @@ int ltxv_parse_opts(const warm_component_config *cfg, ltxv_opts *o,
     } else if (!strcmp(k, "threads")) {
       if ((rc = parse_num(k, v, 0, 1024, &d, err))) return rc;
       o->threads = (int)d;
+    } else if (!strcmp(k, "bf16_activations")) {
+      if (strcmp(v, "true") && strcmp(v, "false"))
+        return warm_error_set(err, WARM_EINVAL,
+                              LTXV_NAME ": key bf16_activations: \"%s\" must "
+                                        "be true or false",
+                              v);
+      o->bf16_act = !strcmp(v, "true");
     } else {
       return warm_error_set(err, WARM_EINVAL,
                             LTXV_NAME ": unknown key \"%s\" in [component %s] "
                                       "(known: fps, temporal_compression, "
-                                      "spatial_compression, threads)",
+                                      "spatial_compression, threads, "
+                                      "bf16_activations)",
                             k, cfg->name ? cfg->name : "?");
     }
   }

@@ -89,6 +89,8 @@ static int ltxv_create(const warm_services *svc,
     else if (wk_ctx_create(be, cfg->device.index, m->opts.threads, &m->wk))
       rc = warm_error_set(err, WARM_EDEVICE,
                           "%s: cannot create the compute context", m->name);
+    else
+      wk_set_bf16_activations(m->wk, m->opts.bf16_act);
   }
   if (!rc) {
     wpc_weights *w = &m->w;
@@ -331,7 +333,7 @@ static void ltxv_destroy(warm_instance *inst) {
 /* Identity of the weights by FILE IDENTITY (not content, which would read
  * tens of GB): each checkpoint file's device, inode, size and mtime, the
  * tensor table (names, dtypes, shapes, offsets), the model config, plugin
- * name + version and the stored dtype. */
+ * name + version, the stored dtype and the bf16_activations key. */
 static int ltxv_fingerprint(warm_instance *inst, char out[65],
                             warm_error *err) {
   ltxv *m = (ltxv *)inst;
@@ -340,6 +342,8 @@ static int ltxv_fingerprint(warm_instance *inst, char out[65],
   wpc_fp_add(&f, LTXV_NAME, sizeof LTXV_NAME);
   wpc_fp_add(&f, LTXV_VERSION, sizeof LTXV_VERSION);
   wpc_fp_add(&f, &m->dtype, sizeof m->dtype);
+  if (m->opts.bf16_act) /* changes the outputs; absent keeps older ids */
+    wpc_fp_add(&f, &m->opts.bf16_act, sizeof m->opts.bf16_act);
   wpc_fp_add(&f, &m->cfg, sizeof m->cfg);
   int rc = wpc_fp_file(&f, m->st, err);
   if (rc) return rc;

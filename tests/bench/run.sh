@@ -2,7 +2,9 @@
 # Runs every benchmark binary in <build>/tests/ (bench_*) and prints its
 # output. A benchmark that exits 77 needs something absent here (a GPU) and
 # is reported as skipped. Usage: tests/bench/run.sh [build-dir]  (default:
-# build). Exit status: 0 when every benchmark ran or skipped.
+# build). Exit status: 0 when every benchmark ran or skipped. With TORCH_PY
+# set to a Python that has torch, bench_vs_torch also runs every shape in
+# PyTorch (tests/bench/torch_side.py) and prints warmd / torch ratios.
 build=${1:-build}
 dir="$build/tests"
 if [ ! -d "$dir" ]; then

@@ -56,6 +56,7 @@ static void test_good_file_parses_every_section(void) {
       "[device cpu]\n"
       "budget = 1.5GB\n"
       "reserve = 64k\n"
+      "threads = 3\n"
       "[device cuda:1]\n"
       "budget = 92GiB\n"
       "reserve = 256MiB\n"
@@ -98,7 +99,8 @@ static void test_good_file_parses_every_section(void) {
   CHECK(c->n_devices == 2, "%zu", c->n_devices);
   const wh_cfg_device *cpu = wh_config_device(c, "cpu");
   const wh_cfg_device *g = wh_config_device(c, "cuda:1");
-  CHECK(cpu && cpu->budget == 1500000000ull && cpu->reserve == 65536,
+  CHECK(cpu && cpu->budget == 1500000000ull && cpu->reserve == 65536 &&
+            cpu->threads == 3,
         "cpu budget");
   CHECK(g && g->budget == 92ull << 30 && g->reserve == 256ull << 20,
         "cuda budget");
@@ -178,6 +180,13 @@ static void test_each_bad_line_is_reported_at_its_line(void) {
       {"[device cpu]\nbudget = -1GiB\n", 5, "bad size"},
       {"[device cpu]\ncolour = red\n", 5,
        "unknown key 'colour' in [device cpu]"},
+      {"[device cpu]\nthreads = -1\n", 5, "bad threads '-1'"},
+      {"[device cpu]\nthreads = many\n", 5, "bad threads 'many'"},
+      {"[device cpu]\nthreads = 257\n", 5, "bad threads '257'"},
+      {"[device cpu]\nthreads = 1\nthreads = 2\n", 6,
+       "duplicate key 'threads' (first at line 5)"},
+      {"[device cuda:0]\nthreads = 2\n", 5,
+       "threads is a key of [device cpu] only"},
       {"[device tpu:0]\n", 4, "bad device 'tpu:0'"},
       {"[device cpu]\n[device cpu]\n", 5, "duplicate section [device cpu]"},
       {"[cache]\nembeddings = lots\n", 5, "bad size 'lots'"},

@@ -126,6 +126,9 @@ static void test_bad_checkpoints(const char *ck) {
   expect_refused("unknown key", ck, bad_key, 1, "max_tokenz", NULL);
   warm_kv bad_out[1] = {{"output", "middle"}};
   expect_refused("bad output", ck, bad_out, 1, "output", "middle");
+  warm_kv bad_b16[1] = {{"bf16_activations", "yes"}};
+  expect_refused("bad bf16_activations", ck, bad_b16, 1, "bf16_activations",
+                 "yes");
   warm_kv bad_mt[1] = {{"max_tokens", "-3"}};
   expect_refused("bad max_tokens", ck, bad_mt, 1, "max_tokens", NULL);
 

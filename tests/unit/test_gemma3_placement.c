@@ -186,6 +186,31 @@ static void test_dtypes_close_to_f32(const char *ck, const char *prompt) {
   free(f.emb), free(b.emb), free(e.emb);
 }
 
+/* bf16_activations = true: activations rounded to bf16 before each GEMM
+ * (as torch runs a bf16 model). Still within the bf16 tolerance of f32,
+ * and streamed == resident bitwise. */
+static void test_bf16_activations(const char *ck, const char *prompt) {
+  warm_place_req res = {WARM_PLACE_RESIDENT, 1, WARM_SOURCE_PINNED};
+  warm_place_req str = {WARM_PLACE_STREAM, 2, WARM_SOURCE_MMAP};
+  warm_kv on = {"bf16_activations", "true"};
+  g3t_out f, r, s;
+  g3t_placed_run(cpu, ck, WARM_F32, res, 0, prompt, &f);
+  g3t_placed_run_key(cpu, ck, WARM_BF16, res, 0, prompt, &on, &r);
+  g3t_placed_run_key(cpu, ck, WARM_BF16, str, 0, prompt, &on, &s);
+  if (f.emb && r.emb && s.emb) {
+    same(&r, &s, "bf16 activations, stream W=2 mmap vs resident");
+    double nb = 0, nf = 0;
+    for (size_t i = 0; i < f.bytes / 4; i++) {
+      nf += (double)f.emb[i] * f.emb[i];
+      nb += ((double)r.emb[i] - f.emb[i]) * ((double)r.emb[i] - f.emb[i]);
+    }
+    double rb = sqrt(nb / nf);
+    printf("relative L2 vs f32: bf16 weights and activations %.3g\n", rb);
+    G3T_CHECK(rb > 0 && rb < 2e-2, "bf16 activations relative L2 %.3g", rb);
+  }
+  free(f.emb), free(r.emb), free(s.emb);
+}
+
 int main(void) {
   char ck[1024];
   g3t_ckpt("gqa_window", ck, sizeof ck);
@@ -196,6 +221,7 @@ int main(void) {
   test_every_placement_same_bytes(ck, WARM_F32, prompt);
   test_every_placement_same_bytes(ck, WARM_BF16, prompt);
   test_every_placement_same_bytes(ck, WARM_FP8_E4M3, prompt);
+  test_bf16_activations(ck, prompt);
   random_prompt(&s, prompt, sizeof prompt, 7);
   test_auto_with_and_without_room(ck, prompt);
   test_live_switch_moves_ledger_bytes(ck, prompt);

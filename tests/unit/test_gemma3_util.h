@@ -271,13 +271,15 @@ static inline uint64_t g3t_total(const warm_estimate *e) {
 
 #ifndef G3T_HOST_ONLY
 /* place + run in one placement on a fresh instance; checks the ledger peak
- * against the estimate and returns the output. */
-static inline void g3t_placed_run(warm_device dev, const char *ck,
-                                  warm_dtype dt, warm_place_req req,
-                                  uint64_t budget, const char *prompt,
-                                  g3t_out *o) {
-  warm_kv keys[2] = {{"max_tokens", "32"}, {"output", "all"}};
-  warm_component_config cc = g3t_config(ck, dev, dt, keys, 2);
+ * against the estimate and returns the output. extra: one more plugin key
+ * or NULL. */
+static inline void g3t_placed_run_key(warm_device dev, const char *ck,
+                                      warm_dtype dt, warm_place_req req,
+                                      uint64_t budget, const char *prompt,
+                                      const warm_kv *extra, g3t_out *o) {
+  warm_kv keys[3] = {{"max_tokens", "32"}, {"output", "all"}, {NULL, NULL}};
+  if (extra) keys[2] = *extra;
+  warm_component_config cc = g3t_config(ck, dev, dt, keys, extra ? 3 : 2);
   g3t_host h;
   g3t_host_init(&h, dev, budget);
   const warm_plugin_desc *d = g3_descriptor();
@@ -314,6 +316,12 @@ static inline void g3t_placed_run(warm_device dev, const char *ck,
   g3t_host_fini(&h);
 }
 
+static inline void g3t_placed_run(warm_device dev, const char *ck,
+                                  warm_dtype dt, warm_place_req req,
+                                  uint64_t budget, const char *prompt,
+                                  g3t_out *o) {
+  g3t_placed_run_key(dev, ck, dt, req, budget, prompt, NULL, o);
+}
 #endif /* G3T_HOST_ONLY */
 
 #endif /* TEST_GEMMA3_UTIL_H */

@@ -64,6 +64,34 @@ static void test_linear_bf16_fp8_weights(wt_env *e) {
   check_linear(e, 4, 8192, 1100, WK_BF16, 1); /* several decode blocks */
 }
 
+/* wk_set_bf16_activations: activations rounded to bf16 once. The result
+ * stays near f32 activations times the same weights (bf16 rounding of x,
+ * ~2^-9 relative) and is deterministic; switched off, the default
+ * precision is back. */
+static void test_linear_bf16_activations(wt_env *e) {
+  const int64_t M = 37, K = 300, N = 70;
+  float *x = wt_randn(M * K, -1, 1), *w = wt_randn(N * K, -1, 1);
+  float *deq = malloc(N * K * 4), scale;
+  void *wq = wt_quantise(w, N * K, WK_BF16, deq, &scale);
+  float *y1 = malloc(M * N * 4), *y2 = malloc(M * N * 4);
+  wk_w W = {wq, WK_BF16, 1.0f};
+  wt_env_ws(e, wk_linear_workspace(e->c, M, K, N, WK_BF16));
+  double *want = ref_linear(x, deq, NULL, M, K, N);
+  WT_RC(wk_set_bf16_activations(e->c, 1), 0);
+  WT_RC(wk_linear(e->c, x, M, K, W, wt_none(), N, y1), 0);
+  WT_RC(wk_linear(e->c, x, M, K, W, wt_none(), N, y2), 0);
+  double err = wt_norm_err(y1, want, M * N);
+  WT_CHECK(err <= 8e-3, "bf16 activations: err %.3g", err);
+  WT_CHECK(memcmp(y1, y2, M * N * 4) == 0, "bf16 activations: runs differ");
+  WT_RC(wk_set_bf16_activations(e->c, 0), 0);
+  WT_RC(wk_linear(e->c, x, M, K, W, wt_none(), N, y2), 0);
+  err = wt_norm_err(y2, want, M * N);
+  WT_CHECK(err <= 1e-5, "default precision after switching back: err %.3g",
+           err);
+  WT_RC(wk_set_bf16_activations(NULL, 1), WK_EINVAL);
+  free(x), free(w), free(deq), free(wq), free(y1), free(y2), free(want);
+}
+
 static void test_linear_bias_in_bf16(wt_env *e) {
   const int64_t M = 3, K = 5, N = 4;
   float *x = wt_randn(M * K, -1, 1), *w = wt_randn(N * K, -1, 1);
@@ -207,6 +235,7 @@ int main(void) {
   test_linear_bias_in_bf16(&e);
   test_linear_workspace_too_small(&e);
   test_linear_deterministic_across_threads(&e);
+  test_linear_bf16_activations(&e);
   test_linear_same_bytes_wherever_weights_live(&e);
   test_gemm_transposes_strides_batches(&e);
   wt_env_fini(&e);

@@ -235,6 +235,9 @@ static void checkpoints(void) {
                       "unknown key \"fpss\"", "dit: unknown plugin key");
   expect_create_fails("transformer_ltxv", ck, "fps", "-3", WARM_EINVAL,
                       "key fps", "dit: bad fps");
+  expect_create_fails("transformer_ltxv", ck, "bf16_activations", "1",
+                      WARM_EINVAL, "bf16_activations",
+                      "dit: bad bf16_activations");
   expect_create_fails("transformer_ltxv", LT_CKPT "/nope", NULL, NULL, WARM_EIO,
                       "nope", "dit: no such folder");
   d = copy_ckpt(vk, "vae_missing",

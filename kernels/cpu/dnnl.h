@@ -1,0 +1,30 @@
+/*
+ * dnnl.h — the oneDNN calls the cpu backend makes (dnnl.c).
+ */
+#ifndef WKCPU_DNNL_H
+#define WKCPU_DNNL_H
+
+#include <stdint.h>
+
+/* 1 when oneDNN's bf16 matmul runs natively here (AVX512-BF16 or AMX) and
+ * WK_CPU_NO_DNNL is unset in the environment (benchmarks set it to measure
+ * the OpenBLAS paths). */
+int wkcpu__dnnl_bf16(void);
+/* dst[M, N] = src[M, K] . wei[N, K]^T, bf16 inputs (row strides K), f32
+ * output (row stride N), on the calling thread, with `scratch` (at least
+ * wkcpu__dnnl_scratch_bytes(M, K, N), 64-byte aligned). 0 or -1. */
+int wkcpu__dnnl_matmul_bf16(const uint16_t *src, int64_t M, int64_t K,
+                            const uint16_t *wei, int64_t N, float *dst,
+                            void *scratch, size_t scratch_bytes);
+/* Scratchpad bytes that matmul shape needs (0 when oneDNN is not used). */
+size_t wkcpu__dnnl_scratch_bytes(int64_t M, int64_t K, int64_t N);
+/* Row-major f32 GEMM on the calling thread: C = alpha op(A) op(B) + beta C
+ * (oneDNN's sgemm; OpenBLAS when it fails or WK_CPU_NO_DNNL is set). The
+ * caller keeps dimensions within the BLAS int range. */
+void wkcpu__sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K,
+                  float alpha, const float *A, int64_t lda, const float *B,
+                  int64_t ldb, float beta, float *C, int64_t ldc);
+/* Frees the cached primitives (when the last cpu context goes). */
+void wkcpu__dnnl_release(void);
+
+#endif
