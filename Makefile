@@ -87,7 +87,8 @@ tsan: deps
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TARGETS)
 	# OpenBLAS's own worker threads synchronise in uninstrumented code that
 	# TSan cannot see, so they run single-threaded here.
-	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	# tests/tsan.supp: descriptor numbers libuv closed behind TSan's back.
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
 	  OPENBLAS_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS) -L tsan
 
 # TORCH_PY=/path/to/python (with torch, transformers, diffusers) adds the
