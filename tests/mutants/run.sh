@@ -80,6 +80,8 @@ read_mut() {
 # Replaces the one occurrence of $M_FROM in $SRC/$M_FILE; 1 when it does
 # not occur exactly once.
 apply_mut() {
+  # perl -i skips a missing file with only a warning: refuse it here.
+  [ -f "$SRC/$M_FILE" ] || { echo "no file $M_FILE"; return 1; }
   FROM=$M_FROM TO=$M_TO perl -0777 -i -pe '
     BEGIN { ($f, $t) = ($ENV{FROM}, $ENV{TO}); s/\\n/\n/g for $f, $t; }
     $n = () = /\Q$f\E/g;
