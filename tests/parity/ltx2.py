@@ -26,7 +26,7 @@ keys and the config), and ltx-core reads it with LTXVideoOnlyModelConfigurator.
 ctest runs the plugin on these files (f32, cpu) and compares; CI needs no
 Python. Run it again only when a case or a preset changes:
 
-    PYTHONPATH=/opt/pystub python3 tests/parity/ltx2.py --mkmodel build/bin/warm-mkmodel
+    PYTHONPATH=tests/parity/pystub python3 tests/parity/ltx2.py --mkmodel build/bin/warm-mkmodel
 """
 import argparse
 import json

@@ -17,7 +17,7 @@ ctest regenerates the same files with warm-mkmodel (same seed, same bytes)
 and compares the plugins' f32 cpu output with these goldens, so CI needs no
 Python. Run it again only when a case changes:
 
-    PYTHONPATH=/opt/pystub python3 tests/parity/ltx2_decoders.py \
+    PYTHONPATH=tests/parity/pystub python3 tests/parity/ltx2_decoders.py \
         --mkmodel build/bin/warm-mkmodel
 """
 import argparse

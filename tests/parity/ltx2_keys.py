@@ -19,7 +19,7 @@ Two uses:
       equal). The constant buffers (vocoder filters, STFT and mel bases,
       upsampler blur kernel) are compared with what ltx-core computes.
 
-Run with `PYTHONPATH=/opt/pystub python3 tests/parity/ltx2_keys.py ...`
+Run with `PYTHONPATH=tests/parity/pystub python3 tests/parity/ltx2_keys.py ...`
 (ltx-core imports torchaudio; an empty stub package is enough).
 """
 import json

@@ -7,7 +7,7 @@
 set -eu
 build=$1
 here=$(dirname "$0")
-export PYTHONPATH=/opt/pystub${PYTHONPATH:+:$PYTHONPATH}
+export PYTHONPATH=$(cd "$(dirname "$0")" && pwd)/pystub${PYTHONPATH:+:$PYTHONPATH}
 if ! python3 -c "import ltx_core, safetensors, torch" 2>/dev/null; then
   echo "SKIP: python3 with ltx-core, safetensors and torch is not installed"
   exit 77

@@ -28,8 +28,8 @@ interleaved RoPE and the float32 frequency grid) this script
      with the prompts and T in the metadata.
 
 Usage (from the repository root, with ltx-core importable):
-  PYTHONPATH=/opt/pystub python3 tests/parity/ltx2_text.py --mkmodel build/bin/warm-mkmodel
-  PYTHONPATH=/opt/pystub python3 tests/parity/ltx2_text.py --mkmodel build/bin/warm-mkmodel --writer py
+  PYTHONPATH=tests/parity/pystub python3 tests/parity/ltx2_text.py --mkmodel build/bin/warm-mkmodel
+  PYTHONPATH=tests/parity/pystub python3 tests/parity/ltx2_text.py --mkmodel build/bin/warm-mkmodel --writer py
 """
 import argparse
 import json
