@@ -61,14 +61,29 @@ typedef struct wh_cfg_component {
   size_t n_plugin_keys;
 } wh_cfg_component;
 
+typedef enum wh_pipe_type {
+  WH_PIPE_LTXV = 0,        /* LTX-Video: encoder, stages, decoder */
+  WH_PIPE_LTX2,            /* LTX-2 two stages: guided, then refined */
+  WH_PIPE_LTX2_DISTILLED,  /* LTX-2 distilled: two unguided stages */
+  WH_PIPE_LTX2_ONE_STAGE,  /* LTX-2 guided stage 1 at full size */
+} wh_pipe_type;
+
 typedef struct wh_cfg_pipeline {
   int present;
+  wh_pipe_type type;
   char *encoder, *decoder;
   char *stages[WH_PIPELINE_MAX_STAGES];
+  /* The adapter of stage i ("transformer+distilled" -> "distilled"), or
+   * NULL: the component's `lora.NAME` applied in that stage's runs. */
+  char *stage_adapters[WH_PIPELINE_MAX_STAGES];
   size_t n_stages;
+  char *upsampler;     /* LTX-2 two-stage: the latent upsampler */
+  char *audio_decoder; /* LTX-2: optional; without it the job is silent */
+  int y4m;             /* also write video.y4m (ltxv: on; LTX-2: off) */
   uint32_t frames, height, width, steps;
   double fps, guidance;
-  int line, encoder_line, stages_line, decoder_line;
+  int line, encoder_line, stages_line, decoder_line, type_line,
+      upsampler_line, audio_decoder_line, y4m_line;
   int frames_line, height_line, width_line, steps_line; /* 0 = default */
 } wh_cfg_pipeline;
 

@@ -26,11 +26,39 @@
 #include "embcache.h"
 #include "runtime.h"
 
+#include "ltx2_sched.h"
+
+/* One modality's guidance as a job gives it: a field left unset keeps the
+ * pipeline's default (the checkpoint version's, or [pipeline]'s). */
+typedef struct wh_job_guide {
+  unsigned set; /* WH_GUIDE_* bits of the fields given */
+  wh_ltx2_guide g;
+} wh_job_guide;
+
+enum {
+  WH_GUIDE_CFG = 1,
+  WH_GUIDE_STG = 2,
+  WH_GUIDE_RESCALE = 4,
+  WH_GUIDE_MODALITY = 8,
+  WH_GUIDE_SKIP_STEP = 16,
+  WH_GUIDE_STG_BLOCKS = 32,
+};
+
 typedef struct wh_job_params {
   const char *prompt;
   uint32_t frames, height, width, steps, fps; /* 0 = [pipeline] default */
   uint64_t seed;
-  double guidance; /* <= 0: [pipeline] default; 1 = no guidance */
+  double guidance; /* <= 0: [pipeline] default; 1 = no guidance. LTX-2:
+                      the video cfg scale (video_guidance.cfg wins) */
+  /* ---- LTX-2 pipelines (ignored by ltxv) ---- */
+  const char *negative_prompt; /* NULL: the checkpoint version's default */
+  const uint8_t *image;        /* PNG or JPEG bytes for the first frame */
+  size_t image_len;            /* 0: no image conditioning */
+  double image_strength;       /* <= 0: 1.0 */
+  wh_job_guide video_guidance, audio_guidance;
+  /* Test-only: a safetensors file of the noise to start from instead of
+   * the seeded generator (see docs/ltx2.md, "Injected noise"). */
+  const char *noise_file;
 } wh_job_params;
 
 /* Shared between the job and whoever watches it. */

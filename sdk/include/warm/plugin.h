@@ -352,6 +352,10 @@ typedef struct warm_model_info {
   uint32_t sample_rate;
   uint32_t audio_channels;
   uint32_t audio_latent_bins;
+  /* transformer: the checkpoint's model version ("2.3.0"), owned by the
+   * instance; NULL when the file does not say. The host picks a
+   * pipeline's defaults by it. */
+  const char *model_version;
 } warm_model_info;
 
 /* warm_model_info.run_inputs of a transformer. */
