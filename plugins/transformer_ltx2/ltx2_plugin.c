@@ -486,6 +486,8 @@ static int lx_info(warm_instance *inst, warm_model_info *out, warm_error *err) {
               : 0;
   if (WARM_HAS_FIELD(sz, warm_model_info, layers))
     out->layers = (uint32_t)c->layers;
+  if (WARM_HAS_FIELD(sz, warm_model_info, model_version))
+    out->model_version = warm_ltx2_model_version(m->file);
   return 0;
 }
 
