@@ -14,7 +14,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
                chromium \
                libsystemd-dev nginx
 
-.PHONY: all deps build demo test test-fast asan tsan bench gpu-check mutants install clean
+.PHONY: all deps build demo demo-ltxv test test-fast asan tsan bench gpu-check mutants install clean
 
 all: build
 
@@ -40,7 +40,10 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	@tests/demo.sh $(BUILD)
+	@tests/demo.sh $(BUILD) ltx2
+
+demo-ltxv: build
+	@tests/demo.sh $(BUILD) ltxv
 
 # The whole suite twice: the normal build (gcc), then ASan+UBSan (clang, with
 # the libFuzzer targets, each run for 30 s); then every test that starts
