@@ -122,6 +122,19 @@ void wh_wiring_check_defaults(wh_config *cfg, const wh_pipe_facts *f) {
   if (!f->temporal_compression || !f->spatial_compression) return;
   int line = pl->line;
   warm_error e = {0};
+  /* An LTX-2 default the file leaves out is the checkpoint's, checked when
+   * a job resolves it. */
+  if (wh_pipe_type_is_ltx2(pl->type)) {
+    if (pl->frames_line && check_frames(f, pl->frames, &e))
+      wh_config_error(cfg, pl->frames_line, "[pipeline] %s", e.msg);
+    if (pl->height_line && check_side(f, "height", pl->height, &e))
+      wh_config_error(cfg, pl->height_line, "[pipeline] %s", e.msg);
+    if (pl->width_line && check_side(f, "width", pl->width, &e))
+      wh_config_error(cfg, pl->width_line, "[pipeline] %s", e.msg);
+    if (pl->steps_line && check_steps(pl->steps, &e))
+      wh_config_error(cfg, pl->steps_line, "[pipeline] %s", e.msg);
+    return;
+  }
   if (check_frames(f, pl->frames, &e))
     wh_config_error(cfg, pl->frames_line ? pl->frames_line : line,
                     "[pipeline] %s", e.msg);
