@@ -152,7 +152,9 @@ int64_t wh_ltx2_audio_frames(uint32_t frames, double fps) {
   /* from_duration: round(frames / fps * (16000 / 160 / 4)), python's round
    * (half to even), which nearbyint gives in the default rounding mode. */
   const double latents_per_second = 16000.0 / 160.0 / 4.0;
-  return (int64_t)nearbyint((double)frames / fps * latents_per_second);
+  if (!(fps > 0.0) || !isfinite(fps)) return -1;
+  const double r = nearbyint((double)frames / fps * latents_per_second);
+  return r < 0x1p62 ? (int64_t)r : -1;
 }
 
 /* ---- state --------------------------------------------------------------- */
@@ -227,7 +229,7 @@ unsigned wh_ltx2_guide_passes(const wh_ltx2_guide *g) {
 
 int wh_ltx2_guide_skips(const wh_ltx2_guide *g, int step) {
   if (g->skip_step <= 0) return 0;
-  return step % (g->skip_step + 1) != 0;
+  return (int64_t)step % ((int64_t)g->skip_step + 1) != 0;
 }
 
 /* Unbiased standard deviation over n values, accumulated in double (two

@@ -71,7 +71,8 @@ void wh_ltx2_video_positions(int64_t F, int64_t H, int64_t W, int tc, int sc,
 void wh_ltx2_audio_positions(int64_t T, float *pos);
 /* Audio latent frames for a video of `frames` at fps:
  * round(frames / fps * 25) in doubles, halves to even as python's round
- * (AudioLatentShape.from_video_pixel_shape). */
+ * (AudioLatentShape.from_video_pixel_shape); -1 when fps is not a positive
+ * finite number or the count is absurd. */
 int64_t wh_ltx2_audio_frames(uint32_t frames, double fps);
 
 /* ---- state ---------------------------------------------------------------------- */

@@ -215,6 +215,11 @@ static void test_audio_frames_round_half_even(void) {
               (long long)in[k], fps[k], (long long)got, (long long)out[k]);
     CHECK(got == out[k]);
   }
+  CHECK(wh_ltx2_audio_frames(121, 0.0) == -1);
+  CHECK(wh_ltx2_audio_frames(121, -24.0) == -1);
+  CHECK(wh_ltx2_audio_frames(121, NAN) == -1);
+  CHECK(wh_ltx2_audio_frames(121, INFINITY) == -1);
+  CHECK(wh_ltx2_audio_frames(UINT32_MAX, 1e-300) == -1);
 }
 
 /* ---- state --------------------------------------------------------------- */
@@ -354,6 +359,9 @@ static void test_guider_passes_and_skips(void) {
     for (int step = 0; step < 10; step++)
       CHECK(wh_ltx2_guide_skips(&gd, step) == (int)sf[k * 10 + step]);
   }
+  /* The largest skip_step skips every step but 0, without overflow. */
+  wh_ltx2_guide big = {.skip_step = INT32_MAX};
+  CHECK(!wh_ltx2_guide_skips(&big, 0) && wh_ltx2_guide_skips(&big, 1000));
 }
 
 /* ---- defaults ------------------------------------------------------------ */
