@@ -437,7 +437,7 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
     const char *name;
     int line;
     warm_kind kind;
-  } roles[WH_PIPELINE_MAX_STAGES + 2];
+  } roles[WH_PIPELINE_MAX_STAGES + 4];
   size_t n = 0;
   if (p->encoder)
     roles[n++] =
@@ -447,6 +447,12 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
         (struct role){p->stages[i], p->stages_line, WARM_KIND_TRANSFORMER};
   if (p->decoder)
     roles[n++] = (struct role){p->decoder, p->decoder_line, WARM_KIND_VAE};
+  if (p->upsampler)
+    roles[n++] = (struct role){p->upsampler, p->upsampler_line,
+                               WARM_KIND_UPSAMPLER};
+  if (p->audio_decoder)
+    roles[n++] = (struct role){p->audio_decoder, p->audio_decoder_line,
+                               WARM_KIND_AUDIO_DECODER};
   for (size_t r = 0; r < n; r++)
     for (size_t i = 0; i < pl->n_items; i++) {
       plan_item *it = &pl->items[i];
@@ -456,16 +462,28 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
       const warm_plugin_desc *d = wh_plugin_desc(item_instance(it)->plugin);
       if (d->kind != roles[r].kind)
         wh_config_error(cfg, roles[r].line,
-                        "'%s' is a %s (plugin %s), this role needs a %s",
+                        "'%s' is a %s (plugin %s), this role needs %s %s",
                         roles[r].name, warm_kind_name(d->kind), d->name,
+                        strchr("aeiou", warm_kind_name(roles[r].kind)[0])
+                            ? "an"
+                            : "a",
                         warm_kind_name(roles[r].kind));
     }
   if (cfg->n_errors != errors) return;
-  wh_component *stages[WH_PIPELINE_MAX_STAGES];
+  wh_wiring_roles wr = {
+      .encoder = plan_instance(pl, p->encoder),
+      .decoder = plan_instance(pl, p->decoder),
+      .upsampler = plan_instance(pl, p->upsampler),
+      .audio_decoder = plan_instance(pl, p->audio_decoder),
+      .n_stages = p->n_stages,
+  };
   for (size_t i = 0; i < p->n_stages; i++)
-    stages[i] = plan_instance(pl, p->stages[i]);
-  wh_wiring_facts(cfg, plan_instance(pl, p->encoder), stages, p->n_stages,
-                  plan_instance(pl, p->decoder), &pl->facts);
+    wr.stages[i] = plan_instance(pl, p->stages[i]);
+  if (wh_pipe_type_is_ltx2(p->type))
+    wh_wiring_facts_ltx2(cfg, &wr, &pl->facts);
+  else
+    wh_wiring_facts(cfg, wr.encoder, wr.stages, wr.n_stages, wr.decoder,
+                    &pl->facts);
   wh_wiring_check_defaults(cfg, &pl->facts);
 }
 

@@ -183,6 +183,8 @@ static int lt2_info(warm_instance *g, warm_model_info *out, warm_error *err) {
   (void)err;
   if (WARM_HAS_FIELD(out->struct_size, warm_model_info, embed_dim))
     out->embed_dim = (uint32_t)g->c.Cv;
+  if (WARM_HAS_FIELD(out->struct_size, warm_model_info, audio_embed_dim))
+    out->audio_embed_dim = (uint32_t)g->c.Ca;
   if (WARM_HAS_FIELD(out->struct_size, warm_model_info, max_tokens))
     out->max_tokens = g->max_tokens;
   return 0;
