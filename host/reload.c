@@ -199,7 +199,12 @@ static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
     warm_error e = {0};
     wh_device *d = NULL;
     if (!cd->name) continue;
-    if (wh_device_create(cd, rt->live, &d, &e)) {
+    if (rt->plan_only) { /* warmd --plan never opens a device */
+      if (wh_device_create_paper(cd, &d, &e)) {
+        wh_config_error(cfg, cd->line, "%s", e.msg);
+        continue;
+      }
+    } else if (wh_device_create(cd, rt->live, &d, &e)) {
       /* A component's device key gets the message (implicit devices carry
        * its line); a declared section gets it at its header. */
       wh_config_error(cfg, cd->line, "%s", e.msg);
@@ -404,7 +409,8 @@ static void prepare_estimates(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
               cfg->path, cd->line, cd->name);
       continue;
     }
-    if (fixed > cd->budget) {
+    /* warmd --plan reports a load that cannot fit as its first step. */
+    if (fixed > cd->budget && !rt->plan_only) {
       char need[32], bud[32];
       int line = cd->budget_line ? cd->budget_line : cd->line;
       wh_config_error(cfg, line,
@@ -522,6 +528,21 @@ int wh_reload_prepare(wh_runtime *rt, wh_config *cfg, wh_plan **out) {
   *out = pl;
   return 0;
 }
+
+int wh_plan_component(const wh_plan *pl, const char *name, wh_component **c,
+                      warm_placement *concrete) {
+  for (size_t i = 0; name && i < pl->n_items; i++) {
+    const plan_item *it = &pl->items[i];
+    if (it->skip || it->action == IT_REMOVE || strcmp(it->cc->name, name))
+      continue;
+    *c = item_instance(it);
+    *concrete = it->concrete;
+    return 0;
+  }
+  return WARM_EINVAL;
+}
+
+const wh_pipe_facts *wh_plan_facts(const wh_plan *pl) { return &pl->facts; }
 
 void wh_plan_free(wh_runtime *rt, wh_plan *pl) {
   if (!pl) return;

@@ -8,3 +8,12 @@ target_include_directories(test_ltx2_wiring PRIVATE
                            ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 add_dependencies(test_ltx2_wiring warmd warm-mkmodel transformer_ltx2
                  text_encoder_ltx2 vae_ltx2 upsampler_ltx2 audio_ltx2)
+
+# warmd --plan on sparse full-size LTX-2.3 files (about 80 GB apparent, a
+# few MB on disk), no GPU needed.
+warm_add_test(test_ltx2_plan SOURCES integration/test_ltx2_plan.c
+              LIBS warm::sdk LABELS ltx2_plan integration)
+target_include_directories(test_ltx2_plan PRIVATE
+                           ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+add_dependencies(test_ltx2_plan warmd warm-mkmodel transformer_ltx2
+                 text_encoder_ltx2 vae_ltx2 upsampler_ltx2 audio_ltx2)

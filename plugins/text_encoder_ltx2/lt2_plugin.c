@@ -142,7 +142,8 @@ static int lt2_create(const warm_services *svc,
   if ((rc = g3_model_open(&g->m, svc, g->name, cfg, wdt, err)) ||
       (rc = open_ltx(ltx, g->m.mc.hidden, g->m.mc.layers + 1, &g->lf, &g->c,
                      err)) ||
-      (rc = lt2_weights_load(g->lf, &g->c, wdt, &g->w, err)) ||
+      (rc = lt2_weights_load(g->lf, &g->c, wdt, warm_plan_only(svc), &g->w,
+                             err)) ||
       (rc = lt2_layout_init(g, err)) || (rc = fingerprint_compute(g, err)))
     goto fail;
   *out = g;

@@ -54,7 +54,7 @@ static void usage(FILE *f) {
              "P]\n"
              "                    [--dtype f32|bf16] [--set key=value ...] "
              "[--quiet]\n"
-             "                    [--max-shard-bytes SIZE]\n"
+             "                    [--max-shard-bytes SIZE] [--sparse: gemma3]\n"
              "       warm-mkmodel --arch ltx2|ltx2-upsampler --variant 2.0|2.3 "
              "[--preset P]\n"
              "                    [--sparse] [--seed N] --out FILE.safetensors\n"
@@ -193,8 +193,12 @@ int main(int argc, char **argv) {
   }
   /* Options of other arches are refused, not ignored. */
   const char *foreign = NULL;
-  if (!a->out_file && (c.variant || c.sparse))
-    foreign = c.variant ? "--variant" : "--sparse";
+  /* --sparse applies to the single-file arches and to gemma3's folder
+   * (the full Gemma-3-12B of an LTX-2 memory plan). */
+  if (!a->out_file && c.variant)
+    foreign = "--variant";
+  if (!a->out_file && c.sparse && strcmp(a->name, "gemma3") != 0)
+    foreign = "--sparse";
   if (strcmp(a->name, "ltx2-lora") != 0 && (c.rank || c.blocks))
     foreign = c.rank ? "--rank" : "--blocks";
   if (foreign) {
