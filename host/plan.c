@@ -15,7 +15,6 @@
 #include "runtime.h"
 #include "wiring.h"
 
-#define PL_MAX_COMPS (WH_PIPELINE_MAX_STAGES + 4)
 #define PL_MAX_STEPS 8
 #define PL_MAX_DEVS 16
 
@@ -49,7 +48,7 @@ typedef struct pstep {
 typedef struct pplan {
   wh_runtime *rt;
   wh_config *cfg;
-  pcomp comps[PL_MAX_COMPS];
+  pcomp *comps; /* every component of the file: all hold their bytes */
   size_t n_comps;
   pdev devs[PL_MAX_DEVS];
   size_t n_devs;
@@ -258,6 +257,12 @@ static int build_steps(pplan *P, wh_plan *pl, uint32_t F, uint32_t H,
       (rc = add_comp(P, pl, p->decoder, &dec, err)) ||
       (rc = add_comp(P, pl, p->audio_decoder, &au, err)))
     return rc;
+  /* Components outside the [pipeline] are placed by the load too. */
+  for (size_t i = 0; i < P->cfg->n_components; i++) {
+    pcomp *other;
+    if ((rc = add_comp(P, pl, P->cfg->components[i].name, &other, err)))
+      return rc;
+  }
   int two = p->type != WH_PIPE_LTX2_ONE_STAGE;
   /* A guided stage runs every guidance pass of a step in one call; the
    * plan takes all of them (conditional, negative, perturbed, isolated). */
@@ -437,6 +442,13 @@ int wh_plan_main(const char *path, const wh_plan_job *job, FILE *out,
   }
   P->rt = rt;
   P->cfg = cfg;
+  P->comps = calloc(cfg->n_components ? cfg->n_components : 1,
+                    sizeof *P->comps);
+  if (!P->comps) {
+    free(P);
+    fprintf(errf, "%s: out of memory\n", path);
+    goto done;
+  }
   if (replay(P, pl, job, out, &err)) {
     fprintf(errf, "%s\n", err.msg);
   } else if (P->why[0]) {
@@ -445,6 +457,7 @@ int wh_plan_main(const char *path, const wh_plan_job *job, FILE *out,
     fprintf(out, "\nfits: every step within its device's budget\n");
     status = 0;
   }
+  free(P->comps);
   free(P);
   goto done;
 errors:

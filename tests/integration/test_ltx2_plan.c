@@ -261,6 +261,34 @@ static void test_two_resident_transformers_stream_gemma(void) {
           (double)peak / GIB, rss);
 }
 
+/* A component the [pipeline] does not name is placed by the load all the
+ * same: its bytes are held through every step. */
+static void test_component_outside_the_pipeline_is_held(void) {
+  char ini[700], dits[1400];
+  snprintf(ini, sizeof ini, "%s/x.ini", g_dir);
+  snprintf(dits, sizeof dits,
+           "[component transformer]\nplugin = transformer_ltx2\n"
+           "weights = ltx23.safetensors\n"
+           "lora.distilled = %s/lora.safetensors 1.0\n"
+           "device = cuda:0\nplacement = resident\ndtype = bf16\n"
+           "[component spare]\nplugin = upsampler_ltx2\n"
+           "weights = up23.safetensors\ndevice = cuda:0\ndtype = bf16\n",
+           g_dir);
+  write_ini(ini, "96GiB", dits, "transformer, transformer+distilled");
+  long rss = 0;
+  int rc = plan(ini, &rss);
+  warm_estimate s1 = est(&g_dit_ad, WARM_PLACE_RESIDENT, 121, 512, 768, 4),
+                er = est(&g_enc, WARM_PLACE_RESIDENT, 0, 0, 0, 1),
+                up = est(&g_up, WARM_PLACE_RESIDENT, 121, 1024, 1536, 1),
+                va = est(&g_vae, WARM_PLACE_RESIDENT, 121, 1024, 1536, 1),
+                au = est(&g_au, WARM_PLACE_RESIDENT, 121, 1024, 1536, 1);
+  uint64_t peak = er.persistent + 2 * up.persistent + va.persistent +
+                  au.persistent + need(s1);
+  CHECK(rc == 0 && strstr(g_out, "  spare ") && printed_peak() == peak,
+        "rc %d, peak %llu, want %llu:\n%s", rc,
+        (unsigned long long)printed_peak(), (unsigned long long)peak, g_out);
+}
+
 static void test_base_and_adapter_keep_gemma_resident(int budget_gib) {
   char ini[700], dits[1400], bud[16];
   snprintf(ini, sizeof ini, "%s/b.ini", g_dir);
@@ -384,6 +412,7 @@ int main(void) {
   RUN(test_two_resident_transformers_stream_gemma);
   RUN(test_base_and_adapter);
   RUN(test_small_budget_names_the_stage);
+  RUN(test_component_outside_the_pipeline_is_held);
   drop(&g_enc);
   drop(&g_dit);
   drop(&g_dit_ad);
