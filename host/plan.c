@@ -90,8 +90,7 @@ static int held_of(const pcomp *pc, warm_placement p,
 static uint64_t others(const pplan *P, int dev, const pcomp *but) {
   uint64_t s = 0;
   for (size_t i = 0; i < P->n_comps; i++)
-    if (P->comps[i].dev == dev && &P->comps[i] != but)
-      s += P->comps[i].held;
+    if (P->comps[i].dev == dev && &P->comps[i] != but) s += P->comps[i].held;
   return s;
 }
 
@@ -236,7 +235,8 @@ static int call(pplan *P, pstep *s, warm_error *err) {
   s->total = others(P, c->dev, c) + (c->held > NEED(e) ? c->held : NEED(e));
   note_peak(P, c->dev, s->total, s->label);
   for (size_t i = 0; i < P->n_devs; i++)
-    if ((int)i != c->dev) note_peak(P, (int)i, others(P, (int)i, NULL), s->label);
+    if ((int)i != c->dev)
+      note_peak(P, (int)i, others(P, (int)i, NULL), s->label);
   s->done = 1;
   return 0;
 #undef FITS
@@ -280,14 +280,14 @@ static int build_steps(pplan *P, wh_plan *pl, uint32_t F, uint32_t H,
              (warm_job_shape){T, F, H, W, 1});
   }
   add_step(P, "decode video", NULL, dec, (warm_job_shape){T, F, H, W, 1});
-  if (au) add_step(P, "decode audio", NULL, au, (warm_job_shape){T, F, H, W, 1});
+  if (au)
+    add_step(P, "decode audio", NULL, au, (warm_job_shape){T, F, H, W, 1});
   return 0;
 }
 
 /* The job's size: the flag, else [pipeline]'s when the file gives it. */
 static int job_size(const pplan *P, const wh_plan_job *job,
-                    const wh_pipe_facts *f, wh_job_params *q,
-                    warm_error *err) {
+                    const wh_pipe_facts *f, wh_job_params *q, warm_error *err) {
   const wh_cfg_pipeline *p = &P->cfg->pipeline;
   memset(q, 0, sizeof *q);
   q->prompt = "plan";
@@ -296,9 +296,10 @@ static int job_size(const pplan *P, const wh_plan_job *job,
   q->width = job->width;
   int rc = wh_wiring_check_job(f, p, q, err);
   if (rc) return rc;
-  const char *miss = !q->frames ? "frames" : !q->height ? "height"
-                                           : !q->width  ? "width"
-                                                        : NULL;
+  const char *miss = !q->frames   ? "frames"
+                     : !q->height ? "height"
+                     : !q->width  ? "width"
+                                  : NULL;
   if (miss)
     return warm_error_set(err, WARM_EINVAL,
                           "%s: the job's %s is neither given (--%s N) nor in "
@@ -320,8 +321,7 @@ static void print_device(const pplan *P, int dev, FILE *out) {
     char place[24];
     snprintf(place, sizeof place, "%s%s", warm_placement_name(pc->load),
              pc->c->placement == WARM_PLACE_AUTO ? " (auto)" : "");
-    fprintf(out, "  %-20s %-22s %-16s %12s %12s %12s\n", "", pc->c->name,
-            place,
+    fprintf(out, "  %-20s %-22s %-16s %12s %12s %12s\n", "", pc->c->name, place,
             sz(pc->load_est.persistent, a, sizeof a),
             sz(pc->load_est.window, b, sizeof b),
             sz(pc->load_est.host_pinned, c, sizeof c));
@@ -329,9 +329,8 @@ static void print_device(const pplan *P, int dev, FILE *out) {
   }
   fprintf(out, "  %-20s %-22s %-16s %12s\n", "", "held after load", "",
           sz(load, a, sizeof a));
-  fprintf(out, "  %-20s %-22s %-16s %12s %12s %12s %14s\n", "step",
-          "component", "placement", "persistent", "window", "workspace",
-          "device total");
+  fprintf(out, "  %-20s %-22s %-16s %12s %12s %12s %14s\n", "step", "component",
+          "placement", "persistent", "window", "workspace", "device total");
   for (size_t i = 0; i < P->n_steps; i++) {
     const pstep *s = &P->steps[i];
     if (s->pc->dev != dev || !(s->done || s->used)) continue;
@@ -344,9 +343,8 @@ static void print_device(const pplan *P, int dev, FILE *out) {
             s->done ? sz(s->total, e, sizeof e) : "does not fit");
     if (s->note[0]) fprintf(out, "  %-20s (%s)\n", "", s->note);
   }
-  fprintf(out, "  peak %s (%llu bytes) of %s at %s\n",
-          sz(d->peak, a, sizeof a), (unsigned long long)d->peak,
-          sz(d->budget, b, sizeof b), d->peak_at);
+  fprintf(out, "  peak %s (%llu bytes) of %s at %s\n", sz(d->peak, a, sizeof a),
+          (unsigned long long)d->peak, sz(d->budget, b, sizeof b), d->peak_at);
 }
 
 /* Runs the replay once the plan's instances exist. */
@@ -361,12 +359,11 @@ static int replay(pplan *P, wh_plan *pl, const wh_plan_job *job, FILE *out,
     return warm_error_set(err, WARM_EINVAL,
                           "encoder %s reports no prompt length (max_tokens)",
                           p->encoder);
-  if ((rc = build_steps(P, pl, q.frames, q.height, q.width, f->max_tokens,
-                        err)))
+  if ((rc =
+           build_steps(P, pl, q.frames, q.height, q.width, f->max_tokens, err)))
     return rc;
   int two = p->type != WH_PIPE_LTX2_ONE_STAGE;
-  fprintf(out,
-          "%s: plan of one %s job, %u frames x %u x %u", P->cfg->path,
+  fprintf(out, "%s: plan of one %s job, %u frames x %u x %u", P->cfg->path,
           wh_pipe_type_name(p->type), q.frames, q.height, q.width);
   if (two) fprintf(out, " (stage 1 at %u x %u)", q.height / 2, q.width / 2);
   fprintf(out, ", %u text tokens, stage 1 with %u pass%s in one call\n",
@@ -397,8 +394,8 @@ static int replay(pplan *P, wh_plan *pl, const wh_plan_job *job, FILE *out,
   uint64_t pinned = 0;
   for (size_t i = 0; i < P->n_comps; i++)
     pinned += P->comps[i].load_est.host_pinned;
-  uint64_t host = P->cfg->memory_budget ? P->cfg->memory_budget
-                                        : wh_physical_ram();
+  uint64_t host =
+      P->cfg->memory_budget ? P->cfg->memory_budget : wh_physical_ram();
   char a[32], b[32];
   fprintf(out, "\nhost: pinned copies of the streamed layers %s; %s %s%s\n",
           sz(pinned, a, sizeof a),
@@ -442,8 +439,8 @@ int wh_plan_main(const char *path, const wh_plan_job *job, FILE *out,
   }
   P->rt = rt;
   P->cfg = cfg;
-  P->comps = calloc(cfg->n_components ? cfg->n_components : 1,
-                    sizeof *P->comps);
+  P->comps =
+      calloc(cfg->n_components ? cfg->n_components : 1, sizeof *P->comps);
   if (!P->comps) {
     free(P);
     fprintf(errf, "%s: out of memory\n", path);

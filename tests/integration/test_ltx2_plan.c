@@ -55,13 +55,19 @@ static int svc_alloc(void *ctx, warm_mem_class c, size_t b, void **o,
   (void)ctx, (void)c, (void)b, (void)o;
   return warm_error_set(e, WARM_EUNSUPPORTED, "plan-only: no allocation");
 }
-static void svc_free(void *ctx, void *p) { (void)ctx, (void)p; }
+static void svc_free(void *ctx, void *p) {
+  (void)ctx, (void)p;
+}
 static int svc_pinned(void *ctx, size_t b, void **o, warm_error *e) {
   (void)ctx, (void)b, (void)o;
   return warm_error_set(e, WARM_EUNSUPPORTED, "plan-only: no allocation");
 }
-static void svc_progress(void *ctx, float f) { (void)ctx, (void)f; }
-static int svc_cancelled(void *ctx) { return (void)ctx, 0; }
+static void svc_progress(void *ctx, float f) {
+  (void)ctx, (void)f;
+}
+static int svc_cancelled(void *ctx) {
+  return (void)ctx, 0;
+}
 static const char *svc_get(void *ctx, const char *key) {
   const inst *x = ctx;
   for (uint32_t i = 0; i < x->cfg.n_keys; i++)
@@ -82,9 +88,17 @@ static int make(inst *x, const char *name, const char *w, const char *k1,
     return -1;
   }
   x->d = warm_plugin_descriptor(x->pl);
-  x->svc = (warm_services){sizeof(warm_services), WARM_ABI_MINOR, x,
-                           svc_log, svc_alloc, svc_free, svc_pinned, svc_free,
-                           svc_progress, svc_cancelled, svc_get,
+  x->svc = (warm_services){sizeof(warm_services),
+                           WARM_ABI_MINOR,
+                           x,
+                           svc_log,
+                           svc_alloc,
+                           svc_free,
+                           svc_pinned,
+                           svc_free,
+                           svc_progress,
+                           svc_cancelled,
+                           svc_get,
                            WARM_SVC_PLAN_ONLY};
   uint32_t n = 0;
   if (k1) x->keys[n++] = (warm_kv){k1, v1};
@@ -128,7 +142,8 @@ static uint64_t need(warm_estimate e) {
   return e.persistent + e.window + e.workspace;
 }
 
-/* ---- running warmd ---------------------------------------------------------- */
+/* ---- running warmd ----------------------------------------------------------
+ */
 
 static char g_out[65536];
 
@@ -182,7 +197,8 @@ static int row_has(const char *r, const char *place, warm_estimate e) {
   char *pa = strstr(line, place), *pp = pa ? strstr(pa, a) : NULL,
        *pw = pp ? strstr(pp + strlen(a), b) : NULL,
        *pk = pw ? strstr(pw + strlen(b), c) : NULL;
-  if (!pk) fprintf(stderr, "row '%s' lacks %s %s %s %s\n", line, place, a, b, c);
+  if (!pk)
+    fprintf(stderr, "row '%s' lacks %s %s %s %s\n", line, place, a, b, c);
   return pk != NULL;
 }
 
@@ -315,16 +331,15 @@ static void test_base_and_adapter_keep_gemma_resident(int budget_gib) {
           g_out);
     CHECK(row_has(row("encode", "text_encoder"), "resident (auto)", er) &&
               row_has(row("stage 1", "transformer"), "resident", s1) &&
-              row_has(row("stage 2 +distilled", "transformer"), "resident",
-                      s2),
+              row_has(row("stage 2 +distilled", "transformer"), "resident", s2),
           "rows:\n%s", g_out);
     /* Every step with everything resident: the largest is the peak. */
-    uint64_t held = rest + er.persistent, peak = held - er.persistent + need(er);
-    uint64_t steps[5] = {held - s1.persistent + need(s1),
-                         held - up.persistent + need(up),
-                         held - s2.persistent + need(s2),
-                         held - va.persistent + need(va),
-                         held - au.persistent + need(au)};
+    uint64_t held = rest + er.persistent,
+             peak = held - er.persistent + need(er);
+    uint64_t steps[5] = {
+        held - s1.persistent + need(s1), held - up.persistent + need(up),
+        held - s2.persistent + need(s2), held - va.persistent + need(va),
+        held - au.persistent + need(au)};
     for (int i = 0; i < 5; i++)
       if (steps[i] > peak) peak = steps[i];
     CHECK(printed_peak() == peak && peak <= 96 * GIB,

@@ -27,14 +27,13 @@ typedef struct spec {
   const char *pipeline;                    /* [pipeline] body */
 } spec;
 
-static const spec GOOD = {
-    "v20", "v20", "up20", "v20",
-    "type = ltx2\n"
-    "encoder = text_encoder\n"
-    "stages = transformer, transformer+distilled\n"
-    "upsampler = upsampler\n"
-    "decoder = vae\n"
-    "audio_decoder = audio\n"};
+static const spec GOOD = {"v20", "v20", "up20", "v20",
+                          "type = ltx2\n"
+                          "encoder = text_encoder\n"
+                          "stages = transformer, transformer+distilled\n"
+                          "upsampler = upsampler\n"
+                          "decoder = vae\n"
+                          "audio_decoder = audio\n"};
 
 static int mk(const char *args) {
   char cmd[1400], out[4096];
@@ -217,7 +216,8 @@ static void test_pipeline_defaults_checked(void) {
   CHECK(check(&s, out, sizeof out) == 0, "one stage: %s", out);
 }
 
-/* ---- the job rules, without plugins ---------------------------------------- */
+/* ---- the job rules, without plugins ----------------------------------------
+ */
 
 static wh_config *parse_type(const char *type, const char *extra) {
   char text[1024];
@@ -238,8 +238,10 @@ static wh_config *parse_type(const char *type, const char *extra) {
 
 static int job(const wh_config *c, uint32_t frames, uint32_t h, uint32_t w,
                wh_job_params *p, warm_error *e) {
-  wh_pipe_facts f = {.valid = 1, .latent_channels = 128,
-                     .temporal_compression = 8, .spatial_compression = 32};
+  wh_pipe_facts f = {.valid = 1,
+                     .latent_channels = 128,
+                     .temporal_compression = 8,
+                     .spatial_compression = 32};
   memset(p, 0, sizeof *p);
   p->prompt = "a fox";
   p->frames = frames;
@@ -268,8 +270,8 @@ static void test_job_rules(void) {
               strstr(e.msg, "width = 800: must be a multiple of 64"),
           "%s width: %s", two[i], e.msg);
     /* Absent everywhere: left 0 for the checkpoint's defaults. */
-    CHECK(job(c, 0, 0, 0, &p, &e) == 0 && !p.frames && !p.height &&
-              !p.width && !p.steps && !p.fps && !(p.guidance > 0),
+    CHECK(job(c, 0, 0, 0, &p, &e) == 0 && !p.frames && !p.height && !p.width &&
+              !p.steps && !p.fps && !(p.guidance > 0),
           "%s absent: %s", two[i], e.msg);
     wh_config_free(c);
   }
