@@ -454,8 +454,8 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
   if (p->decoder)
     roles[n++] = (struct role){p->decoder, p->decoder_line, WARM_KIND_VAE};
   if (p->upsampler)
-    roles[n++] = (struct role){p->upsampler, p->upsampler_line,
-                               WARM_KIND_UPSAMPLER};
+    roles[n++] =
+        (struct role){p->upsampler, p->upsampler_line, WARM_KIND_UPSAMPLER};
   if (p->audio_decoder)
     roles[n++] = (struct role){p->audio_decoder, p->audio_decoder_line,
                                WARM_KIND_AUDIO_DECODER};
@@ -470,9 +470,8 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
         wh_config_error(cfg, roles[r].line,
                         "'%s' is a %s (plugin %s), this role needs %s %s",
                         roles[r].name, warm_kind_name(d->kind), d->name,
-                        strchr("aeiou", warm_kind_name(roles[r].kind)[0])
-                            ? "an"
-                            : "a",
+                        strchr("aeiou", warm_kind_name(roles[r].kind)[0]) ? "an"
+                                                                          : "a",
                         warm_kind_name(roles[r].kind));
     }
   if (cfg->n_errors != errors) return;
@@ -542,7 +541,9 @@ int wh_plan_component(const wh_plan *pl, const char *name, wh_component **c,
   return WARM_EINVAL;
 }
 
-const wh_pipe_facts *wh_plan_facts(const wh_plan *pl) { return &pl->facts; }
+const wh_pipe_facts *wh_plan_facts(const wh_plan *pl) {
+  return &pl->facts;
+}
 
 void wh_plan_free(wh_runtime *rt, wh_plan *pl) {
   if (!pl) return;

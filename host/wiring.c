@@ -167,7 +167,8 @@ void wh_wiring_facts_ltx2(wh_config *cfg, const wh_wiring_roles *r,
   }
   int two = pl->type != WH_PIPE_LTX2_ONE_STAGE;
   int missing = !r->encoder || !r->decoder || !r->n_stages ||
-                (two && !r->upsampler) || (pl->audio_decoder && !r->audio_decoder);
+                (two && !r->upsampler) ||
+                (pl->audio_decoder && !r->audio_decoder);
   for (size_t i = 0; i < r->n_stages; i++)
     missing |= !r->stages[i];
   if (missing) {
@@ -284,8 +285,7 @@ void wh_wiring_check_defaults(wh_config *cfg, const wh_pipe_facts *f) {
     if (pl->height_line &&
         check_side_ltx2(f, pl->type, "height", pl->height, &e))
       wh_config_error(cfg, pl->height_line, "[pipeline] %s", e.msg);
-    if (pl->width_line &&
-        check_side_ltx2(f, pl->type, "width", pl->width, &e))
+    if (pl->width_line && check_side_ltx2(f, pl->type, "width", pl->width, &e))
       wh_config_error(cfg, pl->width_line, "[pipeline] %s", e.msg);
     if (pl->steps_line && check_steps(pl->steps, &e))
       wh_config_error(cfg, pl->steps_line, "[pipeline] %s", e.msg);
@@ -320,8 +320,8 @@ static int check_job_ltx2(const wh_pipe_facts *f, const wh_cfg_pipeline *pl,
     return warm_error_set(err, WARM_EINVAL, "prompt: must not be empty");
   int rc;
   if ((p->frames && (rc = check_frames(f, p->frames, err))) ||
-      (p->height && (rc = check_side_ltx2(f, pl->type, "height", p->height,
-                                          err))) ||
+      (p->height &&
+       (rc = check_side_ltx2(f, pl->type, "height", p->height, err))) ||
       (p->width &&
        (rc = check_side_ltx2(f, pl->type, "width", p->width, err))) ||
       (p->steps && (rc = check_steps(p->steps, err))))

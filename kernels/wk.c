@@ -80,8 +80,7 @@ int wk_ctx_create_sizing(wk_backend b, int threads, wk_ctx **out) {
   const char *why = NULL;
   if (!wk__cuda(&why)) {
     char msg[WK_ERR_MAX];
-    snprintf(msg, sizeof msg, "wk_ctx_create_sizing: no CUDA backend: %s",
-             why);
+    snprintf(msg, sizeof msg, "wk_ctx_create_sizing: no CUDA backend: %s", why);
     return create_fail(WK_EUNSUPPORTED, msg);
   }
   wk_ctx *c = calloc(1, sizeof *c);

@@ -129,7 +129,7 @@ typedef struct g3_weights {
   void **owned;      /* converted copies */
   size_t n_owned;
   uint64_t converted_bytes; /* host RAM held by converted copies */
-  int sizes_only; /* plan-only instance: no data read or converted */
+  int sizes_only;           /* plan-only instance: no data read or converted */
 } g3_weights;
 
 /* Layer tensor name suffixes ("input_layernorm.weight", ...). */

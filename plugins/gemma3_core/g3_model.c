@@ -340,10 +340,9 @@ int g3_model_open(g3_model *g, const warm_services *svc, const char *name,
     goto fail;
   if (plan) {
     if (wk_ctx_create_sizing(be, 0, &g->wk) != 0) {
-      rc = warm_error_set(err, WARM_EUNSUPPORTED,
-                          "cannot size the %s workspaces: %s",
-                          be == WK_BACKEND_CUDA ? "cuda" : "cpu",
-                          wk_last_error(NULL));
+      rc = warm_error_set(
+          err, WARM_EUNSUPPORTED, "cannot size the %s workspaces: %s",
+          be == WK_BACKEND_CUDA ? "cuda" : "cpu", wk_last_error(NULL));
       goto fail;
     }
     return 0;

@@ -32,10 +32,9 @@ int lxc_ctx(const warm_services *svc, const warm_component_config *cfg,
       cfg->device.type == WARM_DEVICE_CUDA ? WK_BACKEND_CUDA : WK_BACKEND_CPU;
   if (warm_plan_only(svc)) {
     if (wk_ctx_create_sizing(be, threads, out))
-      return warm_error_set(err, WARM_EUNSUPPORTED,
-                            "%s: cannot size the %s workspaces: %s", who,
-                            be == WK_BACKEND_CUDA ? "cuda" : "cpu",
-                            wk_last_error(NULL));
+      return warm_error_set(
+          err, WARM_EUNSUPPORTED, "%s: cannot size the %s workspaces: %s", who,
+          be == WK_BACKEND_CUDA ? "cuda" : "cpu", wk_last_error(NULL));
     return 0;
   }
   if (!wk_backend_available(be))
