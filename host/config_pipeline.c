@@ -83,7 +83,8 @@ static int parse_stages(wh_config *c, int L, const char *v) {
        t = strtok_r(NULL, ",", &save)) {
     char *item = trim(t);
     if (!*item) {
-      wh_config_error(c, L, "'stages' has an empty entry (COMPONENT or "
+      wh_config_error(c, L,
+                      "'stages' has an empty entry (COMPONENT or "
                       "COMPONENT+ADAPTER, comma-separated)");
       bad++;
       continue;
@@ -100,8 +101,8 @@ static int parse_stages(wh_config *c, int L, const char *v) {
       adapter = trim(plus + 1);
     }
     char *comp = trim(item);
-    if (!name_ok(comp) || (adapter && (!name_ok(adapter) ||
-                                       strchr(adapter, '+')))) {
+    if (!name_ok(comp) ||
+        (adapter && (!name_ok(adapter) || strchr(adapter, '+')))) {
       wh_config_error(c, L,
                       "bad stage '%s%s%s' (COMPONENT or COMPONENT+ADAPTER, "
                       "names of A-Z a-z 0-9 _ . -)",
@@ -134,8 +135,7 @@ static int role_key(wh_config *c, int L, const char *k, const char *v,
   return *dst ? 0 : WARM_ENOMEM;
 }
 
-int wh_config_pipeline_key(wh_config *c, int L, const char *k,
-                           const char *v) {
+int wh_config_pipeline_key(wh_config *c, int L, const char *k, const char *v) {
   wh_cfg_pipeline *p = &c->pipeline;
   if (!strcmp(k, "type")) {
     if (dup_key(c, &p->type_line, L, k)) return 0;
@@ -239,8 +239,7 @@ static void check_stage(wh_config *c, size_t i) {
                   "stage %zu '%s+%s': [component %s] (line %d) has no key "
                   "'%s' (%s%s)",
                   i + 1, name, ad, name, cc->line, key,
-                  have[0] ? "its adapters: " : "it has no lora.NAME key",
-                  have);
+                  have[0] ? "its adapters: " : "it has no lora.NAME key", have);
 }
 
 static void check_role(wh_config *c, const char *role, const char *name,
@@ -256,13 +255,18 @@ static int ltx2_roles(wh_config *c) {
   const char *tn = wh_pipe_type_name(p->type);
   int two = p->type != WH_PIPE_LTX2_ONE_STAGE;
   if (!p->encoder_line)
-    wh_config_error(c, p->line, "[pipeline] type = %s needs 'encoder = "
-                    "COMPONENT' (the text encoder)", tn);
+    wh_config_error(c, p->line,
+                    "[pipeline] type = %s needs 'encoder = "
+                    "COMPONENT' (the text encoder)",
+                    tn);
   if (!p->decoder_line)
-    wh_config_error(c, p->line, "[pipeline] type = %s needs 'decoder = "
-                    "COMPONENT' (the video VAE)", tn);
+    wh_config_error(c, p->line,
+                    "[pipeline] type = %s needs 'decoder = "
+                    "COMPONENT' (the video VAE)",
+                    tn);
   if (two && !p->upsampler_line)
-    wh_config_error(c, p->line, "[pipeline] type = %s needs 'upsampler = "
+    wh_config_error(c, p->line,
+                    "[pipeline] type = %s needs 'upsampler = "
                     "COMPONENT' (the latent upsampler between the stages)",
                     tn);
   if (!two && p->upsampler_line)
@@ -270,8 +274,8 @@ static int ltx2_roles(wh_config *c) {
                     "upsampler: type = ltx2_one_stage runs one stage at full "
                     "size and has no upsampler");
   if (!p->stages_line) {
-    wh_config_error(c, p->line, "[pipeline] type = %s needs 'stages = %s'",
-                    tn, two ? "STAGE1, STAGE2" : "TRANSFORMER");
+    wh_config_error(c, p->line, "[pipeline] type = %s needs 'stages = %s'", tn,
+                    two ? "STAGE1, STAGE2" : "TRANSFORMER");
     return 0;
   }
   if (!p->n_stages) return 0; /* reported at the stages line */

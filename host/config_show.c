@@ -198,11 +198,11 @@ json_t *wh_config_json(const wh_config *c) {
     }
     /* An LTX-2 default the file did not give is null (the checkpoint's). */
     int all = !wh_pipe_type_is_ltx2(p->type);
-    json_t *pj = json_pack(
-        "{s:s, s:s?, s:o, s:o, s:s?, s:s?, s:s?, s:b}", "type",
-        wh_pipe_type_name(p->type), "encoder", p->encoder, "stages", st,
-        "stage_adapters", ad, "upsampler", p->upsampler, "decoder",
-        p->decoder, "audio_decoder", p->audio_decoder, "y4m", p->y4m);
+    json_t *pj = json_pack("{s:s, s:s?, s:o, s:o, s:s?, s:s?, s:s?, s:b}",
+                           "type", wh_pipe_type_name(p->type), "encoder",
+                           p->encoder, "stages", st, "stage_adapters", ad,
+                           "upsampler", p->upsampler, "decoder", p->decoder,
+                           "audio_decoder", p->audio_decoder, "y4m", p->y4m);
     if (pj) {
       json_object_set_new(pj, "frames",
                           all || p->frames_line
@@ -221,8 +221,7 @@ json_t *wh_config_json(const wh_config *c) {
                               ? json_integer((json_int_t)p->steps)
                               : json_null());
       json_object_set_new(pj, "fps",
-                          all || p->fps_line ? json_real(p->fps)
-                                             : json_null());
+                          all || p->fps_line ? json_real(p->fps) : json_null());
       json_object_set_new(pj, "guidance",
                           all || p->guidance_line ? json_real(p->guidance)
                                                   : json_null());

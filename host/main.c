@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "oneshot.h"
+#include "plan.h"
 #include "reload.h"
 
 static void usage(FILE *f) {
@@ -27,6 +28,9 @@ static void usage(FILE *f) {
           "             [--width N] [--steps N] [--seed N] [--fps N] "
           "[--guidance G]\n"
           "             [--out DIR]   run one job, write its files, exit\n"
+          "       warmd -c FILE --plan [--frames N --height N --width N]\n"
+          "             print each device's memory plan for one job, "
+          "exit 1 if it cannot fit\n"
           "       warmd -c FILE --encode TEXT --out FILE.safetensors "
           "[--component NAME]\n"
           "                            write one prompt's embeddings and exit\n"
@@ -81,7 +85,7 @@ static int parse_num(const char *name, const char *s, unsigned long long min,
 
 enum { OPT_ONCE = 256, OPT_PROMPT, OPT_FRAMES, OPT_HEIGHT, OPT_WIDTH,
        OPT_STEPS, OPT_SEED, OPT_FPS, OPT_GUIDANCE, OPT_OUT, OPT_ENCODE,
-       OPT_COMPONENT };
+       OPT_COMPONENT, OPT_PLAN };
 
 int main(int argc, char **argv) {
   static const struct option opts[] = {
@@ -101,9 +105,10 @@ int main(int argc, char **argv) {
       {"out", required_argument, 0, OPT_OUT},
       {"encode", required_argument, 0, OPT_ENCODE},
       {"component", required_argument, 0, OPT_COMPONENT},
+      {"plan", no_argument, 0, OPT_PLAN},
       {0, 0, 0, 0}};
   const char *path = NULL, *out = NULL, *encode = NULL, *component = NULL;
-  int test = 0, once = 0, ch, li = 0;
+  int test = 0, once = 0, plan = 0, ch, li = 0;
   wh_job_params job = {0};
   unsigned long long v;
   char *end;
@@ -149,6 +154,9 @@ int main(int argc, char **argv) {
     case OPT_COMPONENT:
       component = optarg;
       break;
+    case OPT_PLAN:
+      plan = 1;
+      break;
     case 'c':
       path = optarg;
       break;
@@ -179,6 +187,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (test) return check_config(real);
+  if (plan) {
+    wh_plan_job pj = {job.frames, job.height, job.width};
+    return wh_plan_main(real, &pj, stdout, stderr);
+  }
   if (once && encode) {
     fprintf(stderr, "warmd: --once and --encode exclude each other\n");
     return 2;
