@@ -9,9 +9,9 @@ CMAKE_ARGS ?=
 
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
                libuv1-dev libinih-dev libjansson-dev libopenblas-dev libdnnl-dev \
-               libsentencepiece-dev libpng-dev libhttp-parser-dev \
+               libsentencepiece-dev libpng-dev libjpeg62-turbo-dev libhttp-parser-dev \
                libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
-               chromium \
+               ffmpeg chromium \
                libsystemd-dev nginx
 
 .PHONY: all deps build demo test test-fast asan tsan bench gpu-check mutants install clean
