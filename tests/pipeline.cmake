@@ -6,6 +6,7 @@ warm_add_test(test_mp4 SOURCES unit/test_mp4.c LIBS wh_core LABELS pipeline)
 # First-frame images against ltx-pipelines' load_image_conditioning
 # (goldens: tests/parity/ltx2_image.py), and audio.wav.
 warm_add_test(test_image_in SOURCES unit/test_image_in.c LIBS wh_core LABELS pipeline)
+warm_add_test(test_wav SOURCES unit/test_wav.c LIBS wh_core LABELS pipeline)
 
 # The whole pipeline on tiny real checkpoints: a Gemma-3 encoder made larger
 # than the rest (so a budget can hold the transformers but not the whole
