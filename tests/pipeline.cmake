@@ -42,3 +42,9 @@ target_include_directories(test_encoder_cli PRIVATE
                            ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 set_tests_properties(test_encoder_cli PROPERTIES FIXTURES_REQUIRED pipeline_checkpoints)
 add_dependencies(test_encoder_cli warmd text_encoder_gemma3 transformer_ltxv vae_ltxv)
+# The LTX-2 job flags of --once: every refusal names the flag and the rule.
+warm_add_test(test_once_flags SOURCES integration/test_once_flags.c
+              LIBS warm::sdk LABELS pipeline integration)
+target_include_directories(test_once_flags PRIVATE
+                           ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+add_dependencies(test_once_flags warmd)
