@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsio.h"
 #include "wav.h"
 
 static int failures;
@@ -133,6 +134,29 @@ static void test_wav_refuses_bad_calls(const char *dir) {
         "unwritable: %s", err.msg);
 }
 
+/* A job that fails after its sound was written keeps none of its media:
+ * audio.wav and video.mp4 (and their temporaries) go with the rest. */
+static void test_failed_job_leaves_no_sound(const char *dir) {
+  char job[512], path[600];
+  snprintf(job, sizeof job, "%s/job", dir);
+  warm_error err = {0};
+  CHECK(wh_mkdir_p(job, &err) == 0, "%s", err.msg);
+  const char *names[] = {"audio.wav", "audio.wav.tmp", "video.mp4",
+                         "video.mp4.tmp", "job.json"};
+  for (int i = 0; i < 5; i++) {
+    snprintf(path, sizeof path, "%s/%s", job, names[i]);
+    CHECK(wh_write_atomic(path, "x", 1, &err) == 0, "%s", err.msg);
+  }
+  wh_job_outputs_remove(job);
+  for (int i = 0; i < 4; i++) {
+    snprintf(path, sizeof path, "%s/%s", job, names[i]);
+    CHECK(access(path, F_OK) != 0, "%s survived wh_job_outputs_remove",
+          names[i]);
+  }
+  snprintf(path, sizeof path, "%s/job.json", job);
+  CHECK(access(path, F_OK) == 0, "the job record stays");
+}
+
 int main(void) {
   char dir[] = "/tmp/warm-wav-XXXXXX";
   if (!mkdtemp(dir)) return 1;
@@ -140,6 +164,7 @@ int main(void) {
   test_wav_reads_back(dir, 1, 16000, 1601);
   test_wav_reads_back(dir, 2, 48000, 48000 * 5 / 24);
   test_wav_refuses_bad_calls(dir);
+  test_failed_job_leaves_no_sound(dir);
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd)) fprintf(stderr, "cannot remove %s\n", dir);
