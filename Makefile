@@ -65,7 +65,7 @@ asan: deps
 # What the tsan-labelled tests are and run (tests/CMakeLists.txt lists them).
 TSAN_TARGETS = warmd warmctl warm-mkmodel text_encoder_gemma3 transformer_ltxv \
                vae_ltxv hello_encoder warm_fixtures \
-               test_http test_http_pipeline test_http_warmd test_http_limits \
+               test_http test_http_ltx2 test_http_pipeline test_http_warmd test_http_limits \
                test_reload_window test_warmd test_warmd_check test_runtime \
                test_ledger test_embcache test_pipeline test_encoder_cli \
                test_streamer test_streamer_wk test_kernels_dtype \
