@@ -637,7 +637,7 @@ int wh_config_parse(const char *path, const char *buf, size_t len,
   c->admin_socket_mode = 0600;
   c->stats_socket_mode = 0660;
   c->log_level = WARM_LOG_INFO;
-  c->max_body = 1u << 20;
+  c->max_body = WH_HTTP_DEFAULT_MAX_BODY;
   c->max_queue = 64;
   c->shutdown_timeout = 30;
 

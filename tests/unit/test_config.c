@@ -142,9 +142,9 @@ static void test_defaults_and_implicit_cpu_device(void) {
             a->priority == 0 && !strcmp(a->device_name, "cpu"),
         "component defaults");
   CHECK(c->admin_socket_mode == 0600, "mode default %o", c->admin_socket_mode);
-  CHECK(!c->http_listen && c->max_body == 1u << 20 && c->max_queue == 64 &&
+  CHECK(!c->http_listen && c->max_body == 16u << 20 && c->max_queue == 64 &&
             c->shutdown_timeout == 30,
-        "HTTP defaults: off, 1 MiB, 64, 30 s");
+        "HTTP defaults: off, 16 MiB, 64, 30 s");
   const wh_cfg_device *cpu = wh_config_device(c, "cpu");
   CHECK(cpu && cpu->implicit && cpu->budget == wh_physical_ram(),
         "cpu default budget = physical RAM - 0");
