@@ -21,6 +21,7 @@
 
 #include "admission.h"
 #include "fsio.h"
+#include "image_in.h"
 #include "log.h"
 #include "ltx2_sched.h"
 #include "media.h"
@@ -28,6 +29,7 @@
 #include "mp4.h"
 #include "pipeline_int.h"
 #include "sampler.h"
+#include "wav.h"
 #include "warm/safetensors.h"
 
 /* ---- the job's resolved parameters ---------------------------------------- */
@@ -38,7 +40,7 @@ typedef struct lx_params {
   uint64_t seed;
   wh_ltx2_guide vg, ag;
   const char *negative;
-  float strength;
+  double strength;
 } lx_params;
 
 static void apply_guide(wh_ltx2_guide *g, const wh_job_guide *j) {
@@ -72,8 +74,8 @@ static int resolve(const wh_cfg_pipeline *pl, const char *version,
   apply_guide(&q->vg, &p->video_guidance);
   apply_guide(&q->ag, &p->audio_guidance);
   q->negative = p->negative_prompt ? p->negative_prompt : d.negative_prompt;
-  q->strength = p->image_strength > 0 ? (float)p->image_strength
-                                      : (float)d.image_strength;
+  q->strength = p->image_strength > 0 ? p->image_strength
+                                      : d.image_strength;
   if (q->steps < 1 || q->steps > WH_LTX2_MAX_STEPS)
     return warm_error_set(err, WARM_EINVAL, "steps = %u: must be 1..%d",
                           q->steps, WH_LTX2_MAX_STEPS);
@@ -299,6 +301,29 @@ static int encode_image(lx_job *J, const float *px, uint32_t H, uint32_t W,
     else wh_ltx2_video_patchify(z->data, C, 1, H / sc, W / sc, *tokens);
   }
   wh_pc_free_outputs(&a);
+  return rc;
+}
+
+/* The job's image at a stage's size as first-frame tokens [Hl*Wl, C]
+ * (load_image_conditioning, then the VAE encoder), or NULL without one. */
+static int image_tokens(lx_job *J, const wh_job_params *p, uint32_t H,
+                        uint32_t W, float **tokens) {
+  *tokens = NULL;
+  if (!p->image_len) return 0;
+  wh_image_format fmt;
+  uint32_t sw = 0, sh = 0;
+  int rc = wh_image_probe(p->image, p->image_len, &fmt, &sw, &sh, J->err);
+  if (rc) return rc;
+  const uint64_t C = J->w.vae.latent_channels, sc = J->w.vae.spatial_compression;
+  const uint64_t bytes = wh_image_prepare_bytes(sw, sh, W, H) +
+                         sizeof(float) * C * (H / sc) * (W / sc);
+  if ((rc = wh_hbook_add(&J->hb, bytes, J->err))) return rc;
+  float *px = NULL;
+  rc = wh_image_prepare(p->image, p->image_len, H, W, &px, J->err);
+  if (!rc) rc = encode_image(J, px, H, W, tokens);
+  free(px);
+  /* The pixels are gone; the tokens stay booked until the job ends. */
+  wh_hbook_sub(&J->hb, wh_image_prepare_bytes(sw, sh, W, H));
   return rc;
 }
 
@@ -681,6 +706,10 @@ static int write_files(lx_job *J, const char *out_dir, const warm_tensor *fr,
   }
   snprintf(path, sizeof path, "%s/video.mp4", out_dir);
   if (!rc) rc = wh_write_mp4(path, fr->data, F, H, W, fps, aup, err);
+  snprintf(path, sizeof path, "%s/audio.wav", out_dir);
+  if (!rc && wave)
+    rc = wh_write_wav(path, wave->data, (uint32_t)wave->shape[0],
+                      wave->shape[1], rate, err);
   wh_image sheet = {0};
   if (!rc) rc = wh_contact_sheet(fr->data, F, H, W, 16, 192, &sheet, err);
   snprintf(path, sizeof path, "%s/preview.png", out_dir);
@@ -757,7 +786,8 @@ int wh_ltx2_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   warm_tensor pos[3] = {{0}}, neg[3] = {{0}}, fr = {0}, wave = {0}, rate = {0};
   lx_mod v = {0}, a = {0};
   lx_dump dump = {0};
-  float *noise = NULL, *grid = NULL, *up = NULL, *agrid = NULL;
+  float *noise = NULL, *grid = NULL, *up = NULL, *agrid = NULL, *img1 = NULL,
+        *img2 = NULL;
   const char *enc_used = "none";
   char fp[65];
   int hit = 0;
@@ -796,6 +826,17 @@ int wh_ltx2_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   wh_pc_component_json(J.used, J.w.enc, enc_used, ctl->streamed_bytes - s0);
   wh_pc_progress(ctl, 0.05f);
 
+  /* The image, encoded at each stage's size (the reference encodes the
+   * stage-2 one after stage 1; the order changes nothing). */
+  if (p->image_len) {
+    t = wh_pc_now();
+    wh_memtrack_mark(&J.mt, "image");
+    rc = image_tokens(&J, p, H1, W1, &img1);
+    if (!rc && two) rc = image_tokens(&J, p, J.q.height, J.q.width, &img2);
+    json_object_set_new(J.timings, "image", json_real(wh_pc_now() - t));
+    if (rc) goto out;
+  }
+
   /* 2. Stage 1 on a fresh noised state. */
   const int64_t n1 = F * h1 * w1, nmax = F * h2 * w2;
   if ((rc = wh_hbook_add(&J.hb,
@@ -817,6 +858,9 @@ int wh_ltx2_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   v.ctx[1] = want_neg ? &neg[0] : &pos[0];
   a.ctx[0] = &pos[1];
   a.ctx[1] = want_neg ? &neg[1] : &pos[1];
+  if (img1)
+    wh_ltx2_condition_first_frame(v.x, v.clean, v.mask, img1, h1 * w1, C,
+                                  J.q.strength);
   if ((rc = draw_noise(&J, "stage1.video", 0, noise, n1, C))) goto out;
   wh_ltx2_noise_state(v.x, noise, v.mask, n1, C, 1.0f);
   if (Ta) {
@@ -886,6 +930,9 @@ int wh_ltx2_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     wh_ltx2_audio_positions(Ta, a.pos);
     v.ctx[0] = v.ctx[1] = &pos[0];
     a.ctx[0] = a.ctx[1] = &pos[1];
+    if (img2)
+      wh_ltx2_condition_first_frame(v.x, v.clean, v.mask, img2, h2 * w2, C,
+                                    J.q.strength);
     const float s = wh_ltx2_stage2_sigmas[0];
     if ((rc = draw_noise(&J, "stage2.video", 2, noise, n2, C))) goto out;
     wh_ltx2_noise_state(v.x, noise, v.mask, n2, C, s);
@@ -970,7 +1017,9 @@ int wh_ltx2_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     sample_rate = (uint32_t)((int32_t *)rate.data)[0];
     if ((rc = wh_hbook_add(&J.hb,
                            sizeof(float) * (uint64_t)warm_tensor_numel(&wave) *
-                               (J.noise ? 2 : 1),
+                                   (J.noise ? 2 : 1) +
+                               wh_wav_bytes((uint32_t)wave.shape[0],
+                                            wave.shape[1]),
                            err)))
       goto out;
     if (J.noise &&
@@ -1066,6 +1115,8 @@ out:
   free(grid);
   free(agrid);
   free(up);
+  free(img1);
+  free(img2);
   warm_st_close(J.noise);
   json_decref(J.used);
   json_decref(J.timings);
