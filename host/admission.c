@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pipeline_int.h"
+
 typedef struct est_op {
   wh_component *c;
   warm_place_req req;
@@ -119,7 +121,12 @@ static void jobs_entry(void *user, const warm_ledger_entry *e) {
  * holds now are free again when this one runs. */
 static int check_host(wh_runtime *rt, const wh_pipe_facts *f,
                       const wh_job_params *p, warm_error *err) {
-  uint64_t need = wh_pipeline_host_bytes(f, p), jobs = 0;
+  pthread_mutex_lock(&rt->lock);
+  wh_pipe_type type = rt->config ? rt->config->pipeline.type : WH_PIPE_LTXV;
+  pthread_mutex_unlock(&rt->lock);
+  uint64_t need = type == WH_PIPE_LTXV ? wh_pipeline_host_bytes(f, p)
+                                       : wh_ltx2_host_bytes(f, type, p),
+           jobs = 0;
   warm_ledger_stats st;
   warm_ledger_stats_get(rt->host->ledger, &st);
   warm_ledger_foreach(rt->host->ledger, jobs_entry, &jobs);
@@ -141,7 +148,8 @@ int wh_admission_check(wh_runtime *rt, const wh_job_params *p,
   pthread_rwlock_rdlock(&rt->commit_lock);
   pthread_mutex_lock(&rt->lock);
   wh_cfg_pipeline pl = rt->config ? rt->config->pipeline : (wh_cfg_pipeline){0};
-  wh_component *enc = named(rt, pl.encoder), *dec = named(rt, pl.decoder);
+  wh_component *enc = named(rt, pl.encoder), *dec = named(rt, pl.decoder),
+               *up = named(rt, pl.upsampler), *aud = named(rt, pl.audio_decoder);
   wh_component *stages[WH_PIPELINE_MAX_STAGES];
   int missing = !enc || !dec || !pl.n_stages;
   for (size_t i = 0; i < pl.n_stages; i++)
@@ -150,7 +158,16 @@ int wh_admission_check(wh_runtime *rt, const wh_job_params *p,
   wh_pipe_facts f = rt->facts;
   pthread_mutex_unlock(&rt->lock);
   int rc = check_host(rt, &f, p, err);
-  if (!rc && !missing) {
+  if (!rc && !missing && pl.type != WH_PIPE_LTXV) {
+    warm_job_shape es = {T, 0, 0, 0, 1}, s1, full;
+    int two = wh_ltx2_call_shapes(pl.type, p, T, &s1, &full);
+    rc = check_call(rt, enc, &es, err);
+    if (!rc) rc = check_call(rt, stages[0], &s1, err);
+    if (!rc && two && pl.n_stages > 1) rc = check_call(rt, stages[1], &full, err);
+    if (!rc && up) rc = check_call(rt, up, &full, err);
+    if (!rc) rc = check_call(rt, dec, &full, err);
+    if (!rc && aud) rc = check_call(rt, aud, &full, err);
+  } else if (!rc && !missing) {
     const uint32_t B = p->guidance > 1.0 ? 2 : 1;
     warm_job_shape es = {T, 0, 0, 0, 1},
                    js = {T, p->frames, p->height, p->width, B};

@@ -748,6 +748,17 @@ int wh_ltx2_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   int rc = wire(rt, &pl, &J.w, err);
   if (!rc)
     rc = resolve(&pl, J.w.dit.model_version, p, J.w.dit.layers, &J.q, err);
+  if (!rc) {
+    /* Checked again now: a set or reload since the POST may have taken
+     * the room; a job that cannot fit fails here, before any work. */
+    wh_job_params rp = *p;
+    rp.frames = J.q.frames;
+    rp.height = J.q.height;
+    rp.width = J.q.width;
+    rp.steps = J.q.steps;
+    rp.fps = (uint32_t)lround(J.q.fps);
+    rc = wh_admission_check(rt, &rp, err);
+  }
   if (!rc) rc = wh_mkdir_p(out_dir, err);
   if (!rc && p->noise_file) rc = warm_st_open(p->noise_file, &J.noise, err);
   if (rc) {
@@ -1129,4 +1140,47 @@ out:
   json_decref(J.timings);
   json_decref(J.stages);
   return rc;
+}
+
+/* ---- admission ------------------------------------------------------------------ */
+
+uint64_t wh_ltx2_host_bytes(const wh_pipe_facts *f, wh_pipe_type type,
+                            const wh_job_params *p) {
+  if (!f->temporal_compression || !f->spatial_compression || !p->frames ||
+      !p->fps)
+    return 0;
+  const int two = type != WH_PIPE_LTX2_ONE_STAGE;
+  const uint64_t C = f->latent_channels, sc = f->spatial_compression,
+                 F = (p->frames - 1) / f->temporal_compression + 1,
+                 n2 = F * (p->height / sc) * (p->width / sc),
+                 n1 = two ? n2 / 4 : n2, T = f->max_tokens,
+                 E = f->embed_dim, Ca = f->audio_latent_channels,
+                 Ta = Ca ? (uint64_t)wh_ltx2_audio_frames(p->frames, p->fps)
+                         : 0,
+                 B = 4, px = 3ull * p->frames * p->height * p->width;
+  /* Every booking of wh_ltx2_run, none released: an upper bound. Audio
+   * contexts are never wider than video ones in LTX-2. */
+  uint64_t enc = 2 * T * (2 * E + 1) * 4;
+  uint64_t state = mod_bytes((int64_t)n1, (int64_t)C, 3) +
+                   mod_bytes((int64_t)n2, (int64_t)C, 3) +
+                   2 * mod_bytes((int64_t)Ta, (int64_t)Ca, 1) +
+                   4 * (n2 * C + Ta * Ca);
+  uint64_t step = 4 * B * (n2 * C + 7 * n2 + 1 + T * E) +
+                  4 * B * (Ta * Ca + 3 * Ta + 1 + T * E) +
+                  4 * B * (n2 * C + Ta * Ca) + 8 * (n2 * C + Ta * Ca);
+  uint64_t grids = 4 * (3 * n2 * C + 2 * Ta * Ca) + 8 * (n2 * C + Ta * Ca);
+  uint64_t image = p->image_len ? 2 * (4 * C * n2 + 64ull * p->height * p->width) : 0;
+  uint64_t decode = 2 * 4 * px + 2 * 4 * 2 * 48000ull * (p->frames / p->fps + 1);
+  return enc + state + step + grids + image + decode + 2ull * p->height * p->width +
+         WH_SHEET_BOUND;
+}
+
+int wh_ltx2_call_shapes(wh_pipe_type type, const wh_job_params *p, uint32_t T,
+                        warm_job_shape *stage1, warm_job_shape *full) {
+  const int two = type != WH_PIPE_LTX2_ONE_STAGE;
+  *full = (warm_job_shape){T, p->frames, p->height, p->width, 1};
+  *stage1 = (warm_job_shape){T, p->frames, two ? p->height / 2 : p->height,
+                             two ? p->width / 2 : p->width,
+                             type == WH_PIPE_LTX2_DISTILLED ? 1 : 4};
+  return two;
 }

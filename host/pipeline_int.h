@@ -63,4 +63,15 @@ int wh_ltx2_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
                 const wh_job_params *p, const char *out_dir, wh_job_ctl *ctl,
                 char **result_json, warm_error *err);
 
+/* Host bytes an LTX-2 job of p (resolved) books at most, for admission. */
+uint64_t wh_ltx2_host_bytes(const wh_pipe_facts *f, wh_pipe_type type,
+                            const wh_job_params *p);
+
+/* The job shapes an LTX-2 job's calls are estimated with: stage 1 (half
+ * size for the two-stage types, up to 4 guidance passes) and the full-size
+ * calls (stage 2, upsampler, decoders). Returns whether there is a stage
+ * 2. */
+int wh_ltx2_call_shapes(wh_pipe_type type, const wh_job_params *p, uint32_t T,
+                        warm_job_shape *stage1, warm_job_shape *full);
+
 #endif /* WH_PIPELINE_INT_H */

@@ -84,6 +84,10 @@ typedef struct wh_pipe_facts {
   uint32_t latent_channels, temporal_compression, spatial_compression;
   uint32_t max_tokens; /* the encoder's padded prompt length */
   uint32_t embed_dim;  /* the encoder's output width */
+  /* LTX-2: the stages' checkpoint version (its job defaults), blocks and
+   * audio token width; the audio decoder's sample rate. */
+  char model_version[32];
+  uint32_t layers, audio_latent_channels;
   char why[WARM_ERROR_MAX]; /* when not valid */
 } wh_pipe_facts;
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ltx2_sched.h"
 #include "sampler.h"
 
 static int info_of(wh_component *c, warm_model_info *mi, warm_error *err) {
@@ -211,6 +212,12 @@ void wh_wiring_facts_ltx2(wh_config *cfg, const wh_wiring_roles *r,
       continue;
     }
     ltx2_stage(cfg, r, i, &si, &ei, &vi, r->audio_decoder ? &ai : NULL);
+    if (i == 0) {
+      snprintf(out->model_version, sizeof out->model_version, "%s",
+               si.model_version ? si.model_version : "");
+      out->layers = si.layers;
+      out->audio_latent_channels = si.audio_latent_channels;
+    }
   }
 out:
   if (cfg->n_errors != errors) {
@@ -309,11 +316,15 @@ void wh_wiring_check_defaults(wh_config *cfg, const wh_pipe_facts *f) {
  * is the checkpoint version's, filled by the runner. */
 static int check_job_ltx2(const wh_pipe_facts *f, const wh_cfg_pipeline *pl,
                           wh_job_params *p, warm_error *err) {
-  if (!p->frames && pl->frames_line) p->frames = pl->frames;
-  if (!p->height && pl->height_line) p->height = pl->height;
-  if (!p->width && pl->width_line) p->width = pl->width;
-  if (!p->steps && pl->steps_line) p->steps = pl->steps;
-  if (!p->fps && pl->fps_line) p->fps = (uint32_t)lround(pl->fps);
+  /* The job's fields, else [pipeline]'s, else the checkpoint version's. */
+  wh_ltx2_defaults d;
+  wh_ltx2_defaults_for(f->model_version[0] ? f->model_version : NULL, &d);
+  if (!p->frames) p->frames = pl->frames_line ? pl->frames : d.frames;
+  if (!p->height) p->height = pl->height_line ? pl->height : d.height;
+  if (!p->width) p->width = pl->width_line ? pl->width : d.width;
+  if (!p->steps) p->steps = pl->steps_line ? pl->steps : (uint32_t)d.steps;
+  if (!p->fps)
+    p->fps = (uint32_t)lround(pl->fps_line ? pl->fps : d.fps);
   if (!(p->guidance > 0) && pl->guidance_line && pl->guidance > 0)
     p->guidance = pl->guidance;
   if (!p->prompt || !*p->prompt)

@@ -269,10 +269,13 @@ static void test_job_rules(void) {
     CHECK(job(c, 9, 512, 800, &p, &e) == WARM_EINVAL &&
               strstr(e.msg, "width = 800: must be a multiple of 64"),
           "%s width: %s", two[i], e.msg);
-    /* Absent everywhere: left 0 for the checkpoint's defaults. */
-    CHECK(job(c, 0, 0, 0, &p, &e) == 0 && !p.frames && !p.height && !p.width &&
-              !p.steps && !p.fps && !(p.guidance > 0),
-          "%s absent: %s", two[i], e.msg);
+    /* Absent everywhere: the checkpoint version's defaults (2.0: 121 x
+     * 1024 x 1536, 40 steps, 24 fps); guidance stays the guiders'. */
+    CHECK(job(c, 0, 0, 0, &p, &e) == 0 && p.frames == 121 &&
+              p.height == 1024 && p.width == 1536 && p.steps == 40 &&
+              p.fps == 24 && !(p.guidance > 0),
+          "%s absent: %s (%u x %u x %u, %u steps, %u fps)", two[i], e.msg,
+          p.frames, p.height, p.width, p.steps, p.fps);
     wh_config_free(c);
   }
   wh_config *c = parse_type("ltx2_one_stage", "");
