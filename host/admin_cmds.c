@@ -85,7 +85,7 @@ static int cmd_show_components(wh_admin_req *req) {
     json_t *arr = wh_status_components(rt);
     return reply_json(req, arr ? json_pack("{s:o}", "components", arr) : NULL);
   }
-  wh_sb_printf(&req->out, "%-20s %-20s %-8s %-12s %-7s %-16s %-5s %s\n",
+  wh_sb_printf(&req->out, "%-20s %-20s %-8s %-13s %-7s %-16s %-5s %s\n",
                "NAME", "PLUGIN", "VERSION", "KIND", "DEVICE", "PLACEMENT",
                "DTYPE", "STATE");
   pthread_mutex_lock(&rt->lock);
@@ -99,7 +99,7 @@ static int cmd_show_components(wh_admin_req *req) {
       snprintf(pl, sizeof pl, "auto(%s)", active);
     else
       snprintf(pl, sizeof pl, "%s", warm_placement_name(c->placement));
-    wh_sb_printf(&req->out, "%-20s %-20s %-8s %-12s %-7s %-16s %-5s %s%s%s\n",
+    wh_sb_printf(&req->out, "%-20s %-20s %-8s %-13s %-7s %-16s %-5s %s%s%s\n",
                  c->name, wh_plugin_short(c->plugin), pd->version,
                  warm_kind_name(pd->kind), c->dev->name, pl,
                  warm_dtype_name(c->cc->dtype), wh_comp_state_name(c->state),
