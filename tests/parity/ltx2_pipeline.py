@@ -54,6 +54,7 @@ parameters and the warm-mkmodel arguments in __metadata__.
         --mkmodel build/bin/warm-mkmodel
 """
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -129,6 +130,7 @@ class RecordingNoiser:
     recorded by replaying the generator's state before the call."""
 
     def __init__(self, seed):
+        self.seed = seed
         self.gen = torch.Generator().manual_seed(seed)
         self.noiser = GaussianNoiser(generator=self.gen)
         self.drawn = []
@@ -194,11 +196,28 @@ def _metadata(path):
         return json.loads(f.read(n))["__metadata__"]
 
 
-def run_job(m, job, seed):
+class FixedNoiser:
+    """GaussianNoiser's formula over given noise (--check)."""
+
+    def __init__(self, noise):
+        self.noise = list(noise)
+        self.gen = None
+        self.drawn = []
+
+    def __call__(self, state, noise_scale=1.0):
+        noise = self.noise.pop(0).unsqueeze(0)
+        self.drawn.append(noise[0])
+        m = state.denoise_mask * noise_scale
+        return dataclasses.replace(state, latent=noise * m + state.latent * (1 - m))
+
+
+def run_job(m, job, noiser, restart=None):
+    """The job; restart {"stage1"|"stage2": (video, audio)} replaces that
+    stage's unpatchified result before the rest runs (--check)."""
+    restart = restart or {}
     dtype, dev = torch.float32, torch.device("cpu")
     components = PipelineComponents(dtype=dtype, device=dev)
     components.video_latent_channels = m.video_channels
-    noiser = RecordingNoiser(seed)
     stepper = EulerDiffusionStep()
     out, meta = {}, {}
 
@@ -237,6 +256,9 @@ def run_job(m, job, seed):
         stepper=stepper, denoising_loop_fn=loop(fn1), components=components,
         dtype=dtype, device=dev)
     out["expect.stage1.video"], out["expect.stage1.audio"] = video.latent[0], audio.latent[0]
+    if "stage1" in restart:
+        video = dataclasses.replace(video, latent=restart["stage1"][0][None])
+        audio = dataclasses.replace(audio, latent=restart["stage1"][1][None])
 
     upsampled = upsample_video(latent=video.latent[:1], video_encoder=m.encoder,
                                upsampler=m.upsampler)
@@ -249,6 +271,9 @@ def run_job(m, job, seed):
         dtype=dtype, device=dev, noise_scale=sigmas2[0],
         initial_video_latent=upsampled, initial_audio_latent=audio.latent)
     out["expect.stage2.video"], out["expect.stage2.audio"] = video.latent[0], audio.latent[0]
+    if "stage2" in restart:
+        video = dataclasses.replace(video, latent=restart["stage2"][0][None])
+        audio = dataclasses.replace(audio, latent=restart["stage2"][1][None])
 
     tiling = TilingConfig.default()
     chunks = list(m.decoder.tiled_decode(video.latent, tiling, generator=noiser.gen))
@@ -269,7 +294,7 @@ def run_job(m, job, seed):
         "steps": STEPS if job == "two_stage" else len(DISTILLED_SIGMA_VALUES) - 1,
         "sigmas.stage1": [float(s) for s in sigmas1],
         "sigmas.stage2": [float(s) for s in sigmas2],
-        "noise_seed": seed,
+        "noise_seed": getattr(noiser, "seed", None),
         "noise_order": "stage1.video, stage1.audio, stage2.video, stage2.audio from one "
                        "torch.Generator (cpu) seeded noise_seed",
         "max_tokens": MAX_TOKENS,
@@ -287,12 +312,52 @@ def run_job(m, job, seed):
     return out, meta
 
 
+def check(m, job, path):
+    """Where warmd and the reference part: stage 1 from the same noise; stage
+    2 and the upsampler from warmd's stage 1; the decoders from warmd's stage
+    2. Errors are max|warmd - ref| / max|ref|."""
+    from safetensors.torch import load_file
+    w = load_file(path)
+    g = load_file(os.path.join(OUT, f"pipeline_{job}.safetensors"))
+    noise = [g[k] for k in ("stage1.video", "stage1.audio", "stage2.video", "stage2.audio")]
+
+    def err(name, ref):
+        x = w[name]
+        if tuple(x.shape) != tuple(ref.shape):
+            return f"shape {list(x.shape)} vs {list(ref.shape)}"
+        return f"{float((x - ref).abs().max() / ref.abs().max()):.3g}"
+
+    full, _ = run_job(m, job, FixedNoiser(noise))
+    for k in ("expect.stage1.video", "expect.stage2.video", "expect.frames"):
+        assert torch.equal(full[k], g[k]), f"the golden does not replay: {k}"
+    print("from the same noise (the golden):")
+    for n in ("stage1.video", "stage1.audio", "stage2.video", "stage2.audio", "frames",
+              "waveform"):
+        print(f"  {n:14s} {err(n, full['expect.' + n])}")
+    s1 = (w["stage1.video"], w["stage1.audio"])
+    o, _ = run_job(m, job, FixedNoiser(noise), restart={"stage1": s1})
+    print("stage 2 and decoders from warmd's stage 1:")
+    for n in ("stage2.video", "stage2.audio", "frames", "waveform"):
+        print(f"  {n:14s} {err(n, o['expect.' + n])}")
+    s2 = (w["stage2.video"], w["stage2.audio"])
+    o, _ = run_job(m, job, FixedNoiser(noise), restart={"stage2": s2})
+    print("decoders from warmd's stage 2:")
+    for n in ("frames", "waveform"):
+        print(f"  {n:14s} {err(n, o['expect.' + n])}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mkmodel", default=os.path.join(ROOT, "build", "bin", "warm-mkmodel"))
     ap.add_argument("--only", default="", help="one job: two_stage or distilled")
+    ap.add_argument("--check", metavar="TENSORS",
+                    help="warmd's tensors.safetensors of job --only: each stage of the "
+                         "reference rerun from warmd's previous stage, to see where "
+                         "they part (writes no golden)")
     a = ap.parse_args()
+    if a.check and not a.only:
+        ap.error("--check needs --only JOB")
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
     with tempfile.TemporaryDirectory() as work, torch.no_grad():
@@ -304,10 +369,13 @@ def main():
 
         AudioLatentShape.from_video_pixel_shape = staticmethod(audio_shape)
         try:
+            if a.check:
+                check(m, a.only, a.check)
+                return
             for job, seed in JOBS.items():
                 if a.only and job != a.only:
                     continue
-                out, meta = run_job(m, job, seed)
+                out, meta = run_job(m, job, RecordingNoiser(seed))
                 path = os.path.join(OUT, f"pipeline_{job}.safetensors")
                 save_file({k: v.float().contiguous() for k, v in out.items()}, path,
                           metadata={k: v if isinstance(v, str) else json.dumps(v)
