@@ -190,6 +190,10 @@ static void plan(const ltx2 *m, const lx_run *r, ws_plan *p) {
   if (r->adapter >= 0) {
     const lx_adapter *ad = &m->ad[r->adapter];
     int64_t rk = ad->rank, Mx = MAX2(rows_of(r, 0), rows_of(r, 1));
+    /* attn2's to_k and to_v run on the text context, B*S rows, which may
+     * outnumber the tokens (stage 2 of a small video: 1024 against 72). */
+    for (int k = 0; k < 2; k++)
+      if (r->m[k].present) Mx = MAX2(Mx, r->B * r->m[k].S);
     p->size[W_LXA] = (size_t)(Mx * rk) * f;
     p->size[W_LY] = (size_t)(Mx * 4 * Dmax) * f;
     MX(wk_linear_workspace(m->wk, Mx, 4 * Dmax, rk, wpc_wkdt(ad->dtype)));

@@ -13,7 +13,8 @@
  *   - bf16 and fp8 storage within a loose bound (they round the weights);
  *   - the LoRA case: `lora = FILE S` (fused) and `lora.NAME = FILE S` run
  *     with the adapter, both against the reference fused in f32, and the
- *     base without the adapter differing.
+ *     base without the adapter differing; and the adapter equal to the
+ *     fused weights on text contexts longer than the token count.
  *
  *   test_ltx2_parity CASE...   (e.g. v20_split v23_split)
  */
@@ -99,6 +100,28 @@ static void slice(const gold *d, int64_t b, warm_tensor *out) {
     out[i].shape[0] = 1;
     out[i].data = (float *)d->in[i].data + b * per;
   }
+}
+
+/* The golden's inputs with each text context tiled to S rows: more context
+ * rows than tokens, which attn2's to_k / to_v see. */
+static int long_context(const gold *d, int64_t S, warm_tensor *out,
+                        float **bufs) {
+  for (uint32_t i = 0; i < d->n_in; i++) {
+    out[i] = d->in[i];
+    bufs[i] = NULL;
+    if (!strstr(d->in[i].name, "_context")) continue;
+    int64_t B = d->in[i].shape[0], S0 = d->in[i].shape[1],
+            E = d->in[i].shape[2];
+    if (!(bufs[i] = malloc(sizeof(float) * (size_t)(B * S * E)))) return -1;
+    for (int64_t b = 0; b < B; b++)
+      for (int64_t t = 0; t < S; t++)
+        memcpy(bufs[i] + (b * S + t) * E,
+               (const float *)d->in[i].data + (b * S0 + t % S0) * E,
+               sizeof(float) * (size_t)E);
+    out[i].shape[1] = S;
+    out[i].data = bufs[i];
+  }
+  return 0;
 }
 
 typedef struct res {
@@ -322,7 +345,11 @@ static void lora(const char *name) {
   warm_place_req resident = {WARM_PLACE_RESIDENT, 1, WARM_SOURCE_PINNED};
   warm_place_req stream = {WARM_PLACE_STREAM, 1, WARM_SOURCE_PINNED};
   warm_estimate est;
-  res fused = {0}, rt = {0}, base = {0};
+  res fused = {0}, rt = {0}, base = {0}, fused_long = {0}, rt_long = {0};
+  warm_tensor lin[10];
+  float *lbuf[10] = {0};
+  int have_long = long_context(&d, 8 * d.in[0].shape[1], lin, lbuf) == 0;
+  LT_CHECK(have_long, "out of memory");
   for (int mode = 0; mode < 2; mode++) {
     lt_host h;
     if (lt_host_init(&h, "transformer_ltx2", 1ull << 32)) {
@@ -343,6 +370,9 @@ static void lora(const char *name) {
                  mode ? "adapter" : "fused", e);
         check_peak(&h, &est, mode ? "adapter" : "fused");
       }
+      if (have_long)
+        run(&h, inst, lin, d.n_in, NULL, 0, mode ? "distilled" : NULL,
+            mode ? &rt_long : &fused_long, "long context");
       if (mode) {
         run(&h, inst, d.in, d.n_in, NULL, 0, NULL, &base, "base");
         double e = cmp_ref(&base, &d, 0, d.B);
@@ -398,9 +428,25 @@ static void lora(const char *name) {
     printf("%-18s run-time vs fused rel err %.3g\n", name, e);
     LT_CHECK(e <= TOL, "run-time vs fused %.3g", e);
   }
+  if (fused_long.n && rt_long.n) {
+    double e = 0;
+    for (int k = 0; k < fused_long.n; k++) {
+      double x = lt_rel_err(rt_long.out[k].data, fused_long.out[k].data,
+                            (size_t)warm_tensor_numel(&fused_long.out[k]),
+                            NULL);
+      if (x > e) e = x;
+    }
+    printf("%-18s run-time vs fused, %lld context rows, rel err %.3g\n", name,
+           (long long)lin[d.n_in - 1].shape[1], e);
+    LT_CHECK(e <= TOL, "long context: run-time vs fused %.3g", e);
+  }
   res_free(&fused);
   res_free(&rt);
   res_free(&base);
+  res_free(&fused_long);
+  res_free(&rt_long);
+  for (int i = 0; i < 10; i++)
+    free(lbuf[i]);
   warm_st_close(d.g);
 }
 
