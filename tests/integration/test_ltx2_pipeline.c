@@ -109,12 +109,12 @@ static warm_st *open_golden(const char *job) {
 
 /* type ltx2: one transformer with the LoRA as `lora.distilled` (stages
  * transformer, transformer+distilled), or with two_components a second
- * transformer with the LoRA fused; ltx2_distilled: one transformer for both
- * stages. */
+ * transformer with the LoRA fused; ltx2_distilled: `stages = transformer`,
+ * the one transformer of both stages. */
 static void write_config(const char *ini, const char *tag, const char *type,
                          int two_components) {
   char adapter[1024] = "", second[2048] = "";
-  const char *stages = "transformer, transformer";
+  const char *stages = "transformer";
   if (!strcmp(type, "ltx2") && two_components) {
     stages = "transformer, transformer.s2";
     snprintf(second, sizeof second,
