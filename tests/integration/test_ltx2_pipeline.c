@@ -15,6 +15,8 @@
  *   two_fused    stage 2 a second component with the LoRA fused: the same
  *                tensors as two_stage within 1e-5, and within 1e-4 of the
  *                golden
+ *   bad noise    a noise tensor of the wrong shape, or a missing one, is
+ *                refused naming the file and the tensor
  *   ledger       warmd serving the adapter config books the transformer's
  *                base once: its resident bytes exceed the fused pair's first
  *                component by the adapter only, far below a second base.
@@ -37,8 +39,10 @@ static const char *names[] = {"stage1.video", "stage1.audio", "stage2.video",
                               "stage2.audio", "frames",       "waveform"};
 enum { N_NAMES = 6 };
 
-/* Runs argv with stdout and stderr to log; returns the exit status or -1. */
-static int run_argv(char *const argv[], const char *log, double secs) {
+/* Runs argv with stdout and stderr to log; returns the exit status or -1
+ * (the log is printed when dump_on_failure and the status is not 0). */
+static int run_argv(char *const argv[], const char *log, double secs,
+                    int dump_on_failure) {
   wt_proc p;
   snprintf(p.log, sizeof p.log, "%s", log);
   p.pid = fork();
@@ -54,7 +58,7 @@ static int run_argv(char *const argv[], const char *log, double secs) {
     _exit(127);
   }
   int rc = wt_wait_exit(&p, secs);
-  if (rc != 0) wt_dump_log(&p);
+  if (rc != 0 && dump_on_failure) wt_dump_log(&p);
   return rc;
 }
 
@@ -91,7 +95,7 @@ static int mkmodel(const warm_st *golden, const char *name, const char *out) {
   argv[n++] = (char *)out;
   argv[n++] = "--quiet";
   argv[n] = NULL;
-  int rc = run_argv(argv, log, 120);
+  int rc = run_argv(argv, log, 120, 1);
   CHECK(rc == 0, "warm-mkmodel %s: exit %d", name, rc);
   json_decref(all);
   return rc;
@@ -179,9 +183,10 @@ static void guide_flags(const warm_st *golden, const char *mod, char **argv,
   json_decref(g);
 }
 
-/* warmd --once on `ini` with the golden's job; the tensors land in out. */
-static int run_job(const char *ini, const warm_st *golden, const char *job,
-                   const char *out) {
+/* warmd --once on `ini` with the golden's job and the noise file `noise`
+ * (NULL: the golden); the tensors land in out, the output in out.log. */
+static int run_job_noise(const char *ini, const warm_st *golden,
+                         const char *job, const char *noise, const char *out) {
   char bin[600], log[700], gpath[600], frames[16], height[16], width[16],
       fps[16], steps[16], vb[10][64], ab[10][64];
   snprintf(bin, sizeof bin, "%s/bin/warmd", WARM_BUILD_DIR);
@@ -218,14 +223,20 @@ static int run_job(const char *ini, const warm_st *golden, const char *job,
     guide_flags(golden, "audio", argv, &n, ab);
   }
   add(argv, &n, "--noise");
-  add(argv, &n, gpath);
+  add(argv, &n, noise ? noise : gpath);
   add(argv, &n, "--out");
   add(argv, &n, out);
   argv[n] = NULL;
   double t0 = wt_now();
-  int rc = run_argv(argv, log, 300);
+  int rc = run_argv(argv, log, 300, !noise);
   fprintf(stderr, "  warmd --once (%s): exit %d, %.2f s\n", job, rc,
           wt_now() - t0);
+  return rc;
+}
+
+static int run_job(const char *ini, const warm_st *golden, const char *job,
+                   const char *out) {
+  int rc = run_job_noise(ini, golden, job, NULL, out);
   CHECK(rc == 0, "warmd --once %s failed (log above)", job);
   return rc;
 }
@@ -337,6 +348,55 @@ static void test_fused_second_component_matches_adapter(void) {
   warm_st_close(g);
 }
 
+static int file_has(const char *path, const char *needle) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  char buf[8192];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  return strstr(buf, needle) != NULL;
+}
+
+/* A noise file whose stage-1 video noise has the wrong shape, or lacks the
+ * audio noise, is refused naming the file and the tensor. */
+static void test_bad_noise_is_refused_by_name(void) {
+  warm_st *g = open_golden("distilled");
+  if (!g) return;
+  char ini[600], out[600], path[600], log[700];
+  snprintf(ini, sizeof ini, "%s/distilled.ini", dir);
+  float buf[5 * 8] = {0};
+  warm_tensor t = {0};
+  t.name = "stage1.video";
+  t.dtype = WARM_F32;
+  t.ndim = 2;
+  t.shape[0] = 5;
+  t.shape[1] = 8;
+  t.data = buf;
+  t.scale = 1.0f;
+  const char *want[2] = {"stage1.video", "stage1.audio"};
+  for (int k = 0; k < 2; k++) {
+    warm_tensor v;
+    warm_error err = {0};
+    snprintf(path, sizeof path, "%s/bad-noise-%d.safetensors", dir, k);
+    if (k == 1) {
+      /* The right video noise, no audio noise. */
+      CHECK(warm_st_get(g, "stage1.video", &v, &err) == 0, "%s", err.msg);
+      t = v;
+      t.name = "stage1.video";
+    }
+    CHECK(warm_st_write_file(path, &t, 1, NULL, 0, &err) == 0, "%s", err.msg);
+    snprintf(out, sizeof out, "%s/bad-noise-%d", dir, k);
+    snprintf(log, sizeof log, "%s.log", out);
+    int rc = run_job_noise(ini, g, "distilled", path, out);
+    CHECK(rc == 1, "bad noise %d: exit %d, want 1", k, rc);
+    CHECK(file_has(log, path) && file_has(log, want[k]),
+          "bad noise %d: the error names neither %s nor '%s'", k, path,
+          want[k]);
+  }
+  warm_st_close(g);
+}
+
 /* The resident bytes `show memory json` books for component `name`. */
 static long long resident_of(const char *rep, const char *name) {
   json_t *doc = rep ? json_loads(rep, 0, NULL) : NULL;
@@ -415,6 +475,7 @@ int main(void) {
     RUN(test_two_stage_guided_with_adapter);
     RUN(test_distilled);
     RUN(test_fused_second_component_matches_adapter);
+    RUN(test_bad_noise_is_refused_by_name);
     RUN(test_ledger_books_the_base_once);
   }
   if (wt_failures == 0) wt_rmtree(dir);
