@@ -19,7 +19,7 @@
  *                refused naming the file and the tensor
  *   ledger       warmd serving the adapter config books the transformer's
  *                base once: its resident bytes exceed the fused pair's first
- *                component by the adapter only, far below a second base.
+ *                component by the adapter, less than a second copy.
  *
  * Errors are max|warmd - ref| / max|ref| per tensor, all printed.
  */
