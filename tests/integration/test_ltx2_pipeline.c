@@ -361,10 +361,10 @@ static int file_has(const char *path, const char *needle) {
 /* A noise file whose stage-1 video noise has the wrong shape, or lacks the
  * audio noise, is refused naming the file and the tensor. */
 static void test_bad_noise_is_refused_by_name(void) {
-  warm_st *g = open_golden("distilled");
+  warm_st *g = open_golden("two_stage");
   if (!g) return;
   char ini[600], out[600], path[600], log[700];
-  snprintf(ini, sizeof ini, "%s/distilled.ini", dir);
+  snprintf(ini, sizeof ini, "%s/adapter.ini", dir);
   float buf[5 * 8] = {0};
   warm_tensor t = {0};
   t.name = "stage1.video";
@@ -388,7 +388,7 @@ static void test_bad_noise_is_refused_by_name(void) {
     CHECK(warm_st_write_file(path, &t, 1, NULL, 0, &err) == 0, "%s", err.msg);
     snprintf(out, sizeof out, "%s/bad-noise-%d", dir, k);
     snprintf(log, sizeof log, "%s.log", out);
-    int rc = run_job_noise(ini, g, "distilled", path, out);
+    int rc = run_job_noise(ini, g, "two_stage", path, out);
     CHECK(rc == 1, "bad noise %d: exit %d, want 1", k, rc);
     CHECK(file_has(log, path) && file_has(log, want[k]),
           "bad noise %d: the error names neither %s nor '%s'", k, path,
