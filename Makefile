@@ -9,12 +9,12 @@ CMAKE_ARGS ?=
 
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
                libuv1-dev libinih-dev libjansson-dev libopenblas-dev libdnnl-dev \
-               libsentencepiece-dev libpng-dev libhttp-parser-dev \
+               libsentencepiece-dev libpng-dev libjpeg62-turbo-dev libhttp-parser-dev \
                libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
-               chromium \
+               ffmpeg chromium \
                libsystemd-dev nginx
 
-.PHONY: all deps build demo test test-fast asan tsan bench gpu-check mutants install clean
+.PHONY: all deps build demo demo-ltxv test test-fast asan tsan bench gpu-check mutants install clean
 
 all: build
 
@@ -40,7 +40,10 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	@tests/demo.sh $(BUILD)
+	@tests/demo.sh $(BUILD) ltx2
+
+demo-ltxv: build
+	@tests/demo.sh $(BUILD) ltxv
 
 # The whole suite twice: the normal build (gcc), then ASan+UBSan (clang, with
 # the libFuzzer targets, each run for 30 s); then every test that starts
@@ -65,7 +68,7 @@ asan: deps
 # What the tsan-labelled tests are and run (tests/CMakeLists.txt lists them).
 TSAN_TARGETS = warmd warmctl warm-mkmodel text_encoder_gemma3 transformer_ltxv \
                vae_ltxv hello_encoder warm_fixtures \
-               test_http test_http_pipeline test_http_warmd test_http_limits \
+               test_http test_http_ltx2 test_http_pipeline test_http_warmd test_http_limits \
                test_reload_window test_warmd test_warmd_check test_runtime \
                test_ledger test_embcache test_pipeline test_encoder_cli \
                test_streamer test_streamer_wk test_kernels_dtype \

@@ -247,6 +247,7 @@ int wh_component_create(wh_runtime *rt, wh_config *cfg,
       .progress = svc_progress,
       .cancelled = svc_cancelled,
       .config_get = svc_config_get,
+      .flags = rt && rt->plan_only ? WARM_SVC_PLAN_ONLY : 0,
   };
   c->ccfg = (warm_component_config){
       .struct_size = sizeof(warm_component_config),

@@ -103,16 +103,6 @@ static int parse_i32(const char *v, int32_t *out) {
   return 0;
 }
 
-static int parse_double(const char *v, double lo, double hi, double *out) {
-  char *end;
-  errno = 0;
-  if (!*v) return -1;
-  double x = strtod(v, &end);
-  if (errno || *end || !(x >= lo && x <= hi)) return -1;
-  *out = x;
-  return 0;
-}
-
 static int valid_name(const char *n) {
   if (!*n || strlen(n) > 64) return 0;
   for (const char *p = n; *p; p++)
@@ -539,66 +529,6 @@ static void component_key(parse_state *s, const char *k, const char *v) {
   }
 }
 
-/* One key of [pipeline]; names are checked in finish(). */
-static void pipeline_key(parse_state *s, const char *k, const char *v) {
-  wh_cfg_pipeline *p = &s->c->pipeline;
-  wh_config *c = s->c;
-  int L = s->line;
-  if (!strcmp(k, "encoder") || !strcmp(k, "decoder")) {
-    int enc = k[0] == 'e';
-    int *lp = enc ? &p->encoder_line : &p->decoder_line;
-    char **dst = enc ? &p->encoder : &p->decoder;
-    if (*lp) {
-      wh_config_error(c, L, "duplicate key '%s' (first at line %d)", k, *lp);
-      return;
-    }
-    *lp = L;
-    *dst = xstrdup(s, v);
-  } else if (!strcmp(k, "stages")) {
-    if (p->stages_line) {
-      wh_config_error(c, L, "duplicate key 'stages' (first at line %d)",
-                      p->stages_line);
-      return;
-    }
-    p->stages_line = L;
-    char tmp[WH_INI_MAX_LINE];
-    snprintf(tmp, sizeof tmp, "%s", v);
-    for (char *save = NULL, *t = strtok_r(tmp, ", \t", &save); t;
-         t = strtok_r(NULL, ", \t", &save)) {
-      if (p->n_stages == WH_PIPELINE_MAX_STAGES) {
-        wh_config_error(c, L, "too many stages (at most %d)",
-                        WH_PIPELINE_MAX_STAGES);
-        break;
-      }
-      p->stages[p->n_stages++] = xstrdup(s, t);
-    }
-    if (!p->n_stages) wh_config_error(c, L, "'stages' lists no component");
-  } else if (!strcmp(k, "frames") || !strcmp(k, "height") ||
-             !strcmp(k, "width") || !strcmp(k, "steps")) {
-    uint32_t *dst = k[0] == 'f'   ? &p->frames
-                    : k[0] == 'h' ? &p->height
-                    : k[0] == 'w' ? &p->width
-                                  : &p->steps;
-    *(k[0] == 'f'   ? &p->frames_line
-      : k[0] == 'h' ? &p->height_line
-      : k[0] == 'w' ? &p->width_line
-                    : &p->steps_line) = L;
-    if (parse_u32(v, 1, 65536, dst))
-      wh_config_error(c, L, "bad %s '%s' (an integer 1..65536)", k, v);
-  } else if (!strcmp(k, "fps")) {
-    if (parse_double(v, 0.1, 1000, &p->fps))
-      wh_config_error(c, L, "bad fps '%s' (a number 0.1..1000)", v);
-  } else if (!strcmp(k, "guidance")) {
-    if (parse_double(v, 0, 100, &p->guidance))
-      wh_config_error(c, L, "bad guidance '%s' (a number 0..100)", v);
-  } else {
-    wh_config_error(c, L,
-                    "unknown key '%s' in [pipeline] (encoder, stages, "
-                    "decoder, frames, height, width, steps, fps, guidance)",
-                    k);
-  }
-}
-
 static int handler(void *user, const char *section, const char *name,
                    const char *value) {
   parse_state *s = user;
@@ -618,7 +548,7 @@ static int handler(void *user, const char *section, const char *name,
     component_key(s, name, value);
     break;
   case SEC_PIPELINE:
-    pipeline_key(s, name, value);
+    if (wh_config_pipeline_key(c, s->line, name, value)) s->oom = 1;
     break;
   case SEC_CACHE:
     if (!strcmp(name, "embeddings")) {
@@ -685,19 +615,7 @@ static void finish(parse_state *s) {
       d->budget = ram - d->reserve;
   }
   wh_config_ops_finish(c);
-  wh_cfg_pipeline *p = &c->pipeline;
-  if (p->present) {
-    if (p->encoder && !find_comp(c, p->encoder))
-      wh_config_error(c, p->encoder_line, "encoder '%s' is not a component",
-                      p->encoder);
-    if (p->decoder && !find_comp(c, p->decoder))
-      wh_config_error(c, p->decoder_line, "decoder '%s' is not a component",
-                      p->decoder);
-    for (size_t i = 0; i < p->n_stages; i++)
-      if (!find_comp(c, p->stages[i]))
-        wh_config_error(c, p->stages_line, "stage '%s' is not a component",
-                        p->stages[i]);
-  }
+  if (wh_config_pipeline_finish(c)) s->oom = 1;
 }
 
 int wh_config_parse(const char *path, const char *buf, size_t len,
@@ -719,15 +637,9 @@ int wh_config_parse(const char *path, const char *buf, size_t len,
   c->admin_socket_mode = 0600;
   c->stats_socket_mode = 0660;
   c->log_level = WARM_LOG_INFO;
-  c->max_body = 1u << 20;
+  c->max_body = WH_HTTP_DEFAULT_MAX_BODY;
   c->max_queue = 64;
   c->shutdown_timeout = 30;
-  c->pipeline.frames = 9;
-  c->pipeline.height = 64;
-  c->pipeline.width = 64;
-  c->pipeline.steps = 8;
-  c->pipeline.fps = 24;
-  c->pipeline.guidance = 3;
 
   /* Process-wide inih settings; set the same way on every parse. */
   ini_allow_multiline = false;

@@ -76,15 +76,21 @@ typedef struct wh_cfg_pipeline {
   /* The adapter of stage i ("transformer+distilled" -> "distilled"), or
    * NULL: the component's `lora.NAME` applied in that stage's runs. */
   char *stage_adapters[WH_PIPELINE_MAX_STAGES];
+  /* ltx2_distilled written with one stage is stored as two equal stages,
+   * so every LTX-2 two-stage type has exactly two here. */
   size_t n_stages;
   char *upsampler;     /* LTX-2 two-stage: the latent upsampler */
   char *audio_decoder; /* LTX-2: optional; without it the job is silent */
   int y4m;             /* also write video.y4m (ltxv: on; LTX-2: off) */
+  /* Job defaults. ltxv: the file's or 9 x 64 x 64, 8 steps, 24 fps,
+   * guidance 3. LTX-2 types: the file's, else 0 with the key's line 0 (the
+   * runner takes the checkpoint version's defaults). */
   uint32_t frames, height, width, steps;
   double fps, guidance;
   int line, encoder_line, stages_line, decoder_line, type_line,
       upsampler_line, audio_decoder_line, y4m_line;
-  int frames_line, height_line, width_line, steps_line; /* 0 = default */
+  int frames_line, height_line, width_line, steps_line, fps_line,
+      guidance_line; /* 0 = absent */
 } wh_cfg_pipeline;
 
 typedef struct wh_config {
@@ -179,6 +185,18 @@ void wh_config_ops_finish(wh_config *c);
 void wh_config_ops_free(wh_config *c);
 /* 1 when s is a valid instance_id (1-63 of a-z 0-9 _ -). */
 int wh_instance_id_valid(const char *s);
+
+/* The [pipeline] section (config_pipeline.c): one key (errors recorded at
+ * line); 0 or WARM_ENOMEM. */
+int wh_config_pipeline_key(wh_config *c, int line, const char *k,
+                           const char *v);
+/* After the whole file: the type's required and refused keys, references
+ * to components and adapters, and the defaults. 0 or WARM_ENOMEM. */
+int wh_config_pipeline_finish(wh_config *c);
+/* "ltxv", "ltx2", "ltx2_distilled", "ltx2_one_stage". */
+const char *wh_pipe_type_name(wh_pipe_type t);
+/* 1 for the LTX-2 types. */
+int wh_pipe_type_is_ltx2(wh_pipe_type t);
 
 /* Physical RAM in bytes (sysconf), used for the cpu default budget. */
 uint64_t wh_physical_ram(void);

@@ -87,8 +87,12 @@ void wh_config_free(wh_config *c) {
   free(c->components);
   free(c->pipeline.encoder);
   free(c->pipeline.decoder);
-  for (size_t i = 0; i < c->pipeline.n_stages; i++)
+  free(c->pipeline.upsampler);
+  free(c->pipeline.audio_decoder);
+  for (size_t i = 0; i < c->pipeline.n_stages; i++) {
     free(c->pipeline.stages[i]);
+    free(c->pipeline.stage_adapters[i]);
+  }
   for (size_t i = 0; i < c->n_errors; i++)
     free(c->errors[i]);
   free(c->errors);

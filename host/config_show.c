@@ -86,19 +86,30 @@ char *wh_config_render(const wh_config *c) {
   }
   const wh_cfg_pipeline *p = &c->pipeline;
   if (p->present) {
-    wh_sb_printf(&b, "[pipeline]\n");
+    wh_sb_printf(&b, "[pipeline]\ntype = %s\n", wh_pipe_type_name(p->type));
     if (p->encoder) kv(&b, "encoder", p->encoder);
     if (p->n_stages) {
       wh_sb_printf(&b, "stages = ");
       for (size_t i = 0; i < p->n_stages; i++)
-        wh_sb_printf(&b, "%s%s", i ? ", " : "", p->stages[i]);
+        wh_sb_printf(&b, "%s%s%s%s", i ? ", " : "", p->stages[i],
+                     p->stage_adapters[i] ? "+" : "",
+                     p->stage_adapters[i] ? p->stage_adapters[i] : "");
       wh_sb_printf(&b, "\n");
     }
+    if (p->upsampler) kv(&b, "upsampler", p->upsampler);
     if (p->decoder) kv(&b, "decoder", p->decoder);
-    wh_sb_printf(&b,
-                 "frames = %u\nheight = %u\nwidth = %u\nsteps = %u\nfps = %g\n"
-                 "guidance = %g\n",
-                 p->frames, p->height, p->width, p->steps, p->fps, p->guidance);
+    if (p->audio_decoder) kv(&b, "audio_decoder", p->audio_decoder);
+    wh_sb_printf(&b, "y4m = %s\n", p->y4m ? "true" : "false");
+    /* The LTX-2 types leave an absent default to the checkpoint's
+     * version, so only the keys the file gave are shown. */
+    int all = !wh_pipe_type_is_ltx2(p->type);
+    if (all || p->frames_line) wh_sb_printf(&b, "frames = %u\n", p->frames);
+    if (all || p->height_line) wh_sb_printf(&b, "height = %u\n", p->height);
+    if (all || p->width_line) wh_sb_printf(&b, "width = %u\n", p->width);
+    if (all || p->steps_line) wh_sb_printf(&b, "steps = %u\n", p->steps);
+    if (all || p->fps_line) wh_sb_printf(&b, "fps = %g\n", p->fps);
+    if (all || p->guidance_line)
+      wh_sb_printf(&b, "guidance = %g\n", p->guidance);
   }
   if (b.oom) {
     free(b.p);
@@ -178,16 +189,44 @@ json_t *wh_config_json(const wh_config *c) {
   json_object_set_new(root, "components", comps);
   const wh_cfg_pipeline *p = &c->pipeline;
   if (p->present) {
-    json_t *st = json_array();
-    for (size_t i = 0; i < p->n_stages; i++)
+    json_t *st = json_array(), *ad = json_array();
+    for (size_t i = 0; i < p->n_stages; i++) {
       json_array_append_new(st, json_string(p->stages[i]));
-    json_object_set_new(
-        root, "pipeline",
-        json_pack("{s:s?, s:o, s:s?, s:I, s:I, s:I, s:I, s:f, s:f}", "encoder",
-                  p->encoder, "stages", st, "decoder", p->decoder, "frames",
-                  (json_int_t)p->frames, "height", (json_int_t)p->height,
-                  "width", (json_int_t)p->width, "steps", (json_int_t)p->steps,
-                  "fps", p->fps, "guidance", p->guidance));
+      json_array_append_new(ad, p->stage_adapters[i]
+                                    ? json_string(p->stage_adapters[i])
+                                    : json_null());
+    }
+    /* An LTX-2 default the file did not give is null (the checkpoint's). */
+    int all = !wh_pipe_type_is_ltx2(p->type);
+    json_t *pj = json_pack("{s:s, s:s?, s:o, s:o, s:s?, s:s?, s:s?, s:b}",
+                           "type", wh_pipe_type_name(p->type), "encoder",
+                           p->encoder, "stages", st, "stage_adapters", ad,
+                           "upsampler", p->upsampler, "decoder", p->decoder,
+                           "audio_decoder", p->audio_decoder, "y4m", p->y4m);
+    if (pj) {
+      json_object_set_new(pj, "frames",
+                          all || p->frames_line
+                              ? json_integer((json_int_t)p->frames)
+                              : json_null());
+      json_object_set_new(pj, "height",
+                          all || p->height_line
+                              ? json_integer((json_int_t)p->height)
+                              : json_null());
+      json_object_set_new(pj, "width",
+                          all || p->width_line
+                              ? json_integer((json_int_t)p->width)
+                              : json_null());
+      json_object_set_new(pj, "steps",
+                          all || p->steps_line
+                              ? json_integer((json_int_t)p->steps)
+                              : json_null());
+      json_object_set_new(pj, "fps",
+                          all || p->fps_line ? json_real(p->fps) : json_null());
+      json_object_set_new(pj, "guidance",
+                          all || p->guidance_line ? json_real(p->guidance)
+                                                  : json_null());
+    }
+    json_object_set_new(root, "pipeline", pj ? pj : json_null());
   }
   return root;
 }

@@ -51,8 +51,10 @@ int wh_write_atomic(const char *path, const void *data, size_t n,
 
 void wh_job_outputs_remove(const char *dir) {
   static const char *const names[] = {
-      "video.y4m",     "preview.png",     "memory.png",     "result.json",
-      "video.y4m.tmp", "preview.png.tmp", "memory.png.tmp", "result.json.tmp"};
+      "video.y4m",     "video.mp4",     "audio.wav",       "preview.png",
+      "memory.png",    "result.json",   "video.y4m.tmp",   "video.mp4.tmp",
+      "audio.wav.tmp", "preview.png.tmp", "memory.png.tmp", "result.json.tmp",
+      "tensors.safetensors"};
   char path[4200];
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);

@@ -20,8 +20,9 @@ int wh_write_atomic(const char *path, const void *data, size_t n,
 /* mkdir -p: creates dir and its missing parents (0755). */
 int wh_mkdir_p(const char *dir, warm_error *err);
 
-/* Removes what a job that did not finish may have left in dir: the video,
- * the previews, result.json and temporaries. Best effort. */
+/* Removes what a job that did not finish may have left in dir: the videos
+ * (y4m, mp4), audio.wav, the previews, result.json and temporaries. Best
+ * effort. */
 void wh_job_outputs_remove(const char *dir);
 
 #endif /* WH_FSIO_H */

@@ -158,7 +158,7 @@ const char *wh_http_status_text(int status) {
 
 void wh_http_limits_fill(wh_http_limits *l) {
   if (!l->max_head) l->max_head = 16 * 1024;
-  if (!l->max_body) l->max_body = 1024 * 1024;
+  if (!l->max_body) l->max_body = WH_HTTP_DEFAULT_MAX_BODY;
   if (!l->request_timeout_ms) l->request_timeout_ms = 10000;
   if (!l->idle_timeout_ms) l->idle_timeout_ms = 60000;
   if (!l->write_timeout_ms) l->write_timeout_ms = 30000;

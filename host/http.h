@@ -22,9 +22,13 @@
 
 #include "warm/warm.h"
 
+/* The default body limit: room for a job with a first-frame image of
+ * about 12 MB (base64 adds a third). */
+#define WH_HTTP_DEFAULT_MAX_BODY (16u << 20)
+
 typedef struct wh_http_limits {
   size_t max_head;             /* request line + headers (default 16 KiB) */
-  size_t max_body;             /* default 1 MiB; over it: 413 */
+  size_t max_body;             /* default WH_HTTP_DEFAULT_MAX_BODY; over: 413 */
   uint64_t request_timeout_ms; /* a started request must finish (10 s) */
   uint64_t idle_timeout_ms;    /* keep-alive connection idle (60 s) */
   uint64_t write_timeout_ms;   /* each response write must progress (30 s) */

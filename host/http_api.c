@@ -15,14 +15,12 @@
 #include "admission.h"
 #include "log.h"
 #include "retention.h"
-#include "sampler.h"
 #include "status.h"
 
 /* web/index.html, compiled in (web_page.c, generated at build time). */
 extern const unsigned char wh_web_index[];
 extern const size_t wh_web_index_len;
 
-#define MAX_PROMPT_BYTES 16384
 /* Failed run() calls in a row after which a component makes /readyz say
  * not ready (a success or a new instance clears it). */
 #define WH_READY_MAX_RUN_FAILURES 3
@@ -32,8 +30,7 @@ extern const size_t wh_web_index_len;
 typedef struct admit {
   wh_api *a;
   wh_http_req *r;
-  wh_job_params p;
-  json_t *doc; /* owns p.prompt */
+  wh_api_job job; /* owns what job.p points at */
   int rc;
   warm_error err;
   struct admit *next;
@@ -59,158 +56,6 @@ struct wh_api {
   void (*done)(void *);
   void *done_arg;
 };
-
-/* ---- the POST body ------------------------------------------------------- */
-
-typedef struct num_field {
-  const char *name;
-  json_int_t lo, hi;
-} num_field;
-
-/* The integer fields and the bounds checked before the pipeline's own
- * (divisibility by the decoder's compression is wh_pipeline_resolve's). */
-static const num_field num_fields[] = {
-    {"frames", 1, 1025}, {"height", 1, 4096},
-    {"width", 1, 4096},  {"steps", 1, WH_SAMPLER_MAX_STEPS},
-    {"fps", 1, 240},     {"seed", 0, INT64_MAX},
-};
-#define N_NUM (sizeof num_fields / sizeof num_fields[0])
-
-static int bad(char *msg, size_t n, char *field, size_t fn, const char *f,
-               int status, const char *fmt, const char *arg) {
-  snprintf(field, fn, "%s", f ? f : "");
-  snprintf(msg, n, fmt, arg);
-  return status;
-}
-
-static int parse_job(const char *body, size_t len, wh_job_params *p,
-                     json_t **doc, char *msg, size_t msg_len, char *field,
-                     size_t field_len) {
-  memset(p, 0, sizeof *p);
-  *doc = NULL;
-  field[0] = '\0';
-  json_error_t je;
-  json_t *root =
-      json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
-  if (!root) {
-    snprintf(msg, msg_len, "invalid JSON at line %d, column %d: %s", je.line,
-             je.column, je.text);
-    return 400;
-  }
-  if (!json_is_object(root)) {
-    json_decref(root);
-    return bad(msg, msg_len, field, field_len, "", 422,
-               "the body must be a JSON object%s", "");
-  }
-  const char *key;
-  json_t *v;
-  json_object_foreach(root, key, v) {
-    if (!strcmp(key, "prompt")) {
-      if (!json_is_string(v)) goto wrong_type_string;
-      size_t sl = json_string_length(v);
-      const char *s = json_string_value(v);
-      if (sl == 0 || sl > MAX_PROMPT_BYTES || strlen(s) != sl) {
-        json_decref(root);
-        snprintf(field, field_len, "prompt");
-        snprintf(msg, msg_len,
-                 "prompt: must be 1..%d bytes of text without NUL characters",
-                 MAX_PROMPT_BYTES);
-        return 422;
-      }
-      p->prompt = s;
-      continue;
-    }
-    if (!strcmp(key, "guidance")) {
-      int isnum = json_is_number(v);
-      double g = isnum ? json_number_value(v) : 0;
-      if (!isnum || !(g >= 1.0 && g <= 30.0)) {
-        json_decref(root);
-        return bad(msg, msg_len, field, field_len, "guidance", 422, "%s",
-                   isnum ? "guidance: must be 1 (off) .. 30"
-                         : "guidance: must be a number");
-      }
-      p->guidance = g;
-      continue;
-    }
-    size_t i = 0;
-    while (i < N_NUM && strcmp(num_fields[i].name, key))
-      i++;
-    if (i == N_NUM) {
-      char k[64];
-      snprintf(k, sizeof k, "%s", key);
-      json_decref(root);
-      snprintf(field, field_len, "%s", k);
-      snprintf(msg, msg_len,
-               "unknown field '%s' (known: prompt, frames, height, width, "
-               "steps, seed, fps, guidance)",
-               k);
-      return 422;
-    }
-    if (!json_is_integer(v)) {
-      snprintf(field, field_len, "%s", key);
-      snprintf(msg, msg_len, "%s: must be an integer", key);
-      json_decref(root);
-      return 422;
-    }
-    json_int_t x = json_integer_value(v);
-    if (x < num_fields[i].lo || x > num_fields[i].hi) {
-      snprintf(field, field_len, "%s", key);
-      snprintf(msg, msg_len, "%s = %lld: must be %lld..%lld", key, (long long)x,
-               (long long)num_fields[i].lo, (long long)num_fields[i].hi);
-      json_decref(root);
-      return 422;
-    }
-    switch (i) {
-    case 0:
-      p->frames = (uint32_t)x;
-      break;
-    case 1:
-      p->height = (uint32_t)x;
-      break;
-    case 2:
-      p->width = (uint32_t)x;
-      break;
-    case 3:
-      p->steps = (uint32_t)x;
-      break;
-    case 4:
-      p->fps = (uint32_t)x;
-      break;
-    default:
-      p->seed = (uint64_t)x;
-      break;
-    }
-  }
-  if (!p->prompt) {
-    json_decref(root);
-    return bad(msg, msg_len, field, field_len, "prompt", 422,
-               "prompt: required%s", "");
-  }
-  *doc = root;
-  return 0;
-
-wrong_type_string:
-  json_decref(root);
-  return bad(msg, msg_len, field, field_len, "prompt", 422,
-             "prompt: must be a string%s", "");
-}
-
-/* Messages go into one-line logs and JSON: control characters from the
- * client's keys or from the JSON error's context become '?'. */
-static void one_line(char *s) {
-  for (; *s; s++)
-    if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
-}
-
-int wh_api_parse_job(const char *body, size_t len, wh_job_params *p,
-                     json_t **doc, char *msg, size_t msg_len, char *field,
-                     size_t field_len) {
-  msg[0] = '\0';
-  int st = parse_job(body, len, p, doc, msg, msg_len, field, field_len);
-  one_line(msg);
-  one_line(field);
-  return st;
-}
 
 /* ---- replies ---------------------------------------------------------------
  */
@@ -294,16 +139,13 @@ static int ready(wh_api *a, char *why, size_t n) {
 /* ---- routes
  * ------------------------------------------------------------------ */
 
-static const char *known_fields[] = {"prompt", "frames", "height", "width",
-                                     "steps",  "seed",   "fps",    "guidance"};
-
 static int affinity_ok(const char *s);
 static void submit_job(wh_api *a, wh_http_req *r, const wh_job_params *p);
 
 /* Admission thread. */
 static int admit_run(void *arg) {
   admit *ad = arg;
-  ad->rc = wh_admission_check(ad->a->o.rt, &ad->p, &ad->err);
+  ad->rc = wh_admission_check(ad->a->o.rt, &ad->job.p, &ad->err);
   return ad->rc;
 }
 
@@ -332,12 +174,29 @@ static void finish_admissions(wh_api *a) {
       reply_error(ad->r, 500, NULL, NULL, "cannot check the job's memory: %s",
                   ad->err.msg);
     else
-      submit_job(a, ad->r, &ad->p);
-    json_decref(ad->doc);
+      submit_job(a, ad->r, &ad->job.p);
+    wh_api_job_free(&ad->job);
     free(ad);
     a->admitting--;
     ad = next;
   }
+}
+
+/* The field a resolve error names first: a body field, or a body field's
+ * sub-field ("video_guidance.cfg"), followed by ' ' or ':'. */
+static int blamed_field(const char *msg, char *out, size_t n) {
+  size_t k = strcspn(msg, " :");
+  if (!msg[k] || k == 0 || k >= n) return 0;
+  size_t top = strcspn(msg, ".");
+  if (top > k) top = k;
+  for (size_t i = 0; i < wh_api_n_job_fields; i++)
+    if (strlen(wh_api_job_fields[i]) == top &&
+        !strncmp(msg, wh_api_job_fields[i], top)) {
+      memcpy(out, msg, k);
+      out[k] = '\0';
+      return 1;
+    }
+  return 0;
 }
 
 static void post_generation(wh_api *a, wh_http_req *r) {
@@ -351,49 +210,43 @@ static void post_generation(wh_api *a, wh_http_req *r) {
                 "X-Warmd-Affinity: at most 128 printable ASCII characters");
     return;
   }
-  wh_job_params p;
-  json_t *doc;
+  wh_api_job job;
   char msg[512], field[64];
-  int st = wh_api_parse_job(r->body, r->body_len, &p, &doc, msg, sizeof msg,
+  int st = wh_api_parse_job(r->body, r->body_len, &job, msg, sizeof msg,
                             field, sizeof field);
   if (st) {
     reply_error(r, st, field, NULL, "%s", msg);
     return;
   }
   warm_error err = {0};
-  int rc = a->o.resolve ? a->o.resolve(a->o.run_user, &p, &err)
-                        : wh_pipeline_resolve(a->o.rt, &p, &err);
+  int rc = a->o.resolve ? a->o.resolve(a->o.run_user, &job.p, &err)
+                        : wh_pipeline_resolve(a->o.rt, &job.p, &err);
   if (rc) {
-    /* The pipeline names the parameter first ("frames = 10: ..."); anything
-     * else is the server's configuration, not the request. */
-    const char *blame = NULL;
-    for (size_t i = 0; i < sizeof known_fields / sizeof *known_fields; i++) {
-      size_t k = strlen(known_fields[i]);
-      if (!strncmp(err.msg, known_fields[i], k) &&
-          (err.msg[k] == ' ' || err.msg[k] == ':'))
-        blame = known_fields[i];
-    }
-    if (blame)
+    /* The pipeline names the parameter first ("frames = 10: ...",
+     * "video_guidance.stg_blocks: ..."); anything else is the server's
+     * configuration, not the request. */
+    char blame[64];
+    if (blamed_field(err.msg, blame, sizeof blame))
       reply_error(r, 422, blame, NULL, "%s", err.msg);
     else
       reply_error(r, 503, NULL, NULL, "cannot run jobs: %s", err.msg);
-    json_decref(doc);
+    wh_api_job_free(&job);
     return;
   }
   if (a->admit_ex) {
     admit *ad = calloc(1, sizeof *ad);
-    if (ad) *ad = (admit){.a = a, .r = r, .p = p, .doc = doc};
+    if (ad) *ad = (admit){.a = a, .r = r, .job = job};
     if (ad && wh_executor_submit(a->admit_ex, admit_run, admit_done, ad) == 0) {
       a->admitting++;
       return; /* answered from on_wake */
     }
     free(ad);
-    json_decref(doc);
+    wh_api_job_free(&job);
     reply_error(r, 500, NULL, NULL, "cannot check the job's memory");
     return;
   }
-  submit_job(a, r, &p);
-  json_decref(doc);
+  submit_job(a, r, &job.p);
+  wh_api_job_free(&job);
 }
 
 /* Queues a checked job and answers the POST. Loop thread. */
@@ -409,8 +262,12 @@ static void submit_job(wh_api *a, wh_http_req *r, const wh_job_params *p) {
   if (rc == WH_JOBS_EFULL) {
     reply_error(r, 503, NULL, "Retry-After: 5\r\n", "%s", err.msg);
   } else if (rc) {
-    reply_error(r, rc == WH_JOBS_EDRAINING ? 503 : 500, NULL, NULL, "%s",
-                err.msg);
+    /* WARM_ENOSPACE: the job's image does not fit the host budget. */
+    reply_error(r,
+                rc == WH_JOBS_EDRAINING ? 503
+                : rc == WARM_ENOSPACE   ? 507
+                                        : 500,
+                NULL, NULL, "%s", err.msg);
   } else {
     snprintf(r->log_job, sizeof r->log_job, "%s", id);
     json_t *o = json_pack("{s:s, s:s}", "id", id, "state", "queued");
@@ -767,7 +624,7 @@ void wh_api_show_jobs(wh_api *a, wh_strbuf *out, int json) {
     const char *prompt = json_string_value(json_object_get(j, "prompt"));
     char cut[61];
     snprintf(cut, sizeof cut, "%s", prompt ? prompt : "");
-    one_line(cut); /* a newline would end the admin reply early */
+    wh_api_one_line(cut); /* a newline would end the admin reply early */
     wh_sb_printf(out, "\n%s %-9s %3.0f%% %s",
                  json_string_value(json_object_get(j, "id")),
                  json_string_value(json_object_get(j, "state")),

@@ -3,9 +3,12 @@
  * and the metrics, and the graceful stop (drain, wait up to
  * shutdown_timeout, cancel the rest).
  *
- *   POST   /v1/generations             {"prompt", "frames", "height",
- *                                        "width", "steps", "seed", "fps",
- *                                        "guidance"} -> 202 {"id"}
+ *   POST   /v1/generations             {"prompt", "negative_prompt",
+ *                                        "frames", "height", "width",
+ *                                        "steps", "seed", "fps", "guidance",
+ *                                        "image", "image_strength",
+ *                                        "video_guidance",
+ *                                        "audio_guidance"} -> 202 {"id"}
  *   GET    /v1/generations/{id}         the job (state, progress, result)
  *   GET    /v1/generations/{id}/video   video.y4m of a done job
  *   GET    /v1/generations/{id}/video.mp4  video.mp4 (H.264; AAC with sound)
@@ -89,12 +92,29 @@ void wh_api_show_jobs(wh_api *a, wh_strbuf *out, int json);
  * until then. */
 void wh_api_shutdown(wh_api *a, void (*done)(void *arg), void *arg);
 
-/* The POST body check alone (pure: no loop, no runtime), for the fuzzer and
- * the tests: fills p (prompt points into *doc, which the caller decrefs)
- * or returns the HTTP status (400 / 422) with msg and field filled. */
+/* A POST body parsed and checked: p's strings point into doc, p.image
+ * into image (the decoded bytes). wh_api_job_free releases both. */
 struct json_t;
-int wh_api_parse_job(const char *body, size_t len, wh_job_params *p,
-                     struct json_t **doc, char *msg, size_t msg_len,
-                     char *field, size_t field_len);
+typedef struct wh_api_job {
+  wh_job_params p;
+  struct json_t *doc;
+  uint8_t *image;
+} wh_api_job;
+
+/* The POST body check alone (pure: no loop, no runtime), for the fuzzer and
+ * the tests: fills job, or returns the HTTP status (400 / 422; 500 when
+ * out of memory) with msg and field filled and nothing left in job. A
+ * field inside a guidance object is named with a dot:
+ * "video_guidance.cfg". */
+int wh_api_parse_job(const char *body, size_t len, wh_api_job *job, char *msg,
+                     size_t msg_len, char *field, size_t field_len);
+void wh_api_job_free(wh_api_job *job);
+
+/* The body's top-level fields, as the 422 for an unknown one lists them. */
+extern const char *const wh_api_job_fields[];
+extern const size_t wh_api_n_job_fields;
+
+/* Replaces control characters with '?' (messages go into one-line logs). */
+void wh_api_one_line(char *s);
 
 #endif /* WH_HTTP_API_H */

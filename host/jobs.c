@@ -17,14 +17,15 @@
 #include "config.h"
 #include "crash.h"
 #include "fsio.h"
+#include "job_params.h"
 #include "journal.h"
 #include "log.h"
 #include "metrics.h"
 
 typedef struct job {
   char id[WH_JOB_ID_MAX];
-  wh_job_params p;
-  char *prompt;
+  wh_job_params p; /* an owned copy (job_params.h) */
+  uint64_t booked; /* image bytes booked on the host ledger */
   char *dir;
   wh_job_state state;
   wh_job_ctl ctl;
@@ -88,8 +89,28 @@ static double wall_now(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* A queued job's image waits in host memory until the job has run: it is
+ * booked on the host ledger (under WH_JOBS_LEDGER_NAME, class workspace)
+ * from the submit to the job's end, so the admission check of later jobs
+ * and `show memory` see it. */
+#define WH_JOBS_LEDGER_NAME "job_inputs"
+
+static warm_ledger *host_ledger(wh_jobs *j) {
+  return j->o.rt && j->o.rt->host ? j->o.rt->host->ledger : NULL;
+}
+
+/* The image is needed no more once the job has ended: its bytes and their
+ * booking go, its length stays for the job's view. */
+static void drop_image(wh_jobs *j, job *jb) {
+  if (jb->booked && host_ledger(j))
+    warm_ledger_release(host_ledger(j), WH_JOBS_LEDGER_NAME,
+                        WARM_MEM_WORKSPACE, jb->booked);
+  jb->booked = 0;
+  wh_job_params_drop_image(&jb->p);
+}
+
 static void job_free(job *jb) {
-  free(jb->prompt);
+  wh_job_params_free(&jb->p);
   free(jb->dir);
   free(jb->result);
   free(jb);
@@ -106,6 +127,7 @@ static job *find(wh_jobs *j, const char *id) {
 /* Under j->mu: marks a job finished and forgets the oldest finished ones
  * past keep_finished. */
 static void finish(wh_jobs *j, job *jb, wh_job_state st) {
+  drop_image(j, jb);
   jb->state = st;
   jb->finished = wall_now();
   j->finished_by[st]++;
@@ -266,9 +288,10 @@ static void on_record(void *user, const wh_journal_entry *e) {
     return;
   }
   snprintf(jb->id, sizeof jb->id, "%s", e->id);
-  jb->p = e->p;
-  jb->prompt = strdup(e->p.prompt ? e->p.prompt : "");
-  jb->p.prompt = jb->prompt;
+  if (wh_job_params_copy(&jb->p, &e->p, NULL)) {
+    free(jb);
+    return;
+  }
   jb->dir = strdup(e->dir);
   jb->result = e->result ? strdup(e->result) : NULL;
   if (e->error) snprintf(jb->error, sizeof jb->error, "%s", e->error);
@@ -276,7 +299,7 @@ static void on_record(void *user, const wh_journal_entry *e) {
   jb->created = e->created;
   jb->finished = e->finished;
   jb->started = 0;
-  if (!jb->prompt || !jb->dir) {
+  if (!jb->dir) {
     job_free(jb);
     return;
   }
@@ -390,12 +413,23 @@ static void new_id(wh_jobs *j, char *id) {
 int wh_jobs_submit(wh_jobs *j, const wh_job_params *p, char *id,
                    warm_error *err) {
   job *jb = calloc(1, sizeof *jb);
-  if (!jb || !(jb->prompt = strdup(p->prompt ? p->prompt : ""))) {
+  if (!jb) return warm_error_set(err, WARM_ENOMEM, "out of memory");
+  if (wh_job_params_copy(&jb->p, p, err)) {
     free(jb);
-    return warm_error_set(err, WARM_ENOMEM, "out of memory");
+    return WARM_ENOMEM;
   }
-  jb->p = *p;
-  jb->p.prompt = jb->prompt;
+  warm_ledger *hl = host_ledger(j);
+  if (jb->p.image && hl) {
+    warm_error be = {0};
+    if (warm_ledger_book(hl, WH_JOBS_LEDGER_NAME, WARM_MEM_WORKSPACE,
+                         jb->p.image_len, &be)) {
+      job_free(jb);
+      return warm_error_set(err, WARM_ENOSPACE,
+                            "the job's image cannot wait in host memory: %s",
+                            be.msg);
+    }
+    jb->booked = jb->p.image_len;
+  }
   jb->created = wall_now();
   const char *base = j->output_dir;
   pthread_mutex_lock(&j->o.rt->lock);
@@ -444,6 +478,7 @@ int wh_jobs_submit(wh_jobs *j, const wh_job_params *p, char *id,
   pthread_mutex_unlock(&j->mu);
   free(cfg_dir);
   if (rc) {
+    drop_image(j, jb);
     job_free(jb);
     return rc;
   }
@@ -574,18 +609,12 @@ static json_t *job_json(const job *jb, int full) {
   json_object_set_new(o, "started", time_json(jb->started));
   json_object_set_new(o, "finished", time_json(jb->finished));
   if (!full) {
-    json_object_set_new(o, "prompt", json_string(jb->prompt));
+    json_object_set_new(o, "prompt", json_string(jb->p.prompt));
     return o;
   }
   json_t *res = jb->result ? json_loads(jb->result, 0, NULL) : NULL;
   json_object_set_new(o, "result", res ? res : json_null());
-  json_object_set_new(
-      o, "params",
-      json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "prompt",
-                jb->prompt, "frames", (json_int_t)jb->p.frames, "height",
-                (json_int_t)jb->p.height, "width", (json_int_t)jb->p.width,
-                "steps", (json_int_t)jb->p.steps, "fps", (json_int_t)jb->p.fps,
-                "seed", (json_int_t)jb->p.seed, "guidance", jb->p.guidance));
+  json_object_set_new(o, "params", wh_job_params_json(&jb->p));
   return o;
 }
 

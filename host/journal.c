@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "fsio.h"
+#include "job_params.h"
 #include "jobs.h"
 #include "log.h"
 
@@ -19,13 +20,8 @@ int wh_journal_write(const char *dir, const char *id, const wh_job_params *p,
                      double created, warm_error *err) {
   int rc = wh_mkdir_p(dir, err);
   if (rc) return rc;
-  json_t *o = json_pack(
-      "{s:s, s:f, s:{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}}", "id", id,
-      "created", created, "params", "prompt", p->prompt ? p->prompt : "",
-      "frames", (json_int_t)p->frames, "height", (json_int_t)p->height,
-      "width", (json_int_t)p->width, "steps", (json_int_t)p->steps, "fps",
-      (json_int_t)p->fps, "seed", (json_int_t)p->seed, "guidance",
-      p->guidance);
+  json_t *o = json_pack("{s:s, s:f, s:o*}", "id", id, "created", created,
+                        "params", wh_job_params_json(p));
   char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
   json_decref(o);
   if (!text) return warm_error_set(err, WARM_ENOMEM, "out of memory");
@@ -73,14 +69,7 @@ static int load_one(const char *base, const char *id,
   json_t *pa = json_object_get(job, "params");
   wh_journal_entry e = {.id = id, .dir = dir};
   e.created = json_number_value(json_object_get(job, "created"));
-  e.p.prompt = json_string_value(json_object_get(pa, "prompt"));
-  e.p.frames = (uint32_t)json_integer_value(json_object_get(pa, "frames"));
-  e.p.height = (uint32_t)json_integer_value(json_object_get(pa, "height"));
-  e.p.width = (uint32_t)json_integer_value(json_object_get(pa, "width"));
-  e.p.steps = (uint32_t)json_integer_value(json_object_get(pa, "steps"));
-  e.p.fps = (uint32_t)json_integer_value(json_object_get(pa, "fps"));
-  e.p.seed = (uint64_t)json_integer_value(json_object_get(pa, "seed"));
-  e.p.guidance = json_number_value(json_object_get(pa, "guidance"));
+  wh_job_params_from_json(pa, &e.p);
   char *result = NULL;
   json_t *status = NULL;
   snprintf(path, sizeof path, "%s/result.json", dir);

@@ -4,8 +4,9 @@
  * <output_dir>/<id>/; the journal is the set of files in those folders:
  *
  *   job.json     written (atomically, fsync'd) when the job is accepted:
- *                {"id", "created", "params": {prompt, frames, height,
- *                width, steps, fps, seed, guidance}}
+ *                {"id", "created", "params": {...}} (the job's
+ *                parameters as GET shows them: wh_job_params_json; an
+ *                image is recorded by its length, image_bytes)
  *   result.json  the job finished: state done (the pipeline writes it last)
  *   status.json  the job ended otherwise: {"id", "state", "error"} with
  *                state failed, cancelled or interrupted

@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "oneshot.h"
+#include "plan.h"
 #include "reload.h"
 
 static void usage(FILE *f) {
@@ -26,7 +27,16 @@ static void usage(FILE *f) {
           "       warmd -c FILE --once --prompt TEXT [--frames N] [--height N]\n"
           "             [--width N] [--steps N] [--seed N] [--fps N] "
           "[--guidance G]\n"
+          "             [LTX-2: --negative-prompt TEXT] [--image FILE.png|jpg]\n"
+          "             [--image-strength S] [--video-cfg G] [--video-stg S]\n"
+          "             [--video-rescale R] [--video-modality M] "
+          "[--video-skip-step N]\n"
+          "             [--video-stg-blocks 1,2] [--audio-... as --video-...]\n"
+          "             [--noise FILE.safetensors (tests)]\n"
           "             [--out DIR]   run one job, write its files, exit\n"
+          "       warmd -c FILE --plan [--frames N --height N --width N]\n"
+          "             print each device's memory plan for one job, "
+          "exit 1 if it cannot fit\n"
           "       warmd -c FILE --encode TEXT --out FILE.safetensors "
           "[--component NAME]\n"
           "                            write one prompt's embeddings and exit\n"
@@ -81,7 +91,11 @@ static int parse_num(const char *name, const char *s, unsigned long long min,
 
 enum { OPT_ONCE = 256, OPT_PROMPT, OPT_FRAMES, OPT_HEIGHT, OPT_WIDTH,
        OPT_STEPS, OPT_SEED, OPT_FPS, OPT_GUIDANCE, OPT_OUT, OPT_ENCODE,
-       OPT_COMPONENT };
+       OPT_COMPONENT, OPT_PLAN, OPT_JOB };
+
+/* The LTX-2 job flags (wh_oneshot_job_flag), all OPT_JOB: getopt_long's
+ * index tells them apart. */
+#define JOB_OPT(name) {name, required_argument, 0, OPT_JOB}
 
 int main(int argc, char **argv) {
   static const struct option opts[] = {
@@ -101,9 +115,18 @@ int main(int argc, char **argv) {
       {"out", required_argument, 0, OPT_OUT},
       {"encode", required_argument, 0, OPT_ENCODE},
       {"component", required_argument, 0, OPT_COMPONENT},
+      {"plan", no_argument, 0, OPT_PLAN},
+      JOB_OPT("negative-prompt"), JOB_OPT("image"), JOB_OPT("image-strength"),
+      JOB_OPT("noise"), JOB_OPT("video-cfg"), JOB_OPT("video-stg"),
+      JOB_OPT("video-rescale"), JOB_OPT("video-modality"),
+      JOB_OPT("video-skip-step"), JOB_OPT("video-stg-blocks"),
+      JOB_OPT("audio-cfg"), JOB_OPT("audio-stg"), JOB_OPT("audio-rescale"),
+      JOB_OPT("audio-modality"), JOB_OPT("audio-skip-step"),
+      JOB_OPT("audio-stg-blocks"),
       {0, 0, 0, 0}};
   const char *path = NULL, *out = NULL, *encode = NULL, *component = NULL;
-  int test = 0, once = 0, ch, li = 0;
+  const char *image = NULL;
+  int test = 0, once = 0, plan = 0, job_flags = 0, ch, li = 0;
   wh_job_params job = {0};
   unsigned long long v;
   char *end;
@@ -149,6 +172,13 @@ int main(int argc, char **argv) {
     case OPT_COMPONENT:
       component = optarg;
       break;
+    case OPT_PLAN:
+      plan = 1;
+      break;
+    case OPT_JOB:
+      if (wh_oneshot_job_flag(opts[li].name, optarg, &job, &image)) return 1;
+      job_flags = 1;
+      break;
     case 'c':
       path = optarg;
       break;
@@ -179,8 +209,17 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (test) return check_config(real);
+  if (plan) {
+    wh_plan_job pj = {job.frames, job.height, job.width};
+    return wh_plan_main(real, &pj, stdout, stderr);
+  }
   if (once && encode) {
     fprintf(stderr, "warmd: --once and --encode exclude each other\n");
+    return 2;
+  }
+  if (job_flags && !once) {
+    fprintf(stderr, "warmd: the job flags (--image, --negative-prompt, "
+                    "--video-*, --audio-*, ...) need --once\n");
     return 2;
   }
   if (once) {
@@ -188,7 +227,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "warmd --once: --prompt TEXT is required\n");
       return 2;
     }
-    return wh_oneshot_once(real, &job, out);
+    return wh_oneshot_once(real, &job, image, out);
   }
   if (encode) {
     if (!out) {
@@ -202,6 +241,7 @@ int main(int argc, char **argv) {
                     "--encode\n");
     return 2;
   }
+
 
   signal(SIGPIPE, SIG_IGN); /* a client that hangs up is not fatal */
   /* A file size limit makes a write fail (EFBIG), like a full disk. */

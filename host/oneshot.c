@@ -7,6 +7,7 @@
  */
 #include "oneshot.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include <jansson.h>
 
 #include "embcache.h"
+#include "image_in.h"
+#include "job_params.h"
 #include "log.h"
 #include "pipeline.h"
 #include "reload.h"
@@ -105,12 +108,169 @@ static void print_summary(wh_runtime *rt, const char *result_json,
   json_decref(r);
 }
 
+/* ---- the LTX-2 job flags ------------------------------------------------- */
+
+static int flag_fail(const char *flag, const char *arg, const char *why) {
+  fprintf(stderr, "warmd: --%s '%s': %s\n", flag, arg, why);
+  return -1;
+}
+
+/* A whole decimal number for a flag (strtod alone would take "1e3" or
+ * "0x10"). */
+static int parse_double(const char *s, double *out) {
+  char *end;
+  errno = 0;
+  *out = strtod(s, &end);
+  return errno || end == s || *end || !strpbrk(s, "0123456789") ||
+                 strpbrk(s, "xXnN")
+             ? -1
+             : 0;
+}
+
+/* "28" or "1,2,3" (or "" for none): block indices. */
+static int parse_blocks(const char *flag, const char *arg, wh_job_guide *g) {
+  long long b[WH_LTX2_MAX_STG_BLOCKS];
+  size_t n = 0;
+  const char *s = arg;
+  while (*s) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || (*end && *end != ','))
+      return flag_fail(flag, arg,
+                       "expected block indices separated by commas, e.g. "
+                       "28 or 1,2");
+    if (n == WH_LTX2_MAX_STG_BLOCKS) {
+      char why[96];
+      snprintf(why, sizeof why, "at most %d blocks", WH_LTX2_MAX_STG_BLOCKS);
+      return flag_fail(flag, arg, why);
+    }
+    b[n++] = v;
+    s = *end ? end + 1 : end;
+    if (*end && !*s)
+      return flag_fail(flag, arg, "a trailing comma");
+  }
+  char what[64];
+  snprintf(what, sizeof what, "--%s", flag);
+  warm_error err = {0};
+  if (wh_guide_set_blocks(g, b, n, what, &err))
+    return flag_fail(flag, arg, err.msg + strlen(what) + 2);
+  return 0;
+}
+
+int wh_oneshot_job_flag(const char *flag, const char *arg, wh_job_params *p,
+                        const char **image_path) {
+  if (!strcmp(flag, "negative-prompt")) {
+    if (strlen(arg) > WH_JOB_MAX_PROMPT)
+      return flag_fail(flag, "...", "longer than 16384 bytes");
+    p->negative_prompt = arg;
+    return 0;
+  }
+  if (!strcmp(flag, "image")) {
+    *image_path = arg;
+    return 0;
+  }
+  if (!strcmp(flag, "noise")) {
+    p->noise_file = arg;
+    return 0;
+  }
+  char what[64];
+  snprintf(what, sizeof what, "--%s", flag);
+  warm_error err = {0};
+  double v;
+  if (!strcmp(flag, "image-strength")) {
+    if (parse_double(arg, &v)) return flag_fail(flag, arg, "expected a number");
+    if (wh_job_check_strength(v, what, &err))
+      return flag_fail(flag, arg, strstr(err.msg, "must"));
+    p->image_strength = v;
+    return 0;
+  }
+  int video = !strncmp(flag, "video-", 6);
+  if (!video && strncmp(flag, "audio-", 6))
+    return flag_fail(flag, arg, "not a job flag");
+  wh_job_guide *g = video ? &p->video_guidance : &p->audio_guidance;
+  const char *key = flag + 6;
+  if (!strcmp(key, "stg-blocks")) return parse_blocks(flag, arg, g);
+  static const char *const keys[] = {"cfg", "stg", "rescale", "modality",
+                                     "skip-step"};
+  int k = -1;
+  for (int i = 0; i < 5; i++)
+    if (!strcmp(key, keys[i])) k = i;
+  if (k < 0) return flag_fail(flag, arg, "not a job flag");
+  if (parse_double(arg, &v)) return flag_fail(flag, arg, "expected a number");
+  if (wh_guide_set_number(g, (wh_guide_key)k, v, what, &err))
+    return flag_fail(flag, arg, strstr(err.msg, "must"));
+  return 0;
+}
+
+/* Reads the --image file whole and checks it is a PNG or JPEG of a sane
+ * size; *bytes is malloc'd. */
+static int read_image(const char *path, uint8_t **bytes, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "warmd --once: --image %s: cannot open: %s\n", path,
+            strerror(errno));
+    return -1;
+  }
+  uint8_t *b = NULL;
+  size_t n = 0, cap = 0;
+  int bad = 0;
+  for (;;) {
+    if (n == cap) {
+      uint8_t *nb = cap < (1u << 30) ? realloc(b, cap = cap * 2 + 65536) : NULL;
+      if (!nb) {
+        bad = 1;
+        break;
+      }
+      b = nb;
+    }
+    size_t r = fread(b + n, 1, cap - n, f);
+    n += r;
+    if (r == 0) break;
+  }
+  bad |= ferror(f);
+  fclose(f);
+  warm_error err = {0};
+  wh_image_format fmt;
+  uint32_t w, h;
+  if (bad) {
+    fprintf(stderr, "warmd --once: --image %s: cannot read it whole\n", path);
+  } else if (wh_image_probe(b, n, &fmt, &w, &h, &err)) {
+    fprintf(stderr, "warmd --once: --image %s: %s\n", path, err.msg);
+    bad = 1;
+  }
+  if (bad) {
+    free(b);
+    return -1;
+  }
+  *bytes = b;
+  *len = n;
+  return 0;
+}
+
 int wh_oneshot_once(const char *config_path, const wh_job_params *params,
-                    const char *out_dir) {
+                    const char *image_path, const char *out_dir) {
+  wh_job_params p = *params;
+  uint8_t *image = NULL;
+  if (image_path) {
+    if (read_image(image_path, &image, &p.image_len)) return 1;
+    p.image = image;
+  } else if (p.image_strength > 0) {
+    fprintf(stderr, "warmd --once: --image-strength needs --image FILE\n");
+    return 1;
+  }
+  if (p.noise_file && access(p.noise_file, R_OK) != 0) {
+    fprintf(stderr, "warmd --once: --noise %s: cannot read: %s\n",
+            p.noise_file, strerror(errno));
+    free(image);
+    return 1;
+  }
   wh_config *cfg;
   wh_runtime *rt;
-  if (load(config_path, &cfg, &rt)) return 1;
-  wh_job_params p = *params;
+  if (load(config_path, &cfg, &rt)) {
+    free(image);
+    return 1;
+  }
   warm_error err = {0};
   int rc = wh_pipeline_resolve(rt, &p, &err);
   if (rc) {
@@ -142,6 +302,7 @@ int wh_oneshot_once(const char *config_path, const wh_job_params *params,
   }
   wh_runtime_destroy(rt);
   wh_config_free(cfg);
+  free(image);
   return rc ? 1 : 0;
 }
 

@@ -3,6 +3,7 @@
  * sampler loop, the memory timeline and the job's output files.
  */
 #include "pipeline.h"
+#include "pipeline_int.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -29,14 +30,14 @@
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-static double now_s(void) {
+double wh_pc_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* The named component of the running runtime, or NULL. */
-static wh_component *find_component(wh_runtime *rt, const char *name) {
+wh_component *wh_pc_find(wh_runtime *rt, const char *name) {
   wh_component *found = NULL;
   pthread_mutex_lock(&rt->lock);
   for (size_t i = 0; i < rt->n_components; i++)
@@ -45,7 +46,7 @@ static wh_component *find_component(wh_runtime *rt, const char *name) {
   return found;
 }
 
-static int model_info(wh_component *c, warm_model_info *mi, warm_error *err) {
+int wh_pc_info(wh_component *c, warm_model_info *mi, warm_error *err) {
   const warm_plugin_desc *d = wh_plugin_desc(c->plugin);
   int (*info)(warm_instance *, warm_model_info *, warm_error *) =
       WARM_DESC_OPT(d, info);
@@ -232,7 +233,7 @@ static int do_call(void *arg) {
   return rc;
 }
 
-static int call_component(wh_runtime *rt, wh_component *c,
+int wh_pc_call(wh_runtime *rt, wh_component *c,
                           const warm_job_shape *shape, warm_run_args *args,
                           wh_job_ctl *ctl, warm_placement *used,
                           warm_error *err) {
@@ -248,13 +249,13 @@ static int call_component(wh_runtime *rt, wh_component *c,
   return rc;
 }
 
-static void free_outputs(warm_run_args *a) {
+void wh_pc_free_outputs(warm_run_args *a) {
   for (uint32_t i = 0; i < a->n_outputs && i < WARM_MAX_IO; i++)
     warm_tensor_free(&a->outputs[i]);
   a->n_outputs = 0;
 }
 
-static warm_tensor *find_output(warm_run_args *a, const char *name) {
+warm_tensor *wh_pc_output(warm_run_args *a, const char *name) {
   for (uint32_t i = 0; i < a->n_outputs && i < WARM_MAX_IO; i++)
     if (a->outputs[i].name && !strcmp(a->outputs[i].name, name))
       return &a->outputs[i];
@@ -280,11 +281,11 @@ static void fallback_fingerprint(wh_component *c, char out[65]) {
 /* The encoder's outputs in one of two sets: "embeddings" [T, C] (the last
  * slice of [L, T, C]) + "mask" [T], or LTX-2's "video_context" [T, Cv] +
  * "audio_context" [T, Ca] + "mask" [T]. *n_out is 2 or 3. */
-static int encode_run(wh_runtime *rt, wh_embcache *cache, const char *component,
+int wh_pc_encode(wh_runtime *rt, wh_embcache *cache, const char *component,
                       const char *prompt, warm_tensor out[3], uint32_t *n_out,
                       const char **placement, char fingerprint[65],
                       int *cache_hit, wh_job_ctl *ctl, warm_error *err) {
-  wh_component *c = find_component(rt, component);
+  wh_component *c = wh_pc_find(rt, component);
   *n_out = 0;
   if (!c)
     return warm_error_set(err, WARM_EINVAL, "no component named '%s'",
@@ -295,7 +296,7 @@ static int encode_run(wh_runtime *rt, wh_embcache *cache, const char *component,
                           "component %s is a %s, not a text encoder",
                           component, warm_kind_name(d->kind));
   warm_model_info mi;
-  uint32_t max_tokens = model_info(c, &mi, NULL) == 0 ? mi.max_tokens : 0;
+  uint32_t max_tokens = wh_pc_info(c, &mi, NULL) == 0 ? mi.max_tokens : 0;
   int (*fp)(warm_instance *, char[65], warm_error *) =
       WARM_DESC_OPT(d, fingerprint);
   if (!fp || fp(c->inst, fingerprint, NULL) != 0)
@@ -323,14 +324,14 @@ static int encode_run(wh_runtime *rt, wh_embcache *cache, const char *component,
   a.max_tokens = max_tokens;
   warm_job_shape shape = {max_tokens, 0, 0, 0, 1};
   warm_placement used = 0;
-  int rc = call_component(rt, c, &shape, &a, ctl, &used, err);
+  int rc = wh_pc_call(rt, c, &shape, &a, ctl, &used, err);
   if (rc) {
-    free_outputs(&a);
+    wh_pc_free_outputs(&a);
     return rc;
   }
-  warm_tensor *mask = find_output(&a, "mask");
-  warm_tensor *vc = find_output(&a, "video_context"),
-              *ac = find_output(&a, "audio_context");
+  warm_tensor *mask = wh_pc_output(&a, "mask");
+  warm_tensor *vc = wh_pc_output(&a, "video_context"),
+              *ac = wh_pc_output(&a, "audio_context");
   if (vc && ac && mask && vc->dtype == WARM_F32 && ac->dtype == WARM_F32 &&
       mask->dtype == WARM_I32 && vc->ndim == 2 && ac->ndim == 2 &&
       mask->ndim == 1 && vc->shape[0] == mask->shape[0] &&
@@ -344,11 +345,11 @@ static int encode_run(wh_runtime *rt, wh_embcache *cache, const char *component,
     vc->data = ac->data = mask->data = NULL;
     *n_out = 3;
   } else {
-    warm_tensor *emb = find_output(&a, "embeddings");
+    warm_tensor *emb = wh_pc_output(&a, "embeddings");
     if (!emb || !mask || emb->dtype != WARM_F32 || mask->dtype != WARM_I32 ||
         (emb->ndim != 2 && emb->ndim != 3) || mask->ndim != 1 ||
         emb->shape[emb->ndim - 2] != mask->shape[0]) {
-      free_outputs(&a);
+      wh_pc_free_outputs(&a);
       return warm_error_set(err, WARM_EFORMAT,
                             "component %s returned neither f32 "
                             "\"embeddings\" [T, C] (or [L, T, C]) nor f32 "
@@ -362,7 +363,7 @@ static int encode_run(wh_runtime *rt, wh_embcache *cache, const char *component,
       warm_tensor last;
       int64_t s2[2] = {T, C};
       if (warm_tensor_alloc(&last, "embeddings", WARM_F32, 2, s2)) {
-        free_outputs(&a);
+        wh_pc_free_outputs(&a);
         return warm_error_set(err, WARM_ENOMEM, "out of memory");
       }
       memcpy(last.data, (float *)emb->data + (L - 1) * T * C,
@@ -377,7 +378,7 @@ static int encode_run(wh_runtime *rt, wh_embcache *cache, const char *component,
     emb->data = mask->data = NULL;
     *n_out = 2;
   }
-  free_outputs(&a);
+  wh_pc_free_outputs(&a);
   *placement = warm_placement_name(used);
   if (cache) wh_embcache_put(cache, fingerprint, prompt, max_tokens, out, *n_out);
   return 0;
@@ -390,7 +391,7 @@ int wh_pipeline_encode(wh_runtime *rt, wh_embcache *cache,
                        warm_error *err) {
   warm_tensor t[3];
   uint32_t n = 0;
-  int rc = encode_run(rt, cache, component, prompt, t, &n, placement,
+  int rc = wh_pc_encode(rt, cache, component, prompt, t, &n, placement,
                       fingerprint, cache_hit, ctl, err);
   if (rc) return rc;
   if (n != 2) {
@@ -414,7 +415,7 @@ int wh_pipeline_encode_to_file(wh_runtime *rt, const char *component,
   const char *placement = NULL;
   char fp[65], tokens[32];
   int hit;
-  int rc = encode_run(rt, NULL, component, prompt, t, &n, &placement, fp, &hit,
+  int rc = wh_pc_encode(rt, NULL, component, prompt, t, &n, &placement, fp, &hit,
                       NULL, err);
   if (rc) return rc;
   const warm_tensor *mask = &t[n - 1];
@@ -450,19 +451,19 @@ static int wire(wh_runtime *rt, wiring *w, warm_error *err) {
     return warm_error_set(err, WARM_EINVAL,
                           "the configuration has no complete [pipeline] "
                           "(encoder, stages, decoder)");
-  if (!(w->enc = find_component(rt, pl.encoder)) ||
-      !(w->dec = find_component(rt, pl.decoder)))
+  if (!(w->enc = wh_pc_find(rt, pl.encoder)) ||
+      !(w->dec = wh_pc_find(rt, pl.decoder)))
     return warm_error_set(err, WARM_EINVAL,
                           "[pipeline] names a component that is not running");
   w->n_stages = pl.n_stages;
   for (size_t i = 0; i < pl.n_stages; i++)
-    if (!(w->stages[i] = find_component(rt, pl.stages[i])))
+    if (!(w->stages[i] = wh_pc_find(rt, pl.stages[i])))
       return warm_error_set(err, WARM_EINVAL,
                             "[pipeline] stage %s is not running",
                             pl.stages[i]);
-  int rc = model_info(w->dec, &w->vae, err);
+  int rc = wh_pc_info(w->dec, &w->vae, err);
   for (size_t i = 0; rc == 0 && i < w->n_stages; i++)
-    rc = model_info(w->stages[i], &w->dit[i], err);
+    rc = wh_pc_info(w->stages[i], &w->dit[i], err);
   if (rc) return rc;
   if (!w->vae.latent_channels || !w->vae.temporal_compression ||
       !w->vae.spatial_compression)
@@ -492,7 +493,7 @@ int wh_pipeline_resolve(wh_runtime *rt, wh_job_params *p, warm_error *err) {
 }
 
 /* Per-device peak and budget objects for result.json. */
-static void ledger_json(wh_runtime *rt, json_t *peak, json_t *budget) {
+void wh_pc_ledger_json(wh_runtime *rt, json_t *peak, json_t *budget) {
   pthread_mutex_lock(&rt->lock);
   for (size_t k = 0; k <= rt->n_devices; k++) {
     wh_device *d = k < rt->n_devices ? rt->devices[k] : rt->host;
@@ -504,7 +505,7 @@ static void ledger_json(wh_runtime *rt, json_t *peak, json_t *budget) {
   pthread_mutex_unlock(&rt->lock);
 }
 
-static void component_json(json_t *obj, wh_component *c, const char *used,
+void wh_pc_component_json(json_t *obj, wh_component *c, const char *used,
                            uint64_t streamed) {
   char dev[32];
   json_t *o = json_object();
@@ -518,16 +519,8 @@ static void component_json(json_t *obj, wh_component *c, const char *used,
 
 /* ---- the job's host memory ------------------------------------------------ */
 
-/* The contact sheet: at most 16 tiles of 192 px a side, with gaps. */
-#define SHEET_BOUND (16u * 196u * 196u * 3u + 4096u)
 
-/* The job's host buffers on the host ledger, under "jobs". */
-typedef struct hbook {
-  warm_ledger *l;
-  uint64_t n;
-} hbook;
-
-static int hb_add(hbook *h, uint64_t bytes, warm_error *err) {
+int wh_hbook_add(wh_hbook *h, uint64_t bytes, warm_error *err) {
   if (!h->l || !bytes) return 0;
   int rc = warm_ledger_book(h->l, "jobs", WARM_MEM_WORKSPACE, bytes, err);
   if (rc == WARM_ENOSPACE) {
@@ -539,7 +532,7 @@ static int hb_add(hbook *h, uint64_t bytes, warm_error *err) {
   return rc;
 }
 
-static void hb_sub(hbook *h, uint64_t bytes) {
+void wh_hbook_sub(wh_hbook *h, uint64_t bytes) {
   if (!h->l || !bytes) return;
   if (bytes > h->n) bytes = h->n;
   warm_ledger_release(h->l, "jobs", WARM_MEM_WORKSPACE, bytes);
@@ -559,15 +552,15 @@ uint64_t wh_pipeline_host_bytes(const wh_pipe_facts *f, const wh_job_params *p) 
   uint64_t denoise = n * 4 + B * n * 4 + B * T * Ce * 4 + B * T * 4 + 64 +
                      B * n * 4; /* x, latents, embeddings, mask, velocity */
   uint64_t decode = n * 4 + 3 * (uint64_t)p->frames * px * 4;
-  uint64_t files = 2 * px + SHEET_BOUND;
+  uint64_t files = 2 * px + WH_SHEET_BOUND;
   return cond + denoise + decode + files;
 }
 
-static int cancelled(wh_job_ctl *ctl) {
+int wh_pc_cancelled(wh_job_ctl *ctl) {
   return __atomic_load_n(&ctl->cancel, __ATOMIC_ACQUIRE);
 }
 
-static void set_progress(wh_job_ctl *ctl, float f) {
+void wh_pc_progress(wh_job_ctl *ctl, float f) {
   __atomic_store(&ctl->progress, &f, __ATOMIC_RELAXED);
 }
 
@@ -577,6 +570,11 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   wiring w;
   wh_job_ctl own_ctl = {0};
   if (!ctl) ctl = &own_ctl;
+  pthread_mutex_lock(&rt->lock);
+  wh_pipe_type type = rt->config ? rt->config->pipeline.type : WH_PIPE_LTXV;
+  pthread_mutex_unlock(&rt->lock);
+  if (type != WH_PIPE_LTXV)
+    return wh_ltx2_run(rt, cache, job_id, p, out_dir, ctl, result_json, err);
   int rc = wire(rt, &w, err);
   if (rc) return rc;
   /* Checked again now: a set or reload since the POST may have taken the
@@ -596,7 +594,7 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   const uint32_t fT = rt->facts.max_tokens, fCe = rt->facts.embed_dim;
   pthread_mutex_unlock(&rt->lock);
   /* Every large host buffer of the job is booked before it exists. */
-  hbook hb = {rt->host->ledger, 0};
+  wh_hbook hb = {rt->host->ledger, 0};
   wh_memtrack mt;
   if ((rc = wh_memtrack_start(&mt, rt)))
     return warm_error_set(err, rc, "cannot start the memory timeline");
@@ -609,20 +607,20 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   const char *enc_used = "none";
   char fp[65];
   int hit = 0;
-  double t0 = now_s(), t;
+  double t0 = wh_pc_now(), t;
 
   /* 1. Encode. */
-  if ((rc = hb_add(&hb, (uint64_t)fT * fCe * 4 + (uint64_t)fT * 4, err)))
+  if ((rc = wh_hbook_add(&hb, (uint64_t)fT * fCe * 4 + (uint64_t)fT * 4, err)))
     goto out;
-  t = now_s();
+  t = wh_pc_now();
   wh_memtrack_mark(&mt, "encode");
   uint64_t s0 = ctl->streamed_bytes;
   rc = wh_pipeline_encode(rt, cache, w.enc->name, p->prompt, cond, &enc_used,
                           fp, &hit, ctl, err);
-  json_object_set_new(timings, "encode", json_real(now_s() - t));
+  json_object_set_new(timings, "encode", json_real(wh_pc_now() - t));
   if (rc) goto out;
-  component_json(used, w.enc, enc_used, ctl->streamed_bytes - s0);
-  set_progress(ctl, 0.05f);
+  wh_pc_component_json(used, w.enc, enc_used, ctl->streamed_bytes - s0);
+  wh_pc_progress(ctl, 0.05f);
 
   /* 2. Denoise: noise -> Euler steps split evenly across the stages. With
    * guidance the batch is [null condition, prompt]; the null condition is
@@ -631,7 +629,7 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   int64_t lshape[5] = {B, C, Fl, Hl, Wl}, eshape[3] = {B, T, Ce},
           mshape[2] = {B, T}, tshape[1] = {B}, one[1] = {1};
   const uint64_t vel_bytes = sizeof(float) * (uint64_t)B * (uint64_t)n;
-  if ((rc = hb_add(&hb,
+  if ((rc = wh_hbook_add(&hb,
                    sizeof(float) * (uint64_t)n + vel_bytes +
                        (uint64_t)B * T * Ce * 4 + (uint64_t)B * T * 4 + 64 +
                        vel_bytes,
@@ -662,12 +660,12 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     int end = (int)((s + 1) * p->steps / w.n_stages);
     warm_placement su = 0;
     uint64_t s1 = ctl->streamed_bytes;
-    t = now_s();
+    t = wh_pc_now();
     char mark[96];
     snprintf(mark, sizeof mark, "denoise.%s", w.stages[s]->name);
     wh_memtrack_mark(&mt, mark);
     for (; step < end; step++) {
-      if (cancelled(ctl)) {
+      if (wh_pc_cancelled(ctl)) {
         rc = warm_error_set(err, WARM_ECANCELED, "cancelled at step %d", step);
         break;
       }
@@ -679,8 +677,8 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
       warm_run_args a = {0};
       a.inputs = in;
       a.n_inputs = 5;
-      rc = call_component(rt, w.stages[s], &shape, &a, ctl, &su, err);
-      warm_tensor *v = rc ? NULL : find_output(&a, "velocity");
+      rc = wh_pc_call(rt, w.stages[s], &shape, &a, ctl, &su, err);
+      warm_tensor *v = rc ? NULL : wh_pc_output(&a, "velocity");
       if (!rc && (!v || v->dtype != WARM_F32 || warm_tensor_numel(v) != B * n))
         rc = warm_error_set(err, WARM_EFORMAT,
                             "stage %s returned no f32 \"velocity\" shaped "
@@ -692,31 +690,31 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
         wh_euler_step(x, vel + (B - 1) * n, n, sched.sigmas[step],
                       sched.sigmas[step + 1]);
       }
-      free_outputs(&a);
+      wh_pc_free_outputs(&a);
       if (rc) break;
-      set_progress(ctl, 0.05f + 0.85f * (float)(step + 1) / (float)p->steps);
+      wh_pc_progress(ctl, 0.05f + 0.85f * (float)(step + 1) / (float)p->steps);
     }
     char key[96];
     snprintf(key, sizeof key, "denoise.%s", w.stages[s]->name);
-    json_object_set_new(timings, key, json_real(now_s() - t));
+    json_object_set_new(timings, key, json_real(wh_pc_now() - t));
     if (su)
-      component_json(used, w.stages[s], warm_placement_name(su),
+      wh_pc_component_json(used, w.stages[s], warm_placement_name(su),
                      ctl->streamed_bytes - s1);
   }
   if (rc) goto out;
-  hb_sub(&hb, vel_bytes); /* the stages' outputs are gone */
+  wh_hbook_sub(&hb, vel_bytes); /* the stages' outputs are gone */
 
   /* 3. Decode. */
-  if (cancelled(ctl)) {
+  if (wh_pc_cancelled(ctl)) {
     rc = warm_error_set(err, WARM_ECANCELED, "cancelled before decode");
     goto out;
   }
-  t = now_s();
+  t = wh_pc_now();
   wh_memtrack_mark(&mt, "decode");
   {
     int64_t dshape[4] = {C, Fl, Hl, Wl};
     warm_tensor dl = {0};
-    if ((rc = hb_add(&hb,
+    if ((rc = wh_hbook_add(&hb,
                      sizeof(float) * ((uint64_t)n + 3ull * p->frames *
                                                         p->height * p->width),
                      err)))
@@ -730,29 +728,29 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     da.n_inputs = 1;
     warm_placement du = 0;
     uint64_t s2 = ctl->streamed_bytes;
-    rc = call_component(rt, w.dec, &shape, &da, ctl, &du, err);
+    rc = wh_pc_call(rt, w.dec, &shape, &da, ctl, &du, err);
     warm_tensor_free(&dl);
-    json_object_set_new(timings, "decode", json_real(now_s() - t));
+    json_object_set_new(timings, "decode", json_real(wh_pc_now() - t));
     if (rc) goto out;
-    component_json(used, w.dec, warm_placement_name(du),
+    wh_pc_component_json(used, w.dec, warm_placement_name(du),
                    ctl->streamed_bytes - s2);
   }
-  warm_tensor *fr = find_output(&da, "frames");
+  warm_tensor *fr = wh_pc_output(&da, "frames");
   if (!fr || fr->dtype != WARM_F32 || fr->ndim != 4 || fr->shape[0] != 3) {
     rc = warm_error_set(err, WARM_EFORMAT,
                         "decoder %s returned no f32 \"frames\" [3, F, H, W]",
                         w.dec->name);
     goto out;
   }
-  set_progress(ctl, 0.95f);
+  wh_pc_progress(ctl, 0.95f);
 
   /* 4. Files. */
-  if (cancelled(ctl)) {
+  if (wh_pc_cancelled(ctl)) {
     rc = warm_error_set(err, WARM_ECANCELED, "cancelled before the files");
     goto out;
   }
   wh_memtrack_stop(&mt);
-  if ((rc = hb_add(&hb, 2ull * p->height * p->width + SHEET_BOUND, err)))
+  if ((rc = wh_hbook_add(&hb, 2ull * p->height * p->width + WH_SHEET_BOUND, err)))
     goto out;
   {
     char path[4096];
@@ -774,9 +772,9 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     if (!rc) rc = wh_memtrack_plot(&mt, path, err);
     if (rc) goto out;
   }
-  json_object_set_new(timings, "total", json_real(now_s() - t0));
+  json_object_set_new(timings, "total", json_real(wh_pc_now() - t0));
   json_t *r = json_object(), *peak = json_object(), *budget = json_object();
-  ledger_json(rt, peak, budget);
+  wh_pc_ledger_json(rt, peak, budget);
   json_object_set_new(r, "id", json_string(job_id));
   json_object_set_new(r, "prompt", json_string(p->prompt));
   json_object_set_new(r, "seed", json_integer((json_int_t)p->seed));
@@ -800,15 +798,15 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
             : warm_error_set(err, WARM_ENOMEM, "out of memory");
   if (rc == 0 && result_json) *result_json = text;
   else free(text);
-  set_progress(ctl, rc ? 0.95f : 1.0f);
+  wh_pc_progress(ctl, rc ? 0.95f : 1.0f);
 
 out:
   /* A job that fails after its video was written keeps none of it. */
   if (rc) wh_job_outputs_remove(out_dir);
-  hb_sub(&hb, hb.n);
+  wh_hbook_sub(&hb, hb.n);
   wh_memtrack_stop(&mt);
   wh_memtrack_free(&mt);
-  free_outputs(&da);
+  wh_pc_free_outputs(&da);
   warm_tensor_free(&cond[0]);
   warm_tensor_free(&cond[1]);
   warm_tensor_free(&lat);

@@ -199,7 +199,12 @@ static void prepare_devices(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
     warm_error e = {0};
     wh_device *d = NULL;
     if (!cd->name) continue;
-    if (wh_device_create(cd, rt->live, &d, &e)) {
+    if (rt->plan_only) { /* warmd --plan never opens a device */
+      if (wh_device_create_paper(cd, &d, &e)) {
+        wh_config_error(cfg, cd->line, "%s", e.msg);
+        continue;
+      }
+    } else if (wh_device_create(cd, rt->live, &d, &e)) {
       /* A component's device key gets the message (implicit devices carry
        * its line); a declared section gets it at its header. */
       wh_config_error(cfg, cd->line, "%s", e.msg);
@@ -404,7 +409,8 @@ static void prepare_estimates(wh_runtime *rt, wh_config *cfg, wh_plan *pl) {
               cfg->path, cd->line, cd->name);
       continue;
     }
-    if (fixed > cd->budget) {
+    /* warmd --plan reports a load that cannot fit as its first step. */
+    if (fixed > cd->budget && !rt->plan_only) {
       char need[32], bud[32];
       int line = cd->budget_line ? cd->budget_line : cd->line;
       wh_config_error(cfg, line,
@@ -437,7 +443,7 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
     const char *name;
     int line;
     warm_kind kind;
-  } roles[WH_PIPELINE_MAX_STAGES + 2];
+  } roles[WH_PIPELINE_MAX_STAGES + 4];
   size_t n = 0;
   if (p->encoder)
     roles[n++] =
@@ -447,6 +453,12 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
         (struct role){p->stages[i], p->stages_line, WARM_KIND_TRANSFORMER};
   if (p->decoder)
     roles[n++] = (struct role){p->decoder, p->decoder_line, WARM_KIND_VAE};
+  if (p->upsampler)
+    roles[n++] =
+        (struct role){p->upsampler, p->upsampler_line, WARM_KIND_UPSAMPLER};
+  if (p->audio_decoder)
+    roles[n++] = (struct role){p->audio_decoder, p->audio_decoder_line,
+                               WARM_KIND_AUDIO_DECODER};
   for (size_t r = 0; r < n; r++)
     for (size_t i = 0; i < pl->n_items; i++) {
       plan_item *it = &pl->items[i];
@@ -456,16 +468,27 @@ static void prepare_pipeline(wh_config *cfg, wh_plan *pl) {
       const warm_plugin_desc *d = wh_plugin_desc(item_instance(it)->plugin);
       if (d->kind != roles[r].kind)
         wh_config_error(cfg, roles[r].line,
-                        "'%s' is a %s (plugin %s), this role needs a %s",
+                        "'%s' is a %s (plugin %s), this role needs %s %s",
                         roles[r].name, warm_kind_name(d->kind), d->name,
+                        strchr("aeiou", warm_kind_name(roles[r].kind)[0]) ? "an"
+                                                                          : "a",
                         warm_kind_name(roles[r].kind));
     }
   if (cfg->n_errors != errors) return;
-  wh_component *stages[WH_PIPELINE_MAX_STAGES];
+  wh_wiring_roles wr = {
+      .encoder = plan_instance(pl, p->encoder),
+      .decoder = plan_instance(pl, p->decoder),
+      .upsampler = plan_instance(pl, p->upsampler),
+      .audio_decoder = plan_instance(pl, p->audio_decoder),
+      .n_stages = p->n_stages,
+  };
   for (size_t i = 0; i < p->n_stages; i++)
-    stages[i] = plan_instance(pl, p->stages[i]);
-  wh_wiring_facts(cfg, plan_instance(pl, p->encoder), stages, p->n_stages,
-                  plan_instance(pl, p->decoder), &pl->facts);
+    wr.stages[i] = plan_instance(pl, p->stages[i]);
+  if (wh_pipe_type_is_ltx2(p->type))
+    wh_wiring_facts_ltx2(cfg, &wr, &pl->facts);
+  else
+    wh_wiring_facts(cfg, wr.encoder, wr.stages, wr.n_stages, wr.decoder,
+                    &pl->facts);
   wh_wiring_check_defaults(cfg, &pl->facts);
 }
 
@@ -503,6 +526,23 @@ int wh_reload_prepare(wh_runtime *rt, wh_config *cfg, wh_plan **out) {
   }
   *out = pl;
   return 0;
+}
+
+int wh_plan_component(const wh_plan *pl, const char *name, wh_component **c,
+                      warm_placement *concrete) {
+  for (size_t i = 0; name && i < pl->n_items; i++) {
+    const plan_item *it = &pl->items[i];
+    if (it->skip || it->action == IT_REMOVE || strcmp(it->cc->name, name))
+      continue;
+    *c = item_instance(it);
+    *concrete = it->concrete;
+    return 0;
+  }
+  return WARM_EINVAL;
+}
+
+const wh_pipe_facts *wh_plan_facts(const wh_plan *pl) {
+  return &pl->facts;
 }
 
 void wh_plan_free(wh_runtime *rt, wh_plan *pl) {

@@ -30,6 +30,14 @@ int wh_reload_prepare(wh_runtime *rt, wh_config *cfg, wh_plan **out);
 int wh_reload_commit(wh_runtime *rt, wh_plan *plan, char *summary,
                      size_t summary_len, warm_error *err);
 
+/* The instance a plan gives component `name` and the placement the load
+ * resolves it to (an `auto` one: resident or stream, as the load decides);
+ * WARM_EINVAL when the plan has no such component. */
+int wh_plan_component(const wh_plan *pl, const char *name, wh_component **c,
+                      warm_placement *concrete);
+/* The wiring facts of the plan's [pipeline]. */
+const wh_pipe_facts *wh_plan_facts(const wh_plan *pl);
+
 /* Drops a plan without applying it (destroys what prepare created). */
 void wh_plan_free(wh_runtime *rt, wh_plan *plan);
 

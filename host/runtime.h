@@ -108,6 +108,9 @@ typedef struct wh_runtime {
   /* warmd -t: prepare checks everything it can, even past parse errors,
    * and a device that cannot open is checked on paper (ledger only). */
   int check_only;
+  /* warmd --plan: every device is on paper and every instance is created
+   * plan-only (WARM_SVC_PLAN_ONLY: no device opened, no weights read). */
+  int plan_only;
 } wh_runtime;
 
 int wh_runtime_create(wh_runtime **out);

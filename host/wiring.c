@@ -56,8 +56,21 @@ void wh_wiring_facts(wh_config *cfg, wh_component *enc,
                     "decoder %s reports no latent channels/compression",
                     dec->name);
   for (size_t i = 0; i < n_stages; i++) {
+    int seen = 0; /* one component in two stages is checked once */
+    for (size_t j = 0; j < i; j++)
+      seen |= stages[j] == stages[i];
+    if (seen) continue;
     if (info_of(stages[i], &si, &e)) {
       wh_config_error(cfg, pl->stages_line, "%s", e.msg);
+      continue;
+    }
+    if (si.run_inputs == WARM_RUN_AV_TOKENS) {
+      wh_config_error(cfg, pl->stages_line,
+                      "stage %s is an LTX-2 transformer (two-modality token "
+                      "runs); type = ltxv runs latent-grid transformers (set "
+                      "[pipeline] type = ltx2, ltx2_distilled or "
+                      "ltx2_one_stage)",
+                      stages[i]->name);
       continue;
     }
     if (si.latent_channels && vi.latent_channels &&
@@ -72,6 +85,132 @@ void wh_wiring_facts(wh_config *cfg, wh_component *enc,
                       "encoder %s outputs width %u but stage %s takes "
                       "caption_channels %u",
                       enc->name, ei.embed_dim, stages[i]->name, si.embed_dim);
+  }
+out:
+  if (cfg->n_errors != errors) {
+    snprintf(out->why, sizeof out->why, "the [pipeline] does not wire: %s",
+             cfg->errors[errors]);
+    out->temporal_compression = out->spatial_compression = 0;
+    return;
+  }
+  out->valid = 1;
+  out->max_tokens = ei.max_tokens;
+  out->embed_dim = ei.embed_dim;
+  out->latent_channels = vi.latent_channels;
+  out->temporal_compression = vi.temporal_compression;
+  out->spatial_compression = vi.spatial_compression;
+}
+
+/* One stage of an LTX-2 pipeline against the encoder, decoder, upsampler
+ * and audio decoder whose facts are given (NULL: role absent). */
+static void ltx2_stage(wh_config *cfg, const wh_wiring_roles *r, size_t i,
+                       const warm_model_info *si, const warm_model_info *ei,
+                       const warm_model_info *vi, const warm_model_info *ai) {
+  const wh_cfg_pipeline *pl = &cfg->pipeline;
+  const char *sn = r->stages[i]->name;
+  if (si->run_inputs != WARM_RUN_AV_TOKENS) {
+    wh_config_error(cfg, pl->stages_line,
+                    "stage %s (plugin %s) runs latent grids; type = %s needs "
+                    "an LTX-2 transformer (two-modality token runs, such as "
+                    "transformer_ltx2)",
+                    sn, wh_plugin_desc(r->stages[i]->plugin)->name,
+                    wh_pipe_type_name(pl->type));
+    return;
+  }
+  if (si->embed_dim != ei->embed_dim)
+    wh_config_error(cfg, pl->encoder_line,
+                    "encoder %s outputs video context width %u but stage %s "
+                    "takes video context width %u",
+                    r->encoder->name, ei->embed_dim, sn, si->embed_dim);
+  if (si->audio_latent_channels && si->audio_embed_dim != ei->audio_embed_dim)
+    wh_config_error(cfg, pl->encoder_line,
+                    "encoder %s outputs audio context width %u but stage %s "
+                    "takes audio context width %u%s",
+                    r->encoder->name, ei->audio_embed_dim, sn,
+                    si->audio_embed_dim,
+                    ei->audio_embed_dim ? ""
+                                        : " (an LTX-2 pipeline's encoder is "
+                                          "text_encoder_ltx2)");
+  if (si->latent_channels != vi->latent_channels)
+    wh_config_error(cfg, pl->stages_line,
+                    "stage %s works on %u latent channels but decoder %s "
+                    "decodes %u",
+                    sn, si->latent_channels, r->decoder->name,
+                    vi->latent_channels);
+  if (!ai) return;
+  uint32_t width = ai->latent_channels * ai->audio_latent_bins;
+  if (!si->audio_latent_channels)
+    wh_config_error(cfg, pl->audio_decoder_line,
+                    "audio_decoder %s decodes audio latents of width %u but "
+                    "stage %s is video-only (audio latent width 0); leave "
+                    "audio_decoder out",
+                    r->audio_decoder->name, width, sn);
+  else if (si->audio_latent_channels != width)
+    wh_config_error(cfg, pl->audio_decoder_line,
+                    "audio_decoder %s decodes audio latents of width %u (%u "
+                    "channels x %u mel bins) but stage %s makes audio tokens "
+                    "of width %u",
+                    r->audio_decoder->name, width, ai->latent_channels,
+                    ai->audio_latent_bins, sn, si->audio_latent_channels);
+}
+
+void wh_wiring_facts_ltx2(wh_config *cfg, const wh_wiring_roles *r,
+                          wh_pipe_facts *out) {
+  const wh_cfg_pipeline *pl = &cfg->pipeline;
+  memset(out, 0, sizeof *out);
+  size_t errors = cfg->n_errors;
+  warm_model_info ei, vi, ui, ai, si;
+  warm_error e = {0};
+  if (r->decoder && info_of(r->decoder, &vi, &e) == 0) {
+    out->temporal_compression = vi.temporal_compression;
+    out->spatial_compression = vi.spatial_compression;
+  }
+  int two = pl->type != WH_PIPE_LTX2_ONE_STAGE;
+  int missing = !r->encoder || !r->decoder || !r->n_stages ||
+                (two && !r->upsampler) ||
+                (pl->audio_decoder && !r->audio_decoder);
+  for (size_t i = 0; i < r->n_stages; i++)
+    missing |= !r->stages[i];
+  if (missing) {
+    snprintf(out->why, sizeof out->why,
+             "the [pipeline] (type = %s) lacks a component it names",
+             wh_pipe_type_name(pl->type));
+    return;
+  }
+  if (info_of(r->encoder, &ei, &e))
+    wh_config_error(cfg, pl->encoder_line, "%s", e.msg);
+  if (info_of(r->decoder, &vi, &e))
+    wh_config_error(cfg, pl->decoder_line, "%s", e.msg);
+  if (r->upsampler && info_of(r->upsampler, &ui, &e))
+    wh_config_error(cfg, pl->upsampler_line, "%s", e.msg);
+  if (r->audio_decoder && info_of(r->audio_decoder, &ai, &e))
+    wh_config_error(cfg, pl->audio_decoder_line, "%s", e.msg);
+  if (cfg->n_errors != errors) goto out;
+  if (!vi.latent_channels || !vi.temporal_compression ||
+      !vi.spatial_compression)
+    wh_config_error(cfg, pl->decoder_line,
+                    "decoder %s reports no latent channels/compression",
+                    r->decoder->name);
+  if (r->upsampler && ui.latent_channels != vi.latent_channels)
+    wh_config_error(cfg, pl->upsampler_line,
+                    "upsampler %s works on %u latent channels but decoder %s "
+                    "decodes %u",
+                    r->upsampler->name, ui.latent_channels, r->decoder->name,
+                    vi.latent_channels);
+  if (r->audio_decoder && (!ai.latent_channels || !ai.audio_latent_bins))
+    wh_config_error(cfg, pl->audio_decoder_line,
+                    "audio_decoder %s reports no latent channels/mel bins",
+                    r->audio_decoder->name);
+  for (size_t i = 0; i < r->n_stages; i++) {
+    int seen = 0; /* one component in both stages is checked once */
+    for (size_t j = 0; j < i; j++)
+      seen |= r->stages[j] == r->stages[i];
+    if (seen) continue;
+    if (info_of(r->stages[i], &si, &e)) {
+      wh_config_error(cfg, pl->stages_line, "%s", e.msg);
+      continue;
+    }
+    ltx2_stage(cfg, r, i, &si, &ei, &vi, r->audio_decoder ? &ai : NULL);
   }
 out:
   if (cfg->n_errors != errors) {
@@ -110,6 +249,22 @@ static int check_side(const wh_pipe_facts *f, const char *name, uint32_t v,
   return 0;
 }
 
+/* LTX-2: the two-stage types run stage 1 at half the size, so a side is a
+ * multiple of twice the decoder's spatial compression. */
+static int check_side_ltx2(const wh_pipe_facts *f, wh_pipe_type t,
+                           const char *name, uint32_t v, warm_error *err) {
+  uint32_t sc = f->spatial_compression;
+  if (t == WH_PIPE_LTX2_ONE_STAGE) return check_side(f, name, v, err);
+  uint32_t m = 2 * sc;
+  if (v < m || v > 4096 || v % m)
+    return warm_error_set(err, WARM_EINVAL,
+                          "%s = %u: must be a multiple of %u (twice the "
+                          "decoder's spatial compression %u: stage 1 runs at "
+                          "half size), %u..4096",
+                          name, v, m, sc, m);
+  return 0;
+}
+
 static int check_steps(uint32_t steps, warm_error *err) {
   if (steps < 1 || steps > WH_SAMPLER_MAX_STEPS)
     return warm_error_set(err, WARM_EINVAL, "steps = %u: must be 1..%d", steps,
@@ -122,6 +277,20 @@ void wh_wiring_check_defaults(wh_config *cfg, const wh_pipe_facts *f) {
   if (!f->temporal_compression || !f->spatial_compression) return;
   int line = pl->line;
   warm_error e = {0};
+  /* An LTX-2 default the file leaves out is the checkpoint's, checked when
+   * a job resolves it. */
+  if (wh_pipe_type_is_ltx2(pl->type)) {
+    if (pl->frames_line && check_frames(f, pl->frames, &e))
+      wh_config_error(cfg, pl->frames_line, "[pipeline] %s", e.msg);
+    if (pl->height_line &&
+        check_side_ltx2(f, pl->type, "height", pl->height, &e))
+      wh_config_error(cfg, pl->height_line, "[pipeline] %s", e.msg);
+    if (pl->width_line && check_side_ltx2(f, pl->type, "width", pl->width, &e))
+      wh_config_error(cfg, pl->width_line, "[pipeline] %s", e.msg);
+    if (pl->steps_line && check_steps(pl->steps, &e))
+      wh_config_error(cfg, pl->steps_line, "[pipeline] %s", e.msg);
+    return;
+  }
   if (check_frames(f, pl->frames, &e))
     wh_config_error(cfg, pl->frames_line ? pl->frames_line : line,
                     "[pipeline] %s", e.msg);
@@ -136,9 +305,39 @@ void wh_wiring_check_defaults(wh_config *cfg, const wh_pipe_facts *f) {
                     "[pipeline] %s", e.msg);
 }
 
+/* LTX-2: [pipeline]'s defaults where the file gave them; a field still 0
+ * is the checkpoint version's, filled by the runner. */
+static int check_job_ltx2(const wh_pipe_facts *f, const wh_cfg_pipeline *pl,
+                          wh_job_params *p, warm_error *err) {
+  if (!p->frames && pl->frames_line) p->frames = pl->frames;
+  if (!p->height && pl->height_line) p->height = pl->height;
+  if (!p->width && pl->width_line) p->width = pl->width;
+  if (!p->steps && pl->steps_line) p->steps = pl->steps;
+  if (!p->fps && pl->fps_line) p->fps = (uint32_t)lround(pl->fps);
+  if (!(p->guidance > 0) && pl->guidance_line && pl->guidance > 0)
+    p->guidance = pl->guidance;
+  if (!p->prompt || !*p->prompt)
+    return warm_error_set(err, WARM_EINVAL, "prompt: must not be empty");
+  int rc;
+  if ((p->frames && (rc = check_frames(f, p->frames, err))) ||
+      (p->height &&
+       (rc = check_side_ltx2(f, pl->type, "height", p->height, err))) ||
+      (p->width &&
+       (rc = check_side_ltx2(f, pl->type, "width", p->width, err))) ||
+      (p->steps && (rc = check_steps(p->steps, err))))
+    return rc;
+  if (p->fps && p->fps > 240)
+    return warm_error_set(err, WARM_EINVAL, "fps = %u: must be 1..240", p->fps);
+  if (p->guidance > 0 && !(p->guidance >= 1.0 && p->guidance <= 30.0))
+    return warm_error_set(err, WARM_EINVAL,
+                          "guidance = %g: must be 1 (off) .. 30", p->guidance);
+  return 0;
+}
+
 int wh_wiring_check_job(const wh_pipe_facts *f, const wh_cfg_pipeline *pl,
                         wh_job_params *p, warm_error *err) {
   if (!f->valid) return warm_error_set(err, WARM_EINVAL, "%s", f->why);
+  if (wh_pipe_type_is_ltx2(pl->type)) return check_job_ltx2(f, pl, p, err);
   if (!p->frames) p->frames = pl->frames;
   if (!p->height) p->height = pl->height;
   if (!p->width) p->width = pl->width;

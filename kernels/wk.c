@@ -73,6 +73,24 @@ int wk_ctx_create(wk_backend b, int device_index, int threads, wk_ctx **out) {
   return 0;
 }
 
+int wk_ctx_create_sizing(wk_backend b, int threads, wk_ctx **out) {
+  if (!out) return create_fail(WK_EINVAL, "wk_ctx_create_sizing: out is NULL");
+  *out = NULL;
+  if (b != WK_BACKEND_CUDA) return wk_ctx_create(b, 0, threads, out);
+  const char *why = NULL;
+  if (!wk__cuda(&why)) {
+    char msg[WK_ERR_MAX];
+    snprintf(msg, sizeof msg, "wk_ctx_create_sizing: no CUDA backend: %s", why);
+    return create_fail(WK_EUNSUPPORTED, msg);
+  }
+  wk_ctx *c = calloc(1, sizeof *c);
+  if (!c) return create_fail(WK_ENOMEM, "wk_ctx_create_sizing: out of memory");
+  c->backend = b;
+  c->sizing = 1;
+  *out = c;
+  return 0;
+}
+
 /* Frees the backend state; the caller must have synced and freed its own
  * device buffers and events first. NULL is a no-op. */
 void wk_ctx_destroy(wk_ctx *c) {

@@ -40,6 +40,7 @@ struct wk_ctx {
   char err[WK_ERR_MAX];
   void *cpu; /* cpu backend state (thread pool), owned by cpu/ */
   void *cu;  /* cuda backend state (streams, handles), owned by cuda/ */
+  int sizing; /* wk_ctx_create_sizing: workspace queries only */
 };
 
 /* Records a message in c->err and returns code. */

@@ -10,6 +10,13 @@ target_include_directories(test_http PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integra
 if(TARGET hello_encoder)
   add_dependencies(test_http hello_encoder)
 endif()
+# The LTX-2 job fields: image, negative prompt, guidance, their records.
+warm_add_test(test_http_ltx2 SOURCES integration/test_http_ltx2.c
+              LIBS wh_core ${WARM_HTTP_PARSER_LIB} LABELS http integration tsan)
+target_include_directories(test_http_ltx2 PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+if(TARGET hello_encoder)
+  add_dependencies(test_http_ltx2 hello_encoder)
+endif()
 
 # Jobs through the real pipeline (hello_encoder -> transformer_ltxv ->
 # vae_ltxv) on the tiny checkpoints of the ltxv_checkpoints fixture.

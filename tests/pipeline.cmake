@@ -3,6 +3,10 @@ warm_add_test(test_sampler SOURCES unit/test_sampler.c LIBS wh_core LABELS pipel
 warm_add_test(test_embcache SOURCES unit/test_embcache.c LIBS wh_core LABELS pipeline)
 warm_add_test(test_media SOURCES unit/test_media.c LIBS wh_core PkgConfig::PNG LABELS pipeline)
 warm_add_test(test_mp4 SOURCES unit/test_mp4.c LIBS wh_core LABELS pipeline)
+# First-frame images against ltx-pipelines' load_image_conditioning
+# (goldens: tests/parity/ltx2_image.py), and audio.wav.
+warm_add_test(test_image_in SOURCES unit/test_image_in.c LIBS wh_core LABELS pipeline)
+warm_add_test(test_wav SOURCES unit/test_wav.c LIBS wh_core LABELS pipeline)
 
 # The whole pipeline on tiny real checkpoints: a Gemma-3 encoder made larger
 # than the rest (so a budget can hold the transformers but not the whole
@@ -38,3 +42,9 @@ target_include_directories(test_encoder_cli PRIVATE
                            ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 set_tests_properties(test_encoder_cli PROPERTIES FIXTURES_REQUIRED pipeline_checkpoints)
 add_dependencies(test_encoder_cli warmd text_encoder_gemma3 transformer_ltxv vae_ltxv)
+# The LTX-2 job flags of --once: every refusal names the flag and the rule.
+warm_add_test(test_once_flags SOURCES integration/test_once_flags.c
+              LIBS warm::sdk LABELS pipeline integration)
+target_include_directories(test_once_flags PRIVATE
+                           ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+add_dependencies(test_once_flags warmd)

@@ -37,6 +37,11 @@ int wkcu__blas(wk_ctx *c, cublasStatus_t s, const char *where,
 }
 
 int wkcu__enter(wk_ctx *c, const char *where) {
+  if (c->sizing)
+    return wk__fail(c, WK_EUNSUPPORTED,
+                    "%s: a sizing context (wk_ctx_create_sizing) has no "
+                    "device",
+                    where);
   return wkcu__rt(c, cudaSetDevice(c->device), where, "cudaSetDevice");
 }
 

@@ -86,6 +86,12 @@ int wk_ctx_create(wk_backend b, int device_index, int threads, wk_ctx **out);
 void wk_cpu_set_threads(int threads);
 /* Workers in the process's cpu pool now (0 when no cpu context exists). */
 int wk_cpu_pool_threads(void);
+/* A context that only answers the wk_*_workspace() queries of backend b,
+ * for estimates made without the device (warmd --plan): cuda needs the
+ * CUDA backend library but no GPU; cpu is an ordinary context. Ops that
+ * compute or allocate on a cuda sizing context fail with WK_EUNSUPPORTED.
+ * Freed with wk_ctx_destroy. */
+int wk_ctx_create_sizing(wk_backend b, int threads, wk_ctx **out);
 void wk_ctx_destroy(wk_ctx *c);
 wk_backend wk_ctx_backend(const wk_ctx *c);
 /* Message of the context's last failure; with c == NULL, the message of the

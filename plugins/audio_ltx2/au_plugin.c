@@ -67,7 +67,7 @@ static int au_create(const warm_services *svc, const warm_component_config *cfg,
     else
       a->std = a->mean + a->vae.stats;
   }
-  if (!rc) rc = lxc_ctx(cfg, (int)a->threads, a->name, &a->wk, err);
+  if (!rc) rc = lxc_ctx(svc, cfg, (int)a->threads, a->name, &a->wk, err);
   for (int k = 0; k < 2 && !rc; k++) {
     /* The latent statistics stay on the host (read once, here). */
     int i = k ? a->vae.std : a->vae.mean;

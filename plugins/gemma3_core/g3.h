@@ -129,6 +129,7 @@ typedef struct g3_weights {
   void **owned;      /* converted copies */
   size_t n_owned;
   uint64_t converted_bytes; /* host RAM held by converted copies */
+  int sizes_only;           /* plan-only instance: no data read or converted */
 } g3_weights;
 
 /* Layer tensor name suffixes ("input_layernorm.weight", ...). */
@@ -151,10 +152,13 @@ int g3_check_tensors(const struct warm_st *st, const g3_config *cfg,
 
 /* Fills *w for storage dtype wdt, converting only the tensors whose
  * checkpoint dtype differs (norm vectors to f32). The views into st stay
- * valid only while st is open. The caller frees with g3_weights_free. */
+ * valid only while st is open. The caller frees with g3_weights_free.
+ * sizes_only (a plan-only instance): every shape is checked and every size
+ * counted, but no tensor data is read or converted (the pointers are
+ * NULL). */
 int g3_weights_load(const struct warm_st *st, const g3_config *cfg,
-                    const char *prefix, wk_dtype wdt, g3_weights *w,
-                    warm_error *err);
+                    const char *prefix, wk_dtype wdt, int sizes_only,
+                    g3_weights *w, warm_error *err);
 void g3_weights_free(g3_weights *w);
 
 /* ---- forward ----------------------------------------------------------- */

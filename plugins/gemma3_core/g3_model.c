@@ -326,16 +326,27 @@ int g3_model_open(g3_model *g, const warm_services *svc, const char *name,
     goto fail;
   }
   wk_backend be = backend_of(g);
-  if (!wk_backend_available(be)) {
+  int plan = warm_plan_only(svc); /* estimates only: no device, no data */
+  if (!plan && !wk_backend_available(be)) {
     rc = warm_error_set(err, WARM_EUNSUPPORTED,
                         "device cuda:%d: no CUDA device here",
                         cfg->device.index);
     goto fail;
   }
   if ((rc = open_checkpoint(cfg, &g->mc, &g->st, &g->prefix, &g->tok, err)) ||
-      (rc = g3_weights_load(g->st, &g->mc, g->prefix, g->wdt, &g->w, err)) ||
+      (rc = g3_weights_load(g->st, &g->mc, g->prefix, g->wdt, plan, &g->w,
+                            err)) ||
       (rc = stream_layers_init(g, err)))
     goto fail;
+  if (plan) {
+    if (wk_ctx_create_sizing(be, 0, &g->wk) != 0) {
+      rc = warm_error_set(
+          err, WARM_EUNSUPPORTED, "cannot size the %s workspaces: %s",
+          be == WK_BACKEND_CUDA ? "cuda" : "cpu", wk_last_error(NULL));
+      goto fail;
+    }
+    return 0;
+  }
   if (wk_ctx_create(be, cfg->device.index, 0, &g->wk) != 0) {
     rc = warm_error_set(err, WARM_EDEVICE, "cannot create a %s context",
                         be == WK_BACKEND_CUDA ? "cuda" : "cpu");

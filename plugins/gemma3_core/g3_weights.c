@@ -167,6 +167,12 @@ static int storage(g3_weights *w, const warm_tensor *src, warm_dtype dst,
     return 0;
   }
   size_t bytes = warm_weight_bytes(dst, (uint64_t)warm_tensor_numel(src));
+  if (w->sizes_only) {
+    w->converted_bytes += bytes;
+    *out = NULL;
+    *scale = 1.0f;
+    return 0;
+  }
   void *buf = malloc(bytes ? bytes : 1);
   void **grown = realloc(w->owned, (w->n_owned + 1) * sizeof *grown);
   if (!buf || !grown) {
@@ -186,9 +192,11 @@ static int storage(g3_weights *w, const warm_tensor *src, warm_dtype dst,
 }
 
 int g3_weights_load(const warm_st *st, const g3_config *cfg, const char *prefix,
-                    wk_dtype wdt, g3_weights *w, warm_error *err) {
+                    wk_dtype wdt, int sizes_only, g3_weights *w,
+                    warm_error *err) {
   memset(w, 0, sizeof *w);
   w->wdt = wdt;
+  w->sizes_only = sizes_only;
   g3_layout_init(&w->lay, cfg, wdt);
   size_t n = (size_t)cfg->layers * G3_T_COUNT;
   w->src = calloc(n, sizeof *w->src);
@@ -212,7 +220,8 @@ int g3_weights_load(const warm_st *st, const g3_config *cfg, const char *prefix,
   snprintf(name, sizeof name, "%snorm.weight", prefix);
   sh[0] = cfg->hidden;
   if ((rc = expect(st, name, 1, sh, &t, err)) ||
-      (rc = warm_weight_convert(&t, WARM_F32, w->final_norm, NULL, err)))
+      (!sizes_only &&
+       (rc = warm_weight_convert(&t, WARM_F32, w->final_norm, NULL, err))))
     goto fail;
   for (int64_t l = 0; l < cfg->layers; l++) {
     for (int i = 0; i < G3_T_COUNT; i++) {

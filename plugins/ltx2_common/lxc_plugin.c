@@ -26,10 +26,17 @@ int lxc_check_caps(const warm_component_config *cfg, const char *who,
   return 0;
 }
 
-int lxc_ctx(const warm_component_config *cfg, int threads, const char *who,
-            wk_ctx **out, warm_error *err) {
+int lxc_ctx(const warm_services *svc, const warm_component_config *cfg,
+            int threads, const char *who, wk_ctx **out, warm_error *err) {
   wk_backend be =
       cfg->device.type == WARM_DEVICE_CUDA ? WK_BACKEND_CUDA : WK_BACKEND_CPU;
+  if (warm_plan_only(svc)) {
+    if (wk_ctx_create_sizing(be, threads, out))
+      return warm_error_set(
+          err, WARM_EUNSUPPORTED, "%s: cannot size the %s workspaces: %s", who,
+          be == WK_BACKEND_CUDA ? "cuda" : "cpu", wk_last_error(NULL));
+    return 0;
+  }
   if (!wk_backend_available(be))
     return warm_error_set(err, WARM_EUNSUPPORTED,
                           "%s: device %s is not available here", who,

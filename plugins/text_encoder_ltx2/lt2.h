@@ -112,13 +112,16 @@ typedef struct lt2_weights {
   void **owned;
   size_t n_owned;
   uint64_t bytes; /* sum over every layer's tensors */
+  int sizes_only; /* plan-only instance: sizes, no data */
 } lt2_weights;
 
 /* Builds the text layers from f for storage dtype wdt: projection columns
  * regrouped per hidden state (feature index d * S + l), matrices in wdt,
- * vectors and registers in f32. */
+ * vectors and registers in f32. sizes_only (a plan-only instance): the
+ * layers' sizes without reading, regrouping or converting any data (the
+ * tensors' src are NULL). */
 int lt2_weights_load(const warm_ltx2 *f, const lt2_config *c, wk_dtype wdt,
-                     lt2_weights *w, warm_error *err);
+                     int sizes_only, lt2_weights *w, warm_error *err);
 void lt2_weights_free(lt2_weights *w);
 
 /* Device view of a text layer: tensor k at ptr[k]. */

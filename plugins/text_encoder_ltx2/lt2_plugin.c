@@ -142,7 +142,8 @@ static int lt2_create(const warm_services *svc,
   if ((rc = g3_model_open(&g->m, svc, g->name, cfg, wdt, err)) ||
       (rc = open_ltx(ltx, g->m.mc.hidden, g->m.mc.layers + 1, &g->lf, &g->c,
                      err)) ||
-      (rc = lt2_weights_load(g->lf, &g->c, wdt, &g->w, err)) ||
+      (rc = lt2_weights_load(g->lf, &g->c, wdt, warm_plan_only(svc), &g->w,
+                             err)) ||
       (rc = lt2_layout_init(g, err)) || (rc = fingerprint_compute(g, err)))
     goto fail;
   *out = g;
@@ -183,6 +184,8 @@ static int lt2_info(warm_instance *g, warm_model_info *out, warm_error *err) {
   (void)err;
   if (WARM_HAS_FIELD(out->struct_size, warm_model_info, embed_dim))
     out->embed_dim = (uint32_t)g->c.Cv;
+  if (WARM_HAS_FIELD(out->struct_size, warm_model_info, audio_embed_dim))
+    out->audio_embed_dim = (uint32_t)g->c.Ca;
   if (WARM_HAS_FIELD(out->struct_size, warm_model_info, max_tokens))
     out->max_tokens = g->max_tokens;
   return 0;

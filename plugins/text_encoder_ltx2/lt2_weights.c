@@ -42,6 +42,10 @@ static int store(lt2_weights *w, const warm_tensor *src, wk_dtype dst,
     out->src = src->data;
     return 0;
   }
+  if (w->sizes_only) {
+    out->src = NULL;
+    return 0;
+  }
   void *buf = malloc(out->bytes ? out->bytes : 1);
   if (!buf)
     return warm_error_set(
@@ -66,6 +70,13 @@ static int slice(lt2_weights *w, const warm_tensor *W, int64_t D, int64_t S,
                  int64_t l, lt2_tensor *out, warm_error *err) {
   int64_t O = W->shape[0];
   size_t es = warm_dtype_size(W->dtype);
+  if (w->sizes_only) {
+    out->dt = w->wdt;
+    out->bytes = warm_weight_bytes(to_warm(w->wdt), (uint64_t)(O * D));
+    out->scale = 1.0f;
+    out->src = NULL;
+    return 0;
+  }
   char *g = malloc((size_t)(O * D) * es);
   if (!g) return warm_error_set(err, WARM_ENOMEM, "out of memory");
   const char *src = W->data;
@@ -134,9 +145,10 @@ static int block(lt2_weights *w, const warm_ltx2 *f, const char *prefix,
 }
 
 int lt2_weights_load(const warm_ltx2 *f, const lt2_config *c, wk_dtype wdt,
-                     lt2_weights *w, warm_error *err) {
+                     int sizes_only, lt2_weights *w, warm_error *err) {
   memset(w, 0, sizeof *w);
   w->wdt = wdt;
+  w->sizes_only = sizes_only;
   uint32_t n = (uint32_t)(c->S + 2 + c->vc.layers + c->ac.layers);
   w->layers = calloc(n, sizeof *w->layers);
   if (!w->layers) return warm_error_set(err, WARM_ENOMEM, "out of memory");

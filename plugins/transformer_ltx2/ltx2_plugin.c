@@ -81,7 +81,12 @@ static int lx_create(const warm_services *svc, const warm_component_config *cfg,
     m->device = cfg->device;
     wk_backend be =
         cfg->device.type == WARM_DEVICE_CUDA ? WK_BACKEND_CUDA : WK_BACKEND_CPU;
-    if (!wk_backend_available(be))
+    if (warm_plan_only(svc)) { /* estimates only: no device */
+      if (wk_ctx_create_sizing(be, m->opts.threads, &m->wk))
+        rc = warm_error_set(err, WARM_EUNSUPPORTED,
+                            "%s: cannot size the workspaces: %s", m->name,
+                            wk_last_error(NULL));
+    } else if (!wk_backend_available(be))
       rc = warm_error_set(err, WARM_EUNSUPPORTED,
                           "%s: device %s is not available here", m->name,
                           be == WK_BACKEND_CUDA ? "cuda" : "cpu");
@@ -486,6 +491,8 @@ static int lx_info(warm_instance *inst, warm_model_info *out, warm_error *err) {
               : 0;
   if (WARM_HAS_FIELD(sz, warm_model_info, layers))
     out->layers = (uint32_t)c->layers;
+  if (WARM_HAS_FIELD(sz, warm_model_info, model_version))
+    out->model_version = warm_ltx2_model_version(m->file);
   return 0;
 }
 

@@ -75,7 +75,7 @@ static int lv2_create(const warm_services *svc,
     else
       v->std = v->mean + v->dec.latent_channels;
   }
-  if (!rc) rc = lxc_ctx(cfg, (int)v->opts.threads, v->name, &v->wk, err);
+  if (!rc) rc = lxc_ctx(svc, cfg, (int)v->opts.threads, v->name, &v->wk, err);
   if (!rc) {
     v->w.svc = svc;
     v->w.wk = v->wk;

@@ -51,14 +51,14 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/warm.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
 # The example configurations, their plugin_dir pointed at this prefix's
-# plugins: demo.ini relatively (the tree stays relocatable), warmd.ini (the
+# plugins: the demo configs relatively (the tree stays relocatable), warmd.ini (the
 # reference for /etc/warmd) by the absolute path given at install time.
 file(RELATIVE_PATH WARM_CONF_TO_PLUGINS /${CMAKE_INSTALL_DATADIR}/warmd/conf
      /${WARM_PLUGIN_INSTALL_DIR})
 file(GLOB WARM_CONF_EXAMPLES ${PROJECT_SOURCE_DIR}/conf/*.ini)
 foreach(ini ${WARM_CONF_EXAMPLES})
   get_filename_component(ini_name ${ini} NAME)
-  if(ini_name STREQUAL "demo.ini")
+  if(ini_name MATCHES "^demo")
     set(dir_value "${WARM_CONF_TO_PLUGINS}")
   else()
     set(dir_value "\${CMAKE_INSTALL_PREFIX}/${WARM_PLUGIN_INSTALL_DIR}")

@@ -34,21 +34,30 @@ static int port;
 static char file_path[256];
 
 static void check_job(const uint8_t *d, size_t n) {
-  wh_job_params p;
-  json_t *doc = NULL;
+  wh_api_job job;
   char msg[512], field[64];
-  int st = wh_api_parse_job((const char *)d, n, &p, &doc, msg, sizeof msg,
-                            field, sizeof field);
+  int st = wh_api_parse_job((const char *)d, n, &job, msg, sizeof msg, field,
+                            sizeof field);
+  const wh_job_params *p = &job.p;
   if (st == 0) {
-    size_t pl = p.prompt ? strlen(p.prompt) : 0;
-    if (!doc || pl == 0 || pl > 16384) abort();
-    if (p.frames > 1025 || p.height > 4096 || p.width > 4096 || p.fps > 240)
+    size_t pl = p->prompt ? strlen(p->prompt) : 0;
+    if (!job.doc || pl == 0 || pl > 16384) abort();
+    if (p->frames > 1025 || p->height > 4096 || p->width > 4096 ||
+        p->fps > 240)
       abort();
-    if (p.guidance != 0 && !(p.guidance >= 1 && p.guidance <= 30)) abort();
-    json_decref(doc);
+    if (p->guidance != 0 && !(p->guidance >= 1 && p->guidance <= 30)) abort();
+    if (p->negative_prompt && strlen(p->negative_prompt) > 16384) abort();
+    if ((p->image_len != 0) != (p->image != NULL)) abort();
+    if (p->image_strength != 0 &&
+        !(p->image_strength > 0 && p->image_strength <= 1 && p->image))
+      abort();
+    if (p->video_guidance.g.n_stg_blocks > WH_LTX2_MAX_STG_BLOCKS ||
+        p->audio_guidance.g.n_stg_blocks > WH_LTX2_MAX_STG_BLOCKS)
+      abort();
+    wh_api_job_free(&job);
     return;
   }
-  if (doc) abort();
+  if (job.doc || job.image) abort();
   if (st != 400 && st != 422) abort();
   if (!msg[0] || strchr(msg, '\n')) abort();
   /* A 422 names its field; only a body that is not an object, or a field
@@ -64,12 +73,11 @@ static void handler(wh_http_req *r) {
     return;
   }
   if (r->method == HTTP_POST) {
-    wh_job_params p;
-    json_t *doc = NULL;
+    wh_api_job job;
     char msg[512], field[64];
-    int st = wh_api_parse_job(r->body, r->body_len, &p, &doc, msg, sizeof msg,
+    int st = wh_api_parse_job(r->body, r->body_len, &job, msg, sizeof msg,
                               field, sizeof field);
-    json_decref(doc);
+    wh_api_job_free(&job);
     wh_http_respond(r, st ? st : 202, "application/json", "{}", 2, NULL);
     return;
   }

@@ -35,6 +35,9 @@ typedef struct srv {
   int cmd; /* CMD_* for the loop thread */
   int started, start_rc, shutdown_done;
   int gate_open, holding;
+  /* what the last job that ran was given (test_http_ltx2.c) */
+  size_t seen_image_len;
+  uint64_t seen_image_hash; /* FNV-1a of the bytes */
   wh_strbuf shown[2]; /* show jobs: text, json */
   /* options for the next start */
   size_t max_queue, max_body;
@@ -88,6 +91,13 @@ static int test_run(void *user, const char *id, const wh_job_params *p,
     /* output_dir itself is made by the test */
     return warm_error_set(err, WARM_EIO, "%s: %s", dir, strerror(errno));
   }
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (size_t i = 0; p->image && i < p->image_len; i++)
+    hash = (hash ^ p->image[i]) * 0x100000001b3ull;
+  pthread_mutex_lock(&s->mu);
+  s->seen_image_len = p->image ? p->image_len : 0;
+  s->seen_image_hash = hash;
+  pthread_mutex_unlock(&s->mu);
   double t0 = now_s();
   warm_tensor t[2];
   const char *placement = NULL;

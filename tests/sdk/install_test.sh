@@ -39,7 +39,7 @@ fi
 conf=$prefix/share/warmd/conf
 pd=$(sed -n 's/^plugin_dir = \([^ ;]*\).*/\1/p' "$conf/demo.ini")
 case $pd in /*) fail "demo.ini's plugin_dir is absolute ($pd): not relocatable" ;; esac
-[ -e "$conf/$pd/vae_ltxv.so" ] || fail "demo.ini's plugin_dir $pd has no vae_ltxv.so"
+[ -e "$conf/$pd/vae_ltx2.so" ] || fail "demo.ini's plugin_dir $pd has no vae_ltx2.so"
 grep -q "^plugin_dir = $prefix/lib/warmd/plugins" "$conf/warmd.ini" ||
   fail "warmd.ini's plugin_dir is not $prefix/lib/warmd/plugins"
 echo "demo.ini: plugin_dir = $pd"

@@ -3,6 +3,7 @@
  * reported as FILE:LINE with a reason, all of them collected), size units,
  * defaults, relative paths, and render -> parse round trips.
  */
+#include <jansson.h>
 #include <stdint.h>
 
 #include "../integration/wh_testutil.h"
@@ -141,9 +142,9 @@ static void test_defaults_and_implicit_cpu_device(void) {
             a->priority == 0 && !strcmp(a->device_name, "cpu"),
         "component defaults");
   CHECK(c->admin_socket_mode == 0600, "mode default %o", c->admin_socket_mode);
-  CHECK(!c->http_listen && c->max_body == 1u << 20 && c->max_queue == 64 &&
+  CHECK(!c->http_listen && c->max_body == 16u << 20 && c->max_queue == 64 &&
             c->shutdown_timeout == 30,
-        "HTTP defaults: off, 1 MiB, 64, 30 s");
+        "HTTP defaults: off, 16 MiB, 64, 30 s");
   const wh_cfg_device *cpu = wh_config_device(c, "cpu");
   CHECK(cpu && cpu->implicit && cpu->budget == wh_physical_ram(),
         "cpu default budget = physical RAM - 0");
@@ -344,6 +345,192 @@ static void test_render_round_trips(void) {
   wt_rmtree(dir);
 }
 
+/* Components the LTX-2 cases below refer to; [pipeline] is line 15. */
+static const char *LTX2_COMPS = "[component enc]\nplugin = e\n"     /* 4-5 */
+                                "[component tr]\nplugin = t\n"      /* 6-7 */
+                                "lora.fast = f.safetensors 1.0\n"   /* 8 */
+                                "[component up]\nplugin = u\n"      /* 9-10 */
+                                "[component vae]\nplugin = v\n"     /* 11-12 */
+                                "[component au]\nplugin = a\n"      /* 13-14 */
+                                "[pipeline]\n";                     /* 15 */
+
+static wh_config *parse_ltx2(const char *pipeline_keys) {
+  char text[4096];
+  snprintf(text, sizeof text, "%s%s%s", HOST, LTX2_COMPS, pipeline_keys);
+  return parse(text);
+}
+
+static void test_ltx2_pipeline_parses(void) {
+  wh_config *c = parse_ltx2("type = ltx2\n"
+                            "encoder = enc\n"
+                            "stages = tr , tr + fast\n"
+                            "upsampler = up\n"
+                            "decoder = vae\n"
+                            "audio_decoder = au\n"
+                            "steps = 20\n");
+  CHECK(c->n_errors == 0, "%zu errors", c->n_errors);
+  dump_errors(c);
+  const wh_cfg_pipeline *p = &c->pipeline;
+  CHECK(p->type == WH_PIPE_LTX2 && p->type_line == 16, "type");
+  CHECK(p->n_stages == 2 && !strcmp(p->stages[0], "tr") &&
+            !p->stage_adapters[0] && !strcmp(p->stages[1], "tr") &&
+            p->stage_adapters[1] && !strcmp(p->stage_adapters[1], "fast"),
+        "stages and adapters");
+  CHECK(p->upsampler && !strcmp(p->upsampler, "up") &&
+            p->upsampler_line == 19 && p->audio_decoder &&
+            !strcmp(p->audio_decoder, "au") && p->audio_decoder_line == 21,
+        "upsampler, audio_decoder");
+  CHECK(p->y4m == 0 && !p->y4m_line, "y4m defaults off for LTX-2");
+  /* Absent defaults stay absent: the runner takes the checkpoint's. */
+  CHECK(p->steps == 20 && p->steps_line == 22, "steps given");
+  CHECK(!p->frames && !p->frames_line && !p->height_line && !p->width_line &&
+            !p->fps_line && !p->guidance_line && p->fps == 0 &&
+            p->guidance == 0,
+        "absent defaults are 0 with line 0");
+  char *t = wh_config_render(c);
+  CHECK(t && strstr(t, "type = ltx2\n") &&
+            strstr(t, "stages = tr, tr+fast\n") &&
+            strstr(t, "upsampler = up\n") &&
+            strstr(t, "audio_decoder = au\n") && strstr(t, "y4m = false\n") &&
+            strstr(t, "steps = 20\n") && !strstr(t, "frames =") &&
+            !strstr(t, "guidance ="),
+        "render:\n%s", t ? t : "(null)");
+  /* The rendered text parses back to the same text. */
+  wh_config *b = parse(t);
+  CHECK(b->n_errors == 0, "%zu errors in the rendered text", b->n_errors);
+  dump_errors(b);
+  char *tb = wh_config_render(b);
+  CHECK(tb && !strcmp(strchr(t, '\n'), strchr(tb, '\n')),
+        "round trip:\n%s\n--\n%s", t, tb ? tb : "(null)");
+  free(tb);
+  wh_config_free(b);
+  free(t);
+  json_t *j = wh_config_json(c);
+  json_t *pj = json_object_get(j, "pipeline");
+  CHECK(pj && !strcmp(json_string_value(json_object_get(pj, "type")),
+                      "ltx2") &&
+            json_is_null(json_object_get(pj, "frames")) &&
+            json_integer_value(json_object_get(pj, "steps")) == 20 &&
+            json_is_null(json_array_get(json_object_get(pj, "stage_adapters"),
+                                        0)) &&
+            !strcmp(json_string_value(json_array_get(
+                        json_object_get(pj, "stage_adapters"), 1)),
+                    "fast") &&
+            json_is_false(json_object_get(pj, "y4m")),
+        "json");
+  json_decref(j);
+  wh_config_free(c);
+
+  /* A one-stage distilled line runs its component in both stages. */
+  c = parse_ltx2("type = ltx2_distilled\nencoder = enc\nstages = tr+fast\n"
+                 "upsampler = up\ndecoder = vae\ny4m = true\n");
+  CHECK(c->n_errors == 0, "%zu errors", c->n_errors);
+  dump_errors(c);
+  CHECK(c->pipeline.n_stages == 2 && !strcmp(c->pipeline.stages[1], "tr") &&
+            c->pipeline.stage_adapters[1] &&
+            !strcmp(c->pipeline.stage_adapters[1], "fast") &&
+            c->pipeline.y4m == 1,
+        "distilled, one stage for both, y4m on");
+  wh_config_free(c);
+
+  c = parse_ltx2("type = ltx2_one_stage\nencoder = enc\nstages = tr\n"
+                 "decoder = vae\nframes = 121\n");
+  CHECK(c->n_errors == 0 && c->pipeline.n_stages == 1 &&
+            c->pipeline.frames == 121 && !c->pipeline.upsampler,
+        "one stage");
+  dump_errors(c);
+  wh_config_free(c);
+
+  /* ltxv: the historical defaults, y4m on. */
+  c = parse_ltx2("encoder = enc\nstages = tr\ndecoder = vae\n");
+  CHECK(c->n_errors == 0 && c->pipeline.type == WH_PIPE_LTXV &&
+            c->pipeline.y4m == 1 && c->pipeline.frames == 9 &&
+            c->pipeline.height == 64 && c->pipeline.width == 64 &&
+            c->pipeline.steps == 8 && c->pipeline.fps == 24 &&
+            c->pipeline.guidance == 3,
+        "ltxv defaults");
+  wh_config_free(c);
+}
+
+/* Each LTX-2 case: keys appended after [pipeline] (line 15; the first key
+ * is line 16), the error's line and text. */
+static void test_ltx2_pipeline_errors(void) {
+  static const struct {
+    const char *keys;
+    int line;
+    const char *what;
+  } cases[] = {
+      {"type = wan\n", 16,
+       "bad type 'wan' (ltx2, ltx2_distilled, ltx2_one_stage, ltxv)"},
+      {"type = ltx2\ntype = ltxv\n", 17,
+       "duplicate key 'type' (first at line 16)"},
+      {"type = ltx2\nencoder = enc\nstages = tr, tr\ndecoder = vae\n", 15,
+       "type = ltx2 needs 'upsampler = COMPONENT'"},
+      {"type = ltx2\nstages = tr, tr\nupsampler = up\ndecoder = vae\n", 15,
+       "type = ltx2 needs 'encoder = COMPONENT'"},
+      {"type = ltx2\nencoder = enc\nstages = tr, tr\nupsampler = up\n", 15,
+       "type = ltx2 needs 'decoder = COMPONENT'"},
+      {"type = ltx2\nencoder = enc\nupsampler = up\ndecoder = vae\n", 15,
+       "type = ltx2 needs 'stages = STAGE1, STAGE2'"},
+      {"type = ltx2_one_stage\nencoder = enc\ndecoder = vae\n", 15,
+       "type = ltx2_one_stage needs 'stages = TRANSFORMER'"},
+      {"type = ltx2\nencoder = enc\nstages = tr\nupsampler = up\n"
+       "decoder = vae\n",
+       18, "stages: type = ltx2 needs 2 stages (stage 1, stage 2), found 1"},
+      {"type = ltx2_distilled\nencoder = enc\nstages = tr, tr, tr\n"
+       "upsampler = up\ndecoder = vae\n",
+       18, "takes 1 stage (used for both) or 2, found 3"},
+      {"type = ltx2_one_stage\nencoder = enc\nstages = tr, tr\n"
+       "decoder = vae\n",
+       18, "type = ltx2_one_stage takes 1 stage, found 2"},
+      {"type = ltx2_one_stage\nencoder = enc\nstages = tr\nupsampler = up\n"
+       "decoder = vae\n",
+       19, "upsampler: type = ltx2_one_stage runs one stage at full size"},
+      {"upsampler = up\n", 16, "upsampler: type = ltxv has no upsampler"},
+      {"audio_decoder = au\n", 16, "audio_decoder: type = ltxv has no audio"},
+      {"stages = tr+fast\n", 16,
+       "stage 1 'tr+fast': a stage adapter needs an LTX-2 type"},
+      {"type = ltx2\nencoder = enc\nstages = tr, tr+distilled\n"
+       "upsampler = up\ndecoder = vae\n",
+       18,
+       "stage 2 'tr+distilled': [component tr] (line 6) has no key "
+       "'lora.distilled' (its adapters: lora.fast)"},
+      {"type = ltx2\nencoder = enc\nstages = tr, vae+x\nupsampler = up\n"
+       "decoder = vae\n",
+       18,
+       "stage 2 'vae+x': [component vae] (line 11) has no key 'lora.x' (it "
+       "has no lora.NAME key)"},
+      {"type = ltx2\nencoder = enc\nstages = tr, ghost\nupsampler = up\n"
+       "decoder = vae\n",
+       18, "stage 'ghost' is not a component"},
+      {"type = ltx2\nencoder = enc\nstages = tr, tr\nupsampler = nobody\n"
+       "decoder = vae\n",
+       19, "upsampler 'nobody' is not a component"},
+      {"type = ltx2\nencoder = enc\nstages = tr, tr\nupsampler = up\n"
+       "decoder = vae\naudio_decoder = mute\n",
+       21, "audio_decoder 'mute' is not a component"},
+      {"type = ltx2\nupsampler =\n", 17,
+       "'upsampler' needs a component name"},
+      {"stages = tr+\n", 16, "bad stage 'tr+'"},
+      {"stages = tr+a+b\n", 16, "bad stage 'tr+a+b'"},
+      {"stages = tr, , tr\n", 16, "'stages' has an empty entry"},
+      {"stages = ,\n", 16, "'stages' lists no component"},
+      {"y4m = maybe\n", 16, "bad y4m 'maybe' (true, false)"},
+      {"frames = 9\nframes = 17\n", 17,
+       "duplicate key 'frames' (first at line 16)"},
+      {"guidance = 3\nguidance = 4\n", 17,
+       "duplicate key 'guidance' (first at line 16)"},
+      {"mode = fast\n", 16, "unknown key 'mode' in [pipeline] (type,"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    wh_config *c = parse_ltx2(cases[i].keys);
+    int ok = has_error(c, cases[i].line, cases[i].what);
+    CHECK(ok, "case %zu: want line %d '%s'", i, cases[i].line, cases[i].what);
+    if (!ok) dump_errors(c);
+    wh_config_free(c);
+  }
+}
+
 int main(void) {
   RUN(test_good_file_parses_every_section);
   RUN(test_defaults_and_implicit_cpu_device);
@@ -353,5 +540,7 @@ int main(void) {
   RUN(test_overlong_line_is_an_error_not_a_split);
   RUN(test_size_units_random);
   RUN(test_render_round_trips);
+  RUN(test_ltx2_pipeline_parses);
+  RUN(test_ltx2_pipeline_errors);
   return wt_failures ? 1 : 0;
 }

@@ -460,11 +460,21 @@ static void test_bad_arguments_are_refused(void) {
   free(msg);
   char dir[300];
   path_of(dir, sizeof dir, "g3");
-  const char *f2[] = {MKMODEL,    "--arch", "gemma3", "--seed", "1",
-                      "--sparse", "--out",  dir,      NULL};
+  const char *f2[] = {MKMODEL,    "--arch", "ltxv", "--seed", "1",
+                      "--sparse", "--out",  dir,    NULL};
   CHECK(run(f2) == 2);
   msg = slurp(outfile);
-  CHECK_HAS(msg, "--sparse does not apply to --arch gemma3");
+  CHECK_HAS(msg, "--sparse does not apply to --arch ltxv");
+  free(msg);
+  /* gemma3 takes it: the Gemma-3-12B folder of an LTX-2 memory plan. */
+  const char *f3[] = {MKMODEL, "--arch", "gemma3", "--seed", "1", "--sparse",
+                      "--out", dir, NULL};
+  CHECK(run(f3) == 0);
+  const char *f4[] = {MKMODEL, "--arch", "ltxv", "--seed", "1", "--variant",
+                      "2.0", "--out", dir, NULL};
+  CHECK(run(f4) == 2);
+  msg = slurp(outfile);
+  CHECK_HAS(msg, "--variant does not apply to --arch ltxv");
   free(msg);
   /* The seed is optional for the LTX-2 arches (0), and means seed 0. */
   char a[300], b[300];

@@ -1,7 +1,10 @@
 /* video.mp4: the file warmd writes is read back with libavformat and
  * libavcodec — one H.264 stream and one AAC stream of the right duration,
  * frames that decode to the pictures that went in (within the codec's loss)
- * — and bad input is refused by name. */
+ * — and bad input is refused by name. ffprobe (Debian's ffmpeg package)
+ * checks a clip with stereo sound at 24 and 48 kHz from outside: one h264
+ * and one aac stream, each of the right duration. */
+#include <jansson.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <math.h>
@@ -40,13 +43,17 @@ static float *make_frames(unsigned seed) {
 }
 
 /* Sine of `hz` on the left channel, 2*hz on the right, 0.5 amplitude. */
-static float *make_sound(int64_t n, double hz) {
+static float *make_sound_at(int64_t n, double hz, int sr) {
   float *p = malloc(sizeof(float) * CH * (size_t)n);
   for (int64_t i = 0; i < n; i++) {
-    p[i] = (float)(0.5 * sin(2 * M_PI * hz * (double)i / SR));
-    p[n + i] = (float)(0.5 * sin(2 * M_PI * 2 * hz * (double)i / SR));
+    p[i] = (float)(0.5 * sin(2 * M_PI * hz * (double)i / sr));
+    p[n + i] = (float)(0.5 * sin(2 * M_PI * 2 * hz * (double)i / sr));
   }
   return p;
+}
+
+static float *make_sound(int64_t n, double hz) {
+  return make_sound_at(n, hz, SR);
 }
 
 static double stream_seconds(const AVFormatContext *fc, const AVStream *st) {
@@ -197,10 +204,84 @@ static void test_mp4_refuses_bad_input(const char *dir) {
   free(frames);
 }
 
+/* ffprobe's view of path as JSON ({"streams": [...]}), or NULL. */
+static json_t *ffprobe(const char *path) {
+  char cmd[700];
+  snprintf(cmd, sizeof cmd,
+           "ffprobe -v error -show_entries "
+           "stream=codec_type,codec_name,duration,sample_rate,channels "
+           "-of json '%s'",
+           path);
+  FILE *p = popen(cmd, "r");
+  if (!p) return NULL;
+  char buf[8192];
+  size_t n = fread(buf, 1, sizeof buf - 1, p);
+  int st = pclose(p);
+  buf[n] = '\0';
+  return st == 0 ? json_loads(buf, 0, NULL) : NULL;
+}
+
+static void test_mp4_ffprobe_sees_h264_and_aac(const char *dir, int sr) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/probe_%d.mp4", dir, sr);
+  float *frames = make_frames(5);
+  const int64_t n = (int64_t)sr * F / FPS;
+  float *pcm = make_sound_at(n, 330.0, sr);
+  wh_mp4_audio au = {pcm, CH, n, (uint32_t)sr};
+  warm_error err = {0};
+  CHECK(wh_write_mp4(path, frames, F, H, W, FPS, &au, &err) == 0, "write: %s",
+        err.msg);
+  json_t *j = ffprobe(path);
+  CHECK(j, "ffprobe reads %s", path);
+  int n_h264 = 0, n_aac = 0, n_other = 0;
+  double vs = -1, as = -1;
+  size_t i;
+  json_t *s;
+  json_array_foreach(json_object_get(j, "streams"), i, s) {
+    const char *type = json_string_value(json_object_get(s, "codec_type"));
+    const char *name = json_string_value(json_object_get(s, "codec_name"));
+    const char *dur = json_string_value(json_object_get(s, "duration"));
+    if (type && name && !strcmp(type, "video") && !strcmp(name, "h264")) {
+      n_h264++;
+      vs = dur ? atof(dur) : -1;
+    } else if (type && name && !strcmp(type, "audio") && !strcmp(name, "aac")) {
+      n_aac++;
+      as = dur ? atof(dur) : -1;
+      const char *rate = json_string_value(json_object_get(s, "sample_rate"));
+      CHECK(rate && atoi(rate) == sr, "%d Hz: ffprobe says %s Hz", sr,
+            rate ? rate : "-");
+      CHECK(json_integer_value(json_object_get(s, "channels")) == CH,
+            "%d Hz: channels", sr);
+    } else {
+      n_other++;
+    }
+  }
+  CHECK(n_h264 == 1 && n_aac == 1 && n_other == 0,
+        "%d Hz: %d h264, %d aac, %d other streams", sr, n_h264, n_aac,
+        n_other);
+  const double want = (double)F / FPS;
+  CHECK(fabs(vs - want) <= 1.0 / FPS, "%d Hz: video %.4f s, want %.4f +- 1 frame",
+        sr, vs, want);
+  CHECK(fabs(as - want) <= 1024.0 / sr, "%d Hz: audio %.4f s, want %.4f +- "
+        "one AAC frame (%.4f s)", sr, as, want, 1024.0 / sr);
+  printf("ffprobe %d Hz: h264 %.4f s, aac %.4f s (want %.4f)\n", sr, vs, as,
+         want);
+  json_decref(j);
+  free(frames);
+  free(pcm);
+}
+
 int main(void) {
   char dir[] = "/tmp/warm-mp4-XXXXXX";
   if (!mkdtemp(dir)) return 1;
   test_mp4_has_h264_and_aac_of_the_right_duration(dir);
+  if (system("ffprobe -version >/dev/null 2>&1") == 0) {
+    test_mp4_ffprobe_sees_h264_and_aac(dir, 24000);
+    test_mp4_ffprobe_sees_h264_and_aac(dir, 48000);
+  } else {
+    printf("SKIP ffprobe checks: no ffprobe on PATH (Debian package "
+           "ffmpeg; `make deps` installs it)\n");
+  }
   test_mp4_without_sound_has_one_stream(dir);
   test_mp4_refuses_bad_input(dir);
   char cmd[600];

@@ -178,7 +178,27 @@ typedef struct warm_services {
    * when absent. Covers plugin-specific keys. The string lives until
    * destroy(). */
   const char *(*config_get)(void *ctx, const char *key);
+
+  /* ---- added in ABI 1.2 (read only when struct_size covers it) ---- */
+
+  /* WARM_SVC_* bits. */
+  uint32_t flags;
 } warm_services;
+
+enum {
+  /* The instance is made only to answer info() and estimate() (warmd
+   * --plan): create() reads headers and configs but no weight data, opens
+   * no device (there may be none: a cuda component is planned on a machine
+   * without a GPU) and allocates nothing large; place() and run() are never
+   * called. */
+  WARM_SVC_PLAN_ONLY = 1u << 0,
+};
+
+/* 1 when svc asks for a plan-only instance (WARM_SVC_PLAN_ONLY). */
+static inline int warm_plan_only(const warm_services *svc) {
+  return svc && WARM_HAS_FIELD(svc->struct_size, warm_services, flags) &&
+         (svc->flags & WARM_SVC_PLAN_ONLY);
+}
 
 /* ---- the component's configuration ----------------------------------------- */
 

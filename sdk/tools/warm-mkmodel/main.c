@@ -50,19 +50,20 @@ static const mk_arch *const mk_archs[] = {
 #define MK_N_ARCHS (sizeof mk_archs / sizeof mk_archs[0])
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: warm-mkmodel --arch ARCH --seed N --out DIR [--preset "
-             "P]\n"
-             "                    [--dtype f32|bf16] [--set key=value ...] "
-             "[--quiet]\n"
-             "                    [--max-shard-bytes SIZE]\n"
-             "       warm-mkmodel --arch ltx2|ltx2-upsampler --variant 2.0|2.3 "
-             "[--preset P]\n"
-             "                    [--sparse] [--seed N] --out FILE.safetensors\n"
-             "       warm-mkmodel --arch ltx2-lora --variant 2.0|2.3 [--preset "
-             "P] --rank R\n"
-             "                    [--blocks 0,3-5] --seed N --out "
-             "FILE.safetensors\n"
-             "arches:\n");
+  fprintf(f,
+          "usage: warm-mkmodel --arch ARCH --seed N --out DIR [--preset "
+          "P]\n"
+          "                    [--dtype f32|bf16] [--set key=value ...] "
+          "[--quiet]\n"
+          "                    [--max-shard-bytes SIZE] [--sparse: gemma3]\n"
+          "       warm-mkmodel --arch ltx2|ltx2-upsampler --variant 2.0|2.3 "
+          "[--preset P]\n"
+          "                    [--sparse] [--seed N] --out FILE.safetensors\n"
+          "       warm-mkmodel --arch ltx2-lora --variant 2.0|2.3 [--preset "
+          "P] --rank R\n"
+          "                    [--blocks 0,3-5] --seed N --out "
+          "FILE.safetensors\n"
+          "arches:\n");
   for (size_t i = 0; i < MK_N_ARCHS; i++)
     fprintf(f, "  %-15s presets %s\n", mk_archs[i]->name,
             mk_archs[i]->presets);
@@ -193,8 +194,11 @@ int main(int argc, char **argv) {
   }
   /* Options of other arches are refused, not ignored. */
   const char *foreign = NULL;
-  if (!a->out_file && (c.variant || c.sparse))
-    foreign = c.variant ? "--variant" : "--sparse";
+  /* --sparse applies to the single-file arches and to gemma3's folder
+   * (the full Gemma-3-12B of an LTX-2 memory plan). */
+  if (!a->out_file && c.variant) foreign = "--variant";
+  if (!a->out_file && c.sparse && strcmp(a->name, "gemma3") != 0)
+    foreign = "--sparse";
   if (strcmp(a->name, "ltx2-lora") != 0 && (c.rank || c.blocks))
     foreign = c.rank ? "--rank" : "--blocks";
   if (foreign) {
