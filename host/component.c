@@ -261,6 +261,7 @@ int wh_component_create(wh_runtime *rt, wh_config *cfg,
       .priority = cc->priority,
       .keys = cc->plugin_keys,
       .n_keys = (uint32_t)cc->n_plugin_keys,
+      .base_dir = cfg->dir,
   };
   const warm_plugin_desc *d = wh_plugin_desc(plugin);
   warm_error e = {0};

@@ -82,6 +82,11 @@ typedef struct wh_cfg_pipeline {
   char *upsampler;     /* LTX-2 two-stage: the latent upsampler */
   char *audio_decoder; /* LTX-2: optional; without it the job is silent */
   int y4m;             /* also write video.y4m (ltxv: on; LTX-2: off) */
+  /* LTX-2: the STG blocks of both modalities when a job names none
+   * (n_stg_blocks 0 with stg_blocks_line 0: the checkpoint version's). */
+  uint32_t stg_blocks[64];
+  uint32_t n_stg_blocks;
+  int stg_blocks_line;
   /* Job defaults. ltxv: the file's or 9 x 64 x 64, 8 steps, 24 fps,
    * guidance 3. LTX-2 types: the file's, else 0 with the key's line 0 (the
    * runner takes the checkpoint version's defaults). */

@@ -193,6 +193,25 @@ int wh_config_pipeline_key(wh_config *c, int L, const char *k, const char *v) {
       wh_config_error(c, L, "bad fps '%s' (a number 0.1..1000)", v);
     return 0;
   }
+  if (!strcmp(k, "stg_blocks")) {
+    if (dup_key(c, &p->stg_blocks_line, L, k)) return 0;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", v);
+    p->n_stg_blocks = 0;
+    for (char *save = NULL, *t = strtok_r(tmp, ", \t", &save); t;
+         t = strtok_r(NULL, ", \t", &save)) {
+      uint32_t b;
+      if (p->n_stg_blocks == 64 || parse_u32(t, 0, 1023, &b)) {
+        wh_config_error(c, L,
+                        "bad stg_blocks '%s' (at most 64 block indices "
+                        "0..1023, comma separated)",
+                        v);
+        return 0;
+      }
+      p->stg_blocks[p->n_stg_blocks++] = b;
+    }
+    return 0;
+  }
   if (!strcmp(k, "guidance")) {
     if (dup_key(c, &p->guidance_line, L, k)) return 0;
     if (parse_double(v, 0, 100, &p->guidance))
@@ -202,7 +221,7 @@ int wh_config_pipeline_key(wh_config *c, int L, const char *k, const char *v) {
   wh_config_error(c, L,
                   "unknown key '%s' in [pipeline] (type, encoder, stages, "
                   "upsampler, decoder, audio_decoder, y4m, frames, height, "
-                  "width, steps, fps, guidance)",
+                  "width, steps, fps, guidance, stg_blocks)",
                   k);
   return 0;
 }

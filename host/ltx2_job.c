@@ -66,10 +66,16 @@ static int resolve(const wh_cfg_pipeline *pl, const char *version,
   q->height = p->height ? p->height : pl->height_line ? pl->height : d.height;
   q->width = p->width ? p->width : pl->width_line ? pl->width : d.width;
   q->steps = p->steps ? p->steps : pl->steps_line ? pl->steps : (uint32_t)d.steps;
-  q->fps = p->fps ? (double)p->fps : d.fps;
+  q->fps = p->fps ? (double)p->fps : pl->fps_line ? pl->fps : d.fps;
   q->seed = p->seed;
   q->vg = d.video;
   q->ag = d.audio;
+  if (pl->stg_blocks_line) {
+    q->vg.n_stg_blocks = q->ag.n_stg_blocks = pl->n_stg_blocks;
+    memcpy(q->vg.stg_blocks, pl->stg_blocks, sizeof pl->stg_blocks);
+    memcpy(q->ag.stg_blocks, pl->stg_blocks, sizeof pl->stg_blocks);
+  }
+  if (pl->guidance_line) q->vg.cfg = pl->guidance;
   if (p->guidance > 0) q->vg.cfg = p->guidance;
   apply_guide(&q->vg, &p->video_guidance);
   apply_guide(&q->ag, &p->audio_guidance);
@@ -104,7 +110,8 @@ static int resolve(const wh_cfg_pipeline *pl, const char *version,
       if (gs[k]->stg_blocks[i] >= layers)
         return warm_error_set(err, WARM_EINVAL,
                               "%s_guidance.stg_blocks: block %u, but the "
-                              "transformer has %u blocks",
+                              "transformer has %u blocks (set the job's "
+                              "stg_blocks, or [pipeline] stg_blocks)",
                               k ? "audio" : "video", gs[k]->stg_blocks[i],
                               layers);
   return 0;

@@ -103,8 +103,21 @@ static void print_summary(wh_runtime *rt, const char *result_json,
            json_is_true(json_object_get(r, "cache_hit")) ? " (cache hit)" : "");
     warm_ledger_foreach(rt->devices[d]->ledger, print_peak, &p);
   }
-  printf("files: %s/{video.mp4,video.y4m,preview.png,memory.png,result.json}\n",
-         out_dir);
+  /* The files the job wrote, in a fixed order. */
+  static const char *const names[] = {"video.mp4",   "audio.wav",
+                                      "video.y4m",   "preview.png",
+                                      "memory.png",  "result.json",
+                                      "tensors.safetensors"};
+  char list[512] = "";
+  size_t used = 0;
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", out_dir, names[i]);
+    if (access(path, F_OK) == 0 && used < sizeof list)
+      used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+                               used ? "," : "", names[i]);
+  }
+  printf("files: %s/{%s}\n", out_dir, list);
   json_decref(r);
 }
 

@@ -134,14 +134,14 @@ static int lt2_create(const warm_services *svc,
   if ((rc = parse_keys(cfg, &g->max_tokens, &ltx, err)) ||
       (rc = g3_model_pick_dtype(cfg, LT2_NAME, &wdt, err)))
     goto fail;
-  g->ltx_path = strdup(ltx);
+  g->ltx_path = warm_config_path(cfg, ltx);
   if (!g->ltx_path) {
     rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
     goto fail;
   }
   if ((rc = g3_model_open(&g->m, svc, g->name, cfg, wdt, err)) ||
-      (rc = open_ltx(ltx, g->m.mc.hidden, g->m.mc.layers + 1, &g->lf, &g->c,
-                     err)) ||
+      (rc = open_ltx(g->ltx_path, g->m.mc.hidden, g->m.mc.layers + 1, &g->lf,
+                     &g->c, err)) ||
       (rc = lt2_weights_load(g->lf, &g->c, wdt, warm_plan_only(svc), &g->w,
                              err)) ||
       (rc = lt2_layout_init(g, err)) || (rc = fingerprint_compute(g, err)))
@@ -168,7 +168,10 @@ static int lt2_validate(const warm_services *svc,
   if ((rc = g3_config_load(cfg->weights, &mc, err))) return rc;
   warm_ltx2 *lf = NULL;
   lt2_config c;
-  rc = open_ltx(ltx, mc.hidden, mc.layers + 1, &lf, &c, err);
+  char *path = warm_config_path(cfg, ltx);
+  rc = path ? open_ltx(path, mc.hidden, mc.layers + 1, &lf, &c, err)
+            : warm_error_set(err, WARM_ENOMEM, "out of memory");
+  free(path);
   warm_ltx2_close(lf);
   g3_config_free(&mc);
   return rc;

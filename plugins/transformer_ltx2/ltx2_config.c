@@ -316,8 +316,9 @@ static int parse_num(const char *key, const char *v, double lo, double hi,
 }
 
 /* "FILE [STRENGTH]" of a lora key. */
-static int parse_lora(const char *key, const char *v, const char *name,
-                      lx_opts *o, warm_error *err) {
+static int parse_lora(const warm_component_config *cfg, const char *key,
+                      const char *v, const char *name, lx_opts *o,
+                      warm_error *err) {
   if (o->n_lora >= LX_MAX_ADAPTERS)
     return warm_error_set(err, WARM_EINVAL,
                           LX_NAME ": key %s: at most %d LoRA files", key,
@@ -342,7 +343,9 @@ static int parse_lora(const char *key, const char *v, const char *name,
                           LX_NAME ": key %s = \"%s\": expected FILE "
                                   "[STRENGTH] with a strength in [-100, 100]",
                           key, v);
-  l->path = strndup(v, plen);
+  char *given = strndup(v, plen);
+  l->path = given ? warm_config_path(cfg, given) : NULL;
+  free(given);
   l->name = name ? strdup(name) : NULL;
   l->strength = (float)s;
   if (!l->path || (name && !l->name)) {
@@ -409,9 +412,9 @@ int lx_parse_opts(const warm_component_config *cfg, lx_opts *o,
                                     "f32 or bf16",
                             v);
     } else if (!strcmp(k, "lora")) {
-      rc = parse_lora(k, v, NULL, o, err);
+      rc = parse_lora(cfg, k, v, NULL, o, err);
     } else if (!strncmp(k, "lora.", 5) && k[5]) {
-      rc = parse_lora(k, v, k + 5, o, err);
+      rc = parse_lora(cfg, k, v, k + 5, o, err);
     } else {
       rc = warm_error_set(err, WARM_EINVAL,
                           LX_NAME ": unknown key \"%s\" in [component %s] "

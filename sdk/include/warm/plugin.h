@@ -220,7 +220,17 @@ typedef struct warm_component_config {
   int32_t priority;     /* higher keeps residency longer under AUTO */
   const warm_kv *keys;  /* plugin-specific keys, in file order */
   uint32_t n_keys;
+  /* ---- added in ABI 1.2 ---- */
+  /* The directory relative paths in plugin keys resolve against (the
+   * config file's); NULL: the working directory. Use warm_config_path. */
+  const char *base_dir;
 } warm_component_config;
+
+/* A path a plugin key names (e.g. `lora = FILE`), resolved as the host
+ * resolves `weights`: an absolute path as is, a relative one against
+ * cfg->base_dir when the host gives one. Malloc'd; NULL when out of
+ * memory. */
+char *warm_config_path(const warm_component_config *cfg, const char *value);
 
 /* ---- placement and estimates ------------------------------------------------ */
 
