@@ -80,7 +80,7 @@ TSAN_TARGETS = warmd warmctl warm-mkmodel text_encoder_gemma3 transformer_ltxv \
                transformer_ltx2 text_encoder_ltx2 vae_ltx2 upsampler_ltx2 \
                audio_ltx2 test_ltx2_parity test_ltx2_memory test_ltx2_check \
                test_ltx2_text test_ltx2_text_checkpoints test_ltx2_encode_cli \
-               test_ltx2_decoders \
+               test_ltx2_decoders test_ltx2_pipeline \
                test_kernels_textfeat test_kernels_signal test_web \
                test_faults_load fixture_fault_encoder test_kernels_pool
 

@@ -231,6 +231,56 @@ static void quiet_ffmpeg(void) {
   av_log_set_level(AV_LOG_ERROR);
 }
 
+/* The decoded yuv420p frame -> rgb (w x h, stride 3w). Debian's swscale
+ * (FFmpeg 5.1) converts yuv420p to rgb24 unscaled with x86 code that leaves
+ * the last w % 16 columns of each row unwritten (a 116-pixel-wide picture
+ * kept its 4 original columns), where the reference's FFmpeg converts them.
+ * So the frame is converted at a width rounded up to 16, from a copy whose
+ * extra columns repeat the last one, and the first w columns are kept:
+ * each rgb pixel depends only on its own luma and chroma sample, so the
+ * padding changes none of them. */
+static int yuv_to_rgb(const AVFrame *in, uint8_t *rgb, int w, int h,
+                      warm_error *err) {
+  const int wp = (w + 15) & ~15;
+  AVFrame *pad = av_frame_alloc();
+  uint8_t *tmp = malloc((size_t)3 * wp * h);
+  struct SwsContext *c =
+      sws_getContext(wp, h, AV_PIX_FMT_YUV420P, wp, h, AV_PIX_FMT_RGB24,
+                     SWS_BILINEAR, NULL, NULL, NULL);
+  int rc = 0, e;
+  if (!pad || !tmp || !c) {
+    rc = warm_error_set(err, WARM_ENOMEM, "image CRF round trip: out of memory");
+    goto done;
+  }
+  pad->format = AV_PIX_FMT_YUV420P;
+  pad->width = wp;
+  pad->height = h;
+  if ((e = av_frame_get_buffer(pad, 0)) < 0) {
+    rc = av_fail(err, "frame", e);
+    goto done;
+  }
+  for (int p = 0; p < 3; p++) {
+    const int pw = p ? w / 2 : w, ppw = p ? wp / 2 : wp, ph = p ? h / 2 : h;
+    for (int y = 0; y < ph; y++) {
+      const uint8_t *s = in->data[p] + (size_t)y * in->linesize[p];
+      uint8_t *d = pad->data[p] + (size_t)y * pad->linesize[p];
+      memcpy(d, s, (size_t)pw);
+      memset(d + pw, s[pw - 1], (size_t)(ppw - pw));
+    }
+  }
+  uint8_t *dst[1] = {tmp};
+  int dst_stride[1] = {3 * wp};
+  sws_scale(c, (const uint8_t *const *)pad->data, pad->linesize, 0, h, dst,
+            dst_stride);
+  for (int y = 0; y < h; y++)
+    memcpy(rgb + (size_t)y * 3 * w, tmp + (size_t)y * 3 * wp, (size_t)3 * w);
+done:
+  sws_freeContext(c);
+  av_frame_free(&pad);
+  free(tmp);
+  return rc;
+}
+
 static int crf_round_trip(uint8_t *rgb, int w, int h, int crf,
                           warm_error *err) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -245,7 +295,7 @@ static int crf_round_trip(uint8_t *rgb, int w, int h, int crf,
   AVCodecContext *dec = avcodec_alloc_context3(dec_c);
   AVFrame *yuv = av_frame_alloc(), *out = av_frame_alloc();
   AVPacket *pkt = av_packet_alloc();
-  struct SwsContext *to_yuv = NULL, *to_rgb = NULL;
+  struct SwsContext *to_yuv = NULL;
   AVDictionary *opts = NULL;
   int rc = 0, got = 0;
   if (!enc || !dec || !yuv || !out || !pkt) {
@@ -276,9 +326,7 @@ static int crf_round_trip(uint8_t *rgb, int w, int h, int crf,
   }
   to_yuv = sws_getContext(w, h, AV_PIX_FMT_RGB24, w, h, AV_PIX_FMT_YUV420P,
                           SWS_BILINEAR, NULL, NULL, NULL);
-  to_rgb = sws_getContext(w, h, AV_PIX_FMT_YUV420P, w, h, AV_PIX_FMT_RGB24,
-                          SWS_BILINEAR, NULL, NULL, NULL);
-  if (!to_yuv || !to_rgb) {
+  if (!to_yuv) {
     rc = warm_error_set(err, WARM_ENOMEM, "image CRF round trip: swscale");
     goto done;
   }
@@ -316,16 +364,10 @@ static int crf_round_trip(uint8_t *rgb, int w, int h, int crf,
                         "image CRF round trip: the decoder gave back no "
                         "%dx%d yuv420p frame",
                         w, h);
-  if (!rc) {
-    uint8_t *dst[1] = {rgb};
-    int dst_stride[1] = {3 * w};
-    sws_scale(to_rgb, (const uint8_t *const *)out->data, out->linesize, 0, h,
-              dst, dst_stride);
-  }
+  if (!rc) rc = yuv_to_rgb(out, rgb, w, h, err);
 done:
   av_dict_free(&opts);
   sws_freeContext(to_yuv);
-  sws_freeContext(to_rgb);
   av_packet_free(&pkt);
   av_frame_free(&yuv);
   av_frame_free(&out);

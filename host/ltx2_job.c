@@ -95,6 +95,9 @@ static int resolve(const wh_cfg_pipeline *pl, const char *version,
                           "height x width = %u x %u: must be multiples of %u "
                           "for this pipeline",
                           q->height, q->width, m);
+  /* The distilled pipeline does not guide: the version's guidance defaults
+   * (stg_blocks 29 or 28) do not apply to its transformer. */
+  if (pl->type == WH_PIPE_LTX2_DISTILLED) return 0;
   if (q->vg.skip_step != q->ag.skip_step)
     return warm_error_set(err, WARM_EINVAL,
                           "video_guidance.skip_step = %d and "

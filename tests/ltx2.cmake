@@ -73,3 +73,14 @@ add_dependencies(bench_ltx2 transformer_ltx2 warm-mkmodel)
 warm_add_test(gpubench_ltx2 SOURCES gpu/gpubench_ltx2.c LIBS warm::sdk wk
               LABELS bench gpu)
 add_dependencies(gpubench_ltx2 transformer_ltx2 warm-mkmodel)
+
+# End-to-end parity of the LTX-2 pipelines (label ltx2_pipeline): warmd
+# --once with the reference's noise against tests/parity/ltx2_pipeline.py's
+# goldens; the test makes the tiny files with the warm-mkmodel arguments the
+# goldens record.
+warm_add_test(test_ltx2_pipeline SOURCES integration/test_ltx2_pipeline.c
+              LIBS warm::sdk PkgConfig::JANSSON LABELS ltx2_pipeline integration)
+target_include_directories(test_ltx2_pipeline PRIVATE
+                           ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+add_dependencies(test_ltx2_pipeline warmd warm-mkmodel text_encoder_ltx2
+                 transformer_ltx2 upsampler_ltx2 vae_ltx2 audio_ltx2)

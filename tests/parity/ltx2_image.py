@@ -33,7 +33,7 @@ from ltx_pipelines.utils.media_io import decode_image, load_image_conditioning
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "data", "ltx2")
 SRC_W, SRC_H = 117, 75
-TARGETS = [(32, 48), (80, 40)]  # (height, width)
+TARGETS = [(32, 48), (80, 40), (74, 116)]  # (height, width); 74 x 116 is the round trip itself, 116 not a multiple of 16
 
 
 def picture():

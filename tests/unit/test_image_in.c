@@ -205,8 +205,10 @@ int main(void) {
               fmt == (i ? WH_IMAGE_JPEG : WH_IMAGE_PNG),
           "probe %s: %ux%u %s", tags[i], w, h, err.msg);
     test_decode_is_exact(st, tags[i], files[i], lens[i]);
-    const uint32_t targets[2][2] = {{32, 48}, {80, 40}};
-    for (int t = 0; t < 2; t++) {
+    /* 74 x 116 is the round trip itself: 116 is not a multiple of 16,
+     * the width whose last columns Debian's swscale left unconverted. */
+    const uint32_t targets[3][2] = {{32, 48}, {80, 40}, {74, 116}};
+    for (int t = 0; t < 3; t++) {
       test_prepare_matches(st, tags[i], files[i], lens[i], targets[t][0],
                            targets[t][1], 0);
       test_prepare_matches(st, tags[i], files[i], lens[i], targets[t][0],
