@@ -118,7 +118,12 @@ MKMODEL = {
 # default negative prompt is 664 pieces with the tiny tokenizer.
 MAX_TOKENS = 1024
 PROMPT = "a red fox running through snow, with wind"
-FRAMES, HEIGHT, WIDTH, FPS = 17, 128, 192, 24.0
+FPS = 24.0
+# Frames, height, width per job: small, so the goldens (which hold every
+# decoded frame) stay small; the image job encodes its picture at each
+# stage's size and needs sides the encoder's reflect padding accepts.
+SIZES = {"two_stage": (9, 64, 128), "distilled": (9, 64, 128),
+         "image": (17, 128, 192)}
 STEPS = 3
 LORA_STRENGTH = 1.0
 VIDEO_GUIDE = MultiModalGuiderParams(cfg_scale=3.0, stg_scale=1.0, rescale_scale=0.7,
@@ -227,6 +232,7 @@ def run_job(m, job, noiser, restart=None):
     """The job; restart {"stage1"|"stage2": (video, audio)} replaces that
     stage's unpatchified result before the rest runs (--check)."""
     restart = restart or {}
+    FRAMES, HEIGHT, WIDTH = SIZES[job]
     dtype, dev = torch.float32, torch.device("cpu")
     components = PipelineComponents(dtype=dtype, device=dev)
     components.video_latent_channels = m.video_channels
