@@ -30,6 +30,7 @@
 #include <jansson.h>
 #include <math.h>
 
+#include "ffprobe_util.h"
 #include "warm/safetensors.h"
 #include "wh_testutil.h"
 
@@ -317,6 +318,42 @@ static void compare(const char *label, const char *got_path,
   warm_st_close(got);
 }
 
+/* The job's video.mp4 plays: one H.264 stream of frames / fps seconds and
+ * one AAC stream as long as result.json's audio; audio.wav is there. */
+static void check_media(const char *out, const warm_st *golden) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/result.json", out);
+  json_t *r = json_load_file(path, 0, NULL);
+  json_t *au = r ? json_object_get(r, "audio") : NULL;
+  const double secs = json_real_value(json_object_get(au, "seconds"));
+  const int rate = (int)json_integer_value(json_object_get(au, "sample_rate"));
+  CHECK(au && secs > 0 && rate > 0, "result.json has audio {sample_rate, "
+        "seconds}");
+  snprintf(path, sizeof path, "%s/audio.wav", out);
+  CHECK(access(path, R_OK) == 0, "the job wrote %s", path);
+  if (!wt_have_ffprobe()) {
+    printf("  SKIP ffprobe check: no ffprobe on PATH (Debian package ffmpeg)\n");
+    json_decref(r);
+    return;
+  }
+  snprintf(path, sizeof path, "%s/video.mp4", out);
+  wt_probe pr;
+  CHECK(wt_ffprobe(path, &pr) == 0, "ffprobe reads %s", path);
+  const double want = atof(meta_str(golden, "frames")) /
+                      atof(meta_str(golden, "fps"));
+  CHECK(pr.n_h264 == 1 && pr.n_aac == 1 && pr.n_other == 0,
+        "video.mp4: %d h264, %d aac, %d other streams", pr.n_h264, pr.n_aac,
+        pr.n_other);
+  CHECK(fabs(pr.video_s - want) <= 1.0 / atof(meta_str(golden, "fps")) + 1e-9,
+        "video.mp4: video %.4f s, want %.4f", pr.video_s, want);
+  CHECK(rate > 0 && fabs(pr.audio_s - secs) <= 1024.0 / rate,
+        "video.mp4: audio %.4f s, result.json says %.4f", pr.audio_s, secs);
+  printf("  ffprobe video.mp4: h264 %.4f s (want %.4f), aac %.4f s at %d Hz "
+         "(result.json %.4f s)\n",
+         pr.video_s, want, pr.audio_s, pr.audio_rate, secs);
+  json_decref(r);
+}
+
 static void test_two_stage_guided_with_adapter(void) {
   warm_st *g = open_golden("two_stage");
   if (!g) return;
@@ -327,6 +364,7 @@ static void test_two_stage_guided_with_adapter(void) {
   if (run_job(ini, g, "two_stage", out) == 0) {
     snprintf(path, sizeof path, "%s/tensors.safetensors", out);
     compare("two_stage", path, g, 1, TOL_REF);
+    check_media(out, g);
   }
   warm_st_close(g);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../integration/ffprobe_util.h"
 #include "mp4.h"
 
 static int failures;
@@ -204,23 +205,6 @@ static void test_mp4_refuses_bad_input(const char *dir) {
   free(frames);
 }
 
-/* ffprobe's view of path as JSON ({"streams": [...]}), or NULL. */
-static json_t *ffprobe(const char *path) {
-  char cmd[700];
-  snprintf(cmd, sizeof cmd,
-           "ffprobe -v error -show_entries "
-           "stream=codec_type,codec_name,duration,sample_rate,channels "
-           "-of json '%s'",
-           path);
-  FILE *p = popen(cmd, "r");
-  if (!p) return NULL;
-  char buf[8192];
-  size_t n = fread(buf, 1, sizeof buf - 1, p);
-  int st = pclose(p);
-  buf[n] = '\0';
-  return st == 0 ? json_loads(buf, 0, NULL) : NULL;
-}
-
 static void test_mp4_ffprobe_sees_h264_and_aac(const char *dir, int sr) {
   char path[512];
   snprintf(path, sizeof path, "%s/probe_%d.mp4", dir, sr);
@@ -231,34 +215,14 @@ static void test_mp4_ffprobe_sees_h264_and_aac(const char *dir, int sr) {
   warm_error err = {0};
   CHECK(wh_write_mp4(path, frames, F, H, W, FPS, &au, &err) == 0, "write: %s",
         err.msg);
-  json_t *j = ffprobe(path);
-  CHECK(j, "ffprobe reads %s", path);
-  int n_h264 = 0, n_aac = 0, n_other = 0;
-  double vs = -1, as = -1;
-  size_t i;
-  json_t *s;
-  json_array_foreach(json_object_get(j, "streams"), i, s) {
-    const char *type = json_string_value(json_object_get(s, "codec_type"));
-    const char *name = json_string_value(json_object_get(s, "codec_name"));
-    const char *dur = json_string_value(json_object_get(s, "duration"));
-    if (type && name && !strcmp(type, "video") && !strcmp(name, "h264")) {
-      n_h264++;
-      vs = dur ? atof(dur) : -1;
-    } else if (type && name && !strcmp(type, "audio") && !strcmp(name, "aac")) {
-      n_aac++;
-      as = dur ? atof(dur) : -1;
-      const char *rate = json_string_value(json_object_get(s, "sample_rate"));
-      CHECK(rate && atoi(rate) == sr, "%d Hz: ffprobe says %s Hz", sr,
-            rate ? rate : "-");
-      CHECK(json_integer_value(json_object_get(s, "channels")) == CH,
-            "%d Hz: channels", sr);
-    } else {
-      n_other++;
-    }
-  }
-  CHECK(n_h264 == 1 && n_aac == 1 && n_other == 0,
-        "%d Hz: %d h264, %d aac, %d other streams", sr, n_h264, n_aac,
-        n_other);
+  wt_probe pr;
+  CHECK(wt_ffprobe(path, &pr) == 0, "ffprobe reads %s", path);
+  const double vs = pr.video_s, as = pr.audio_s;
+  CHECK(pr.audio_rate == sr, "%d Hz: ffprobe says %d Hz", sr, pr.audio_rate);
+  CHECK(pr.audio_channels == CH, "%d Hz: channels %d", sr, pr.audio_channels);
+  CHECK(pr.n_h264 == 1 && pr.n_aac == 1 && pr.n_other == 0,
+        "%d Hz: %d h264, %d aac, %d other streams", sr, pr.n_h264, pr.n_aac,
+        pr.n_other);
   const double want = (double)F / FPS;
   CHECK(fabs(vs - want) <= 1.0 / FPS, "%d Hz: video %.4f s, want %.4f +- 1 frame",
         sr, vs, want);
@@ -266,7 +230,6 @@ static void test_mp4_ffprobe_sees_h264_and_aac(const char *dir, int sr) {
         "one AAC frame (%.4f s)", sr, as, want, 1024.0 / sr);
   printf("ffprobe %d Hz: h264 %.4f s, aac %.4f s (want %.4f)\n", sr, vs, as,
          want);
-  json_decref(j);
   free(frames);
   free(pcm);
 }
@@ -275,7 +238,7 @@ int main(void) {
   char dir[] = "/tmp/warm-mp4-XXXXXX";
   if (!mkdtemp(dir)) return 1;
   test_mp4_has_h264_and_aac_of_the_right_duration(dir);
-  if (system("ffprobe -version >/dev/null 2>&1") == 0) {
+  if (wt_have_ffprobe()) {
     test_mp4_ffprobe_sees_h264_and_aac(dir, 24000);
     test_mp4_ffprobe_sees_h264_and_aac(dir, 48000);
   } else {
