@@ -349,13 +349,14 @@ static void get_status(wh_api *a, wh_http_req *r) {
   reply_json(r, o ? 200 : 500, o, "Cache-Control: no-store\r\n");
 }
 
-/* /v1/generations/{id}[/video|/video.mp4] */
+/* /v1/generations/{id}[/video|/video.mp4|/audio.wav] */
 static void job_route(wh_api *a, wh_http_req *r, const char *rest) {
   char id[WH_JOB_ID_MAX];
   const char *slash = strchr(rest, '/');
   size_t idlen = slash ? (size_t)(slash - rest) : strlen(rest);
   int mp4 = slash && !strcmp(slash, "/video.mp4");
-  int video = mp4 || (slash && !strcmp(slash, "/video"));
+  int wav = slash && !strcmp(slash, "/audio.wav");
+  int video = mp4 || wav || (slash && !strcmp(slash, "/video"));
   if ((slash && !video) || idlen >= WH_JOB_ID_MAX) goto not_found;
   memcpy(id, rest, idlen);
   id[idlen] = '\0';
@@ -373,9 +374,17 @@ static void job_route(wh_api *a, wh_http_req *r, const char *rest) {
                   wh_job_state_name(st));
       return;
     }
-    snprintf(path, sizeof path, "%s/%s", dir, mp4 ? "video.mp4" : "video.y4m");
-    wh_http_respond_file(r, mp4 ? "video/mp4" : "video/x-yuv4mpeg", path,
-                         "{\"error\":\"the job's video file is gone\"}");
+    snprintf(path, sizeof path, "%s/%s", dir,
+             wav ? "audio.wav" : mp4 ? "video.mp4" : "video.y4m");
+    wh_http_respond_file(r,
+                         wav   ? "audio/wav"
+                         : mp4 ? "video/mp4"
+                               : "video/x-yuv4mpeg",
+                         path,
+                         wav ? "{\"error\":\"the job has no audio.wav (a "
+                               "silent job, or the file is gone)\"}"
+                             : "{\"error\":\"the job's video file is "
+                               "gone\"}");
     return;
   }
   if (r->method == HTTP_GET) {

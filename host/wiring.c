@@ -342,6 +342,32 @@ static int check_job_ltx2(const wh_pipe_facts *f, const wh_cfg_pipeline *pl,
   if (p->guidance > 0 && !(p->guidance >= 1.0 && p->guidance <= 30.0))
     return warm_error_set(err, WARM_EINVAL,
                           "guidance = %g: must be 1 (off) .. 30", p->guidance);
+  /* The STG blocks a guided stage will perturb must exist: the job's, else
+   * [pipeline]'s, else the version's (29 / 28, past a small model's end). */
+  if (pl->type == WH_PIPE_LTX2_DISTILLED || !f->layers) return 0;
+  const wh_job_guide *jg[2] = {&p->video_guidance, &p->audio_guidance};
+  const wh_ltx2_guide *dg[2] = {&d.video, &d.audio};
+  for (int k = 0; k < 2; k++) {
+    const uint32_t *b = dg[k]->stg_blocks;
+    uint32_t n = dg[k]->n_stg_blocks;
+    const char *from = "the checkpoint version's default; set the job's "
+                       "stg_blocks or [pipeline] stg_blocks";
+    if (jg[k]->set & WH_GUIDE_STG_BLOCKS) {
+      b = jg[k]->g.stg_blocks;
+      n = jg[k]->g.n_stg_blocks;
+      from = "given";
+    } else if (pl->stg_blocks_line) {
+      b = pl->stg_blocks;
+      n = pl->n_stg_blocks;
+      from = "[pipeline] stg_blocks";
+    }
+    for (uint32_t i = 0; i < n; i++)
+      if (b[i] >= f->layers)
+        return warm_error_set(err, WARM_EINVAL,
+                              "%s_guidance.stg_blocks: block %u (%s), but "
+                              "the transformer has %u blocks",
+                              k ? "audio" : "video", b[i], from, f->layers);
+  }
   return 0;
 }
 

@@ -31,6 +31,7 @@
 #include <math.h>
 
 #include "ffprobe_util.h"
+#include "http_testutil.h"
 #include "warm/safetensors.h"
 #include "wh_testutil.h"
 
@@ -524,6 +525,122 @@ static void test_ledger_books_the_base_once(void) {
   free(f);
 }
 
+/* The daemon end to end: an HTTP POST with every LTX-2 field (negative
+ * prompt, a base64 PNG for the first frame, per-modality guidance) runs,
+ * and its video.mp4 and audio.wav are served. A request whose default STG
+ * block is past the tiny transformer's 2 blocks is refused at POST, naming
+ * the field. */
+static void test_http_job_with_image_and_sound(void) {
+  char ini[600], log[700], sock[700], bin[600], body[400000], b64[300000];
+  snprintf(ini, sizeof ini, "%s/http.ini", dir);
+  write_config(ini, "http", "ltx2", 0);
+  /* write_config's [host] plus an HTTP listener. */
+  char *text = wt_read_text(ini);
+  CHECK(text, "read %s", ini);
+  if (!text) return;
+  const char *host = strstr(text, "[host]\n");
+  wt_write(ini, "[host]\nhttp_listen = 127.0.0.1:0\n%s", host + 7);
+  free(text);
+  char cmd[900];
+  snprintf(cmd, sizeof cmd, "base64 -w0 '%s/tests/data/ltx2/image_in.png'",
+           WARM_SOURCE_DIR);
+  FILE *pp = popen(cmd, "r");
+  size_t n = pp ? fread(b64, 1, sizeof b64 - 1, pp) : 0;
+  if (pp) pclose(pp);
+  b64[n] = '\0';
+  CHECK(n > 100, "base64 of the test picture (%zu bytes)", n);
+
+  snprintf(bin, sizeof bin, "%s/bin/warmd", WARM_BUILD_DIR);
+  snprintf(log, sizeof log, "%s/http-daemon.log", dir);
+  snprintf(sock, sizeof sock, "%s/http.sock", dir);
+  char *argv[] = {bin, "-c", ini, NULL};
+  wt_proc p;
+  CHECK(wt_spawn(&p, log, argv) == 0, "spawn warmd");
+  if (wt_wait_socket(&p, sock, 60) != 0) {
+    wt_dump_log(&p);
+    CHECK(0, "warmd did not come up");
+    return;
+  }
+  int port = -1;
+  for (double end = wt_now() + 10; port < 0 && wt_now() < end;) {
+    char *l = wt_read_text(log);
+    const char *q = l ? strstr(l, "(port ") : NULL;
+    if (q) port = atoi(q + 6);
+    free(l);
+    if (port < 0) poll(NULL, 0, 10);
+  }
+  CHECK(port > 0, "warmd logged its HTTP port");
+  ht_resp r;
+  ht_request(port, "POST", "/v1/generations",
+             "{\"prompt\": \"a fox\", \"frames\": 9, \"height\": 128, "
+             "\"width\": 192, \"steps\": 2}",
+             &r);
+  CHECK(r.status == 422 && strstr(r.body, "video_guidance.stg_blocks") &&
+            strstr(r.body, "2 blocks"),
+        "default STG block refused at POST: %d %.300s", r.status, r.body);
+  ht_free(&r);
+  snprintf(body, sizeof body,
+           "{\"prompt\": \"a red fox running through snow\", "
+           "\"negative_prompt\": \"blurry\", \"frames\": 17, "
+           "\"height\": 128, \"width\": 192, \"steps\": 2, \"seed\": 7, "
+           "\"image\": \"%s\", \"image_strength\": 0.9, "
+           "\"video_guidance\": {\"cfg\": 2.5, \"stg_blocks\": [1]}, "
+           "\"audio_guidance\": {\"stg_blocks\": [0], \"modality\": 2}}",
+           b64);
+  ht_request(port, "POST", "/v1/generations", body, &r);
+  json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+  char id[64];
+  snprintf(id, sizeof id, "%s",
+           j ? json_string_value(json_object_get(j, "id")) : "");
+  CHECK(r.status == 202 && id[0], "POST accepted: %d %.300s", r.status,
+        r.body);
+  json_decref(j);
+  ht_free(&r);
+  char path[200];
+  snprintf(path, sizeof path, "/v1/generations/%s", id);
+  json_t *res = NULL;
+  const char *state = "?";
+  for (double end = wt_now() + 120; wt_now() < end;) {
+    ht_request(port, "GET", path, NULL, &r);
+    j = json_loadb(r.body, r.body_len, 0, NULL);
+    ht_free(&r);
+    state = j ? json_string_value(json_object_get(j, "state")) : "?";
+    if (state && strcmp(state, "queued") && strcmp(state, "running")) break;
+    json_decref(j);
+    j = NULL;
+    poll(NULL, 0, 50);
+  }
+  CHECK(j && state && !strcmp(state, "done"), "job done: %s (%s)",
+        state ? state : "?",
+        j ? json_string_value(json_object_get(j, "error")) : "");
+  res = j ? json_object_get(j, "result") : NULL;
+  json_t *vg = json_object_get(res, "video_guidance"),
+         *st = json_object_get(res, "stages");
+  CHECK(json_real_value(json_object_get(vg, "cfg")) == 2.5 &&
+            json_is_true(json_object_get(res, "image")) &&
+            json_integer_value(json_object_get(
+                json_object_get(st, "stage1"), "passes")) == 4 &&
+            !strcmp(json_string_value(json_object_get(
+                        json_object_get(st, "stage2"), "adapter")),
+                    "distilled"),
+        "result.json: cfg, image, 4 passes, stage 2's adapter");
+  json_decref(j);
+  snprintf(path, sizeof path, "/v1/generations/%s/video.mp4", id);
+  ht_request(port, "GET", path, NULL, &r);
+  CHECK(r.status == 200 && !strcmp(r.content_type, "video/mp4") &&
+            r.body_len > 8 && !memcmp(r.body + 4, "ftyp", 4),
+        "video.mp4 served: %d %s", r.status, r.content_type);
+  ht_free(&r);
+  snprintf(path, sizeof path, "/v1/generations/%s/audio.wav", id);
+  ht_request(port, "GET", path, NULL, &r);
+  CHECK(r.status == 200 && !strcmp(r.content_type, "audio/wav") &&
+            r.body_len > 44 && !memcmp(r.body, "RIFF", 4),
+        "audio.wav served: %d %s", r.status, r.content_type);
+  ht_free(&r);
+  kill(p.pid, SIGTERM);
+  CHECK(wt_wait_exit(&p, 30) == 0, "clean exit");
+}
+
 int main(void) {
   wt_tempdir(dir, sizeof dir, "ltx2-pipeline");
   snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", dir);
@@ -546,6 +663,7 @@ int main(void) {
     RUN(test_fused_second_component_matches_adapter);
     RUN(test_bad_noise_is_refused_by_name);
     RUN(test_ledger_books_the_base_once);
+    RUN(test_http_job_with_image_and_sound);
   }
   if (wt_failures == 0) wt_rmtree(dir);
   else fprintf(stderr, "files kept in %s\n", dir);

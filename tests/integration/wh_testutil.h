@@ -59,6 +59,23 @@ static inline void wt_tempdir(char *out, size_t n, const char *tag) {
   }
 }
 
+/* A whole file as a NUL-terminated string (malloc'd), or NULL. */
+static inline char *wt_read_text(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
+    free(s);
+    s = NULL;
+  }
+  if (s) s[n] = '\0';
+  fclose(f);
+  return s;
+}
+
 static inline void wt_rmtree(const char *dir) {
   char cmd[1200];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
