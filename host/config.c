@@ -83,16 +83,6 @@ static char *resolve_path(parse_state *s, const char *v) {
   return r;
 }
 
-static int parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out) {
-  char *end;
-  errno = 0;
-  if (!*v || *v == '-' || *v == '+') return -1;
-  unsigned long long x = strtoull(v, &end, 10);
-  if (errno || *end || x < lo || x > hi) return -1;
-  *out = (uint32_t)x;
-  return 0;
-}
-
 static int parse_i32(const char *v, int32_t *out) {
   char *end;
   errno = 0;
@@ -103,14 +93,6 @@ static int parse_i32(const char *v, int32_t *out) {
   return 0;
 }
 
-static int valid_name(const char *n) {
-  if (!*n || strlen(n) > 64) return 0;
-  for (const char *p = n; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-          (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
-      return 0;
-  return 1;
-}
 
 static int parse_log_level(const char *v) {
   static const char *const names[] = {"error", "warn", "info", "debug"};
@@ -191,7 +173,7 @@ static void on_section(parse_state *s, const char *sec, int line) {
     const char *n = sec + 10;
     while (*n == ' ')
       n++;
-    if (!valid_name(n)) {
+    if (!wh_cfg_name_valid(n)) {
       wh_config_error(c, line,
                       "bad component name '%s' (1-64 of A-Z a-z 0-9 _ . -)", n);
       s->cur_kind = SEC_BAD;
@@ -506,7 +488,7 @@ static void component_key(parse_state *s, const char *k, const char *v) {
       cc->placement = p;
   } else if (!strcmp(k, "stream_window")) {
     cc->window_line = L;
-    if (parse_u32(v, 1, 1024, &cc->stream_window))
+    if (wh_cfg_parse_u32(v, 1, 1024, &cc->stream_window))
       wh_config_error(c, L, "bad stream_window '%s' (an integer 1..1024)", v);
   } else if (!strcmp(k, "stream_source")) {
     cc->source_line = L;

@@ -203,6 +203,13 @@ const char *wh_pipe_type_name(wh_pipe_type t);
 /* 1 for the LTX-2 types. */
 int wh_pipe_type_is_ltx2(wh_pipe_type t);
 
+/* Value parsers of the config files: 0, or -1 when v is not a number in
+ * [lo, hi] (whole, unsigned, for u32). */
+int wh_cfg_parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out);
+int wh_cfg_parse_double(const char *v, double lo, double hi, double *out);
+/* A section name: 1..64 of [A-Za-z0-9_.-]. */
+int wh_cfg_name_valid(const char *n);
+
 /* Physical RAM in bytes (sysconf), used for the cpu default budget. */
 uint64_t wh_physical_ram(void);
 

@@ -23,7 +23,7 @@ int wh_pipe_type_is_ltx2(wh_pipe_type t) {
          t == WH_PIPE_LTX2_ONE_STAGE;
 }
 
-static int parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out) {
+int wh_cfg_parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out) {
   char *end;
   errno = 0;
   if (!*v || *v == '-' || *v == '+') return -1;
@@ -33,7 +33,7 @@ static int parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out) {
   return 0;
 }
 
-static int parse_double(const char *v, double lo, double hi, double *out) {
+int wh_cfg_parse_double(const char *v, double lo, double hi, double *out) {
   char *end;
   errno = 0;
   if (!*v) return -1;
@@ -43,7 +43,7 @@ static int parse_double(const char *v, double lo, double hi, double *out) {
   return 0;
 }
 
-static int name_ok(const char *n) {
+int wh_cfg_name_valid(const char *n) {
   if (!*n || strlen(n) > 64) return 0;
   for (const char *q = n; *q; q++)
     if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
@@ -101,8 +101,8 @@ static int parse_stages(wh_config *c, int L, const char *v) {
       adapter = trim(plus + 1);
     }
     char *comp = trim(item);
-    if (!name_ok(comp) ||
-        (adapter && (!name_ok(adapter) || strchr(adapter, '+')))) {
+    if (!wh_cfg_name_valid(comp) ||
+        (adapter && (!wh_cfg_name_valid(adapter) || strchr(adapter, '+')))) {
       wh_config_error(c, L,
                       "bad stage '%s%s%s' (COMPONENT or COMPONENT+ADAPTER, "
                       "names of A-Z a-z 0-9 _ . -)",
@@ -183,13 +183,13 @@ int wh_config_pipeline_key(wh_config *c, int L, const char *k, const char *v) {
               : k[0] == 'w' ? &p->width_line
                             : &p->steps_line;
     if (dup_key(c, lp, L, k)) return 0;
-    if (parse_u32(v, 1, 65536, dst))
+    if (wh_cfg_parse_u32(v, 1, 65536, dst))
       wh_config_error(c, L, "bad %s '%s' (an integer 1..65536)", k, v);
     return 0;
   }
   if (!strcmp(k, "fps")) {
     if (dup_key(c, &p->fps_line, L, k)) return 0;
-    if (parse_double(v, 0.1, 1000, &p->fps))
+    if (wh_cfg_parse_double(v, 0.1, 1000, &p->fps))
       wh_config_error(c, L, "bad fps '%s' (a number 0.1..1000)", v);
     return 0;
   }
@@ -201,7 +201,7 @@ int wh_config_pipeline_key(wh_config *c, int L, const char *k, const char *v) {
     for (char *save = NULL, *t = strtok_r(tmp, ", \t", &save); t;
          t = strtok_r(NULL, ", \t", &save)) {
       uint32_t b;
-      if (p->n_stg_blocks == 64 || parse_u32(t, 0, 1023, &b)) {
+      if (p->n_stg_blocks == 64 || wh_cfg_parse_u32(t, 0, 1023, &b)) {
         wh_config_error(c, L,
                         "bad stg_blocks '%s' (at most 64 block indices "
                         "0..1023, comma separated)",
@@ -214,7 +214,7 @@ int wh_config_pipeline_key(wh_config *c, int L, const char *k, const char *v) {
   }
   if (!strcmp(k, "guidance")) {
     if (dup_key(c, &p->guidance_line, L, k)) return 0;
-    if (parse_double(v, 0, 100, &p->guidance))
+    if (wh_cfg_parse_double(v, 0, 100, &p->guidance))
       wh_config_error(c, L, "bad guidance '%s' (a number 0..100)", v);
     return 0;
   }

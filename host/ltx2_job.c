@@ -578,8 +578,7 @@ int wh_ltx2_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   {
     static const char *const type_names[] = {"ltxv", "ltx2", "ltx2_distilled",
                                              "ltx2_one_stage"};
-    json_t *r = json_object(), *peak = json_object(), *budget = json_object();
-    wh_pc_ledger_json(rt, peak, budget);
+    json_t *r = json_object();
     json_object_set_new(r, "id", json_string(job_id));
     json_object_set_new(r, "pipeline", json_string(type_names[pl.type]));
     json_object_set_new(r, "model_version",
@@ -613,22 +612,8 @@ int wh_ltx2_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     }
     json_object_set_new(
         r, "noise", p->noise_file ? json_string(p->noise_file) : json_null());
-    json_object_set(r, "timings", J.timings);
-    json_object_set(r, "components", J.used);
-    json_object_set_new(r, "cache_hit", json_boolean(hit));
-    json_object_set_new(r, "encoder_fingerprint", json_string(fp));
-    json_object_set_new(r, "peak_bytes", peak);
-    json_object_set_new(r, "budget_bytes", budget);
-    char *text = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(r);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/result.json", out_dir);
-    rc = text ? wh_write_atomic(path, text, strlen(text), err)
-              : warm_error_set(err, WARM_ENOMEM, "out of memory");
-    if (rc == 0 && result_json)
-      *result_json = text;
-    else
-      free(text);
+    rc = wh_pc_finish_result(rt, r, J.timings, J.used, hit, fp, out_dir,
+                             result_json, err);
   }
   wh_pc_progress(ctl, rc ? 0.95f : 1.0f);
 

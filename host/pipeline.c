@@ -556,6 +556,31 @@ uint64_t wh_pipeline_host_bytes(const wh_pipe_facts *f, const wh_job_params *p) 
   return cond + denoise + decode + files;
 }
 
+int wh_pc_finish_result(wh_runtime *rt, json_t *r, json_t *timings,
+                        json_t *used, int hit, const char *fp,
+                        const char *out_dir, char **result_json,
+                        warm_error *err) {
+  json_t *peak = json_object(), *budget = json_object();
+  wh_pc_ledger_json(rt, peak, budget);
+  json_object_set(r, "timings", timings);
+  json_object_set(r, "components", used);
+  json_object_set_new(r, "cache_hit", json_boolean(hit));
+  json_object_set_new(r, "encoder_fingerprint", json_string(fp));
+  json_object_set_new(r, "peak_bytes", peak);
+  json_object_set_new(r, "budget_bytes", budget);
+  char *text = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(r);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/result.json", out_dir);
+  int rc = text ? wh_write_atomic(path, text, strlen(text), err)
+                : warm_error_set(err, WARM_ENOMEM, "out of memory");
+  if (rc == 0 && result_json)
+    *result_json = text;
+  else
+    free(text);
+  return rc;
+}
+
 int wh_pc_cancelled(wh_job_ctl *ctl) {
   return __atomic_load_n(&ctl->cancel, __ATOMIC_ACQUIRE);
 }
@@ -773,8 +798,7 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
     if (rc) goto out;
   }
   json_object_set_new(timings, "total", json_real(wh_pc_now() - t0));
-  json_t *r = json_object(), *peak = json_object(), *budget = json_object();
-  wh_pc_ledger_json(rt, peak, budget);
+  json_t *r = json_object();
   json_object_set_new(r, "id", json_string(job_id));
   json_object_set_new(r, "prompt", json_string(p->prompt));
   json_object_set_new(r, "seed", json_integer((json_int_t)p->seed));
@@ -784,20 +808,8 @@ int wh_pipeline_run(wh_runtime *rt, wh_embcache *cache, const char *job_id,
   json_object_set_new(r, "steps", json_integer(p->steps));
   json_object_set_new(r, "fps", json_integer(p->fps));
   json_object_set_new(r, "guidance", json_real(p->guidance));
-  json_object_set(r, "timings", timings);
-  json_object_set(r, "components", used);
-  json_object_set_new(r, "cache_hit", json_boolean(hit));
-  json_object_set_new(r, "encoder_fingerprint", json_string(fp));
-  json_object_set_new(r, "peak_bytes", peak);
-  json_object_set_new(r, "budget_bytes", budget);
-  char *text = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  json_decref(r);
-  char path[4096];
-  snprintf(path, sizeof path, "%s/result.json", out_dir);
-  rc = text ? wh_write_atomic(path, text, strlen(text), err)
-            : warm_error_set(err, WARM_ENOMEM, "out of memory");
-  if (rc == 0 && result_json) *result_json = text;
-  else free(text);
+  rc = wh_pc_finish_result(rt, r, timings, used, hit, fp, out_dir, result_json,
+                           err);
   wh_pc_progress(ctl, rc ? 0.95f : 1.0f);
 
 out:

@@ -41,6 +41,15 @@ void wh_pc_ledger_json(wh_runtime *rt, json_t *peak, json_t *budget);
 void wh_pc_component_json(json_t *obj, wh_component *c, const char *used,
                           uint64_t streamed);
 
+/* Adds the fields every result.json ends with (timings, components, cache
+ * hit, fingerprint, per-device peak and budget) to r, writes it to
+ * out_dir/result.json atomically and hands its text to *result_json when
+ * asked. Takes r's reference. */
+int wh_pc_finish_result(wh_runtime *rt, json_t *r, json_t *timings,
+                        json_t *used, int hit, const char *fp,
+                        const char *out_dir, char **result_json,
+                        warm_error *err);
+
 int wh_pc_cancelled(wh_job_ctl *ctl);
 void wh_pc_progress(wh_job_ctl *ctl, float f);
 

@@ -25,6 +25,26 @@ static int info_of(wh_component *c, warm_model_info *mi, warm_error *err) {
   return info(c->inst, mi, err);
 }
 
+/* The facts from the encoder's and decoder's info, or why the [pipeline]
+ * does not wire when errors were added since `errors`. */
+static void facts_finish(const wh_config *cfg, size_t errors,
+                         const warm_model_info *ei, const warm_model_info *vi,
+                         wh_pipe_facts *out) {
+  if (cfg->n_errors != errors) {
+    snprintf(out->why, sizeof out->why, "the [pipeline] does not wire: %s",
+             cfg->errors[errors]);
+    out->temporal_compression = out->spatial_compression = 0;
+    return;
+  }
+  out->valid = 1;
+  out->max_tokens = ei->max_tokens;
+  out->embed_dim = ei->embed_dim;
+  out->latent_channels = vi->latent_channels;
+  out->temporal_compression = vi->temporal_compression;
+  out->spatial_compression = vi->spatial_compression;
+}
+
+
 void wh_wiring_facts(wh_config *cfg, wh_component *enc,
                      wh_component *const *stages, size_t n_stages,
                      wh_component *dec, wh_pipe_facts *out) {
@@ -88,18 +108,7 @@ void wh_wiring_facts(wh_config *cfg, wh_component *enc,
                       enc->name, ei.embed_dim, stages[i]->name, si.embed_dim);
   }
 out:
-  if (cfg->n_errors != errors) {
-    snprintf(out->why, sizeof out->why, "the [pipeline] does not wire: %s",
-             cfg->errors[errors]);
-    out->temporal_compression = out->spatial_compression = 0;
-    return;
-  }
-  out->valid = 1;
-  out->max_tokens = ei.max_tokens;
-  out->embed_dim = ei.embed_dim;
-  out->latent_channels = vi.latent_channels;
-  out->temporal_compression = vi.temporal_compression;
-  out->spatial_compression = vi.spatial_compression;
+  facts_finish(cfg, errors, &ei, &vi, out);
 }
 
 /* One stage of an LTX-2 pipeline against the encoder, decoder, upsampler
@@ -220,18 +229,7 @@ void wh_wiring_facts_ltx2(wh_config *cfg, const wh_wiring_roles *r,
     }
   }
 out:
-  if (cfg->n_errors != errors) {
-    snprintf(out->why, sizeof out->why, "the [pipeline] does not wire: %s",
-             cfg->errors[errors]);
-    out->temporal_compression = out->spatial_compression = 0;
-    return;
-  }
-  out->valid = 1;
-  out->max_tokens = ei.max_tokens;
-  out->embed_dim = ei.embed_dim;
-  out->latent_channels = vi.latent_channels;
-  out->temporal_compression = vi.temporal_compression;
-  out->spatial_compression = vi.spatial_compression;
+  facts_finish(cfg, errors, &ei, &vi, out);
 }
 
 static int check_frames(const wh_pipe_facts *f, uint32_t frames,

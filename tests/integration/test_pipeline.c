@@ -103,7 +103,7 @@ static unsigned char *slurp(const char *path, long *len) {
 
 static json_t *run_job(wh_runtime *rt, wh_embcache *cache, const char *id,
                        const char *prompt, warm_error *err) {
-  wh_job_params p = {prompt, 0, 0, 0, 0, 0, 7, 0};
+  wh_job_params p = {.prompt = prompt, .seed = 7};
   if (wh_pipeline_resolve(rt, &p, err)) return NULL;
   char dir[512];
   snprintf(dir, sizeof dir, "%s/out/%s", tmp, id);
@@ -180,13 +180,13 @@ static void test_roomy_job_writes_every_file_and_hits_the_cache(void) {
   CHECK(r && json_is_true(json_object_get(r, "cache_hit")));
   json_decref(r);
   /* Bad job parameters are refused with the rule. */
-  wh_job_params bad = {"x", 8, 0, 0, 0, 0, 1, 0};
+  wh_job_params bad = {.prompt = "x", .frames = 8, .seed = 1};
   CHECK(wh_pipeline_resolve(rt, &bad, &err) == WARM_EINVAL);
   CHECK(strstr(err.msg, "frames = 8") != NULL);
-  wh_job_params bad2 = {"x", 9, 30, 0, 0, 0, 1, 0};
+  wh_job_params bad2 = {.prompt = "x", .frames = 9, .height = 30, .seed = 1};
   CHECK(wh_pipeline_resolve(rt, &bad2, &err) == WARM_EINVAL);
   CHECK(strstr(err.msg, "height = 30") != NULL);
-  wh_job_params bad3 = {"", 0, 0, 0, 0, 0, 1, 0};
+  wh_job_params bad3 = {.prompt = "", .seed = 1};
   CHECK(wh_pipeline_resolve(rt, &bad3, &err) == WARM_EINVAL);
   wh_embcache_destroy(cache);
   wh_runtime_destroy(rt);
