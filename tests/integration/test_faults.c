@@ -263,7 +263,8 @@ static void test_admission_refuses_what_cannot_fit_and_cancel_is_prompt(void) {
   CHECK(j && n == 0, "no refused job in the table: %s", rep);
   json_decref(j);
   free(rep);
-  CHECK(wd_post("{\"prompt\": \"long\", \"steps\": 1000, \"frames\": 17}",
+  CHECK(wd_post("{\"prompt\": \"long\", \"steps\": 1000, \"frames\": 33, "
+                "\"height\": 64, \"width\": 64}",
                 id, NULL, 0) == 202,
         "a long job");
   double end = wt_now() + 10;
