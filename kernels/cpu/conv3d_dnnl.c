@@ -60,7 +60,8 @@ static int create(dnnl_engine_t eng, conv_prim *e) {
   dnnl_dims_t one = {1, 1, 1}, zero = {0, 0, 0};
   dnnl_memory_desc_t src, wei, dst;
   if (dnnl_memory_desc_init_by_tag(&src, 5, sd, dnnl_f32, dnnl_nCdhw16c) ||
-      dnnl_memory_desc_init_by_tag(&wei, 5, wd, dnnl_f32, dnnl_format_tag_any) ||
+      dnnl_memory_desc_init_by_tag(&wei, 5, wd, dnnl_f32,
+                                   dnnl_format_tag_any) ||
       dnnl_memory_desc_init_by_tag(&dst, 5, dd, dnnl_f32, dnnl_nCdhw16c))
     return -1;
   dnnl_convolution_desc_t cd;
@@ -118,7 +119,7 @@ static const conv_prim *get(const conv_key *k) {
 }
 
 typedef struct plan {
-  int64_t To, Ho, Wo, hb, nb; /* nb: bands per frame */
+  int64_t To, Ho, Wo, hb, nb;   /* nb: bands per frame */
   const conv_prim *full, *last; /* band shapes: hb rows, Ho % hb rows */
   size_t wbytes, slot;          /* blocked weights; one thread's slice */
 } plan;
@@ -242,10 +243,10 @@ static void conv_tasks(void *v, int64_t k0, int64_t k1, int tid) {
     int64_t hb = pl->Ho - h0 < pl->hb ? pl->Ho - h0 : pl->hb;
     const conv_prim *e = hb == pl->hb ? pl->full : pl->last;
     float *src = (float *)slot;
-    float *dst = (float *)(slot + wkcpu__align(dnnl_memory_desc_get_size(
-                                      &e->src)));
-    void *scratch = (char *)dst + wkcpu__align(dnnl_memory_desc_get_size(
-                                      &e->dst));
+    float *dst =
+        (float *)(slot + wkcpu__align(dnnl_memory_desc_get_size(&e->src)));
+    void *scratch =
+        (char *)dst + wkcpu__align(dnnl_memory_desc_get_size(&e->dst));
     pack_src(J, t, h0, hb, src);
     if (run_band(J, e, src, dst, scratch)) {
       __atomic_store_n(&J->fail, 1, __ATOMIC_RELAXED);
@@ -273,8 +274,8 @@ static int reorder_weights(const wk_conv3d *p, const conv_prim *e,
   if (dnnl_memory_desc_init_by_tag(&user, 5, wd, dnnl_f32, dnnl_oidhw))
     return -1;
   dnnl_primitive_desc_t pd;
-  if (dnnl_reorder_primitive_desc_create(&pd, &user, eng, &e->wei, eng,
-                                         NULL) != dnnl_success)
+  if (dnnl_reorder_primitive_desc_create(&pd, &user, eng, &e->wei, eng, NULL) !=
+      dnnl_success)
     return -1;
   dnnl_primitive_t r = NULL;
   dnnl_memory_t mu_ = NULL, mw = NULL;

@@ -295,10 +295,14 @@ transpose8(const float *x, int64_t ldx, float *y, int64_t ldy) {
          t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
          t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
          t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-         u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-         u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-         u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44),
+         u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+         u2 = _mm256_shuffle_ps(t1, t3, 0x44),
+         u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+         u4 = _mm256_shuffle_ps(t4, t6, 0x44),
+         u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+         u6 = _mm256_shuffle_ps(t5, t7, 0x44),
+         u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
   _mm256_storeu_ps(y, _mm256_permute2f128_ps(u0, u4, 0x20));
   _mm256_storeu_ps(y + ldy, _mm256_permute2f128_ps(u1, u5, 0x20));
   _mm256_storeu_ps(y + 2 * ldy, _mm256_permute2f128_ps(u2, u6, 0x20));
@@ -330,8 +334,8 @@ static void transpose_tiles(void *v, int64_t t0, int64_t t1, int tid) {
         cv = c0 + (c1 - c0) / 8 * 8;
         for (int64_t r = r0; r < rv; r += 8)
           for (int64_t cc = c0; cc < cv; cc += 8)
-            transpose8(j->x + r * j->cols + cc, j->cols, j->y + cc * j->rows + r,
-                       j->rows);
+            transpose8(j->x + r * j->cols + cc, j->cols,
+                       j->y + cc * j->rows + r, j->rows);
         for (int64_t r = r0; r < rv; r++) /* columns past the 8-blocks */
           for (int64_t cc = cv; cc < c1; cc++)
             j->y[cc * j->rows + r] = j->x[r * j->cols + cc];

@@ -169,7 +169,7 @@ static void test_row_broadcast_ops(wt_env *e) {
 
 static void test_transpose_odd_shapes(wt_env *e) {
   /* Edges of the 8 x 8 vector blocks and of the 32 x 32 tiles. */
-  const int64_t shapes[][2] = {{1, 1},  {1, 77},  {65, 33},
+  const int64_t shapes[][2] = {{1, 1},   {1, 77},   {65, 33},
                                {300, 7}, {40, 200}, {8, 8}};
   for (int k = 0; k < 6; k++) {
     int64_t R = shapes[k][0], C = shapes[k][1];
