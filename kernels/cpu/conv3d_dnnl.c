@@ -173,11 +173,15 @@ typedef struct conv_job {
 } conv_job;
 
 /* Writes the padded input window of output frame t, rows [h0, h0 + hb)
- * into s, blocked as [Ci/16][kt][hb+kh-1][Wo+kw-1][16]. */
+ * into s, blocked as [Ci/16][kt][hb+kh-1][Wo+kw-1][16]. Inside the input's
+ * width, groups of 8 whole channels move 8 columns at a time through
+ * wkcpu__transpose8 (this path runs only on AVX-512 cpus); the padding
+ * columns, the column tail and partial channel groups go one by one. */
 static void pack_src(const conv_job *J, int64_t t, int64_t h0, int64_t hb,
                      float *s) {
   const wk_conv3d *p = J->p;
   int64_t Hs = hb + p->kh - 1, Ws = J->pl->Wo + p->kw - 1;
+  int64_t cstride = p->T * p->H * p->W, W8 = p->W / 8 * 8;
   int tm = wk__tmode(p), sm = wk__smode(p);
   for (int64_t cb = 0; cb < rup(p->Ci) / BLK; cb++)
     for (int64_t dt = 0; dt < p->kt; dt++) {
@@ -185,22 +189,66 @@ static void pack_src(const conv_job *J, int64_t t, int64_t h0, int64_t hb,
       for (int64_t hh = 0; hh < Hs; hh++) {
         float *d = s + ((cb * p->kt + dt) * Hs + hh) * Ws * BLK;
         int64_t ih = ti < 0 ? -1 : wk__pad_src(h0 + hh - p->ph, p->H, sm);
+        if (ih < 0) {
+          memset(d, 0, (size_t)(Ws * BLK) * 4);
+          continue;
+        }
+        const float *x0 = J->x + (ti * p->H + ih) * p->W;
+        for (int c8 = 0; c8 < BLK; c8 += 8) {
+          int64_t ci0 = cb * BLK + c8;
+          if (ci0 + 8 > p->Ci) continue;
+          for (int64_t iw = 0; iw < W8; iw += 8)
+            wkcpu__transpose8(x0 + ci0 * cstride + iw, cstride,
+                              d + (iw + p->pw) * BLK + c8, BLK);
+        }
         for (int c16 = 0; c16 < BLK; c16++) {
           int64_t ci = cb * BLK + c16;
-          if (ih < 0 || ci >= p->Ci) {
+          int vec = (ci - c16 % 8) + 8 <= p->Ci; /* its group went above */
+          if (ci >= p->Ci) {
             for (int64_t w = 0; w < Ws; w++)
               d[w * BLK + c16] = 0.0f;
             continue;
           }
-          const float *row = J->x + ((ci * p->T + ti) * p->H + ih) * p->W;
+          const float *row = x0 + ci * cstride;
           for (int64_t w = 0; w < Ws; w++) {
             int64_t iw = w - p->pw;
+            if (vec && iw >= 0 && iw < W8) continue;
             if (iw < 0 || iw >= p->W) iw = wk__pad_src(iw, p->W, sm);
             d[w * BLK + c16] = iw < 0 ? 0.0f : row[iw];
           }
         }
       }
     }
+}
+
+/* y[co, t, h0 .. h0 + hb) = the blocked output band + bias[co]: groups of
+ * 8 whole channels through wkcpu__transpose8, then the bias in a pass of
+ * its own (the same single addition per element); the rest one by one. */
+static void unpack_dst(const conv_job *J, int64_t t, int64_t h0, int64_t hb,
+                       const float *dst) {
+  const wk_conv3d *p = J->p;
+  const plan *pl = J->pl;
+  int64_t n = hb * pl->Wo, n8 = n / 8 * 8, plane = pl->To * pl->Ho * pl->Wo;
+  float *y0 = J->y + t * pl->Ho * pl->Wo + h0 * pl->Wo;
+  for (int64_t co = 0; co < p->Co; co++) {
+    const float *b = dst + (co / BLK) * n * BLK + co % BLK;
+    float bv = J->bias[co];
+    float *yr = y0 + co * plane;
+    int64_t i = 0;
+    if (co % 8 == 0 && co + 8 <= p->Co) {
+      for (; i < n8; i += 8)
+        wkcpu__transpose8(b + i * BLK, BLK, yr + i, plane);
+      for (int64_t c = co; c < co + 8; c++) {
+        float *yc = y0 + c * plane, bc = J->bias[c];
+        for (int64_t k = 0; k < n8; k++)
+          yc[k] += bc;
+      }
+    } else if (co % 8 != 0 && (co - co % 8) + 8 <= p->Co) {
+      i = n8; /* its group's transposes wrote [0, n8) */
+    }
+    for (; i < n; i++)
+      yr[i] = b[i * BLK] + bv;
+  }
 }
 
 static int run_band(const conv_job *J, const conv_prim *e, float *src,
@@ -235,7 +283,6 @@ static int run_band(const conv_job *J, const conv_prim *e, float *src,
 
 static void conv_tasks(void *v, int64_t k0, int64_t k1, int tid) {
   conv_job *J = v;
-  const wk_conv3d *p = J->p;
   const plan *pl = J->pl;
   char *slot = J->slots + (size_t)tid * pl->slot;
   for (int64_t k = k0; k < k1; k++) {
@@ -252,13 +299,7 @@ static void conv_tasks(void *v, int64_t k0, int64_t k1, int tid) {
       __atomic_store_n(&J->fail, 1, __ATOMIC_RELAXED);
       return;
     }
-    for (int64_t co = 0; co < p->Co; co++) {
-      const float *b = dst + (co / BLK) * hb * pl->Wo * BLK + co % BLK;
-      float bv = J->bias[co];
-      float *yr = J->y + (co * pl->To + t) * pl->Ho * pl->Wo + h0 * pl->Wo;
-      for (int64_t i = 0; i < hb * pl->Wo; i++)
-        yr[i] = b[i * BLK] + bv;
-    }
+    unpack_dst(J, t, h0, hb, dst);
   }
 }
 

@@ -285,8 +285,8 @@ typedef struct transpose_job {
 /* 8 x 8 blocks moved through AVX registers (pure data movement, so the
  * bytes are those of the scalar loop): the scalar version's strided writes
  * made the VAE's channel-norm transposes a third of its convolution time. */
-__attribute__((target("avx2"))) static void
-transpose8(const float *x, int64_t ldx, float *y, int64_t ldy) {
+__attribute__((target("avx2"))) void
+wkcpu__transpose8(const float *x, int64_t ldx, float *y, int64_t ldy) {
   __m256 r0 = _mm256_loadu_ps(x), r1 = _mm256_loadu_ps(x + ldx),
          r2 = _mm256_loadu_ps(x + 2 * ldx), r3 = _mm256_loadu_ps(x + 3 * ldx),
          r4 = _mm256_loadu_ps(x + 4 * ldx), r5 = _mm256_loadu_ps(x + 5 * ldx),
@@ -313,17 +313,18 @@ transpose8(const float *x, int64_t ldx, float *y, int64_t ldy) {
   _mm256_storeu_ps(y + 7 * ldy, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
-static int have_avx2(void) {
+int wkcpu__have_avx2(void) {
   static int v = -1;
   if (v < 0) v = __builtin_cpu_supports("avx2") ? 1 : 0;
   return v;
 }
 
 /* Tiles of TILE x TILE keep both the reads and the writes in cache lines;
- * inside a tile, whole 8 x 8 blocks go through transpose8 on AVX2. */
+ * inside a tile, whole 8 x 8 blocks go through wkcpu__transpose8 on
+ * AVX2. */
 static void transpose_tiles(void *v, int64_t t0, int64_t t1, int tid) {
   transpose_job *j = v;
-  int vec = have_avx2();
+  int vec = wkcpu__have_avx2();
   for (int64_t t = t0; t < t1; t++) {
     int64_t r0 = t * TILE, r1 = r0 + TILE < j->rows ? r0 + TILE : j->rows;
     for (int64_t c0 = 0; c0 < j->cols; c0 += TILE) {
@@ -334,7 +335,7 @@ static void transpose_tiles(void *v, int64_t t0, int64_t t1, int tid) {
         cv = c0 + (c1 - c0) / 8 * 8;
         for (int64_t r = r0; r < rv; r += 8)
           for (int64_t cc = c0; cc < cv; cc += 8)
-            transpose8(j->x + r * j->cols + cc, j->cols,
+            wkcpu__transpose8(j->x + r * j->cols + cc, j->cols,
                        j->y + cc * j->rows + r, j->rows);
         for (int64_t r = r0; r < rv; r++) /* columns past the 8-blocks */
           for (int64_t cc = cv; cc < c1; cc++)
