@@ -11,8 +11,9 @@
  * zero-padding convolution on the calling thread into a blocked output
  * band, and unblocks that into y adding the bias. The weights are reordered
  * into the primitive's layout once per call. Primitives are cached per
- * shape; a shape oneDNN serves only with its reference code, or a cpu
- * without AVX-512, keeps the im2col path (conv3d.c).
+ * shape; a shape oneDNN serves only with its reference code, or a process
+ * where the cpu backend does not use oneDNN (no AVX512-BF16, or
+ * WK_CPU_NO_DNNL set), keeps the im2col path (conv3d.c).
  */
 #include <pthread.h>
 #include <string.h>
