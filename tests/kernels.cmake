@@ -7,6 +7,13 @@ foreach(t dtype linear ops attention conv signal args textfeat pool)
 endforeach()
 # The shared pool under several host threads: also run under TSan.
 set_tests_properties(test_kernels_pool PROPERTIES LABELS "kernels;tsan")
+# The paths a cpu without AVX512-BF16 runs (im2col + OpenBLAS for conv3d,
+# decoded weights for bf16 linear): the same tests with oneDNN switched off.
+foreach(t linear conv)
+  add_test(NAME test_kernels_${t}_no_dnnl COMMAND test_kernels_${t})
+  set_tests_properties(test_kernels_${t}_no_dnnl PROPERTIES LABELS kernels
+                       ENVIRONMENT WK_CPU_NO_DNNL=1)
+endforeach()
 
 # Benchmarks: built into <build>/tests/ next to the tests but not registered
 # with ctest (the ASan run of `make test` runs every registered test), so no

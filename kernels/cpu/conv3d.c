@@ -6,11 +6,14 @@
  * channel, cut into column tiles spread over the pool (each GEMM
  * single-threaded). Padding follows the descriptor's modes (wk_pad.h maps a
  * padded coordinate to its source). Chunk and tile sizes depend only on the
- * shape (deterministic whatever the thread count).
+ * shape (deterministic whatever the thread count). Where oneDNN serves the
+ * shape with its direct convolution (conv3d_dnnl.c) that runs instead; this
+ * path is the fallback.
  */
 #include <limits.h>
 #include <string.h>
 
+#include "conv3d_dnnl.h"
 #include "cpu.h"
 #include "dnnl.h"
 #include "wk_pad.h"
@@ -38,7 +41,9 @@ static conv_geom geom(const wk_conv3d *p) {
 size_t wkcpu_conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt) {
   conv_geom g = geom(p);
   size_t wbytes = wdt == WK_F32 ? 0 : wkcpu__align((size_t)(p->Co * g.Kc) * 4);
-  return wbytes + wkcpu__align((size_t)(g.Kc * g.np) * 4) + WKCPU_WS_SLACK;
+  size_t col = wkcpu__align((size_t)(g.Kc * g.np) * 4);
+  size_t dn = wkcpu__conv3d_dnnl_workspace(c, p);
+  return wbytes + (dn > col ? dn : col) + WKCPU_WS_SLACK;
 }
 
 typedef struct im2col_job {
@@ -122,6 +127,7 @@ int wkcpu_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
     wf = (const float *)ws;
     ws += wkcpu__align((size_t)(p->Co * g.Kc) * 4);
   }
+  if (wkcpu__conv3d_dnnl(c, p, x, wf, bias, y, ws) == 0) return 0;
   float *col = (float *)ws;
   /* y starts as the bias (or zeros); the GEMMs accumulate onto it. */
   for (int64_t co = 0; co < p->Co; co++) {

@@ -34,6 +34,10 @@ void wkcpu__decode(float *restrict dst, wk_w w, int64_t off, int64_t n);
 void wkcpu__decode_rows(wk_ctx *c, float *dst, wk_w w, int64_t cols, int64_t r0,
                         int64_t r1);
 
+/* y[c * ldy + r] = x[r * ldx + c] for r, c < 8, through AVX2 registers;
+ * only where wkcpu__have_avx2() says the cpu has AVX2 (1) or not (0). */
+void wkcpu__transpose8(const float *x, int64_t ldx, float *y, int64_t ldy);
+int wkcpu__have_avx2(void);
 /* Bytes rounded up to the 64-byte alignment workspace slices keep. */
 static inline size_t wkcpu__align(size_t b) {
   return (b + 63) & ~(size_t)63;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 
 #include "cpu.h"
+#include "dnnl.h"
 
 void omp_set_num_threads(int n); /* libgomp, which oneDNN links */
 
@@ -64,6 +65,11 @@ int wkcpu__dnnl_bf16(void) {
   return usable;
 }
 
+dnnl_engine_t wkcpu__dnnl_engine(void) {
+  pthread_once(&once, init_once);
+  return usable ? engine : NULL;
+}
+
 /* Set once per thread before its first oneDNN call: run on this thread. */
 static _Thread_local int omp_single;
 
@@ -90,7 +96,7 @@ void wkcpu__sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
 }
 
 /* This thread's stream (created on first use; freed when the thread ends). */
-static dnnl_stream_t thread_stream(void) {
+dnnl_stream_t wkcpu__dnnl_stream(void) {
   dnnl_stream_t s = pthread_getspecific(stream_key);
   if (s) return s;
   thread_single();
@@ -173,7 +179,7 @@ int wkcpu__dnnl_matmul_bf16(const uint16_t *src, int64_t M, int64_t K,
                             const uint16_t *wei, int64_t N, float *dst,
                             void *scratch, size_t scratch_bytes) {
   if (!wkcpu__dnnl_bf16()) return -1;
-  dnnl_stream_t s = thread_stream();
+  dnnl_stream_t s = wkcpu__dnnl_stream();
   if (!s) return -1;
   int owned;
   size_t need = 0;
@@ -215,4 +221,5 @@ void wkcpu__dnnl_release(void) {
     dnnl_primitive_destroy(cache[i].prim);
   n_cache = 0;
   pthread_mutex_unlock(&mu);
+  wkcpu__conv_dnnl_release();
 }

@@ -4,6 +4,7 @@
 #ifndef WKCPU_DNNL_H
 #define WKCPU_DNNL_H
 
+#include <oneapi/dnnl/dnnl.h>
 #include <stdint.h>
 
 /* 1 when oneDNN's bf16 matmul runs natively here (AVX512-BF16 or AMX) and
@@ -24,7 +25,14 @@ size_t wkcpu__dnnl_scratch_bytes(int64_t M, int64_t K, int64_t N);
 void wkcpu__sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K,
                   float alpha, const float *A, int64_t lda, const float *B,
                   int64_t ldb, float beta, float *C, int64_t ldc);
+/* The cpu engine (NULL when oneDNN is not used, as for
+ * wkcpu__dnnl_bf16) and the calling thread's stream on it (created on first
+ * use, the thread's OpenMP count set to 1; NULL on failure). */
+dnnl_engine_t wkcpu__dnnl_engine(void);
+dnnl_stream_t wkcpu__dnnl_stream(void);
 /* Frees the cached primitives (when the last cpu context goes). */
 void wkcpu__dnnl_release(void);
+/* The same for the convolution primitives (conv3d_dnnl.c). */
+void wkcpu__conv_dnnl_release(void);
 
 #endif

@@ -4,6 +4,7 @@
  * op is split over rows (or flat ranges) by the pool, each output element
  * computed by exactly one thread, so results are deterministic.
  */
+#include <immintrin.h>
 #include <math.h>
 #include <string.h>
 
@@ -281,14 +282,66 @@ typedef struct transpose_job {
   int64_t rows, cols;
 } transpose_job;
 
-/* Tiles of TILE x TILE keep both the reads and the writes in cache lines. */
+/* 8 x 8 blocks moved through AVX registers (pure data movement, so the
+ * bytes are those of the scalar loop): the scalar version's strided writes
+ * made the VAE's channel-norm transposes a third of its convolution time. */
+__attribute__((target("avx2"))) void
+wkcpu__transpose8(const float *x, int64_t ldx, float *y, int64_t ldy) {
+  __m256 r0 = _mm256_loadu_ps(x), r1 = _mm256_loadu_ps(x + ldx),
+         r2 = _mm256_loadu_ps(x + 2 * ldx), r3 = _mm256_loadu_ps(x + 3 * ldx),
+         r4 = _mm256_loadu_ps(x + 4 * ldx), r5 = _mm256_loadu_ps(x + 5 * ldx),
+         r6 = _mm256_loadu_ps(x + 6 * ldx), r7 = _mm256_loadu_ps(x + 7 * ldx);
+  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
+         t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
+         t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+         t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44),
+         u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+         u2 = _mm256_shuffle_ps(t1, t3, 0x44),
+         u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+         u4 = _mm256_shuffle_ps(t4, t6, 0x44),
+         u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+         u6 = _mm256_shuffle_ps(t5, t7, 0x44),
+         u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(y, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(y + ldy, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(y + 2 * ldy, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(y + 3 * ldy, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(y + 4 * ldy, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(y + 5 * ldy, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(y + 6 * ldy, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(y + 7 * ldy, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+int wkcpu__have_avx2(void) {
+  static int v = -1;
+  if (v < 0) v = __builtin_cpu_supports("avx2") ? 1 : 0;
+  return v;
+}
+
+/* Tiles of TILE x TILE keep both the reads and the writes in cache lines;
+ * inside a tile, whole 8 x 8 blocks go through wkcpu__transpose8 on
+ * AVX2. */
 static void transpose_tiles(void *v, int64_t t0, int64_t t1, int tid) {
   transpose_job *j = v;
+  int vec = wkcpu__have_avx2();
   for (int64_t t = t0; t < t1; t++) {
     int64_t r0 = t * TILE, r1 = r0 + TILE < j->rows ? r0 + TILE : j->rows;
     for (int64_t c0 = 0; c0 < j->cols; c0 += TILE) {
       int64_t c1 = c0 + TILE < j->cols ? c0 + TILE : j->cols;
-      for (int64_t r = r0; r < r1; r++)
+      int64_t rv = r0, cv = c0;
+      if (vec) {
+        rv = r0 + (r1 - r0) / 8 * 8;
+        cv = c0 + (c1 - c0) / 8 * 8;
+        for (int64_t r = r0; r < rv; r += 8)
+          for (int64_t cc = c0; cc < cv; cc += 8)
+            wkcpu__transpose8(j->x + r * j->cols + cc, j->cols,
+                       j->y + cc * j->rows + r, j->rows);
+        for (int64_t r = r0; r < rv; r++) /* columns past the 8-blocks */
+          for (int64_t cc = cv; cc < c1; cc++)
+            j->y[cc * j->rows + r] = j->x[r * j->cols + cc];
+      }
+      for (int64_t r = rv; r < r1; r++) /* rows past the 8-blocks */
         for (int64_t cc = c0; cc < c1; cc++)
           j->y[cc * j->rows + r] = j->x[r * j->cols + cc];
     }

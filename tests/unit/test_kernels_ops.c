@@ -168,8 +168,10 @@ static void test_row_broadcast_ops(wt_env *e) {
 }
 
 static void test_transpose_odd_shapes(wt_env *e) {
-  const int64_t shapes[][2] = {{1, 1}, {1, 77}, {65, 33}, {300, 7}};
-  for (int k = 0; k < 4; k++) {
+  /* Edges of the 8 x 8 vector blocks and of the 32 x 32 tiles. */
+  const int64_t shapes[][2] = {{1, 1},   {1, 77},   {65, 33},
+                               {300, 7}, {40, 200}, {8, 8}};
+  for (int k = 0; k < 6; k++) {
     int64_t R = shapes[k][0], C = shapes[k][1];
     float *x = wt_randn(R * C, -1, 1), *y = malloc(R * C * 4);
     WT_RC(wk_transpose(e->c, x, R, C, y), 0);
