@@ -86,6 +86,9 @@ typedef struct lv2_opts {
   int64_t threads, noise_seed;
   double decode_timestep;
   int encoder; /* load the encoder's weights (when the file has them) */
+  /* The most frames one encode call takes (0: the job's whole video);
+   * image conditioning encodes 1. */
+  int64_t encode_frames;
 } lv2_opts;
 
 typedef struct lv2 {

@@ -377,7 +377,7 @@ int lv2_parse_opts(const warm_component_config *cfg, lv2_opts *o,
       "tiling",      "tile_size",           "tile_overlap",
       "tile_frames", "tile_frames_overlap", "threads",
       "noise_seed",  "decode_timestep",     "encoder",
-      NULL};
+      "encode_frames", NULL};
   o->tiling = 1;
   o->tile_size = 512;
   o->tile_overlap = 64;
@@ -402,6 +402,9 @@ int lv2_parse_opts(const warm_component_config *cfg, lv2_opts *o,
   if (!rc) rc = lxc_key_int(cfg, "threads", 0, 1024, &o->threads, err);
   if (!rc)
     rc = lxc_key_int(cfg, "noise_seed", 0, INT64_MAX, &o->noise_seed, err);
+  o->encode_frames = 0;
+  if (!rc)
+    rc = lxc_key_int(cfg, "encode_frames", 0, 100000, &o->encode_frames, err);
   if (rc) return rc;
   for (uint32_t i = 0; cfg && i < cfg->n_keys; i++)
     if (!strcmp(cfg->keys[i].key, "decode_timestep")) {

@@ -130,9 +130,12 @@ static int lv2_estimate(warm_instance *inst, const warm_place_req *req,
   lv2_tile_extent(v, F, H, W, &tf, &th, &tw);
   out->workspace = lv2_decode_workspace(v, tf, th, tw);
   if (v->enc.present) {
-    /* An encode of the job's video (image conditioning) runs untiled. */
-    size_t e = lv2_encode_workspace(v, (F - 1) * v->enc.tcomp + 1,
-                                    H * v->enc.scomp, W * v->enc.scomp);
+    /* An encode runs untiled: of the job's video, or of at most
+     * encode_frames frames (1 for image conditioning). */
+    int64_t ef = (F - 1) * v->enc.tcomp + 1;
+    if (v->opts.encode_frames > 0 && ef > v->opts.encode_frames)
+      ef = (v->opts.encode_frames - 1) / v->enc.tcomp * v->enc.tcomp + 1;
+    size_t e = lv2_encode_workspace(v, ef, H * v->enc.scomp, W * v->enc.scomp);
     if (e > out->workspace) out->workspace = e;
   }
   return 0;
@@ -242,6 +245,13 @@ static int encode(lv2 *v, warm_run_args *a, warm_error *err) {
                           v->name, (long long)d[0], (long long)d[1],
                           (long long)d[2], (long long)d[3],
                           (long long)e->in_channels, (long long)e->scomp);
+  if (v->opts.encode_frames > 0 && d[1] > v->opts.encode_frames)
+    return warm_error_set(err, WARM_EINVAL,
+                          "%s: an encode of %lld frames, but the key "
+                          "encode_frames = %lld bounds what its estimate "
+                          "books",
+                          v->name, (long long)d[1],
+                          (long long)v->opts.encode_frames);
   int64_t F = (d[1] - 1) / e->tcomp * e->tcomp + 1, H = d[2], W = d[3];
   const float *src = px;
   float *crop = NULL;
