@@ -472,7 +472,78 @@ static void run_bad(const char *plugin, const char *model, warm_tensor *in,
   lt_host_fini(&h);
 }
 
+/* encode_frames bounds what the estimate books for an encode (the LTX-2
+ * pipelines encode one image frame, not the job's video) and refuses a
+ * longer encode, so the bound holds. */
+static void encode_frames_bound(void) {
+  char ckpt[1024];
+  snprintf(ckpt, sizeof ckpt, "%s/ltx2_20.safetensors", ckpt_root());
+  const warm_job_shape js = {0, 33, 128, 128, 1};
+  uint64_t ws[2] = {0, 0};
+  for (int k = 0; k < 2; k++) {
+    lt_host h;
+    if (host_init(&h, "vae_ltx2", 1ull << 32)) {
+      lt_failures++;
+      return;
+    }
+    if (k) lt_key(&h, "encode_frames", "1");
+    warm_component_config cfg = host_config(&h, ckpt, WARM_F32);
+    warm_instance *inst = NULL;
+    warm_error e = {0};
+    warm_place_req req = {WARM_PLACE_RESIDENT, 2, WARM_SOURCE_PINNED};
+    warm_estimate est;
+    if (h.desc->create(&h.svc, &cfg, &inst, &e) ||
+        h.desc->estimate(inst, &req, &js, &est, &e)) {
+      LT_CHECK(0, "encode_frames %d: %s", k, e.msg);
+    } else {
+      ws[k] = est.workspace;
+    }
+    if (inst) h.desc->destroy(inst);
+    lt_host_fini(&h);
+  }
+  LT_CHECK(ws[1] < ws[0], "encode_frames = 1 books less: %llu vs %llu",
+           (unsigned long long)ws[1], (unsigned long long)ws[0]);
+  lt_host h;
+  if (host_init(&h, "vae_ltx2", 1ull << 32)) {
+    lt_failures++;
+    return;
+  }
+  lt_key(&h, "encode_frames", "1");
+  warm_component_config cfg = host_config(&h, ckpt, WARM_F32);
+  warm_instance *inst = NULL;
+  warm_error e = {0};
+  warm_place_req req = {WARM_PLACE_RESIDENT, 2, WARM_SOURCE_PINNED};
+  static float px[3 * 9 * 64 * 64];
+  warm_tensor in = {.name = "frames",
+                    .dtype = WARM_F32,
+                    .ndim = 4,
+                    .shape = {3, 9, 64, 64},
+                    .data = px,
+                    .scale = 1};
+  warm_run_args a;
+  memset(&a, 0, sizeof a);
+  a.struct_size = sizeof a;
+  a.n_inputs = 1;
+  a.inputs = &in;
+  if (h.desc->create(&h.svc, &cfg, &inst, &e) ||
+      h.desc->place(inst, &req, &e)) {
+    LT_CHECK(0, "encode_frames: %s", e.msg);
+  } else {
+    expect_err(h.desc->run(inst, &a, &e), WARM_EINVAL, &e, "encode_frames = 1",
+               "a 9-frame encode with encode_frames = 1");
+    in.shape[1] = 1;
+    LT_CHECK(h.desc->run(inst, &a, &e) == 0, "a 1-frame encode: %s", e.msg);
+    for (uint32_t i = 0; i < a.n_outputs; i++)
+      warm_tensor_free(&a.outputs[i]);
+  }
+  if (inst) h.desc->destroy(inst);
+  lt_host_fini(&h);
+  printf("encode_frames: workspace %llu -> %llu B for a 33 x 128 x 128 job\n",
+         (unsigned long long)ws[0], (unsigned long long)ws[1]);
+}
+
 static void errors(void) {
+  encode_frames_bound();
   validate_case("vae_ltx2", "ltx2_20", "tile_sise", "512", WARM_F32,
                 WARM_EINVAL, "unknown key \"tile_sise\"");
   validate_case("vae_ltx2", "ltx2_20", "tile_size", "100", WARM_F32,
