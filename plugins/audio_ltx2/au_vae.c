@@ -10,7 +10,6 @@
 
 #define P "audio_vae.decoder."
 #define DD "model.params.ddconfig."
-#define ALIGN_UP(x) (((x) + 255) / 256 * 256)
 
 static void conv2_add(lxc_tab *tb, warm_dtype dt, const char *name, int64_t ci,
                       int64_t co, int64_t k, au_conv2 *c) {
@@ -248,12 +247,7 @@ static void make_plan(const au *a, int64_t T, int64_t F, plan *p) {
   for (int i = B_X; i <= B_U; i++)
     p->size[i] = (size_t)w.act * sizeof(float);
   p->size[B_WK] = w.ws;
-  size_t off = 0;
-  for (int i = 0; i < B_COUNT; i++) {
-    p->off[i] = off;
-    off += ALIGN_UP(p->size[i] ? p->size[i] : 1);
-  }
-  p->total = off;
+  p->total = lxc_layout(p->size, p->off, B_COUNT);
 }
 
 size_t au_vae_workspace(const au *a, int64_t T, int64_t M) {
@@ -270,11 +264,7 @@ typedef struct run {
 } run;
 
 #define BUF(r, i) ((float *)((r)->ws + (r)->p.off[i]))
-#define CK(call)                                                               \
-  do {                                                                         \
-    int rc_ = (call);                                                          \
-    if (rc_) return rc_;                                                       \
-  } while (0)
+#define CK(call) LXC_CK(call)
 
 static int conv(run *r, const au_conv2 *c, const float *x, float *y) {
   wk_conv3d p = desc(c, r->T, r->F);

@@ -11,7 +11,6 @@
 
 #include "au.h"
 
-#define ALIGN_UP(x) (((x) + 255) / 256 * 256)
 
 /* ---- structure ----------------------------------------------------------- */
 
@@ -394,12 +393,7 @@ static void make_plan(const au *a, int64_t frames, plan *p) {
   p->size[B_K] = ksz * sizeof(float);
   p->size[B_F] = v->has_bwe ? (size_t)v->rs_k * sizeof(float) : 0;
   p->size[B_WK] = z.ws;
-  size_t off = 0;
-  for (int i = 0; i < B_COUNT; i++) {
-    p->off[i] = off;
-    off += ALIGN_UP(p->size[i] ? p->size[i] : 1);
-  }
-  p->total = off;
+  p->total = lxc_layout(p->size, p->off, B_COUNT);
 }
 
 size_t au_voc_workspace(const au *a, int64_t frames) {
@@ -416,11 +410,7 @@ typedef struct run {
 } run;
 
 #define BUF(r, i) ((float *)((r)->ws + (r)->p.off[i]))
-#define CK(call)                                                               \
-  do {                                                                         \
-    int rc_ = (call);                                                          \
-    if (rc_) return rc_;                                                       \
-  } while (0)
+#define CK(call) LXC_CK(call)
 
 static wk_w W_(run *r, int i) {
   return lxc_get(&r->a->w, &r->a->tab, i);

@@ -118,6 +118,25 @@ int lxc_keys_known(const warm_component_config *cfg, const char *const *known,
 /* Sinusoidal timestep projection, 256 wide, [cos | sin] (diffusers'
  * Timesteps(256, flip_sin_to_cos=True, shift 0), ltx-core's too; vae_ltxv
  * uses it as well). */
+/* A run's workspace: n buffers laid out one after the other, each aligned
+ * to 256 bytes (a zero-size one still gets its own slot). Fills off[] and
+ * returns the total. */
+static inline size_t lxc_layout(const size_t *size, size_t *off, int n) {
+  size_t at = 0;
+  for (int i = 0; i < n; i++) {
+    off[i] = at;
+    at += ((size[i] ? size[i] : 1) + 255) / 256 * 256;
+  }
+  return at;
+}
+
+/* Returns from the calling function when call fails. */
+#define LXC_CK(call)                                                           \
+  do {                                                                         \
+    int rc_ = (call);                                                          \
+    if (rc_) return rc_;                                                       \
+  } while (0)
+
 #define LXC_TPROJ 256
 void lxc_timestep_proj(float t, float *out);
 

@@ -9,7 +9,6 @@
 
 #include "up.h"
 
-#define ALIGN_UP(x) (((x) + 255) / 256 * 256)
 #define GN_EPS 1e-5f
 
 static void conv_add(lxc_tab *tb, warm_dtype dt, const char *name, int64_t ci,
@@ -145,12 +144,7 @@ static void make_plan(const ups *u, int64_t F, int64_t H, int64_t W, plan *p) {
   memset(p, 0, sizeof *p);
   p->size[B_X] = p->size[B_H] = p->size[B_T] = (size_t)act * sizeof(float);
   p->size[B_WK] = ws;
-  size_t off = 0;
-  for (int i = 0; i < B_COUNT; i++) {
-    p->off[i] = off;
-    off += ALIGN_UP(p->size[i] ? p->size[i] : 1);
-  }
-  p->total = off;
+  p->total = lxc_layout(p->size, p->off, B_COUNT);
 }
 
 size_t up_workspace(const ups *u, int64_t F, int64_t H, int64_t W) {
@@ -167,11 +161,7 @@ typedef struct run {
 } run;
 
 #define BUF(r, i) ((float *)((r)->ws + (r)->p.off[i]))
-#define CK(call)                                                               \
-  do {                                                                         \
-    int rc_ = (call);                                                          \
-    if (rc_) return rc_;                                                       \
-  } while (0)
+#define CK(call) LXC_CK(call)
 
 static wk_w W_(run *r, int i) {
   return lxc_get(&r->u->w, &r->u->tab, i);

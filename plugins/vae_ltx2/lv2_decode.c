@@ -6,7 +6,6 @@
 
 #include "lv2.h"
 
-#define ALIGN_UP(x) (((x) + 255) / 256 * 256)
 
 enum { B_X, B_H, B_T, B_U, B_TPROJ, B_TE1, B_TE2, B_MOD, B_WK, B_COUNT };
 
@@ -98,12 +97,7 @@ static void make_plan(const lv2 *v, int64_t F, int64_t H, int64_t W, plan *p) {
   p->size[B_TE1] = p->size[B_TE2] = p->size[B_MOD] =
       (size_t)(z.tdim > 0 ? z.tdim : 1) * sizeof(float);
   p->size[B_WK] = z.wk;
-  size_t off = 0;
-  for (int i = 0; i < B_COUNT; i++) {
-    p->off[i] = off;
-    off += ALIGN_UP(p->size[i] ? p->size[i] : 1);
-  }
-  p->total = off;
+  p->total = lxc_layout(p->size, p->off, B_COUNT);
 }
 
 size_t lv2_decode_workspace(const lv2 *v, int64_t F, int64_t H, int64_t W) {
@@ -120,11 +114,7 @@ typedef struct run {
 } run;
 
 #define BUF(r, i) ((float *)((r)->ws + (r)->p.off[i]))
-#define CK(call)                                                               \
-  do {                                                                         \
-    int rc_ = (call);                                                          \
-    if (rc_) return rc_;                                                       \
-  } while (0)
+#define CK(call) LXC_CK(call)
 
 static wk_w W_(run *r, int i) {
   return lxc_get(&r->v->w, &r->v->tab, i);

@@ -7,7 +7,6 @@
 
 #include "lv2.h"
 
-#define ALIGN_UP(x) (((x) + 255) / 256 * 256)
 
 enum { B_X, B_H, B_T, B_U, B_WK, B_COUNT };
 
@@ -67,12 +66,7 @@ static void make_plan(const lv2 *v, int64_t F, int64_t H, int64_t W, plan *p) {
   for (int i = B_X; i <= B_U; i++)
     p->size[i] = (size_t)act * sizeof(float);
   p->size[B_WK] = ws;
-  size_t off = 0;
-  for (int i = 0; i < B_COUNT; i++) {
-    p->off[i] = off;
-    off += ALIGN_UP(p->size[i] ? p->size[i] : 1);
-  }
-  p->total = off;
+  p->total = lxc_layout(p->size, p->off, B_COUNT);
 }
 
 size_t lv2_encode_workspace(const lv2 *v, int64_t F, int64_t H, int64_t W) {
@@ -90,11 +84,7 @@ typedef struct run {
 } run;
 
 #define BUF(r, i) ((float *)((r)->ws + (r)->p.off[i]))
-#define CK(call)                                                               \
-  do {                                                                         \
-    int rc_ = (call);                                                          \
-    if (rc_) return rc_;                                                       \
-  } while (0)
+#define CK(call) LXC_CK(call)
 
 static int conv(run *r, const lv2_conv *c, int64_t F, const float *x,
                 float *y) {

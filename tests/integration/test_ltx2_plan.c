@@ -113,7 +113,8 @@ static int make(inst *x, const char *name, const char *w, const char *k1,
                                    WARM_BF16,
                                    0,
                                    x->keys,
-                                   n};
+                                   n,
+                                   NULL};
   if (x->d->create(&x->svc, &x->cfg, &x->in, &e)) {
     fprintf(stderr, "%s: %s\n", name, e.msg);
     g_no_cuda_lib |= strstr(e.msg, "no CUDA backend") != NULL;
