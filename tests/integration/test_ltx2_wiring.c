@@ -20,8 +20,9 @@
 static char g_dir[512], g_ini[600], g_text[8192];
 
 /* One pipeline: the files each component reads and the [pipeline] keys.
- * Plugin keys naming files (ltx_checkpoint, lora.NAME) are given absolute:
- * the plugins open them as written. */
+ * Every path is relative, plugin keys naming files (ltx_checkpoint,
+ * lora.NAME) too: they resolve against the config's folder like weights,
+ * whatever the working directory (warm_config_path). */
 typedef struct spec {
   const char *enc_ckpt, *dit, *up, *audio; /* file stems in g_dir */
   const char *pipeline;                    /* [pipeline] body */
@@ -48,19 +49,18 @@ static int check(const spec *s, char *out, size_t n) {
   snprintf(g_text, sizeof g_text,
            "[host]\nplugin_dir = %s\nadmin_socket = %s/a.sock\n"
            "[component text_encoder]\nplugin = text_encoder_ltx2\n"
-           "weights = gemma\nltx_checkpoint = %s/%s.safetensors\n"
+           "weights = gemma\nltx_checkpoint = %s.safetensors\n"
            "max_tokens = 128\nplacement = auto\n"
            "[component transformer]\nplugin = transformer_ltx2\n"
            "weights = %s.safetensors\n"
-           "lora.distilled = %s/lora.safetensors 1.0\n"
+           "lora.distilled = lora.safetensors 1.0\n"
            "[component upsampler]\nplugin = upsampler_ltx2\n"
            "weights = %s.safetensors\n"
            "[component vae]\nplugin = vae_ltx2\nweights = v20.safetensors\n"
            "[component audio]\nplugin = audio_ltx2\n"
            "weights = %s.safetensors\n"
            "[pipeline]\n%s",
-           PLUGINS, g_dir, g_dir, s->enc_ckpt, s->dit, g_dir, s->up, s->audio,
-           s->pipeline);
+           PLUGINS, g_dir, s->enc_ckpt, s->dit, s->up, s->audio, s->pipeline);
   wt_write(g_ini, "%s", g_text);
   char cmd[1400];
   snprintf(cmd, sizeof cmd, "%s -t -c %s", WARMD, g_ini);
