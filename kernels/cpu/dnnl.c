@@ -28,7 +28,8 @@ void omp_set_num_threads(int n); /* libgomp, which oneDNN links */
 #define CACHE_MAX 512
 
 typedef struct prim_entry {
-  int64_t M, K, N;
+  int64_t M, K, N, ldd;
+  int acc;
   dnnl_primitive_t prim;
   size_t scratch; /* bytes of its user-provided scratchpad */
 } prim_entry;
@@ -106,91 +107,102 @@ dnnl_stream_t wkcpu__dnnl_stream(void) {
   return s;
 }
 
-/* dst[M, N] (f32) = src[M, K] . wei^T for src bf16 row-major (stride K) and
- * wei bf16 [N, K] row-major (stride ldw). */
-static void descs(int64_t M, int64_t K, int64_t N, int64_t ldw,
+/* dst[M, N] (f32, row stride ldd) = src[M, K] . wei^T for src bf16
+ * row-major (stride K) and wei bf16 [N, K] row-major. */
+static void descs(int64_t M, int64_t K, int64_t N, int64_t ldd,
                   dnnl_memory_desc_t *src, dnnl_memory_desc_t *wei,
                   dnnl_memory_desc_t *dst) {
   dnnl_dims_t sd = {M, K}, ss = {K, 1};
-  dnnl_dims_t wd = {K, N}, ws = {1, ldw};
-  dnnl_dims_t dd = {M, N}, ds = {N, 1};
+  dnnl_dims_t wd = {K, N}, ws = {1, K};
+  dnnl_dims_t dd = {M, N}, ds = {ldd, 1};
   dnnl_memory_desc_init_by_strides(src, 2, sd, dnnl_bf16, ss);
   dnnl_memory_desc_init_by_strides(wei, 2, wd, dnnl_bf16, ws);
   dnnl_memory_desc_init_by_strides(dst, 2, dd, dnnl_f32, ds);
 }
 
+/* acc: a sum post-op, so the product is added to what dst holds. */
 static dnnl_primitive_t create_prim(int64_t M, int64_t K, int64_t N,
-                                    size_t *scratch) {
+                                    int64_t ldd, int acc, size_t *scratch) {
   dnnl_memory_desc_t src, wei, dst;
-  descs(M, K, N, K, &src, &wei, &dst);
+  descs(M, K, N, ldd, &src, &wei, &dst);
   dnnl_matmul_desc_t md;
   if (dnnl_matmul_desc_init(&md, &src, &wei, NULL, &dst) != dnnl_success)
     return NULL;
   dnnl_primitive_attr_t attr;
   if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
+  dnnl_post_ops_t po = NULL;
   dnnl_primitive_t p = NULL;
   dnnl_primitive_desc_t pd;
-  if (dnnl_primitive_attr_set_scratchpad_mode(
-          attr, dnnl_scratchpad_mode_user) == dnnl_success &&
-      dnnl_primitive_desc_create(&pd, &md, attr, engine, NULL) ==
-          dnnl_success) {
+  int ok = dnnl_primitive_attr_set_scratchpad_mode(
+               attr, dnnl_scratchpad_mode_user) == dnnl_success;
+  if (ok && acc)
+    ok = dnnl_post_ops_create(&po) == dnnl_success &&
+         dnnl_post_ops_append_sum(po, 1.0f) == dnnl_success &&
+         dnnl_primitive_attr_set_post_ops(attr, po) == dnnl_success;
+  if (ok && dnnl_primitive_desc_create(&pd, &md, attr, engine, NULL) ==
+                dnnl_success) {
     const dnnl_memory_desc_t *sm =
         dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     *scratch = sm ? dnnl_memory_desc_get_size(sm) : 0;
     if (dnnl_primitive_create(&p, pd) != dnnl_success) p = NULL;
     dnnl_primitive_desc_destroy(pd);
   }
+  if (po) dnnl_post_ops_destroy(po);
   dnnl_primitive_attr_destroy(attr);
   return p;
 }
 
 /* The cached primitive for a shape and its scratchpad size; *owned says
  * the caller must destroy it (the cache was full). */
-static dnnl_primitive_t get_prim(int64_t M, int64_t K, int64_t N,
-                                 size_t *scratch, int *owned) {
+static dnnl_primitive_t get_prim(int64_t M, int64_t K, int64_t N, int64_t ldd,
+                                 int acc, size_t *scratch, int *owned) {
   *owned = 0;
   pthread_mutex_lock(&mu);
-  for (int i = 0; i < n_cache; i++)
-    if (cache[i].M == M && cache[i].K == K && cache[i].N == N) {
-      dnnl_primitive_t p = cache[i].prim;
-      *scratch = cache[i].scratch;
+  for (int i = 0; i < n_cache; i++) {
+    const prim_entry *e = &cache[i];
+    if (e->M == M && e->K == K && e->N == N && e->ldd == ldd && e->acc == acc) {
+      dnnl_primitive_t p = e->prim;
+      *scratch = e->scratch;
       pthread_mutex_unlock(&mu);
       return p;
     }
-  dnnl_primitive_t p = create_prim(M, K, N, scratch);
+  }
+  dnnl_primitive_t p = create_prim(M, K, N, ldd, acc, scratch);
   if (p && n_cache < CACHE_MAX)
-    cache[n_cache++] = (prim_entry){M, K, N, p, *scratch};
+    cache[n_cache++] = (prim_entry){M, K, N, ldd, acc, p, *scratch};
   else if (p)
     *owned = 1;
   pthread_mutex_unlock(&mu);
   return p;
 }
 
-size_t wkcpu__dnnl_scratch_bytes(int64_t M, int64_t K, int64_t N) {
+size_t wkcpu__dnnl_scratch_bytes(int64_t M, int64_t K, int64_t N, int64_t ldd,
+                                 int acc) {
   if (!wkcpu__dnnl_bf16()) return 0;
   size_t b = 0;
   int owned;
-  dnnl_primitive_t p = get_prim(M, K, N, &b, &owned);
+  dnnl_primitive_t p = get_prim(M, K, N, ldd, acc, &b, &owned);
   if (p && owned) dnnl_primitive_destroy(p);
   return b;
 }
 
 int wkcpu__dnnl_matmul_bf16(const uint16_t *src, int64_t M, int64_t K,
                             const uint16_t *wei, int64_t N, float *dst,
-                            void *scratch, size_t scratch_bytes) {
+                            int64_t ldd, int acc, void *scratch,
+                            size_t scratch_bytes) {
   if (!wkcpu__dnnl_bf16()) return -1;
   dnnl_stream_t s = wkcpu__dnnl_stream();
   if (!s) return -1;
   int owned;
   size_t need = 0;
-  dnnl_primitive_t p = get_prim(M, K, N, &need, &owned);
+  dnnl_primitive_t p = get_prim(M, K, N, ldd, acc, &need, &owned);
   if (!p) return -1;
   if (need > scratch_bytes) {
     if (owned) dnnl_primitive_destroy(p);
     return -1;
   }
   dnnl_memory_desc_t sd, wd, dd, pd;
-  descs(M, K, N, K, &sd, &wd, &dd);
+  descs(M, K, N, ldd, &sd, &wd, &dd);
   dnnl_dims_t pdims = {(dnnl_dim_t)need};
   dnnl_memory_desc_init_by_tag(&pd, 1, pdims, dnnl_u8, dnnl_a);
   dnnl_memory_t ms = NULL, mw = NULL, md = NULL, mp = NULL;

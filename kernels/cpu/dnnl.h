@@ -11,14 +11,18 @@
  * WK_CPU_NO_DNNL is unset in the environment (benchmarks set it to measure
  * the OpenBLAS paths). */
 int wkcpu__dnnl_bf16(void);
-/* dst[M, N] = src[M, K] . wei[N, K]^T, bf16 inputs (row strides K), f32
- * output (row stride N), on the calling thread, with `scratch` (at least
- * wkcpu__dnnl_scratch_bytes(M, K, N), 64-byte aligned). 0 or -1. */
+/* dst[M, N] = src[M, K] . wei[N, K]^T (acc 0), or dst += that (acc 1: a
+ * sum post-op, so the product is added in the kernel's epilogue); bf16
+ * inputs (row strides K), f32 output (row stride ldd), on the calling
+ * thread, with `scratch` (at least wkcpu__dnnl_scratch_bytes of the same
+ * arguments, 64-byte aligned). 0 or -1. */
 int wkcpu__dnnl_matmul_bf16(const uint16_t *src, int64_t M, int64_t K,
                             const uint16_t *wei, int64_t N, float *dst,
-                            void *scratch, size_t scratch_bytes);
-/* Scratchpad bytes that matmul shape needs (0 when oneDNN is not used). */
-size_t wkcpu__dnnl_scratch_bytes(int64_t M, int64_t K, int64_t N);
+                            int64_t ldd, int acc, void *scratch,
+                            size_t scratch_bytes);
+/* Scratchpad bytes that matmul needs (0 when oneDNN is not used). */
+size_t wkcpu__dnnl_scratch_bytes(int64_t M, int64_t K, int64_t N, int64_t ldd,
+                                 int acc);
 /* Row-major f32 GEMM on the calling thread: C = alpha op(A) op(B) + beta C
  * (oneDNN's sgemm; OpenBLAS when it fails or WK_CPU_NO_DNNL is set). The
  * caller keeps dimensions within the BLAS int range. */
