@@ -26,9 +26,9 @@ size_t wkcpu__dnnl_scratch_bytes(int64_t M, int64_t K, int64_t N, int64_t ldd,
 /* Row-major f32 GEMM on the calling thread: C = alpha op(A) op(B) + beta C
  * (oneDNN's sgemm; OpenBLAS when it fails or WK_CPU_NO_DNNL is set). The
  * caller keeps dimensions within the BLAS int range. */
-void wkcpu__sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K,
-                  float alpha, const float *A, int64_t lda, const float *B,
-                  int64_t ldb, float beta, float *C, int64_t ldc);
+void wkcpu__sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float *A, int64_t lda, const float *B, int64_t ldb,
+                  float beta, float *C, int64_t ldc);
 /* The cpu engine (NULL when oneDNN is not used, as for
  * wkcpu__dnnl_bf16) and the calling thread's stream on it (created on first
  * use, the thread's OpenMP count set to 1; NULL on failure). */

@@ -255,8 +255,8 @@ static void lin_bf16_tiles(void *v, int64_t t0, int64_t t1, int tid) {
     const uint16_t *w = (const uint16_t *)j->W.data + n0 * j->K;
     const uint16_t *hi = j->xs + 2 * m0 * j->K, *lo = hi + mr * j->K;
     float *y = j->y + m0 * j->N + n0;
-    if (wkcpu__dnnl_matmul_bf16(hi, mr, j->K, w, nc, y, j->N, j->bias,
-                                scratch, j->slice) ||
+    if (wkcpu__dnnl_matmul_bf16(hi, mr, j->K, w, nc, y, j->N, j->bias, scratch,
+                                j->slice) ||
         (j->lo && wkcpu__dnnl_matmul_bf16(lo, mr, j->K, w, nc, y, j->N, 1,
                                           scratch, j->slice)))
       j->failed = 1; /* each thread only ever sets it */
@@ -278,8 +278,9 @@ int wkcpu_linear(wk_ctx *c, const float *x, int64_t M, int64_t K, wk_w W,
     memset(y, 0, (size_t)(M * N) * 4);
   }
   if (K == 0) return 0;
-  lin_job j = {x, M,    K, N,    lin_nb(K, N), LIN_MB,         0, W,
-               y, NULL, 0, NULL, !c->bf16_act, bias.data != NULL, 0};
+  lin_job j = {x, M, K,    N, lin_nb(K, N), LIN_MB,       0,
+               W, y, NULL, 0, NULL,         !c->bf16_act, bias.data != NULL,
+               0};
   if (dnnl) {
     j.nb = lin_nb_bf16(N);
     j.mb = M < LIN_MB ? M : LIN_MB;

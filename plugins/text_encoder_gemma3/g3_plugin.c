@@ -17,6 +17,7 @@
 
 #include "g3.h"
 #include "g3_plugin.h"
+#include "warm/model.h"
 #include "warm/safetensors.h"
 #include "warm/streamer.h"
 
@@ -26,7 +27,7 @@ static int parse_keys(const warm_component_config *cfg, uint32_t *max_tokens,
                       int *output_all, int *bf16_act, warm_error *err) {
   *max_tokens = G3_DEFAULT_MAX_TOKENS;
   *output_all = 0;
-  *bf16_act = 0;
+  *bf16_act = -1;
   for (uint32_t i = 0; i < cfg->n_keys; i++) {
     const char *k = cfg->keys[i].key, *v = cfg->keys[i].value;
     if (strcmp(k, "max_tokens") == 0) {
@@ -47,15 +48,8 @@ static int parse_keys(const warm_component_config *cfg, uint32_t *max_tokens,
         return warm_error_set(err, WARM_EINVAL,
                               "key output: \"%s\" must be last or all", v);
     } else if (strcmp(k, "bf16_activations") == 0) {
-      if (strcmp(v, "true") == 0)
-        *bf16_act = 1;
-      else if (strcmp(v, "false") == 0)
-        *bf16_act = 0;
-      else
-        return warm_error_set(err, WARM_EINVAL,
-                              "key bf16_activations: \"%s\" must be true or "
-                              "false",
-                              v);
+      int rc = warm_key_auto_bool(k, v, bf16_act, err);
+      if (rc) return rc;
     } else {
       return warm_error_set(err, WARM_EINVAL,
                             "unknown key \"%s\" for plugin " G3_NAME
@@ -102,8 +96,11 @@ static int g3_create(const warm_services *svc, const warm_component_config *cfg,
   }
   if ((rc = parse_keys(cfg, &g->max_tokens, &g->output_all, &g->bf16_act,
                        err)) ||
-      (rc = g3_model_pick_dtype(cfg, G3_NAME, &wdt, err)) ||
-      (rc = g3_model_open(&g->m, svc, g->name, cfg, wdt, err)) ||
+      (rc = g3_model_pick_dtype(cfg, G3_NAME, &wdt, err)))
+    goto fail;
+  g->bf16_act = warm_bf16_activations(
+      g->bf16_act, wdt == WK_BF16 ? WARM_BF16 : WARM_F32);
+  if ((rc = g3_model_open(&g->m, svc, g->name, cfg, wdt, err)) ||
       (rc = fingerprint_compute(g, err)))
     goto fail;
   wk_set_bf16_activations(g->m.wk, g->bf16_act);

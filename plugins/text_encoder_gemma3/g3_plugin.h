@@ -13,7 +13,7 @@ struct warm_instance {
   char *name;
   uint32_t max_tokens;
   int output_all;
-  int bf16_act; /* key bf16_activations: activations rounded to bf16 once */
+  int bf16_act; /* bf16_activations, resolved: activations rounded to bf16 */
   char fp[65];
 };
 

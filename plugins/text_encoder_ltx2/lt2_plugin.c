@@ -18,13 +18,15 @@
 #include <sys/stat.h>
 
 #include "lt2_plugin.h"
+#include "warm/model.h"
 
 /* ---- configuration ------------------------------------------------------ */
 
 static int parse_keys(const warm_component_config *cfg, uint32_t *max_tokens,
-                      const char **ltx, warm_error *err) {
+                      const char **ltx, int *bf16_act, warm_error *err) {
   *max_tokens = LT2_DEFAULT_MAX_TOKENS;
   *ltx = NULL;
+  *bf16_act = -1;
   for (uint32_t i = 0; i < cfg->n_keys; i++) {
     const char *k = cfg->keys[i].key, *v = cfg->keys[i].value;
     if (strcmp(k, "max_tokens") == 0) {
@@ -44,10 +46,14 @@ static int parse_keys(const warm_component_config *cfg, uint32_t *max_tokens,
       *max_tokens = (uint32_t)n;
     } else if (strcmp(k, "ltx_checkpoint") == 0) {
       *ltx = v;
+    } else if (strcmp(k, "bf16_activations") == 0) {
+      int rc = warm_key_auto_bool(k, v, bf16_act, err);
+      if (rc) return rc;
     } else {
       return warm_error_set(err, WARM_EINVAL,
                             "unknown key \"%s\" for plugin " LT2_NAME
-                            " (known: ltx_checkpoint, max_tokens)",
+                            " (known: ltx_checkpoint, max_tokens, "
+                            "bf16_activations)",
                             k);
     }
   }
@@ -103,15 +109,15 @@ static int hash_file(uint64_t h[2], const char *p, warm_error *err) {
 }
 
 /* Both weight sources (the Gemma folder and the LTX-2 file), the storage
- * dtype and the prompt length; never the placement, so the embedding cache
- * hits across placement changes. */
+ * dtype, the prompt length and bf16_activations; never the placement, so
+ * the embedding cache hits across placement changes. */
 static int fingerprint_compute(warm_instance *g, warm_error *err) {
   uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
   const char *id = LT2_NAME " " LT2_VERSION;
   g3_fnv(h, id, strlen(id) + 1);
   int rc = g3_model_hash_files(&g->m, h, err);
   if (rc || (rc = hash_file(h, g->ltx_path, err))) return rc;
-  int32_t v[2] = {(int32_t)g->m.wdt, (int32_t)g->max_tokens};
+  int32_t v[3] = {(int32_t)g->m.wdt, (int32_t)g->max_tokens, g->bf16_act};
   g3_fnv(h, v, sizeof v);
   snprintf(g->fp, sizeof g->fp, "%016" PRIx64 "%016" PRIx64, h[0], h[1]);
   return 0;
@@ -131,9 +137,11 @@ static int lt2_create(const warm_services *svc,
     rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
     goto fail;
   }
-  if ((rc = parse_keys(cfg, &g->max_tokens, &ltx, err)) ||
+  if ((rc = parse_keys(cfg, &g->max_tokens, &ltx, &g->bf16_act, err)) ||
       (rc = g3_model_pick_dtype(cfg, LT2_NAME, &wdt, err)))
     goto fail;
+  g->bf16_act = warm_bf16_activations(
+      g->bf16_act, wdt == WK_BF16 ? WARM_BF16 : WARM_F32);
   g->ltx_path = warm_config_path(cfg, ltx);
   if (!g->ltx_path) {
     rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
@@ -146,6 +154,7 @@ static int lt2_create(const warm_services *svc,
                              err)) ||
       (rc = lt2_layout_init(g, err)) || (rc = fingerprint_compute(g, err)))
     goto fail;
+  wk_set_bf16_activations(g->m.wk, g->bf16_act);
   *out = g;
   return 0;
 fail:
@@ -160,7 +169,8 @@ static int lt2_validate(const warm_services *svc,
   const char *ltx;
   wk_dtype wdt;
   int rc;
-  if ((rc = parse_keys(cfg, &mt, &ltx, err)) ||
+  int act;
+  if ((rc = parse_keys(cfg, &mt, &ltx, &act, err)) ||
       (rc = g3_model_pick_dtype(cfg, LT2_NAME, &wdt, err)) ||
       (rc = g3_model_check_folder(cfg, err)))
     return rc;

@@ -22,6 +22,7 @@ struct warm_instance {
   char *name;
   char *ltx_path;
   uint32_t max_tokens;
+  int bf16_act; /* bf16_activations, resolved: activations rounded to bf16 */
   warm_ltx2 *lf;
   lt2_config c;
   lt2_weights w;

@@ -90,6 +90,7 @@ typedef struct lx_opts {
   int64_t tcomp, scomp; /* estimate: the video VAE's compression */
   int64_t max_tvalues;  /* distinct timestep values a run may carry */
   int bf16_positions;   /* position_dtype = bf16: video RoPE as a bf16 run */
+  int bf16_act;         /* bf16_activations: -1 auto when parsed, resolved */
   lx_lora lora[LX_MAX_ADAPTERS];
   int n_lora;
 } lx_opts;

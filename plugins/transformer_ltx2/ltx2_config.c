@@ -377,8 +377,8 @@ void lx_opts_free(lx_opts *o) {
 
 /* Plugin keys: threads, fps, temporal_compression, spatial_compression
  * (estimate() sizes: audio tokens and the video grid from pixels),
- * max_timestep_values, position_dtype, lora, lora.NAME. Unknown keys are
- * refused. */
+ * max_timestep_values, position_dtype, bf16_activations, lora, lora.NAME.
+ * Unknown keys are refused. */
 int lx_parse_opts(const warm_component_config *cfg, lx_opts *o,
                   warm_error *err) {
   memset(o, 0, sizeof *o);
@@ -386,6 +386,7 @@ int lx_parse_opts(const warm_component_config *cfg, lx_opts *o,
   o->tcomp = 8;
   o->scomp = 32;
   o->max_tvalues = 16;
+  o->bf16_act = -1;
   for (uint32_t i = 0; cfg && i < cfg->n_keys; i++) {
     const char *k = cfg->keys[i].key, *v = cfg->keys[i].value;
     double d = 0;
@@ -411,6 +412,9 @@ int lx_parse_opts(const warm_component_config *cfg, lx_opts *o,
                             LX_NAME ": key position_dtype = \"%s\": expected "
                                     "f32 or bf16",
                             v);
+    } else if (!strcmp(k, "bf16_activations")) {
+      rc = warm_key_auto_bool("bf16_activations", v,
+                              &o->bf16_act, err);
     } else if (!strcmp(k, "lora")) {
       rc = parse_lora(cfg, k, v, NULL, o, err);
     } else if (!strncmp(k, "lora.", 5) && k[5]) {
@@ -421,7 +425,7 @@ int lx_parse_opts(const warm_component_config *cfg, lx_opts *o,
                                   "(known: threads, fps, "
                                   "temporal_compression, spatial_compression, "
                                   "max_timestep_values, position_dtype, "
-                                  "lora, lora.NAME)",
+                                  "bf16_activations, lora, lora.NAME)",
                           k, cfg->name ? cfg->name : "?");
     }
     if (rc) {

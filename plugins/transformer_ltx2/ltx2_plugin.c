@@ -95,6 +95,10 @@ static int lx_create(const warm_services *svc, const warm_component_config *cfg,
                           "%s: cannot create the compute context", m->name);
   }
   if (!rc) {
+    m->opts.bf16_act = warm_bf16_activations(m->opts.bf16_act, m->dtype);
+    wk_set_bf16_activations(m->wk, m->opts.bf16_act);
+  }
+  if (!rc) {
     wpc_weights *w = &m->w;
     w->svc = svc;
     w->name = m->name;
@@ -447,8 +451,8 @@ static void lx_destroy(warm_instance *inst) {
 }
 
 /* Identity by file identity (the checkpoint and every LoRA file), the
- * config, the position dtype, the LoRA strengths, plugin name + version and the
- * stored dtype. */
+ * config, the position dtype, the LoRA strengths, plugin name + version, the
+ * stored dtype and bf16_activations (when on). */
 static int lx_fingerprint(warm_instance *inst, char out[65], warm_error *err) {
   ltx2 *m = (ltx2 *)inst;
   wpc_fp f;
@@ -458,6 +462,8 @@ static int lx_fingerprint(warm_instance *inst, char out[65], warm_error *err) {
   wpc_fp_add(&f, &m->dtype, sizeof m->dtype);
   wpc_fp_add(&f, &m->cfg, sizeof m->cfg);
   wpc_fp_add(&f, &m->opts.bf16_positions, sizeof m->opts.bf16_positions);
+  if (m->opts.bf16_act) /* changes the outputs; f32 ids stay as they were */
+    wpc_fp_add(&f, &m->opts.bf16_act, sizeof m->opts.bf16_act);
   int rc = wpc_fp_file(&f, m->st, err);
   for (int i = 0; i < m->opts.n_lora && !rc; i++) {
     const lx_lora *l = &m->opts.lora[i];

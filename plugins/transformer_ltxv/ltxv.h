@@ -92,7 +92,7 @@ typedef struct ltxv_opts {
   double fps;
   int64_t tcomp, scomp; /* the VAE's temporal / spatial compression */
   int threads;
-  int bf16_act; /* wk_set_bf16_activations */
+  int bf16_act; /* bf16_activations: -1 auto when parsed, then resolved */
 } ltxv_opts;
 
 typedef struct ltxv {

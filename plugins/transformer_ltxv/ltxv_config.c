@@ -194,15 +194,16 @@ static int parse_num(const char *key, const char *v, double lo, double hi,
 /* Plugin keys: fps (default 25), temporal_compression (8),
  * spatial_compression (32) — the RoPE interpolation inputs diffusers'
  * LTXPipeline derives from the VAE and the frame rate — threads (cpu
- * worker threads, 0 = all cores) and bf16_activations (true / false, see
- * wk_set_bf16_activations). Unknown keys are refused. */
+ * worker threads, 0 = all cores) and bf16_activations (auto / true /
+ * false: o->bf16_act -1, 1, 0; see warm_bf16_activations). Unknown keys
+ * are refused. */
 int ltxv_parse_opts(const warm_component_config *cfg, ltxv_opts *o,
                     warm_error *err) {
   o->fps = 25.0;
   o->tcomp = 8;
   o->scomp = 32;
   o->threads = 0;
-  o->bf16_act = 0;
+  o->bf16_act = -1;
   for (uint32_t i = 0; cfg && i < cfg->n_keys; i++) {
     const char *k = cfg->keys[i].key, *v = cfg->keys[i].value;
     double d = 0;
@@ -222,12 +223,9 @@ int ltxv_parse_opts(const warm_component_config *cfg, ltxv_opts *o,
       if ((rc = parse_num(k, v, 0, 1024, &d, err))) return rc;
       o->threads = (int)d;
     } else if (!strcmp(k, "bf16_activations")) {
-      if (strcmp(v, "true") && strcmp(v, "false"))
-        return warm_error_set(err, WARM_EINVAL,
-                              LTXV_NAME ": key bf16_activations: \"%s\" must "
-                                        "be true or false",
-                              v);
-      o->bf16_act = !strcmp(v, "true");
+      if ((rc = warm_key_auto_bool("bf16_activations", v,
+                                   &o->bf16_act, err)))
+        return rc;
     } else {
       return warm_error_set(err, WARM_EINVAL,
                             LTXV_NAME ": unknown key \"%s\" in [component %s] "

@@ -69,6 +69,7 @@ static int ltxv_create(const warm_services *svc,
   m->svc = svc;
   int rc = check_caps(cfg, &m->dtype, err);
   if (!rc) rc = ltxv_parse_opts(cfg, &m->opts, err);
+  m->opts.bf16_act = warm_bf16_activations(m->opts.bf16_act, m->dtype);
   if (!rc) rc = open_model(cfg, &m->cfg, &m->st, err);
   if (!rc) {
     ltxv_packs_build(&m->cfg, m->dtype, &m->w.g, &m->w.b);
@@ -342,7 +343,7 @@ static int ltxv_fingerprint(warm_instance *inst, char out[65],
   wpc_fp_add(&f, LTXV_NAME, sizeof LTXV_NAME);
   wpc_fp_add(&f, LTXV_VERSION, sizeof LTXV_VERSION);
   wpc_fp_add(&f, &m->dtype, sizeof m->dtype);
-  if (m->opts.bf16_act) /* changes the outputs; absent keeps older ids */
+  if (m->opts.bf16_act) /* changes the outputs; f32 ids stay as they were */
     wpc_fp_add(&f, &m->opts.bf16_act, sizeof m->opts.bf16_act);
   wpc_fp_add(&f, &m->cfg, sizeof m->cfg);
   int rc = wpc_fp_file(&f, m->st, err);

@@ -431,3 +431,20 @@ int warm_weight_convert(const warm_tensor *src, warm_dtype dst_dtype, void *dst,
   }
   return 0;
 }
+
+/* ---- plugin keys --------------------------------------------------------- */
+
+int warm_key_auto_bool(const char *key, const char *value, int *mode,
+                       warm_error *err) {
+  if (value && !strcmp(value, "auto"))
+    *mode = -1;
+  else if (value && !strcmp(value, "true"))
+    *mode = 1;
+  else if (value && !strcmp(value, "false"))
+    *mode = 0;
+  else
+    return warm_error_set(err, WARM_EINVAL,
+                          "key %s: \"%s\" must be auto, true or false", key,
+                          value ? value : "");
+  return 0;
+}

@@ -186,29 +186,44 @@ static void test_dtypes_close_to_f32(const char *ck, const char *prompt) {
   free(f.emb), free(b.emb), free(e.emb);
 }
 
-/* bf16_activations = true: activations rounded to bf16 before each GEMM
- * (as torch runs a bf16 model). Still within the bf16 tolerance of f32,
- * and streamed == resident bitwise. */
+static double rel_l2(const g3t_out *x, const g3t_out *ref) {
+  double nd = 0, nr = 0;
+  for (size_t i = 0; i < ref->bytes / 4; i++) {
+    double d = (double)x->emb[i] - ref->emb[i];
+    nr += (double)ref->emb[i] * ref->emb[i];
+    nd += d * d;
+  }
+  return sqrt(nd / nr);
+}
+
+/* bf16_activations: auto (the default) rounds activations to bf16 before
+ * each GEMM for bf16 weights, as torch runs a bf16 model, so it equals
+ * true bitwise; false keeps f32 activations, a different computation. Both
+ * within the bf16 tolerance of f32 (the weights' rounding dominates), and
+ * streamed == resident bitwise. */
 static void test_bf16_activations(const char *ck, const char *prompt) {
   warm_place_req res = {WARM_PLACE_RESIDENT, 1, WARM_SOURCE_PINNED};
   warm_place_req str = {WARM_PLACE_STREAM, 2, WARM_SOURCE_MMAP};
   warm_kv on = {"bf16_activations", "true"};
-  g3t_out f, r, s;
+  warm_kv off = {"bf16_activations", "false"};
+  g3t_out f, r, s, d, o;
   g3t_placed_run(cpu, ck, WARM_F32, res, 0, prompt, &f);
   g3t_placed_run_key(cpu, ck, WARM_BF16, res, 0, prompt, &on, &r);
   g3t_placed_run_key(cpu, ck, WARM_BF16, str, 0, prompt, &on, &s);
-  if (f.emb && r.emb && s.emb) {
+  g3t_placed_run(cpu, ck, WARM_BF16, res, 0, prompt, &d);
+  g3t_placed_run_key(cpu, ck, WARM_BF16, res, 0, prompt, &off, &o);
+  if (f.emb && r.emb && s.emb && d.emb && o.emb) {
     same(&r, &s, "bf16 activations, stream W=2 mmap vs resident");
-    double nb = 0, nf = 0;
-    for (size_t i = 0; i < f.bytes / 4; i++) {
-      nf += (double)f.emb[i] * f.emb[i];
-      nb += ((double)r.emb[i] - f.emb[i]) * ((double)r.emb[i] - f.emb[i]);
-    }
-    double rb = sqrt(nb / nf);
-    printf("relative L2 vs f32: bf16 weights and activations %.3g\n", rb);
+    same(&r, &d, "bf16 weights: the default equals bf16_activations = true");
+    double rb = rel_l2(&r, &f), ro = rel_l2(&o, &f), rx = rel_l2(&o, &r);
+    printf("relative L2 vs f32: bf16 weights and activations %.3g, "
+           "f32 activations %.3g; between the two %.3g\n",
+           rb, ro, rx);
     G3T_CHECK(rb > 0 && rb < 2e-2, "bf16 activations relative L2 %.3g", rb);
+    G3T_CHECK(ro > 0 && ro < 2e-2, "f32 activations relative L2 %.3g", ro);
+    G3T_CHECK(rx > 0 && rx < 1e-2, "f32 vs bf16 activations %.3g", rx);
   }
-  free(f.emb), free(r.emb), free(s.emb);
+  free(f.emb), free(r.emb), free(s.emb), free(d.emb), free(o.emb);
 }
 
 int main(void) {

@@ -212,6 +212,48 @@ static void check_peak(lt_host *h, const warm_estimate *e, const char *label) {
            (unsigned long long)lt_peak(h), (unsigned long long)bound);
 }
 
+/* bf16_activations on bf16 weights: auto (the default) rounds activations
+ * to bf16 before each GEMM, as true does, bitwise; false keeps them f32, a
+ * different computation as close to the reference, with its own
+ * fingerprint; a bad value is refused by name. Adds the key to h last. */
+static void bf16_activations(lt_host *h, const gold *d, const char *name) {
+  warm_place_req resident = {WARM_PLACE_RESIDENT, 1, WARM_SOURCE_PINNED};
+  warm_estimate est;
+  warm_error err = {0};
+  char fp[3][65];
+  res out[3];
+  memset(out, 0, sizeof out);
+  int ok = 1;
+  for (int i = 0; i < 3 && ok; i++) { /* no key (the default), true, false */
+    if (i == 1) lt_key(h, "bf16_activations", "true");
+    if (i == 2) h->keys[h->n_keys - 1].value = "false";
+    warm_instance *inst = make(h, d, WARM_BF16, &resident, &est);
+    ok = inst && h->desc->fingerprint(inst, fp[i], &err) == 0 &&
+         run(h, inst, d->in, d->n_in, d->pt, d->n_pt, NULL, &out[i], name) == 0;
+    if (inst) h->desc->destroy(inst);
+  }
+  LT_CHECK(ok, "%s: bf16_activations runs: %s", name, err.msg);
+  if (ok) {
+    double e = cmp_ref(&out[2], d, 0, d->B);
+    printf("%-18s bf16, f32 activations rel err %.3g (bound 5e-2)\n", name, e);
+    LT_CHECK(e <= 5e-2, "%s: bf16 with f32 activations error %.3g", name, e);
+    LT_CHECK(same_bytes(&out[0], &out[1]) && !strcmp(fp[0], fp[1]),
+             "%s: bf16_activations auto differs from true", name);
+    LT_CHECK(!same_bytes(&out[0], &out[2]) && strcmp(fp[0], fp[2]),
+             "%s: bf16_activations false computes the same as auto", name);
+  }
+  for (int i = 0; i < 3; i++)
+    res_free(&out[i]);
+  if (!ok) return;
+  h->keys[h->n_keys - 1].value = "yes";
+  warm_component_config cfg = lt_config(h, d->ckpt, WARM_BF16);
+  warm_instance *bad = NULL;
+  LT_CHECK(h->desc->create(&h->svc, &cfg, &bad, &err) == WARM_EINVAL &&
+               strstr(err.msg, "bf16_activations") && strstr(err.msg, "yes"),
+           "%s: bf16_activations = yes: %s", name, err.msg);
+  if (bad) h->desc->destroy(bad);
+}
+
 static void parity(const char *name) {
   gold d;
   if (gold_open(name, &d)) {
@@ -324,6 +366,7 @@ static void parity(const char *name) {
     }
     h.desc->destroy(inst);
   }
+  bf16_activations(&h, &d, name);
   res_free(&all);
 out:
   lt_host_fini(&h);

@@ -100,6 +100,21 @@ size_t warm_weight_bytes(warm_dtype dt, uint64_t n);
 int warm_weight_convert(const warm_tensor *src, warm_dtype dst_dtype, void *dst,
                         float *scale_out, warm_error *err);
 
+/* ---- plugin keys --------------------------------------------------------- */
+
+/* A plugin key that takes auto, true or false: *mode = -1, 1 or 0.
+ * WARM_EINVAL naming the key and the value otherwise. */
+int warm_key_auto_bool(const char *key, const char *value, int *mode,
+                       warm_error *err);
+
+/* The bf16_activations key resolved against the weights' storage dtype:
+ * auto (mode -1) rounds activations to bf16 before each GEMM exactly when
+ * the weights are bf16, the arithmetic of PyTorch's bf16 models and of
+ * warmd's CUDA backend; true / false force it (on the cpu). */
+static inline int warm_bf16_activations(int mode, warm_dtype weights) {
+  return mode < 0 ? weights == WARM_BF16 : mode != 0;
+}
+
 #pragma GCC visibility pop
 #ifdef __cplusplus
 }
