@@ -98,8 +98,8 @@ static int g3_create(const warm_services *svc, const warm_component_config *cfg,
                        err)) ||
       (rc = g3_model_pick_dtype(cfg, G3_NAME, &wdt, err)))
     goto fail;
-  g->bf16_act = warm_bf16_activations(
-      g->bf16_act, wdt == WK_BF16 ? WARM_BF16 : WARM_F32);
+  g->bf16_act =
+      warm_bf16_activations(g->bf16_act, wdt == WK_BF16 ? WARM_BF16 : WARM_F32);
   if ((rc = g3_model_open(&g->m, svc, g->name, cfg, wdt, err)) ||
       (rc = fingerprint_compute(g, err)))
     goto fail;

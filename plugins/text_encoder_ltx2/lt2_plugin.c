@@ -140,8 +140,8 @@ static int lt2_create(const warm_services *svc,
   if ((rc = parse_keys(cfg, &g->max_tokens, &ltx, &g->bf16_act, err)) ||
       (rc = g3_model_pick_dtype(cfg, LT2_NAME, &wdt, err)))
     goto fail;
-  g->bf16_act = warm_bf16_activations(
-      g->bf16_act, wdt == WK_BF16 ? WARM_BF16 : WARM_F32);
+  g->bf16_act =
+      warm_bf16_activations(g->bf16_act, wdt == WK_BF16 ? WARM_BF16 : WARM_F32);
   g->ltx_path = warm_config_path(cfg, ltx);
   if (!g->ltx_path) {
     rc = warm_error_set(err, WARM_ENOMEM, "out of memory");

@@ -413,8 +413,7 @@ int lx_parse_opts(const warm_component_config *cfg, lx_opts *o,
                                     "f32 or bf16",
                             v);
     } else if (!strcmp(k, "bf16_activations")) {
-      rc = warm_key_auto_bool("bf16_activations", v,
-                              &o->bf16_act, err);
+      rc = warm_key_auto_bool("bf16_activations", v, &o->bf16_act, err);
     } else if (!strcmp(k, "lora")) {
       rc = parse_lora(cfg, k, v, NULL, o, err);
     } else if (!strncmp(k, "lora.", 5) && k[5]) {

@@ -223,8 +223,7 @@ int ltxv_parse_opts(const warm_component_config *cfg, ltxv_opts *o,
       if ((rc = parse_num(k, v, 0, 1024, &d, err))) return rc;
       o->threads = (int)d;
     } else if (!strcmp(k, "bf16_activations")) {
-      if ((rc = warm_key_auto_bool("bf16_activations", v,
-                                   &o->bf16_act, err)))
+      if ((rc = warm_key_auto_bool("bf16_activations", v, &o->bf16_act, err)))
         return rc;
     } else {
       return warm_error_set(err, WARM_EINVAL,

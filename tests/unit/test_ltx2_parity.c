@@ -474,9 +474,9 @@ static void lora(const char *name) {
   if (fused_long.n && rt_long.n) {
     double e = 0;
     for (int k = 0; k < fused_long.n; k++) {
-      double x = lt_rel_err(rt_long.out[k].data, fused_long.out[k].data,
-                            (size_t)warm_tensor_numel(&fused_long.out[k]),
-                            NULL);
+      double x =
+          lt_rel_err(rt_long.out[k].data, fused_long.out[k].data,
+                     (size_t)warm_tensor_numel(&fused_long.out[k]), NULL);
       if (x > e) e = x;
     }
     printf("%-18s run-time vs fused, %lld context rows, rel err %.3g\n", name,
