@@ -25,6 +25,7 @@
 
 #include "cpu.h"
 #include "dnnl.h"
+#include "vmath.h"
 
 /* Rows of activations per bf16 tile: oneDNN packs the weight tile into its
  * VNNI layout once per matmul call, so taller tiles pack each weight fewer
@@ -229,17 +230,7 @@ static void lin_split(void *v, int64_t r0, int64_t r1, int tid) {
     int64_t m0 = r / j->mb * j->mb;
     int64_t mr = j->M - m0 < j->mb ? j->M - m0 : j->mb;
     uint16_t *hi = j->xs + (2 * m0 + (r - m0)) * K, *lo = hi + mr * K;
-    const float *x = j->x + r * K;
-    if (!j->lo) {
-      for (int64_t k = 0; k < K; k++)
-        hi[k] = wk__f32_to_bf16(x[k]);
-      continue;
-    }
-    for (int64_t k = 0; k < K; k++) {
-      uint16_t h = wk__f32_to_bf16(x[k]);
-      hi[k] = h;
-      lo[k] = wk__f32_to_bf16(x[k] - wk__bf16_to_f32(h));
-    }
+    wkcpu__split_bf16(j->x + r * K, hi, j->lo ? lo : NULL, K);
   }
 }
 

@@ -60,3 +60,29 @@ WK_CLONES double wkcpu__sumsq(const float *x, int64_t n) {
     s += acc[l];
   return s;
 }
+
+/* wk__f32_to_bf16 without the branch, so the loops vectorise. */
+static inline uint16_t to_bf16(float x) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  uint32_t r = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+  uint32_t q = (u >> 16) | 0x0040u;
+  return (uint16_t)((u & 0x7FFFFFFFu) > 0x7F800000u ? q : r);
+}
+
+WK_CLONES void wkcpu__split_bf16(const float *restrict x, uint16_t *restrict hi,
+                                 uint16_t *restrict lo, int64_t n) {
+  if (!lo) {
+    for (int64_t i = 0; i < n; i++)
+      hi[i] = to_bf16(x[i]);
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    uint16_t h = to_bf16(x[i]);
+    uint32_t hb = (uint32_t)h << 16;
+    float hf;
+    memcpy(&hf, &hb, 4);
+    hi[i] = h;
+    lo[i] = to_bf16(x[i] - hf);
+  }
+}

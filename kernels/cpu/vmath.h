@@ -46,5 +46,8 @@ void wkcpu__gelu_tanh_v(const float *x, float *y, int64_t n);
 void wkcpu__silu_v(const float *x, float *y, int64_t n);
 /* Sum of x[i]^2 in double (lane partials, fixed order). */
 double wkcpu__sumsq(const float *x, int64_t n);
+/* hi[i] = bf16(x[i]) rounded to nearest even (NaN kept quiet, as
+ * wk__f32_to_bf16), and when lo is not NULL lo[i] = bf16(x[i] - hi[i]). */
+void wkcpu__split_bf16(const float *x, uint16_t *hi, uint16_t *lo, int64_t n);
 
 #endif
