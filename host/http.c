@@ -1,6 +1,7 @@
 /*
  * host/http.c — the HTTP/1.1 server (see http.h): accepting, parsing with
- * http-parser, limits, timers, writing responses and streaming files.
+ * http-parser, limits, timers and writing responses (streaming a file is
+ * http_file.c).
  *
  * A connection moves IDLE -> READING (first byte of a request) -> HANDLING
  * (complete; reading stopped; the handler owns the request) -> WRITING
@@ -21,76 +22,8 @@
 #include <unistd.h>
 
 #include "fdlimit.h"
+#include "http_int.h"
 #include "log.h"
-
-#define FILE_CHUNK (256 * 1024)
-
-enum { C_IDLE, C_READING, C_HANDLING, C_WRITING, C_LINGER };
-
-#define LINGER_MS 2000 /* reading and dropping after the last response */
-
-typedef struct growbuf {
-  char *p;
-  size_t len, cap;
-} growbuf;
-
-struct wh_http_conn {
-  uv_tcp_t tcp;
-  uv_timer_t timer;
-  uv_shutdown_t shut;
-  wh_http_server *srv;
-  http_parser parser;
-  wh_http_req req;
-  int state;
-  int refs;     /* open handles + pending fs requests */
-  int closing;  /* uv_close issued */
-  int keep;     /* keep the connection after this response */
-  int fail;     /* a status to answer with instead of the handler (413...) */
-  int complete; /* on_message_complete seen */
-  size_t head;  /* bytes of request line + headers so far */
-  growbuf url, body;
-  char hfield[32]; /* last header name (truncated), lower case */
-  uint64_t t0;     /* uv_hrtime at the request's first byte */
-  int resp_status; /* the status of the response in flight (0: none) */
-  uint64_t resp_bytes;
-  char peer[64];
-  int hfield_ct, hfield_expect;
-  int expect_continue;
-  growbuf pending; /* bytes after a complete request */
-  /* File streaming. */
-  uv_fs_t fs;
-  uv_file fd;
-  int64_t file_left;
-  char *chunk;
-  char *not_found;
-  char file_ctype[64];
-  struct wh_http_conn *prev, *next;
-};
-
-struct wh_http_server {
-  uv_loop_t *loop;
-  uv_tcp_t listener;
-  wh_http_limits lim;
-  wh_http_handler fn;
-  void *app;
-  wh_http_conn *conns;
-  size_t n_conns;
-  int port;
-  int stopping, lclosed;
-  double refused_at; /* wh_fd_refusal_log's clock and count */
-  uint64_t refused;
-  char slab[64 * 1024]; /* read buffer: consumed within on_read */
-  void (*done)(void *);
-  void *done_arg;
-  char headers[256]; /* lim.server_headers, copied */
-};
-
-typedef struct wreq {
-  uv_write_t w;
-  wh_http_conn *c;
-  char *buf;
-  int last; /* the response is complete after this write */
-} wreq;
 
 static http_parser_settings parser_settings;
 
@@ -200,8 +133,6 @@ int wh_http_parse_listen(const char *s, struct sockaddr_storage *out,
 
 /* ---- closing ------------------------------------------------------------- */
 
-static void conn_unref(wh_http_conn *c);
-
 static void server_maybe_free(wh_http_server *s) {
   if (!s->stopping || !s->lclosed || s->n_conns) return;
   void (*done)(void *) = s->done;
@@ -223,7 +154,7 @@ static void conn_reset_request(wh_http_conn *c) {
   c->resp_bytes = 0;
 }
 
-static void conn_unref(wh_http_conn *c) {
+void wh_http__unref(wh_http_conn *c) {
   if (--c->refs > 0) return;
   wh_http_server *s = c->srv;
   if (c->prev)
@@ -241,10 +172,10 @@ static void conn_unref(wh_http_conn *c) {
 }
 
 static void handle_closed(uv_handle_t *h) {
-  conn_unref(h->data);
+  wh_http__unref(h->data);
 }
 
-static void conn_close(wh_http_conn *c) {
+void wh_http__close(wh_http_conn *c) {
   if (c->closing) return;
   c->closing = 1;
   uv_close((uv_handle_t *)&c->tcp, handle_closed);
@@ -262,7 +193,7 @@ static void on_timeout(uv_timer_t *t) {
     uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
     uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
   }
-  conn_close(c);
+  wh_http__close(c);
 }
 
 static void arm_timer(wh_http_conn *c, uint64_t ms) {
@@ -277,17 +208,17 @@ static void access_log(wh_http_conn *c, int completed) {
   if (!c->resp_status) return;
   wh_http_req *r = &c->req;
   const char *path = r->path ? r->path : c->url.p ? c->url.p : "-";
-  wh_access a = {
-      .method = r->method_name ? r->method_name
-                               : http_method_str(
-                                     (enum http_method)c->parser.method),
-      .path = path,
-      .status = completed ? c->resp_status : 0,
-      .bytes = c->resp_bytes,
-      .duration_s = (double)(uv_hrtime() - c->t0) * 1e-9,
-      .job = r->log_job[0] ? r->log_job : NULL,
-      .key = r->log_key[0] ? r->log_key : NULL,
-      .peer = c->peer[0] ? c->peer : NULL};
+  wh_access a = {.method =
+                     r->method_name
+                         ? r->method_name
+                         : http_method_str((enum http_method)c->parser.method),
+                 .path = path,
+                 .status = completed ? c->resp_status : 0,
+                 .bytes = c->resp_bytes,
+                 .duration_s = (double)(uv_hrtime() - c->t0) * 1e-9,
+                 .job = r->log_job[0] ? r->log_job : NULL,
+                 .key = r->log_key[0] ? r->log_key : NULL,
+                 .peer = c->peer[0] ? c->peer : NULL};
   wh_log_access(&a);
   c->resp_status = 0;
 }
@@ -303,8 +234,8 @@ static void shutdown_cb(uv_shutdown_t *r, int status) {
   wh_http_conn *c = r->data;
   if (status < 0 || c->closing ||
       uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
-    conn_close(c);
-  conn_unref(c);
+    wh_http__close(c);
+  wh_http__unref(c);
 }
 
 /* The last response is out: send FIN, then read and drop what the client
@@ -316,7 +247,7 @@ static void conn_linger(wh_http_conn *c) {
   uv_read_stop((uv_stream_t *)&c->tcp);
   c->shut.data = c;
   if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
-    conn_close(c);
+    wh_http__close(c);
     return;
   }
   c->refs++;
@@ -336,9 +267,6 @@ static void response_finished(wh_http_conn *c) {
   conn_read_more(c);
 }
 
-static void file_read_next(wh_http_conn *c);
-static void file_close(wh_http_conn *c);
-
 static void write_cb(uv_write_t *w, int status) {
   wreq *r = (wreq *)w;
   wh_http_conn *c = r->c;
@@ -347,19 +275,20 @@ static void write_cb(uv_write_t *w, int status) {
   free(r);
   if (status < 0 || c->closing) {
     access_log(c, 0);
-    conn_close(c);
-    if (!last && c->fd >= 0) file_close(c); /* a file stream in the middle */
+    wh_http__close(c);
+    if (!last && c->fd >= 0)
+      wh_http__file_close(c); /* a file stream in the middle */
   } else if (last) {
     access_log(c, 1);
     response_finished(c);
   } else {
-    file_read_next(c);
+    wh_http__file_next(c);
   }
-  conn_unref(c);
+  wh_http__unref(c);
 }
 
 /* Queues buf (taken over) on the connection. */
-static int conn_write(wh_http_conn *c, char *buf, size_t len, int last) {
+int wh_http__write(wh_http_conn *c, char *buf, size_t len, int last) {
   if (c->closing) {
     free(buf);
     return -1;
@@ -367,7 +296,7 @@ static int conn_write(wh_http_conn *c, char *buf, size_t len, int last) {
   wreq *r = malloc(sizeof *r);
   if (!r) {
     free(buf);
-    conn_close(c);
+    wh_http__close(c);
     return -1;
   }
   r->c = c;
@@ -379,7 +308,7 @@ static int conn_write(wh_http_conn *c, char *buf, size_t len, int last) {
   if (uv_write(&r->w, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
     free(buf);
     free(r);
-    conn_close(c);
+    wh_http__close(c);
     return -1;
   }
   c->refs++;
@@ -388,9 +317,9 @@ static int conn_write(wh_http_conn *c, char *buf, size_t len, int last) {
 
 /* The status line and headers, malloc'd, with room for `extra` more bytes
  * after them; *hl receives the header length. */
-static char *make_head(wh_http_conn *c, int status, const char *ctype,
-                       uint64_t len, const char *extra_headers, size_t extra,
-                       size_t *hl) {
+char *wh_http__head(wh_http_conn *c, int status, const char *ctype,
+                    uint64_t len, const char *extra_headers, size_t extra,
+                    size_t *hl) {
   char head[1024];
   int n = snprintf(head, sizeof head,
                    "HTTP/1.1 %d %s\r\nServer: warmd\r\nContent-Type: %s\r\n"
@@ -412,151 +341,15 @@ void wh_http_respond(wh_http_req *req, int status, const char *content_type,
                      const char *body, size_t len, const char *extra_headers) {
   wh_http_conn *c = req->conn;
   size_t hl;
-  char *buf = make_head(c, status, content_type ? content_type : "text/plain",
-                        len, extra_headers, len, &hl);
+  char *buf =
+      wh_http__head(c, status, content_type ? content_type : "text/plain", len,
+                    extra_headers, len, &hl);
   if (!buf) {
-    conn_close(c);
+    wh_http__close(c);
     return;
   }
   if (len) memcpy(buf + hl, body, len);
-  conn_write(c, buf, hl + len, 1);
-}
-
-/* ---- streaming a file ---------------------------------------------------- */
-
-/* The fs chain (open -> fstat -> read/write ... -> close) holds one
- * connection reference from wh_http_respond_file until the close request
- * calls back. c->fs serves open/fstat/read one at a time; the close gets
- * its own request so a next response on the connection may start at once. */
-
-static void file_closed(uv_fs_t *f) {
-  wh_http_conn *c = f->data;
-  uv_fs_req_cleanup(f);
-  free(f);
-  conn_unref(c);
-}
-
-static void file_close(wh_http_conn *c) {
-  free(c->chunk);
-  c->chunk = NULL;
-  uv_file fd = c->fd;
-  c->fd = -1;
-  uv_fs_t *f = fd >= 0 ? malloc(sizeof *f) : NULL;
-  if (f) {
-    f->data = c;
-    if (uv_fs_close(c->srv->loop, f, fd, file_closed) == 0) return;
-    free(f);
-  }
-  if (fd >= 0) close(fd); /* could not go through libuv: close it here */
-  conn_unref(c);
-}
-
-static void file_read_cb(uv_fs_t *f) {
-  wh_http_conn *c = f->data;
-  ssize_t n = f->result;
-  uv_fs_req_cleanup(f);
-  if (c->closing || n <= 0) {
-    /* Client gone, or the file shrank under us: the length has been
-     * promised, so the only honest end is closing the connection. */
-    conn_close(c);
-    file_close(c);
-    return;
-  }
-  if ((int64_t)n > c->file_left) n = (ssize_t)c->file_left;
-  c->file_left -= n;
-  char *buf = malloc((size_t)n);
-  if (!buf) {
-    conn_close(c);
-    file_close(c);
-    return;
-  }
-  memcpy(buf, c->chunk, (size_t)n);
-  int last = c->file_left == 0;
-  if (last) file_close(c);
-  conn_write(c, buf, (size_t)n, last);
-}
-
-static void file_read_next(wh_http_conn *c) {
-  if (c->fd < 0) return;
-  if (c->closing) {
-    file_close(c);
-    return;
-  }
-  uv_buf_t b = uv_buf_init(c->chunk, FILE_CHUNK);
-  c->fs.data = c;
-  if (uv_fs_read(c->srv->loop, &c->fs, c->fd, &b, 1, -1, file_read_cb) != 0) {
-    conn_close(c);
-    file_close(c);
-  }
-}
-
-static void file_not_found(wh_http_conn *c) {
-  const char *nf = c->not_found ? c->not_found : "{\"error\":\"not found\"}";
-  wh_http_respond(&c->req, 404, "application/json", nf, strlen(nf), NULL);
-}
-
-static void file_stat_cb(uv_fs_t *f) {
-  wh_http_conn *c = f->data;
-  int ok = f->result == 0 && S_ISREG(f->statbuf.st_mode);
-  int64_t size = (int64_t)f->statbuf.st_size;
-  uv_fs_req_cleanup(f);
-  if (c->closing || !ok) {
-    int respond = !c->closing;
-    if (respond) file_not_found(c);
-    file_close(c);
-    return;
-  }
-  c->file_left = size;
-  size_t hl;
-  char *head = make_head(c, 200, c->file_ctype, (uint64_t)size, NULL, 0, &hl);
-  if (!head) {
-    conn_close(c);
-    file_close(c);
-    return;
-  }
-  if (size == 0) file_close(c);
-  /* The first chunk is read once the head has been written (write_cb). */
-  conn_write(c, head, hl, size == 0);
-}
-
-static void file_open_cb(uv_fs_t *f) {
-  wh_http_conn *c = f->data;
-  ssize_t fd = f->result;
-  uv_fs_req_cleanup(f);
-  c->fd = fd >= 0 ? (uv_file)fd : -1;
-  if (fd < 0 || c->closing) {
-    int respond = !c->closing;
-    if (respond) file_not_found(c); /* holds its own references */
-    file_close(c);
-    return;
-  }
-  c->fs.data = c;
-  if (uv_fs_fstat(c->srv->loop, &c->fs, c->fd, file_stat_cb) != 0) {
-    conn_close(c);
-    file_close(c);
-  }
-}
-
-void wh_http_respond_file(wh_http_req *req, const char *content_type,
-                          const char *path, const char *not_found_body) {
-  wh_http_conn *c = req->conn;
-  snprintf(c->file_ctype, sizeof c->file_ctype, "%s",
-           content_type ? content_type : "application/octet-stream");
-  free(c->not_found);
-  c->not_found = not_found_body ? strdup(not_found_body) : NULL;
-  c->chunk = malloc(FILE_CHUNK);
-  c->fd = -1;
-  c->fs.data = c;
-  if (!c->chunk ||
-      uv_fs_open(c->srv->loop, &c->fs, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
-                 0, file_open_cb) != 0) {
-    free(c->chunk);
-    c->chunk = NULL;
-    static const char msg[] = "{\"error\":\"cannot open the file\"}";
-    wh_http_respond(req, 500, "application/json", msg, sizeof msg - 1, NULL);
-    return;
-  }
-  c->refs++; /* released by file_close */
+  wh_http__write(c, buf, hl + len, 1);
 }
 
 /* ---- reading and parsing ------------------------------------------------- */
@@ -744,12 +537,12 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   wh_http_conn *c = st->data;
   if (n < 0) { /* EOF or error: a request in progress is lost with it */
-    conn_close(c);
+    wh_http__close(c);
     return;
   }
   if (n == 0 || c->closing || c->state == C_LINGER) return;
   if (c->state == C_IDLE && c->srv->stopping) {
-    conn_close(c);
+    wh_http__close(c);
     return;
   }
   conn_feed(c, buf->base, (size_t)n);
@@ -766,7 +559,7 @@ static void conn_read_more(wh_http_conn *c) {
   }
   if (!c->closing &&
       uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
-    conn_close(c);
+    wh_http__close(c);
 }
 
 /* ---- accepting ------------------------------------------------------------
@@ -790,7 +583,7 @@ static void on_connection(uv_stream_t *l, int status) {
   s->conns = c;
   s->n_conns++;
   if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
-    conn_close(c);
+    wh_http__close(c);
     return;
   }
   if (s->n_conns > s->lim.max_conns) {
@@ -802,7 +595,7 @@ static void on_connection(uv_stream_t *l, int status) {
         "Retry-After: 1\r\nConnection: close\r\n\r\n" BUSY_BODY;
     uv_buf_t b = uv_buf_init((char *)busy, sizeof busy - 1);
     uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-    conn_close(c);
+    wh_http__close(c);
     char why[96];
     snprintf(why, sizeof why, "at the cap of %zu open connections (503)",
              s->lim.max_conns);
@@ -823,7 +616,7 @@ static void on_connection(uv_stream_t *l, int status) {
   c->state = C_IDLE;
   arm_timer(c, s->lim.idle_timeout_ms);
   if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
-    conn_close(c);
+    wh_http__close(c);
 }
 
 static void listener_closed(uv_handle_t *h) {
@@ -899,7 +692,7 @@ void wh_http_server_stop(wh_http_server *s, void (*done)(void *arg),
   for (wh_http_conn *c = s->conns, *next; c; c = next) {
     next = c->next;
     if (c->state == C_IDLE || c->state == C_READING || c->state == C_LINGER)
-      conn_close(c);
+      wh_http__close(c);
     else
       c->keep = 0; /* closes after the response in flight */
   }
