@@ -36,7 +36,7 @@ typedef struct chk_opts {
    * video self-attention in every block), exercising batched passes. */
   int perturb_pass1;
   int verbose;
-  int no_fork; /* run checks in this process (debugging) */
+  int no_fork;      /* run checks in this process (debugging) */
   double timeout_s; /* per check; a check still running is killed */
 } chk_opts;
 
@@ -139,5 +139,25 @@ const char *chk_last_rc_text(char *buf, size_t n);
  * 0, or 2 after printing why to stderr; exits 0 itself for --help and
  * --version. */
 int chk_parse_args(int argc, char **argv, chk_opts *o);
+
+/* report.c: one "PASS|FAIL|SKIP name: detail" line, counted. */
+void chk_report(const char *status, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Runs a check in a child process (unless --no-fork): 1 in the process that
+ * must run it, 0 in the parent once it is done and reported. */
+int chk_isolate_begin(const chk_opts *o, const char *name);
+/* In the child: hands the counters to the parent and exits. */
+void chk_isolate_end(void);
+#define ISOLATED(o, name, call)                                                \
+  do {                                                                         \
+    if (chk_isolate_begin(o, name)) {                                          \
+      call;                                                                    \
+      chk_isolate_end();                                                       \
+    }                                                                          \
+  } while (0)
+/* Adds the instance's service misuse to the counters, then destroys it. */
+void chk_finish(chk_inst *ci);
+/* The services line and the totals; the exit status (1 on any FAIL). */
+int chk_summary(void);
 
 #endif /* WARM_CHK_H */

@@ -8,152 +8,14 @@
  * loaded as a plugin or the command line is wrong.
  */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "chk.h"
 #include "wk.h"
-
-static int n_pass, n_fail, n_skip;
-static int g_bad_free, g_bad_progress; /* misuse of services, all checks */
-
-/* A FAIL line ends with what the plugin's last failed call returned (its
- * actual code, which the message alone may not show). */
-static void report(const char *status, const char *name, const char *fmt, ...) {
-  printf("%s %s: ", status, name);
-  va_list ap;
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  char rc[192];
-  if (!strcmp(status, "FAIL") && *chk_last_rc_text(rc, sizeof rc))
-    printf(" (%s)", rc);
-  putchar('\n');
-  fflush(stdout);
-  if (!strcmp(status, "PASS"))
-    n_pass++;
-  else if (!strcmp(status, "FAIL"))
-    n_fail++;
-  else
-    n_skip++;
-}
-
-/* Each check runs in a child process, so a plugin that crashes or aborts
- * costs one FAIL line, not the whole report. The child sends its counters
- * back through a pipe. Returns 1 in the process that must run the check
- * (the child, or this one with --no-fork), 0 in the parent once done. */
-static int iso_fd = -1;
-
-static double mono_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Reads the child's counters, waiting at most timeout_s. Returns the bytes
- * read, or -2 on timeout. */
-static ssize_t read_counts(int fd, int *counts, size_t n, double timeout_s) {
-  size_t got = 0;
-  double end = mono_now() + timeout_s;
-  while (got < n) {
-    int left = (int)((end - mono_now()) * 1000);
-    if (left <= 0) return -2;
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int r = poll(&p, 1, left);
-    if (r < 0 && errno == EINTR) continue;
-    if (r == 0) return -2;
-    ssize_t k = read(fd, (char *)counts + got, n - got);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) break; /* the child is gone */
-    got += (size_t)k;
-  }
-  return (ssize_t)got;
-}
-
-static int isolate_begin(const chk_opts *o, const char *name) {
-  chk_where_reset();
-  if (o->no_fork) return 1;
-  int fds[2];
-  fflush(NULL);
-  if (pipe(fds) != 0)
-    return 1; /* no pipe: run in-process rather than not at all */
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return 1;
-  }
-  if (pid == 0) { /* counts from zero: the parent adds what we send */
-    close(fds[0]);
-    iso_fd = fds[1];
-    n_pass = n_fail = n_skip = g_bad_free = g_bad_progress = 0;
-    struct rlimit no_core = {0, 0}; /* a crashing plugin leaves no core */
-    setrlimit(RLIMIT_CORE, &no_core);
-    return 1;
-  }
-  close(fds[1]);
-  int counts[5] = {0}, st = 0;
-  ssize_t got = read_counts(fds[0], counts, sizeof counts, o->timeout_s);
-  close(fds[0]);
-  char where[192];
-  chk_where_text(where, sizeof where);
-  if (got == -2) { /* a plugin that never returns */
-    kill(pid, SIGKILL);
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-      ;
-    report("FAIL", name, "timed out after %g s%s%s: killed (--timeout)",
-           o->timeout_s, *where ? " " : "", where);
-    return 0;
-  }
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-    ;
-  if (got == (ssize_t)sizeof counts) {
-    n_pass += counts[0];
-    n_fail += counts[1];
-    n_skip += counts[2];
-    g_bad_free += counts[3];
-    g_bad_progress += counts[4];
-  }
-  if (WIFSIGNALED(st))
-    report("FAIL", name, "the plugin crashed: signal %d (%s)%s%s",
-           WTERMSIG(st), strsignal(WTERMSIG(st)), *where ? " " : "", where);
-  else if (got != (ssize_t)sizeof counts)
-    report("FAIL", name, "the plugin ended the process (exit status %d)%s%s",
-           WIFEXITED(st) ? WEXITSTATUS(st) : -1, *where ? " " : "", where);
-  return 0;
-}
-
-/* In the child: hand the counters to the parent and leave. */
-static void isolate_end(void) {
-  if (iso_fd < 0) return;
-  int counts[5] = {n_pass, n_fail, n_skip, g_bad_free, g_bad_progress};
-  fflush(NULL);
-  ssize_t w = write(iso_fd, counts, sizeof counts);
-  _exit(w == (ssize_t)sizeof counts ? 0 : 1);
-}
-
-#define ISOLATED(o, name, call)                                                \
-  do {                                                                         \
-    if (isolate_begin(o, name)) {                                              \
-      call;                                                                    \
-      isolate_end();                                                           \
-    }                                                                          \
-  } while (0)
-
-/* Gathers service misuse, then destroys. */
-static void finish(chk_inst *ci) {
-  g_bad_free += ci->host.bad_free;
-  g_bad_progress += ci->host.bad_progress;
-  chk_destroy(ci);
-}
 
 static int n_places(const warm_plugin_desc *d, warm_placement out[2]) {
   int n = 0;
@@ -183,16 +45,17 @@ static void check_unknown_key(const warm_plugin_desc *d, const chk_opts *o,
   warm_error e = {0};
   int rc = chk_create(&ci, d, o, "unknown_key", dt, &bogus, 1, &e);
   if (rc == WARM_OK)
-    report("FAIL", "unknown_key",
-           "create accepted the unknown key 'warm_plugin_check_bogus'");
+    chk_report("FAIL", "unknown_key",
+               "create accepted the unknown key 'warm_plugin_check_bogus'");
   else if (!strstr(e.msg, "warm_plugin_check_bogus"))
-    report("FAIL", "unknown_key",
-           "create refused the unknown key but the message does not name it: "
-           "%s",
-           e.msg);
+    chk_report(
+        "FAIL", "unknown_key",
+        "create refused the unknown key but the message does not name it: "
+        "%s",
+        e.msg);
   else
-    report("PASS", "unknown_key", "refused: %s", e.msg);
-  finish(&ci);
+    chk_report("PASS", "unknown_key", "refused: %s", e.msg);
+  chk_finish(&ci);
 }
 
 static void check_validate(const warm_plugin_desc *d, const chk_opts *o,
@@ -200,7 +63,7 @@ static void check_validate(const warm_plugin_desc *d, const chk_opts *o,
   int (*validate)(const warm_services *, const warm_component_config *,
                   warm_error *) = WARM_DESC_OPT(d, validate);
   if (!validate) {
-    report("SKIP", "validate", "optional entry point not provided");
+    chk_report("SKIP", "validate", "optional entry point not provided");
     return;
   }
   static const warm_kv bogus = {"warm_plugin_check_bogus", "1"};
@@ -208,29 +71,29 @@ static void check_validate(const warm_plugin_desc *d, const chk_opts *o,
   warm_error e = {0};
   /* create() fills the config; validate takes the same one. */
   if (chk_create(&good, d, o, "validate", dt, NULL, 0, &e)) {
-    report("FAIL", "validate", "create failed: %s", e.msg);
-    finish(&good);
+    chk_report("FAIL", "validate", "create failed: %s", e.msg);
+    chk_finish(&good);
     return;
   }
   chk_call_begin("validate", (int)dt, 0);
   int rc = chk_call_end(validate(&good.host.svc, &good.cfg, &e));
   if (rc)
-    report("FAIL", "validate", "refused the configuration create accepts: %s",
-           e.msg);
-  finish(&good);
+    chk_report("FAIL", "validate",
+               "refused the configuration create accepts: %s", e.msg);
+  chk_finish(&good);
   if (rc) return;
   chk_create(&bad, d, o, "validate", dt, &bogus, 1, &e);
   chk_call_begin("validate", (int)dt, 0);
   rc = validate(&bad.host.svc, &bad.cfg, &e);
   chk_call_end(0); /* the refusal wanted here is not a failure to report */
   if (rc == WARM_OK)
-    report("FAIL", "validate",
-           "accepted the unknown key "
-           "'warm_plugin_check_bogus'");
+    chk_report("FAIL", "validate",
+               "accepted the unknown key "
+               "'warm_plugin_check_bogus'");
   else
-    report("PASS", "validate",
-           "accepts the configuration, refuses an unknown key");
-  finish(&bad);
+    chk_report("PASS", "validate",
+               "accepts the configuration, refuses an unknown key");
+  chk_finish(&bad);
 }
 
 /* create/destroy (and create/place/run/destroy) repeatedly: the ledger and
@@ -246,8 +109,8 @@ static void check_create_destroy(const warm_plugin_desc *d, const chk_opts *o,
     warm_error e = {0};
     int full = i >= 3; /* the last rounds place (and run) too */
     if (chk_create(&ci, d, o, "create_destroy", dt, NULL, 0, &e)) {
-      report("FAIL", name, "create #%d failed: %s", i + 1, e.msg);
-      finish(&ci);
+      chk_report("FAIL", name, "create #%d failed: %s", i + 1, e.msg);
+      chk_finish(&ci);
       return;
     }
     if (full && chk_place(&ci, ps[0], &e) == WARM_OK && runnable) {
@@ -255,11 +118,11 @@ static void check_create_destroy(const warm_plugin_desc *d, const chk_opts *o,
       if (chk_run(&ci, &out, NULL, &e) == WARM_OK) chk_out_free(&out);
     }
     if (!full && chk_host_device_bytes(&ci.host)) {
-      report("FAIL", name,
-             "create booked %s of device memory (must allocate "
-             "nothing on the device before place)",
-             fmt_size(chk_host_device_bytes(&ci.host), b1));
-      finish(&ci);
+      chk_report("FAIL", name,
+                 "create booked %s of device memory (must allocate "
+                 "nothing on the device before place)",
+                 fmt_size(chk_host_device_bytes(&ci.host), b1));
+      chk_finish(&ci);
       return;
     }
     chk_call_begin("destroy", (int)dt, (int)ci.placed);
@@ -269,17 +132,17 @@ static void check_create_destroy(const warm_plugin_desc *d, const chk_opts *o,
     uint64_t dev = chk_host_device_bytes(&ci.host);
     uint64_t pin = ci.host.pinned_now;
     if (dev || pin || ci.host.n_allocs) {
-      report("FAIL", name,
-             "after destroy #%d the plugin still holds %s of device memory "
-             "and %s pinned in %u allocation(s)",
-             i + 1, fmt_size(dev, b1), fmt_size(pin, b2), ci.host.n_allocs);
-      finish(&ci);
+      chk_report("FAIL", name,
+                 "after destroy #%d the plugin still holds %s of device memory "
+                 "and %s pinned in %u allocation(s)",
+                 i + 1, fmt_size(dev, b1), fmt_size(pin, b2), ci.host.n_allocs);
+      chk_finish(&ci);
       return;
     }
-    finish(&ci);
+    chk_finish(&ci);
   }
-  report("PASS", name, "5 rounds (2 with place%s), ledger back to zero",
-         runnable ? "+run" : "");
+  chk_report("PASS", name, "5 rounds (2 with place%s), ledger back to zero",
+             runnable ? "+run" : "");
 }
 
 typedef struct class_sum {
@@ -304,15 +167,15 @@ static void check_estimate(const warm_plugin_desc *d, const chk_opts *o,
   warm_estimate est;
   if (chk_create(&ci, d, o, "estimate", dt, NULL, 0, &e) ||
       chk_estimate(&ci, p, &est, &e)) {
-    report("FAIL", name, "%s", e.msg);
-    finish(&ci);
+    chk_report("FAIL", name, "%s", e.msg);
+    chk_finish(&ci);
     return;
   }
   uint64_t total = est.persistent + est.window + est.workspace;
   warm_ledger_mark_reset(ci.host.ledger);
   if (chk_place(&ci, p, &e)) {
-    report("FAIL", name, "place failed: %s", e.msg);
-    finish(&ci);
+    chk_report("FAIL", name, "place failed: %s", e.msg);
+    chk_finish(&ci);
     return;
   }
   class_sum placed = {0};
@@ -321,8 +184,8 @@ static void check_estimate(const warm_plugin_desc *d, const chk_opts *o,
   if (runnable) {
     chk_out out;
     if (chk_run(&ci, &out, NULL, &e)) {
-      report("FAIL", name, "run failed: %s", e.msg);
-      finish(&ci);
+      chk_report("FAIL", name, "run failed: %s", e.msg);
+      chk_finish(&ci);
       return;
     }
     chk_out_free(&out);
@@ -330,26 +193,27 @@ static void check_estimate(const warm_plugin_desc *d, const chk_opts *o,
   }
   uint64_t peak = warm_ledger_component_peak(ci.host.ledger, "estimate");
   if (placed.persistent > est.persistent || placed.window > est.window) {
-    report("FAIL", name,
-           "place booked persistent %s / window %s, estimate says %s / %s",
-           fmt_size(placed.persistent, b1), fmt_size(placed.window, b2),
-           fmt_size(est.persistent, b3), fmt_size(est.window, b4));
+    chk_report("FAIL", name,
+               "place booked persistent %s / window %s, estimate says %s / %s",
+               fmt_size(placed.persistent, b1), fmt_size(placed.window, b2),
+               fmt_size(est.persistent, b3), fmt_size(est.window, b4));
   } else if (peak > total) {
-    report("FAIL", name,
-           "ledger peak %s is above the estimate %s (persistent %s + window "
-           "+ workspace)",
-           fmt_size(peak, b1), fmt_size(total, b2),
-           fmt_size(est.persistent, b3));
+    chk_report(
+        "FAIL", name,
+        "ledger peak %s is above the estimate %s (persistent %s + window "
+        "+ workspace)",
+        fmt_size(peak, b1), fmt_size(total, b2), fmt_size(est.persistent, b3));
   } else if (ci.host.pinned_peak > est.host_pinned) {
-    report("FAIL", name, "pinned host peak %s is above the estimate %s",
-           fmt_size(ci.host.pinned_peak, b1), fmt_size(est.host_pinned, b2));
+    chk_report("FAIL", name, "pinned host peak %s is above the estimate %s",
+               fmt_size(ci.host.pinned_peak, b1),
+               fmt_size(est.host_pinned, b2));
   } else {
-    report("PASS", name, "ledger peak %s of estimate %s (%.0f%%)%s",
-           fmt_size(peak, b1), fmt_size(total, b2),
-           total ? 100.0 * (double)peak / (double)total : 100.0,
-           ran ? "" : "; place only, run skipped");
+    chk_report("PASS", name, "ledger peak %s of estimate %s (%.0f%%)%s",
+               fmt_size(peak, b1), fmt_size(total, b2),
+               total ? 100.0 * (double)peak / (double)total : 100.0,
+               ran ? "" : "; place only, run skipped");
   }
-  finish(&ci);
+  chk_finish(&ci);
 }
 
 /* A reference run: fresh instance, placement p, dtype dt. */
@@ -361,7 +225,7 @@ static int reference(const warm_plugin_desc *d, const chk_opts *o,
   ci.source = src;
   if (!rc) rc = chk_place(&ci, p, e);
   if (!rc) rc = chk_run(&ci, out, NULL, e);
-  finish(&ci);
+  chk_finish(&ci);
   return rc;
 }
 
@@ -378,12 +242,12 @@ static void check_outputs_and_determinism(const warm_plugin_desc *d,
   if (chk_create(&ci, d, o, "deterministic", dt, NULL, 0, &e) ||
       chk_place(&ci, p, &e) || chk_run(&ci, &a, NULL, &e) ||
       chk_run(&ci, &b, NULL, &e)) {
-    report("FAIL", "outputs", "%s", e.msg);
-    finish(&ci);
+    chk_report("FAIL", "outputs", "%s", e.msg);
+    chk_finish(&ci);
     chk_out_free(&a);
     return;
   }
-  finish(&ci);
+  chk_finish(&ci);
   const char *bad = NULL;
   char why[160];
   if (a.nonfinite) {
@@ -424,13 +288,13 @@ static void check_outputs_and_determinism(const warm_plugin_desc *d,
     }
   }
   if (bad)
-    report("FAIL", "outputs", "%s (got %s)", bad, a.desc);
+    chk_report("FAIL", "outputs", "%s (got %s)", bad, a.desc);
   else
-    report("PASS", "outputs", "%s", a.desc);
+    chk_report("PASS", "outputs", "%s", a.desc);
   if (same(&a, &b))
-    report("PASS", "deterministic", "two runs, same %zu bytes", a.n);
+    chk_report("PASS", "deterministic", "two runs, same %zu bytes", a.n);
   else
-    report("FAIL", "deterministic", "two runs with the same input differ");
+    chk_report("FAIL", "deterministic", "two runs with the same input differ");
   chk_out_free(&a);
   chk_out_free(&b);
 }
@@ -441,16 +305,16 @@ static void check_placements_agree(const warm_plugin_desc *d, const chk_opts *o,
   snprintf(name, sizeof name, "placements_agree[%s]", warm_dtype_name(dt));
   warm_placement ps[2];
   if (n_places(d, ps) < 2) {
-    report("SKIP", name, "only one concrete placement declared");
+    chk_report("SKIP", name, "only one concrete placement declared");
     return;
   }
   chk_out r = {0}, s = {0};
   warm_error e = {0};
   if (reference(d, o, ps[0], WARM_SOURCE_PINNED, dt, &r, &e) ||
       reference(d, o, ps[1], WARM_SOURCE_PINNED, dt, &s, &e)) {
-    report("FAIL", name, "%s", e.msg);
+    chk_report("FAIL", name, "%s", e.msg);
   } else if (!same(&r, &s)) {
-    report("FAIL", name, "resident and stream outputs differ");
+    chk_report("FAIL", name, "resident and stream outputs differ");
   } else {
     /* Streaming from the file's pages (mmap) must agree too, where the
      * plugin supports that source. */
@@ -458,19 +322,20 @@ static void check_placements_agree(const warm_plugin_desc *d, const chk_opts *o,
     warm_error me = {0};
     int mrc = reference(d, o, ps[1], WARM_SOURCE_MMAP, dt, &m, &me);
     if (mrc == WARM_EUNSUPPORTED)
-      report("PASS", name,
-             "resident and stream give the same %zu bytes (mmap source "
-             "unsupported: %s)",
-             r.n, me.msg);
+      chk_report("PASS", name,
+                 "resident and stream give the same %zu bytes (mmap source "
+                 "unsupported: %s)",
+                 r.n, me.msg);
     else if (mrc)
-      report("FAIL", name, "stream from mmap: %s", me.msg);
+      chk_report("FAIL", name, "stream from mmap: %s", me.msg);
     else if (!same(&r, &m))
-      report("FAIL", name, "stream from mmap differs from resident");
+      chk_report("FAIL", name, "stream from mmap differs from resident");
     else
-      report("PASS", name,
-             "resident, stream (pinned) and stream (mmap) give the same %zu "
-             "bytes",
-             r.n);
+      chk_report(
+          "PASS", name,
+          "resident, stream (pinned) and stream (mmap) give the same %zu "
+          "bytes",
+          r.n);
     chk_out_free(&m);
   }
   chk_out_free(&r);
@@ -483,11 +348,13 @@ static void check_live_placement(const warm_plugin_desc *d, const chk_opts *o,
                                  warm_dtype dt, int runnable) {
   warm_placement ps[2];
   if (!(d->flags & WARM_FLAG_LIVE_PLACEMENT)) {
-    report("SKIP", "live_placement", "WARM_FLAG_LIVE_PLACEMENT not declared");
+    chk_report("SKIP", "live_placement",
+               "WARM_FLAG_LIVE_PLACEMENT not declared");
     return;
   }
   if (n_places(d, ps) < 2) {
-    report("SKIP", "live_placement", "only one concrete placement declared");
+    chk_report("SKIP", "live_placement",
+               "only one concrete placement declared");
     return;
   }
   chk_inst ci;
@@ -551,15 +418,15 @@ static void check_live_placement(const warm_plugin_desc *d, const chk_opts *o,
     }
   }
   if (rc)
-    report("FAIL", "live_placement", "%s", e.msg);
+    chk_report("FAIL", "live_placement", "%s", e.msg);
   else
-    report("PASS", "live_placement",
-           "%s -> %s -> %s -> %s%s; a refused switch keeps serving",
-           warm_placement_name(ps[0]), warm_placement_name(ps[1]),
-           warm_placement_name(ps[0]), warm_placement_name(ps[1]),
-           runnable ? ", same bytes each time" : "");
+    chk_report("PASS", "live_placement",
+               "%s -> %s -> %s -> %s%s; a refused switch keeps serving",
+               warm_placement_name(ps[0]), warm_placement_name(ps[1]),
+               warm_placement_name(ps[0]), warm_placement_name(ps[1]),
+               runnable ? ", same bytes each time" : "");
   chk_out_free(&ref);
-  finish(&ci);
+  chk_finish(&ci);
 }
 
 static void check_cancel(const warm_plugin_desc *d, const chk_opts *o,
@@ -569,8 +436,8 @@ static void check_cancel(const warm_plugin_desc *d, const chk_opts *o,
   char b1[32];
   if (chk_create(&ci, d, o, "cancel", dt, NULL, 0, &e) ||
       chk_place(&ci, p, &e)) {
-    report("FAIL", "cancel", "%s", e.msg);
-    finish(&ci);
+    chk_report("FAIL", "cancel", "%s", e.msg);
+    chk_finish(&ci);
     return;
   }
   uint64_t placed = chk_host_device_bytes(&ci.host);
@@ -580,21 +447,22 @@ static void check_cancel(const warm_plugin_desc *d, const chk_opts *o,
   uint64_t after = chk_host_device_bytes(&ci.host);
   chk_out out = {0};
   if (rc != WARM_ECANCELED)
-    report("FAIL", "cancel",
-           "run with svc->cancelled() == 1 returned %d (%s), want "
-           "WARM_ECANCELED",
-           rc, warm_strerror(rc));
+    chk_report("FAIL", "cancel",
+               "run with svc->cancelled() == 1 returned %d (%s), want "
+               "WARM_ECANCELED",
+               rc, warm_strerror(rc));
   else if (after != placed)
-    report("FAIL", "cancel", "a cancelled run left %s booked",
-           fmt_size(after - placed, b1));
+    chk_report("FAIL", "cancel", "a cancelled run left %s booked",
+               fmt_size(after - placed, b1));
   else if (chk_run(&ci, &out, NULL, &e))
-    report("FAIL", "cancel", "the run after a cancelled one failed: %s", e.msg);
+    chk_report("FAIL", "cancel", "the run after a cancelled one failed: %s",
+               e.msg);
   else
-    report("PASS", "cancel",
-           "WARM_ECANCELED, nothing left booked, next run "
-           "fine");
+    chk_report("PASS", "cancel",
+               "WARM_ECANCELED, nothing left booked, next run "
+               "fine");
   chk_out_free(&out);
-  finish(&ci);
+  chk_finish(&ci);
 }
 
 /* Refuses each dev_alloc of place + run in turn: every one must come back
@@ -612,14 +480,14 @@ static void check_alloc_failure(const warm_plugin_desc *d, const chk_opts *o,
   if (!rc) rc = chk_place(&ci, p, &e);
   if (!rc && runnable) rc = chk_run(&ci, &ref, NULL, &e);
   uint32_t calls = ci.host.dev_alloc_calls;
-  finish(&ci);
+  chk_finish(&ci);
   if (rc) {
-    report("FAIL", name, "%s", e.msg);
+    chk_report("FAIL", name, "%s", e.msg);
     return;
   }
   if (calls == 0) {
-    report("SKIP", name, "place%s made no dev_alloc calls",
-           runnable ? "+run" : "");
+    chk_report("SKIP", name, "place%s made no dev_alloc calls",
+               runnable ? "+run" : "");
     return;
   }
   uint32_t tried = calls > 64 ? 64 : calls;
@@ -663,15 +531,15 @@ static void check_alloc_failure(const warm_plugin_desc *d, const chk_opts *o,
                             k);
       chk_out_free(&got);
     }
-    finish(&ci);
+    chk_finish(&ci);
   }
   if (rc)
-    report("FAIL", name, "%s", e.msg);
+    chk_report("FAIL", name, "%s", e.msg);
   else
-    report("PASS", name,
-           "each of %u allocation(s) refused in turn: error "
-           "returned, nothing leaked, instance recovers",
-           tried);
+    chk_report("PASS", name,
+               "each of %u allocation(s) refused in turn: error "
+               "returned, nothing leaked, instance recovers",
+               tried);
   chk_out_free(&ref);
 }
 
@@ -688,7 +556,7 @@ static void check_fingerprint(const warm_plugin_desc *d, const chk_opts *o,
   int (*fp)(warm_instance *, char[65], warm_error *) =
       WARM_DESC_OPT(d, fingerprint);
   if (!fp) {
-    report("SKIP", "fingerprint", "optional entry point not provided");
+    chk_report("SKIP", "fingerprint", "optional entry point not provided");
     return;
   }
   char f[3][65], g[65];
@@ -715,23 +583,23 @@ static void check_fingerprint(const warm_plugin_desc *d, const chk_opts *o,
                           "two instances of one configuration in different "
                           "placements disagree: %s vs %s",
                           f[i], g);
-    finish(&a);
-    if (b.d) finish(&b);
+    chk_finish(&a);
+    if (b.d) chk_finish(&b);
     if (rc) {
-      report("FAIL", "fingerprint", "%s", e.msg);
+      chk_report("FAIL", "fingerprint", "%s", e.msg);
       return;
     }
     for (int j = 0; j < i; j++)
       if (!strcmp(f[i], f[j])) {
-        report("FAIL", "fingerprint", "dtypes %s and %s give the same %s",
-               warm_dtype_name(dts[j]), warm_dtype_name(dts[i]), f[i]);
+        chk_report("FAIL", "fingerprint", "dtypes %s and %s give the same %s",
+                   warm_dtype_name(dts[j]), warm_dtype_name(dts[i]), f[i]);
         return;
       }
   }
-  report("PASS", "fingerprint",
-         "%s (stable across instances and "
-         "placements%s)",
-         f[0], ndt > 1 ? ", distinct per dtype" : "");
+  chk_report("PASS", "fingerprint",
+             "%s (stable across instances and "
+             "placements%s)",
+             f[0], ndt > 1 ? ", distinct per dtype" : "");
 }
 
 /* ABI 1.1 info(): answers for a created instance, and for a text encoder
@@ -741,7 +609,7 @@ static void check_info(const warm_plugin_desc *d, const chk_opts *o,
   int (*info)(warm_instance *, warm_model_info *, warm_error *) =
       WARM_DESC_OPT(d, info);
   if (!info) {
-    report("SKIP", "info", "optional entry point (ABI 1.1) not provided");
+    chk_report("SKIP", "info", "optional entry point (ABI 1.1) not provided");
     return;
   }
   chk_inst ci;
@@ -752,8 +620,8 @@ static void check_info(const warm_plugin_desc *d, const chk_opts *o,
   int rc = chk_create(&ci, d, o, "info", dt, NULL, 0, &e);
   if (!rc) rc = info(ci.inst, &mi, &e);
   if (rc) {
-    report("FAIL", "info", "%s", e.msg);
-    finish(&ci);
+    chk_report("FAIL", "info", "%s", e.msg);
+    chk_finish(&ci);
     return;
   }
   if (d->kind == WARM_KIND_TEXT_ENCODER && runnable) {
@@ -772,14 +640,14 @@ static void check_info(const warm_plugin_desc *d, const chk_opts *o,
     chk_out_free(&out);
   }
   if (rc)
-    report("FAIL", "info", "%s", e.msg);
+    chk_report("FAIL", "info", "%s", e.msg);
   else
-    report("PASS", "info",
-           "embed_dim %u, latent_channels %u, compression t%u/s%u, "
-           "max_tokens %u",
-           mi.embed_dim, mi.latent_channels, mi.temporal_compression,
-           mi.spatial_compression, mi.max_tokens);
-  finish(&ci);
+    chk_report("PASS", "info",
+               "embed_dim %u, latent_channels %u, compression t%u/s%u, "
+               "max_tokens %u",
+               mi.embed_dim, mi.latent_channels, mi.temporal_compression,
+               mi.spatial_compression, mi.max_tokens);
+  chk_finish(&ci);
 }
 
 int main(int argc, char **argv) {
@@ -795,7 +663,7 @@ int main(int argc, char **argv) {
   warm_plugin *pl = NULL;
   warm_error e = {0};
   if (warm_plugin_open(o.plugin_path, &pl, &e)) {
-    report("FAIL", "load", "%s", e.msg);
+    chk_report("FAIL", "load", "%s", e.msg);
     fprintf(stderr, "warm-plugin-check: %s\n", e.msg);
     return 2;
   }
@@ -803,18 +671,18 @@ int main(int argc, char **argv) {
   warm_placement ps[2];
   warm_dtype dts[3];
   int np = n_places(d, ps), ndt = n_dtypes(d, dts);
-  report("PASS", "load",
-         "%s %s, kind %s, ABI %u.%u (this SDK %d.%d), placements%s%s%s, "
-         "dtypes%s%s%s%s",
-         d->name, d->version, warm_kind_name(d->kind), d->abi_major,
-         d->abi_minor, WARM_ABI_MAJOR, WARM_ABI_MINOR,
-         d->placements & WARM_PLACE_RESIDENT ? " resident" : "",
-         d->placements & WARM_PLACE_STREAM ? " stream" : "",
-         d->placements & WARM_PLACE_AUTO ? " auto" : "",
-         d->dtypes & WARM_DTYPECAP_F32 ? " f32" : "",
-         d->dtypes & WARM_DTYPECAP_BF16 ? " bf16" : "",
-         d->dtypes & WARM_DTYPECAP_FP8 ? " fp8" : "",
-         d->flags & WARM_FLAG_LIVE_PLACEMENT ? ", live placement" : "");
+  chk_report("PASS", "load",
+             "%s %s, kind %s, ABI %u.%u (this SDK %d.%d), placements%s%s%s, "
+             "dtypes%s%s%s%s",
+             d->name, d->version, warm_kind_name(d->kind), d->abi_major,
+             d->abi_minor, WARM_ABI_MAJOR, WARM_ABI_MINOR,
+             d->placements & WARM_PLACE_RESIDENT ? " resident" : "",
+             d->placements & WARM_PLACE_STREAM ? " stream" : "",
+             d->placements & WARM_PLACE_AUTO ? " auto" : "",
+             d->dtypes & WARM_DTYPECAP_F32 ? " f32" : "",
+             d->dtypes & WARM_DTYPECAP_BF16 ? " bf16" : "",
+             d->dtypes & WARM_DTYPECAP_FP8 ? " fp8" : "",
+             d->flags & WARM_FLAG_LIVE_PLACEMENT ? ", live placement" : "");
 
   uint32_t want =
       o.device.type == WARM_DEVICE_CPU ? WARM_DEVCAP_CPU : WARM_DEVCAP_CUDA;
@@ -830,16 +698,16 @@ int main(int argc, char **argv) {
   }
   if (o.device.type == WARM_DEVICE_CUDA &&
       o.device.index >= wk_cuda_device_count()) {
-    report("SKIP", "device", "%s is not present on this machine", dev);
+    chk_report("SKIP", "device", "%s is not present on this machine", dev);
     warm_plugin_close(pl);
     return 0;
   }
   const char *why = NULL;
   char from_info[192];
   if (chk_inputs_from_info(d, &o, from_info, sizeof from_info))
-    report("PASS", "inputs", "%s", from_info);
+    chk_report("PASS", "inputs", "%s", from_info);
   int runnable = chk_can_run(d, &o, &why);
-  if (!runnable) report("SKIP", "run", "%s", why);
+  if (!runnable) chk_report("SKIP", "run", "%s", why);
 
   ISOLATED(&o, "unknown_key", check_unknown_key(d, &o, dts[0]));
   ISOLATED(&o, "validate", check_validate(d, &o, dts[0]));
@@ -857,25 +725,17 @@ int main(int argc, char **argv) {
       ISOLATED(&o, "placements_agree", check_placements_agree(d, &o, dts[i]));
     ISOLATED(&o, "cancel", check_cancel(d, &o, ps[0], dts[0]));
   } else {
-    report("SKIP", "outputs", "%s", why);
-    report("SKIP", "deterministic", "%s", why);
-    report("SKIP", "placements_agree", "%s", why);
-    report("SKIP", "cancel", "%s", why);
+    chk_report("SKIP", "outputs", "%s", why);
+    chk_report("SKIP", "deterministic", "%s", why);
+    chk_report("SKIP", "placements_agree", "%s", why);
+    chk_report("SKIP", "cancel", "%s", why);
   }
   for (int j = 0; j < np; j++)
     ISOLATED(&o, "alloc_failure",
              check_alloc_failure(d, &o, ps[j], dts[0], runnable));
   ISOLATED(&o, "fingerprint", check_fingerprint(d, &o, dts, ndt));
   ISOLATED(&o, "info", check_info(d, &o, dts[0], runnable));
-  if (g_bad_free || g_bad_progress)
-    report("FAIL", "services",
-           "%d free(s) of pointers the services never handed out, %d "
-           "progress value(s) outside [0, 1]",
-           g_bad_free, g_bad_progress);
-  else
-    report("PASS", "services", "frees and progress values well-formed");
-
-  printf("%d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);
+  rc = chk_summary();
   warm_plugin_close(pl);
-  return n_fail ? 1 : 0;
+  return rc;
 }
