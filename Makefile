@@ -94,8 +94,9 @@ tsan: deps
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
 	  OPENBLAS_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS) -L tsan
 
-# TORCH_PY=/path/to/python (with torch, transformers, diffusers) adds the
-# PyTorch side to bench_vs_torch: the same shapes in the same run.
+# TORCH_PY=/path/to/python (with torch, transformers, diffusers; ltx-pipelines
+# for the whole demo job) adds the PyTorch side to bench_vs_torch: the same
+# shapes in the same run.
 bench: build
 	@TORCH_PY="$(TORCH_PY)" tests/bench/run.sh $(BUILD)
 

@@ -62,10 +62,15 @@ warm_add_test(bench_ltxv SOURCES bench/bench_ltxv.c LIBS warm::sdk
               LABELS bench)
 add_dependencies(bench_ltxv transformer_ltxv vae_ltxv warm-mkmodel)
 # warmd against PyTorch on the same shapes (torch only when TORCH_PY is set).
-warm_add_test(bench_vs_torch SOURCES bench/bench_vs_torch.c LIBS warm::sdk
+warm_add_test(bench_vs_torch SOURCES bench/bench_vs_torch.c
+              bench/bench_demo_job.c LIBS warm::sdk PkgConfig::JANSSON
               LABELS bench)
+target_include_directories(bench_vs_torch PRIVATE
+                           ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+# The demo_job row runs warmd on the LTX-2 demo's plugins.
 add_dependencies(bench_vs_torch text_encoder_gemma3 transformer_ltxv vae_ltxv
-                 warm-mkmodel)
+                 warm-mkmodel warmd text_encoder_ltx2 transformer_ltx2
+                 upsampler_ltx2 vae_ltx2 audio_ltx2)
 warm_add_test(gpubench_ltxv SOURCES gpu/gpubench_ltxv.c LIBS warm::sdk
               LABELS bench gpu)
 add_dependencies(gpubench_ltxv transformer_ltxv warm-mkmodel)

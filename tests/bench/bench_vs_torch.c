@@ -20,18 +20,35 @@
  * set bf16_activations = false (f32 activations against the bf16 weights,
  * two bf16 products per weight), a precision torch has no mode for, shown
  * for its cost.
+ *
+ * The demo_job row is the whole demo job (`make demo`: conf/demo.ini, an
+ * LTX-2 two-stage text-to-video job with sound, f32) against the same
+ * pipeline in ltx-pipelines 1.0.0 (tests/parity/ltx2_pipeline.py's Models
+ * and run_job, f32) on the same files, prompt, default negative prompt,
+ * sizes, steps, guidance and decode tiles. warmd runs as a daemon started
+ * once with the models loaded (bench_demo_job.c); its time is the client's:
+ * from POST /v1/generations to the job done, so it includes writing the
+ * job's mp4, wav and png files, which the reference does not do. The
+ * torch time is one run_job call. Both print their per-part medians
+ * (warmd's from result.json's timings) under the row. With torch, the row
+ * then checks that both compute the same job: the reference runs it once
+ * more recording its noise, `warmd --once --noise` replays that noise, and
+ * the stage latents, frames and waveform must agree within DEMO_TOL
+ * (max|warmd - ref| / max|ref|, all printed), else the row fails.
  */
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_demo_job.h"
 #include "test_ltxv_host.h"
 
 #define MKMODEL WARM_BUILD_DIR "/bin/warm-mkmodel"
 #define MAXREPS 15
+#define DEMO_TOL 1e-4 /* the pipeline parity test's tolerance */
 
-typedef enum { K_G3, K_DIT, K_VAE } kind;
+typedef enum { K_G3, K_DIT, K_VAE, K_DEMO } kind;
 
 typedef struct row {
   const char *name; /* RESULT key */
@@ -82,6 +99,8 @@ static const row ROWS[] = {
      12, 5, 0},
     {"vae_17x256x384", "VAE decode 17 x 256 x 384", K_VAE, "vae", "f32", 0, 5,
      16, 24, 3, 0},
+    {"demo_job", "whole demo job (LTX-2 2-stage + audio)", K_DEMO, "demo",
+     "f32", 0, 0, 0, 0, 5, 0},
 };
 
 /* ---- the torch child ----------------------------------------------------- */
@@ -291,6 +310,106 @@ static int bench_row(const row *r, const char *dir, torch_side *ts) {
   return 0;
 }
 
+/* The parts of a torch reply "SECONDS name=seconds ..." into parts (in
+ * demo_part_names' order; "total" is SECONDS). */
+static void torch_parts(char *reply, double parts[DEMO_PARTS]) {
+  memset(parts, 0, DEMO_PARTS * sizeof *parts);
+  parts[DEMO_PARTS - 1] = atof(reply);
+  for (char *w = strtok(reply, " "); w; w = strtok(NULL, " ")) {
+    char *eq = strchr(w, '=');
+    if (!eq) continue;
+    *eq = 0;
+    for (int i = 0; i < DEMO_PARTS - 1; i++)
+      if (!strcmp(w, demo_part_names[i])) parts[i] = atof(eq + 1);
+  }
+}
+
+static double median_of(double *x, int n) {
+  qsort(x, (size_t)n, sizeof *x, cmp);
+  return x[n / 2];
+}
+
+/* The demo_job row: warmd's daemon and the torch pipeline, one whole job
+ * each per repetition, then the per-part medians of both. */
+static int bench_demo(const row *r, const char *dir, torch_side *ts,
+                      int threads) {
+  char cmd[1024], buf[1024];
+  demo_job *d = NULL;
+  if (demo_start(dir, threads, &d)) return -1;
+  int torch = ts != NULL;
+  if (torch) {
+    demo_torch_cmd(d, cmd, sizeof cmd);
+    torch = torch_cmd(ts, cmd, buf, sizeof buf) == 0;
+  }
+  double tw[MAXREPS], tt[MAXREPS], pw[DEMO_PARTS][MAXREPS],
+      pt[DEMO_PARTS][MAXREPS], p[DEMO_PARTS];
+  int rc = 0;
+  for (int i = -1; i < r->reps && !rc; i++) { /* i == -1: warm-up */
+    double w = demo_run(d, p);
+    if (w < 0) rc = -1;
+    if (i >= 0) {
+      tw[i] = w;
+      for (int k = 0; k < DEMO_PARTS; k++)
+        pw[k][i] = p[k];
+    }
+    if (torch) {
+      if (torch_cmd(ts, "run", buf, sizeof buf)) {
+        torch = 0;
+      } else if (i >= 0) {
+        torch_parts(buf, p);
+        tt[i] = p[DEMO_PARTS - 1];
+        for (int k = 0; k < DEMO_PARTS; k++)
+          pt[k][i] = p[k];
+      }
+    }
+  }
+  double err[DEMO_CHECKED];
+  if (!rc && torch) {
+    char ref[600];
+    snprintf(ref, sizeof ref, "%s/demo/reference.safetensors", dir);
+    snprintf(cmd, sizeof cmd, "save %s 42", ref);
+    if (torch_cmd(ts, cmd, buf, sizeof buf) || demo_check(d, ref, err)) rc = -1;
+  }
+  demo_stop(d);
+  if (rc) return -1;
+  qsort(tw, r->reps, sizeof *tw, cmp);
+  double wmin = tw[0], wmed = tw[r->reps / 2];
+  if (torch) {
+    qsort(tt, r->reps, sizeof *tt, cmp);
+    double tmin = tt[0], tmed = tt[r->reps / 2];
+    printf("%-38s %9.4f %9.4f %9.4f %9.4f %7.2f %7.2f\n", r->label, wmin, wmed,
+           tmin, tmed, wmin / tmin, wmed / tmed);
+    printf("RESULT vs_torch_%s min %.3f median %.3f x\n", r->name, wmin / tmin,
+           wmed / tmed);
+  } else {
+    printf("%-38s %9.4f %9.4f %9s %9s %7s %7s\n", r->label, wmin, wmed, "-",
+           "-", "-", "-");
+    printf("RESULT vs_torch_%s_warmd_median %.4f s\n", r->name, wmed);
+  }
+  printf("  %-36s", "per part, median s:");
+  for (int k = 0; k < DEMO_PARTS; k++)
+    printf(" %8s", demo_part_names[k]);
+  printf("\n  %-36s", "warmd (result.json timings)");
+  for (int k = 0; k < DEMO_PARTS; k++)
+    printf(" %8.4f", median_of(pw[k], r->reps));
+  if (torch) {
+    printf("\n  %-36s", "torch (run_job)");
+    for (int k = 0; k < DEMO_PARTS; k++)
+      if (k == DEMO_PARTS - 2)
+        printf(" %8s", "-"); /* the reference writes no files */
+      else
+        printf(" %8.4f", median_of(pt[k], r->reps));
+    printf("\n  %-36s", "same noise, max|warmd-ref|/max|ref|:");
+    for (int k = 0; k < DEMO_CHECKED; k++) {
+      printf(" %s %.2g", demo_checked_names[k], err[k]);
+      if (!(err[k] >= 0 && err[k] <= DEMO_TOL)) rc = -1;
+    }
+  }
+  printf("\n");
+  if (rc) fprintf(stderr, "demo_job: warmd and the reference differ\n");
+  return rc;
+}
+
 static int mkmodel(const char *dir, const char *sub, const char *args) {
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "'%s' %s --out '%s/%s' --quiet", MKMODEL, args, dir,
@@ -337,7 +456,11 @@ int main(void) {
            "torch min", "torch med", "r min", "r med");
     for (size_t i = 0; i < sizeof ROWS / sizeof *ROWS; i++) {
       if (only && !strstr(ROWS[i].name, only)) continue;
-      if (bench_row(&ROWS[i], dir, have_torch ? &ts : NULL)) rc = -1;
+      int bad =
+          ROWS[i].k == K_DEMO
+              ? bench_demo(&ROWS[i], dir, have_torch ? &ts : NULL, threads)
+              : bench_row(&ROWS[i], dir, have_torch ? &ts : NULL);
+      if (bad) rc = -1;
       fflush(stdout);
     }
   }

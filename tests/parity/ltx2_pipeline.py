@@ -33,6 +33,9 @@ Differences from the production pipelines, all forced by the tiny files:
   * ltx-core refuses to fuse a LoRA into an f32 model, so the fused stage-2
     checkpoint is W + S.(B.A) in f32 (tests/parity/ltx2.py's fused_checkpoint).
 
+Models, Spec and run_job also run bench_vs_torch's whole demo job on the
+demo's files (tests/bench/torch_side.py, command `demo`).
+
 The noise is drawn from one torch.Generator per job, seeded as recorded, by
 ltx-core's GaussianNoiser itself (stage 1 video, stage 1 audio, stage 2
 video, stage 2 audio, in the patchified token layout the noiser sees); each
@@ -54,6 +57,7 @@ parameters and the warm-mkmodel arguments in __metadata__.
         --mkmodel build/bin/warm-mkmodel
 """
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -61,6 +65,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import torch
 import sentencepiece as spm
@@ -139,6 +144,31 @@ IMAGE = os.path.join(OUT, "image_in.png")
 IMAGE_STRENGTH = 0.8
 
 
+@dataclasses.dataclass
+class Spec:
+    """One job's parameters. The goldens' jobs are SPECS; the bench's whole
+    demo job (tests/bench/torch_side.py) gives its own."""
+    guided: bool  # stage 1 guided (all four passes), stage 2 the fused LoRA
+    frames: int
+    height: int
+    width: int
+    steps: int = STEPS  # stage 1's LTX2Scheduler steps when guided
+    prompt: str = PROMPT
+    fps: float = FPS
+    image: bool = False  # the first-frame image IMAGE
+    max_tokens: int = MAX_TOKENS
+    video_guide: MultiModalGuiderParams = dataclasses.field(
+        default_factory=lambda: VIDEO_GUIDE)
+    audio_guide: MultiModalGuiderParams = dataclasses.field(
+        default_factory=lambda: AUDIO_GUIDE)
+    tiling: TilingConfig = dataclasses.field(default_factory=TilingConfig.default)
+
+
+SPECS = {"two_stage": Spec(True, *SIZES["two_stage"]),
+         "distilled": Spec(False, *SIZES["distilled"]),
+         "image": Spec(True, *SIZES["image"], image=True)}
+
+
 class RecordingNoiser:
     """ltx-core's GaussianNoiser over one seeded generator; each draw is
     recorded by replaying the generator's state before the call."""
@@ -161,18 +191,29 @@ class RecordingNoiser:
         return out
 
 
+def make_files(mk, work, mkmodel=None):
+    """warm-mkmodel's files into work: {"ckpt", "upsampler", "lora", "gemma"}
+    -> path (arguments per name: MKMODEL, the goldens' tiny files, unless
+    given)."""
+    paths = {}
+    for name, args in (mkmodel or MKMODEL).items():
+        path = os.path.join(work, name if name == "gemma" else name + ".safetensors")
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        subprocess.run([mk] + args + ["--out", path, "--quiet"], check=True)
+        paths[name] = path
+    return paths
+
+
 class Models:
-    def __init__(self, mk, work):
-        self.paths = {}
-        for name, args in MKMODEL.items():
-            path = os.path.join(work, name if name == "gemma" else name + ".safetensors")
-            if os.path.isdir(path):
-                shutil.rmtree(path)
-            subprocess.run([mk] + args + ["--out", path, "--quiet"], check=True)
-            self.paths[name] = path
+    """Every model of the two-stage flow, in f32 on the cpu, from the files
+    in paths (make_files' keys); work holds the fused stage-2 checkpoint."""
+
+    def __init__(self, paths, work, lora_strength=LORA_STRENGTH):
+        self.paths = dict(paths)
         ck = self.paths["ckpt"]
         fused = os.path.join(work, "fused.safetensors")
-        tr_parity.fused_checkpoint(ck, self.paths["lora"], LORA_STRENGTH, fused)
+        tr_parity.fused_checkpoint(ck, self.paths["lora"], lora_strength, fused)
         self.base = X0Model(tr_parity.load(ck, False)).eval()
         self.fused = X0Model(tr_parity.load(fused, False)).eval()
         self.encoder = dec_parity.build(ck, VideoEncoderConfigurator, VAE_ENCODER_COMFY_KEYS_FILTER)
@@ -195,13 +236,29 @@ class Models:
         S = self.gemma.config.num_hidden_layers + 1
         self.processor = text_parity.build_processor(ck, D, S)
 
-    def encode(self, prompt):
+    def encode(self, prompt, max_tokens=MAX_TOKENS):
         """GemmaTextEncoder.encode + EmbeddingsProcessor.process_hidden_states."""
-        ids, mask = text_parity.tokenize(self.sp, prompt, MAX_TOKENS)
+        ids, mask = text_parity.tokenize(self.sp, prompt, max_tokens)
         ids_t, mask_t = torch.tensor([ids]), torch.tensor([mask])
         o = self.gemma(input_ids=ids_t, attention_mask=mask_t, output_hidden_states=True)
         r = self.processor.process_hidden_states(tuple(o.hidden_states), mask_t)
         return r.video_encoding, r.audio_encoding, sum(mask)
+
+
+@contextlib.contextmanager
+def tiny_audio_shape(m):
+    """AudioLatentShape.from_video_pixel_shape with the files' audio latent
+    channels and mel bins (the defaults are the production model's)."""
+    orig = AudioLatentShape.from_video_pixel_shape
+
+    def audio_shape(shape, channels=None, mel_bins=None, **kw):
+        return orig(shape, channels=m.audio_z, mel_bins=m.audio_bins, **kw)
+
+    AudioLatentShape.from_video_pixel_shape = staticmethod(audio_shape)
+    try:
+        yield
+    finally:
+        AudioLatentShape.from_video_pixel_shape = orig
 
 
 def _metadata(path):
@@ -225,31 +282,45 @@ class FixedNoiser:
         return dataclasses.replace(state, latent=noise * m + state.latent * (1 - m))
 
 
-def run_job(m, job, noiser, restart=None):
-    guided = job in ("two_stage", "image")
+def run_job(m, job, noiser, restart=None, spec=None, times=None):
+    """The job (spec, or SPECS[job]); restart {"stage1"|"stage2": (video,
+    audio)} replaces that stage's unpatchified result before the rest runs
+    (--check); times, a dict, gets each part's seconds (encode, stage1,
+    upsample, stage2, decode, audio). A noiser without `drawn` (a plain
+    GaussianNoiser's wrapper) leaves the noise out of the tensors."""
+    spec = spec or SPECS[job]
+    guided = spec.guided
     images = [ImageConditioningInput(IMAGE, 0, IMAGE_STRENGTH, DEFAULT_IMAGE_CRF)] \
-        if job == "image" else []
-    """The job; restart {"stage1"|"stage2": (video, audio)} replaces that
-    stage's unpatchified result before the rest runs (--check)."""
+        if spec.image else []
     restart = restart or {}
-    FRAMES, HEIGHT, WIDTH = SIZES[job]
+    FRAMES, HEIGHT, WIDTH = spec.frames, spec.height, spec.width
+    clock = [time.perf_counter()]
+
+    def lap(name):
+        now = time.perf_counter()
+        if times is not None:
+            times[name] = now - clock[0]
+        clock[0] = now
+
     dtype, dev = torch.float32, torch.device("cpu")
     components = PipelineComponents(dtype=dtype, device=dev)
     components.video_latent_channels = m.video_channels
     stepper = EulerDiffusionStep()
     out, meta = {}, {}
 
-    vp, ap, n_pos = m.encode(PROMPT)
+    vp, ap, n_pos = m.encode(spec.prompt, spec.max_tokens)
     out["expect.context.video_pos"], out["expect.context.audio_pos"] = vp[0], ap[0]
     meta["prompt_tokens"] = n_pos
     if guided:
-        vn, an, n_neg = m.encode(DEFAULT_NEGATIVE_PROMPT)
+        vn, an, n_neg = m.encode(DEFAULT_NEGATIVE_PROMPT, spec.max_tokens)
         out["expect.context.video_neg"], out["expect.context.audio_neg"] = vn[0], an[0]
         meta["negative_prompt_tokens"] = n_neg
+    lap("encode")
 
     stage1_shape = VideoPixelShape(batch=1, frames=FRAMES, width=WIDTH // 2,
-                                   height=HEIGHT // 2, fps=FPS)
-    stage2_shape = VideoPixelShape(batch=1, frames=FRAMES, width=WIDTH, height=HEIGHT, fps=FPS)
+                                   height=HEIGHT // 2, fps=spec.fps)
+    stage2_shape = VideoPixelShape(batch=1, frames=FRAMES, width=WIDTH, height=HEIGHT,
+                                   fps=spec.fps)
 
     def loop(denoise_fn):
         def f(sigmas, video_state, audio_state, stepper):
@@ -259,10 +330,12 @@ def run_job(m, job, noiser, restart=None):
         return f
 
     if guided:
-        sigmas1 = LTX2Scheduler().execute(steps=STEPS).to(dtype=torch.float32)
+        sigmas1 = LTX2Scheduler().execute(steps=spec.steps).to(dtype=torch.float32)
         fn1 = multi_modal_guider_factory_denoising_func(
-            video_guider_factory=create_multimodal_guider_factory(VIDEO_GUIDE, negative_context=vn),
-            audio_guider_factory=create_multimodal_guider_factory(AUDIO_GUIDE, negative_context=an),
+            video_guider_factory=create_multimodal_guider_factory(spec.video_guide,
+                                                                  negative_context=vn),
+            audio_guider_factory=create_multimodal_guider_factory(spec.audio_guide,
+                                                                  negative_context=an),
             v_context=vp, a_context=ap, transformer=m.base)
         stage2_model = m.fused
     else:
@@ -277,6 +350,7 @@ def run_job(m, job, noiser, restart=None):
         stepper=stepper, denoising_loop_fn=loop(fn1), components=components,
         dtype=dtype, device=dev)
     out["expect.stage1.video"], out["expect.stage1.audio"] = video.latent[0], audio.latent[0]
+    lap("stage1")
     if "stage1" in restart:
         video = dataclasses.replace(video, latent=restart["stage1"][0][None])
         audio = dataclasses.replace(audio, latent=restart["stage1"][1][None])
@@ -284,6 +358,7 @@ def run_job(m, job, noiser, restart=None):
     upsampled = upsample_video(latent=video.latent[:1], video_encoder=m.encoder,
                                upsampler=m.upsampler)
     out["expect.upsampled"] = upsampled[0]
+    lap("upsample")
     sigmas2 = torch.Tensor(STAGE_2_DISTILLED_SIGMA_VALUES)
     fn2 = simple_denoising_func(video_context=vp, audio_context=ap, transformer=stage2_model)
     video, audio = denoise_audio_video(
@@ -295,46 +370,52 @@ def run_job(m, job, noiser, restart=None):
         dtype=dtype, device=dev, noise_scale=sigmas2[0],
         initial_video_latent=upsampled, initial_audio_latent=audio.latent)
     out["expect.stage2.video"], out["expect.stage2.audio"] = video.latent[0], audio.latent[0]
+    lap("stage2")
     if "stage2" in restart:
         video = dataclasses.replace(video, latent=restart["stage2"][0][None])
         audio = dataclasses.replace(audio, latent=restart["stage2"][1][None])
 
-    tiling = TilingConfig.default()
-    chunks = list(m.decoder.tiled_decode(video.latent, tiling, generator=noiser.gen))
-    assert len(chunks) == 1, "the video should fit one tile"
-    out["expect.frames"] = chunks[0][0]
+    # tiled_decode yields consecutive, non-overlapping temporal slices (one
+    # for the goldens).
+    chunks = list(m.decoder.tiled_decode(video.latent, spec.tiling, generator=noiser.gen))
+    out["expect.frames"] = torch.cat(chunks, dim=2)[0]
+    lap("decode")
     out["expect.waveform"] = decode_audio(audio.latent, m.audio_decoder, m.vocoder).waveform
+    lap("audio")
 
-    assert len(noiser.drawn) == 4
-    for name, t in zip(("stage1.video", "stage1.audio", "stage2.video", "stage2.audio"),
-                       noiser.drawn):
-        out[name] = t
+    if hasattr(noiser, "drawn"):
+        assert len(noiser.drawn) == 4
+        for name, t in zip(("stage1.video", "stage1.audio", "stage2.video", "stage2.audio"),
+                           noiser.drawn):
+            out[name] = t
     meta.update({
         "job": job,
         "pipeline": "ltx2" if guided else "ltx2_distilled",
-        "prompt": PROMPT,
+        "prompt": spec.prompt,
         "negative_prompt": DEFAULT_NEGATIVE_PROMPT if guided else "",
-        "frames": FRAMES, "height": HEIGHT, "width": WIDTH, "fps": FPS,
-        "steps": STEPS if guided else len(DISTILLED_SIGMA_VALUES) - 1,
+        "frames": FRAMES, "height": HEIGHT, "width": WIDTH, "fps": spec.fps,
+        "steps": spec.steps if guided else len(DISTILLED_SIGMA_VALUES) - 1,
         "sigmas.stage1": [float(s) for s in sigmas1],
         "sigmas.stage2": [float(s) for s in sigmas2],
         "noise_seed": getattr(noiser, "seed", None),
         "noise_order": "stage1.video, stage1.audio, stage2.video, stage2.audio from one "
                        "torch.Generator (cpu) seeded noise_seed",
-        "max_tokens": MAX_TOKENS,
+        "max_tokens": spec.max_tokens,
         "lora_strength": LORA_STRENGTH if guided else 0.0,
         "mkmodel": MKMODEL,
-        "video_decode": "VideoDecoder.tiled_decode(TilingConfig.default()): one tile",
+        "video_decode": ("VideoDecoder.tiled_decode(TilingConfig.default()): one tile"
+                         if spec.tiling == TilingConfig.default() and len(chunks) == 1 else
+                         f"VideoDecoder.tiled_decode({spec.tiling}): {len(chunks)} chunk(s)"),
         "audio_shape": [m.audio_z, int(out["expect.stage1.audio"].shape[1]), m.audio_bins],
         "sample_rate": m.vocoder.output_sampling_rate,
     })
-    if job == "image":
+    if spec.image:
         meta.update({"image": os.path.relpath(IMAGE, os.path.dirname(OUT)),
                      "image_strength": IMAGE_STRENGTH, "image_crf": DEFAULT_IMAGE_CRF})
         for k in [k for k in out if k.startswith("expect.context.") or k == "expect.frames"]:
             del out[k]
     if guided:
-        for name, g in (("video_guider", VIDEO_GUIDE), ("audio_guider", AUDIO_GUIDE)):
+        for name, g in (("video_guider", spec.video_guide), ("audio_guider", spec.audio_guide)):
             meta[name] = {"cfg": g.cfg_scale, "stg": g.stg_scale, "rescale": g.rescale_scale,
                           "modality": g.modality_scale, "skip_step": g.skip_step,
                           "stg_blocks": g.stg_blocks}
@@ -390,14 +471,8 @@ def main():
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
     with tempfile.TemporaryDirectory() as work, torch.no_grad():
-        m = Models(a.mkmodel, work)
-        orig = AudioLatentShape.from_video_pixel_shape
-
-        def audio_shape(shape, channels=None, mel_bins=None, **kw):
-            return orig(shape, channels=m.audio_z, mel_bins=m.audio_bins, **kw)
-
-        AudioLatentShape.from_video_pixel_shape = staticmethod(audio_shape)
-        try:
+        m = Models(make_files(a.mkmodel, work), work)
+        with tiny_audio_shape(m):
             if a.check:
                 check(m, a.only, a.check)
                 return
@@ -412,8 +487,6 @@ def main():
                 print(f"{path}: {os.path.getsize(path)} bytes")
                 for k, v in out.items():
                     print(f"  {k:28s} {str(list(v.shape)):20s} max|x| {float(v.abs().max()):.4g}")
-        finally:
-            AudioLatentShape.from_video_pixel_shape = orig
 
 
 if __name__ == "__main__":
