@@ -1,15 +1,16 @@
 /*
  * conv1d.c — 1-D convolution (stride, dilation, groups, padding modes) as
  * im2col + sgemm per group: the patches of a chunk of output positions are
- * unrolled into the workspace ([Ci/g * k, chunk]) and one GEMM with the
- * group's [Co/g, Ci/g * k] weight writes that chunk. The chunk size depends
- * only on the shape (deterministic).
+ * unrolled into the workspace ([Ci/g * k, chunk]) and the group's
+ * [Co/g, Ci/g * k] weight times it writes that chunk, as GEMM tiles of
+ * column blocks spread over the pool. Chunk and tile sizes depend only on
+ * the shape (deterministic).
  */
-#include <cblas.h>
 #include <limits.h>
 #include <string.h>
 
 #include "cpu.h"
+#include "dnnl.h"
 #include "wk_pad.h"
 
 #define WKCPU_COL1_ELEMS ((int64_t)2 << 20)
@@ -36,24 +37,60 @@ typedef struct col_job {
   int64_t l0, l1;
 } col_job;
 
+/* Row r = (ci, kk) of the chunk's patches: input positions
+ * (l0 + i)*stride + kk*dilation - pad_front, the in-range ones copied (a
+ * memcpy for stride 1), the rest resolved by the padding mode. */
 static void col_rows(void *v, int64_t r0, int64_t r1, int tid) {
   const col_job *J = v;
   const wk_conv1d *p = J->p;
   int mode = p->pad ? p->pad : WK_PAD_ZEROS;
-  int64_t n = J->l1 - J->l0;
+  int64_t n = J->l1 - J->l0, s = p->stride;
   for (int64_t r = r0; r < r1; r++) {
     int64_t ci = r / p->k, kk = r % p->k;
     const float *xr = J->x + ci * p->L;
     float *d = J->col + r * n;
-    for (int64_t i = 0; i < n; i++) {
-      int64_t pos = (J->l0 + i) * p->stride + kk * p->dilation - p->pad_front;
-      if (pos >= 0 && pos < p->L) {
-        d[i] = xr[pos];
-      } else {
-        int64_t s = wk__pad_src(pos, p->L, mode);
-        d[i] = s < 0 ? 0.0f : xr[s];
-      }
+    int64_t base = J->l0 * s + kk * p->dilation - p->pad_front;
+    /* i in [i0, i1): 0 <= base + i*s < L. */
+    int64_t i0 = base >= 0 ? 0 : (-base + s - 1) / s;
+    int64_t i1 = base >= p->L ? 0 : (p->L - base + s - 1) / s;
+    if (i0 > n) i0 = n;
+    if (i1 > n) i1 = n;
+    if (i1 < i0) i1 = i0;
+    for (int64_t i = 0; i < i0; i++) {
+      int64_t src = wk__pad_src(base + i * s, p->L, mode);
+      d[i] = src < 0 ? 0.0f : xr[src];
     }
+    if (s == 1)
+      memcpy(d + i0, xr + base + i0, (size_t)(i1 - i0) * sizeof *d);
+    else
+      for (int64_t i = i0; i < i1; i++)
+        d[i] = xr[base + i * s];
+    for (int64_t i = i1; i < n; i++) {
+      int64_t src = wk__pad_src(base + i * s, p->L, mode);
+      d[i] = src < 0 ? 0.0f : xr[src];
+    }
+  }
+}
+
+/* Output columns per GEMM tile: about 8 tiles over the chunk, 16-aligned,
+ * at least 64. */
+static int64_t tile_of(int64_t n) {
+  int64_t nb = ((n + 7) / 8 + 15) / 16 * 16;
+  return nb < 64 ? 64 : nb;
+}
+
+typedef struct mm_job {
+  const float *w, *col;
+  float *y;
+  int64_t Cog, Kc, n, Lo, nb;
+} mm_job;
+
+static void mm_tiles(void *v, int64_t t0, int64_t t1, int tid) {
+  const mm_job *J = v;
+  for (int64_t t = t0; t < t1; t++) {
+    int64_t c0 = t * J->nb, nc = J->n - c0 < J->nb ? J->n - c0 : J->nb;
+    wkcpu__sgemm(0, 0, J->Cog, nc, J->Kc, 1.0f, J->w, J->Kc, J->col + c0, J->n,
+                 1.0f, J->y + c0, J->Lo);
   }
 }
 
@@ -86,10 +123,15 @@ int wkcpu_conv1d_fwd(wk_ctx *c, const wk_conv1d *p, const float *x, wk_w weight,
       col_job J = {p, x + g * Cig * p->L, col, l0, l1};
       int64_t grain = ((int64_t)1 << 14) / (l1 - l0) + 1;
       wkcpu__parallel(c, Kc, grain, col_rows, &J);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Cog,
-                  (int)(l1 - l0), (int)Kc, 1.0f,
-                  wf + (p->shared ? 0 : g) * Cog * Kc, (int)Kc, col,
-                  (int)(l1 - l0), 1.0f, y + g * Cog * Lo + l0, (int)Lo);
+      mm_job M = {wf + (p->shared ? 0 : g) * Cog * Kc,
+                  col,
+                  y + g * Cog * Lo + l0,
+                  Cog,
+                  Kc,
+                  l1 - l0,
+                  Lo,
+                  tile_of(l1 - l0)};
+      wkcpu__parallel(c, (M.n + M.nb - 1) / M.nb, 1, mm_tiles, &M);
     }
   return 0;
 }

@@ -2,9 +2,12 @@
  * conv3d_dnnl.c — 3-D convolution (stride 1) through oneDNN's direct f32
  * convolution, in its channel-blocked layout (nCdhw16c).
  *
- * The output is cut into tasks of one output frame and a band of BAND_POS
- * output positions' rows (a shape-only split, so every output element
- * always comes from the same primitive shape whatever the thread count).
+ * The output is cut into tasks of one output frame and a band of at most
+ * BAND_POS output positions' rows, with at least MIN_TASKS tasks where the
+ * rows allow, so that a small image (the audio VAE's spectrogram is one
+ * frame) still spreads over the pool. The split depends on the shape only,
+ * so every output element always comes from the same primitive shape
+ * whatever the thread count.
  * Each task writes its padded input window (kt frames, the band's rows plus
  * the kernel halo, every padding mode resolved here through wk_pad.h) into
  * the thread's slice of the workspace in the blocked layout, runs a
@@ -22,8 +25,10 @@
 #include "dnnl.h"
 #include "wk_pad.h"
 
-/* Output positions per task band (rows of Wo rounded up). */
+/* Output positions per task band (rows of Wo rounded up), and the tasks a
+ * call is cut into at least, rows allowing. */
 #define BAND_POS 8192
+#define MIN_TASKS 8
 #define CONV_CACHE_MAX 256
 #define BLK 16
 
@@ -42,8 +47,11 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static conv_prim cache[CONV_CACHE_MAX];
 static int n_cache;
 
-static int64_t band_rows(int64_t Ho, int64_t Wo) {
+static int64_t band_rows(int64_t To, int64_t Ho, int64_t Wo) {
   int64_t hb = (BAND_POS + Wo - 1) / Wo;
+  int64_t per_frame = (MIN_TASKS + To - 1) / To; /* bands each frame needs */
+  int64_t cap = (Ho + per_frame - 1) / per_frame;
+  if (hb > cap) hb = cap;
   return hb < Ho ? hb : Ho;
 }
 
@@ -137,7 +145,7 @@ static int make_plan(const wk_conv3d *p, plan *pl) {
   pl->To = wk_conv3d_out_t(p);
   pl->Ho = wk_conv3d_out_h(p);
   pl->Wo = wk_conv3d_out_w(p);
-  pl->hb = band_rows(pl->Ho, pl->Wo);
+  pl->hb = band_rows(pl->To, pl->Ho, pl->Wo);
   pl->nb = (pl->Ho + pl->hb - 1) / pl->hb;
   conv_key k = {p->Ci, p->Co, p->kt, p->kh, p->kw, pl->hb, pl->Wo};
   pl->full = get(&k);

@@ -69,6 +69,11 @@ static void test_conv1d(wt_env *e) {
   /* BigVGAN's low-pass: one [1, 1, 12] filter shared by every channel. */
   wk_conv1d lp = {5, 24, 5, 12, 2, 1, 5, 5, 6, WK_PAD_REPLICATE, 1};
   check_conv1d(e, lp, WK_F32, 0);
+  /* Long rows: several GEMM tiles, padding at both ends, strided. */
+  wk_conv1d lng = {4, 1000, 3, 7, 1, 3, 1, 9, 9, WK_PAD_REFLECT, 0};
+  check_conv1d(e, lng, WK_F32, 1);
+  wk_conv1d lst = {3, 999, 2, 5, 3, 1, 1, 2, 2, WK_PAD_REPLICATE, 0};
+  check_conv1d(e, lst, WK_BF16, 0);
   for (int r = 0; r < 4; r++) {
     wk_conv1d q = {0};
     q.groups = wt_int(1, 3);
@@ -148,6 +153,11 @@ static void test_conv_transpose1d(wt_env *e) {
   check_convt1d(e, d, WK_F32, 0);
   wk_convt1d sh = {4, 13, 4, 12, 2, 15, 4, 1}; /* BigVGAN x2 upsampling */
   check_convt1d(e, sh, WK_F32, 0);
+  /* Long enough that each phase spans several blocks of outputs. */
+  wk_convt1d lng = {3, 700, 2, 11, 4, 3, 1, 0};
+  check_convt1d(e, lng, WK_F32, 1);
+  wk_convt1d lsh = {3, 600, 3, 12, 2, 15, 3, 1};
+  check_convt1d(e, lsh, WK_BF16, 0);
   for (int r = 0; r < 3; r++) {
     wk_convt1d q;
     q.shared = 0;
