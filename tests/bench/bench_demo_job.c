@@ -156,25 +156,6 @@ static int write_config(demo_job *d, int threads) {
   return 0;
 }
 
-/* The port warmd logged ("HTTP data plane on ... (port N)"), or -1. */
-static int logged_port(const demo_job *d, double secs) {
-  double end = wt_now() + secs;
-  while (wt_now() < end) {
-    FILE *f = fopen(d->log, "r");
-    char line[1024];
-    while (f && fgets(line, sizeof line, f)) {
-      const char *p = strstr(line, "(port ");
-      if (p && strstr(line, "HTTP data plane")) {
-        fclose(f);
-        return atoi(p + 6);
-      }
-    }
-    if (f) fclose(f);
-    poll(NULL, 0, 10);
-  }
-  return -1;
-}
-
 int demo_start(const char *dir, int threads, demo_job **out) {
   demo_job *d = calloc(1, sizeof *d);
   if (!d) return -1;
@@ -203,7 +184,7 @@ int demo_start(const char *dir, int threads, demo_job **out) {
     char *argv[] = {bin, "-c", d->cfg, NULL};
     if (wt_spawn(&d->proc, d->log, argv) ||
         wt_wait_socket(&d->proc, d->sock, 60) ||
-        (d->port = logged_port(d, 10)) <= 0) {
+        (d->port = ht_logged_port(d->log, 10)) <= 0) {
       fprintf(stderr, "demo_job: warmd did not start on %s\n", d->cfg);
       wt_dump_log(&d->proc);
       rc = -1;

@@ -167,4 +167,23 @@ static inline int ht_closed_within(int fd, double timeout_s) {
   }
 }
 
+/* The port warmd logged ("HTTP data plane on ... (port N)"), text or json. */
+static inline int ht_logged_port(const char *logpath, double secs) {
+  double end = ht_now() + secs;
+  while (ht_now() < end) {
+    FILE *f = fopen(logpath, "r");
+    char line[4096];
+    while (f && fgets(line, sizeof line, f)) {
+      const char *p = strstr(line, "(port ");
+      if (p && strstr(line, "HTTP data plane")) {
+        fclose(f);
+        return atoi(p + 6);
+      }
+    }
+    if (f) fclose(f);
+    poll(NULL, 0, 10);
+  }
+  return -1;
+}
+
 #endif /* HTTP_TESTUTIL_H */

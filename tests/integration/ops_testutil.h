@@ -115,23 +115,4 @@ static inline void op_need_pipeline(void) {
   }
 }
 
-/* The port warmd logged ("HTTP data plane on ... (port N)"), text or json. */
-static inline int op_logged_port(const char *logpath, double secs) {
-  double end = ht_now() + secs;
-  while (ht_now() < end) {
-    FILE *f = fopen(logpath, "r");
-    char line[4096];
-    while (f && fgets(line, sizeof line, f)) {
-      const char *p = strstr(line, "(port ");
-      if (p && strstr(line, "HTTP data plane")) {
-        fclose(f);
-        return atoi(p + 6);
-      }
-    }
-    if (f) fclose(f);
-    poll(NULL, 0, 10);
-  }
-  return -1;
-}
-
 #endif /* OPS_TESTUTIL_H */

@@ -214,7 +214,7 @@ static int done_on_disk(int j) {
 static void test_three_instances_behind_nginx_one_draining(void) {
   for (int i = 0; i < N_INST; i++) {
     CHECK(start_instance(i) == 0, "warmd %d starts", i);
-    in[i].port = op_logged_port(in[i].log, 10);
+    in[i].port = ht_logged_port(in[i].log, 10);
     CHECK(in[i].port > 0, "port of %d", i);
   }
   CHECK(start_nginx() == 0, "nginx starts on %d", nport);

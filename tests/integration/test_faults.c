@@ -59,8 +59,8 @@ static void test_cancel_racing_the_end_gives_one_terminal_state(void) {
     if (deleted) {
       char dir[700];
       snprintf(dir, sizeof dir, "%s/%s", wd_dir, id);
-      int ok = !strcmp(wd_state(id, st, sizeof st), "?") &&
-               access(dir, F_OK) != 0;
+      int ok =
+          !strcmp(wd_state(id, st, sizeof st), "?") && access(dir, F_OK) != 0;
       CHECK(ok, "deleted job %s: GET %s, folder %s", id, st,
             access(dir, F_OK) ? "gone" : "left");
       bad += !ok;
@@ -69,7 +69,8 @@ static void test_cancel_racing_the_end_gives_one_terminal_state(void) {
     }
     wd_wait(id, 30, st, sizeof st);
     json_t *j = wd_job(id), *s = wd_status_json(id);
-    json_t *err = json_object_get(j, "error"), *res = json_object_get(j, "result");
+    json_t *err = json_object_get(j, "error"),
+           *res = json_object_get(j, "result");
     const char *disk = json_string_value(json_object_get(s, "state"));
     if (!strcmp(st, "done")) {
       n_done++;
@@ -117,7 +118,7 @@ static void test_failed_writes_leave_a_whole_status_and_no_video(void) {
     _exit(127);
   }
   CHECK(wt_wait_socket(&wd_proc, wd_sock, 30) == 0 &&
-            (wd_port = wd_logged_port(10)) > 0,
+            (wd_port = ht_logged_port(wd_log, 10)) > 0,
         "warmd starts");
   for (int i = 0; i < 3; i++) {
     char id[32], st[32];
@@ -126,9 +127,11 @@ static void test_failed_writes_leave_a_whole_status_and_no_video(void) {
     json_t *j = wd_job(id), *s = wd_status_json(id);
     const char *e = json_string_value(json_object_get(j, "error"));
     CHECK(e && strstr(e, "preview.png"), "the error names the file: %s", e);
-    CHECK(s && !strcmp(json_string_value(json_object_get(s, "state")), "failed"),
+    CHECK(s &&
+              !strcmp(json_string_value(json_object_get(s, "state")), "failed"),
           "status.json is whole and says failed");
-    CHECK(!wd_file_exists(wd_dir, id, "video.y4m") && wd_count_suffix(id, ".tmp") == 0,
+    CHECK(!wd_file_exists(wd_dir, id, "video.y4m") &&
+              wd_count_suffix(id, ".tmp") == 0,
           "no video and no temporary beside failed");
     json_decref(j);
     json_decref(s);
@@ -143,7 +146,8 @@ static void test_atomic_write_keeps_the_old_file_on_failure(void) {
   snprintf(path, sizeof path, "%s/status.json", wd_dir);
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   warm_error e = {0};
-  CHECK(wh_write_atomic(path, "{\"state\":\"done\"}", 16, &e) == 0, "%s", e.msg);
+  CHECK(wh_write_atomic(path, "{\"state\":\"done\"}", 16, &e) == 0, "%s",
+        e.msg);
   pid_t pid = fork();
   if (pid == 0) {
     signal(SIGXFSZ, SIG_IGN);
@@ -344,10 +348,11 @@ static void test_host_ledger_books_what_a_job_really_uses(void) {
   ledger_figures(0, &dp, &du);
   double booked = hp + (dp > u0 ? dp - u0 : 0);
   double grew = (double)hwm - (double)rss0;
-  fprintf(stderr, "  RSS %.1f MiB -> peak %.1f MiB (+%.1f); host ledger peak "
-                  "%.1f MiB, cpu ledger growth %.1f MiB\n",
-          rss0 / 1048576.0, hwm / 1048576.0, grew / 1048576.0,
-          hp / 1048576.0, (dp - u0) / 1048576.0);
+  fprintf(stderr,
+          "  RSS %.1f MiB -> peak %.1f MiB (+%.1f); host ledger peak "
+          "%.1f MiB, cpu ledger growth %.1f MiB\n",
+          rss0 / 1048576.0, hwm / 1048576.0, grew / 1048576.0, hp / 1048576.0,
+          (dp - u0) / 1048576.0);
   CHECK(hp >= 3.0 * 33 * 192 * 192 * 4, "the frames are booked: %.0f", hp);
   if (WD_ASAN)
     fprintf(stderr, "  (AddressSanitizer build: RSS not compared)\n");
@@ -358,8 +363,9 @@ static void test_host_ledger_books_what_a_job_really_uses(void) {
     fprintf(stderr, "  (cannot reset the peak RSS here: not compared)\n");
   ht_resp r;
   ht_request(wd_port, "GET", "/metrics", NULL, &r);
-  CHECK(r.body && strstr(r.body, "warmd_device_budget_bytes{device=\"host\"} "
-                                 "4294967296") &&
+  CHECK(r.body &&
+            strstr(r.body, "warmd_device_budget_bytes{device=\"host\"} "
+                           "4294967296") &&
             strstr(r.body, "warmd_device_peak_bytes{device=\"host\"}"),
         "the host ledger in /metrics");
   ht_free(&r);

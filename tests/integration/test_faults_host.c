@@ -55,7 +55,8 @@ static void test_width_mismatch_refused_and_readiness_means_it(void) {
         "the old pipeline still serves: %s", st);
   CHECK(wd_stop() == 0, "exit 0");
 
-  wd_encoder = "plugin = fault_encoder\ndim = 24\nbuckets = 512\nfault = fail\n";
+  wd_encoder =
+      "plugin = fault_encoder\ndim = 24\nbuckets = 512\nfault = fail\n";
   wd_config("", "1GiB", NULL, "");
   CHECK(wd_start(1) == 0, "warmd starts with a failing encoder");
   ht_resp r;
@@ -127,8 +128,9 @@ static void test_admin_client_that_never_reads_is_bounded(void) {
     }
   }
   uint64_t rss1 = wd_rss_of(wd_proc.pid);
-  fprintf(stderr, "  %zu bytes of commands sent; RSS %llu -> %llu KiB; "
-                  "slowest other admin reply %.3f s\n",
+  fprintf(stderr,
+          "  %zu bytes of commands sent; RSS %llu -> %llu KiB; "
+          "slowest other admin reply %.3f s\n",
           sent, (unsigned long long)rss0 >> 10, (unsigned long long)rss1 >> 10,
           worst);
   if (!WD_ASAN)
@@ -141,8 +143,9 @@ static void test_admin_client_that_never_reads_is_bounded(void) {
         unanswered);
   /* A sanity bound for a loaded machine (4 s under AddressSanitizer);
    * the flood's own bound is what the checks above measure. */
-  CHECK(worst < (WD_ASAN ? 4.0 : 1.0), "other admin clients not stalled: "
-                                       "%.3f s",
+  CHECK(worst < (WD_ASAN ? 4.0 : 1.0),
+        "other admin clients not stalled: "
+        "%.3f s",
         worst);
   for (int k = 0; k < 2; k++)
     close(fds[k]);
@@ -166,7 +169,7 @@ static void test_fd_limit_sizes_the_http_cap_and_keeps_admin(void) {
     _exit(127);
   }
   CHECK(wt_wait_socket(&wd_proc, wd_sock, 30) == 0 &&
-            (wd_port = wd_logged_port(10)) > 0,
+            (wd_port = ht_logged_port(wd_log, 10)) > 0,
         "warmd starts");
   long cap = logged_cap();
   CHECK(cap >= 8 && cap < 160 - 64, "the cap comes from the limit: %ld", cap);
@@ -202,8 +205,7 @@ static void test_fd_limit_sizes_the_http_cap_and_keeps_admin(void) {
   char id[32], s[32] = "?";
   int st = 0;
   for (double end = wt_now() + 10; st != 202 && wt_now() < end;)
-    if ((st = wd_post("{\"prompt\": \"after the flood\"}", id, NULL, 0)) !=
-        202)
+    if ((st = wd_post("{\"prompt\": \"after the flood\"}", id, NULL, 0)) != 202)
       poll(NULL, 0, 20);
   CHECK(st == 202 && !strcmp(wd_wait(id, 30, s, sizeof s), "done"),
         "jobs still run: %d %s", st, s);
@@ -281,32 +283,29 @@ static void test_check_reports_everything_at_once(void) {
   char out[16384], cmd[2400];
   wt_write(wd_cfg,
            "[host]\nplugin_dir = %s/plugins\nadmin_socket = %s\n" /* 1-3 */
-           "colour = blue\n"                                       /* 4 */
-           "[device cpu]\nbudget = 512TiB\n"                       /* 5-6 */
-           "[component text_encoder]\nplugin = hello_encoder\n"    /* 7-8 */
-           "dim = 24\n"                                            /* 9 */
-           "[component transformer]\nplugin = transformer_ltxv\n"  /* 10-11 */
-           "weights = %s/no_such_dit\n"                            /* 12 */
-           "[component gpu_dit]\nplugin = transformer_ltxv\n"      /* 13-14 */
-           "device = cuda:7\nweights = %s/no_such_gpu_dit\n"       /* 15-16 */
-           "[component extra]\nplugin = hello_encodr\n"            /* 17-18 */
-           "[component vae]\nplugin = vae_ltxv\n"                  /* 19-20 */
-           "weights = %s/ltxv-ckpt/vae_tiny\n"                     /* 21 */
+           "colour = blue\n"                                      /* 4 */
+           "[device cpu]\nbudget = 512TiB\n"                      /* 5-6 */
+           "[component text_encoder]\nplugin = hello_encoder\n"   /* 7-8 */
+           "dim = 24\n"                                           /* 9 */
+           "[component transformer]\nplugin = transformer_ltxv\n" /* 10-11 */
+           "weights = %s/no_such_dit\n"                           /* 12 */
+           "[component gpu_dit]\nplugin = transformer_ltxv\n"     /* 13-14 */
+           "device = cuda:7\nweights = %s/no_such_gpu_dit\n"      /* 15-16 */
+           "[component extra]\nplugin = hello_encodr\n"           /* 17-18 */
+           "[component vae]\nplugin = vae_ltxv\n"                 /* 19-20 */
+           "weights = %s/ltxv-ckpt/vae_tiny\n"                    /* 21 */
            "[pipeline]\nencoder = text_encoder\nstages = transformer\n"
-           "decoder = vae\n"                                       /* 22-25 */
-           "frames = 10\n",                                        /* 26 */
+           "decoder = vae\n" /* 22-25 */
+           "frames = 10\n",  /* 26 */
            wd_dir, wd_sock, wd_dir, wd_dir, WARM_BUILD_DIR);
   snprintf(cmd, sizeof cmd, "%s/bin/warmd -t -c %s", WARM_BUILD_DIR, wd_cfg);
   int rc = wt_run(cmd, out, sizeof out);
   struct {
     int line;
     const char *text;
-  } want[] = {{4, "unknown key 'colour'"},
-              {12, "no_such_dit"},
-              {16, "no_such_gpu_dit"},
-              {15, "no CUDA device"},
-              {18, "hello_encodr"},
-              {26, "frames = 10"},
+  } want[] = {{4, "unknown key 'colour'"}, {12, "no_such_dit"},
+              {16, "no_such_gpu_dit"},     {15, "no CUDA device"},
+              {18, "hello_encodr"},        {26, "frames = 10"},
               {6, "more than the"}};
   CHECK(rc == 1, "exit 1: %s", out);
   for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
@@ -336,8 +335,7 @@ static void test_truncated_mapped_weights_fail_the_job_not_warmd(void) {
   snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r %s/ltxv-ckpt/dit_tiny '%s'",
            dit, WARM_BUILD_DIR, dit);
   CHECK(wt_run(cmd, out, sizeof out) == 0, "copy: %s", out);
-  wd_config("", "1GiB", dit,
-            "");
+  wd_config("", "1GiB", dit, "");
   /* The transformer streams from the file's pages. */
   char text[8192];
   FILE *f = fopen(wd_cfg, "r");
@@ -348,9 +346,9 @@ static void test_truncated_mapped_weights_fail_the_job_not_warmd(void) {
   char *q = p ? strstr(p, "placement = resident") : NULL;
   if (q) {
     f = fopen(wd_cfg, "w");
-    fprintf(f, "%.*splacement = stream\nstream_window = 1\nstream_source = mmap%s",
-            (int)(q - text),
-            text, q + strlen("placement = resident"));
+    fprintf(f,
+            "%.*splacement = stream\nstream_window = 1\nstream_source = mmap%s",
+            (int)(q - text), text, q + strlen("placement = resident"));
     fclose(f);
   }
   CHECK(wd_start(1) == 0, "warmd starts");
@@ -413,8 +411,9 @@ static void test_plugin_crash_is_logged_and_marks_the_job(void) {
   CHECK(id[0], "the job has a folder");
   CHECK(rc != 0, "exit status not 0: %d", rc);
   char line[256];
-  snprintf(line, sizeof line, "SIGSEGV (signal 11) in component text_encoder, "
-                              "job %s",
+  snprintf(line, sizeof line,
+           "SIGSEGV (signal 11) in component text_encoder, "
+           "job %s",
            id);
   CHECK(wd_logged(line), "the log says: %s", line);
   json_t *s = wd_status_json(id);

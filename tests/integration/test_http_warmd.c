@@ -56,32 +56,13 @@ static int wait_done(const char *id, double secs) {
   return 0;
 }
 
-/* The port warmd logged ("HTTP data plane on ... (port N)"). */
-static int logged_port(double secs) {
-  double end = wt_now() + secs;
-  while (wt_now() < end) {
-    FILE *f = fopen(logpath, "r");
-    char line[1024];
-    while (f && fgets(line, sizeof line, f)) {
-      const char *p = strstr(line, "(port ");
-      if (p && strstr(line, "HTTP data plane")) {
-        fclose(f);
-        return atoi(p + 6);
-      }
-    }
-    if (f) fclose(f);
-    poll(NULL, 0, 10);
-  }
-  return -1;
-}
-
 static int start(void) {
   char bin[1024];
   snprintf(bin, sizeof bin, "%s/bin/warmd", WARM_BUILD_DIR);
   char *argv[] = {bin, "-c", cfg, NULL};
   if (wt_spawn(&proc, logpath, argv) || wt_wait_socket(&proc, sock, 30))
     return -1;
-  port = logged_port(10);
+  port = ht_logged_port(logpath, 10);
   return port > 0 ? 0 : -1;
 }
 

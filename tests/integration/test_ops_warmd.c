@@ -37,7 +37,7 @@ static int start(void) {
   char *argv[] = {bin, "-c", cfg, NULL};
   if (wt_spawn(&proc, logpath, argv) || wt_wait_socket(&proc, sock, 30))
     return -1;
-  port = op_logged_port(logpath, 10);
+  port = ht_logged_port(logpath, 10);
   return port > 0 ? 0 : -1;
 }
 

@@ -21,24 +21,6 @@ static wt_proc proc;
 static int port;
 static cdp br;
 
-static int logged_port(double secs) {
-  double end = wt_now() + secs;
-  while (wt_now() < end) {
-    FILE *f = fopen(logpath, "r");
-    char line[1024];
-    while (f && fgets(line, sizeof line, f)) {
-      const char *p = strstr(line, "(port ");
-      if (p && strstr(line, "HTTP data plane")) {
-        fclose(f);
-        return atoi(p + 6);
-      }
-    }
-    if (f) fclose(f);
-    poll(NULL, 0, 10);
-  }
-  return -1;
-}
-
 static void write_config(const char *extra) {
   wt_write(cfg,
            "[host]\n%splugin_dir = %s/plugins\nadmin_socket = %s\n"
@@ -62,8 +44,10 @@ static void write_config(const char *extra) {
 static char *eval_str(const char *js) {
   json_t *v = cdp_eval(&br, js);
   char *s = NULL;
-  if (v && json_is_string(v)) s = strdup(json_string_value(v));
-  else if (v) s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+  if (v && json_is_string(v))
+    s = strdup(json_string_value(v));
+  else if (v)
+    s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
   json_decref(v);
   return s;
 }
@@ -81,20 +65,24 @@ static void test_web_page_submits_watches_and_plays(void) {
   char url[128];
   snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
   CHECK(cdp_open(&br, url, 1280, 900) == 0, "open the page: %s", br.err);
-  CHECK(cdp_wait_true(&br, "document.getElementById('ready').textContent === 'ready'",
-                      20),
-        "the page shows warmd ready");
-  CHECK(cdp_wait_true(&br, "document.querySelectorAll('#components tr').length === 3",
-                      5),
+  CHECK(
+      cdp_wait_true(
+          &br, "document.getElementById('ready').textContent === 'ready'", 20),
+      "the page shows warmd ready");
+  CHECK(cdp_wait_true(
+            &br, "document.querySelectorAll('#components tr').length === 3", 5),
         "the page lists the three components");
   char *before = eval_str("document.querySelector('.device').dataset.used");
-  CHECK(cdp_wait_true(&br,
-                      "(() => { const f = (id, v) => document.getElementById(id).value = v;"
-                      " f('prompt', 'a heron over a lake at dawn'); f('frames', '17');"
-                      " f('width', '64'); f('height', '64'); f('steps', '200'); f('seed', '7');"
-                      " document.getElementById('submit').click(); return true; })()",
-                      5),
-        "fill the form and click Generate");
+  CHECK(
+      cdp_wait_true(
+          &br,
+          "(() => { const f = (id, v) => document.getElementById(id).value = v;"
+          " f('prompt', 'a heron over a lake at dawn'); f('frames', '17');"
+          " f('width', '64'); f('height', '64'); f('steps', '200'); f('seed', "
+          "'7');"
+          " document.getElementById('submit').click(); return true; })()",
+          5),
+      "fill the form and click Generate");
   /* Watch the page: every value the memory bar shows until the job ends. */
   json_t *seen = json_object();
   double end = wt_now() + 60;
@@ -103,11 +91,13 @@ static void test_web_page_submits_watches_and_plays(void) {
     char *used = eval_str("document.querySelector('.device').dataset.used");
     if (used) json_object_set_new(seen, used, json_true());
     free(used);
-    pct = (int)eval_num("Number(document.getElementById('current').dataset.progress ?? -1)");
+    pct = (int)eval_num(
+        "Number(document.getElementById('current').dataset.progress ?? -1)");
     if (pct == 100) break;
     if (pct >= 30 && !running_shot) {
       char shot[1024];
-      snprintf(shot, sizeof shot, "%s/web-screenshot-running.png", WARM_BUILD_DIR);
+      snprintf(shot, sizeof shot, "%s/web-screenshot-running.png",
+               WARM_BUILD_DIR);
       running_shot = cdp_screenshot(&br, shot) == 0;
     }
     poll(NULL, 0, 40);
@@ -131,19 +121,23 @@ static void test_web_page_submits_watches_and_plays(void) {
   free(before);
 
   /* The video element loads the MP4 and decodes frames of the right size. */
-  CHECK(cdp_wait_true(&br,
-                      "(() => { const v = document.getElementById('player');"
-                      " return v.src.endsWith('/video.mp4') && v.readyState >= 2 &&"
-                      " !v.error && v.videoWidth === 64 && v.videoHeight === 64; })()",
-                      20),
+  CHECK(cdp_wait_true(
+            &br,
+            "(() => { const v = document.getElementById('player');"
+            " return v.src.endsWith('/video.mp4') && v.readyState >= 2 &&"
+            " !v.error && v.videoWidth === 64 && v.videoHeight === 64; })()",
+            20),
         "the video element plays the job's MP4: %s",
         eval_str("(() => { const v = document.getElementById('player');"
-                 " return JSON.stringify({src: v.src, rs: v.readyState, w: v.videoWidth,"
+                 " return JSON.stringify({src: v.src, rs: v.readyState, w: "
+                 "v.videoWidth,"
                  " err: v.error && v.error.message}); })()"));
   double dur = eval_num("document.getElementById('player').duration");
   /* 17 frames at the pipeline's default 24 fps. */
   CHECK(fabs(dur - 17.0 / 24.0) < 0.01, "video duration %.3f s", dur);
-  CHECK(cdp_wait_true(&br, "document.querySelector('#jobs tr[data-state=done]') !== null", 5),
+  CHECK(cdp_wait_true(
+            &br, "document.querySelector('#jobs tr[data-state=done]') !== null",
+            5),
         "the job list shows the job done");
 
   char shot[1024];
@@ -159,19 +153,24 @@ static void test_web_page_submits_watches_and_plays(void) {
 static void test_web_page_cancels_a_queued_job(void) {
   const char *js_post =
       "(async () => { const r = await fetch('/v1/generations', {method: 'POST',"
-      " headers: {'Content-Type': 'application/json'}, body: JSON.stringify({prompt:"
+      " headers: {'Content-Type': 'application/json'}, body: "
+      "JSON.stringify({prompt:"
       " 'long', frames: 17, width: 64, height: 64, steps: 200})});"
       " return (await r.json()).id; })()";
   char *a = eval_str(js_post), *b = eval_str(js_post);
-  CHECK(a && b && strlen(b) > 8, "two jobs posted: %s %s", a ? a : "?", b ? b : "?");
+  CHECK(a && b && strlen(b) > 8, "two jobs posted: %s %s", a ? a : "?",
+        b ? b : "?");
   char js[512];
   snprintf(js, sizeof js,
-           "(() => { const b = document.querySelector('#jobs tr[data-job=\"%s\"] button');"
-           " if (!b || b.textContent !== 'cancel') return false; b.click(); return true; })()",
+           "(() => { const b = document.querySelector('#jobs "
+           "tr[data-job=\"%s\"] button');"
+           " if (!b || b.textContent !== 'cancel') return false; b.click(); "
+           "return true; })()",
            b ? b : "");
   CHECK(cdp_wait_true(&br, js, 10), "click the queued job's cancel button");
   snprintf(js, sizeof js,
-           "document.querySelector('#jobs tr[data-job=\"%s\"]')?.dataset.state === 'cancelled'",
+           "document.querySelector('#jobs tr[data-job=\"%s\"]')?.dataset.state "
+           "=== 'cancelled'",
            b ? b : "");
   CHECK(cdp_wait_true(&br, js, 10), "the page shows the job cancelled");
   /* Cancel the long one too, so the stop is quick. */
@@ -229,20 +228,26 @@ static void test_web_page_asks_for_the_api_key(void) {
   ht_request(port, "GET", "/", NULL, &r);
   CHECK(r.status == 200, "the page itself needs no token: %d", r.status);
   ht_free(&r);
-  CHECK(cdp_wait_true(&br, "!document.getElementById('auth').hidden && "
-                           "document.getElementById('ready').textContent !== 'ready'",
-                      10),
-        "the page shows the key field");
-  CHECK(cdp_wait_true(&br,
-                      "(() => { document.getElementById('key').value ="
-                      " '0123456789abcdef0123456789abcdef';"
-                      " document.querySelector('#auth button').click(); return true; })()",
-                      5),
-        "enter the key");
-  CHECK(cdp_wait_true(&br, "document.getElementById('auth').hidden && "
-                           "document.getElementById('ready').textContent === 'ready'",
-                      10),
-        "with the key the page shows warmd ready");
+  CHECK(
+      cdp_wait_true(&br,
+                    "!document.getElementById('auth').hidden && "
+                    "document.getElementById('ready').textContent !== 'ready'",
+                    10),
+      "the page shows the key field");
+  CHECK(
+      cdp_wait_true(
+          &br,
+          "(() => { document.getElementById('key').value ="
+          " '0123456789abcdef0123456789abcdef';"
+          " document.querySelector('#auth button').click(); return true; })()",
+          5),
+      "enter the key");
+  CHECK(
+      cdp_wait_true(&br,
+                    "document.getElementById('auth').hidden && "
+                    "document.getElementById('ready').textContent === 'ready'",
+                    10),
+      "with the key the page shows warmd ready");
 }
 
 int main(void) {
@@ -271,7 +276,8 @@ int main(void) {
   snprintf(bin, sizeof bin, "%s/bin/warmd", WARM_BUILD_DIR);
   char *argv[] = {bin, "-c", cfg, NULL};
   int up = wt_spawn(&proc, logpath, argv) == 0 &&
-           wt_wait_socket(&proc, sock, 30) == 0 && (port = logged_port(10)) > 0;
+           wt_wait_socket(&proc, sock, 30) == 0 &&
+           (port = ht_logged_port(logpath, 10)) > 0;
   CHECK(up, "warmd starts with HTTP");
   snprintf(prof, sizeof prof, "%s/profile", dir);
   snprintf(blog, sizeof blog, "%s/chromium.log", dir);

@@ -76,7 +76,8 @@ static inline const char *wd_state(const char *id, char *buf, size_t n) {
 
 /* Waits until the job leaves queued/running; returns its final state in
  * buf ("?" when it vanished or the wait timed out). */
-static inline const char *wd_wait(const char *id, double secs, char *buf, size_t n) {
+static inline const char *wd_wait(const char *id, double secs, char *buf,
+                                  size_t n) {
   double end = wt_now() + secs;
   while (wt_now() < end) {
     wd_state(id, buf, n);
@@ -85,25 +86,6 @@ static inline const char *wd_wait(const char *id, double secs, char *buf, size_t
   }
   snprintf(buf, n, "?");
   return buf;
-}
-
-/* The port warmd logged ("HTTP data plane on ... (port N)"). */
-static inline int wd_logged_port(double secs) {
-  double end = wt_now() + secs;
-  while (wt_now() < end) {
-    FILE *f = fopen(wd_log, "r");
-    char line[1024];
-    while (f && fgets(line, sizeof line, f)) {
-      const char *p = strstr(line, "(port ");
-      if (p && strstr(line, "HTTP data plane")) {
-        fclose(f);
-        return atoi(p + 6);
-      }
-    }
-    if (f) fclose(f);
-    poll(NULL, 0, 10);
-  }
-  return -1;
 }
 
 /* 1 when warmd's log holds a line with `needle`. */
@@ -122,11 +104,10 @@ static inline int wd_start(int http) {
   char bin[1024];
   snprintf(bin, sizeof bin, "%s/bin/warmd", WARM_BUILD_DIR);
   char *argv[] = {bin, "-c", wd_cfg, NULL};
-  if (wt_spawn(&wd_proc, wd_log, argv) ||
-      wt_wait_socket(&wd_proc, wd_sock, 30))
+  if (wt_spawn(&wd_proc, wd_log, argv) || wt_wait_socket(&wd_proc, wd_sock, 30))
     return -1;
   if (!http) return 0;
-  wd_port = wd_logged_port(10);
+  wd_port = ht_logged_port(wd_log, 10);
   return wd_port > 0 ? 0 : -1;
 }
 
@@ -140,7 +121,7 @@ static inline int wd_stop(void) {
  * and after the pipeline (may be ""); dit is the transformer's weights
  * under the build folder, or absolute (NULL: ltxv-ckpt/dit_tiny). */
 static inline void wd_config(const char *extra_host, const char *budget,
-                      const char *dit, const char *extra) {
+                             const char *dit, const char *extra) {
   wt_write(wd_cfg,
            "[host]\nplugin_dir = %s/plugins\nadmin_socket = %s\n"
            "output_dir = %s/out\nhttp_listen = 127.0.0.1:0\n"
@@ -211,7 +192,8 @@ static inline double wd_metric(const char *name) {
   return v;
 }
 
-static inline int wd_file_exists(const char *dir, const char *id, const char *name) {
+static inline int wd_file_exists(const char *dir, const char *id,
+                                 const char *name) {
   char path[1200];
   snprintf(path, sizeof path, "%s/out/%s/%s", dir, id, name);
   return access(path, F_OK) == 0;
