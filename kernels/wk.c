@@ -95,6 +95,7 @@ int wk_ctx_create_sizing(wk_backend b, int threads, wk_ctx **out) {
  * device buffers and events first. NULL is a no-op. */
 void wk_ctx_destroy(wk_ctx *c) {
   if (!c) return;
+  wkcpu__packs_free(c);
   if (c->backend == WK_BACKEND_CUDA)
     wk__cuda(NULL)->ctx_fini(c);
   else
@@ -108,6 +109,17 @@ wk_backend wk_ctx_backend(const wk_ctx *c) {
 
 const char *wk_last_error(const wk_ctx *c) {
   return c ? c->err : create_err;
+}
+
+int wk_set_pack_arena(wk_ctx *c, void *arena, size_t bytes) {
+  if (!c || (!arena && bytes))
+    return c ? wk__fail(c, WK_EINVAL, "wk_set_pack_arena: bytes, no arena")
+             : WK_EINVAL;
+  wkcpu__packs_free(c);
+  c->pack = arena;
+  c->pack_bytes = arena ? bytes : 0;
+  c->pack_used = 0;
+  return 0;
 }
 
 int wk_set_bf16_activations(wk_ctx *c, int on) {

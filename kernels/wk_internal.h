@@ -41,6 +41,11 @@ struct wk_ctx {
   void *cpu; /* cpu backend state (thread pool), owned by cpu/ */
   void *cu;  /* cuda backend state (streams, handles), owned by cuda/ */
   int sizing; /* wk_ctx_create_sizing: workspace queries only */
+  /* wk_set_pack_arena: the caller's arena and the cpu backend's table of
+   * what it holds (conv3d_dnnl.c). */
+  char *pack;
+  size_t pack_bytes, pack_used;
+  void *packs;
 };
 
 /* Records a message in c->err and returns code. */
@@ -121,6 +126,10 @@ static inline float wk__fp8_to_f32(uint8_t x) {
 /* Backend lifecycle: fill c->cpu / c->cu; fini frees them. */
 int wkcpu_ctx_init(wk_ctx *c);
 void wkcpu_ctx_fini(wk_ctx *c);
+/* The cpu backend's pack arena (conv3d_dnnl.c): the bytes conv p's packed
+ * weights take, and freeing the context's table of packed copies. */
+size_t wkcpu__conv3d_packed_bytes(const wk_conv3d *p);
+void wkcpu__packs_free(wk_ctx *c);
 
 /* The backend twins of every device-facing function in wk.h. F maps an op
  * name to the declarator: the prefixed function (wkcpu_X, wkcu_X) or a

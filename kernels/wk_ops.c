@@ -384,6 +384,13 @@ size_t wk_conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt) {
   return WK__CALL(c, conv3d_workspace, c, p, wdt);
 }
 
+size_t wk_conv3d_packed_bytes(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt) {
+  if (!c || conv_ok(c, "wk_conv3d_packed_bytes", p) || !wk__dtype_size(wdt) ||
+      c->backend != WK_BACKEND_CPU)
+    return 0;
+  return wkcpu__conv3d_packed_bytes(p);
+}
+
 int wk_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
                   wk_w bias, float *y) {
   const char *op = "wk_conv3d_fwd";

@@ -121,13 +121,16 @@ int wkcpu_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
     return wk__fail(c, WK_EUNSUPPORTED,
                     "wk_conv3d_fwd: a GEMM dimension exceeds the BLAS range");
   char *ws = wkcpu__ws(c);
+  size_t wdec =
+      weight.dtype == WK_F32 ? 0 : wkcpu__align((size_t)(p->Co * g.Kc) * 4);
+  if (wkcpu__conv3d_dnnl(c, p, x, weight, (float *)ws, bias, y, ws + wdec) == 0)
+    return 0;
   const float *wf = weight.data;
   if (weight.dtype != WK_F32) {
     wkcpu__decode_rows(c, (float *)ws, weight, g.Kc, 0, p->Co);
     wf = (const float *)ws;
-    ws += wkcpu__align((size_t)(p->Co * g.Kc) * 4);
   }
-  if (wkcpu__conv3d_dnnl(c, p, x, wf, bias, y, ws) == 0) return 0;
+  ws += wdec;
   float *col = (float *)ws;
   /* y starts as the bias (or zeros); the GEMMs accumulate onto it. */
   for (int64_t co = 0; co < p->Co; co++) {

@@ -13,12 +13,14 @@
  * the thread's slice of the workspace in the blocked layout, runs a
  * zero-padding convolution on the calling thread into a blocked output
  * band, and unblocks that into y adding the bias. The weights are reordered
- * into the primitive's layout once per call. Primitives are cached per
+ * into the primitive's layout once per call, or once per context when the
+ * caller gave it a pack arena (wk_set_pack_arena). Primitives are cached per
  * shape; a shape oneDNN serves only with its reference code, or a process
  * where the cpu backend does not use oneDNN (no AVX512-BF16, or
  * WK_CPU_NO_DNNL set), keeps the im2col path (conv3d.c).
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conv3d_dnnl.h"
@@ -162,6 +164,78 @@ static int make_plan(const wk_conv3d *p, plan *pl) {
   pl->slot = a > b ? a : b;
   pl->wbytes = wkcpu__align(dnnl_memory_desc_get_size(&pl->full->wei));
   return 0;
+}
+
+size_t wkcpu__conv3d_packed_bytes(const wk_conv3d *p) {
+  plan pl;
+  return make_plan(p, &pl) ? 0 : pl.wbytes;
+}
+
+/* ---- the pack arena ------------------------------------------------------
+ * A context's table of the weights reordered into its arena: the weight
+ * pointer, dtype and conv (channels, kernel) with the blocked layout they
+ * were reordered into, and where. Only the thread running the context's
+ * ops reads or changes it. */
+
+typedef struct pack_entry {
+  const void *w;
+  wk_dtype dt;
+  int64_t Ci, Co, kt, kh, kw;
+  dnnl_memory_desc_t md;
+  size_t off;
+} pack_entry;
+
+typedef struct packs {
+  pack_entry *e;
+  int n, cap;
+} packs;
+
+void wkcpu__packs_free(wk_ctx *c) {
+  packs *t = c->packs;
+  if (t) free(t->e);
+  free(t);
+  c->packs = NULL;
+}
+
+static int same_conv(const pack_entry *e, const wk_conv3d *p) {
+  return e->Ci == p->Ci && e->Co == p->Co && e->kt == p->kt && e->kh == p->kh &&
+         e->kw == p->kw;
+}
+
+/* The packed copy of `w` for p in the layout md, or NULL. */
+static const char *pack_find(const wk_ctx *c, wk_w w, const wk_conv3d *p,
+                             const dnnl_memory_desc_t *md) {
+  const packs *t = c->packs;
+  for (int i = 0; t && i < t->n; i++) {
+    const pack_entry *e = &t->e[i];
+    if (e->w == w.data && e->dt == w.dtype && same_conv(e, p) &&
+        dnnl_memory_desc_equal(&e->md, md))
+      return c->pack + e->off;
+  }
+  return NULL;
+}
+
+/* Room for `bytes` more in the arena, or NULL. */
+static char *pack_room(const wk_ctx *c, size_t bytes) {
+  if (!c->pack || !bytes || c->pack_bytes - c->pack_used < bytes) return NULL;
+  return c->pack + c->pack_used;
+}
+
+/* Records the copy just written at pack_room's slot. */
+static void pack_add(wk_ctx *c, wk_w w, const wk_conv3d *p,
+                     const dnnl_memory_desc_t *md, size_t bytes) {
+  packs *t = c->packs;
+  if (!t && !(t = c->packs = calloc(1, sizeof *t))) return;
+  if (t->n == t->cap) {
+    int cap = t->cap ? 2 * t->cap : 32;
+    pack_entry *e = realloc(t->e, (size_t)cap * sizeof *e);
+    if (!e) return; /* not recorded: the next call reorders again */
+    t->e = e;
+    t->cap = cap;
+  }
+  t->e[t->n++] = (pack_entry){w.data, w.dtype, p->Ci, p->Co,       p->kt,
+                              p->kh,  p->kw,   *md,   c->pack_used};
+  c->pack_used += bytes;
 }
 
 size_t wkcpu__conv3d_dnnl_workspace(wk_ctx *c, const wk_conv3d *p) {
@@ -346,17 +420,29 @@ static int reorder_weights(const wk_conv3d *p, const conv_prim *e,
 }
 
 int wkcpu__conv3d_dnnl(wk_ctx *c, const wk_conv3d *p, const float *x,
-                       const float *wf, wk_w bias, float *y, char *ws) {
+                       wk_w weight, float *dec, wk_w bias, float *y, char *ws) {
   plan pl;
   if (make_plan(p, &pl)) return -1;
   float *bv = (float *)(ws + pl.wbytes);
   char *slots = (char *)bv + wkcpu__align((size_t)p->Co * 4);
-  if (reorder_weights(p, pl.full, wf, ws)) return -1;
+  const void *wei = pack_find(c, weight, p, &pl.full->wei);
+  if (!wei) {
+    const float *wf = weight.data;
+    if (weight.dtype != WK_F32) {
+      wkcpu__decode_rows(c, dec, weight, p->Ci * p->kt * p->kh * p->kw, 0,
+                         p->Co);
+      wf = dec;
+    }
+    char *slot = pack_room(c, pl.wbytes);
+    if (reorder_weights(p, pl.full, wf, slot ? slot : ws)) return -1;
+    if (slot) pack_add(c, weight, p, &pl.full->wei, pl.wbytes);
+    wei = slot ? slot : ws;
+  }
   for (int64_t co = 0; co < p->Co; co++) {
     bv[co] = 0.0f;
     if (bias.data) wkcpu__decode(&bv[co], bias, co, 1);
   }
-  conv_job J = {p, &pl, x, bv, ws, slots, y, 0};
+  conv_job J = {p, &pl, x, bv, wei, slots, y, 0};
   wkcpu__parallel(c, pl.To * pl.nb, 1, conv_tasks, &J);
   return J.fail ? -1 : 0;
 }

@@ -325,6 +325,25 @@ int wk_conv3d_fwd(wk_ctx *c, const wk_conv3d *p, const float *x, wk_w weight,
                   wk_w bias, float *y);
 size_t wk_conv3d_workspace(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);
 
+/*
+ * Packed convolution weights. The cpu backend's convolution reads its
+ * weights in oneDNN's blocked layout and without an arena reorders them on
+ * every call (a tiled decode runs each conv once per tile). A caller whose
+ * weights stay at one address, unchanged, can give the context an arena
+ * (memory it allocated and booked): each convolution's weights are then
+ * reordered into it once, on first use, keyed by the weight pointer and
+ * the conv's channels and kernel, and read from there after; the bytes a
+ * conv computes are the same either way. A weight that finds no room left
+ * is reordered per call as before.
+ * wk_conv3d_packed_bytes: the arena bytes conv p's weights take (0 where
+ * nothing is packed: the CUDA backend, a cpu without oneDNN, a shape oneDNN
+ * does not serve). wk_set_pack_arena: the arena, or NULL / 0 to forget
+ * every packed copy (call it before the weights move or are freed, and
+ * before freeing the arena).
+ */
+size_t wk_conv3d_packed_bytes(wk_ctx *c, const wk_conv3d *p, wk_dtype wdt);
+int wk_set_pack_arena(wk_ctx *c, void *arena, size_t bytes);
+
 /* Depth to space: x [C*pt*ph*pw, T, H, W] -> y [C, T*pt, H*ph, W*pw], with
  * the input channel index c*pt*ph*pw + it*ph*pw + ih*pw + iw (diffusers
  * LTX-Video upsampler order). */

@@ -42,6 +42,7 @@ typedef struct lxc_tab {
   int n, cap;
   size_t bytes;     /* all tensors, placed */
   size_t max_bytes; /* the largest one */
+  size_t pack;      /* resident: the conv pack arena after them (0: none) */
   int failed;       /* an add ran out of memory */
 } lxc_tab;
 
@@ -67,7 +68,11 @@ typedef struct lxc_weights {
   uint64_t streamed; /* bytes copied through the window by this run */
 } lxc_weights;
 
-/* Device bytes of a placement (persistent, window, host_pinned). */
+/* Device bytes of a placement (persistent, window, host_pinned). A
+ * resident placement also holds the plugin's conv pack arena (tb->pack,
+ * the sum of wk_conv3d_packed_bytes over its convs), right after the
+ * weights in the same booking, given to the context with
+ * wk_set_pack_arena: each conv's weights are reordered into it once. */
 void lxc_estimate_weights(const lxc_tab *tb, const warm_place_req *req,
                           warm_estimate *out);
 /* Converts and uploads every tensor for `req`; on failure the previous

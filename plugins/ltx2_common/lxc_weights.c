@@ -59,6 +59,11 @@ int lxc_tab_check(const lxc_tab *tb, const warm_st *st, const char *who,
   return 0;
 }
 
+static size_t resident_bytes(const lxc_tab *tb) {
+  size_t b = tb->bytes ? tb->bytes : 1;
+  return tb->pack ? ALIGN_UP(b) + tb->pack : b;
+}
+
 void lxc_estimate_weights(const lxc_tab *tb, const warm_place_req *req,
                           warm_estimate *out) {
   memset(out, 0, sizeof *out);
@@ -67,7 +72,7 @@ void lxc_estimate_weights(const lxc_tab *tb, const warm_place_req *req,
     out->window = (uint64_t)slots * ALIGN_UP(tb->max_bytes ? tb->max_bytes : 1);
     out->host_pinned = tb->bytes;
   } else {
-    out->persistent = tb->bytes ? tb->bytes : 1;
+    out->persistent = resident_bytes(tb);
   }
 }
 
@@ -108,7 +113,7 @@ int lxc_place(lxc_weights *w, lxc_tab *tb, const warm_st *st,
   int rc = 0;
   if (req->placement == WARM_PLACE_RESIDENT)
     rc = w->svc->dev_alloc(w->svc->ctx, WARM_MEM_PERSISTENT,
-                           tb->bytes ? tb->bytes : 1, &blob, err);
+                           resident_bytes(tb), &blob, err);
   else {
     rc = w->svc->pinned_alloc(w->svc->ctx, tb->bytes ? tb->bytes : 1, &blob,
                               err);
@@ -148,6 +153,8 @@ int lxc_place(lxc_weights *w, lxc_tab *tb, const warm_st *st,
     }
     return rc;
   }
+  if (req->placement == WARM_PLACE_RESIDENT && tb->pack)
+    wk_set_pack_arena(w->wk, (char *)blob + ALIGN_UP(tb->bytes), tb->pack);
   w->placement = req->placement;
   w->blob = blob;
   w->window = window;
@@ -160,6 +167,7 @@ int lxc_place(lxc_weights *w, lxc_tab *tb, const warm_st *st,
 void lxc_unplace(lxc_weights *w) {
   if (!w->placement) return;
   wk_sync(w->wk);
+  wk_set_pack_arena(w->wk, NULL, 0); /* the packed copies go with the blob */
   release(w, w->placement, w->blob, w->window);
   w->placement = 0;
   w->blob = w->window = NULL;

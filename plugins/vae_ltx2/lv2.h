@@ -89,6 +89,10 @@ typedef struct lv2_opts {
   /* The most frames one encode call takes (0: the job's whole video);
    * image conditioning encodes 1. */
   int64_t encode_frames;
+  /* Resident on the cpu: the convs' weights reordered once into a pack
+   * arena booked with them (wk_set_pack_arena), not on every call: about
+   * the conv weights' size again, for less work per tile. Off by default. */
+  int pack_weights;
 } lv2_opts;
 
 typedef struct lv2 {
@@ -120,6 +124,9 @@ int64_t lv2_frames_of(const lv2_dec *d, int64_t F);
 /* lv2_decode.c: latent tile z [C, F, h, w] (host, normalised; noise [C, F,
  * h, w] or NULL) -> frames [3, F', h*s, w*s] on the host. */
 size_t lv2_decode_workspace(const lv2 *v, int64_t F, int64_t H, int64_t W);
+/* Packed conv weights (wk_conv3d_packed_bytes) of one decode / encode. */
+size_t lv2_decode_pack_bytes(const lv2 *v, int64_t F, int64_t H, int64_t W);
+size_t lv2_encode_pack_bytes(const lv2 *v, int64_t F, int64_t H, int64_t W);
 int lv2_decode_tile(lv2 *v, const float *z, const float *noise, int64_t F,
                     int64_t H, int64_t W, float *out, warm_error *err);
 

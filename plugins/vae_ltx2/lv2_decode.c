@@ -36,7 +36,7 @@ static wk_conv3d conv_desc(const lv2_dec *d, const lv2_conv *c, int64_t F,
 
 typedef struct sizes {
   int64_t act, tdim;
-  size_t wk;
+  size_t wk, pack; /* pack: every conv's packed weights (the pack arena) */
 } sizes;
 
 static void upd(sizes *z, int64_t n) {
@@ -52,6 +52,7 @@ static void upd_conv(const lv2 *v, sizes *z, const lv2_conv *c, int64_t F,
                      int64_t H, int64_t W) {
   wk_conv3d p = conv_desc(&v->dec, c, F, H, W);
   upd_ws(z, wk_conv3d_workspace(v->wk, &p, wkdt(v->dtype)));
+  z->pack += wk_conv3d_packed_bytes(v->wk, &p, wkdt(v->dtype));
   upd(z, c->ci * F * H * W);
   upd(z, c->co * F * H * W);
 }
@@ -98,6 +99,12 @@ static void make_plan(const lv2 *v, int64_t F, int64_t H, int64_t W, plan *p) {
       (size_t)(z.tdim > 0 ? z.tdim : 1) * sizeof(float);
   p->size[B_WK] = z.wk;
   p->total = lxc_layout(p->size, p->off, B_COUNT);
+}
+
+size_t lv2_decode_pack_bytes(const lv2 *v, int64_t F, int64_t H, int64_t W) {
+  sizes z;
+  walk(v, F, H, W, &z);
+  return z.pack;
 }
 
 size_t lv2_decode_workspace(const lv2 *v, int64_t F, int64_t H, int64_t W) {

@@ -31,42 +31,61 @@ static wk_conv3d desc(const lv2_enc *e, const lv2_conv *c, int64_t F, int64_t H,
   return p;
 }
 
-static void see(const lv2 *v, int64_t *act, size_t *ws, const lv2_conv *c,
-                int64_t F, int64_t H, int64_t W) {
+/* Sizes one conv: the activations, workspace and packed weights. */
+typedef struct sizes {
+  int64_t act;
+  size_t ws, pack;
+} sizes;
+
+static void see(const lv2 *v, sizes *z, const lv2_conv *c, int64_t F,
+                int64_t H, int64_t W) {
   wk_conv3d p = desc(&v->enc, c, F, H, W);
-  size_t s =
-      wk_conv3d_workspace(v->wk, &p, v->dtype == WARM_BF16 ? WK_BF16 : WK_F32);
-  if (s > *ws) *ws = s;
+  wk_dtype dt = v->dtype == WARM_BF16 ? WK_BF16 : WK_F32;
+  size_t s = wk_conv3d_workspace(v->wk, &p, dt);
+  if (s > z->ws) z->ws = s;
+  z->pack += wk_conv3d_packed_bytes(v->wk, &p, dt);
   int64_t m = (c->ci > c->co ? c->ci : c->co) * (F + 1) * H * W;
-  if (m > *act) *act = m;
+  if (m > z->act) z->act = m;
 }
 
-static void make_plan(const lv2 *v, int64_t F, int64_t H, int64_t W, plan *p) {
+static void walk(const lv2 *v, int64_t F, int64_t H, int64_t W, sizes *z) {
   const lv2_enc *e = &v->enc;
-  int64_t act = e->conv_in.ci * F * H * W;
-  size_t ws = 0;
-  see(v, &act, &ws, &e->conv_in, F, H, W);
+  memset(z, 0, sizeof *z);
+  z->act = e->conv_in.ci * F * H * W;
+  see(v, z, &e->conv_in, F, H, W);
   for (int i = 0; i < e->n_blocks; i++) {
     const lv2_block *b = &e->blocks[i];
     if (b->kind == LV2_RES) {
       for (int j = 0; j < b->n_res; j++)
-        see(v, &act, &ws, &b->res[j].conv1, F, H, W);
+        see(v, z, &b->res[j].conv1, F, H, W);
     } else {
       int64_t Fd = F + (b->st == 2);
-      see(v, &act, &ws, &b->conv, Fd, H, W);
-      if (b->ci * Fd * H * W > act) act = b->ci * Fd * H * W;
+      see(v, z, &b->conv, Fd, H, W);
+      if (b->ci * Fd * H * W > z->act) z->act = b->ci * Fd * H * W;
       F = Fd / b->st;
       H /= b->sh;
       W /= b->sw;
-      if (b->co * F * H * W > act) act = b->co * F * H * W;
+      if (b->co * F * H * W > z->act) z->act = b->co * F * H * W;
     }
   }
-  see(v, &act, &ws, &e->conv_out, F, H, W);
+  see(v, z, &e->conv_out, F, H, W);
+}
+
+static void make_plan(const lv2 *v, int64_t F, int64_t H, int64_t W, plan *p) {
+  sizes z;
+  walk(v, F, H, W, &z);
   memset(p, 0, sizeof *p);
   for (int i = B_X; i <= B_U; i++)
-    p->size[i] = (size_t)act * sizeof(float);
-  p->size[B_WK] = ws;
+    p->size[i] = (size_t)z.act * sizeof(float);
+  p->size[B_WK] = z.ws;
   p->total = lxc_layout(p->size, p->off, B_COUNT);
+}
+
+size_t lv2_encode_pack_bytes(const lv2 *v, int64_t F, int64_t H, int64_t W) {
+  sizes z;
+  int64_t ps = v->enc.patch_size;
+  walk(v, F, H / ps, W / ps, &z);
+  return z.pack;
 }
 
 size_t lv2_encode_workspace(const lv2 *v, int64_t F, int64_t H, int64_t W) {

@@ -377,7 +377,7 @@ int lv2_parse_opts(const warm_component_config *cfg, lv2_opts *o,
       "tiling",      "tile_size",           "tile_overlap",
       "tile_frames", "tile_frames_overlap", "threads",
       "noise_seed",  "decode_timestep",     "encoder",
-      "encode_frames", NULL};
+      "encode_frames", "pack_weights", NULL};
   o->tiling = 1;
   o->tile_size = 512;
   o->tile_overlap = 64;
@@ -387,10 +387,12 @@ int lv2_parse_opts(const warm_component_config *cfg, lv2_opts *o,
   o->noise_seed = 0;
   o->decode_timestep = 0.05;
   o->encoder = 1;
+  o->pack_weights = 0;
   const char *who = LV2_NAME;
   int rc = lxc_keys_known(cfg, known, who, err);
   if (!rc) rc = lxc_key_bool(cfg, "tiling", &o->tiling, err);
   if (!rc) rc = lxc_key_bool(cfg, "encoder", &o->encoder, err);
+  if (!rc) rc = lxc_key_bool(cfg, "pack_weights", &o->pack_weights, err);
   if (!rc) rc = lxc_key_int(cfg, "tile_size", 64, 1 << 16, &o->tile_size, err);
   if (!rc)
     rc = lxc_key_int(cfg, "tile_overlap", 0, 1 << 16, &o->tile_overlap, err);

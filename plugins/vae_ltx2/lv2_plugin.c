@@ -57,6 +57,8 @@ static void keep_host(void *arg, int i, const void *h) {
   if (i == v->dec.tsm) memcpy(&v->tsm, h, sizeof v->tsm);
 }
 
+static void size_pack(lv2 *v);
+
 static int lv2_create(const warm_services *svc,
                       const warm_component_config *cfg, warm_instance **out,
                       warm_error *err) {
@@ -98,6 +100,7 @@ static int lv2_create(const warm_services *svc,
                             warm_ltx2_path(v->f), WARM_LTX2_VAE_STATS,
                             (long long)c, (double)v->std[c]);
   }
+  if (!rc) size_pack(v);
   if (rc) {
     lv2_destroy((warm_instance *)v);
     return rc;
@@ -139,6 +142,24 @@ static int lv2_estimate(warm_instance *inst, const warm_place_req *req,
     if (e > out->workspace) out->workspace = e;
   }
   return 0;
+}
+
+/* The pack arena (lxc_tab.pack): the packed weights of one decode of the
+ * default job's tile and, with the encoder, one encode, as estimate()
+ * sizes them. */
+static void size_pack(lv2 *v) {
+  int64_t F, H, W, tf, th, tw;
+  v->tab.pack = 0;
+  if (!v->opts.pack_weights || job_latent(v, NULL, &F, &H, &W, NULL)) return;
+  lv2_tile_extent(v, F, H, W, &tf, &th, &tw);
+  size_t b = lv2_decode_pack_bytes(v, tf, th, tw);
+  if (v->enc.present) {
+    int64_t ef = (F - 1) * v->enc.tcomp + 1;
+    if (v->opts.encode_frames > 0 && ef > v->opts.encode_frames)
+      ef = (v->opts.encode_frames - 1) / v->enc.tcomp * v->enc.tcomp + 1;
+    b += lv2_encode_pack_bytes(v, ef, H * v->enc.scomp, W * v->enc.scomp);
+  }
+  v->tab.pack = b;
 }
 
 static int lv2_place(warm_instance *inst, const warm_place_req *req,

@@ -5,7 +5,8 @@
 #include "wk_testutil.h"
 
 /* A descriptor from the 12 classic fields; the padding modes default. */
-#define CV(...) {__VA_ARGS__, 0, 0, 0, 0, 0}
+#define CV(...)                                                                \
+  { __VA_ARGS__, 0, 0, 0, 0, 0 }
 
 /* Index of padded coordinate i on an axis of n (torch's pad semantics,
  * written out case by case): -1 for a zero. */
@@ -209,6 +210,71 @@ static void test_conv3d_row_bands(wt_env *e) {
   free(x), free(w), free(y1), free(y3);
 }
 
+/* A pack arena: the conv reads its weights from the arena after the first
+ * call, with the same bytes as without one; changing the weights in place
+ * then does not show (the packed copy serves) until the arena is dropped.
+ * A weight that finds no room is reordered per call. f32 and bf16. */
+static void pack_case(wt_env *e, wk_dtype dt) {
+  wk_conv3d p = CV(20, 2, 10, 13, 24, 3, 3, 3, 2, 0, 1, 1);
+  int64_t nx = 20 * 2 * 10 * 13, nw = 24 * 20 * 27, ny = 24 * 2 * 10 * 13;
+  float *x = wt_randn(nx, -1, 1), *w = wt_randn(nw, -1, 1);
+  float *b = wt_randn(24, -1, 1), *deq = malloc(nw * 4), scale;
+  void *wq = dt == WK_F32 ? w : wt_quantise(w, nw, dt, deq, &scale);
+  wk_w W = {wq, dt, dt == WK_F32 ? 1.0f : scale};
+  float *y0 = malloc(ny * 4), *y1 = malloc(ny * 4);
+  size_t bytes = wk_conv3d_packed_bytes(e->c, &p, dt);
+  wt_env_ws(e, wk_conv3d_workspace(e->c, &p, dt));
+  WT_RC(wk_conv3d_fwd(e->c, &p, x, W, wt_f32(b), y0), 0);
+  if (!bytes) { /* no oneDNN here: nothing is packed */
+    printf("pack arena: not used by this cpu's convolution (dtype %d)\n", dt);
+    goto out;
+  }
+  char *arena = malloc(bytes);
+  /* Scribbles on the stored weights (the first bf16 or f32 element). */
+  uint16_t keep16 = 0;
+  float keep32 = 0;
+  WT_RC(wk_set_pack_arena(e->c, arena, bytes), 0);
+  WT_RC(wk_conv3d_fwd(e->c, &p, x, W, wt_f32(b), y1), 0);
+  WT_CHECK(memcmp(y0, y1, ny * 4) == 0, "pack: first call differs");
+  if (dt == WK_F32)
+    keep32 = w[0], w[0] += 3.0f;
+  else
+    keep16 = ((uint16_t *)wq)[0], ((uint16_t *)wq)[0] ^= 0x4000;
+  WT_RC(wk_conv3d_fwd(e->c, &p, x, W, wt_f32(b), y1), 0);
+  WT_CHECK(memcmp(y0, y1, ny * 4) == 0, "pack: the packed copy did not serve");
+  WT_RC(wk_set_pack_arena(e->c, NULL, 0), 0);
+  WT_RC(wk_conv3d_fwd(e->c, &p, x, W, wt_f32(b), y1), 0);
+  WT_CHECK(memcmp(y0, y1, ny * 4) != 0, "pack: dropped, yet still served");
+  /* One byte short: no room, so every call reorders the weights it gets. */
+  WT_RC(wk_set_pack_arena(e->c, arena, bytes - 1), 0);
+  if (dt == WK_F32)
+    w[0] = keep32;
+  else
+    ((uint16_t *)wq)[0] = keep16;
+  WT_RC(wk_conv3d_fwd(e->c, &p, x, W, wt_f32(b), y1), 0);
+  WT_CHECK(memcmp(y0, y1, ny * 4) == 0, "pack: no room, result differs");
+  if (dt == WK_F32)
+    w[0] += 3.0f;
+  else
+    ((uint16_t *)wq)[0] ^= 0x4000;
+  WT_RC(wk_conv3d_fwd(e->c, &p, x, W, wt_f32(b), y1), 0);
+  WT_CHECK(memcmp(y0, y1, ny * 4) != 0, "pack: no room, yet a copy served");
+  WT_RC(wk_set_pack_arena(e->c, NULL, 0), 0);
+  free(arena);
+out:
+  free(x), free(w), free(b), free(deq), free(y0), free(y1);
+  if (wq != w) free(wq);
+}
+
+static void test_conv3d_pack_arena(wt_env *e) {
+  pack_case(e, WK_F32);
+  pack_case(e, WK_BF16);
+  char one;
+  WT_RC(wk_set_pack_arena(e->c, NULL, 8), WK_EINVAL);
+  WT_RC(wk_set_pack_arena(e->c, &one, 0), 0); /* an empty arena holds none */
+  WT_RC(wk_set_pack_arena(e->c, NULL, 0), 0);
+}
+
 static void test_conv3d_bad_geometry(wt_env *e) {
   float buf[64] = {0};
   wk_conv3d p = CV(1, 1, 2, 2, 1, 3, 3, 3, 0, 0, 0, 0); /* kernel > input */
@@ -263,6 +329,7 @@ int main(void) {
   test_conv3d_chunked_positions(&e);
   test_conv3d_deterministic_across_threads(&e);
   test_conv3d_row_bands(&e);
+  test_conv3d_pack_arena(&e);
   test_conv3d_bad_geometry(&e);
   test_depth_to_space_matches_index_formula(&e);
   wt_env_fini(&e);
