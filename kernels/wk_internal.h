@@ -130,6 +130,10 @@ void wkcpu_ctx_fini(wk_ctx *c);
  * weights take, and freeing the context's table of packed copies. */
 size_t wkcpu__conv3d_packed_bytes(const wk_conv3d *p);
 void wkcpu__packs_free(wk_ctx *c);
+/* wk_channel_rmsnorm on the cpu, in place over channel-first x. */
+int wkcpu__channel_rmsnorm(wk_ctx *c, const float *x, int64_t C, int64_t S,
+                           float eps, const float *scale, const float *shift,
+                           int act, float *y);
 
 /* The backend twins of every device-facing function in wk.h. F maps an op
  * name to the declarator: the prefixed function (wkcpu_X, wkcu_X) or a

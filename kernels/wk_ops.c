@@ -208,6 +208,30 @@ int wk_modulate(wk_ctx *c, const float *x, const float *scale,
   return WK__CALL(c, modulate, c, x, scale, shift, rows, cols, y);
 }
 
+int wk_channel_rmsnorm(wk_ctx *c, const float *x, int64_t C, int64_t S,
+                       float eps, const float *scale, const float *shift,
+                       int act, float *tmp, float *y) {
+  const char *op = "wk_channel_rmsnorm";
+  if (!c) return WK_EINVAL;
+  WK__TRY(rowop_ok(c, op, x, C, S, y));
+  if (!(eps >= 0.0f)) return wk__fail(c, WK_EINVAL, "%s: bad eps", op);
+  if (!scale != !shift)
+    return wk__fail(c, WK_EINVAL, "%s: scale and shift go together", op);
+  WK__TRY(ptr_ok(c, op, "scale", scale, scale ? C : 0));
+  WK__TRY(ptr_ok(c, op, "shift", shift, shift ? C : 0));
+  if (C == 0 || S == 0) return 0;
+  if (c->backend == WK_BACKEND_CPU)
+    return wkcpu__channel_rmsnorm(c, x, C, S, eps, scale, shift, act, y);
+  /* CUDA: channel-last through tmp, with the row ops. */
+  WK__TRY(ptr_ok(c, op, "tmp", tmp, mul2(C, S)));
+  wk_w none = {NULL, WK_F32, 1.0f};
+  WK__TRY(WK__CALL(c, transpose, c, x, C, S, tmp));
+  WK__TRY(WK__CALL(c, rmsnorm, c, tmp, none, S, C, eps, 0, tmp));
+  if (scale) WK__TRY(WK__CALL(c, modulate, c, tmp, scale, shift, S, C, tmp));
+  if (act) WK__TRY(WK__CALL(c, silu, c, tmp, mul2(S, C), tmp));
+  return WK__CALL(c, transpose, c, tmp, S, C, y);
+}
+
 int wk_gate_add(wk_ctx *c, const float *res, const float *gate, const float *h,
                 int64_t rows, int64_t cols, float *y) {
   if (!c) return WK_EINVAL;

@@ -97,6 +97,60 @@ int wkcpu_layernorm(wk_ctx *c, const float *x, wk_w w, wk_w b, int64_t rows,
   return 0;
 }
 
+/* ---- RMS norm across channels, channel first ----------------------------- */
+
+#define CN_BLK 512 /* positions per task */
+
+typedef struct cnorm_job {
+  const float *x;
+  float *y;
+  const float *scale, *shift;
+  int64_t C, S;
+  float eps;
+  int act;
+} cnorm_job;
+
+/* Positions [b*CN_BLK, ...) of every channel: the sums of squares in
+ * double over the channels in order, then each channel's run scaled,
+ * modulated and activated as wk_rmsnorm, wk_modulate and wk_silu do. */
+static void cnorm_blocks(void *v, int64_t b0, int64_t b1, int tid) {
+  const cnorm_job *j = v;
+  double ss[CN_BLK];
+  float inv[CN_BLK];
+  for (int64_t b = b0; b < b1; b++) {
+    int64_t s0 = b * CN_BLK, n = j->S - s0 < CN_BLK ? j->S - s0 : CN_BLK;
+    for (int64_t i = 0; i < n; i++)
+      ss[i] = 0.0;
+    for (int64_t c = 0; c < j->C; c++) {
+      const float *x = j->x + c * j->S + s0;
+      for (int64_t i = 0; i < n; i++)
+        ss[i] += (double)x[i] * x[i];
+    }
+    for (int64_t i = 0; i < n; i++)
+      inv[i] = (float)(1.0 / sqrt(ss[i] / (double)j->C + (double)j->eps));
+    for (int64_t c = 0; c < j->C; c++) {
+      const float *x = j->x + c * j->S + s0;
+      float *y = j->y + c * j->S + s0;
+      for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] * inv[i];
+      if (j->scale) {
+        float a = 1.0f + j->scale[c], sh = j->shift[c];
+        for (int64_t i = 0; i < n; i++)
+          y[i] = y[i] * a + sh;
+      }
+      if (j->act) wkcpu__silu_v(y, y, n);
+    }
+  }
+}
+
+int wkcpu__channel_rmsnorm(wk_ctx *c, const float *x, int64_t C, int64_t S,
+                           float eps, const float *scale, const float *shift,
+                           int act, float *y) {
+  cnorm_job j = {x, y, scale, shift, C, S, eps, act};
+  wkcpu__parallel(c, (S + CN_BLK - 1) / CN_BLK, 1, cnorm_blocks, &j);
+  return 0;
+}
+
 /* ---- softmax ------------------------------------------------------------- */
 
 typedef struct rows_job {

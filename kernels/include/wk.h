@@ -205,6 +205,16 @@ int wk_scale(wk_ctx *c, const float *x, float s, int64_t n, float *y);
 int wk_add_row(wk_ctx *c, const float *x, const float *v, int64_t rows,
                int64_t cols, float *y);
 
+/* RMS normalisation across the channels of each position of a channel-first
+ * x [C, S]: y[c, s] = x[c, s] / sqrt(mean over c of x[., s]^2 + eps), then
+ * y * (1 + scale[c]) + shift[c] when scale is not NULL (shift with it),
+ * then SiLU when act: what transposing to [S, C], wk_rmsnorm (no weight),
+ * wk_modulate, wk_silu and transposing back compute. tmp: C * S floats of
+ * scratch (the CUDA backend goes through channel-last there; the cpu reads
+ * x in place and never touches it). y may alias x. */
+int wk_channel_rmsnorm(wk_ctx *c, const float *x, int64_t C, int64_t S,
+                       float eps, const float *scale, const float *shift,
+                       int act, float *tmp, float *y);
 /* adaLN: y[r,:] = x[r,:] * (1 + scale[:]) + shift[:]. y may alias x. */
 int wk_modulate(wk_ctx *c, const float *x, const float *scale,
                 const float *shift, int64_t rows, int64_t cols, float *y);

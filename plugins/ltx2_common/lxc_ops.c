@@ -18,11 +18,5 @@ void lxc_timestep_proj(float t, float *out) {
 int lxc_pixelnorm(wk_ctx *k, const float *x, int64_t C, int64_t S, float eps,
                   const float *scale, const float *shift, int act, float *tmp,
                   float *y) {
-  wk_w none = {NULL, WK_F32, 1.0f};
-  int rc = wk_transpose(k, x, C, S, tmp);
-  if (!rc) rc = wk_rmsnorm(k, tmp, none, S, C, eps, 0, tmp);
-  if (!rc && scale) rc = wk_modulate(k, tmp, scale, shift, S, C, tmp);
-  if (!rc && act) rc = wk_silu(k, tmp, S * C, tmp);
-  if (!rc) rc = wk_transpose(k, tmp, S, C, y);
-  return rc;
+  return wk_channel_rmsnorm(k, x, C, S, eps, scale, shift, act, tmp, y);
 }

@@ -182,14 +182,11 @@ static int cnorm(dec *d, const float *x, int64_t C, int ln, int wi, int bi,
                  float *tmp, float *y) {
   wk_ctx *k = d->v->wk;
   int64_t S = d->F * d->H * d->W;
+  if (!ln) /* PixelNorm: across the channels, in place */
+    return wk_channel_rmsnorm(k, x, C, S, 1e-8f, scale, shift, act, tmp, y);
   CK(wk_transpose(k, x, C, S, tmp));
-  if (ln)
-    CK(wk_layernorm(k, tmp, wvec(d->v, wi), wvec(d->v, bi), S, C, (float)eps,
-                    tmp));
-  else {
-    wk_w none = {NULL, WK_F32, 1.0f};
-    CK(wk_rmsnorm(k, tmp, none, S, C, 1e-8f, 0, tmp));
-  }
+  CK(wk_layernorm(k, tmp, wvec(d->v, wi), wvec(d->v, bi), S, C, (float)eps,
+                  tmp));
   if (scale) CK(wk_modulate(k, tmp, scale, shift, S, C, tmp));
   if (act) CK(wk_silu(k, tmp, S * C, tmp));
   CK(wk_transpose(k, tmp, S, C, y));

@@ -269,6 +269,50 @@ static void test_row_ops_deterministic_across_threads(wt_env *e) {
   free(x), free(w), free(y1), free(y3);
 }
 
+/* wk_channel_rmsnorm against a float64 PixelNorm on channel-first data
+ * (with and without modulation and SiLU, in place too, a position count
+ * off the 512-position blocks), bitwise on 1 and 3 threads; scale without
+ * shift is refused. */
+static void test_channel_rmsnorm(wt_env *e) {
+  const int64_t C = 37, S = 1100, n = C * S;
+  float *x = wt_randn(n, -3, 3), *sc = wt_randn(C, -1, 1);
+  float *sh = wt_randn(C, -1, 1), *y = malloc(n * 4), *y1 = malloc(n * 4);
+  double *want = wt_dalloc(n);
+  for (int mode = 0; mode < 2; mode++) {
+    for (int64_t s = 0; s < S; s++) {
+      double ss = 0;
+      for (int64_t c = 0; c < C; c++)
+        ss += (double)x[c * S + s] * x[c * S + s];
+      double inv = 1.0 / sqrt(ss / (double)C + 1e-6);
+      for (int64_t c = 0; c < C; c++) {
+        double v = x[c * S + s] * inv;
+        if (mode) {
+          v = v * (1.0 + sc[c]) + sh[c];
+          v = v / (1.0 + exp(-v));
+        }
+        want[c * S + s] = v;
+      }
+    }
+    WT_RC(wk_channel_rmsnorm(e->c, x, C, S, 1e-6f, mode ? sc : NULL,
+                             mode ? sh : NULL, mode, NULL, y),
+          0);
+    /* Relative to the output's scale: the shift can cancel a value. */
+    double err = wt_max_rel(y, want, n, 1.0);
+    WT_CHECK(err <= 1e-6, "channel_rmsnorm mode %d: %.3g", mode, err);
+  }
+  wt_env e1;
+  wt_env_init(&e1, 1);
+  WT_RC(wk_channel_rmsnorm(e1.c, x, C, S, 1e-6f, sc, sh, 1, NULL, y1), 0);
+  WT_CHECK(memcmp(y, y1, n * 4) == 0, "channel_rmsnorm 1 vs 3 threads");
+  wt_env_fini(&e1);
+  memcpy(y1, x, n * 4);
+  WT_RC(wk_channel_rmsnorm(e->c, y1, C, S, 1e-6f, sc, sh, 1, NULL, y1), 0);
+  WT_CHECK(memcmp(y, y1, n * 4) == 0, "channel_rmsnorm in place");
+  WT_RC(wk_channel_rmsnorm(e->c, x, C, S, 1e-6f, sc, NULL, 0, NULL, y),
+        WK_EINVAL);
+  free(x), free(sc), free(sh), free(y), free(y1), free(want);
+}
+
 int main(void) {
   wt_seed("test_kernels_ops");
   wt_env e;
@@ -282,6 +326,7 @@ int main(void) {
   test_embed_gather_dtypes_and_bad_id(&e);
   test_rope_half_and_interleaved(&e);
   test_row_ops_deterministic_across_threads(&e);
+  test_channel_rmsnorm(&e);
   wt_env_fini(&e);
   return wt_finish("test_kernels_ops");
 }
