@@ -67,7 +67,7 @@ static int au_create(const warm_services *svc, const warm_component_config *cfg,
     else
       a->std = a->mean + a->vae.stats;
   }
-  if (!rc) rc = lxc_ctx(svc, cfg, (int)a->threads, a->name, &a->wk, err);
+  if (!rc) rc = wpc_ctx(svc, cfg, (int)a->threads, a->name, &a->wk, err);
   for (int k = 0; k < 2 && !rc; k++) {
     /* The latent statistics stay on the host (read once, here). */
     int i = k ? a->vae.std : a->vae.mean;
@@ -144,7 +144,7 @@ static int au_run(warm_instance *inst, warm_run_args *args, warm_error *err) {
   int64_t d[3];
   const float *x;
   int rc;
-  if (lxc_input(args, "latents")) {
+  if (wpc_input(args, "latents")) {
     if ((rc = lxc_input_f32(args, "latents", 3, d, &x, a->name, err)))
       return rc;
     if (d[0] != a->vae.z_channels || d[0] * d[2] != a->vae.stats)
@@ -172,7 +172,7 @@ static int au_run(warm_instance *inst, warm_run_args *args, warm_error *err) {
       return rc;
     }
     args->outputs[args->n_outputs++] = mel;
-  } else if (lxc_input(args, "mel")) {
+  } else if (wpc_input(args, "mel")) {
     if ((rc = lxc_input_f32(args, "mel", 3, d, &x, a->name, err))) return rc;
     if (d[0] * d[2] != a->voc.in_channels || d[0] != 2 || d[1] > 1000000)
       return warm_error_set(err, WARM_EINVAL,

@@ -9,6 +9,8 @@
  *                bytes so both placements compute identically
  *   wpc_util.c   the AdaLN sinusoidal timestep projection, weight
  *                fingerprints, dtype mapping
+ *   wpc_entry.c  entry-point checks: dtypes and devices, placement
+ *                requests, the device's compute context, run inputs
  */
 #ifndef WPC_H
 #define WPC_H
@@ -137,5 +139,22 @@ void wpc_fp_init(wpc_fp *f);
 void wpc_fp_add(wpc_fp *f, const void *p, size_t n);
 int wpc_fp_file(wpc_fp *f, const warm_st *st, warm_error *err);
 void wpc_fp_hex(const wpc_fp *f, char out[65]);
+
+/* ---- entry points (wpc_entry.c) ----------------------------------------- */
+
+/* The dtype to use (f32 when unset; f32, bf16 or fp8) of a component with a
+ * weights path on a cpu or cuda device; WARM_EINVAL / WARM_EUNSUPPORTED
+ * naming `who` otherwise. */
+int wpc_check_caps(const warm_component_config *cfg, const char *who,
+                   warm_dtype *dt, warm_error *err);
+/* A resident or stream request (a window >= 1 from pinned or mmap). */
+int wpc_check_req(const char *name, const warm_place_req *req,
+                  warm_error *err);
+/* The cpu or cuda context of cfg->device; for a plan-only instance
+ * (warm_plan_only(svc)) a sizing context that needs no device. */
+int wpc_ctx(const warm_services *svc, const warm_component_config *cfg,
+            int threads, const char *who, wk_ctx **out, warm_error *err);
+/* The run input named `name`, or NULL. */
+const warm_tensor *wpc_input(const warm_run_args *a, const char *name);
 
 #endif /* WPC_H */

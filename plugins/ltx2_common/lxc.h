@@ -27,6 +27,7 @@
 #include "warm/safetensors.h"
 #include "warm/warm.h"
 #include "wk.h"
+#include "wpc.h"
 
 typedef struct lxc_t {
   char name[128]; /* full key in the file */
@@ -93,11 +94,6 @@ wk_w lxc_get(lxc_weights *w, const lxc_tab *tb, int i);
  * (resident, stream from pinned, auto); WARM_EUNSUPPORTED otherwise. */
 int lxc_check_caps(const warm_component_config *cfg, const char *who,
                    warm_dtype *dt, warm_error *err);
-/* The cpu or cuda context of cfg->device; for a plan-only instance
- * (warm_plan_only(svc)) a sizing context that needs no device. */
-int lxc_ctx(const warm_services *svc, const warm_component_config *cfg,
-            int threads, const char *who, wk_ctx **out, warm_error *err);
-const warm_tensor *lxc_input(const warm_run_args *a, const char *name);
 /* A host f32 input with `ndim` dims (a leading batch of 1 is accepted and
  * dropped); fills dims. */
 int lxc_input_f32(const warm_run_args *a, const char *name, int32_t ndim,

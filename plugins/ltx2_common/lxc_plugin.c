@@ -26,39 +26,10 @@ int lxc_check_caps(const warm_component_config *cfg, const char *who,
   return 0;
 }
 
-int lxc_ctx(const warm_services *svc, const warm_component_config *cfg,
-            int threads, const char *who, wk_ctx **out, warm_error *err) {
-  wk_backend be =
-      cfg->device.type == WARM_DEVICE_CUDA ? WK_BACKEND_CUDA : WK_BACKEND_CPU;
-  if (warm_plan_only(svc)) {
-    if (wk_ctx_create_sizing(be, threads, out))
-      return warm_error_set(
-          err, WARM_EUNSUPPORTED, "%s: cannot size the %s workspaces: %s", who,
-          be == WK_BACKEND_CUDA ? "cuda" : "cpu", wk_last_error(NULL));
-    return 0;
-  }
-  if (!wk_backend_available(be))
-    return warm_error_set(err, WARM_EUNSUPPORTED,
-                          "%s: device %s is not available here", who,
-                          be == WK_BACKEND_CUDA ? "cuda" : "cpu");
-  if (wk_ctx_create(be, cfg->device.index, threads, out))
-    return warm_error_set(err, WARM_EDEVICE,
-                          "%s: cannot create the compute context: %s", who,
-                          wk_last_error(NULL));
-  return 0;
-}
-
-const warm_tensor *lxc_input(const warm_run_args *a, const char *name) {
-  for (uint32_t i = 0; i < a->n_inputs; i++)
-    if (a->inputs[i].name && !strcmp(a->inputs[i].name, name))
-      return &a->inputs[i];
-  return NULL;
-}
-
 int lxc_input_f32(const warm_run_args *a, const char *name, int32_t ndim,
                   int64_t *dims, const float **data, const char *who,
                   warm_error *err) {
-  const warm_tensor *t = lxc_input(a, name);
+  const warm_tensor *t = wpc_input(a, name);
   if (!t)
     return warm_error_set(err, WARM_EINVAL, "%s: input \"%s\" is missing", who,
                           name);

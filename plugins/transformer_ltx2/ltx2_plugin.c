@@ -17,29 +17,11 @@
 
 static void lx_destroy(warm_instance *inst);
 
-static int check_caps(const warm_component_config *cfg, warm_dtype *dt,
-                      warm_error *err) {
-  if (!cfg || !cfg->weights || !cfg->weights[0])
-    return warm_error_set(err, WARM_EINVAL,
-                          LX_NAME ": component %s has no weights path",
-                          cfg && cfg->name ? cfg->name : "?");
-  *dt = cfg->dtype == WARM_DTYPE_NONE ? WARM_F32 : cfg->dtype;
-  if (*dt != WARM_F32 && *dt != WARM_BF16 && *dt != WARM_FP8_E4M3)
-    return warm_error_set(err, WARM_EUNSUPPORTED,
-                          LX_NAME ": dtype %s not supported (f32, bf16, fp8)",
-                          warm_dtype_name(*dt) ? warm_dtype_name(*dt) : "?");
-  if (cfg->device.type != WARM_DEVICE_CPU &&
-      cfg->device.type != WARM_DEVICE_CUDA)
-    return warm_error_set(err, WARM_EUNSUPPORTED,
-                          LX_NAME ": unknown device type");
-  return 0;
-}
-
 /* Opens the file and checks the config and every tensor of the model (and
  * of its LoRA files) without touching a device. */
 static int open_all(ltx2 *m, const warm_component_config *cfg,
                     warm_error *err) {
-  int rc = check_caps(cfg, &m->dtype, err);
+  int rc = wpc_check_caps(cfg, LX_NAME, &m->dtype, err);
   if (!rc) rc = lx_parse_opts(cfg, &m->opts, err);
   if (!rc) rc = lx_open(cfg->weights, &m->file, &m->cfg, err);
   if (rc) return rc;
@@ -79,20 +61,7 @@ static int lx_create(const warm_services *svc, const warm_component_config *cfg,
                    : warm_error_set(err, WARM_ENOMEM, "out of memory");
   if (!rc) {
     m->device = cfg->device;
-    wk_backend be =
-        cfg->device.type == WARM_DEVICE_CUDA ? WK_BACKEND_CUDA : WK_BACKEND_CPU;
-    if (warm_plan_only(svc)) { /* estimates only: no device */
-      if (wk_ctx_create_sizing(be, m->opts.threads, &m->wk))
-        rc = warm_error_set(err, WARM_EUNSUPPORTED,
-                            "%s: cannot size the workspaces: %s", m->name,
-                            wk_last_error(NULL));
-    } else if (!wk_backend_available(be))
-      rc = warm_error_set(err, WARM_EUNSUPPORTED,
-                          "%s: device %s is not available here", m->name,
-                          be == WK_BACKEND_CUDA ? "cuda" : "cpu");
-    else if (wk_ctx_create(be, cfg->device.index, m->opts.threads, &m->wk))
-      rc = warm_error_set(err, WARM_EDEVICE,
-                          "%s: cannot create the compute context", m->name);
+    rc = wpc_ctx(svc, cfg, m->opts.threads, m->name, &m->wk, err);
   }
   if (!rc) {
     m->opts.bf16_act = warm_bf16_activations(m->opts.bf16_act, m->dtype);
@@ -123,22 +92,6 @@ static int lx_create(const warm_services *svc, const warm_component_config *cfg,
     return rc;
   }
   *out = (warm_instance *)m;
-  return 0;
-}
-
-static int check_req(const ltx2 *m, const warm_place_req *req,
-                     warm_error *err) {
-  if (!req || (req->placement != WARM_PLACE_RESIDENT &&
-               req->placement != WARM_PLACE_STREAM))
-    return warm_error_set(err, WARM_EINVAL,
-                          "%s: placement must be resident or stream", m->name);
-  if (req->placement == WARM_PLACE_STREAM &&
-      (req->stream_window < 1 || (req->stream_source != WARM_SOURCE_PINNED &&
-                                  req->stream_source != WARM_SOURCE_MMAP)))
-    return warm_error_set(err, WARM_EINVAL,
-                          "%s: stream needs a window >= 1 and a source "
-                          "(pinned or mmap)",
-                          m->name);
   return 0;
 }
 
@@ -179,7 +132,7 @@ static int lx_estimate(warm_instance *inst, const warm_place_req *req,
                        const warm_job_shape *shape, warm_estimate *out,
                        warm_error *err) {
   ltx2 *m = (ltx2 *)inst;
-  int rc = check_req(m, req, err);
+  int rc = wpc_check_req(m->name, req, err);
   lx_run r;
   if (!rc) rc = job_run(m, shape, &r, err);
   if (rc) return rc;
@@ -207,7 +160,7 @@ static int lx_estimate(warm_instance *inst, const warm_place_req *req,
 static int lx_place(warm_instance *inst, const warm_place_req *req,
                     warm_error *err) {
   ltx2 *m = (ltx2 *)inst;
-  int rc = check_req(m, req, err);
+  int rc = wpc_check_req(m->name, req, err);
   if (rc) return rc;
   if (m->w.placed && m->w.place.placement == req->placement &&
       (req->placement == WARM_PLACE_RESIDENT ||
@@ -223,13 +176,6 @@ static int lx_place(warm_instance *inst, const warm_place_req *req,
   return 0;
 }
 
-static const warm_tensor *find_input(const warm_run_args *a, const char *name) {
-  for (uint32_t i = 0; i < a->n_inputs; i++)
-    if (a->inputs[i].name && !strcmp(a->inputs[i].name, name))
-      return &a->inputs[i];
-  return NULL;
-}
-
 /* Input `pfx`_`name`: a host f32 tensor of `ndim` dims whose dims equal
  * want[i] where want[i] >= 0. */
 static int need(const ltx2 *m, const warm_run_args *a, const char *pfx,
@@ -237,7 +183,7 @@ static int need(const ltx2 *m, const warm_run_args *a, const char *pfx,
                 const warm_tensor **out, warm_error *err) {
   char nm[64];
   snprintf(nm, sizeof nm, "%s_%s", pfx, name);
-  const warm_tensor *t = find_input(a, nm);
+  const warm_tensor *t = wpc_input(a, nm);
   if (!t)
     return warm_error_set(err, WARM_EINVAL, "%s: input \"%s\" is missing",
                           m->name, nm);
@@ -280,7 +226,7 @@ static int modality_in(const ltx2 *m, const warm_run_args *a, int k, int64_t *B,
   char nm[32];
   snprintf(nm, sizeof nm, "%s_latent", pfx);
   memset(mi, 0, sizeof *mi);
-  if (!find_input(a, nm)) return 0;
+  if (!wpc_input(a, nm)) return 0;
   if (k == LX_AUDIO && !m->cfg.av)
     return warm_error_set(err, WARM_EINVAL,
                           "%s: audio inputs given, but %s holds a video-only "

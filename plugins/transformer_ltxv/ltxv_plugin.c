@@ -25,21 +25,6 @@ static int open_model(const warm_component_config *cfg, ltxv_cfg *c,
   return rc;
 }
 
-static int check_caps(const warm_component_config *cfg, warm_dtype *dt,
-                      warm_error *err) {
-  *dt = cfg->dtype == WARM_DTYPE_NONE ? WARM_F32 : cfg->dtype;
-  if (*dt != WARM_F32 && *dt != WARM_BF16 && *dt != WARM_FP8_E4M3)
-    return warm_error_set(err, WARM_EUNSUPPORTED,
-                          LTXV_NAME ": dtype %s not supported (f32, bf16, "
-                                    "fp8)",
-                          warm_dtype_name(*dt) ? warm_dtype_name(*dt) : "?");
-  if (cfg->device.type != WARM_DEVICE_CPU &&
-      cfg->device.type != WARM_DEVICE_CUDA)
-    return warm_error_set(err, WARM_EUNSUPPORTED,
-                          LTXV_NAME ": unknown device type");
-  return 0;
-}
-
 /* Checks the config, the keys and every tensor, touching no device. */
 static int ltxv_validate(const warm_services *svc,
                          const warm_component_config *cfg, warm_error *err) {
@@ -47,7 +32,7 @@ static int ltxv_validate(const warm_services *svc,
   ltxv_cfg c;
   warm_dtype dt;
   warm_st *st = NULL;
-  int rc = check_caps(cfg, &dt, err);
+  int rc = wpc_check_caps(cfg, LTXV_NAME, &dt, err);
   if (!rc) rc = ltxv_parse_opts(cfg, &o, err);
   if (!rc) rc = open_model(cfg, &c, &st, err);
   if (!rc) {
@@ -67,7 +52,7 @@ static int ltxv_create(const warm_services *svc,
   ltxv *m = calloc(1, sizeof *m);
   if (!m) return warm_error_set(err, WARM_ENOMEM, LTXV_NAME ": out of memory");
   m->svc = svc;
-  int rc = check_caps(cfg, &m->dtype, err);
+  int rc = wpc_check_caps(cfg, LTXV_NAME, &m->dtype, err);
   if (!rc) rc = ltxv_parse_opts(cfg, &m->opts, err);
   m->opts.bf16_act = warm_bf16_activations(m->opts.bf16_act, m->dtype);
   if (!rc) rc = open_model(cfg, &m->cfg, &m->st, err);
@@ -81,17 +66,8 @@ static int ltxv_create(const warm_services *svc,
     if (!m->name) rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
   }
   if (!rc) {
-    wk_backend be =
-        cfg->device.type == WARM_DEVICE_CUDA ? WK_BACKEND_CUDA : WK_BACKEND_CPU;
-    if (!wk_backend_available(be))
-      rc = warm_error_set(err, WARM_EUNSUPPORTED,
-                          "%s: device %s is not available here", m->name,
-                          be == WK_BACKEND_CUDA ? "cuda" : "cpu");
-    else if (wk_ctx_create(be, cfg->device.index, m->opts.threads, &m->wk))
-      rc = warm_error_set(err, WARM_EDEVICE,
-                          "%s: cannot create the compute context", m->name);
-    else
-      wk_set_bf16_activations(m->wk, m->opts.bf16_act);
+    rc = wpc_ctx(m->svc, cfg, m->opts.threads, m->name, &m->wk, err);
+    if (!rc) wk_set_bf16_activations(m->wk, m->opts.bf16_act);
   }
   if (!rc) {
     wpc_weights *w = &m->w;
@@ -110,22 +86,6 @@ static int ltxv_create(const warm_services *svc,
     return rc;
   }
   *out = (warm_instance *)m;
-  return 0;
-}
-
-static int check_req(const ltxv *m, const warm_place_req *req,
-                     warm_error *err) {
-  if (!req || (req->placement != WARM_PLACE_RESIDENT &&
-               req->placement != WARM_PLACE_STREAM))
-    return warm_error_set(err, WARM_EINVAL,
-                          "%s: placement must be resident or stream", m->name);
-  if (req->placement == WARM_PLACE_STREAM &&
-      (req->stream_window < 1 || (req->stream_source != WARM_SOURCE_PINNED &&
-                                  req->stream_source != WARM_SOURCE_MMAP)))
-    return warm_error_set(err, WARM_EINVAL,
-                          "%s: stream needs a window >= 1 and a source "
-                          "(pinned or mmap)",
-                          m->name);
   return 0;
 }
 
@@ -157,7 +117,7 @@ static int ltxv_estimate(warm_instance *inst, const warm_place_req *req,
                          const warm_job_shape *shape, warm_estimate *out,
                          warm_error *err) {
   ltxv *m = (ltxv *)inst;
-  int rc = check_req(m, req, err);
+  int rc = wpc_check_req(m->name, req, err);
   ltxv_shape s;
   if (!rc) rc = job_shape(m, shape, &s, err);
   if (rc) return rc;
@@ -178,7 +138,7 @@ static int ltxv_estimate(warm_instance *inst, const warm_place_req *req,
 static int ltxv_place(warm_instance *inst, const warm_place_req *req,
                       warm_error *err) {
   ltxv *m = (ltxv *)inst;
-  int rc = check_req(m, req, err);
+  int rc = wpc_check_req(m->name, req, err);
   if (rc) return rc;
   if (m->w.placed && m->w.place.placement == req->placement &&
       (req->placement == WARM_PLACE_RESIDENT ||
@@ -188,17 +148,10 @@ static int ltxv_place(warm_instance *inst, const warm_place_req *req,
   return wpc_weights_place(&m->w, req, err);
 }
 
-static const warm_tensor *find_input(const warm_run_args *a, const char *name) {
-  for (uint32_t i = 0; i < a->n_inputs; i++)
-    if (a->inputs[i].name && !strcmp(a->inputs[i].name, name))
-      return &a->inputs[i];
-  return NULL;
-}
-
 static int need(const ltxv *m, const warm_run_args *a, const char *name,
                 warm_dtype dt, int ndim, const warm_tensor **out,
                 warm_error *err) {
-  const warm_tensor *t = find_input(a, name);
+  const warm_tensor *t = wpc_input(a, name);
   if (!t)
     return warm_error_set(err, WARM_EINVAL, "%s: input \"%s\" is missing",
                           m->name, name);
@@ -278,7 +231,7 @@ static int run_shape(const ltxv *m, const warm_run_args *a, ltxv_shape *s,
                           (long long)in[3]->shape[1], (long long)s->B,
                           (long long)s->T);
   *fps = m->opts.fps;
-  const warm_tensor *f = find_input(a, "fps");
+  const warm_tensor *f = wpc_input(a, "fps");
   if (f) {
     if (f->dtype != WARM_F32 || warm_tensor_numel(f) != 1 || !f->data ||
         !(((const float *)f->data)[0] > 0.0f))

@@ -55,7 +55,7 @@ static int up_create(const warm_services *svc, const warm_component_config *cfg,
     u->name = strdup(cfg->name ? cfg->name : UP_NAME);
     if (!u->name) rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
   }
-  if (!rc) rc = lxc_ctx(svc, cfg, (int)u->threads, u->name, &u->wk, err);
+  if (!rc) rc = wpc_ctx(svc, cfg, (int)u->threads, u->name, &u->wk, err);
   if (!rc) {
     u->w.svc = svc;
     u->w.wk = u->wk;

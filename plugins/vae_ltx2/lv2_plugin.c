@@ -77,7 +77,7 @@ static int lv2_create(const warm_services *svc,
     else
       v->std = v->mean + v->dec.latent_channels;
   }
-  if (!rc) rc = lxc_ctx(svc, cfg, (int)v->opts.threads, v->name, &v->wk, err);
+  if (!rc) rc = wpc_ctx(svc, cfg, (int)v->opts.threads, v->name, &v->wk, err);
   if (!rc) {
     v->w.svc = svc;
     v->w.wk = v->wk;
@@ -207,7 +207,7 @@ static int decode(lv2 *v, warm_run_args *a, warm_error *err) {
   const float *noise = NULL;
   float *own = NULL;
   if (d->tc) {
-    if (lxc_input(a, "noise")) {
+    if (wpc_input(a, "noise")) {
       int64_t nd[4];
       if ((rc = lxc_input_f32(a, "noise", 4, nd, &noise, v->name, err)))
         return rc;
@@ -310,9 +310,9 @@ static int lv2_run(warm_instance *inst, warm_run_args *a, warm_error *err) {
   if (!v->w.placement)
     return warm_error_set(err, WARM_EINVAL, "%s: run before place", v->name);
   int rc;
-  if (lxc_input(a, "latents"))
+  if (wpc_input(a, "latents"))
     rc = decode(v, a, err);
-  else if (lxc_input(a, "frames"))
+  else if (wpc_input(a, "frames"))
     rc = encode(v, a, err);
   else
     rc = warm_error_set(err, WARM_EINVAL,

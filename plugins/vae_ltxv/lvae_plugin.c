@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "lvae.h"
+#include "wpc.h"
 
 #define DEF_FRAMES 121
 #define DEF_HEIGHT 512
@@ -72,15 +73,7 @@ static int lvae_create(const warm_services *svc,
     if (!v->name) rc = warm_error_set(err, WARM_ENOMEM, "out of memory");
   }
   if (!rc) {
-    wk_backend be =
-        cfg->device.type == WARM_DEVICE_CUDA ? WK_BACKEND_CUDA : WK_BACKEND_CPU;
-    if (!wk_backend_available(be))
-      rc = warm_error_set(err, WARM_EUNSUPPORTED,
-                          "%s: device %s is not available here", v->name,
-                          be == WK_BACKEND_CUDA ? "cuda" : "cpu");
-    else if (wk_ctx_create(be, cfg->device.index, v->opts.threads, &v->wk))
-      rc = warm_error_set(err, WARM_EDEVICE,
-                          "%s: cannot create the compute context", v->name);
+    rc = wpc_ctx(svc, cfg, (int)v->opts.threads, v->name, &v->wk, err);
   }
   if (rc) {
     lvae_destroy((warm_instance *)v);
@@ -180,13 +173,6 @@ static int lvae_place(warm_instance *inst, const warm_place_req *req,
   v->std = stats + n->latent_channels;
   v->tsm = tsm;
   return 0;
-}
-
-static const warm_tensor *find_input(const warm_run_args *a, const char *name) {
-  for (uint32_t i = 0; i < a->n_inputs; i++)
-    if (a->inputs[i].name && !strcmp(a->inputs[i].name, name))
-      return &a->inputs[i];
-  return NULL;
 }
 
 /* conv_out layout [C*pt*p*p, F, h, w] -> frames [C, F*pt, h*p, w*p] with
@@ -362,7 +348,7 @@ static int lvae_run(warm_instance *inst, warm_run_args *a, warm_error *err) {
   const lvae_net *n = &v->net;
   if (!v->blob)
     return warm_error_set(err, WARM_EINVAL, "%s: run before place", v->name);
-  const warm_tensor *lt = find_input(a, "latents");
+  const warm_tensor *lt = wpc_input(a, "latents");
   if (!lt)
     return warm_error_set(err, WARM_EINVAL, "%s: input \"latents\" is missing",
                           v->name);
@@ -387,7 +373,7 @@ static int lvae_run(warm_instance *inst, warm_run_args *a, warm_error *err) {
                           "range",
                           v->name, (long long)F, (long long)H, (long long)W);
   float temb = (float)v->opts.decode_timestep;
-  const warm_tensor *tt = find_input(a, "timestep");
+  const warm_tensor *tt = wpc_input(a, "timestep");
   if (tt) {
     if (tt->dtype != WARM_F32 || warm_tensor_numel(tt) != 1 || !tt->data)
       return warm_error_set(err, WARM_EINVAL,
