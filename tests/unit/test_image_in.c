@@ -11,17 +11,7 @@
 
 #include "image_in.h"
 #include "warm/safetensors.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      failures++;                                                              \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                     \
-      fprintf(stderr, __VA_ARGS__);                                            \
-      fprintf(stderr, "\n");                                                   \
-    }                                                                          \
-  } while (0)
+#include "../integration/wh_testutil.h"
 
 /* Tolerances, in units of the output ([-1, 1]; one 8-bit step is
  * 2/255 = 7.8e-3). Measured with Debian 12's FFmpeg 5.1 and x264 0.164
@@ -55,8 +45,8 @@ static const warm_st_entry *golden(warm_st *st, const char *name) {
   return e;
 }
 
-static void test_decode_is_exact(warm_st *st, const char *tag,
-                                 const uint8_t *b, size_t n) {
+static void test_decode_is_exact(warm_st *st, const char *tag, const uint8_t *b,
+                                 size_t n) {
   uint8_t *rgb = NULL;
   uint32_t w = 0, h = 0;
   warm_error err = {0};
@@ -79,9 +69,8 @@ static void test_decode_is_exact(warm_st *st, const char *tag,
   free(rgb);
 }
 
-static void test_prepare_matches(warm_st *st, const char *tag,
-                                 const uint8_t *b, size_t n, uint32_t H,
-                                 uint32_t W, int crf) {
+static void test_prepare_matches(warm_st *st, const char *tag, const uint8_t *b,
+                                 size_t n, uint32_t H, uint32_t W, int crf) {
   char name[64];
   snprintf(name, sizeof name, "%s_%ux%u_crf%d", tag, H, W, crf);
   const warm_st_entry *e = golden(st, name);
@@ -138,7 +127,8 @@ static void test_bad_bytes_are_refused(const uint8_t *png, size_t n) {
   wh_image_format fmt;
   uint32_t w, h;
   const uint8_t gif[] = "GIF89a\x01\x00\x01\x00";
-  CHECK(wh_image_probe(gif, sizeof gif - 1, &fmt, &w, &h, &err) == WARM_EINVAL &&
+  CHECK(wh_image_probe(gif, sizeof gif - 1, &fmt, &w, &h, &err) ==
+                WARM_EINVAL &&
             strstr(err.msg, "not a PNG or JPEG") && strstr(err.msg, "47 49 46"),
         "a GIF: %s", err.msg);
   CHECK(wh_image_probe(png, 8, &fmt, &w, &h, &err) == WARM_EINVAL &&
@@ -201,8 +191,7 @@ int main(void) {
     wh_image_format fmt;
     uint32_t w, h;
     CHECK(wh_image_probe(files[i], lens[i], &fmt, &w, &h, &err) == 0 &&
-              w == 117 && h == 75 &&
-              fmt == (i ? WH_IMAGE_JPEG : WH_IMAGE_PNG),
+              w == 117 && h == 75 && fmt == (i ? WH_IMAGE_JPEG : WH_IMAGE_PNG),
           "probe %s: %ux%u %s", tags[i], w, h, err.msg);
     test_decode_is_exact(st, tags[i], files[i], lens[i]);
     /* 74 x 116 is the round trip itself: 116 is not a multiple of 16,
@@ -221,6 +210,6 @@ int main(void) {
   free(files[0]);
   free(files[1]);
   warm_st_close(st);
-  if (failures) fprintf(stderr, "%d failure(s)\n", failures);
-  return failures ? 1 : 0;
+  if (wt_failures) fprintf(stderr, "%d failure(s)\n", wt_failures);
+  return wt_failures ? 1 : 0;
 }

@@ -15,17 +15,7 @@
 
 #include "../integration/ffprobe_util.h"
 #include "mp4.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      failures++;                                                              \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                     \
-      fprintf(stderr, __VA_ARGS__);                                            \
-      fprintf(stderr, "\n");                                                   \
-    }                                                                          \
-  } while (0)
+#include "../integration/wh_testutil.h"
 
 enum { F = 12, H = 64, W = 96, FPS = 24, SR = 24000, CH = 2 };
 
@@ -66,7 +56,8 @@ static double stream_seconds(const AVFormatContext *fc, const AVStream *st) {
  * luma against the BT.601 luma of the input, in 8-bit steps. */
 static double luma_error(AVFormatContext *fc, int vi, const float *frames,
                          int *n_frames) {
-  const AVCodec *dec = avcodec_find_decoder(fc->streams[vi]->codecpar->codec_id);
+  const AVCodec *dec =
+      avcodec_find_decoder(fc->streams[vi]->codecpar->codec_id);
   AVCodecContext *cc = avcodec_alloc_context3(dec);
   avcodec_parameters_to_context(cc, fc->streams[vi]->codecpar);
   if (avcodec_open2(cc, dec, NULL) < 0) return 1e9;
@@ -123,7 +114,8 @@ static void test_mp4_has_h264_and_aac_of_the_right_duration(const char *dir) {
   CHECK(access(tmp, F_OK) != 0, "the temporary file was left behind");
 
   AVFormatContext *fc = NULL;
-  CHECK(avformat_open_input(&fc, path, NULL, NULL) == 0, "cannot open %s", path);
+  CHECK(avformat_open_input(&fc, path, NULL, NULL) == 0, "cannot open %s",
+        path);
   if (!fc) goto out;
   avformat_find_stream_info(fc, NULL);
   CHECK(fc->nb_streams == 2, "%u streams, want 2", fc->nb_streams);
@@ -224,10 +216,12 @@ static void test_mp4_ffprobe_sees_h264_and_aac(const char *dir, int sr) {
         "%d Hz: %d h264, %d aac, %d other streams", sr, pr.n_h264, pr.n_aac,
         pr.n_other);
   const double want = (double)F / FPS;
-  CHECK(fabs(vs - want) <= 1.0 / FPS, "%d Hz: video %.4f s, want %.4f +- 1 frame",
-        sr, vs, want);
-  CHECK(fabs(as - want) <= 1024.0 / sr, "%d Hz: audio %.4f s, want %.4f +- "
-        "one AAC frame (%.4f s)", sr, as, want, 1024.0 / sr);
+  CHECK(fabs(vs - want) <= 1.0 / FPS,
+        "%d Hz: video %.4f s, want %.4f +- 1 frame", sr, vs, want);
+  CHECK(fabs(as - want) <= 1024.0 / sr,
+        "%d Hz: audio %.4f s, want %.4f +- "
+        "one AAC frame (%.4f s)",
+        sr, as, want, 1024.0 / sr);
   printf("ffprobe %d Hz: h264 %.4f s, aac %.4f s (want %.4f)\n", sr, vs, as,
          want);
   free(frames);
@@ -235,8 +229,8 @@ static void test_mp4_ffprobe_sees_h264_and_aac(const char *dir, int sr) {
 }
 
 int main(void) {
-  char dir[] = "/tmp/warm-mp4-XXXXXX";
-  if (!mkdtemp(dir)) return 1;
+  char dir[256];
+  wt_tempdir(dir, sizeof dir, "mp4");
   test_mp4_has_h264_and_aac_of_the_right_duration(dir);
   if (wt_have_ffprobe()) {
     test_mp4_ffprobe_sees_h264_and_aac(dir, 24000);
@@ -247,9 +241,7 @@ int main(void) {
   }
   test_mp4_without_sound_has_one_stream(dir);
   test_mp4_refuses_bad_input(dir);
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd)) fprintf(stderr, "cannot remove %s\n", dir);
-  if (failures) fprintf(stderr, "%d failure(s)\n", failures);
-  return failures ? 1 : 0;
+  wt_rmtree(dir);
+  if (wt_failures) fprintf(stderr, "%d failure(s)\n", wt_failures);
+  return wt_failures ? 1 : 0;
 }

@@ -12,17 +12,7 @@
 
 #include "fsio.h"
 #include "wav.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      failures++;                                                              \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                     \
-      fprintf(stderr, __VA_ARGS__);                                            \
-      fprintf(stderr, "\n");                                                   \
-    }                                                                          \
-  } while (0)
+#include "../integration/wh_testutil.h"
 
 static uint32_t rd16(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8;
@@ -90,7 +80,8 @@ static void test_wav_reads_back(const char *dir, uint32_t ch, uint32_t sr,
   free(b);
 
   AVFormatContext *fc = NULL;
-  CHECK(avformat_open_input(&fc, path, NULL, NULL) == 0, "libavformat opens it");
+  CHECK(avformat_open_input(&fc, path, NULL, NULL) == 0,
+        "libavformat opens it");
   if (fc) {
     avformat_find_stream_info(fc, NULL);
     const AVCodecParameters *p = fc->streams[0]->codecpar;
@@ -116,8 +107,7 @@ static void test_wav_refuses_bad_calls(const char *dir) {
   CHECK(wh_write_wav(path, x, 0, 4, 16000, &err) == WARM_EINVAL &&
             strstr(err.msg, "0 channels") && strstr(err.msg, path),
         "0 channels: %s", err.msg);
-  CHECK(wh_write_wav(path, x, 9, 4, 16000, &err) == WARM_EINVAL,
-        "9 channels");
+  CHECK(wh_write_wav(path, x, 9, 4, 16000, &err) == WARM_EINVAL, "9 channels");
   CHECK(wh_write_wav(path, x, 1, 4, 0, &err) == WARM_EINVAL &&
             strstr(err.msg, "sample rate 0"),
         "rate 0: %s", err.msg);
@@ -158,16 +148,14 @@ static void test_failed_job_leaves_no_sound(const char *dir) {
 }
 
 int main(void) {
-  char dir[] = "/tmp/warm-wav-XXXXXX";
-  if (!mkdtemp(dir)) return 1;
+  char dir[256];
+  wt_tempdir(dir, sizeof dir, "wav");
   test_wav_reads_back(dir, 2, 24000, 24000 / 2);
   test_wav_reads_back(dir, 1, 16000, 1601);
   test_wav_reads_back(dir, 2, 48000, 48000 * 5 / 24);
   test_wav_refuses_bad_calls(dir);
   test_failed_job_leaves_no_sound(dir);
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd)) fprintf(stderr, "cannot remove %s\n", dir);
-  if (failures) fprintf(stderr, "%d failure(s)\n", failures);
-  return failures ? 1 : 0;
+  wt_rmtree(dir);
+  if (wt_failures) fprintf(stderr, "%d failure(s)\n", wt_failures);
+  return wt_failures ? 1 : 0;
 }
