@@ -336,32 +336,8 @@ static void unpack_dst(const conv_job *J, int64_t t, int64_t h0, int64_t hb,
 
 static int run_band(const conv_job *J, const conv_prim *e, float *src,
                     float *dst, void *scratch) {
-  dnnl_stream_t s = wkcpu__dnnl_stream();
-  dnnl_engine_t eng = wkcpu__dnnl_engine();
-  if (!s || !eng) return -1;
-  dnnl_memory_desc_t pd;
-  dnnl_dims_t pdims = {(dnnl_dim_t)e->scratch};
-  dnnl_memory_desc_init_by_tag(&pd, 1, pdims, dnnl_u8, dnnl_a);
-  dnnl_memory_t ms = NULL, mw = NULL, md = NULL, mp = NULL;
-  int rc = -1;
-  if (dnnl_memory_create(&ms, &e->src, eng, src) == dnnl_success &&
-      dnnl_memory_create(&mw, &e->wei, eng, (void *)J->wei) == dnnl_success &&
-      dnnl_memory_create(&md, &e->dst, eng, dst) == dnnl_success &&
-      dnnl_memory_create(&mp, &pd, eng, scratch) == dnnl_success) {
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ms},
-                               {DNNL_ARG_WEIGHTS, mw},
-                               {DNNL_ARG_DST, md},
-                               {DNNL_ARG_SCRATCHPAD, mp}};
-    if (dnnl_primitive_execute(e->prim, s, e->scratch ? 4 : 3, args) ==
-            dnnl_success &&
-        dnnl_stream_wait(s) == dnnl_success)
-      rc = 0;
-  }
-  dnnl_memory_destroy(ms);
-  dnnl_memory_destroy(mw);
-  dnnl_memory_destroy(md);
-  dnnl_memory_destroy(mp);
-  return rc;
+  return wkcpu__dnnl_run(e->prim, &e->src, src, &e->wei, J->wei, &e->dst, dst,
+                         scratch, e->scratch);
 }
 
 static void conv_tasks(void *v, int64_t k0, int64_t k1, int tid) {

@@ -191,8 +191,6 @@ int wkcpu__dnnl_matmul_bf16(const uint16_t *src, int64_t M, int64_t K,
                             int64_t ldd, int acc, void *scratch,
                             size_t scratch_bytes) {
   if (!wkcpu__dnnl_bf16()) return -1;
-  dnnl_stream_t s = wkcpu__dnnl_stream();
-  if (!s) return -1;
   int owned;
   size_t need = 0;
   dnnl_primitive_t p = get_prim(M, K, N, ldd, acc, &need, &owned);
@@ -201,21 +199,35 @@ int wkcpu__dnnl_matmul_bf16(const uint16_t *src, int64_t M, int64_t K,
     if (owned) dnnl_primitive_destroy(p);
     return -1;
   }
-  dnnl_memory_desc_t sd, wd, dd, pd;
+  dnnl_memory_desc_t sd, wd, dd;
   descs(M, K, N, ldd, &sd, &wd, &dd);
-  dnnl_dims_t pdims = {(dnnl_dim_t)need};
+  int rc = wkcpu__dnnl_run(p, &sd, src, &wd, wei, &dd, dst, scratch, need);
+  if (owned) dnnl_primitive_destroy(p);
+  return rc;
+}
+
+int wkcpu__dnnl_run(dnnl_primitive_t p, const dnnl_memory_desc_t *src_md,
+                    const void *src, const dnnl_memory_desc_t *wei_md,
+                    const void *wei, const dnnl_memory_desc_t *dst_md,
+                    void *dst, void *scratch, size_t scratch_bytes) {
+  dnnl_engine_t eng = wkcpu__dnnl_engine();
+  dnnl_stream_t s = wkcpu__dnnl_stream();
+  if (!eng || !s) return -1;
+  dnnl_memory_desc_t pd;
+  dnnl_dims_t pdims = {(dnnl_dim_t)scratch_bytes};
   dnnl_memory_desc_init_by_tag(&pd, 1, pdims, dnnl_u8, dnnl_a);
   dnnl_memory_t ms = NULL, mw = NULL, md = NULL, mp = NULL;
   int rc = -1;
-  if (dnnl_memory_create(&ms, &sd, engine, (void *)src) == dnnl_success &&
-      dnnl_memory_create(&mw, &wd, engine, (void *)wei) == dnnl_success &&
-      dnnl_memory_create(&md, &dd, engine, dst) == dnnl_success &&
-      dnnl_memory_create(&mp, &pd, engine, scratch) == dnnl_success) {
+  if (dnnl_memory_create(&ms, src_md, eng, (void *)src) == dnnl_success &&
+      dnnl_memory_create(&mw, wei_md, eng, (void *)wei) == dnnl_success &&
+      dnnl_memory_create(&md, dst_md, eng, dst) == dnnl_success &&
+      dnnl_memory_create(&mp, &pd, eng, scratch) == dnnl_success) {
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ms},
                                {DNNL_ARG_WEIGHTS, mw},
                                {DNNL_ARG_DST, md},
                                {DNNL_ARG_SCRATCHPAD, mp}};
-    if (dnnl_primitive_execute(p, s, need ? 4 : 3, args) == dnnl_success &&
+    if (dnnl_primitive_execute(p, s, scratch_bytes ? 4 : 3, args) ==
+            dnnl_success &&
         dnnl_stream_wait(s) == dnnl_success)
       rc = 0;
   }
@@ -223,7 +235,6 @@ int wkcpu__dnnl_matmul_bf16(const uint16_t *src, int64_t M, int64_t K,
   dnnl_memory_destroy(mw);
   dnnl_memory_destroy(md);
   dnnl_memory_destroy(mp);
-  if (owned) dnnl_primitive_destroy(p);
   return rc;
 }
 

@@ -34,6 +34,13 @@ void wkcpu__sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
  * use, the thread's OpenMP count set to 1; NULL on failure). */
 dnnl_engine_t wkcpu__dnnl_engine(void);
 dnnl_stream_t wkcpu__dnnl_stream(void);
+/* Executes primitive p (src, weights, dst, and a caller scratchpad of
+ * scratch_bytes, none when 0) on the calling thread's stream and waits.
+ * 0 or -1. */
+int wkcpu__dnnl_run(dnnl_primitive_t p, const dnnl_memory_desc_t *src_md,
+                    const void *src, const dnnl_memory_desc_t *wei_md,
+                    const void *wei, const dnnl_memory_desc_t *dst_md,
+                    void *dst, void *scratch, size_t scratch_bytes);
 /* Frees the cached primitives (when the last cpu context goes). */
 void wkcpu__dnnl_release(void);
 /* The same for the convolution primitives (conv3d_dnnl.c). */
