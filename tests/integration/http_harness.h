@@ -38,7 +38,7 @@ typedef struct srv {
   /* what the last job that ran was given (test_http_ltx2.c) */
   size_t seen_image_len;
   uint64_t seen_image_hash; /* FNV-1a of the bytes */
-  wh_strbuf shown[2]; /* show jobs: text, json */
+  wh_strbuf shown[2];       /* show jobs: text, json */
   /* options for the next start */
   size_t max_queue, max_body;
   uint64_t request_timeout_ms;
@@ -435,6 +435,19 @@ static int setup(void) {
   if (wh_embcache_create(16u << 20, &S.cache)) return 1;
   wh_log_set_level(getenv("WARM_TEST_VERBOSE") ? 2 : 1);
   return 0;
+}
+
+/* Frees what setup() made and removes its folder; the exit status. */
+static int teardown(void) {
+  wh_sb_free(&S.shown[0]);
+  wh_sb_free(&S.shown[1]);
+  wh_embcache_destroy(S.cache);
+  wh_runtime_destroy(S.rt);
+  pthread_mutex_destroy(&S.mu);
+  pthread_cond_destroy(&S.cv);
+  wt_rmtree(S.dir);
+  if (wt_failures) fprintf(stderr, "%d check(s) failed\n", wt_failures);
+  return wt_failures ? 1 : 0;
 }
 
 #endif /* HTTP_HARNESS_H */

@@ -590,13 +590,5 @@ int main(void) {
   RUN(test_http_drain_refuses_posts_and_finishes_queued);
   RUN(test_http_shutdown_finishes_jobs_that_fit_the_timeout);
   RUN(test_http_shutdown_cancels_jobs_past_the_timeout);
-  wh_sb_free(&S.shown[0]);
-  wh_sb_free(&S.shown[1]);
-  wh_embcache_destroy(S.cache);
-  wh_runtime_destroy(S.rt);
-  pthread_mutex_destroy(&S.mu);
-  pthread_cond_destroy(&S.cv);
-  wt_rmtree(S.dir);
-  if (wt_failures) fprintf(stderr, "%d check(s) failed\n", wt_failures);
-  return wt_failures ? 1 : 0;
+  return teardown();
 }

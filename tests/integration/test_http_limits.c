@@ -55,8 +55,7 @@ static void post_sized(int port, const char *body, ht_resp *r) {
 }
 
 /* Sends `body` as chunks of `chunk` bytes (the last one shorter). */
-static void post_chunked(int port, const char *body, size_t chunk,
-                         ht_resp *r) {
+static void post_chunked(int port, const char *body, size_t chunk, ht_resp *r) {
   int fd = ht_connect(port);
   static const char head[] = "POST /v1/generations HTTP/1.1\r\nHost: x\r\n"
                              "Content-Type: application/json\r\n"
@@ -149,13 +148,5 @@ int main(void) {
   if (rc) return rc;
   RUN(test_http_content_length_boundary);
   RUN(test_http_chunked_body_limited_in_total);
-  wh_sb_free(&S.shown[0]);
-  wh_sb_free(&S.shown[1]);
-  wh_embcache_destroy(S.cache);
-  wh_runtime_destroy(S.rt);
-  pthread_mutex_destroy(&S.mu);
-  pthread_cond_destroy(&S.cv);
-  wt_rmtree(S.dir);
-  if (wt_failures) fprintf(stderr, "%d check(s) failed\n", wt_failures);
-  return wt_failures ? 1 : 0;
+  return teardown();
 }

@@ -317,13 +317,5 @@ int main(void) {
   RUN(test_http_ltx2_fields_reach_the_job_and_its_record);
   RUN(test_http_ltx2_default_body_limit_takes_a_large_image);
   RUN(test_http_ltx2_bad_values_name_their_field);
-  wh_sb_free(&S.shown[0]);
-  wh_sb_free(&S.shown[1]);
-  wh_embcache_destroy(S.cache);
-  wh_runtime_destroy(S.rt);
-  pthread_mutex_destroy(&S.mu);
-  pthread_cond_destroy(&S.cv);
-  wt_rmtree(S.dir);
-  if (wt_failures) fprintf(stderr, "%d check(s) failed\n", wt_failures);
-  return wt_failures ? 1 : 0;
+  return teardown();
 }
